@@ -1,0 +1,117 @@
+"""
+Every exception modelcfg raises on purpose.
+
+::
+
+    ModelcfgError                      never raised itself
+    ├── ConfigError(ValueError)        .errors: tuple[str, ...] as "$.path: message"
+    ├── UnknownModelError(LookupError) .text, .suggestions
+    ├── InvalidStateError
+    ├── CredentialsError               .provider
+    ├── AuthStoreError                 .path
+    └── AttemptsExhaustedError         .state; __cause__ is the last provider exception
+
+Messages are full sentences and never contain a credential.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = [
+    "AttemptsExhaustedError",
+    "AuthStoreError",
+    "ConfigError",
+    "CredentialsError",
+    "InvalidStateError",
+    "ModelcfgError",
+    "UnknownModelError",
+]
+
+
+class ModelcfgError(Exception):
+    """
+    The base of every modelcfg exception; never raised itself.
+    """
+
+
+class ConfigError(ModelcfgError, ValueError):
+    """
+    A configuration is invalid; every problem is listed at once.
+
+    Attributes:
+        errors: One line per problem, ``"$.json.path: what is wrong"``.
+    """
+
+    def __init__(self, errors: Iterable[str], *, source: str | None = None) -> None:
+        self.errors = tuple(errors)
+        self.source = source
+        where = f" in {source}" if source else ""
+        count = len(self.errors)
+        head = f"{count} problem{'s' if count != 1 else ''} in the configuration{where}:"
+        super().__init__("\n  ".join((head, *self.errors)))
+
+
+class UnknownModelError(ModelcfgError, LookupError):
+    """
+    A model name or alias names nothing in the configuration or catalog.
+
+    Attributes:
+        text: What was asked for.
+        suggestions: The closest aliases and model ids, best first.
+    """
+
+    def __init__(self, message: str, *, text: str, suggestions: tuple[str, ...] = ()) -> None:
+        self.text = text
+        self.suggestions = suggestions
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class InvalidStateError(ModelcfgError):
+    """
+    The decision core was called wrongly, for example on a finished request.
+    """
+
+
+class CredentialsError(ModelcfgError):
+    """
+    No usable credentials were found for a provider or profile.
+
+    Attributes:
+        provider: The provider whose credentials are missing.
+    """
+
+    def __init__(self, message: str, *, provider: str) -> None:
+        self.provider = provider
+        super().__init__(message)
+
+
+class AuthStoreError(ModelcfgError):
+    """
+    The auth store cannot be read or written safely; nothing was changed.
+
+    Attributes:
+        path: The store's file, when it is file-backed.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+class AttemptsExhaustedError(ModelcfgError):
+    """
+    Every candidate failed or was skipped; the request gave up.
+
+    Attributes:
+        state: The final attempt state, with every failure in its history.
+        reason: Why the core gave up, in one sentence.
+    """
+
+    def __init__(self, message: str, *, state: object, reason: str) -> None:
+        self.state = state
+        self.reason = reason
+        super().__init__(message)
