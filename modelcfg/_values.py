@@ -117,7 +117,9 @@ class ProfileId:
 
 
 def _dedupe_fallbacks(
-    instance: FallbackChain, _attribute: attrs.Attribute[object], value: tuple[ModelRef, ...]
+    instance: FallbackChain,
+    _attribute: attrs.Attribute[tuple[ModelRef, ...]],
+    value: tuple[ModelRef, ...],
 ) -> None:
     seen = {instance.primary}
     for ref in value:
@@ -137,9 +139,7 @@ class FallbackChain:
     """
 
     primary: ModelRef
-    fallbacks: tuple[ModelRef, ...] = attrs.field(
-        default=(), converter=tuple, validator=_dedupe_fallbacks
-    )
+    fallbacks: tuple[ModelRef, ...] = attrs.field(default=(), validator=_dedupe_fallbacks)
 
     @classmethod
     def of(cls, *models: ModelRef | str) -> FallbackChain:

@@ -57,10 +57,12 @@ def test_model_ref_parse(text: str, provider: str, model: str) -> None:
     assert ModelRef(provider=provider, model=model) == ModelRef.parse(text)
 
 
-@pytest.mark.parametrize("text", ["", "/", "openai/", "/gpt-5", "gpt-5", "open ai/gpt", "openai/gpt 5"])
+@pytest.mark.parametrize(
+    "text", ["", "/", "openai/", "/gpt-5", "gpt-5", "open ai/gpt", "openai/gpt 5"]
+)
 def test_model_ref_rejects(text: str) -> None:
     """Texts with an empty part, no '/', or white space inside are rejected."""
-    with pytest.raises(ValueError, match="model|provider"):
+    with pytest.raises(ValueError, match=r"model|provider"):
         ModelRef.parse(text)
 
 

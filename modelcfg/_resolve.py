@@ -1,0 +1,171 @@
+"""
+``/model`` text -> :class:`~modelcfg.Selection`, as a pure function over the config.
+
+Accepted forms:
+
+- ``Opus`` -- an alias (case-insensitive);
+- ``anthropic/claude-opus-4-5`` -- an explicit model;
+- ``Opus@anthropic:work`` or ``Opus@work`` -- a model plus a profile override for
+  this session only.
+
+Model ids may contain ``@`` themselves (``x@20251001``, ``llama@q8_0``): a suffix
+counts as a profile only when it names a known profile of the model's provider.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+from modelcfg._config import Config
+from modelcfg._values import ModelRef, ProfileId, Selection
+from modelcfg.exceptions import UnknownModelError
+
+__all__ = ["known_profiles", "resolve_model"]
+
+
+def known_profiles(config: Config) -> frozenset[ProfileId]:
+    """
+    Every profile the config names: declared in ``auth.profiles`` or listed in ``auth.order``.
+    """
+    ordered = (p for order in config.auth.order.values() for p in order)
+    return frozenset((*config.auth.profiles, *ordered))
+
+
+def resolve_model(
+    text: str,
+    config: Config,
+    *,
+    profiles: Iterable[ProfileId] = (),
+    models: Iterable[ModelRef] = (),
+    strict: bool = False,
+) -> Selection:
+    """
+    Resolve what a user typed after ``/model``.
+
+    Args:
+        text: ``Alias``, ``provider/model``, either followed by ``@provider:name``
+            or ``@name``.
+        config: The configuration that defines aliases, profiles and the allowlist.
+        profiles: Profiles known besides the config's (for example those in the
+            auth store).
+        models: Model ids known besides the config's (for example the catalog's),
+            used only to suggest close matches.
+        strict: Whether a profile override pins the profile (rather than preferring it).
+
+    Returns:
+        The selection: the model and the explicit profile, if any.
+
+    Raises:
+        UnknownModelError: Nothing matches; the message suggests the closest aliases
+            and model ids.
+    """
+    text = text.strip()
+    if not text:
+        raise UnknownModelError(
+            "An empty model name cannot be resolved: give an alias or 'provider/model'.",
+            text=text,
+        )
+    known = known_profiles(config) | frozenset(profiles)
+    for head, tail in _at_splits(text):
+        ref = _lookup(head, config)
+        profile = _profile_named(tail, ref, known) if ref is not None else None
+        if ref is None or profile is None:
+            continue
+        if profile.provider != ref.provider:
+            raise UnknownModelError(
+                f"Profile {profile} belongs to provider {profile.provider!r}, but {head!r} "
+                f"is {ref} on {ref.provider!r}: pick a profile of {ref.provider!r}.",
+                text=text,
+            )
+        return Selection(model=_allowed(ref, config, text), profile=profile, strict=strict)
+    ref = _lookup(text, config)
+    if ref is None:
+        raise _unknown(text, config, models)
+    return Selection(model=_allowed(ref, config, text), strict=strict)
+
+
+def _at_splits(text: str) -> list[tuple[str, str]]:
+    """
+    Every ``(head, tail)`` split of *text* at an ``@``, leftmost first.
+    """
+    return [
+        (text[:at], text[at + 1 :])
+        for at in range(len(text))
+        if text[at] == "@" and 0 < at < len(text) - 1
+    ]
+
+
+def _profile_named(tail: str, ref: ModelRef, known: frozenset[ProfileId]) -> ProfileId | None:
+    """
+    The known profile *tail* names for a model *ref*, or ``None``.
+
+    ``provider:name`` must be known (it may belong to another provider: the caller
+    says so); a bare ``name`` must be a known profile of the model's provider.
+    """
+    provider, sep, name = tail.partition(":")
+    try:
+        candidate = (
+            ProfileId(provider=provider, name=name)
+            if sep
+            else ProfileId(provider=ref.provider, name=tail)
+        )
+    except ValueError:
+        return None
+    return candidate if candidate in known else None
+
+
+def _unknown(text: str, config: Config, models: Iterable[ModelRef]) -> UnknownModelError:
+    head = text.partition("@")[0]
+    try:
+        ref = ModelRef.parse(head)
+    except ValueError:
+        ref = None
+    if ref is not None and config.provider(ref.provider) is None:
+        return UnknownModelError(
+            f"{text!r} uses provider {ref.provider!r}, which is neither built in nor "
+            "configured under $.providers.",
+            text=text,
+        )
+    suggestions = _suggest(head, config, models)
+    hint = f" Did you mean {' or '.join(map(repr, suggestions))}?" if suggestions else ""
+    return UnknownModelError(
+        f"{text!r} is not a known alias or 'provider/model' id.{hint}",
+        text=text,
+        suggestions=suggestions,
+    )
+
+
+def _lookup(text: str, config: Config) -> ModelRef | None:
+    ref = config.lookup(text)
+    if ref is None:
+        return None
+    if "/" in text and config.provider(ref.provider) is None:
+        return None
+    return ref
+
+
+def _allowed(ref: ModelRef, config: Config, text: str) -> ModelRef:
+    allowlist = config.agent.allowlist
+    if allowlist is not None and ref not in {config.lookup(t) for t in allowlist}:
+        raise UnknownModelError(
+            f"{ref} is not in the allowlist ($.agent.allowlist), so {text!r} cannot be selected.",
+            text=text,
+        )
+    return ref
+
+
+def _suggest(text: str, config: Config, models: Iterable[ModelRef]) -> tuple[str, ...]:
+    aliases = [e.alias for e in config.agent.models.values() if e.alias]
+    ids = [str(r) for r in config.agent.models] + [str(r) for r in models]
+    pool = {name.casefold(): name for name in (*aliases, *ids)}
+    # Also match against the model part alone, so "gpt52" finds "openai/gpt-5.2".
+    short = {str(r.model).casefold(): str(r) for r in (*config.agent.models, *models)}
+    wanted = text.casefold()
+    found = difflib.get_close_matches(wanted, list(pool), n=3, cutoff=0.6)
+    found += [
+        short[m]
+        for m in difflib.get_close_matches(wanted, list(short), n=3, cutoff=0.6)
+        if short[m].casefold() not in found
+    ]
+    return tuple(dict.fromkeys(pool.get(m, m) for m in found))[:3]
