@@ -1,0 +1,437 @@
+"""
+Which credential a call uses, and where it came from.
+
+For a provider (:func:`resolve_credential`), in order:
+
+1. an explicit profile (``/model Opus@anthropic:work``);
+2. each profile of the effective order (the store's override, else ``auth.order``
+   from config, else every stored profile of the provider, ``default`` first),
+   skipping missing profiles and expired tokens that cannot be refreshed;
+3. environment variables: those the provider declares in config, then the
+   well-known ones (:data:`DEFAULT_ENV_VARS`);
+4. none, with a sentence saying what to set.
+
+For one profile (:func:`credential_for`, used by the executor), an OAuth access
+token close to expiry is refreshed first and the new tokens are written back.
+
+The environment is always passed in (``environ``); nothing here reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Final, Protocol
+
+import attrs
+
+from modelcfg._values import ProfileId
+from modelcfg.auth._credentials import (
+    ApiKeyCredential,
+    Credential,
+    OAuthCredential,
+    Secret,
+    StoredProfile,
+    TokenCredential,
+)
+from modelcfg.auth._store import AuthStoreProtocol
+from modelcfg.exceptions import CredentialsError
+
+__all__ = [
+    "DEFAULT_ENV_VARS",
+    "DEFAULT_REFRESH_SKEW_S",
+    "CredentialOrigin",
+    "Refresher",
+    "ResolvedCredential",
+    "credential_for",
+    "effective_order",
+    "env_vars_for",
+    "resolve_credential",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_REFRESH_SKEW_S: Final = 60.0
+"""Refresh OAuth access tokens this many seconds before they expire."""
+
+DEFAULT_ENV_VARS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        "anthropic": ("ANTHROPIC_API_KEY",),
+        "deepseek": ("DEEPSEEK_API_KEY",),
+        "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+        "google": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+        "groq": ("GROQ_API_KEY",),
+        "mistral": ("MISTRAL_API_KEY",),
+        "openai": ("OPENAI_API_KEY",),
+        "openrouter": ("OPENROUTER_API_KEY",),
+        "together": ("TOGETHER_API_KEY",),
+        "xai": ("XAI_API_KEY",),
+    }
+)
+"""The environment variables each well-known provider's key is read from, in order."""
+
+
+class CredentialOrigin(enum.StrEnum):
+    """
+    Where a resolved credential came from.
+
+    .. versionadded:: 0.1.0
+    """
+
+    PROFILE = "profile"
+    ENVIRONMENT = "environment"
+    NONE = "none"
+
+
+class Refresher(Protocol):
+    """
+    Gets fresh OAuth tokens for a profile (see :class:`~modelcfg.auth.OAuthRefresher`).
+
+    Raises :class:`~modelcfg.auth.RefreshFailedError` when it cannot.
+    """
+
+    async def __call__(
+        self, profile: ProfileId, credential: OAuthCredential
+    ) -> OAuthCredential: ...
+
+
+@attrs.frozen(kw_only=True)
+class ResolvedCredential:
+    """
+    The credential a call will use, and where it came from.
+
+    Attributes:
+        provider: The provider the credential is for.
+        origin: Profile, environment variable, or none.
+        secret: The value to send, or ``None`` when nothing was found.
+        profile: The profile it came from, for ``origin == PROFILE``.
+        env_var: The variable it came from, for ``origin == ENVIRONMENT``.
+        credential: The stored credential, for ``origin == PROFILE``.
+        needs_refresh: An OAuth access token that expires within the skew and can be
+            refreshed (:func:`credential_for` refreshes it).
+        hint: For ``origin == NONE``, a sentence saying what to set.
+        skipped: One sentence per candidate passed over, in order.
+
+    .. versionadded:: 0.1.0
+    """
+
+    provider: str
+    origin: CredentialOrigin
+    secret: Secret | None = None
+    profile: ProfileId | None = None
+    env_var: str | None = None
+    credential: Credential | None = None
+    needs_refresh: bool = False
+    hint: str | None = None
+    skipped: tuple[str, ...] = ()
+
+    @property
+    def found(self) -> bool:
+        """
+        Whether a credential was found.
+        """
+        return self.secret is not None
+
+    @property
+    def source(self) -> str:
+        """
+        Where the credential came from, for people: ``profile anthropic:work (auth store)``.
+        """
+        match self.origin:
+            case CredentialOrigin.PROFILE:
+                return f"profile {self.profile} (auth store)"
+            case CredentialOrigin.ENVIRONMENT:
+                return f"environment variable {self.env_var}"
+            case CredentialOrigin.NONE:
+                return "none"
+
+    def require(self) -> Secret:
+        """
+        Return the secret, or raise when there is none.
+
+        Raises:
+            CredentialsError: Nothing was found; the message says what to set.
+        """
+        if self.secret is None:
+            raise CredentialsError(
+                self.hint or f"No credentials for {self.provider}.", provider=self.provider
+            )
+        return self.secret
+
+
+def env_vars_for(provider: str, declared: Iterable[str] = ()) -> tuple[str, ...]:
+    """
+    Return the environment variables to look at for *provider*, config-declared first.
+
+    .. versionadded:: 0.1.0
+    """
+    names = (*declared, *DEFAULT_ENV_VARS.get(provider.strip().lower(), ()))
+    return tuple(dict.fromkeys(n for n in names if n))
+
+
+def effective_order(
+    provider: str, *, store: AuthStoreProtocol, order: Iterable[ProfileId | str] = ()
+) -> tuple[ProfileId, ...]:
+    """
+    Return the profiles to try for *provider*, in order.
+
+    The store's override (``modelcfg auth order set``) wins; else *order* (the
+    config's ``auth.order[provider]``); else every stored profile of the provider,
+    ``default`` first, then by name. Profiles of other providers are dropped.
+
+    .. versionadded:: 0.1.0
+    """
+    key = provider.strip().lower()
+    override = store.order(key)
+    if override:
+        return override
+    configured = tuple(p if isinstance(p, ProfileId) else ProfileId.parse(p) for p in order)
+    configured = tuple(dict.fromkeys(p for p in configured if p.provider == key))
+    if configured:
+        return configured
+    return tuple(p.profile for p in store.profiles(key))
+
+
+def _from_env(
+    provider: str, names: tuple[str, ...], environ: Mapping[str, str]
+) -> tuple[str, Secret] | None:
+    for name in names:
+        value = environ.get(name, "").strip()
+        if value and not any(ch.isspace() for ch in value):
+            return name, Secret(value=value)
+    return None
+
+
+def _hint(provider: str, names: tuple[str, ...]) -> str:
+    login = f"run `modelcfg login {provider}`"
+    if not names:
+        return (
+            f"No credentials for {provider}: {login}, or declare the environment variable "
+            "that holds its key in the provider's config."
+        )
+    wanted = names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" or {names[-1]}"
+    return f"No credentials for {provider}: set {wanted} or {login}."
+
+
+def _when(at: float | None) -> str:
+    if at is None:
+        return "an unknown time"
+    return datetime.fromtimestamp(at, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _unusable(stored: StoredProfile, now: float) -> str | None:
+    """
+    Why *stored* cannot be used at *now*, or ``None`` when it can (perhaps after a refresh).
+    """
+    credential = stored.credential
+    match credential:
+        case ApiKeyCredential():
+            return None
+        case TokenCredential(expires_at=expires_at):
+            if credential.expired(now):
+                return f"{stored.profile} skipped: its token expired at {_when(expires_at)}"
+            return None
+        case OAuthCredential(expires_at=expires_at):
+            if credential.expired(now) and not credential.refreshable:
+                return (
+                    f"{stored.profile} skipped: its OAuth access token expired at "
+                    f"{_when(expires_at)} and there is no refresh token"
+                )
+            return None
+
+
+def _from_profile(stored: StoredProfile, now: float, skew_s: float) -> ResolvedCredential:
+    credential = stored.credential
+    needs_refresh = isinstance(credential, OAuthCredential) and (
+        credential.refreshable and credential.expired(now, skew_s=skew_s)
+    )
+    return ResolvedCredential(
+        provider=stored.profile.provider,
+        origin=CredentialOrigin.PROFILE,
+        secret=credential.secret,
+        profile=stored.profile,
+        credential=credential,
+        needs_refresh=needs_refresh,
+    )
+
+
+def _login_command(profile: ProfileId) -> str:
+    suffix = "" if profile.name == "default" else f" --profile {profile.name}"
+    return f"`modelcfg login {profile.provider}{suffix}`"
+
+
+def resolve_credential(
+    provider: str,
+    *,
+    store: AuthStoreProtocol,
+    environ: Mapping[str, str],
+    profile: ProfileId | str | None = None,
+    order: Iterable[ProfileId | str] = (),
+    env_vars: Iterable[str] = (),
+    now: float | None = None,
+    refresh_skew_s: float = DEFAULT_REFRESH_SKEW_S,
+) -> ResolvedCredential:
+    """
+    Find the credential for *provider*: explicit profile, order, environment, none.
+
+    It never performs a network call: an OAuth token that needs refreshing is
+    returned with ``needs_refresh=True`` (use :func:`credential_for` to refresh it).
+
+    Args:
+        provider: The provider id.
+        store: The auth store.
+        environ: The environment to read keys from (pass ``os.environ`` explicitly).
+        profile: A profile the user named explicitly; it must be usable, except that a
+            missing ``provider:default`` falls back to the environment.
+        order: The config's ``auth.order[provider]``.
+        env_vars: Extra variable names the provider declares in config (tried first).
+        now: Seconds since the epoch; defaults to the current time.
+        refresh_skew_s: How early before expiry an OAuth token counts as needing a refresh.
+
+    Returns:
+        The credential and its source; ``origin == NONE`` with a ``hint`` when nothing
+        was found.
+
+    Raises:
+        CredentialsError: The explicit *profile* is missing, or expired and not refreshable.
+        ValueError: *profile* belongs to another provider.
+
+    .. versionadded:: 0.1.0
+    """
+    key = provider.strip().lower()
+    at = time.time() if now is None else now
+    names = env_vars_for(key, env_vars)
+    if profile is not None:
+        explicit = profile if isinstance(profile, ProfileId) else ProfileId.parse(profile)
+        if explicit.provider != key:
+            raise ValueError(
+                f"Profile {explicit} belongs to provider {explicit.provider!r}, not to {key!r}."
+            )
+        stored = store.get(explicit)
+        if stored is not None:
+            reason = _unusable(stored, at)
+            if reason is not None:
+                raise CredentialsError(
+                    f"Profile {explicit} cannot be used ({reason.split(': ', 1)[1]}); "
+                    f"run {_login_command(explicit)}.",
+                    provider=key,
+                )
+            return _from_profile(stored, at, refresh_skew_s)
+        if explicit.name != "default":
+            raise CredentialsError(
+                f"Profile {explicit} is not in the auth store; run {_login_command(explicit)}.",
+                provider=key,
+            )
+        skipped = [f"{explicit} skipped: not in the auth store"]
+    else:
+        skipped = []
+        for candidate in effective_order(key, store=store, order=order):
+            stored = store.get(candidate)
+            if stored is None:
+                skipped.append(f"{candidate} skipped: not in the auth store")
+                continue
+            reason = _unusable(stored, at)
+            if reason is not None:
+                skipped.append(reason)
+                continue
+            return attrs.evolve(_from_profile(stored, at, refresh_skew_s), skipped=tuple(skipped))
+    found = _from_env(key, names, environ)
+    if found is not None:
+        name, secret = found
+        return ResolvedCredential(
+            provider=key,
+            origin=CredentialOrigin.ENVIRONMENT,
+            secret=secret,
+            env_var=name,
+            skipped=tuple(skipped),
+        )
+    return ResolvedCredential(
+        provider=key, origin=CredentialOrigin.NONE, hint=_hint(key, names), skipped=tuple(skipped)
+    )
+
+
+async def credential_for(
+    profile: ProfileId | str,
+    *,
+    store: AuthStoreProtocol,
+    environ: Mapping[str, str],
+    env_vars: Iterable[str] = (),
+    refresher: Refresher | None = None,
+    now: float | None = None,
+    refresh_skew_s: float = DEFAULT_REFRESH_SKEW_S,
+) -> ResolvedCredential:
+    """
+    Return the credential of one profile, refreshing OAuth tokens that are about to expire.
+
+    This is what the executor calls for each attempt's profile. ``provider:default``
+    with nothing stored falls back to the environment. Refreshed tokens are written
+    back with :meth:`~modelcfg.auth.AuthStore.replace_if_unchanged`: when another
+    process refreshed first, its tokens are used.
+
+    Args:
+        profile: The profile the attempt uses.
+        store: The auth store.
+        environ: The environment, for ``provider:default``.
+        env_vars: Variable names the provider declares in config.
+        refresher: Gets new OAuth tokens; without one, a token within the skew is used
+            as it is until it has actually expired.
+        now: Seconds since the epoch; defaults to the current time.
+        refresh_skew_s: Refresh this many seconds before expiry.
+
+    Raises:
+        CredentialsError: The profile is missing or its token expired (for rotation,
+            an auth failure of that profile).
+        RefreshFailedError: The OAuth refresh failed (kind ``AUTH`` when refused).
+
+    .. versionadded:: 0.1.0
+    """
+    pid = profile if isinstance(profile, ProfileId) else ProfileId.parse(profile)
+    at = time.time() if now is None else now
+    stored = store.get(pid)
+    if stored is None:
+        if pid.name == "default":
+            resolved = resolve_credential(
+                pid.provider, store=store, environ=environ, profile=pid, env_vars=env_vars, now=at
+            )
+            if resolved.found:
+                return resolved
+            raise CredentialsError(resolved.hint or "", provider=pid.provider)
+        raise CredentialsError(
+            f"Profile {pid} is not in the auth store; run {_login_command(pid)}.",
+            provider=pid.provider,
+        )
+    reason = _unusable(stored, at)
+    if reason is not None:
+        raise CredentialsError(
+            f"Profile {pid} cannot be used ({reason.split(': ', 1)[1]}); "
+            f"run {_login_command(pid)}.",
+            provider=pid.provider,
+        )
+    resolved = _from_profile(stored, at, refresh_skew_s)
+    credential = stored.credential
+    if not resolved.needs_refresh or not isinstance(credential, OAuthCredential):
+        return resolved
+    if refresher is None:
+        if credential.expired(at):
+            raise CredentialsError(
+                f"The OAuth access token of {pid} has expired and no refresher was given; "
+                f"configure OAuth endpoints for {pid.provider} or run {_login_command(pid)}.",
+                provider=pid.provider,
+            )
+        return resolved
+    logger.debug("Refreshing the OAuth tokens of %s before they expire.", pid)
+    fresh = await refresher(pid, credential)
+    stored_now = store.replace_if_unchanged(pid, expected=credential, new=fresh)
+    if stored_now is None:
+        # The profile was removed (logout) while we refreshed; do not resurrect it.
+        raise CredentialsError(
+            f"Profile {pid} was removed from the auth store during a token refresh.",
+            provider=pid.provider,
+        )
+    if stored_now != fresh:
+        logger.debug("Another writer refreshed %s first; using its tokens.", pid)
+    return _from_profile(StoredProfile(profile=pid, credential=stored_now), at, refresh_skew_s)

@@ -1,0 +1,580 @@
+"""
+The auth store: profiles of credentials keyed by ``ProfileId``, and per-provider order overrides.
+
+Two implementations share one interface (:class:`AuthStoreProtocol`):
+
+- :class:`AuthStore`, the embedded default, one JSON file written atomically with
+  mode 0600; every change is a read-modify-write under an exclusive lock, so two
+  processes writing at once lose nothing. A corrupt file, or one written by a newer
+  modelcfg, is refused with :class:`~modelcfg.exceptions.AuthStoreError` and never
+  overwritten.
+- :class:`MemoryAuthStore`, for tests and hosts that keep credentials elsewhere.
+
+Runtime routing state (cooldowns, health) never goes in here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Final, Protocol, runtime_checkable
+
+import attrs
+
+from modelcfg._values import ProfileId
+from modelcfg.auth._credentials import (
+    ApiKeyCredential,
+    Credential,
+    StoredProfile,
+    profile_from_json,
+    profile_to_json,
+)
+from modelcfg.auth._fileio import (
+    LockTimeoutError,
+    atomic_write,
+    exclusive_lock,
+    loose_permissions,
+)
+from modelcfg.exceptions import AuthStoreError
+from modelcfg.typing import JSONObject
+
+__all__ = [
+    "AUTH_STORE_VERSION",
+    "AuthStore",
+    "AuthStoreProtocol",
+    "InsecureAuthFileWarning",
+    "MemoryAuthStore",
+    "default_auth_path",
+    "login_api_key",
+    "logout",
+]
+
+logger = logging.getLogger(__name__)
+
+AUTH_STORE_VERSION: Final = 1
+"""The auth-store file format this version of modelcfg reads and writes."""
+
+
+class InsecureAuthFileWarning(UserWarning):
+    """
+    The auth store file can be read by other users of the machine.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+def default_auth_path(environ: Mapping[str, str]) -> Path:
+    """
+    Return where the auth store lives by default, from the given environment.
+
+    In order: ``$MODELCFG_HOME/auth.json``, ``$XDG_CONFIG_HOME/modelcfg/auth.json``,
+    ``$HOME/.config/modelcfg/auth.json``. Empty variables count as unset.
+
+    Raises:
+        AuthStoreError: None of ``MODELCFG_HOME``, ``XDG_CONFIG_HOME`` and ``HOME`` is set.
+
+    .. versionadded:: 0.1.0
+    """
+    if home := environ.get("MODELCFG_HOME"):
+        return Path(home).expanduser() / "auth.json"
+    if xdg := environ.get("XDG_CONFIG_HOME"):
+        return Path(xdg).expanduser() / "modelcfg" / "auth.json"
+    if user_home := environ.get("HOME"):
+        return Path(user_home) / ".config" / "modelcfg" / "auth.json"
+    raise AuthStoreError(
+        "Cannot place the auth store: set MODELCFG_HOME, XDG_CONFIG_HOME or HOME, "
+        "or pass a path explicitly."
+    )
+
+
+def _profile_id(profile: ProfileId | str) -> ProfileId:
+    return profile if isinstance(profile, ProfileId) else ProfileId.parse(profile)
+
+
+def _sort_key(stored: StoredProfile) -> tuple[str, bool, str]:
+    return (stored.profile.provider, stored.profile.name != "default", stored.profile.name)
+
+
+@attrs.frozen(kw_only=True)
+class _Contents:
+    """
+    Everything an auth store holds, as one immutable snapshot.
+    """
+
+    profiles: Mapping[ProfileId, StoredProfile] = attrs.field(factory=dict)
+    order: Mapping[str, tuple[ProfileId, ...]] = attrs.field(factory=dict)
+
+    def with_profile(self, stored: StoredProfile) -> _Contents:
+        return attrs.evolve(self, profiles={**self.profiles, stored.profile: stored})
+
+    def without_profile(self, profile: ProfileId) -> _Contents:
+        profiles = {k: v for k, v in self.profiles.items() if k != profile}
+        order = {p: tuple(x for x in ids if x != profile) for p, ids in self.order.items()}
+        return _Contents(profiles=profiles, order={p: ids for p, ids in order.items() if ids})
+
+    def with_order(self, provider: str, ids: tuple[ProfileId, ...]) -> _Contents:
+        order = {p: v for p, v in self.order.items() if p != provider}
+        if ids:
+            order[provider] = ids
+        return attrs.evolve(self, order=order)
+
+
+@runtime_checkable
+class AuthStoreProtocol(Protocol):
+    """
+    What credential resolution, login and the CLI need from an auth store.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def get(self, profile: ProfileId | str) -> StoredProfile | None: ...
+
+    def profiles(self, provider: str | None = None) -> tuple[StoredProfile, ...]: ...
+
+    def put(self, profile: ProfileId | str, credential: Credential) -> None: ...
+
+    def add_missing(self, entries: Mapping[ProfileId, Credential]) -> tuple[ProfileId, ...]: ...
+
+    def remove(self, profile: ProfileId | str) -> bool: ...
+
+    def order(self, provider: str) -> tuple[ProfileId, ...]: ...
+
+    def set_order(self, provider: str, profiles: Iterable[ProfileId | str]) -> None: ...
+
+    def clear_order(self, provider: str) -> bool: ...
+
+    def replace_if_unchanged(
+        self, profile: ProfileId | str, *, expected: Credential, new: Credential
+    ) -> Credential | None: ...
+
+    def record_use(
+        self,
+        profile: ProfileId | str,
+        *,
+        used_at: float | None = None,
+        failed_at: float | None = None,
+    ) -> None: ...
+
+
+@attrs.frozen(kw_only=True)
+class _StoreBase:
+    """
+    The operations of every auth store, over two primitives: read and update.
+    """
+
+    def _read(self) -> _Contents:
+        raise NotImplementedError
+
+    def _update(self, change: Callable[[_Contents], _Contents | None]) -> None:
+        """
+        Apply *change* to the current contents atomically; ``None`` means no change.
+        """
+        raise NotImplementedError
+
+    def get(self, profile: ProfileId | str) -> StoredProfile | None:
+        """
+        Return the stored profile, or ``None`` when there is none.
+        """
+        return self._read().profiles.get(_profile_id(profile))
+
+    def profiles(self, provider: str | None = None) -> tuple[StoredProfile, ...]:
+        """
+        Return every stored profile (of *provider*, if given), ``default`` first per provider.
+        """
+        wanted = provider.strip().lower() if provider is not None else None
+        found = (p for p in self._read().profiles.values() if wanted in (None, p.profile.provider))
+        return tuple(sorted(found, key=_sort_key))
+
+    def put(self, profile: ProfileId | str, credential: Credential) -> None:
+        """
+        Create or replace *profile* with *credential*; its usage stats start afresh.
+        """
+        stored = StoredProfile(profile=_profile_id(profile), credential=credential)
+        self._update(lambda contents: contents.with_profile(stored))
+        logger.debug("Stored a %s credential as %s.", stored.kind, stored.profile)
+
+    def add_missing(self, entries: Mapping[ProfileId, Credential]) -> tuple[ProfileId, ...]:
+        """
+        Store each of *entries* whose profile does not exist yet, in one atomic change.
+
+        Returns:
+            The profiles that were added; existing profiles are left as they are.
+        """
+        added: list[ProfileId] = []
+
+        def change(contents: _Contents) -> _Contents | None:
+            added.clear()
+            for profile, credential in entries.items():
+                if profile not in contents.profiles:
+                    contents = contents.with_profile(
+                        StoredProfile(profile=profile, credential=credential)
+                    )
+                    added.append(profile)
+            return contents if added else None
+
+        self._update(change)
+        return tuple(added)
+
+    def remove(self, profile: ProfileId | str) -> bool:
+        """
+        Delete *profile* and drop it from every order override.
+
+        Returns:
+            Whether the profile existed.
+        """
+        target = _profile_id(profile)
+        existed = False
+
+        def change(contents: _Contents) -> _Contents | None:
+            nonlocal existed
+            existed = target in contents.profiles
+            in_order = any(target in ids for ids in contents.order.values())
+            return contents.without_profile(target) if existed or in_order else None
+
+        self._update(change)
+        return existed
+
+    def order(self, provider: str) -> tuple[ProfileId, ...]:
+        """
+        Return the order override stored for *provider*, or ``()`` when there is none.
+        """
+        return self._read().order.get(provider.strip().lower(), ())
+
+    def set_order(self, provider: str, profiles: Iterable[ProfileId | str]) -> None:
+        """
+        Store an order override for *provider* (``modelcfg auth order set``).
+
+        Profiles need not exist yet; resolution skips missing ones.
+
+        Raises:
+            ValueError: A profile belongs to another provider or appears twice.
+        """
+        key = provider.strip().lower()
+        ids = tuple(_profile_id(p) for p in profiles)
+        for pid in ids:
+            if pid.provider != key:
+                raise ValueError(
+                    f"Profile {pid} belongs to provider {pid.provider!r}, "
+                    f"so it cannot be in the order of {key!r}."
+                )
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"The order for {key!r} names a profile twice.")
+        self._update(lambda contents: contents.with_order(key, ids))
+
+    def clear_order(self, provider: str) -> bool:
+        """
+        Delete the order override of *provider*.
+
+        Returns:
+            Whether there was one.
+        """
+        key = provider.strip().lower()
+        existed = False
+
+        def change(contents: _Contents) -> _Contents | None:
+            nonlocal existed
+            existed = key in contents.order
+            return contents.with_order(key, ()) if existed else None
+
+        self._update(change)
+        return existed
+
+    def replace_if_unchanged(
+        self, profile: ProfileId | str, *, expected: Credential, new: Credential
+    ) -> Credential | None:
+        """
+        Replace the credential of *profile* with *new* only if it still equals *expected*.
+
+        This is how refreshed OAuth tokens are written back: when another process
+        refreshed the same profile first, its tokens are kept and returned instead.
+        Usage stats are kept.
+
+        Returns:
+            The credential stored afterwards (*new*, or what another writer stored),
+            or ``None`` when the profile was removed meanwhile.
+        """
+        target = _profile_id(profile)
+        result: Credential | None = None
+
+        def change(contents: _Contents) -> _Contents | None:
+            nonlocal result
+            current = contents.profiles.get(target)
+            if current is None or current.credential != expected:
+                result = current.credential if current is not None else None
+                return None
+            result = new
+            return contents.with_profile(attrs.evolve(current, credential=new))
+
+        self._update(change)
+        return result
+
+    def record_use(
+        self,
+        profile: ProfileId | str,
+        *,
+        used_at: float | None = None,
+        failed_at: float | None = None,
+    ) -> None:
+        """
+        Record when *profile* was last used or last failed; a missing profile is ignored.
+        """
+        target = _profile_id(profile)
+
+        def change(contents: _Contents) -> _Contents | None:
+            current = contents.profiles.get(target)
+            if current is None or (used_at is None and failed_at is None):
+                return None
+            updated = attrs.evolve(
+                current,
+                last_used_at=used_at if used_at is not None else current.last_used_at,
+                last_failure_at=failed_at if failed_at is not None else current.last_failure_at,
+            )
+            return contents.with_profile(updated)
+
+        self._update(change)
+
+
+@attrs.frozen(kw_only=True)
+class MemoryAuthStore(_StoreBase):
+    """
+    An auth store in memory, for tests and hosts that keep credentials elsewhere.
+
+    Thread-safe; nothing is persisted.
+
+    .. versionadded:: 0.1.0
+    """
+
+    _box: list[_Contents] = attrs.field(
+        factory=lambda: [_Contents()], eq=False, repr=False, init=False
+    )
+    _lock: threading.Lock = attrs.field(factory=threading.Lock, eq=False, repr=False, init=False)
+
+    @classmethod
+    def of(cls, profiles: Mapping[ProfileId | str, Credential]) -> MemoryAuthStore:
+        """
+        Return a store that already holds *profiles*.
+        """
+        store = cls()
+        store.add_missing({_profile_id(k): v for k, v in profiles.items()})
+        return store
+
+    def _read(self) -> _Contents:
+        with self._lock:
+            return self._box[0]
+
+    def _update(self, change: Callable[[_Contents], _Contents | None]) -> None:
+        with self._lock:
+            updated = change(self._box[0])
+            if updated is not None:
+                self._box[0] = updated
+
+
+def _parse_store(data: bytes, path: Path) -> _Contents:
+    """
+    Parse the bytes of an auth-store file; every problem names the file.
+
+    Raises:
+        AuthStoreError: The file is not a valid auth store this version can read.
+    """
+    where = str(path)
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        # The decoder's message quotes no content, only a position.
+        raise AuthStoreError(
+            f"The auth store {where} is not valid JSON ({type(exc).__name__} at "
+            f"{getattr(exc, 'pos', getattr(exc, 'start', '?'))}); it was left untouched. "
+            "Fix or move it away, then log in again.",
+            path=where,
+        ) from None
+    if not isinstance(doc, dict):
+        raise AuthStoreError(
+            f"The auth store {where} must hold a JSON object; it was left untouched.", path=where
+        )
+    version = doc.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise AuthStoreError(
+            f"The auth store {where} has no valid 'version' (expected {AUTH_STORE_VERSION}); "
+            "it was left untouched.",
+            path=where,
+        )
+    if version > AUTH_STORE_VERSION:
+        raise AuthStoreError(
+            f"The auth store {where} has format version {version}, written by a newer "
+            f"modelcfg; this version reads up to {AUTH_STORE_VERSION}. Upgrade modelcfg. "
+            "The file was left untouched.",
+            path=where,
+        )
+    problems: list[str] = []
+    unknown = sorted(set(doc) - {"version", "profiles", "order"})
+    if unknown:
+        problems.append(f"$ has unknown keys: {', '.join(unknown)}")
+    raw_profiles = doc.get("profiles", {})
+    raw_order = doc.get("order", {})
+    profiles: dict[ProfileId, StoredProfile] = {}
+    order: dict[str, tuple[ProfileId, ...]] = {}
+    if not isinstance(raw_profiles, dict):
+        problems.append("$.profiles must be an object")
+        raw_profiles = {}
+    for key, value in raw_profiles.items():
+        key_where = f"$.profiles[{json.dumps(key)}]"
+        try:
+            pid = ProfileId.parse(key)
+            profiles[pid] = profile_from_json(pid, value, where=key_where)
+        except ValueError as exc:
+            problems.append(f"{key_where}: {exc}" if key_where not in str(exc) else str(exc))
+    if not isinstance(raw_order, dict):
+        problems.append("$.order must be an object")
+        raw_order = {}
+    for provider, ids in raw_order.items():
+        order_where = f"$.order[{json.dumps(provider)}]"
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            problems.append(f"{order_where} must be a list of profile ids")
+            continue
+        try:
+            parsed = tuple(ProfileId.parse(i) for i in ids)
+        except ValueError as exc:
+            problems.append(f"{order_where}: {exc}")
+            continue
+        if any(p.provider != provider for p in parsed):
+            problems.append(f"{order_where} names a profile of another provider")
+            continue
+        if parsed:
+            order[provider] = parsed
+    if problems:
+        raise AuthStoreError(
+            f"The auth store {where} is malformed and was left untouched: "
+            + "; ".join(problems)
+            + ".",
+            path=where,
+        )
+    return _Contents(profiles=profiles, order=order)
+
+
+def _dump_store(contents: _Contents) -> bytes:
+    doc: JSONObject = {
+        "version": AUTH_STORE_VERSION,
+        "profiles": {
+            str(p.profile): profile_to_json(p)
+            for p in sorted(contents.profiles.values(), key=_sort_key)
+        },
+        "order": {k: [str(p) for p in v] for k, v in sorted(contents.order.items())},
+    }
+    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+@attrs.frozen(kw_only=True)
+class AuthStore(_StoreBase):
+    """
+    The embedded default auth store: one JSON file, private to its owner.
+
+    The file looks like::
+
+        {"version": 1,
+         "profiles": {"anthropic:work": {"kind": "api_key", "provider": "anthropic",
+                                         "key": "..."}},
+         "order": {"anthropic": ["anthropic:work", "anthropic:default"]}}
+
+    Reads take no lock (writes replace the file atomically). Every change locks
+    ``auth.json.lock``, re-reads the file, applies the change and writes a new
+    file with mode 0600 via a temporary file, ``fsync`` and ``os.replace``.
+
+    Attributes:
+        path: The JSON file; see :func:`default_auth_path`.
+        lock_timeout_s: How long a change waits for another process's lock.
+
+    .. versionadded:: 0.1.0
+    """
+
+    path: Path = attrs.field(converter=Path)
+    lock_timeout_s: float = 10.0
+    _warned: list[bool] = attrs.field(factory=list, eq=False, repr=False, init=False)
+
+    def _load_bytes(self) -> bytes | None:
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise AuthStoreError(
+                f"Cannot read the auth store {self.path}: {exc.strerror}.", path=str(self.path)
+            ) from exc
+        bits = loose_permissions(self.path)
+        if bits is not None and not self._warned:
+            self._warned.append(True)
+            warnings.warn(
+                f"The auth store {self.path} can be read by other users (mode {bits:04o}); "
+                f"run `chmod 600 {self.path}` (modelcfg also fixes it at the next write).",
+                InsecureAuthFileWarning,
+                stacklevel=4,
+            )
+        return data
+
+    def _read(self) -> _Contents:
+        data = self._load_bytes()
+        return _Contents() if data is None else _parse_store(data, self.path)
+
+    def _update(self, change: Callable[[_Contents], _Contents | None]) -> None:
+        try:
+            with exclusive_lock(self.path, timeout_s=self.lock_timeout_s):
+                current = self._read()
+                updated = change(current)
+                if updated is None:
+                    return
+                atomic_write(self.path, _dump_store(updated))
+        except LockTimeoutError as exc:
+            raise AuthStoreError(
+                f"Cannot change the auth store {self.path}: {exc}", path=str(self.path)
+            ) from exc
+        except OSError as exc:
+            raise AuthStoreError(
+                f"Cannot write the auth store {self.path}: {exc.strerror or exc}; "
+                "the previous content is unchanged.",
+                path=str(self.path),
+            ) from exc
+        logger.debug("Wrote the auth store %s.", self.path)
+
+
+def login_api_key(
+    store: AuthStoreProtocol, provider: str, *, key: str, profile_name: str = "default"
+) -> ProfileId:
+    """
+    Create or replace ``provider:default`` (or ``provider:NAME``) with an API key.
+
+    Surrounding white space (a pasted newline) is removed. Reading the key without
+    echo is the caller's job (``getpass``, or stdin for scripts).
+
+    Returns:
+        The profile that now holds the key.
+
+    Raises:
+        ValueError: The key is empty, or the provider or profile name is malformed.
+
+    .. versionadded:: 0.1.0
+    """
+    cleaned = key.strip()
+    if not cleaned:
+        raise ValueError(f"The API key for {provider} is empty; nothing was stored.")
+    if any(ch.isspace() for ch in cleaned):
+        raise ValueError(
+            f"The API key for {provider} contains white space inside it; nothing was stored."
+        )
+    profile = ProfileId(provider=provider, name=profile_name)
+    store.put(profile, ApiKeyCredential(key=cleaned))
+    return profile
+
+
+def logout(store: AuthStoreProtocol, profile: ProfileId | str) -> bool:
+    """
+    Forget *profile*: delete its credential and drop it from order overrides.
+
+    Returns:
+        Whether the profile existed.
+
+    .. versionadded:: 0.1.0
+    """
+    return store.remove(profile)

@@ -1,0 +1,416 @@
+"""
+Tests for credential resolution: explicit profile, order, environment, none, and OAuth refresh.
+"""
+
+# STYLE.md asks for `expected == actual`, which SIM300 calls a Yoda condition.
+
+from __future__ import annotations
+
+import pytest
+
+from modelcfg import CredentialsError, ProfileId
+from modelcfg.auth import (
+    ApiKeyCredential,
+    CredentialOrigin,
+    MemoryAuthStore,
+    OAuthCredential,
+    RefreshFailedError,
+    ResolvedCredential,
+    Secret,
+    TokenCredential,
+    credential_for,
+    effective_order,
+    env_vars_for,
+    resolve_credential,
+)
+
+pytestmark = pytest.mark.anyio
+
+NOW = 1_800_000_000.0
+WORK = ProfileId.parse("anthropic:work")
+DEFAULT = ProfileId.parse("anthropic:default")
+ENV = {"ANTHROPIC_API_KEY": "env-key-0123456789abcdef"}
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def _key(name: str) -> ApiKeyCredential:
+    return ApiKeyCredential(key=f"{name}-key-0123456789abcdef")
+
+
+def _store(**profiles: ApiKeyCredential | TokenCredential | OAuthCredential) -> MemoryAuthStore:
+    return MemoryAuthStore.of({f"anthropic:{name}": cred for name, cred in profiles.items()})
+
+
+RESOLUTION_CASES = [
+    pytest.param(
+        {"work": _key("work"), "default": _key("default")},
+        {"profile": "anthropic:work"},
+        ENV,
+        "profile anthropic:work (auth store)",
+        id="explicit-profile-wins",
+    ),
+    pytest.param(
+        {"work": _key("work"), "default": _key("default")},
+        {"order": ["anthropic:work", "anthropic:default"]},
+        ENV,
+        "profile anthropic:work (auth store)",
+        id="config-order",
+    ),
+    pytest.param(
+        {"work": _key("work"), "default": _key("default")},
+        {},
+        ENV,
+        "profile anthropic:default (auth store)",
+        id="no-order-default-first",
+    ),
+    pytest.param(
+        {"work": TokenCredential(token="expired-token-0000000", expires_at=NOW - 1)},
+        {"order": ["anthropic:missing", "anthropic:work"]},
+        ENV,
+        "environment variable ANTHROPIC_API_KEY",
+        id="missing-and-expired-skipped-to-env",
+    ),
+    pytest.param(
+        {"work": TokenCredential(token="live-token-000000000", expires_at=NOW + 5)},
+        {},
+        ENV,
+        "profile anthropic:work (auth store)",
+        id="unexpired-token-used",
+    ),
+    pytest.param(
+        {"work": OAuthCredential(access="old-access-0000000000", refresh="r" * 20, expires_at=1)},
+        {},
+        {},
+        "profile anthropic:work (auth store)",
+        id="expired-oauth-with-refresh-still-usable",
+    ),
+    pytest.param(
+        {"work": OAuthCredential(access="old-access-0000000000", expires_at=1)},
+        {},
+        ENV,
+        "environment variable ANTHROPIC_API_KEY",
+        id="expired-oauth-without-refresh-skipped",
+    ),
+    pytest.param(
+        {},
+        {"profile": "anthropic:default"},
+        ENV,
+        "environment variable ANTHROPIC_API_KEY",
+        id="explicit-default-falls-back-to-env",
+    ),
+    pytest.param({}, {}, {"ANTHROPIC_API_KEY": "  "}, "none", id="blank-env-is-none"),
+]
+
+
+@pytest.mark.parametrize(("profiles", "kwargs", "environ", "source"), RESOLUTION_CASES)
+def test_resolution_order(
+    profiles: dict[str, ApiKeyCredential | TokenCredential | OAuthCredential],
+    kwargs: dict[str, object],
+    environ: dict[str, str],
+    source: str,
+) -> None:
+    """Resolution goes explicit profile, order, environment, none, and reports the source."""
+    store = _store(**profiles)
+
+    resolved = resolve_credential(
+        "anthropic",
+        store=store,
+        environ=environ,
+        now=NOW,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+    assert source == resolved.source
+
+
+def test_store_order_override_beats_config_order() -> None:
+    """An order set in the store (auth order set) wins over the config's auth.order."""
+    store = _store(work=_key("work"), default=_key("default"))
+    store.set_order("anthropic", [DEFAULT])
+
+    order = effective_order("anthropic", store=store, order=["anthropic:work"])
+
+    assert (DEFAULT,) == order
+
+
+def test_config_order_drops_other_providers() -> None:
+    """Profiles of another provider in the config order are ignored."""
+    store = _store()
+
+    order = effective_order("anthropic", store=store, order=["openai:default", "anthropic:work"])
+
+    assert (WORK,) == order
+
+
+def test_skipped_candidates_are_explained() -> None:
+    """Every profile passed over gets one sentence saying why."""
+    store = _store(work=TokenCredential(token="expired-token-0000000", expires_at=NOW - 1))
+
+    resolved = resolve_credential(
+        "anthropic",
+        store=store,
+        environ=ENV,
+        order=["anthropic:gone", "anthropic:work"],
+        now=NOW,
+    )
+
+    assert (
+        "anthropic:gone skipped: not in the auth store",
+        "anthropic:work skipped: its token expired at 2027-01-15 07:59:59 UTC",
+    ) == resolved.skipped
+
+
+def test_environment_secret_and_variable_are_reported() -> None:
+    """A key from the environment carries its variable name and the value as a Secret."""
+    resolved = resolve_credential("Anthropic", store=_store(), environ=ENV, now=NOW)
+
+    assert (
+        ResolvedCredential(
+            provider="anthropic",
+            origin=CredentialOrigin.ENVIRONMENT,
+            secret=Secret(value=ENV["ANTHROPIC_API_KEY"]),
+            env_var="ANTHROPIC_API_KEY",
+        )
+        == resolved
+    )
+
+
+@pytest.mark.parametrize(
+    ("provider", "declared", "hint"),
+    [
+        (
+            "anthropic",
+            (),
+            "No credentials for anthropic: set ANTHROPIC_API_KEY or run "
+            "`modelcfg login anthropic`.",
+        ),
+        (
+            "google",
+            (),
+            "No credentials for google: set GEMINI_API_KEY or GOOGLE_API_KEY or run "
+            "`modelcfg login google`.",
+        ),
+        (
+            "acme",
+            ("ACME_KEY",),
+            "No credentials for acme: set ACME_KEY or run `modelcfg login acme`.",
+        ),
+        (
+            "acme",
+            (),
+            "No credentials for acme: run `modelcfg login acme`, or declare the "
+            "environment variable that holds its key in the provider's config.",
+        ),
+    ],
+    ids=["anthropic", "google-two-vars", "declared-var", "unknown-provider"],
+)
+def test_none_gives_a_hint_naming_what_to_set(
+    provider: str, declared: tuple[str, ...], hint: str
+) -> None:
+    """With nothing found, the hint names the variables to set and the login command."""
+    resolved = resolve_credential(provider, store=_store(), environ={}, env_vars=declared)
+
+    assert (CredentialOrigin.NONE, hint) == (resolved.origin, resolved.hint)
+    with pytest.raises(CredentialsError, match="No credentials"):
+        resolved.require()
+
+
+def test_declared_env_vars_come_first() -> None:
+    """Variables the provider declares in config are tried before the well-known ones."""
+    environ = {"OPENAI_API_KEY": "well-known-0123456789", "MY_OPENAI": "declared-0123456789"}
+
+    resolved = resolve_credential("openai", store=_store(), environ=environ, env_vars=["MY_OPENAI"])
+
+    assert ("MY_OPENAI", ("MY_OPENAI", "OPENAI_API_KEY")) == (
+        resolved.env_var,
+        env_vars_for("openai", ["MY_OPENAI"]),
+    )
+
+
+@pytest.mark.parametrize(
+    ("profiles", "profile", "message"),
+    [
+        (
+            {},
+            "anthropic:work",
+            "not in the auth store; run `modelcfg login anthropic --profile work`",
+        ),
+        (
+            {"work": TokenCredential(token="expired-token-0000000", expires_at=NOW - 1)},
+            "anthropic:work",
+            "cannot be used",
+        ),
+    ],
+    ids=["missing", "expired"],
+)
+def test_an_explicit_profile_that_cannot_be_used_is_an_error(
+    profiles: dict[str, TokenCredential], profile: str, message: str
+) -> None:
+    """A profile the user named explicitly is never silently replaced by another credential."""
+    store = _store(**profiles)
+
+    with pytest.raises(CredentialsError, match=message):
+        resolve_credential("anthropic", store=store, environ=ENV, profile=profile, now=NOW)
+
+
+def test_an_explicit_profile_of_another_provider_is_refused() -> None:
+    """Asking for openai with an anthropic profile is a programming error."""
+
+    with pytest.raises(ValueError, match="belongs to provider 'anthropic'"):
+        resolve_credential("openai", store=_store(), environ={}, profile=WORK)
+
+
+def test_oauth_close_to_expiry_needs_refresh() -> None:
+    """An OAuth token expiring within the skew is flagged for refresh, not skipped."""
+    cred = OAuthCredential(access="a" * 20, refresh="r" * 20, expires_at=NOW + 30)
+
+    soon = resolve_credential("anthropic", store=_store(work=cred), environ={}, now=NOW)
+    later = resolve_credential(
+        "anthropic", store=_store(work=cred), environ={}, now=NOW, refresh_skew_s=10
+    )
+
+    assert (True, False) == (soon.needs_refresh, later.needs_refresh)
+
+
+class FakeRefresher:
+    """
+    Returns scripted tokens, or raises, and counts calls.
+    """
+
+    def __init__(self, result: OAuthCredential | Exception) -> None:
+        self.result = result
+        self.calls: list[ProfileId] = []
+
+    async def __call__(self, profile: ProfileId, credential: OAuthCredential) -> OAuthCredential:
+        self.calls.append(profile)
+        if isinstance(self.result, Exception):
+            raise self.result
+        return self.result
+
+
+OLD = OAuthCredential(
+    access="old-access-0000000000", refresh="old-refresh-00000000", expires_at=NOW + 10
+)
+NEW = OAuthCredential(
+    access="new-access-0000000000", refresh="new-refresh-00000000", expires_at=NOW + 3600
+)
+
+
+async def test_credential_for_refreshes_and_writes_back() -> None:
+    """An OAuth token within the skew is refreshed and the new tokens are stored."""
+    store = _store(work=OLD)
+    refresher = FakeRefresher(NEW)
+
+    resolved = await credential_for(WORK, store=store, environ={}, refresher=refresher, now=NOW)
+    stored = store.get(WORK)
+
+    assert ([WORK], NEW.access, NEW) == (
+        refresher.calls,
+        resolved.secret,
+        stored.credential if stored else None,
+    )
+
+
+async def test_credential_for_does_not_refresh_a_fresh_token() -> None:
+    """A token far from expiry is used as it is."""
+    store = _store(work=NEW)
+    refresher = FakeRefresher(OLD)
+
+    resolved = await credential_for(WORK, store=store, environ={}, refresher=refresher, now=NOW)
+
+    assert ([], NEW.access) == (refresher.calls, resolved.secret)
+
+
+async def test_credential_for_keeps_tokens_another_writer_stored_first() -> None:
+    """When another process refreshed meanwhile, its tokens win and ours are dropped."""
+    store = _store(work=OLD)
+    theirs = OAuthCredential(access="their-access-00000000", refresh="their-refresh-0000000")
+
+    class Racing(FakeRefresher):
+        async def __call__(
+            self, profile: ProfileId, credential: OAuthCredential
+        ) -> OAuthCredential:
+            store.put(profile, theirs)
+            return await super().__call__(profile, credential)
+
+    resolved = await credential_for(WORK, store=store, environ={}, refresher=Racing(NEW), now=NOW)
+
+    assert (theirs.access, theirs) == (resolved.secret, store.get(WORK).credential)  # type: ignore[union-attr]
+
+
+async def test_credential_for_propagates_a_refresh_failure_as_auth() -> None:
+    """A refused refresh raises RefreshFailedError (a CredentialsError) and stores nothing."""
+    store = _store(work=OLD)
+    failure = RefreshFailedError(
+        "refused", provider="anthropic", profile=WORK, error="invalid_grant"
+    )
+
+    with pytest.raises(CredentialsError) as raised:
+        await credential_for(
+            WORK, store=store, environ={}, refresher=FakeRefresher(failure), now=NOW
+        )
+
+    assert ("auth", OLD) == (
+        raised.value.to_failure(observed_at=NOW).kind.value,  # type: ignore[attr-defined]
+        store.get(WORK).credential,  # type: ignore[union-attr]
+    )
+
+
+async def test_credential_for_without_refresher_uses_a_still_valid_token() -> None:
+    """Without a refresher, a token inside the skew but not yet expired is still used."""
+    resolved = await credential_for(WORK, store=_store(work=OLD), environ={}, now=NOW)
+
+    assert OLD.access == resolved.secret
+
+
+async def test_credential_for_without_refresher_refuses_an_expired_token() -> None:
+    """Without a refresher, an expired OAuth token is an error that says how to fix it."""
+    store = _store(work=OLD)
+
+    with pytest.raises(CredentialsError, match="no refresher was given"):
+        await credential_for(WORK, store=store, environ={}, now=NOW + 60)
+
+
+async def test_credential_for_default_falls_back_to_the_environment() -> None:
+    """provider:default with nothing stored uses the provider's environment variable."""
+    resolved = await credential_for("anthropic:default", store=_store(), environ=ENV, now=NOW)
+
+    assert "environment variable ANTHROPIC_API_KEY" == resolved.source
+
+
+@pytest.mark.parametrize(
+    ("profile", "environ", "message"),
+    [
+        ("anthropic:default", {}, "set ANTHROPIC_API_KEY"),
+        ("anthropic:work", ENV, "modelcfg login anthropic --profile work"),
+    ],
+    ids=["default-without-env", "named-missing"],
+)
+async def test_credential_for_missing_profile_is_an_error(
+    profile: str, environ: dict[str, str], message: str
+) -> None:
+    """A profile with no credential raises CredentialsError with the command to run."""
+
+    with pytest.raises(CredentialsError, match=message):
+        await credential_for(profile, store=_store(), environ=environ, now=NOW)
+
+
+async def test_credential_for_does_not_resurrect_a_profile_removed_during_refresh() -> None:
+    """A logout while a refresh is in flight wins: the refreshed tokens are not stored."""
+    store = _store(work=OLD)
+
+    class Removing(FakeRefresher):
+        async def __call__(
+            self, profile: ProfileId, credential: OAuthCredential
+        ) -> OAuthCredential:
+            store.remove(profile)
+            return await super().__call__(profile, credential)
+
+    with pytest.raises(CredentialsError, match="was removed"):
+        await credential_for(WORK, store=store, environ={}, refresher=Removing(NEW), now=NOW)
+
+    assert None is store.get(WORK)
