@@ -113,7 +113,7 @@ def main() -> None:
         measure("timeout -> fallback (skips disabled)", lambda: next_attempt(timeout, pending)),
         measure(
             "rate limited again -> fallback model",
-            lambda: next_attempt(failure(FailureKind.RATE_LIMITED), deep),
+            lambda: next_attempt(rate_limited, deep),
         ),
     ]
     print(f"{'overall median of scenario medians':<44} {statistics.median(medians):7.2f} µs")

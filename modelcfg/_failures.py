@@ -64,7 +64,9 @@ _SECRET_PATTERNS: Final = (
     re.compile(r"\b(AIza)[A-Za-z0-9_\-]{20,}"),
     re.compile(r"\b(gsk_|xai-|pplx-|hf_)[A-Za-z0-9_\-]{8,}"),
     re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/\-]{8,}=*"),
-    re.compile(r"(?i)((?:api[_-]?key|access[_-]?token|refresh[_-]?token|x-api-key)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]{6,}"),
+    re.compile(
+        r"(?i)((?:api[_-]?key|access[_-]?token|refresh[_-]?token|x-api-key)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]{6,}"
+    ),
 )
 _MAX_MESSAGE: Final = 500
 
@@ -89,9 +91,13 @@ def _clean_message(value: str) -> str:
     return value if len(value) <= _MAX_MESSAGE else value[: _MAX_MESSAGE - 1] + "…"
 
 
-def _check_non_negative(_instance: object, attribute: attrs.Attribute[float | None], value: float | None) -> None:
+def _check_non_negative(
+    _instance: object, attribute: attrs.Attribute[float | None], value: float | None
+) -> None:
     if value is not None and not value >= 0:
-        raise ValueError(f"{attribute.name} must be a non-negative number of seconds, not {value!r}")
+        raise ValueError(
+            f"{attribute.name} must be a non-negative number of seconds, not {value!r}"
+        )
 
 
 @attrs.frozen(kw_only=True)

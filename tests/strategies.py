@@ -17,7 +17,9 @@ model_ids = st.text(
     max_size=24,
 )
 profile_names = st.text(
-    alphabet=st.characters(codec="ascii", categories=("Lu", "Ll", "Nd"), include_characters="-._@+"),
+    alphabet=st.characters(
+        codec="ascii", categories=("Lu", "Ll", "Nd"), include_characters="-._@+"
+    ),
     min_size=1,
     max_size=16,
 )
@@ -32,7 +34,9 @@ targets = st.builds(Target, model=model_refs, profile=profile_ids)
 @st.composite
 def selections(draw: st.DrawFn) -> Selection:
     ref = draw(model_refs)
-    profile = draw(st.none() | profile_names.map(lambda n: ProfileId(provider=ref.provider, name=n)))
+    profile = draw(
+        st.none() | profile_names.map(lambda n: ProfileId(provider=ref.provider, name=n))
+    )
     return Selection(model=ref, profile=profile, strict=draw(st.booleans()))
 
 

@@ -2,8 +2,6 @@
 Tests for seeding the auth store from legacy auth.json, oauth.json and environment keys.
 """
 
-# STYLE.md asks for `expected == actual`, which SIM300 calls a Yoda condition.
-
 from __future__ import annotations
 
 import json

@@ -5,8 +5,6 @@ Everything runs against the fake OAuth server on 127.0.0.1; a guarding transport
 fails any request that would leave the loopback interface.
 """
 
-# STYLE.md asks for `expected == actual`, which SIM300 calls a Yoda condition.
-
 from __future__ import annotations
 
 import socket

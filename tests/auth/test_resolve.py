@@ -2,8 +2,6 @@
 Tests for credential resolution: explicit profile, order, environment, none, and OAuth refresh.
 """
 
-# STYLE.md asks for `expected == actual`, which SIM300 calls a Yoda condition.
-
 from __future__ import annotations
 
 import pytest

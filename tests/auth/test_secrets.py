@@ -6,8 +6,6 @@ fake server, the environment, legacy files) and must never appear in a repr, a
 str, an exception message, a log record, or any file but the auth store.
 """
 
-# STYLE.md asks for `expected == actual`, which SIM300 calls a Yoda condition.
-
 from __future__ import annotations
 
 import copy

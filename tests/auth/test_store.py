@@ -2,8 +2,6 @@
 Tests for the auth store: operations, the file format, atomicity, locking and permissions.
 """
 
-# STYLE.md asks for `expected == actual`, which SIM300 calls a Yoda condition.
-
 from __future__ import annotations
 
 import json
