@@ -1,0 +1,460 @@
+"""
+Cooldowns, disables, per-kind counters and circuit breakers, as pure transitions.
+
+:class:`HealthState` is shared between concurrent requests and persisted by hosts.
+Every change returns a new instance; the executor applies the same transitions
+to a shared store atomically, and :func:`~modelcfg.next_attempt` applies them to
+the snapshot it carries.
+
+Windows follow one cycle::
+
+    closed --failure--> open --window ends--> half-open --probe succeeds--> closed
+                         ^                        |
+                         +----probe fails---------+
+
+A failure while a window is open never extends it, except that an explicit,
+longer ``Retry-After`` moves its end later. In half-open one probe is allowed;
+other callers stay blocked until it reports or its lease runs out.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Final, TypeVar
+
+import attrs
+
+from modelcfg._failures import Failure, FailureKind
+from modelcfg._policy import KindRule, Mark, Policy, Scope
+from modelcfg._values import ModelRef, ProfileId, Target
+
+__all__ = ["Blocked", "BlockCode", "Circuit", "HealthState", "KindCounter", "Window"]
+
+_MAX_OUTCOMES: Final = 64
+"""The most call outcomes a circuit keeps, newest last."""
+
+
+class BlockCode(enum.StrEnum):
+    """
+    Why a target cannot be called right now.
+    """
+
+    COOLING_DOWN = "cooling_down"
+    DISABLED = "disabled"
+    CIRCUIT_OPEN = "circuit_open"
+    PROBE_IN_FLIGHT = "probe_in_flight"
+
+
+@attrs.frozen(kw_only=True)
+class Window:
+    """
+    A cooldown or disable: the key is blocked until ``until_at``, then half-open.
+
+    Attributes:
+        kind: The failure that opened the window.
+        until_at: When the window ends and one probe is allowed.
+        strikes: Failures in a row of this kind here (each one after a window closed).
+        last_failure_at: When the last such failure was seen.
+        probe_until_at: While a half-open probe is out, the end of its lease.
+    """
+
+    kind: FailureKind = attrs.field(converter=FailureKind)
+    until_at: float
+    strikes: int = 1
+    last_failure_at: float
+    probe_until_at: float | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Circuit:
+    """
+    The circuit breaker of one target model.
+
+    Attributes:
+        outcomes: Recent calls as ``(at, succeeded)``, oldest first, at most 64.
+        open_until_at: While open, when it admits a probe; ``None`` when closed.
+        probe_until_at: While a half-open probe is out, the end of its lease.
+    """
+
+    outcomes: tuple[tuple[float, bool], ...] = ()
+    open_until_at: float | None = None
+    probe_until_at: float | None = None
+
+
+@attrs.frozen(kw_only=True)
+class KindCounter:
+    """
+    How often one failure kind was seen since it was last quiet.
+
+    Attributes:
+        count: Failures of the kind since the counter last restarted.
+        last_at: When the last one was seen.
+    """
+
+    count: int
+    last_at: float
+
+
+@attrs.frozen(kw_only=True)
+class Blocked:
+    """
+    Why and until when a target cannot be called.
+
+    Attributes:
+        until_at: When the block ends (for a probe in flight, when its lease ends).
+        code: What blocks it.
+        kind: The failure kind behind the block, if any.
+    """
+
+    until_at: float
+    code: BlockCode
+    kind: FailureKind | None = None
+
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def _put(mapping: Mapping[_K, _V], key: _K, value: _V) -> dict[_K, _V]:
+    new = dict(mapping)
+    new[key] = value
+    return new
+
+
+def _drop(mapping: Mapping[_K, _V], key: _K) -> Mapping[_K, _V]:
+    if key not in mapping:
+        return mapping
+    new = dict(mapping)
+    del new[key]
+    return new
+
+
+@attrs.frozen(kw_only=True)
+class HealthState:
+    """
+    What modelcfg remembers about profiles and models between requests.
+
+    Attributes:
+        cooldowns: Profile-wide cooldowns (auth, rate limits).
+        model_cooldowns: Cooldowns of one profile with one model, keyed by the target.
+        disables: Profile disables (billing, revoked keys), kept apart from cooldowns.
+        counters: How often each failure kind was seen lately.
+        circuits: The circuit breaker of each model.
+    """
+
+    cooldowns: Mapping[ProfileId, Window] = attrs.field(factory=dict)
+    model_cooldowns: Mapping[Target, Window] = attrs.field(factory=dict)
+    disables: Mapping[ProfileId, Window] = attrs.field(factory=dict)
+    counters: Mapping[FailureKind, KindCounter] = attrs.field(factory=dict)
+    circuits: Mapping[ModelRef, Circuit] = attrs.field(factory=dict)
+
+    # -- queries ---------------------------------------------------------------------
+
+    def blocked_until(self, target: Target, now: float) -> Blocked | None:
+        """
+        Whether *target* is blocked at *now*, and until when; ``None`` when callable.
+
+        When several things block it, the one that lasts longest is returned.
+        A half-open window whose probe is out blocks until the probe's lease ends.
+        """
+        if not (self.disables or self.cooldowns or self.model_cooldowns or self.circuits):
+            return None
+        found: Blocked | None = None
+        for window, code in self._windows(target):
+            if window is None:
+                continue
+            until = _window_block(window, now)
+            if until is not None and (found is None or until > found.until_at):
+                block = code if until == window.until_at else BlockCode.PROBE_IN_FLIGHT
+                found = Blocked(until_at=until, code=block, kind=window.kind)
+        circuit = self.circuits.get(target.model) if self.circuits else None
+        if circuit is not None and circuit.open_until_at is not None:
+            until = circuit.open_until_at if now < circuit.open_until_at else None
+            code = BlockCode.CIRCUIT_OPEN
+            if (
+                until is None
+                and circuit.probe_until_at is not None
+                and now < circuit.probe_until_at
+            ):
+                until, code = circuit.probe_until_at, BlockCode.PROBE_IN_FLIGHT
+            if until is not None and (found is None or until > found.until_at):
+                found = Blocked(until_at=until, code=code)
+        return found
+
+    def probe_due(self, target: Target, now: float) -> bool:
+        """
+        Whether a call to *target* at *now* would be a half-open probe.
+
+        That is: some window or open circuit covering it has ended, and no success
+        has closed it yet.
+        """
+        if not (self.disables or self.cooldowns or self.model_cooldowns or self.circuits):
+            return False
+        for window, _code in self._windows(target):
+            if window is not None and window.until_at <= now:
+                return True
+        circuit = self.circuits.get(target.model)
+        return (
+            circuit is not None
+            and circuit.open_until_at is not None
+            and circuit.open_until_at <= now
+        )
+
+    def _windows(self, target: Target) -> tuple[tuple[Window | None, BlockCode], ...]:
+        # Empty tables are common; skip their (hashing) lookups.
+        return (
+            (self.disables.get(target.profile) if self.disables else None, BlockCode.DISABLED),
+            (
+                self.cooldowns.get(target.profile) if self.cooldowns else None,
+                BlockCode.COOLING_DOWN,
+            ),
+            (
+                self.model_cooldowns.get(target) if self.model_cooldowns else None,
+                BlockCode.COOLING_DOWN,
+            ),
+        )
+
+    # -- transitions -----------------------------------------------------------------
+
+    def with_failure(
+        self, failure: Failure, policy: Policy, *, target: Target | None = None
+    ) -> HealthState:
+        """
+        The state after *failure*: counters, cooldown or disable, and circuit.
+
+        Args:
+            failure: What happened.
+            policy: The rules to apply.
+            target: Where it happened, for a failure whose ``model`` or ``profile``
+                is not set.
+
+        Without a profile no cooldown is marked; without a model circuits are left
+        alone. A window that is open keeps its end unless the failure brings a
+        longer (capped) ``Retry-After``; a failure after a window ended opens the
+        next one, longer for kinds that escalate.
+        """
+        now = failure.observed_at
+        rule = policy.rule_for(failure.kind)
+        cooldowns, model_cooldowns = self.cooldowns, self.model_cooldowns
+        disables, circuits = self.disables, self.circuits
+        profile, model = failure.profile, failure.model
+        if target is not None:
+            profile = profile if profile is not None else target.profile
+            model = model if model is not None else target.model
+        if rule.mark is not Mark.NONE and profile is not None:
+            ra = (
+                policy.capped_retry_after(failure.retry_after_s)
+                if rule.honour_retry_after
+                else None
+            )
+            kind = failure.kind
+            if rule.mark is Mark.DISABLE:
+                old = disables.get(profile)
+                disables = _put(disables, profile, _next_window(old, kind, rule, now, ra, policy))
+            elif rule.scope is Scope.PROFILE or model is None:
+                old = cooldowns.get(profile)
+                cooldowns = _put(cooldowns, profile, _next_window(old, kind, rule, now, ra, policy))
+            else:
+                pair = Target(model=model, profile=profile)
+                old = model_cooldowns.get(pair)
+                window = _next_window(old, kind, rule, now, ra, policy)
+                model_cooldowns = _put(model_cooldowns, pair, window)
+        if rule.trips_circuit and model is not None:
+            circuits = _put(circuits, model, _circuit_after(circuits.get(model), now, policy))
+        return HealthState(
+            cooldowns=cooldowns,
+            model_cooldowns=model_cooldowns,
+            disables=disables,
+            counters=self._counted(failure, policy),
+            circuits=circuits,
+        )
+
+    def with_success(self, target: Target, at: float) -> HealthState:
+        """
+        The state after a successful call to *target* at *at*.
+
+        Closes the profile's cooldown and disable, the target's own cooldown and
+        the model's circuit (half-open or not), and records the success in the
+        circuit's window.
+        """
+        circuit = self.circuits.get(target.model)
+        if circuit is None or circuit.open_until_at is not None:
+            closed = Circuit(outcomes=((at, True),))
+        else:
+            closed = Circuit(outcomes=(*circuit.outcomes[-(_MAX_OUTCOMES - 1) :], (at, True)))
+        return HealthState(
+            cooldowns=_drop(self.cooldowns, target.profile),
+            model_cooldowns=_drop(self.model_cooldowns, target),
+            disables=_drop(self.disables, target.profile),
+            counters=self.counters,
+            circuits=_put(self.circuits, target.model, closed),
+        )
+
+    def with_probe_started(self, target: Target, at: float, policy: Policy) -> HealthState:
+        """
+        The state once a half-open probe to *target* went out at *at*.
+
+        Other callers see the target blocked until the probe reports or its
+        ``probe_lease_s`` runs out. Windows that are still open, or closed, are
+        left alone.
+        """
+        lease = at + policy.probe_lease_s
+
+        def leased(window: Window | None) -> Window | None:
+            if window is not None and window.until_at <= at:
+                return attrs.evolve(window, probe_until_at=lease)
+            return None
+
+        cooldowns, model_cooldowns = self.cooldowns, self.model_cooldowns
+        disables, circuits = self.disables, self.circuits
+        if (window := leased(disables.get(target.profile))) is not None:
+            disables = _put(disables, target.profile, window)
+        if (window := leased(cooldowns.get(target.profile))) is not None:
+            cooldowns = _put(cooldowns, target.profile, window)
+        if (window := leased(model_cooldowns.get(target))) is not None:
+            model_cooldowns = _put(model_cooldowns, target, window)
+        circuit = circuits.get(target.model)
+        if (
+            circuit is not None
+            and circuit.open_until_at is not None
+            and circuit.open_until_at <= at
+        ):
+            circuits = _put(circuits, target.model, attrs.evolve(circuit, probe_until_at=lease))
+        return HealthState(
+            cooldowns=cooldowns,
+            model_cooldowns=model_cooldowns,
+            disables=disables,
+            counters=self.counters,
+            circuits=circuits,
+        )
+
+    def cleared(
+        self, profile: ProfileId | None = None, model: ModelRef | None = None
+    ) -> HealthState:
+        """
+        The state with cooldowns, disables and circuits cleared.
+
+        Args:
+            profile: Clear only what concerns this profile (billing disables included).
+            model: Clear only what concerns this model (its circuit included).
+
+        With both, only that profile's cooldowns with that model are cleared; with
+        neither, everything but the counters is.
+        """
+        if profile is None and model is None:
+            return attrs.evolve(self, cooldowns={}, model_cooldowns={}, disables={}, circuits={})
+        if profile is not None and model is not None:
+            pair = Target(model=model, profile=profile)
+            kept = {k: w for k, w in self.model_cooldowns.items() if k != pair}
+            return attrs.evolve(self, model_cooldowns=kept)
+        if profile is not None:
+            return attrs.evolve(
+                self,
+                cooldowns={k: w for k, w in self.cooldowns.items() if k != profile},
+                disables={k: w for k, w in self.disables.items() if k != profile},
+                model_cooldowns={
+                    k: w for k, w in self.model_cooldowns.items() if k.profile != profile
+                },
+            )
+        return attrs.evolve(
+            self,
+            model_cooldowns={k: w for k, w in self.model_cooldowns.items() if k.model != model},
+            circuits={k: c for k, c in self.circuits.items() if k != model},
+        )
+
+    def pruned(self, now: float, policy: Policy) -> HealthState:
+        """
+        The state without records that no longer matter at *now*.
+
+        Windows that ended more than ``counter_reset_s`` ago (their strikes have
+        expired too), quiet counters and closed circuits with no recent calls go.
+        """
+        horizon = now - policy.counter_reset_s
+
+        def live(window: Window) -> bool:
+            return window.until_at > horizon or window.last_failure_at > horizon
+
+        return attrs.evolve(
+            self,
+            cooldowns={k: w for k, w in self.cooldowns.items() if live(w)},
+            model_cooldowns={k: w for k, w in self.model_cooldowns.items() if live(w)},
+            disables={k: w for k, w in self.disables.items() if live(w)},
+            counters={k: c for k, c in self.counters.items() if c.last_at > horizon},
+            circuits={
+                k: c
+                for k, c in self.circuits.items()
+                if c.open_until_at is not None
+                or (c.outcomes and c.outcomes[-1][0] > now - policy.circuit_window_s)
+            },
+        )
+
+    def _counted(self, failure: Failure, policy: Policy) -> dict[FailureKind, KindCounter]:
+        old = self.counters.get(failure.kind)
+        at = failure.observed_at
+        quiet = old is None or at - old.last_at >= policy.counter_reset_s
+        count = 1 if quiet or old is None else old.count + 1
+        counters = dict(self.counters)
+        counters[failure.kind] = KindCounter(
+            count=count, last_at=max(at, old.last_at if old else at)
+        )
+        return counters
+
+
+def _window_block(window: Window, now: float) -> float | None:
+    if now < window.until_at:
+        return window.until_at
+    if window.probe_until_at is not None and now < window.probe_until_at:
+        return window.probe_until_at
+    return None
+
+
+def _next_window(
+    old: Window | None,
+    kind: FailureKind,
+    rule: KindRule,
+    now: float,
+    retry_after_s: float | None,
+    policy: Policy,
+) -> Window:
+    if old is not None and now < old.until_at:
+        # Open: never extended by repeats, only by an explicit longer Retry-After.
+        until = old.until_at if retry_after_s is None else max(old.until_at, now + retry_after_s)
+        if kind is not old.kind:
+            # A different kind (auth while rate limited) may need a longer window.
+            fresh = now + (
+                max(retry_after_s, policy.backoff_base_s)
+                if retry_after_s is not None
+                else rule.window_for(1)
+            )
+            if fresh > until:
+                return Window(kind=kind, until_at=fresh, last_failure_at=now)
+        return attrs.evolve(old, until_at=until, last_failure_at=max(now, old.last_failure_at))
+    recent = old is not None and now - old.last_failure_at < policy.counter_reset_s
+    strikes = old.strikes + 1 if old is not None and recent else 1
+    # A fresh window: the provider's Retry-After when it gave one (but never shorter than
+    # one backoff step, so "Retry-After: 0" cannot cause a tight loop), else the rule's.
+    length = (
+        max(retry_after_s, policy.backoff_base_s)
+        if retry_after_s is not None
+        else rule.window_for(strikes)
+    )
+    return Window(kind=kind, until_at=now + length, strikes=strikes, last_failure_at=now)
+
+
+def _circuit_after(old: Circuit | None, now: float, policy: Policy) -> Circuit:
+    outcomes = (*(old.outcomes[-(_MAX_OUTCOMES - 1) :] if old else ()), (now, False))
+    if old is not None and old.open_until_at is not None:
+        if now < old.open_until_at:
+            return attrs.evolve(old, outcomes=outcomes)
+        # Half-open: the probe (or a late caller) failed, so the breaker opens again.
+        return Circuit(outcomes=outcomes, open_until_at=now + policy.circuit_open_s)
+    horizon = now - policy.circuit_window_s
+    recent = [ok for at, ok in outcomes if at > horizon]
+    failed = recent.count(False)
+    if (
+        len(recent) >= policy.circuit_min_calls
+        and failed / len(recent) >= policy.circuit_failure_rate
+    ):
+        return Circuit(outcomes=outcomes, open_until_at=now + policy.circuit_open_s)
+    return Circuit(outcomes=outcomes)

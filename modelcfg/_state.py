@@ -1,0 +1,521 @@
+"""
+The inputs of a decision and the state that carries one request from call to call.
+
+:class:`Routes` is what the host builds once from its config and catalog (chains,
+profile order, model traits, policy). :class:`SessionState` is what a chat
+session remembers. :class:`AttemptState` is one request in flight; every
+:class:`~modelcfg.Call` and :class:`~modelcfg.GiveUp` carries its successor.
+All of them round-trip through :func:`dump_state` / :func:`load_state` (JSON).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from typing import TypeVar
+
+import attrs
+import cattrs
+
+from modelcfg._actions import ReasonCode
+from modelcfg._failures import Failure
+from modelcfg._health import HealthState
+from modelcfg._policy import Policy
+from modelcfg._values import FallbackChain, ModelRef, ProfileId, Selection, Target
+from modelcfg.exceptions import InvalidStateError
+
+__all__ = [
+    "AttemptRecord",
+    "AttemptState",
+    "ModelTraits",
+    "RequestNeeds",
+    "Routes",
+    "SessionState",
+    "candidate_models",
+    "dump_state",
+    "load_state",
+    "state_converter",
+    "uses_image_chain",
+]
+
+
+def _optional_positive(
+    _instance: object, attribute: attrs.Attribute[int | None], value: int | None
+) -> None:
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
+        raise ValueError(f"{attribute.name} must be a whole number > 0 or None, not {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class ModelTraits:
+    """
+    What routing needs to know about a model; unknown means text-only, unknown size.
+
+    Attributes:
+        context_window: The context window in tokens, if known.
+        image_input: Whether the model accepts images (``False`` when unknown).
+        max_output_tokens: The longest answer in tokens, if known.
+    """
+
+    context_window: int | None = attrs.field(default=None, validator=_optional_positive)
+    image_input: bool = False
+    max_output_tokens: int | None = attrs.field(default=None, validator=_optional_positive)
+
+
+_UNKNOWN_TRAITS = ModelTraits()
+
+
+@functools.lru_cache(maxsize=256)
+def _default_order(provider: str) -> tuple[ProfileId, ...]:
+    return (ProfileId.default_for(provider),)
+
+
+def _check_auth_order(
+    _instance: object,
+    _attribute: attrs.Attribute[Mapping[str, tuple[ProfileId, ...]]],
+    value: Mapping[str, tuple[ProfileId, ...]],
+) -> None:
+    for provider, order in value.items():
+        if not order:
+            raise ValueError(f"auth_order[{provider!r}] is empty: list at least one profile")
+        if len(set(order)) != len(order):
+            raise ValueError(f"auth_order[{provider!r}] names a profile twice")
+        for profile in order:
+            if profile.provider != provider:
+                raise ValueError(
+                    f"auth_order[{provider!r}] lists {profile}, which belongs to provider "
+                    f"{profile.provider!r}"
+                )
+
+
+def _orders(value: Mapping[str, Iterable[ProfileId]]) -> dict[str, tuple[ProfileId, ...]]:
+    return {provider: tuple(order) for provider, order in value.items()}
+
+
+@attrs.frozen(kw_only=True)
+class Routes:
+    """
+    Everything a decision reads that comes from configuration, built once by the host.
+
+    Attributes:
+        chain: The global fallback chain (``agent.model``).
+        image_chain: The image chain (``agent.imageModel``), only when configured.
+        auth_order: Each provider's profiles in rotation order; a provider left out
+            uses ``provider:default`` (environment credentials).
+        traits: What is known of each model; a model left out is text-only with an
+            unknown context window.
+        policy: The rules and knobs.
+    """
+
+    chain: FallbackChain
+    image_chain: FallbackChain | None = None
+    auth_order: Mapping[str, tuple[ProfileId, ...]] = attrs.field(
+        factory=dict, converter=_orders, validator=_check_auth_order
+    )
+    traits: Mapping[ModelRef, ModelTraits] = attrs.field(factory=dict)
+    policy: Policy = attrs.field(factory=Policy)
+
+    def profiles_for(self, provider: str) -> tuple[ProfileId, ...]:
+        """
+        The rotation order of *provider*: its ``auth_order`` or ``(provider:default,)``.
+        """
+        order = self.auth_order.get(provider)
+        return order if order is not None else _default_order(provider)
+
+    def traits_for(self, model: ModelRef) -> ModelTraits:
+        """
+        What is known of *model*; unknown models are text-only with unknown context.
+        """
+        return self.traits.get(model, _UNKNOWN_TRAITS)
+
+
+@attrs.frozen(kw_only=True)
+class RequestNeeds:
+    """
+    What one request needs from a model; more needs may be added later.
+
+    Attributes:
+        has_images: The request carries images.
+        min_context_tokens: The prompt's size estimate; models known to be smaller
+            are skipped before any call.
+    """
+
+    has_images: bool = False
+    min_context_tokens: int | None = attrs.field(default=None, validator=_optional_positive)
+
+
+def uses_image_chain(routes: Routes, needs: RequestNeeds, current: ModelRef | None = None) -> bool:
+    """
+    Whether a request goes to the image chain rather than the text chain.
+
+    Only when it carries images, an image chain is configured, and the current
+    text model (*current*, else the chain's primary) is not known to take images.
+    """
+    if not needs.has_images or routes.image_chain is None:
+        return False
+    model = current if current is not None else routes.chain.primary
+    return not routes.traits_for(model).image_input
+
+
+@attrs.frozen(kw_only=True)
+class SessionState:
+    """
+    What one session remembers between requests.
+
+    Attributes:
+        last_good: Per provider, the profile of the last success; kept when the
+            session switches models.
+        override: The session's explicit selection (``/model X@provider:name``):
+            its model goes first; with ``strict`` its profile is the only one used
+            for that model, otherwise it is tried first.
+    """
+
+    last_good: Mapping[str, ProfileId] = attrs.field(factory=dict)
+    override: Selection | None = None
+
+    def with_selection(self, selection: Selection | None) -> SessionState:
+        """
+        The session after the user chose *selection* (``None`` clears the choice).
+        """
+        return attrs.evolve(self, override=selection)
+
+    def with_success(self, target: Target) -> SessionState:
+        """
+        The session after a success with *target*: its profile is the provider's last good.
+        """
+        provider = target.profile.provider
+        if self.last_good.get(provider) == target.profile:
+            return self
+        return attrs.evolve(self, last_good={**self.last_good, provider: target.profile})
+
+
+def candidate_models(
+    routes: Routes, needs: RequestNeeds, session: SessionState
+) -> tuple[tuple[ModelRef, ...], bool]:
+    """
+    The models a request may use, in order, and whether they are the image chain.
+
+    The session's selected model leads the text chain; the rest of the chain
+    follows in order.
+    """
+    selected = session.override.model if session.override is not None else None
+    if routes.image_chain is not None and uses_image_chain(routes, needs, selected):
+        return routes.image_chain.models, True
+    models = routes.chain.models
+    if selected is not None and selected != models[0]:
+        models = (selected, *(m for m in models if m != selected))
+    return models, False
+
+
+@attrs.frozen(kw_only=True)
+class AttemptRecord:
+    """
+    One finished call of a request: a plain fact for hosts and error reports.
+
+    Attributes:
+        number: The call's number in its request, from 1.
+        target: Where it went.
+        reason: Why the core chose it.
+        delay_s: How long the shell waited before it.
+        failure: How it failed (as reported: ``model``/``profile`` may be unset, the
+            target says where), or ``None`` when it succeeded.
+        ended_at: When its outcome was seen.
+    """
+
+    number: int
+    target: Target
+    reason: ReasonCode = attrs.field(converter=ReasonCode)
+    delay_s: float
+    failure: Failure | None
+    ended_at: float
+
+
+@attrs.frozen(kw_only=True)
+class AttemptState:
+    """
+    One request in flight: its inputs, what happened so far, and where it stands.
+
+    Build it with :meth:`start`; afterwards only the core's actions and the
+    ``with_*()`` transitions make new ones.
+
+    Attributes:
+        routes: The chains, profile order, traits and policy.
+        session: The session's memory.
+        health: The health snapshot decisions read (refresh with :meth:`with_health`).
+        needs: What the request needs.
+        seed: The seed of the backoff jitter.
+        started_at: When the request started; the deadline counts from here.
+        now: The time of the latest decision.
+        candidates: The models of the request, in order (text or image chain).
+        image_route: Whether the candidates are the image chain.
+        index: The position in ``candidates`` of the current model; it only grows.
+        current: The target of the latest call.
+        current_reason: Why the latest call was made.
+        current_delay_s: The delay before the latest call.
+        pending: Whether the latest call's outcome is still to be reported.
+        tried: Profiles that already failed on the current model in this request.
+        target_failures: Failures in a row of the current target.
+        context_floor: After a context overflow, the window candidates must exceed.
+        attempts: Calls made so far.
+        history: Every finished call, in order.
+        finished: Whether the request succeeded or gave up.
+    """
+
+    routes: Routes
+    session: SessionState
+    health: HealthState
+    needs: RequestNeeds
+    seed: int
+    started_at: float
+    now: float
+    candidates: tuple[ModelRef, ...]
+    image_route: bool = False
+    index: int = 0
+    current: Target | None = None
+    current_reason: ReasonCode | None = None
+    current_delay_s: float = 0.0
+    pending: bool = False
+    tried: tuple[ProfileId, ...] = ()
+    target_failures: int = 0
+    context_floor: int | None = None
+    attempts: int = 0
+    history: tuple[AttemptRecord, ...] = ()
+    finished: bool = False
+
+    @classmethod
+    def start(
+        cls,
+        routes: Routes,
+        *,
+        now: float,
+        session: SessionState | None = None,
+        health: HealthState | None = None,
+        needs: RequestNeeds | None = None,
+        seed: int = 0,
+    ) -> AttemptState:
+        """
+        The state of a new request, before its first decision.
+
+        Args:
+            routes: The chains, profile order, traits and policy.
+            now: The request's start, in seconds since the epoch.
+            session: The session's memory; a fresh session when ``None``.
+            health: The shared health snapshot; all healthy when ``None``.
+            needs: What the request needs; plain text when ``None``.
+            seed: The seed of the backoff jitter (vary it per request).
+        """
+        session = session if session is not None else SessionState()
+        needs = needs if needs is not None else RequestNeeds()
+        candidates, image_route = candidate_models(routes, needs, session)
+        return cls(
+            routes=routes,
+            session=session,
+            health=health if health is not None else HealthState(),
+            needs=needs,
+            seed=seed,
+            started_at=now,
+            now=now,
+            candidates=candidates,
+            image_route=image_route,
+        )
+
+    @property
+    def failures(self) -> tuple[Failure, ...]:
+        """
+        Every failure of the request so far, in order, each with its model and profile.
+        """
+        return tuple(
+            r.failure
+            if r.failure.model is not None and r.failure.profile is not None
+            else attrs.evolve(
+                r.failure,
+                model=r.failure.model or r.target.model,
+                profile=r.failure.profile or r.target.profile,
+            )
+            for r in self.history
+            if r.failure is not None
+        )
+
+    @property
+    def deadline_at(self) -> float:
+        """
+        When the request's overall deadline ends.
+        """
+        return self.started_at + self.routes.policy.deadline_s
+
+    def with_health(self, health: HealthState) -> AttemptState:
+        """
+        The state reading a fresher *health* snapshot (from the shared store).
+        """
+        return attrs.evolve(self, health=health)
+
+    def with_now(self, now: float) -> AttemptState:
+        """
+        The state with the clock at *now*; time never runs backwards here.
+        """
+        return attrs.evolve(self, now=max(self.now, now))
+
+    def moved_to(
+        self, target: Target, *, index: int, reason: ReasonCode, delay_s: float, health: HealthState
+    ) -> AttemptState:
+        """
+        The state once a call to *target* (the model at *index*) was decided.
+        """
+        same_model = index == self.index and self.attempts > 0
+        # Explicit construction instead of attrs.evolve(): this runs on every decision.
+        return AttemptState(
+            routes=self.routes,
+            session=self.session,
+            health=health,
+            needs=self.needs,
+            seed=self.seed,
+            started_at=self.started_at,
+            now=self.now,
+            candidates=self.candidates,
+            image_route=self.image_route,
+            index=index,
+            current=target,
+            current_reason=reason,
+            current_delay_s=delay_s,
+            pending=True,
+            tried=self.tried if same_model else (),
+            target_failures=self.target_failures if target == self.current else 0,
+            context_floor=self.context_floor,
+            attempts=self.attempts + 1,
+            history=self.history,
+            finished=False,
+        )
+
+    def with_failure(self, failure: Failure) -> AttemptState:
+        """
+        The state once the latest call failed with *failure*.
+
+        Raises:
+            InvalidStateError: No call is waiting for its outcome.
+        """
+        target = self._pending_target("a failure")
+        record = AttemptRecord(
+            number=self.attempts,
+            target=target,
+            reason=self.current_reason or ReasonCode.FIRST_ATTEMPT,
+            delay_s=self.current_delay_s,
+            failure=failure,
+            ended_at=failure.observed_at,
+        )
+        tried = self.tried if target.profile in self.tried else (*self.tried, target.profile)
+        return AttemptState(
+            routes=self.routes,
+            session=self.session,
+            health=self.health.with_failure(failure, self.routes.policy, target=target),
+            needs=self.needs,
+            seed=self.seed,
+            started_at=self.started_at,
+            now=max(self.now, failure.observed_at),
+            candidates=self.candidates,
+            image_route=self.image_route,
+            index=self.index,
+            current=target,
+            current_reason=self.current_reason,
+            current_delay_s=self.current_delay_s,
+            pending=False,
+            tried=tried,
+            target_failures=self.target_failures + 1,
+            context_floor=self.context_floor,
+            attempts=self.attempts,
+            history=(*self.history, record),
+            finished=False,
+        )
+
+    def succeeded(self, at: float) -> AttemptState:
+        """
+        The finished state once the latest call succeeded at *at*.
+
+        The session remembers the profile as its provider's last good one, and the
+        health closes the target's cooldowns and circuit.
+
+        Raises:
+            InvalidStateError: No call is waiting for its outcome.
+        """
+        target = self._pending_target("a success")
+        record = AttemptRecord(
+            number=self.attempts,
+            target=target,
+            reason=self.current_reason or ReasonCode.FIRST_ATTEMPT,
+            delay_s=self.current_delay_s,
+            failure=None,
+            ended_at=at,
+        )
+        return attrs.evolve(
+            self,
+            now=max(self.now, at),
+            session=self.session.with_success(target),
+            health=self.health.with_success(target, at),
+            history=(*self.history, record),
+            pending=False,
+            finished=True,
+        )
+
+    def gave_up(self) -> AttemptState:
+        """
+        The finished state of a request that gave up.
+        """
+        return attrs.evolve(self, pending=False, finished=True)
+
+    def _pending_target(self, what: str) -> Target:
+        if self.finished:
+            raise InvalidStateError(f"the request is finished, so {what} cannot be recorded")
+        if not self.pending or self.current is None:
+            raise InvalidStateError(
+                f"no call is waiting for its outcome, so {what} cannot be recorded: "
+                "ask next_attempt() for a call first"
+            )
+        return self.current
+
+
+# -- serialisation ---------------------------------------------------------------------
+
+_T = TypeVar("_T")
+
+
+def _parse_target(text: str) -> Target:
+    model, sep, profile = text.partition(" with ")
+    if not sep:
+        raise ValueError(
+            f"{text!r} is not a target: write it as 'provider/model with provider:name'"
+        )
+    return Target(model=ModelRef.parse(model), profile=ProfileId.parse(profile))
+
+
+@functools.lru_cache(maxsize=1)
+def state_converter() -> cattrs.Converter:
+    """
+    The converter that turns routes, health, session and attempt state into JSON values.
+
+    Model references, profiles and targets become their text forms, also as
+    mapping keys, so the result is plain JSON.
+    """
+    converter = cattrs.Converter(forbid_extra_keys=True)
+    converter.register_unstructure_hook(ModelRef, str)
+    converter.register_structure_hook(ModelRef, lambda v, _t: ModelRef.parse(v))
+    converter.register_unstructure_hook(ProfileId, str)
+    converter.register_structure_hook(ProfileId, lambda v, _t: ProfileId.parse(v))
+    converter.register_unstructure_hook(Target, str)
+    converter.register_structure_hook(Target, lambda v, _t: _parse_target(v))
+    return converter
+
+
+def dump_state(value: object) -> object:
+    """
+    *value* (an attempt, session or health state, routes or policy) as JSON values.
+    """
+    return state_converter().unstructure(value)
+
+
+def load_state(data: object, cls: type[_T]) -> _T:
+    """
+    Build a *cls* back from what :func:`dump_state` returned.
+
+    Raises:
+        cattrs.errors.ClassValidationError: The data does not describe a *cls*.
+    """
+    return state_converter().structure(data, cls)

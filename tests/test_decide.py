@@ -1,0 +1,1048 @@
+"""
+Tests for next_attempt(): a scenario table, properties and a state machine.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from itertools import pairwise
+
+import attrs
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hst
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from modelcfg import Failure, FailureKind, FallbackChain, ModelRef, ProfileId, Selection, Target
+from modelcfg._actions import Action, Call, GiveUp, ReasonCode, SkipCode
+from modelcfg._decide import jitter_unit, next_attempt
+from modelcfg._health import Circuit, HealthState, Window
+from modelcfg._policy import Policy
+from modelcfg._state import AttemptState, ModelTraits, RequestNeeds, Routes, SessionState
+from modelcfg.exceptions import InvalidStateError
+
+T0 = 1_700_000_000.0
+K = FailureKind
+A, OM, G = "anthropic/opus", "openai/gpt-5", "google/gemini"
+A2 = "anthropic/sonnet"
+IMG = "openai/gpt-image"
+PA, PB, PC = "anthropic:a", "anthropic:b", "anthropic:c"
+OX = "openai:x"
+
+
+def m(text: str) -> ModelRef:
+    return ModelRef.parse(text)
+
+
+def p(text: str) -> ProfileId:
+    return ProfileId.parse(text)
+
+
+def make_routes(
+    chain: Sequence[str] = (A, OM, G),
+    *,
+    image: Sequence[str] | None = None,
+    order: Sequence[str] = (PA, PB, PC),
+    traits: dict[str, ModelTraits] | None = None,
+    **policy: object,
+) -> Routes:
+    orders = {"anthropic": tuple(p(x) for x in order), "openai": (p(OX),)}
+    return Routes(
+        chain=FallbackChain.of(*chain),
+        image_chain=FallbackChain.of(*image) if image else None,
+        auth_order=orders,
+        traits={m(k): v for k, v in (traits or {}).items()},
+        policy=Policy(**policy),  # type: ignore[arg-type]
+    )
+
+
+def window(kind: FailureKind, until_at: float, **more: float) -> Window:
+    return Window(kind=kind, until_at=until_at, last_failure_at=T0 - 1, **more)  # type: ignore[arg-type]
+
+
+def cooling(
+    *profiles: str, until_at: float = T0 + 30, kind: FailureKind = K.RATE_LIMITED
+) -> HealthState:
+    return HealthState(cooldowns={p(x): window(kind, until_at) for x in profiles})
+
+
+@attrs.frozen(kw_only=True)
+class Ev:
+    """One scripted failure."""
+
+    kind: FailureKind
+    retry_after_s: float | None = None
+    message: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class Then:
+    """What the last action should be."""
+
+    action: str
+    code: ReasonCode
+    target: str | None = None
+    delay: float | tuple[float, float] | None = 0.0
+    skipped: tuple[SkipCode, ...] | None = None
+    probe: bool | None = None
+    says: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class Scenario:
+    """One row: given routes/session/health/needs, when failures happen, then an action."""
+
+    id: str
+    when: tuple[Ev, ...]
+    then: Then
+    routes: Routes = attrs.field(factory=make_routes)
+    session: SessionState = attrs.field(factory=SessionState)
+    health: HealthState = attrs.field(factory=HealthState)
+    needs: RequestNeeds = attrs.field(factory=RequestNeeds)
+
+
+def run(
+    routes: Routes,
+    events: Sequence[Ev],
+    *,
+    session: SessionState | None = None,
+    health: HealthState | None = None,
+    needs: RequestNeeds | None = None,
+    seed: int = 7,
+) -> list[Action]:
+    """Play *events* as the outcomes of the calls the core asks for; return every action."""
+    state = AttemptState.start(
+        routes, now=T0, session=session, health=health, needs=needs, seed=seed
+    )
+    actions: list[Action] = [next_attempt(None, state)]
+    for ev in events:
+        last = actions[-1]
+        assert isinstance(last, Call), f"expected a call before {ev}, got {last}"
+        at = last.state.now + last.delay_s + 1.0
+        failure = Failure(
+            kind=ev.kind, observed_at=at, retry_after_s=ev.retry_after_s, message=ev.message
+        )
+        actions.append(next_attempt(failure, last.state))
+    return actions
+
+
+def summary(action: Action, then: Then) -> Then:
+    """Project *action* onto the fields *then* checks."""
+    match action:
+        case Call(target=target, delay_s=delay, reason=reason, skipped=skipped, probe=probe):
+            got_delay: float | tuple[float, float] | None = delay
+            if isinstance(then.delay, tuple):
+                lo, hi = then.delay
+                got_delay = then.delay if lo <= delay <= hi else delay
+            return Then(
+                action="call",
+                code=reason.code,
+                target=f"{target.model}@{target.profile}",
+                delay=got_delay if then.delay is not None else None,
+                skipped=tuple(s.code for s in skipped) if then.skipped is not None else None,
+                probe=probe if then.probe is not None else None,
+                says=then.says if then.says in reason.message else reason.message,
+            )
+        case GiveUp(reason=reason, skipped=skipped):
+            return Then(
+                action="give_up",
+                code=reason.code,
+                delay=then.delay,
+                skipped=tuple(s.code for s in skipped) if then.skipped is not None else None,
+                says=then.says if then.says in reason.message else reason.message,
+            )
+        case _:  # pragma: no cover
+            raise AssertionError(action)
+
+
+def call(
+    target: str, code: ReasonCode, delay: float | tuple[float, float] | None = 0.0, **more: object
+) -> Then:
+    return Then(action="call", code=code, target=target, delay=delay, **more)  # type: ignore[arg-type]
+
+
+def give_up(code: ReasonCode, **more: object) -> Then:
+    return Then(action="give_up", code=code, delay=0.0, **more)  # type: ignore[arg-type]
+
+
+R = ReasonCode
+S = SkipCode
+BIG = {
+    A: ModelTraits(context_window=200_000),
+    OM: ModelTraits(context_window=400_000),
+    G: ModelTraits(context_window=1_000_000),
+}
+SMALL_O = {
+    A: ModelTraits(context_window=200_000),
+    OM: ModelTraits(context_window=100_000),
+    G: ModelTraits(context_window=1_000_000),
+}
+ONE = make_routes((A,), order=(PA,))
+PIN_B = SessionState(override=Selection(model=m(A), profile=p(PB), strict=True))
+PREFER_B = SessionState(override=Selection(model=m(A), profile=p(PB), strict=False))
+
+SCENARIOS = [
+    Scenario(
+        id="given a healthy chain, when a request starts, then the primary with the first profile",
+        when=(),
+        then=call(f"{A}@{PA}", R.FIRST_ATTEMPT),
+    ),
+    Scenario(
+        id="given three profiles, when the first is rate limited, then the second at once",
+        when=(Ev(kind=K.RATE_LIMITED),),
+        then=call(f"{A}@{PB}", R.ROTATE_PROFILE),
+    ),
+    Scenario(
+        id="given three profiles, when two are rate limited, then the third",
+        when=(Ev(kind=K.RATE_LIMITED), Ev(kind=K.RATE_LIMITED)),
+        then=call(f"{A}@{PC}", R.ROTATE_PROFILE),
+    ),
+    Scenario(
+        id="given three profiles, when all three are rate limited, then the next model",
+        when=(Ev(kind=K.RATE_LIMITED),) * 3,
+        then=call(f"{OM}@{OX}", R.FALLBACK_MODEL),
+    ),
+    Scenario(
+        id="given three profiles, when the first fails auth, then the second",
+        when=(Ev(kind=K.AUTH),),
+        then=call(f"{A}@{PB}", R.ROTATE_PROFILE),
+    ),
+    Scenario(
+        id="given three profiles, when all fail auth, then the next model",
+        when=(Ev(kind=K.AUTH),) * 3,
+        then=call(f"{OM}@{OX}", R.FALLBACK_MODEL),
+    ),
+    Scenario(
+        id="given three profiles, when the first key is revoked, then the second",
+        when=(Ev(kind=K.AUTH_PERMANENT),),
+        then=call(f"{A}@{PB}", R.ROTATE_PROFILE),
+    ),
+    Scenario(
+        id="given three profiles, when the first is out of credit, then the second",
+        when=(Ev(kind=K.BILLING),),
+        then=call(f"{A}@{PB}", R.ROTATE_PROFILE),
+    ),
+    Scenario(
+        id="given a chain, when the model is not found, then the next model without rotating",
+        when=(Ev(kind=K.MODEL_NOT_FOUND),),
+        then=call(f"{OM}@{OX}", R.FALLBACK_MODEL),
+    ),
+    Scenario(
+        id="given a chain, when the server fails once, then the same target after a backoff",
+        when=(Ev(kind=K.SERVER),),
+        then=call(f"{A}@{PA}", R.RETRY_SAME_TARGET, (0.4, 0.5)),
+    ),
+    Scenario(
+        id="given a chain, when the server fails twice, then the same target after a longer backoff",
+        when=(Ev(kind=K.SERVER),) * 2,
+        then=call(f"{A}@{PA}", R.RETRY_SAME_TARGET, (0.8, 1.0)),
+    ),
+    Scenario(
+        id="given a chain, when the server fails three times, then the next model with no delay",
+        when=(Ev(kind=K.SERVER),) * 3,
+        then=call(f"{OM}@{OX}", R.FALLBACK_MODEL, 0.0),
+    ),
+    Scenario(
+        id="given a chain, when connections fail three times, then the next model with no delay",
+        when=(Ev(kind=K.CONNECTION),) * 3,
+        then=call(f"{OM}@{OX}", R.FALLBACK_MODEL, 0.0),
+    ),
+    Scenario(
+        id="given a chain, when an unknown failure happens, then it is retried like a server error",
+        when=(Ev(kind=K.UNKNOWN),),
+        then=call(f"{A}@{PA}", R.RETRY_SAME_TARGET, (0.4, 0.5)),
+    ),
+    Scenario(
+        id="given a chain, when the target times out, then the next model, not the silent one",
+        when=(Ev(kind=K.TIMEOUT),),
+        then=call(f"{OM}@{OX}", R.FALLBACK_MODEL, 0.0),
+    ),
+    Scenario(
+        id="given retry_timeout_same_target, when the target times out, then it is retried",
+        routes=make_routes(retry_timeout_same_target=True),
+        when=(Ev(kind=K.TIMEOUT),),
+        then=call(f"{A}@{PA}", R.RETRY_SAME_TARGET, (0.4, 0.5)),
+    ),
+    Scenario(
+        id="given a chain, when the content is filtered, then give up with the provider's reason",
+        when=(Ev(kind=K.CONTENT_FILTER, message="flagged as unsafe"),),
+        then=give_up(R.NOT_RETRYABLE, says="flagged as unsafe"),
+    ),
+    Scenario(
+        id="given a chain, when the request is invalid, then give up with the provider's reason",
+        when=(Ev(kind=K.INVALID_REQUEST, message="temperature must be <= 2"),),
+        then=give_up(R.NOT_RETRYABLE, says="temperature must be <= 2"),
+    ),
+    Scenario(
+        id="given a larger next model, when the context overflows, then the larger model",
+        routes=make_routes(traits=BIG),
+        when=(Ev(kind=K.CONTEXT_OVERFLOW),),
+        then=call(f"{OM}@{OX}", R.LARGER_CONTEXT, skipped=()),
+    ),
+    Scenario(
+        id="given a smaller next model, when the context overflows, then it is skipped for a larger one",
+        routes=make_routes(traits=SMALL_O),
+        when=(Ev(kind=K.CONTEXT_OVERFLOW),),
+        then=call(f"{G}@google:default", R.LARGER_CONTEXT, skipped=(S.CONTEXT_TOO_SMALL,)),
+    ),
+    Scenario(
+        id="given no larger model, when the context overflows, then give up saying so",
+        routes=make_routes((G, A), traits=BIG),
+        when=(Ev(kind=K.CONTEXT_OVERFLOW),),
+        then=give_up(R.NO_LARGER_CONTEXT, says="larger context window"),
+    ),
+    Scenario(
+        id="given an unknown context window, when the context overflows, then give up saying so",
+        when=(Ev(kind=K.CONTEXT_OVERFLOW),),
+        then=give_up(R.NO_LARGER_CONTEXT, says="unknown"),
+    ),
+    Scenario(
+        id="given two larger models, when the first two overflow, then the largest",
+        routes=make_routes(traits=BIG),
+        when=(Ev(kind=K.CONTEXT_OVERFLOW), Ev(kind=K.CONTEXT_OVERFLOW)),
+        then=call(f"{G}@google:default", R.LARGER_CONTEXT),
+    ),
+    Scenario(
+        id="given restarts on, when a stream is cut, then it restarts on the next model",
+        when=(Ev(kind=K.STREAM_INTERRUPTED),),
+        then=call(f"{OM}@{OX}", R.RESTART_STREAM),
+    ),
+    Scenario(
+        id="given restarts off, when a stream is cut, then give up cleanly",
+        routes=make_routes(restart_interrupted_streams=False),
+        when=(Ev(kind=K.STREAM_INTERRUPTED),),
+        then=give_up(R.STREAM_NOT_RESTARTED),
+    ),
+    Scenario(
+        id="given three profiles, when the model is overloaded, then another profile on it",
+        when=(Ev(kind=K.OVERLOADED, retry_after_s=5),),
+        then=call(f"{A}@{PB}", R.ROTATE_PROFILE),
+    ),
+    Scenario(
+        id="given every profile of the primary cooling, when a request starts, then the next model",
+        health=cooling(PA, PB, PC),
+        when=(),
+        then=call(f"{OM}@{OX}", R.FIRST_ATTEMPT, skipped=(S.COOLING_DOWN,) * 3),
+    ),
+    Scenario(
+        id="given every candidate cooling, when a request starts, then wait for the first reopening",
+        health=HealthState(
+            cooldowns={
+                p(PA): window(K.RATE_LIMITED, T0 + 40),
+                p(PB): window(K.RATE_LIMITED, T0 + 20),
+                p(PC): window(K.RATE_LIMITED, T0 + 50),
+                p(OX): window(K.RATE_LIMITED, T0 + 30),
+                p("google:default"): window(K.AUTH, T0 + 90),
+            }
+        ),
+        when=(),
+        then=call(f"{A}@{PB}", R.WAIT_FOR_REOPENING, 20.0, skipped=(S.COOLING_DOWN,) * 5),
+    ),
+    Scenario(
+        id="given every candidate blocked past the deadline, when a request starts, then give up listing the skips",
+        routes=make_routes((A,)),
+        health=cooling(PA, PB, PC, until_at=T0 + 600, kind=K.AUTH),
+        when=(),
+        then=give_up(R.DEADLINE_REACHED, skipped=(S.COOLING_DOWN,) * 3, says="deadline"),
+    ),
+    Scenario(
+        id="given one profile and model, when rate limited with Retry-After 10, then wait 10 s",
+        routes=ONE,
+        when=(Ev(kind=K.RATE_LIMITED, retry_after_s=10),),
+        then=call(f"{A}@{PA}", R.WAIT_FOR_REOPENING, 10.0),
+    ),
+    Scenario(
+        id="given one profile and model, when Retry-After is 500, then wait only the 60 s cap",
+        routes=ONE,
+        when=(Ev(kind=K.RATE_LIMITED, retry_after_s=500),),
+        then=call(f"{A}@{PA}", R.WAIT_FOR_REOPENING, 60.0),
+    ),
+    Scenario(
+        id="given one profile and model, when Retry-After is 0, then still wait a positive backoff",
+        routes=ONE,
+        when=(Ev(kind=K.RATE_LIMITED, retry_after_s=0),),
+        then=call(f"{A}@{PA}", R.WAIT_FOR_REOPENING, (0.4, 0.5)),
+    ),
+    Scenario(
+        id="given a cooldown that ended, when a request starts, then the call is a half-open probe",
+        health=cooling(PA, until_at=T0 - 5),
+        when=(),
+        then=call(f"{A}@{PA}", R.FIRST_ATTEMPT, probe=True),
+    ),
+    Scenario(
+        id="given another caller's probe out, when a request starts, then the next profile",
+        health=HealthState(
+            cooldowns={p(PA): window(K.RATE_LIMITED, T0 - 5, probe_until_at=T0 + 55)}
+        ),
+        when=(),
+        then=call(f"{A}@{PB}", R.FIRST_ATTEMPT, skipped=(S.PROBE_IN_FLIGHT,), probe=False),
+    ),
+    Scenario(
+        id="given a billing disable, when a request starts, then the profile is skipped",
+        health=HealthState(disables={p(PA): window(K.BILLING, T0 + 300)}),
+        when=(),
+        then=call(f"{A}@{PB}", R.FIRST_ATTEMPT, skipped=(S.DISABLED,)),
+    ),
+    Scenario(
+        id="given a billing disable that was cleared, when a request starts, then the profile is used",
+        health=HealthState(disables={p(PA): window(K.BILLING, T0 + 300)}).cleared(profile=p(PA)),
+        when=(),
+        then=call(f"{A}@{PA}", R.FIRST_ATTEMPT, skipped=()),
+    ),
+    Scenario(
+        id="given a strict pin on a cooling profile, when a request starts, then it is called anyway",
+        session=PIN_B,
+        health=cooling(PB),
+        when=(),
+        then=call(f"{A}@{PB}", R.PINNED_PROFILE, says="called anyway"),
+    ),
+    Scenario(
+        id="given a strict pin, when the pinned profile is rate limited, then the next model, no rotation",
+        session=PIN_B,
+        when=(Ev(kind=K.RATE_LIMITED),),
+        then=call(f"{OM}@{OX}", R.FALLBACK_MODEL),
+    ),
+    Scenario(
+        id="given a preference, when a request starts, then the preferred profile first",
+        session=PREFER_B,
+        when=(),
+        then=call(f"{A}@{PB}", R.FIRST_ATTEMPT),
+    ),
+    Scenario(
+        id="given a preference, when it is rate limited, then the rest of the order",
+        session=PREFER_B,
+        when=(Ev(kind=K.RATE_LIMITED),),
+        then=call(f"{A}@{PA}", R.ROTATE_PROFILE),
+    ),
+    Scenario(
+        id="given a preference on a cooling profile, when a request starts, then it is skipped",
+        session=PREFER_B,
+        health=cooling(PB),
+        when=(),
+        then=call(f"{A}@{PA}", R.FIRST_ATTEMPT, skipped=(S.COOLING_DOWN,)),
+    ),
+    Scenario(
+        id="given a last good profile, when a request starts, then it leads the order",
+        session=SessionState(last_good={"anthropic": p(PC)}),
+        when=(),
+        then=call(f"{A}@{PC}", R.FIRST_ATTEMPT),
+    ),
+    Scenario(
+        id="given a last good profile, when the session switches model, then it is kept",
+        session=SessionState(last_good={"anthropic": p(PC)}).with_selection(Selection(model=m(A2))),
+        when=(),
+        then=call(f"{A2}@{PC}", R.FIRST_ATTEMPT),
+    ),
+    Scenario(
+        id="given a last good profile outside the order, when a request starts, then the order",
+        session=SessionState(last_good={"anthropic": p("anthropic:gone")}),
+        when=(),
+        then=call(f"{A}@{PA}", R.FIRST_ATTEMPT),
+    ),
+    Scenario(
+        id="given an image chain and a text-only primary, when images come, then the image chain",
+        routes=make_routes(image=(IMG,)),
+        needs=RequestNeeds(has_images=True),
+        when=(),
+        then=call(f"{IMG}@{OX}", R.IMAGE_ROUTE),
+    ),
+    Scenario(
+        id="given an image chain and a primary that takes images, when images come, then the text chain",
+        routes=make_routes(image=(IMG,), traits={A: ModelTraits(image_input=True)}),
+        needs=RequestNeeds(has_images=True),
+        when=(),
+        then=call(f"{A}@{PA}", R.FIRST_ATTEMPT),
+    ),
+    Scenario(
+        id="given no image chain, when images come, then the text chain",
+        needs=RequestNeeds(has_images=True),
+        when=(),
+        then=call(f"{A}@{PA}", R.FIRST_ATTEMPT),
+    ),
+    Scenario(
+        id="given an image chain, when the image model fails, then the image chain's fallback",
+        routes=make_routes(image=(IMG, G)),
+        needs=RequestNeeds(has_images=True),
+        when=(Ev(kind=K.MODEL_NOT_FOUND),),
+        then=call(f"{G}@google:default", R.FALLBACK_MODEL),
+    ),
+    Scenario(
+        id="given a prompt too large for the primary, when a request starts, then it is skipped",
+        routes=make_routes(traits=SMALL_O),
+        needs=RequestNeeds(min_context_tokens=300_000),
+        when=(),
+        then=call(f"{G}@google:default", R.FIRST_ATTEMPT, skipped=(S.CONTEXT_TOO_SMALL,) * 2),
+    ),
+    Scenario(
+        id="given max_attempts 2, when two calls fail, then give up",
+        routes=make_routes(max_attempts=2),
+        when=(Ev(kind=K.SERVER),) * 2,
+        then=give_up(R.ATTEMPTS_EXHAUSTED),
+    ),
+    Scenario(
+        id="given a deadline too near for a backoff, when the server fails, then fall back at once",
+        routes=make_routes(deadline_s=1.2),
+        when=(Ev(kind=K.SERVER),),
+        then=call(f"{OM}@{OX}", R.FALLBACK_MODEL, 0.0),
+    ),
+    Scenario(
+        id="given the deadline passed, when the server fails, then give up",
+        routes=make_routes(deadline_s=0.5),
+        when=(Ev(kind=K.SERVER),),
+        then=give_up(R.DEADLINE_REACHED),
+    ),
+    Scenario(
+        id="given an open circuit on the primary, when a request starts, then the next model",
+        health=HealthState(circuits={m(A): Circuit(open_until_at=T0 + 20)}),
+        when=(),
+        then=call(f"{OM}@{OX}", R.FIRST_ATTEMPT, skipped=(S.CIRCUIT_OPEN,) * 3),
+    ),
+    Scenario(
+        id="given a circuit past its open time, when a request starts, then a probe to the primary",
+        health=HealthState(circuits={m(A): Circuit(open_until_at=T0 - 1)}),
+        when=(),
+        then=call(f"{A}@{PA}", R.FIRST_ATTEMPT, probe=True),
+    ),
+    Scenario(
+        id="given the primary's profiles exhausted and the next model cooling, when falling back, then it is skipped",
+        health=cooling(OX),
+        when=(Ev(kind=K.RATE_LIMITED),) * 3,
+        then=call(f"{G}@google:default", R.FALLBACK_MODEL, skipped=(S.COOLING_DOWN,)),
+    ),
+    Scenario(
+        id="given the last model, when it is not found, then give up with the chain exhausted",
+        routes=make_routes((A,)),
+        when=(Ev(kind=K.MODEL_NOT_FOUND),),
+        then=give_up(R.CHAIN_EXHAUSTED),
+    ),
+    Scenario(
+        id="given one profile and model, when auth fails, then give up as the cooldown outlasts the deadline",
+        routes=ONE,
+        when=(Ev(kind=K.AUTH),),
+        then=give_up(R.DEADLINE_REACHED, says="deadline"),
+    ),
+    Scenario(
+        id="given one model, when the server keeps failing, then give up with the chain exhausted",
+        routes=make_routes((A,)),
+        when=(Ev(kind=K.SERVER),) * 3,
+        then=give_up(R.CHAIN_EXHAUSTED),
+    ),
+    Scenario(
+        id="given a session model outside the chain, when a request starts, then it goes first",
+        session=SessionState().with_selection(Selection(model=m(A2), profile=p(PB), strict=True)),
+        when=(),
+        then=call(f"{A2}@{PB}", R.PINNED_PROFILE),
+    ),
+    Scenario(
+        id="given a provider with no auth order, when a request starts, then its default profile",
+        routes=make_routes((G, A)),
+        when=(),
+        then=call(f"{G}@google:default", R.FIRST_ATTEMPT),
+    ),
+]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.id for s in SCENARIOS])
+def test_scenario(scenario: Scenario) -> None:
+    """Each row's final action matches its 'then'."""
+    actions = run(
+        scenario.routes,
+        scenario.when,
+        session=scenario.session,
+        health=scenario.health,
+        needs=scenario.needs,
+    )
+
+    assert scenario.then == summary(actions[-1], scenario.then)
+
+
+def test_scenario_table_is_large_enough() -> None:
+    """The scenario table has at least 40 rows with unique ids."""
+
+    assert len(SCENARIOS) >= 40
+    assert len(SCENARIOS) == len({s.id for s in SCENARIOS})
+
+
+def test_give_up_carries_every_failure() -> None:
+    """GiveUp.failures lists every failure of the request, in order, with its target."""
+    actions = run(make_routes((A,), order=(PA,)), [Ev(kind=K.SERVER)] * 3)
+    final = actions[-1]
+
+    assert isinstance(final, GiveUp)
+    expected = ([K.SERVER] * 3, {m(A)}, 3)
+    assert expected == (
+        [f.kind for f in final.failures],
+        {f.model for f in final.failures},
+        len(final.state.history),
+    )
+
+
+def test_deciding_on_a_finished_state_is_an_error() -> None:
+    """Calling next_attempt on a state that gave up raises InvalidStateError."""
+    final = run(make_routes(), [Ev(kind=K.CONTENT_FILTER)])[-1]
+
+    with pytest.raises(InvalidStateError, match="finished"):
+        next_attempt(Failure(kind=K.SERVER, observed_at=T0 + 9), final.state)
+
+
+def test_asking_twice_for_a_first_call_is_an_error() -> None:
+    """Passing None for a state whose first call was decided raises InvalidStateError."""
+    first = run(make_routes(), [])[-1]
+
+    with pytest.raises(InvalidStateError, match="already decided"):
+        next_attempt(None, first.state)
+
+
+def test_a_failure_for_another_target_is_an_error() -> None:
+    """A failure naming a different profile than the latest call raises InvalidStateError."""
+    first = run(make_routes(), [])[-1]
+    wrong = Failure(kind=K.SERVER, observed_at=T0 + 1, profile=p(PB))
+
+    with pytest.raises(InvalidStateError, match="latest call went to"):
+        next_attempt(wrong, first.state)
+
+
+def test_success_records_last_good_and_closes_cooldown() -> None:
+    """A success after rotation makes that profile the session's last good one."""
+    actions = run(make_routes(), [Ev(kind=K.RATE_LIMITED)])
+    rotated = actions[-1]
+    assert isinstance(rotated, Call)
+    done = rotated.state.succeeded(T0 + 5)
+
+    assert p(PB) == done.session.last_good["anthropic"]
+    assert done.finished
+    assert p(PA) in done.health.cooldowns
+
+
+def test_cooldown_expiry_then_half_open_probe_then_closed() -> None:
+    """After the window a probe goes out; its success closes the cooldown for everyone."""
+    routes = make_routes((A,), order=(PA,))
+    failed = run(routes, [Ev(kind=K.RATE_LIMITED, retry_after_s=10)])[-1]
+    assert isinstance(failed, Call)
+    health = failed.state.health
+    later = AttemptState.start(routes, now=T0 + 30, health=health)
+    probe = next_attempt(None, later)
+    assert isinstance(probe, Call)
+    other = next_attempt(None, AttemptState.start(routes, now=T0 + 31, health=probe.state.health))
+    closed = probe.state.succeeded(T0 + 32).health
+
+    assert probe.probe
+    assert isinstance(other, Call)
+    expected = (R.WAIT_FOR_REOPENING, SkipCode.PROBE_IN_FLIGHT)
+    assert expected == (other.reason.code, other.skipped[0].code)
+    assert closed.blocked_until(Target(model=m(A), profile=p(PA)), T0 + 32) is None
+    assert p(PA) not in closed.cooldowns
+
+
+def test_circuit_opens_then_traffic_returns_to_the_primary() -> None:
+    """Failures open the primary's circuit; after open_s a probe succeeds and traffic returns."""
+    routes = make_routes((A, OM), order=(PA,), circuit_min_calls=3, circuit_open_s=30)
+    health = HealthState()
+    now = T0
+    for _ in range(2):
+        actions = run_at(routes, health, now, [Ev(kind=K.TIMEOUT)])
+        final = actions[-1]
+        assert isinstance(final, Call)
+        health = final.state.succeeded(now + 2).health
+        now += 5
+    actions = run_at(routes, health, now, [Ev(kind=K.TIMEOUT)])
+    final = actions[-1]
+    assert isinstance(final, Call)
+    health = final.state.succeeded(now + 2).health
+    bypass = next_attempt(None, AttemptState.start(routes, now=now + 5, health=health))
+    probe = next_attempt(None, AttemptState.start(routes, now=now + 40, health=health))
+    assert isinstance(probe, Call)
+    recovered = probe.state.succeeded(now + 41).health
+    back = next_attempt(None, AttemptState.start(routes, now=now + 42, health=recovered))
+
+    assert isinstance(bypass, Call)
+    assert (m(OM), SkipCode.CIRCUIT_OPEN) == (bypass.target.model, bypass.skipped[0].code)
+    assert (m(A), True) == (probe.target.model, probe.probe)
+    assert isinstance(back, Call)
+    assert (m(A), False, ()) == (back.target.model, back.probe, back.skipped)
+
+
+def run_at(routes: Routes, health: HealthState, now: float, events: Sequence[Ev]) -> list[Action]:
+    state = AttemptState.start(routes, now=now, health=health)
+    actions: list[Action] = [next_attempt(None, state)]
+    for ev in events:
+        last = actions[-1]
+        assert isinstance(last, Call)
+        failure = Failure(kind=ev.kind, observed_at=last.state.now + last.delay_s + 1)
+        actions.append(next_attempt(failure, last.state))
+    return actions
+
+
+def test_skip_renders_for_people() -> None:
+    """A skipped profile reads like 'anthropic:a skipped: cooling down until 22:14:00 (rate limited)'."""
+    action = next_attempt(
+        None, AttemptState.start(make_routes(), now=T0, health=cooling(PA, until_at=T0 + 40))
+    )
+    assert isinstance(action, Call)
+
+    expected = "anthropic:a skipped: cooling down until 22:14:00 (rate limited)"
+    assert expected == str(action.skipped[0])
+
+
+def test_jitter_unit_is_in_range_and_spreads() -> None:
+    """jitter_unit gives numbers in [0, 1) that differ across attempts."""
+    units = [jitter_unit(42, n) for n in range(100)]
+
+    assert all(0 <= u < 1 for u in units)
+    assert len(set(units)) == 100
+
+
+# -- properties -----------------------------------------------------------------------
+
+POOL = (A, A2, OM, G, IMG)
+failure_events = hst.lists(
+    hst.builds(
+        Ev,
+        kind=hst.sampled_from(FailureKind),
+        retry_after_s=hst.none() | hst.floats(min_value=0, max_value=600),
+    ),
+    max_size=12,
+)
+
+
+@hst.composite
+def worlds(draw: hst.DrawFn) -> tuple[Routes, SessionState, HealthState, RequestNeeds]:
+    chain = draw(hst.lists(hst.sampled_from(POOL), min_size=1, max_size=4, unique=True))
+    order = draw(hst.lists(hst.sampled_from((PA, PB, PC)), min_size=1, max_size=3, unique=True))
+    windows = hst.none() | hst.integers(min_value=1_000, max_value=2_000_000).map(
+        lambda n: ModelTraits(context_window=n)
+    )
+    traits = {k: t for k in POOL if (t := draw(windows)) is not None}
+    routes = make_routes(
+        chain,
+        image=draw(hst.none() | hst.just((IMG, G))),
+        order=order,
+        traits=traits,
+        max_attempts=draw(hst.integers(min_value=1, max_value=10)),
+        retry_timeout_same_target=draw(hst.booleans()),
+        restart_interrupted_streams=draw(hst.booleans()),
+    )
+    profile = draw(hst.none() | hst.sampled_from((PA, PB, PC)))
+    override = None
+    if draw(hst.booleans()):
+        override = Selection(
+            model=m(A), profile=p(profile) if profile else None, strict=draw(hst.booleans())
+        )
+    session = SessionState(
+        last_good={"anthropic": p(draw(hst.sampled_from((PA, PB, PC))))}, override=override
+    )
+    cooled = draw(hst.lists(hst.sampled_from((PA, PB, PC, OX)), unique=True, max_size=3))
+    ends = hst.floats(min_value=T0 - 60, max_value=T0 + 200)
+    health = HealthState(cooldowns={p(x): window(K.RATE_LIMITED, draw(ends)) for x in cooled})
+    needs = RequestNeeds(has_images=draw(hst.booleans()))
+    return routes, session, health, needs
+
+
+def play(
+    world: tuple[Routes, SessionState, HealthState, RequestNeeds],
+    events: Sequence[Ev],
+    seed: int = 3,
+) -> list[tuple[Failure | None, Action]]:
+    """Play events until the core gives up or they run out; pair each action with its input."""
+    routes, session, health, needs = world
+    state = AttemptState.start(
+        routes, now=T0, session=session, health=health, needs=needs, seed=seed
+    )
+    out: list[tuple[Failure | None, Action]] = [(None, next_attempt(None, state))]
+    for ev in events:
+        last = out[-1][1]
+        if not isinstance(last, Call):
+            break
+        at = last.state.now + last.delay_s + 0.25
+        failure = Failure(kind=ev.kind, observed_at=at, retry_after_s=ev.retry_after_s)
+        out.append((failure, next_attempt(failure, last.state)))
+    return out
+
+
+def always_failing(kind: FailureKind, count: int) -> list[Ev]:
+    return [Ev(kind=kind)] * count
+
+
+@settings(max_examples=150)
+@given(worlds(), hst.lists(hst.sampled_from(FailureKind), min_size=1, max_size=4))
+def test_any_failure_sequence_terminates_within_the_budget(
+    world: tuple[Routes, SessionState, HealthState, RequestNeeds], kinds: list[FailureKind]
+) -> None:
+    """Calls that keep failing reach GiveUp after at most max_attempts calls."""
+    budget = world[0].policy.max_attempts
+    events = [Ev(kind=kinds[i % len(kinds)], retry_after_s=5.0) for i in range(budget + 1)]
+    actions = [a for _f, a in play(world, events)]
+    calls = [a for a in actions if isinstance(a, Call)]
+
+    assert isinstance(actions[-1], GiveUp)
+    assert len(calls) <= budget
+
+
+@settings(max_examples=100)
+@given(worlds(), failure_events, hst.integers(min_value=0, max_value=2**32))
+def test_decisions_are_deterministic(
+    world: tuple[Routes, SessionState, HealthState, RequestNeeds], events: list[Ev], seed: int
+) -> None:
+    """The same inputs give the same actions, states included."""
+
+    assert play(world, events, seed) == play(world, events, seed)
+
+
+@settings(max_examples=150)
+@given(worlds(), failure_events)
+def test_non_retryable_kinds_never_retry_the_same_model(
+    world: tuple[Routes, SessionState, HealthState, RequestNeeds], events: list[Ev]
+) -> None:
+    """After an overflow or a missing model the next call is another model; filters give up."""
+    steps = play(world, events)
+    for (_f, before), (failure, after) in pairwise(steps):
+        assert isinstance(before, Call)
+        assert failure is not None
+        if failure.kind in (K.CONTENT_FILTER, K.INVALID_REQUEST):
+            assert isinstance(after, GiveUp)
+        if failure.kind in (K.CONTEXT_OVERFLOW, K.MODEL_NOT_FOUND) and isinstance(after, Call):
+            assert before.target.model != after.target.model
+
+
+@settings(max_examples=150)
+@given(worlds(), failure_events)
+def test_fallbacks_stay_in_the_chain_and_move_forward(
+    world: tuple[Routes, SessionState, HealthState, RequestNeeds], events: list[Ev]
+) -> None:
+    """Every call's model is a candidate of the request, never earlier than the one before."""
+    steps = play(world, events)
+    first = steps[0][1]
+    allowed = first.state.candidates
+    routes, session, _h, _n = world
+    chains = set(routes.chain.models) | set(routes.image_chain.models if routes.image_chain else ())
+    if session.override is not None:
+        chains.add(session.override.model)
+    positions = [allowed.index(a.target.model) for _f, a in steps if isinstance(a, Call)]
+
+    assert set(allowed) <= chains
+    assert sorted(positions) == positions
+
+
+def window_end(health: HealthState, target: Target) -> float:
+    """The latest end of any window or open circuit that covers *target*."""
+    ends = [-math.inf]
+    for w in (
+        health.cooldowns.get(target.profile),
+        health.disables.get(target.profile),
+        health.model_cooldowns.get(target),
+    ):
+        if w is not None:
+            ends.append(w.until_at)
+    circuit = health.circuits.get(target.model)
+    if circuit is not None and circuit.open_until_at is not None:
+        ends.append(circuit.open_until_at)
+    return max(ends)
+
+
+@settings(max_examples=150)
+@given(worlds(), failure_events)
+def test_a_cooling_profile_is_never_called_before_its_window_ends(
+    world: tuple[Routes, SessionState, HealthState, RequestNeeds], events: list[Ev]
+) -> None:
+    """Each call goes out no earlier than the end of every window on its target, unless pinned."""
+    steps = play(world, events)
+    override = world[1].override
+    for _failure, action in steps:
+        if not isinstance(action, Call):
+            continue
+        pinned = (
+            override is not None
+            and override.strict
+            and override.profile == action.target.profile
+            and override.model == action.target.model
+        )
+        if pinned:
+            continue
+        call_at = action.state.now + action.delay_s
+
+        assert call_at >= window_end(action.state.health, action.target)
+
+
+@settings(max_examples=150)
+@given(worlds(), failure_events)
+def test_delays_are_bounded_and_honour_retry_after(
+    world: tuple[Routes, SessionState, HealthState, RequestNeeds], events: list[Ev]
+) -> None:
+    """Delays lie in [0, deadline_s]; going back to a failed target waits >= the capped Retry-After and > 0."""
+    policy = world[0].policy
+    steps = play(world, events)
+    for (_f, before), (failure, after) in pairwise(steps):
+        if not isinstance(after, Call):
+            continue
+        assert isinstance(before, Call)
+        assert failure is not None
+        assert 0 <= after.delay_s <= policy.deadline_s
+        if after.target == before.target:
+            assert after.delay_s > 0
+            if (
+                failure.retry_after_s is not None
+                and policy.rule_for(failure.kind).honour_retry_after
+            ):
+                assert after.delay_s >= min(failure.retry_after_s, policy.retry_after_cap_s) - 1e-9
+
+
+# -- state machine against a tiny reference model --------------------------------------
+
+REF_POLICY = {"circuit_min_calls": 1_000, "max_attempts": 6}
+REF_KINDS = (K.SERVER, K.AUTH, K.MODEL_NOT_FOUND, K.CONTENT_FILTER)
+
+
+class ReferenceModel:
+    """
+    A plain re-statement of the default rules for four kinds, without waits or circuits.
+
+    Auth cools a profile for 300 s (longer than the run); a missing model marks the
+    pair for an hour; server errors get two retries; filters give up.
+    """
+
+    def __init__(self, chain: list[str], orders: dict[str, list[str]]) -> None:
+        self.chain = chain
+        self.orders = orders
+        self.cooled: set[str] = set()
+        self.pairs: set[tuple[str, str]] = set()
+        self.last_good: dict[str, str] = {}
+        self.start()
+
+    def start(self) -> None:
+        self.index = 0
+        self.tried: list[str] = []
+        self.target: tuple[str, str] | None = None
+        self.fails = 0
+        self.attempts = 0
+
+    def order(self, model: str) -> list[str]:
+        provider = model.split("/")[0]
+        order = self.orders.get(provider, [f"{provider}:default"])
+        good = self.last_good.get(provider)
+        if good in order:
+            return [good, *(x for x in order if x != good)]
+        return order
+
+    def usable(self, model: str, profile: str) -> bool:
+        return profile not in self.cooled and (profile, model) not in self.pairs
+
+    def pick(self, rotate: bool, fall_back: bool) -> tuple[str, str] | None:
+        if self.attempts >= REF_POLICY["max_attempts"]:
+            return None
+        for i in range(self.index, len(self.chain)):
+            model = self.chain[i]
+            same = i == self.index and self.attempts > 0
+            if same and not rotate:
+                continue
+            if not same and self.attempts > 0 and not fall_back:
+                break
+            for profile in self.order(model):
+                if same and profile in self.tried:
+                    continue
+                if self.usable(model, profile):
+                    if not same:
+                        self.tried = []
+                    self.index = i
+                    return self.go((model, profile))
+        return None
+
+    def go(self, target: tuple[str, str]) -> tuple[str, str]:
+        if target != self.target:
+            self.fails = 0
+        self.target = target
+        self.attempts += 1
+        return target
+
+    def fail(self, kind: FailureKind) -> tuple[str, str] | None:
+        assert self.target is not None
+        model, profile = self.target
+        self.fails += 1
+        if profile not in self.tried:
+            self.tried.append(profile)
+        if kind is K.CONTENT_FILTER:
+            return None
+        if kind is K.AUTH:
+            self.cooled.add(profile)
+            return self.pick(rotate=True, fall_back=True)
+        if kind is K.MODEL_NOT_FOUND:
+            self.pairs.add((profile, model))
+            return self.pick(rotate=False, fall_back=True)
+        if self.attempts >= REF_POLICY["max_attempts"]:
+            return None
+        if self.fails <= 2:
+            return self.go(self.target)
+        return self.pick(rotate=False, fall_back=True)
+
+
+class DecideMachine(RuleBasedStateMachine):
+    """Drives next_attempt and the reference model side by side over several requests."""
+
+    @initialize(
+        chain=hst.lists(hst.sampled_from((A, A2, OM, G)), min_size=1, max_size=4, unique=True),
+        order=hst.lists(hst.sampled_from((PA, PB, PC)), min_size=1, max_size=3, unique=True),
+    )
+    def setup(self, chain: list[str], order: list[str]) -> None:
+        self.routes = make_routes(chain, order=order, **REF_POLICY)  # type: ignore[arg-type]
+        self.ref = ReferenceModel(chain, {"anthropic": order, "openai": [OX]})
+        self.clock = T0
+        self.session = SessionState()
+        self.health = HealthState()
+        self.action: Action | None = None
+        self.expected: tuple[str, str] | None = None
+        self.new_request()
+
+    def new_request(self) -> None:
+        self.ref.start()
+        state = AttemptState.start(
+            self.routes, now=self.clock, session=self.session, health=self.health, seed=5
+        )
+        self.action = next_attempt(None, state)
+        self.expected = self.ref.pick(rotate=True, fall_back=True)
+
+    @precondition(lambda self: isinstance(self.action, Call))
+    @rule(kind=hst.sampled_from(REF_KINDS))
+    def fail(self, kind: FailureKind) -> None:
+        assert isinstance(self.action, Call)
+        self.clock = self.action.state.now + self.action.delay_s + 0.5
+        failure = Failure(kind=kind, observed_at=self.clock)
+        self.action = next_attempt(failure, self.action.state)
+        self.expected = self.ref.fail(kind)
+
+    @precondition(lambda self: isinstance(self.action, Call))
+    @rule()
+    def succeed(self) -> None:
+        assert isinstance(self.action, Call)
+        self.clock = self.action.state.now + self.action.delay_s + 0.5
+        done = self.action.state.succeeded(self.clock)
+        self.session, self.health = done.session, done.health
+        target = self.action.target
+        self.ref.last_good[target.profile.provider] = str(target.profile)
+        self.ref.cooled.discard(str(target.profile))
+        self.ref.pairs.discard((str(target.profile), str(target.model)))
+        self.new_request()
+
+    @precondition(lambda self: isinstance(self.action, GiveUp))
+    @rule()
+    def next_request(self) -> None:
+        assert isinstance(self.action, GiveUp)
+        self.health = self.action.state.health
+        self.clock += 1.0
+        self.new_request()
+
+    @invariant()
+    def agrees_with_the_reference(self) -> None:
+        """The core calls the reference model's target, or gives up when it does."""
+        if self.action is None:
+            return
+        actual = (
+            (str(self.action.target.model), str(self.action.target.profile))
+            if isinstance(self.action, Call)
+            else None
+        )
+
+        assert self.expected == actual
+
+
+TestDecideMachine = DecideMachine.TestCase
+TestDecideMachine.settings = settings(max_examples=60, stateful_step_count=25, deadline=None)

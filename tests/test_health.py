@@ -1,0 +1,232 @@
+"""
+Tests for cooldowns, disables, counters and circuit breakers.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hst
+
+from modelcfg import Failure, FailureKind, ModelRef, ProfileId, Target
+from modelcfg._health import BlockCode, HealthState
+from modelcfg._policy import Policy
+
+T0 = 1_700_000_000.0
+K = FailureKind
+POLICY = Policy()
+MODEL = ModelRef.parse("anthropic/opus")
+OTHER = ModelRef.parse("anthropic/sonnet")
+WORK = ProfileId.parse("anthropic:work")
+HOME = ProfileId.parse("anthropic:home")
+TARGET = Target(model=MODEL, profile=WORK)
+
+
+def fail(
+    kind: FailureKind, at: float, retry_after_s: float | None = None, model: ModelRef = MODEL
+) -> Failure:
+    return Failure(
+        kind=kind, observed_at=at, retry_after_s=retry_after_s, model=model, profile=WORK
+    )
+
+
+def until(health: HealthState, at: float, target: Target = TARGET) -> float | None:
+    blocked = health.blocked_until(target, at)
+    return None if blocked is None else blocked.until_at
+
+
+def test_rate_limit_cools_the_profile_for_every_model() -> None:
+    """A rate limit blocks the profile with other models too, for 30 s by default."""
+    health = HealthState().with_failure(fail(K.RATE_LIMITED, T0), POLICY)
+
+    expected = T0 + 30
+    assert expected == until(health, T0 + 1, Target(model=OTHER, profile=WORK))
+    assert until(health, T0 + 1, Target(model=MODEL, profile=HOME)) is None
+
+
+def test_overload_cools_only_the_profile_with_that_model() -> None:
+    """An overload marks (profile, model); the profile stays usable with other models."""
+    health = HealthState().with_failure(fail(K.OVERLOADED, T0), POLICY)
+
+    expected = T0 + 15
+    assert expected == until(health, T0 + 1)
+    assert until(health, T0 + 1, Target(model=OTHER, profile=WORK)) is None
+
+
+def test_repeat_failure_does_not_extend_an_open_window() -> None:
+    """A second rate limit inside the window keeps the window's end."""
+    health = HealthState().with_failure(fail(K.RATE_LIMITED, T0), POLICY)
+    again = health.with_failure(fail(K.RATE_LIMITED, T0 + 20), POLICY)
+
+    expected = T0 + 30
+    assert expected == until(again, T0 + 21)
+
+
+def test_longer_retry_after_moves_an_open_window_later() -> None:
+    """An explicit Retry-After longer than the rest of the window is honoured."""
+    health = HealthState().with_failure(fail(K.RATE_LIMITED, T0), POLICY)
+    again = health.with_failure(fail(K.RATE_LIMITED, T0 + 20, retry_after_s=45), POLICY)
+
+    expected = T0 + 65
+    assert expected == until(again, T0 + 21)
+
+
+def test_retry_after_is_capped() -> None:
+    """A Retry-After above retry_after_cap_s opens a window of the cap only."""
+    health = HealthState().with_failure(fail(K.RATE_LIMITED, T0, retry_after_s=10_000), POLICY)
+
+    expected = T0 + 60
+    assert expected == until(health, T0 + 1)
+
+
+def test_billing_disable_doubles_after_the_window_closed() -> None:
+    """Billing disables the profile for 5 min, then 10 min when it fails again after reopening."""
+    first = HealthState().with_failure(fail(K.BILLING, T0), POLICY)
+    second = first.with_failure(fail(K.BILLING, T0 + 301), POLICY)
+    blocked = first.blocked_until(TARGET, T0)
+    assert blocked is not None
+
+    expected = (BlockCode.DISABLED, T0 + 300, T0 + 301 + 600)
+    assert expected == (blocked.code, blocked.until_at, until(second, T0 + 302))
+
+
+def test_billing_strikes_reset_after_a_quiet_window() -> None:
+    """A billing failure long after the last one starts again at the short window."""
+    first = HealthState().with_failure(fail(K.BILLING, T0), POLICY)
+    later = first.with_failure(fail(K.BILLING, T0 + 5_000), POLICY)
+
+    expected = T0 + 5_300
+    assert expected == until(later, T0 + 5_001)
+
+
+def test_clearing_a_profile_lifts_its_billing_disable() -> None:
+    """cleared(profile=...) removes the profile's disables and cooldowns."""
+    health = HealthState().with_failure(fail(K.BILLING, T0), POLICY)
+    health = health.with_failure(fail(K.MODEL_NOT_FOUND, T0), POLICY)
+
+    assert until(health.cleared(profile=WORK), T0 + 1) is None
+    assert until(health.cleared(profile=HOME), T0 + 1) is not None
+
+
+def test_clearing_a_model_closes_its_circuit() -> None:
+    """cleared(model=...) removes the model's circuit and pair cooldowns, not profile cooldowns."""
+    policy = Policy(circuit_min_calls=1)
+    health = HealthState().with_failure(fail(K.SERVER, T0), policy)
+    blocked = health.blocked_until(TARGET, T0 + 1)
+    assert blocked is not None
+
+    expected = BlockCode.CIRCUIT_OPEN
+    assert expected == blocked.code
+    assert until(health.cleared(model=MODEL), T0 + 1) is None
+
+
+def test_half_open_allows_one_probe_at_a_time() -> None:
+    """After the window one probe goes out; others are blocked until it reports or its lease ends."""
+    health = HealthState().with_failure(fail(K.AUTH, T0), POLICY)
+    probing = health.with_probe_started(TARGET, T0 + 301, POLICY)
+    blocked = probing.blocked_until(TARGET, T0 + 302)
+
+    assert health.probe_due(TARGET, T0 + 301)
+    assert blocked is not None
+    expected = BlockCode.PROBE_IN_FLIGHT
+    assert expected == blocked.code
+    assert until(probing, T0 + 301 + POLICY.probe_lease_s) is None
+
+
+def test_probe_success_closes_and_failure_reopens() -> None:
+    """A successful probe clears the cooldown; a failed one opens the next window."""
+    health = HealthState().with_failure(fail(K.AUTH, T0), POLICY)
+    probing = health.with_probe_started(TARGET, T0 + 301, POLICY)
+    closed = probing.with_success(TARGET, T0 + 302)
+    reopened = probing.with_failure(fail(K.AUTH, T0 + 302), POLICY)
+
+    assert (until(closed, T0 + 302), closed.probe_due(TARGET, T0 + 302)) == (None, False)
+    expected = T0 + 602
+    assert expected == until(reopened, T0 + 303)
+
+
+def test_circuit_opens_on_failure_rate_with_enough_calls() -> None:
+    """The breaker opens once min_calls calls in the window fail at the threshold rate."""
+    policy = Policy(circuit_min_calls=4, circuit_failure_rate=0.5, circuit_open_s=30)
+    health = HealthState()
+    for i in range(2):
+        health = health.with_success(TARGET, T0 + i)
+    health = health.with_failure(fail(K.SERVER, T0 + 2), policy)
+    open_before = health.blocked_until(TARGET, T0 + 2)
+    health = health.with_failure(fail(K.SERVER, T0 + 3), policy)
+
+    assert open_before is None
+    expected = T0 + 33
+    assert expected == until(health, T0 + 4)
+
+
+def test_circuit_ignores_profile_failures() -> None:
+    """Auth failures do not count against the model's circuit."""
+    policy = Policy(circuit_min_calls=1)
+    health = HealthState().with_failure(fail(K.AUTH, T0), policy)
+
+    assert MODEL not in health.circuits
+
+
+def test_counters_restart_after_a_quiet_window() -> None:
+    """Per-kind counters add up, and restart after counter_reset_s without that failure."""
+    health = HealthState()
+    for at in (T0, T0 + 1, T0 + 2):
+        health = health.with_failure(fail(K.SERVER, at), POLICY)
+    quiet = health.with_failure(fail(K.SERVER, T0 + 2 + POLICY.counter_reset_s), POLICY)
+
+    expected = 3
+    assert expected == health.counters[K.SERVER].count
+    expected = 1
+    assert expected == quiet.counters[K.SERVER].count
+
+
+def test_failure_without_profile_uses_the_given_target() -> None:
+    """with_failure(target=...) places a failure that names no profile."""
+    bare = Failure(kind=K.RATE_LIMITED, observed_at=T0)
+    health = HealthState().with_failure(bare, POLICY, target=TARGET)
+
+    expected = T0 + 30
+    assert expected == until(health, T0 + 1)
+
+
+def test_pruned_forgets_old_windows() -> None:
+    """pruned() drops windows and counters quiet for longer than counter_reset_s."""
+    health = HealthState().with_failure(fail(K.RATE_LIMITED, T0), POLICY)
+
+    assert HealthState() == health.pruned(T0 + 10_000, POLICY)
+    assert health == health.pruned(T0 + 10, POLICY)
+
+
+@settings(max_examples=100)
+@given(
+    hst.lists(
+        hst.tuples(
+            hst.sampled_from(FailureKind),
+            hst.floats(min_value=0, max_value=200),
+            hst.none() | hst.floats(min_value=0, max_value=500),
+        ),
+        max_size=10,
+    )
+)
+def test_windows_never_end_before_their_start_nor_shrink(
+    events: list[tuple[FailureKind, float, float | None]],
+) -> None:
+    """A failure never moves an open window's end earlier."""
+    health = HealthState()
+    at = T0
+    for kind, step, retry_after in events:
+        at += step
+        before = until(health, at)
+        health = health.with_failure(fail(kind, at, retry_after), POLICY)
+        after = until(health, at)
+
+        assert before is None or (after is not None and after >= before)
+
+
+@pytest.mark.parametrize("kind", [K.CONTENT_FILTER, K.INVALID_REQUEST, K.CONTEXT_OVERFLOW])
+def test_request_problems_leave_no_mark(kind: FailureKind) -> None:
+    """Failures about the request itself never block the profile or model."""
+    health = HealthState().with_failure(fail(kind, T0), Policy(circuit_min_calls=1))
+
+    assert until(health, T0) is None
