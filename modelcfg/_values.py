@@ -41,7 +41,7 @@ def _check_profile_name(_instance: object, _attribute: attrs.Attribute[str], val
         raise ValueError(f"profile name {value!r} is empty or contains white space")
 
 
-@attrs.frozen(kw_only=True, order=True)
+@attrs.frozen(kw_only=True, order=True, cache_hash=True)
 class ModelRef:
     """
     A model on a provider, written ``provider/model``.
@@ -75,7 +75,7 @@ class ModelRef:
         return f"{self.provider}/{self.model}"
 
 
-@attrs.frozen(kw_only=True, order=True)
+@attrs.frozen(kw_only=True, order=True, cache_hash=True)
 class ProfileId:
     """
     One set of credentials for a provider, written ``provider:name``.
@@ -228,7 +228,7 @@ def _profile_splits(text: str, provider: str) -> list[tuple[str, str]]:
     return splits
 
 
-@attrs.frozen(kw_only=True, order=True)
+@attrs.frozen(kw_only=True, order=True, cache_hash=True)
 class Target:
     """
     Where one attempt goes: a model and the profile whose credentials it uses.
