@@ -4,9 +4,14 @@ Public protocols and type aliases that host applications implement or receive.
 
 from __future__ import annotations
 
-from typing import Protocol, TypeAlias, runtime_checkable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
 
-__all__ = ["JSON", "Clock", "JSONObject"]
+if TYPE_CHECKING:
+    from modelcfg._health import HealthState
+    from modelcfg._state import SessionState
+
+__all__ = ["JSON", "Clock", "JSONObject", "StateStore"]
 
 JSON: TypeAlias = "dict[str, JSON] | list[JSON] | str | int | float | bool | None"
 """Any value that ``json.loads`` can return."""
@@ -22,3 +27,23 @@ class Clock(Protocol):
     """
 
     def __call__(self) -> float: ...
+
+
+@runtime_checkable
+class StateStore(Protocol):
+    """
+    Where state shared between requests lives: health and sessions.
+
+    ``update_health`` must apply its pure *change* atomically (read, apply, write,
+    with no other update in between), so that concurrent requests, and with a
+    shared store concurrent processes, never lose each other's updates.
+    :mod:`modelcfg.stores` has an in-memory and a JSON-file implementation.
+    """
+
+    async def load_health(self) -> HealthState: ...
+
+    async def update_health(self, change: Callable[[HealthState], HealthState]) -> HealthState: ...
+
+    async def load_session(self, session_id: str) -> SessionState | None: ...
+
+    async def save_session(self, session_id: str, session: SessionState) -> None: ...

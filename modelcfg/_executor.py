@@ -1,0 +1,960 @@
+"""
+The executor: a thin async loop around the decision core.
+
+Its loop does four things and decides nothing: ask :func:`next_attempt` what to
+do, carry the action out (wait, fetch the credential, call the adapter), classify
+what went wrong, and record the outcome in the shared health. Every rule about
+retrying, rotating and falling back lives in the core.
+
+Works under asyncio and trio (anyio only). Cancellation always propagates: only
+``Exception`` is caught, never ``BaseException``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Final, Protocol, TypeAlias, assert_never
+
+import anyio
+import attrs
+import httpx
+
+from modelcfg._actions import Call, GiveUp, Reason
+from modelcfg._config import AuthMode, Config, WireFormat
+from modelcfg._decide import next_attempt
+from modelcfg._failures import Failure, FailureKind
+from modelcfg._messages import (
+    ChatRequest,
+    ChatResponse,
+    StreamEvent,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+    collect_stream,
+)
+from modelcfg._state import AttemptState, RequestNeeds, Routes, SessionState
+from modelcfg._values import ModelRef, ProfileId, Selection, Target
+from modelcfg.adapters import AnthropicAdapter, CallLimits, Endpoint, OpenAIAdapter
+from modelcfg.exceptions import AttemptsExhaustedError, CredentialsError, ModelcfgError
+from modelcfg.stores import MemoryStateStore
+
+if TYPE_CHECKING:
+    from modelcfg._catalog import ModelCatalog
+    from modelcfg.adapters import Adapter
+    from modelcfg.auth import AuthStoreProtocol, Refresher
+    from modelcfg.typing import Clock, StateStore
+
+__all__ = [
+    "AttemptFailed",
+    "AttemptReport",
+    "AttemptStarted",
+    "AttemptSucceeded",
+    "CandidateSkipped",
+    "Completion",
+    "CredentialSource",
+    "Executor",
+    "ExecutorEvent",
+    "Observer",
+    "OutputInterruptedError",
+    "ProviderSetup",
+    "RequestGaveUp",
+    "StaticCredentials",
+    "StoreCredentials",
+    "StreamRestarted",
+    "StreamingCompletion",
+    "TierChanged",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_LIMITS: Final = CallLimits(connect_s=10.0, first_token_s=120.0, idle_s=60.0)
+"""Per-attempt limits used when the host gives none."""
+
+
+# --- what the host sees ---------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class AttemptReport:
+    """
+    One attempt of a request, as it happened.
+
+    Attributes:
+        number: 1 for the first attempt, then 2, 3, ...
+        target: The model and profile called.
+        reason: Why the core chose this target.
+        delay_s: How long the executor waited before the call.
+        started_at: When the call went out, in seconds since the epoch.
+        latency_s: From the call going out to its end (success or failure).
+        first_token_s: From the call going out to the first content, when any arrived.
+        failure: How it failed; ``None`` for the successful attempt.
+    """
+
+    number: int
+    target: Target
+    reason: Reason
+    delay_s: float
+    started_at: float
+    latency_s: float
+    first_token_s: float | None = None
+    failure: Failure | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Completion:
+    """
+    The answer to a request, and how it was obtained.
+
+    Attributes:
+        response: The answer of the successful attempt.
+        target: The model and profile that answered.
+        attempts: Every attempt, failed ones first, the successful one last.
+        state: The final decision state (history, session, health snapshot).
+
+    Only the successful attempt's usage counts: failed attempts are never billed
+    as completions.
+    """
+
+    response: ChatResponse
+    target: Target
+    attempts: tuple[AttemptReport, ...]
+    state: AttemptState = attrs.field(repr=False)
+
+    @property
+    def model(self) -> ModelRef:
+        """
+        The model that answered.
+        """
+        return self.target.model
+
+    @property
+    def profile(self) -> ProfileId:
+        """
+        The profile whose credentials answered.
+        """
+        return self.target.profile
+
+    @property
+    def text(self) -> str:
+        """
+        The answer's text.
+        """
+        return self.response.text
+
+    @property
+    def usage(self) -> Usage:
+        """
+        The tokens of the successful attempt.
+        """
+        return self.response.usage
+
+    @property
+    def session(self) -> SessionState:
+        """
+        The session after this request (last-known-good profile updated).
+        """
+        return self.state.session
+
+
+class OutputInterruptedError(ModelcfgError):
+    """
+    A stream was cut after part of the answer had reached the caller, and the
+    caller did not ask for restarts: the partial answer must not be used.
+
+    Attributes:
+        failure: How the stream ended.
+        state: The decision state at that point.
+    """
+
+    def __init__(self, message: str, *, failure: Failure, state: AttemptState) -> None:
+        self.failure = failure
+        self.state = state
+        super().__init__(message)
+
+
+@attrs.frozen(kw_only=True)
+class StreamRestarted:
+    """
+    Yielded by a stream when the answer is being restarted on another target: the
+    caller must discard everything it received before this event.
+
+    Attributes:
+        failure: Why the previous stream ended.
+    """
+
+    failure: Failure
+
+
+# --- observer events ------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class AttemptStarted:
+    """An attempt is about to go out (after its delay)."""
+
+    number: int
+    target: Target
+    reason: Reason
+    delay_s: float
+    probe: bool
+
+
+@attrs.frozen(kw_only=True)
+class CandidateSkipped:
+    """The core passed over a candidate without calling it."""
+
+    message: str
+    code: str
+
+
+@attrs.frozen(kw_only=True)
+class AttemptFailed:
+    """An attempt failed."""
+
+    number: int
+    target: Target
+    failure: Failure
+    latency_s: float
+
+
+@attrs.frozen(kw_only=True)
+class AttemptSucceeded:
+    """An attempt answered."""
+
+    number: int
+    target: Target
+    latency_s: float
+    first_token_s: float | None
+    usage: Usage
+
+
+@attrs.frozen(kw_only=True)
+class RequestGaveUp:
+    """The request gave up."""
+
+    reason: Reason
+    failures: tuple[Failure, ...]
+
+
+@attrs.frozen(kw_only=True)
+class TierChanged:
+    """
+    Rotation moved from a subscription (OAuth or token) profile to a paid API key:
+    a host may want to tell its user that requests now cost money.
+    """
+
+    from_profile: ProfileId
+    to_profile: ProfileId
+    from_mode: AuthMode
+    to_mode: AuthMode
+
+
+ExecutorEvent: TypeAlias = (
+    AttemptStarted
+    | CandidateSkipped
+    | AttemptFailed
+    | AttemptSucceeded
+    | RequestGaveUp
+    | TierChanged
+)
+"""Everything an observer may be told."""
+
+
+class Observer(Protocol):
+    """
+    Receives executor events, for logging and metrics. Must not block; exceptions it
+    raises are logged and ignored.
+    """
+
+    def __call__(self, event: ExecutorEvent) -> None: ...
+
+
+# --- credentials ----------------------------------------------------------------------------
+
+
+class CredentialSource(Protocol):
+    """
+    Gives the secret to send for a profile, or ``None`` for a provider that needs none.
+
+    Raises:
+        CredentialsError: The profile has no usable credential (an auth failure of
+            that profile, so the core rotates).
+    """
+
+    async def credential(self, profile: ProfileId) -> str | None: ...
+
+
+class StaticCredentials:
+    """
+    Credentials from a fixed mapping of profile to secret (tests, demos, simple hosts).
+
+    A profile that is not in the mapping has no credential: providers that need
+    none (local servers) work, others answer 401, which rotates.
+    """
+
+    def __init__(self, secrets_by_profile: Mapping[ProfileId | str, str] | None = None) -> None:
+        self._secrets = {
+            (p if isinstance(p, ProfileId) else ProfileId.parse(p)): s
+            for p, s in (secrets_by_profile or {}).items()
+        }
+
+    def __repr__(self) -> str:
+        return f"StaticCredentials(<{len(self._secrets)} profiles>)"
+
+    async def credential(self, profile: ProfileId) -> str | None:
+        return self._secrets.get(profile)
+
+
+class StoreCredentials:
+    """
+    Credentials from the auth store, then the environment for ``provider:default``.
+
+    OAuth tokens about to expire are refreshed (one refresh per profile at a time
+    in this process) and written back to the store.
+    """
+
+    def __init__(
+        self,
+        store: AuthStoreProtocol,
+        *,
+        environ: Mapping[str, str],
+        env_vars: Mapping[str, Sequence[str]] | None = None,
+        refresher: Refresher | None = None,
+        clock: Clock = time.time,
+    ) -> None:
+        self._store = store
+        self._environ = environ
+        self._env_vars = dict(env_vars or {})
+        self._refresher = refresher
+        self._clock = clock
+        self._locks: dict[ProfileId, anyio.Lock] = {}
+
+    def __repr__(self) -> str:
+        return f"StoreCredentials({self._store!r})"
+
+    async def credential(self, profile: ProfileId) -> str | None:
+        from modelcfg.auth import credential_for
+
+        lock = self._locks.setdefault(profile, anyio.Lock())
+        async with lock:
+            resolved = await credential_for(
+                profile,
+                store=self._store,
+                environ=self._environ,
+                env_vars=self._env_vars.get(profile.provider, ()),
+                refresher=self._refresher,
+                now=self._clock(),
+            )
+        return resolved.require().reveal() if resolved.found else None
+
+
+# --- providers ------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class ProviderSetup:
+    """
+    How to reach one provider: its adapter, base URL and extra headers.
+    """
+
+    adapter: Adapter = attrs.field(eq=False)
+    base_url: str = ""
+    headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+
+    def endpoint(self, model: ModelRef, credential: str | None) -> Endpoint:
+        """
+        The endpoint of one attempt on *model*.
+        """
+        return Endpoint(
+            model=model.model, base_url=self.base_url, credential=credential, headers=self.headers
+        )
+
+
+def _adapter_for(api: WireFormat) -> Adapter | None:
+    match api:
+        case WireFormat.OPENAI:
+            return OpenAIAdapter()
+        case WireFormat.OPENROUTER:
+            return OpenAIAdapter.openrouter()
+        case WireFormat.ANTHROPIC:
+            return AnthropicAdapter()
+        case WireFormat.CUSTOM:
+            return None
+        case _:
+            assert_never(api)
+
+
+def providers_from_config(
+    config: Config, providers: Sequence[str], *, adapters: Mapping[str, Adapter] | None = None
+) -> dict[str, ProviderSetup]:
+    """
+    The provider setups for *providers*: the host's adapters first, else the wire
+    format the config names.
+
+    Raises:
+        ModelcfgError: A provider is unknown, or is ``custom`` without an adapter.
+    """
+    adapters = adapters or {}
+    setups: dict[str, ProviderSetup] = {}
+    for provider in providers:
+        settings = config.provider(provider)
+        adapter = adapters.get(provider)
+        if adapter is None:
+            if settings is None:
+                raise ModelcfgError(
+                    f"Provider {provider!r} is neither built in nor configured under "
+                    "$.providers, and no adapter was given for it."
+                )
+            adapter = _adapter_for(settings.api)
+        if adapter is None:
+            raise ModelcfgError(
+                f"Provider {provider!r} is 'custom': pass its adapter "
+                f"(Executor.from_config(..., adapters={{{provider!r}: ...}}))."
+            )
+        setups[provider] = ProviderSetup(
+            adapter=adapter,
+            base_url=(settings.base_url or "") if settings else "",
+            headers=dict(settings.headers) if settings else {},
+        )
+    return setups
+
+
+# --- the executor ---------------------------------------------------------------------------
+
+Sleep: TypeAlias = Callable[[float], Awaitable[None]]
+
+
+class Executor:
+    """
+    Runs requests against the routes: call, classify, decide, repeat.
+
+    Args:
+        routes: Chains, profile orders, model traits and policy (see
+            :func:`modelcfg.build_routes`).
+        providers: How to reach each provider of the routes.
+        credentials: Where secrets come from.
+        client: The host's ``httpx.AsyncClient`` (adapters never build one); ``None``
+            only when every adapter needs no client.
+        store: Where health (cooldowns, circuits) and sessions are shared; a new
+            in-memory store by default.
+        observers: Told about every attempt, skip, success, give-up and tier change.
+        limits: Per-attempt time limits (connect, first token, stream idle).
+        profile_modes: Each profile's auth mode, to notice a move from a
+            subscription to a paid key.
+        clock: Seconds since the epoch, for every timestamp the core sees.
+        sleep: Waits a number of seconds (tests pass a recorder).
+        seeds: A fresh jitter seed per request.
+    """
+
+    def __init__(
+        self,
+        routes: Routes,
+        *,
+        providers: Mapping[str, ProviderSetup],
+        credentials: CredentialSource,
+        client: httpx.AsyncClient | None,
+        store: StateStore | None = None,
+        observers: Sequence[Observer] = (),
+        limits: CallLimits = DEFAULT_LIMITS,
+        profile_modes: Mapping[ProfileId, AuthMode] | None = None,
+        clock: Clock = time.time,
+        sleep: Sleep = anyio.sleep,
+        seeds: Callable[[], int] = lambda: secrets.randbits(32),
+    ) -> None:
+        chains = (routes.chain, *((routes.image_chain,) if routes.image_chain else ()))
+        needed = {m.provider for chain in chains for m in chain.models}
+        missing = sorted(needed - set(providers))
+        if missing:
+            raise ModelcfgError(f"No provider setup for {', '.join(map(repr, missing))}.")
+        self.routes = routes
+        self.providers = dict(providers)
+        self.credentials = credentials
+        self.client = client
+        self.store: StateStore = store if store is not None else MemoryStateStore()
+        self.observers = tuple(observers)
+        self.limits = limits
+        self.profile_modes = dict(profile_modes or {})
+        self.clock = clock
+        self.sleep = sleep
+        self.seeds = seeds
+
+    def __repr__(self) -> str:
+        return f"Executor(chain={self.routes.chain}, store={self.store!r})"
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Config,
+        *,
+        client: httpx.AsyncClient | None,
+        auth_store: AuthStoreProtocol | None = None,
+        credentials: CredentialSource | None = None,
+        environ: Mapping[str, str] | None = None,
+        catalog: ModelCatalog | None = None,
+        adapters: Mapping[str, Adapter] | None = None,
+        store: StateStore | None = None,
+        observers: Sequence[Observer] = (),
+        limits: CallLimits = DEFAULT_LIMITS,
+        refresher: Refresher | None = None,
+        clock: Clock = time.time,
+        sleep: Sleep = anyio.sleep,
+    ) -> Executor:
+        """
+        Build an executor from a configuration.
+
+        Credentials come from *credentials* if given, else from *auth_store* (with
+        *environ* for ``provider:default``), else from *environ* alone. The catalog
+        defaults to the curated one with the config's own model entries.
+        """
+        from modelcfg._curated import curated_catalog
+        from modelcfg._plan import build_routes, catalog_for
+
+        if catalog is None:
+            catalog = catalog_for(config, curated=curated_catalog())
+        routes = build_routes(config, catalog)
+        if auth_store is not None:
+            overrides = {p: auth_store.order(p) for p in routes.auth_order}
+            routes = build_routes(config, catalog, order_overrides=overrides)
+        if credentials is None:
+            from modelcfg.auth import MemoryAuthStore
+
+            credentials = StoreCredentials(
+                auth_store if auth_store is not None else MemoryAuthStore(),
+                environ=environ if environ is not None else {},
+                env_vars={
+                    p: s.api_key_env
+                    for p in routes.auth_order
+                    if (s := config.provider(p)) is not None
+                },
+                refresher=refresher,
+                clock=clock,
+            )
+        providers = providers_from_config(config, tuple(routes.auth_order), adapters=adapters)
+        modes = {pid: profile.mode for pid, profile in config.auth.profiles.items()}
+        return cls(
+            routes,
+            providers=providers,
+            credentials=credentials,
+            client=client,
+            store=store,
+            observers=observers,
+            limits=limits,
+            profile_modes=modes,
+            clock=clock,
+            sleep=sleep,
+        )
+
+    # --- public calls -----------------------------------------------------------------------
+
+    async def complete(
+        self,
+        request: ChatRequest,
+        *,
+        session: SessionState | None = None,
+        session_id: str | None = None,
+        selection: Selection | None = None,
+        needs: RequestNeeds | None = None,
+    ) -> Completion:
+        """
+        Get one complete (non-streamed) answer, failing over as the core decides.
+
+        Args:
+            request: What to ask.
+            session: The session's memory (last-known-good profile, ``/model``
+                choice); or give *session_id* to keep it in the state store.
+            session_id: Load and save the session in the state store under this id.
+            selection: The session's ``/model`` choice for this and later requests.
+            needs: What the request needs; by default only whether it has images.
+
+        Returns:
+            The answer, with the model and profile that gave it and every attempt.
+
+        Raises:
+            AttemptsExhaustedError: Every candidate failed or was skipped; it carries
+                every failure, and ``__cause__`` is the last provider exception.
+        """
+        run = await self._start(request, session, session_id, selection, needs)
+        failure: Failure | None = None
+        while True:
+            call = await run.decide(failure)
+            started = anyio.current_time()
+            try:
+                credential = await self._credential(call.target)
+                response = await self.providers[call.target.model.provider].adapter.complete(
+                    self.client,
+                    request,
+                    self._endpoint(call.target, credential),
+                    limits=run.limits(),
+                )
+            except Exception as exc:  # every provider failure is classified, never raised
+                failure = run.failed(call, exc, anyio.current_time() - started)
+                continue
+            latency = anyio.current_time() - started
+            return await run.succeeded(call, response, latency, first_token_s=latency)
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self,
+        request: ChatRequest,
+        *,
+        session: SessionState | None = None,
+        session_id: str | None = None,
+        selection: Selection | None = None,
+        needs: RequestNeeds | None = None,
+        restart_after_output: bool = False,
+    ) -> AsyncIterator[StreamingCompletion]:
+        """
+        Stream one answer: ``async with executor.stream(request) as answer:``.
+
+        Until the first content reaches the caller, any failure fails over silently.
+        After that, a cut stream either ends with :class:`OutputInterruptedError`
+        (the default) or, with *restart_after_output*, yields
+        :class:`StreamRestarted` (discard what came before) and restarts on the
+        target the core picks. A truncated answer is never reported as a success.
+
+        Iterating raises :class:`~modelcfg.AttemptsExhaustedError` when every
+        candidate failed; ``answer.completion`` holds the result once the stream ended.
+        """
+        run = await self._start(request, session, session_id, selection, needs)
+        answer = StreamingCompletion(self, run, request, restart_after_output)
+        try:
+            yield answer
+        finally:
+            await answer.aclose()
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    async def _start(
+        self,
+        request: ChatRequest,
+        session: SessionState | None,
+        session_id: str | None,
+        selection: Selection | None,
+        needs: RequestNeeds | None,
+    ) -> _Run:
+        if session is None and session_id is not None:
+            session = await self.store.load_session(session_id)
+        session = session if session is not None else SessionState()
+        if selection is not None:
+            session = session.with_selection(selection)
+        needs = needs if needs is not None else RequestNeeds(has_images=request.has_images)
+        state = AttemptState.start(
+            self.routes,
+            now=self.clock(),
+            session=session,
+            health=await self.store.load_health(),
+            needs=needs,
+            seed=self.seeds(),
+        )
+        return _Run(self, state, session_id)
+
+    async def _credential(self, target: Target) -> str | None:
+        return await self.credentials.credential(target.profile)
+
+    def _endpoint(self, target: Target, credential: str | None) -> Endpoint:
+        return self.providers[target.model.provider].endpoint(target.model, credential)
+
+    def _notify(self, event: ExecutorEvent) -> None:
+        for observer in self.observers:
+            try:
+                observer(event)
+            except Exception:  # an observer must never break a request
+                logger.exception("observer %r failed on %s", observer, type(event).__name__)
+
+
+class _Run:
+    """
+    One request in flight: its decision state and its attempt reports.
+    """
+
+    def __init__(self, executor: Executor, state: AttemptState, session_id: str | None) -> None:
+        self.executor = executor
+        self.state = state
+        self.session_id = session_id
+        self.reports: list[AttemptReport] = []
+        self.started_at: dict[int, float] = {}
+        self.last_exception: BaseException | None = None
+        self.previous: ProfileId | None = None
+
+    def limits(self) -> CallLimits:
+        """
+        The per-attempt limits, the first-token limit capped by what remains of the deadline.
+        """
+        limits = self.executor.limits
+        remaining = self.state.deadline_at - self.executor.clock()
+        if limits.first_token_s is None or remaining >= limits.first_token_s:
+            return limits
+        return attrs.evolve(limits, first_token_s=max(remaining, 0.001))
+
+    async def decide(self, failure: Failure | None) -> Call:
+        """
+        Ask the core for the next call (waiting its delay), or raise when it gives up.
+        """
+        executor = self.executor
+        failed_target = self.state.current
+        health = await executor.store.load_health()
+        state = self.state.with_health(health).with_now(executor.clock())
+        action = next_attempt(failure, state)
+        if failure is not None:
+            # The core applied the failure to its snapshot; the shared store gets the
+            # same transition, on its latest health, so concurrent updates survive.
+            await self.record_failure(failure, failed_target)
+        for skip in action.skipped:
+            logger.info("%s", skip)
+            executor._notify(CandidateSkipped(message=str(skip), code=str(skip.code)))
+        match action:
+            case GiveUp(reason=reason, failures=failures, state=final):
+                self.state = final
+                await self._save_session()
+                executor._notify(RequestGaveUp(reason=reason, failures=failures))
+                logger.warning("request gave up: %s", reason)
+                raise AttemptsExhaustedError(
+                    f"The request gave up: {reason}", state=final, reason=str(reason)
+                ) from self.last_exception
+            case Call(target=target, delay_s=delay, probe=probe, state=next_state):
+                self.state = next_state
+                if probe:
+                    at = executor.clock()
+                    policy = executor.routes.policy
+                    await executor.store.update_health(
+                        lambda h: h.with_probe_started(target, at, policy)
+                    )
+                self._notice_tier(target)
+                if delay > 0:
+                    await executor.sleep(delay)
+                number = next_state.attempts
+                self.started_at[number] = executor.clock()
+                executor._notify(
+                    AttemptStarted(
+                        number=number,
+                        target=target,
+                        reason=action.reason,
+                        delay_s=delay,
+                        probe=probe,
+                    )
+                )
+                return action
+            case _:
+                assert_never(action)
+
+    def _notice_tier(self, target: Target) -> None:
+        previous, self.previous = self.previous, target.profile
+        if previous is None or previous == target.profile:
+            return
+        modes = self.executor.profile_modes
+        before = modes.get(previous, AuthMode.API_KEY)
+        after = modes.get(target.profile, AuthMode.API_KEY)
+        if before is not AuthMode.API_KEY and after is AuthMode.API_KEY:
+            self.executor._notify(
+                TierChanged(
+                    from_profile=previous,
+                    to_profile=target.profile,
+                    from_mode=before,
+                    to_mode=after,
+                )
+            )
+
+    def failed(self, call: Call, exc: Exception, latency_s: float) -> Failure:
+        """
+        Classify what the attempt raised, and report it.
+        """
+        executor = self.executor
+        target = call.target
+        now = executor.clock()
+        if isinstance(exc, CredentialsError):
+            failure = _credentials_failure(exc, target, now)
+        else:
+            adapter = executor.providers[target.model.provider].adapter
+            failure = adapter.classify(exc, now=now, model=target.model, profile=target.profile)
+        self.last_exception = exc
+        self._report(call, latency_s, None, failure)
+        executor._notify(
+            AttemptFailed(
+                number=call.state.attempts, target=target, failure=failure, latency_s=latency_s
+            )
+        )
+        logger.info("attempt %d on %s failed: %s", call.state.attempts, target, failure)
+        return failure
+
+    async def record_failure(self, failure: Failure, target: Target | None) -> None:
+        """
+        Record *failure* of *target* in the shared health.
+        """
+        policy = self.executor.routes.policy
+        await self.executor.store.update_health(
+            lambda h: h.with_failure(failure, policy, target=target)
+        )
+
+    async def succeeded(
+        self, call: Call, response: ChatResponse, latency_s: float, *, first_token_s: float | None
+    ) -> Completion:
+        """
+        Record the success everywhere and build the completion.
+        """
+        executor = self.executor
+        at = executor.clock()
+        self.state = self.state.succeeded(at)
+        target = call.target
+        await executor.store.update_health(lambda h: h.with_success(target, at))
+        await self._save_session()
+        self._report(call, latency_s, first_token_s, None)
+        executor._notify(
+            AttemptSucceeded(
+                number=call.state.attempts,
+                target=target,
+                latency_s=latency_s,
+                first_token_s=first_token_s,
+                usage=response.usage,
+            )
+        )
+        return Completion(
+            response=response, target=target, attempts=tuple(self.reports), state=self.state
+        )
+
+    def _report(
+        self, call: Call, latency_s: float, first_token_s: float | None, failure: Failure | None
+    ) -> None:
+        number = call.state.attempts
+        self.reports.append(
+            AttemptReport(
+                number=number,
+                target=call.target,
+                reason=call.reason,
+                delay_s=call.delay_s,
+                started_at=self.started_at.get(number, self.state.now),
+                latency_s=latency_s,
+                first_token_s=first_token_s,
+                failure=failure,
+            )
+        )
+
+    async def _save_session(self) -> None:
+        if self.session_id is not None:
+            await self.executor.store.save_session(self.session_id, self.state.session)
+
+
+def _credentials_failure(exc: CredentialsError, target: Target, now: float) -> Failure:
+    to_failure = getattr(exc, "to_failure", None)
+    if callable(to_failure):
+        failure = to_failure(now=now)
+        if isinstance(failure, Failure):
+            return attrs.evolve(failure, model=target.model, profile=target.profile)
+    return Failure(
+        kind=FailureKind.AUTH,
+        observed_at=now,
+        message=str(exc),
+        model=target.model,
+        profile=target.profile,
+        code="missing_credentials",
+    )
+
+
+class StreamingCompletion:
+    """
+    A streamed answer: iterate it for events; ``completion`` is set once it ended.
+
+    Events are :class:`~modelcfg.TextDelta`, :class:`~modelcfg.ToolCallDelta`,
+    :class:`~modelcfg.StreamEnd` and, only with restarts allowed,
+    :class:`StreamRestarted`.
+    """
+
+    def __init__(
+        self, executor: Executor, run: _Run, request: ChatRequest, restart_after_output: bool
+    ) -> None:
+        self._executor = executor
+        self._run = run
+        self._request = request
+        self._restart = restart_after_output
+        self._events: AsyncIterator[StreamEvent | StreamRestarted] | None = None
+        self.completion: Completion | None = None
+
+    def __repr__(self) -> str:
+        return f"StreamingCompletion(done={self.completion is not None})"
+
+    def __aiter__(self) -> AsyncIterator[StreamEvent | StreamRestarted]:
+        if self._events is None:
+            self._events = self._iterate()
+        return self._events
+
+    async def aclose(self) -> None:
+        """
+        Close the underlying stream (done for you by ``async with``).
+        """
+        events = self._events
+        if events is not None and hasattr(events, "aclose"):
+            with anyio.CancelScope(shield=True):
+                await events.aclose()
+
+    async def text(self) -> str:
+        """
+        Consume the whole stream and return its text (restarts handled).
+        """
+        parts: list[str] = []
+        async for event in self:
+            if isinstance(event, StreamRestarted):
+                parts.clear()
+            elif isinstance(event, TextDelta):
+                parts.append(event.text)
+        return "".join(parts)
+
+    async def _iterate(self) -> AsyncIterator[StreamEvent | StreamRestarted]:
+        run, executor = self._run, self._executor
+        failure: Failure | None = None
+        while True:
+            call = await run.decide(failure)
+            adapter = executor.providers[call.target.model.provider].adapter
+            started = anyio.current_time()
+            first_token: float | None = None
+            received: list[StreamEvent] = []
+            try:
+                credential = await executor._credential(call.target)
+                async with adapter.stream(
+                    executor.client,
+                    self._request,
+                    executor._endpoint(call.target, credential),
+                    limits=run.limits(),
+                ) as events:
+                    async for event in events:
+                        received.append(event)
+                        if first_token is None and isinstance(event, TextDelta | ToolCallDelta):
+                            first_token = anyio.current_time() - started
+                        yield event
+            except Exception as exc:  # every provider failure is classified, never raised
+                failure = run.failed(call, exc, anyio.current_time() - started)
+                if first_token is not None:
+                    failure = _after_output(failure)
+                if first_token is not None and not self._restart:
+                    await run.record_failure(failure, call.target)
+                    run.state = run.state.with_failure(failure).gave_up()
+                    await run._save_session()
+                    raise OutputInterruptedError(
+                        f"The stream from {call.target.model} was cut after part of the answer "
+                        f"had reached the caller ({failure.kind.value}); discard the partial "
+                        "answer, or pass restart_after_output=True to restart elsewhere.",
+                        failure=failure,
+                        state=run.state,
+                    ) from exc
+                if first_token is not None:
+                    yield StreamRestarted(failure=failure)
+                continue
+            latency = anyio.current_time() - started
+            # The adapter ends a proper stream with StreamEnd (a cut one raises).
+            response = collect_stream(received)
+            self.completion = await run.succeeded(
+                call, response, latency, first_token_s=first_token
+            )
+            return
+
+
+def _after_output(failure: Failure) -> Failure:
+    """
+    A failure after output reached the caller is an interrupted stream, whatever
+    its cause (a reset, a stall, an error event): the answer is incomplete.
+    """
+    if failure.kind is FailureKind.STREAM_INTERRUPTED:
+        return failure
+    return attrs.evolve(failure, kind=FailureKind.STREAM_INTERRUPTED)
