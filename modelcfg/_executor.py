@@ -296,10 +296,12 @@ class StaticCredentials:
     none (local servers) work, others answer 401, which rotates.
     """
 
-    def __init__(self, secrets_by_profile: Mapping[ProfileId | str, str] | None = None) -> None:
+    def __init__(
+        self, secrets_by_profile: Mapping[ProfileId, str] | Mapping[str, str] | None = None
+    ) -> None:
+        items = (secrets_by_profile or {}).items()
         self._secrets = {
-            (p if isinstance(p, ProfileId) else ProfileId.parse(p)): s
-            for p, s in (secrets_by_profile or {}).items()
+            (p if isinstance(p, ProfileId) else ProfileId.parse(p)): s for p, s in items
         }
 
     def __repr__(self) -> str:

@@ -1,0 +1,635 @@
+"""
+Tests for the executor over ``httpx.MockTransport``: the loop, shared state, sessions,
+observers and streaming, under asyncio and trio.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from modelcfg import AttemptsExhaustedError, FailureKind, ModelRef, ProfileId, Selection
+from modelcfg._config import Config, load_config
+from modelcfg._executor import (
+    AttemptFailed,
+    AttemptStarted,
+    AttemptSucceeded,
+    Completion,
+    Executor,
+    ExecutorEvent,
+    OutputInterruptedError,
+    RequestGaveUp,
+    StaticCredentials,
+    StreamRestarted,
+    TierChanged,
+)
+from modelcfg._messages import ChatRequest, ImagePart, Message, StreamEnd, TextDelta, TextPart
+from modelcfg._state import SessionState
+from modelcfg.stores import FileStateStore, MemoryStateStore
+
+pytestmark = pytest.mark.anyio
+
+CANARY = "sk-canary-DO-NOT-LEAK-0123456789"
+T0 = 1_800_000_000.0
+
+CONFIG = load_config(
+    {
+        "auth": {
+            "profiles": {
+                "anthropic:sub": {"provider": "anthropic", "mode": "oauth"},
+                "anthropic:paid": {"provider": "anthropic", "mode": "api_key"},
+            },
+            "order": {"anthropic": ["anthropic:sub", "anthropic:paid"]},
+        },
+        "providers": {
+            "anthropic": {"api": "anthropic", "baseUrl": "http://mock/v1"},
+            "openai": {"api": "openai", "baseUrl": "http://mock/v1"},
+        },
+        "agent": {
+            "models": {"openai/gpt-5.2": {"input": ["text", "image"]}},
+            "model": {
+                "primary": "anthropic/claude-opus-4-5",
+                "fallbacks": ["openai/gpt-5.2"],
+            },
+        },
+    }
+)
+KEYS = {"anthropic:sub": "key-sub", "anthropic:paid": "key-paid", "openai:default": CANARY}
+HELLO = ChatRequest(messages=[Message(role="user", content="hello")])
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+# --- a scripted provider ----------------------------------------------------------------------
+
+Reply = Callable[[httpx.Request], httpx.Response]
+
+
+def anthropic_error(status: int, kind: str, message: str, **headers: str) -> Reply:
+    body = {"type": "error", "error": {"type": kind, "message": message}}
+    return lambda _request: httpx.Response(status, json=body, headers=headers)
+
+
+def openai_ok(text: str = "hi there") -> Reply:
+    def reply(request: httpx.Request) -> httpx.Response:
+        model = json.loads(request.content)["model"]
+        return httpx.Response(
+            200,
+            json={
+                "id": "c1",
+                "model": model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": text},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {"prompt_tokens": 5, "completion_tokens": 3},
+            },
+        )
+
+    return reply
+
+
+def sse(*chunks: str, status: int = 200) -> Reply:
+    body = "".join(f"data: {c}\n\n" for c in chunks).encode()
+    return lambda _request: httpx.Response(
+        status, content=body, headers={"content-type": "text/event-stream"}
+    )
+
+
+def openai_chunk(text: str | None = None, finish: str | None = None) -> str:
+    delta = {"content": text} if text is not None else {}
+    return json.dumps(
+        {
+            "id": "c1",
+            "model": "gpt-5.2",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
+    )
+
+
+class Provider:
+    """
+    A MockTransport handler scripted per credential: each key has a queue of replies
+    (the last one repeats); every request is recorded.
+    """
+
+    def __init__(self, **script: list[Reply]) -> None:
+        self.script = {key.replace("_", "-"): replies for key, replies in script.items()}
+        self.seen: list[tuple[str, str]] = []
+
+    def key_of(self, request: httpx.Request) -> str:
+        key = request.headers.get("x-api-key") or request.headers.get("authorization", "")
+        return key.removeprefix("Bearer ")
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        key = self.key_of(request)
+        self.seen.append((key, json.loads(request.content)["model"]))
+        replies = self.script.get(key) or self.script.get("canary", [openai_ok()])
+        reply = replies.pop(0) if len(replies) > 1 else replies[0]
+        return reply(request)
+
+    def calls(self, key: str) -> int:
+        return sum(1 for k, _ in self.seen if k == key)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Sleeps:
+    """A fake sleep that records delays and advances the fake clock."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.delays: list[float] = []
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+        self.clock.now += delay
+
+
+def executor(
+    client: httpx.AsyncClient,
+    *,
+    config: Config = CONFIG,
+    observers: list[Callable[[ExecutorEvent], None]] | None = None,
+    store: Any = None,
+    clock: Clock | None = None,
+) -> tuple[Executor, Sleeps]:
+    clock = clock or Clock()
+    sleeps = Sleeps(clock)
+    return (
+        Executor.from_config(
+            config,
+            client=client,
+            credentials=StaticCredentials(KEYS),
+            observers=observers or [],
+            store=store,
+            clock=clock,
+            sleep=sleeps,
+        ),
+        sleeps,
+    )
+
+
+def client_for(provider: Provider) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.MockTransport(provider))
+
+
+# --- complete() -------------------------------------------------------------------------------
+
+
+async def test_first_target_answers() -> None:
+    """A healthy primary answers on the first attempt, with its usage."""
+    provider = Provider(key_sub=[lambda r: httpx.Response(200, json=_anthropic_ok(r))])
+    async with client_for(provider) as client:
+        ex, sleeps = executor(client)
+        result = await ex.complete(HELLO)
+
+    assert ModelRef.parse("anthropic/claude-opus-4-5") == result.model
+    assert ProfileId.parse("anthropic:sub") == result.profile
+    assert "hello from claude-opus-4-5" == result.text
+    assert 1 == len(result.attempts)
+    assert (7, 4) == (result.usage.input_tokens, result.usage.output_tokens)
+    assert [] == sleeps.delays
+
+
+def _anthropic_ok(request: httpx.Request) -> dict[str, Any]:
+    model = json.loads(request.content)["model"]
+    return {
+        "id": "m1",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "text", "text": f"hello from {model}"}],
+        "stop_reason": "end_turn",
+        "usage": {"input_tokens": 7, "output_tokens": 4},
+    }
+
+
+async def test_auth_rotates_then_rate_limit_falls_back() -> None:
+    """401 rotates to the next profile; 429 there falls back to the next model at once."""
+    provider = Provider(
+        key_sub=[anthropic_error(401, "authentication_error", "expired")],
+        key_paid=[anthropic_error(429, "rate_limit_error", "slow down", **{"retry-after": "20"})],
+    )
+    async with client_for(provider) as client:
+        ex, sleeps = executor(client)
+        result = await ex.complete(HELLO)
+
+    assert ModelRef.parse("openai/gpt-5.2") == result.model
+    assert [FailureKind.AUTH, FailureKind.RATE_LIMITED, None] == [
+        a.failure.kind if a.failure else None for a in result.attempts
+    ]
+    assert (1, 1, 1) == (
+        provider.calls("key-sub"),
+        provider.calls("key-paid"),
+        provider.calls(CANARY),
+    )
+    assert [] == sleeps.delays
+    assert (5, 3) == (result.usage.input_tokens, result.usage.output_tokens)
+
+
+async def test_server_error_is_retried_with_backoff_then_succeeds() -> None:
+    """A 500 is retried on the same target after a positive backoff."""
+    provider = Provider(
+        key_sub=[
+            anthropic_error(500, "api_error", "boom"),
+            lambda r: httpx.Response(200, json=_anthropic_ok(r)),
+        ]
+    )
+    async with client_for(provider) as client:
+        ex, sleeps = executor(client)
+        result = await ex.complete(HELLO)
+
+    assert ProfileId.parse("anthropic:sub") == result.profile
+    assert 2 == provider.calls("key-sub")
+    assert 1 == len(sleeps.delays)
+    assert sleeps.delays[0] > 0
+
+
+async def test_content_filter_gives_up_with_the_reason() -> None:
+    """A content-filter refusal is never retried anywhere and the reason reaches the caller."""
+    provider = Provider(
+        key_sub=[
+            anthropic_error(
+                400, "invalid_request_error", "Output blocked by content filtering policy"
+            )
+        ]
+    )
+    async with client_for(provider) as client:
+        ex, _ = executor(client)
+        with pytest.raises(AttemptsExhaustedError) as info:
+            await ex.complete(HELLO)
+
+    assert 1 == len(provider.seen)
+    assert "content filtering policy" in str(info.value)
+    assert [FailureKind.CONTENT_FILTER] == [f.kind for f in info.value.state.failures]  # type: ignore[attr-defined]
+
+
+async def test_give_up_chains_the_last_provider_exception() -> None:
+    """When every candidate fails, the error carries every failure and chains the last exception."""
+    provider = Provider(
+        key_sub=[anthropic_error(503, "overloaded_error", "busy")],
+        key_paid=[anthropic_error(503, "overloaded_error", "busy")],
+        canary=[lambda r: httpx.Response(503, json={"error": {"message": "busy"}})],
+    )
+    async with client_for(provider) as client:
+        ex, _ = executor(client)
+        with pytest.raises(AttemptsExhaustedError) as info:
+            await ex.complete(HELLO)
+
+    assert info.value.__cause__ is not None
+    assert len(info.value.state.failures) >= 3  # type: ignore[attr-defined]
+
+
+async def test_missing_credentials_rotate_like_auth_failures() -> None:
+    """A profile without a credential counts as an auth failure of that profile, not a crash."""
+    provider = Provider()
+
+    class Missing:
+        async def credential(self, profile: ProfileId) -> str | None:
+            from modelcfg import CredentialsError
+
+            if profile.provider == "anthropic":
+                raise CredentialsError(f"no key for {profile}", provider="anthropic")
+            return CANARY
+
+    async with client_for(provider) as client:
+        ex = Executor.from_config(CONFIG, client=client, credentials=Missing(), clock=Clock())
+        result = await ex.complete(HELLO)
+
+    assert ModelRef.parse("openai/gpt-5.2") == result.model
+    assert [FailureKind.AUTH, FailureKind.AUTH] == [
+        a.failure.kind for a in result.attempts[:2] if a.failure
+    ]
+
+
+async def test_cooldowns_are_shared_between_requests() -> None:
+    """A later request skips the profiles an earlier one found cooling, without calling them."""
+    provider = Provider(
+        key_sub=[anthropic_error(401, "authentication_error", "expired")],
+        key_paid=[anthropic_error(429, "rate_limit_error", "slow", **{"retry-after": "20"})],
+    )
+    events: list[ExecutorEvent] = []
+    async with client_for(provider) as client:
+        ex, _ = executor(client, observers=[events.append])
+        await ex.complete(HELLO)
+        events.clear()
+        second = await ex.complete(HELLO)
+
+    assert 1 == len(second.attempts)
+    assert (1, 1) == (provider.calls("key-sub"), provider.calls("key-paid"))
+    assert 2 == sum(1 for e in events if type(e).__name__ == "CandidateSkipped")
+
+
+async def test_concurrent_requests_lose_no_health_update() -> None:
+    """Fifty concurrent failing requests all land in the shared health counters."""
+    provider = Provider(
+        key_sub=[anthropic_error(500, "api_error", "boom")],
+        key_paid=[anthropic_error(500, "api_error", "boom")],
+    )
+    store = MemoryStateStore()
+    async with client_for(provider) as client:
+        ex, _ = executor(client, store=store)
+        async with anyio.create_task_group() as tg:
+            for _ in range(50):
+                tg.start_soon(ex.complete, HELLO)
+        health = await store.load_health()
+
+    failures = sum(1 for k, _ in provider.seen if k != CANARY)
+    assert failures == health.counters[FailureKind.SERVER].count
+
+
+async def test_session_keeps_last_good_and_selection() -> None:
+    """A session id keeps the last-known-good profile and the /model selection in the store."""
+    provider = Provider(
+        key_sub=[
+            anthropic_error(401, "authentication_error", "expired"),
+            lambda r: httpx.Response(200, json=_anthropic_ok(r)),
+        ],
+        key_paid=[lambda r: httpx.Response(200, json=_anthropic_ok(r))],
+    )
+    store = MemoryStateStore()
+    async with client_for(provider) as client:
+        ex, _ = executor(client, store=store)
+        first = await ex.complete(HELLO, session_id="s1")
+        pick = Selection(model=ModelRef.parse("openai/gpt-5.2"))
+        picked = await ex.complete(HELLO, session_id="s1", selection=pick)
+        session = await store.load_session("s1")
+
+    assert ProfileId.parse("anthropic:paid") == first.profile
+    assert ModelRef.parse("openai/gpt-5.2") == picked.model
+    assert session is not None
+    assert ProfileId.parse("anthropic:paid") == session.last_good["anthropic"]
+    assert pick == session.override
+
+
+async def test_images_go_to_a_model_that_takes_them() -> None:
+    """A request with images uses the image chain when the text model lacks image input."""
+    config = load_config(
+        {
+            "providers": {
+                "openai": {"baseUrl": "http://mock/v1"},
+                "ollama": {"baseUrl": "http://mock/v1"},
+            },
+            "agent": {
+                "models": {
+                    "ollama/llama3": {"input": ["text"]},
+                    "openai/gpt-5.2": {"input": ["text", "image"]},
+                },
+                "model": {"primary": "ollama/llama3"},
+                "imageModel": {"primary": "openai/gpt-5.2"},
+            },
+        }
+    )
+    provider = Provider()
+    picture = ChatRequest(
+        messages=[
+            Message(role="user", content=(TextPart(text="what?"), ImagePart(url="http://x/a.png")))
+        ]
+    )
+    async with client_for(provider) as client:
+        ex, _ = executor(client, config=config)
+        with_image = await ex.complete(picture)
+        text_only = await ex.complete(HELLO)
+
+    assert ModelRef.parse("openai/gpt-5.2") == with_image.model
+    assert ModelRef.parse("ollama/llama3") == text_only.model
+
+
+async def test_observers_see_every_step_and_the_tier_change() -> None:
+    """Observers hear starts, failures, successes and the move from OAuth to a paid key."""
+    provider = Provider(
+        key_sub=[anthropic_error(401, "authentication_error", "expired")],
+        key_paid=[lambda r: httpx.Response(200, json=_anthropic_ok(r))],
+    )
+    events: list[ExecutorEvent] = []
+
+    def broken(_event: ExecutorEvent) -> None:
+        raise RuntimeError("observer bug")
+
+    async with client_for(provider) as client:
+        ex, _ = executor(client, observers=[broken, events.append])
+        await ex.complete(HELLO)
+
+    kinds = [type(e) for e in events]
+    assert [AttemptStarted, AttemptFailed, TierChanged, AttemptStarted, AttemptSucceeded] == kinds
+    tier = events[2]
+    assert isinstance(tier, TierChanged)
+    assert (ProfileId.parse("anthropic:sub"), ProfileId.parse("anthropic:paid")) == (
+        tier.from_profile,
+        tier.to_profile,
+    )
+
+
+async def test_cancellation_propagates() -> None:
+    """Cancelling a request mid-call propagates instead of becoming a failure."""
+    started = anyio.Event()
+
+    async def handler(_request: httpx.Request) -> httpx.Response:
+        started.set()
+        await anyio.sleep(10)
+        raise AssertionError("not reached")
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        ex, _ = executor(client)
+        with anyio.move_on_after(5) as scope:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(ex.complete, HELLO)
+                await started.wait()
+                tg.cancel_scope.cancel()
+        health = await ex.store.load_health()
+
+    assert not scope.cancelled_caught
+    assert {} == dict(health.counters)
+
+
+# --- streaming -------------------------------------------------------------------------------
+
+
+async def test_stream_fails_over_before_the_first_token() -> None:
+    """A stream that fails before any content fails over silently to the next target."""
+    provider = Provider(
+        key_sub=[anthropic_error(529, "overloaded_error", "Overloaded")],
+        key_paid=[anthropic_error(529, "overloaded_error", "Overloaded")],
+        canary=[
+            sse(openai_chunk("Hel"), openai_chunk("lo"), openai_chunk(finish="stop"), "[DONE]")
+        ],
+    )
+    async with client_for(provider) as client:
+        ex, _ = executor(client)
+        async with ex.stream(HELLO) as answer:
+            events = [e async for e in answer]
+
+    assert "Hello" == "".join(e.text for e in events if isinstance(e, TextDelta))
+    assert isinstance(events[-1], StreamEnd)
+    assert answer.completion is not None
+    assert ModelRef.parse("openai/gpt-5.2") == answer.completion.model
+    assert "Hello" == answer.completion.text
+
+
+async def test_stream_cut_after_output_is_a_clean_error_by_default() -> None:
+    """A stream cut after content reached the caller raises OutputInterruptedError, never success."""
+    config = load_config(
+        {
+            "providers": {"openai": {"baseUrl": "http://mock/v1"}},
+            "agent": {"model": {"primary": "openai/gpt-5.2", "fallbacks": ["openai/gpt-5-mini"]}},
+        }
+    )
+    provider = Provider(canary=[sse(openai_chunk("Hal"))])
+    async with client_for(provider) as client:
+        ex, _ = executor(client, config=config)
+        received: list[object] = []
+        with pytest.raises(OutputInterruptedError) as info:
+            async with ex.stream(HELLO) as answer:
+                async for event in answer:
+                    received.append(event)
+
+    assert [TextDelta(text="Hal")] == received
+    assert FailureKind.STREAM_INTERRUPTED == info.value.failure.kind
+    assert answer.completion is None
+    assert 1 == len(provider.seen)
+
+
+async def test_stream_cut_after_output_restarts_when_asked() -> None:
+    """With restart_after_output the caller gets StreamRestarted, then the full answer elsewhere."""
+    config = load_config(
+        {
+            "providers": {"openai": {"baseUrl": "http://mock/v1"}},
+            "agent": {"model": {"primary": "openai/gpt-5.2", "fallbacks": ["openai/gpt-5-mini"]}},
+        }
+    )
+    provider = Provider(
+        canary=[
+            sse(openai_chunk("Hal")),
+            sse(openai_chunk("Hello"), openai_chunk(finish="stop"), "[DONE]"),
+        ]
+    )
+    async with client_for(provider) as client:
+        ex, _ = executor(client, config=config)
+        async with ex.stream(HELLO, restart_after_output=True) as answer:
+            text = await answer.text()
+
+    assert "Hello" == text
+    assert answer.completion is not None
+    assert ModelRef.parse("openai/gpt-5-mini") == answer.completion.model
+    assert [FailureKind.STREAM_INTERRUPTED, None] == [
+        a.failure.kind if a.failure else None for a in answer.completion.attempts
+    ]
+
+
+async def test_stream_restart_event_is_yielded() -> None:
+    """The restart marker reaches the caller between the cut output and the new answer."""
+    config = load_config(
+        {
+            "providers": {"openai": {"baseUrl": "http://mock/v1"}},
+            "agent": {"model": {"primary": "openai/gpt-5.2", "fallbacks": ["openai/gpt-5-mini"]}},
+        }
+    )
+    provider = Provider(
+        canary=[sse(openai_chunk("Hal")), sse(openai_chunk("Hi"), openai_chunk(finish="stop"))]
+    )
+    async with client_for(provider) as client:
+        ex, _ = executor(client, config=config)
+        async with ex.stream(HELLO, restart_after_output=True) as answer:
+            kinds = [type(e).__name__ async for e in answer]
+
+    assert ["TextDelta", StreamRestarted.__name__, "TextDelta", "StreamEnd"] == kinds
+
+
+# --- secrets ----------------------------------------------------------------------------------
+
+
+async def test_canary_key_never_leaks(caplog: pytest.LogCaptureFixture, tmp_path: Any) -> None:
+    """The key sent to a provider never appears in errors, logs, reprs, results or state files."""
+    echo = json.dumps(
+        {"error": {"message": f"Incorrect API key provided: {CANARY}", "code": "invalid_api_key"}}
+    )
+    provider = Provider(
+        key_sub=[anthropic_error(401, "authentication_error", f"bad key {CANARY}")],
+        key_paid=[anthropic_error(429, "rate_limit_error", "slow")],
+        canary=[
+            lambda r: httpx.Response(
+                401, content=echo, headers={"content-type": "application/json"}
+            )
+        ],
+    )
+    store = FileStateStore(tmp_path / "state.json")
+    caplog.set_level(logging.DEBUG)
+    collected: list[str] = []
+    async with client_for(provider) as client:
+        ex, _ = executor(client, store=store, observers=[lambda e: collected.append(repr(e))])
+        with pytest.raises(AttemptsExhaustedError) as info:
+            await ex.complete(HELLO, session_id="s")
+        collected += [repr(ex), str(info.value), repr(info.value.state)]
+        for failure in info.value.state.failures:  # type: ignore[attr-defined]
+            collected += [str(failure), repr(failure)]
+
+    collected += [r.getMessage() for r in caplog.records]
+    collected.append((tmp_path / "state.json").read_text())
+    leaks = [text for text in collected if CANARY in text]
+
+    assert [] == leaks
+
+
+async def test_file_store_shares_health_between_executors(tmp_path: Any) -> None:
+    """Two executors on one state file see each other's cooldowns."""
+    provider = Provider(
+        key_sub=[anthropic_error(401, "authentication_error", "expired")],
+        key_paid=[anthropic_error(429, "rate_limit_error", "slow", **{"retry-after": "20"})],
+    )
+    async with client_for(provider) as client:
+        first, _ = executor(client, store=FileStateStore(tmp_path / "state.json"))
+        second, _ = executor(client, store=FileStateStore(tmp_path / "state.json"))
+        await first.complete(HELLO)
+        result = await second.complete(HELLO)
+
+    assert 1 == len(result.attempts)
+    assert (1, 1) == (provider.calls("key-sub"), provider.calls("key-paid"))
+
+
+async def test_completion_usage_counts_only_the_successful_attempt() -> None:
+    """Failed attempts that reported usage are not added to the completion's usage."""
+    provider = Provider(
+        key_sub=[anthropic_error(500, "api_error", "boom")],
+        key_paid=[anthropic_error(500, "api_error", "boom")],
+    )
+    async with client_for(provider) as client:
+        ex, _ = executor(client)
+        result: Completion = await ex.complete(HELLO)
+
+    assert (5, 3) == (result.usage.input_tokens, result.usage.output_tokens)
+    assert all(a.failure is not None for a in result.attempts[:-1])
+
+
+async def test_gave_up_event_and_session_saved() -> None:
+    """Giving up tells observers and still saves the session."""
+    provider = Provider(
+        key_sub=[anthropic_error(400, "invalid_request_error", "bad request")],
+    )
+    events: list[ExecutorEvent] = []
+    store = MemoryStateStore()
+    async with client_for(provider) as client:
+        ex, _ = executor(client, observers=[events.append], store=store)
+        with pytest.raises(AttemptsExhaustedError):
+            await ex.complete(HELLO, session=SessionState(), session_id="x")
+
+    assert isinstance(events[-1], RequestGaveUp)
+    assert await store.load_session("x") is not None
