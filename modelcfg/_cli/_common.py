@@ -1,31 +1,48 @@
 """
-What every command shares: exit codes, finding the config and auth store, output.
+What every command shares: exit codes, the run context (config, auth store) and output.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import enum
 import json
 import os
 import sys
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeAlias
+
+import attrs
 
 from modelcfg._config import Config, load_config
 from modelcfg._config_file import example_config_data, load_config_file
+from modelcfg._values import ModelRef, ProfileId
+from modelcfg.auth import AuthStore, default_auth_path
 from modelcfg.typing import JSON
 
 __all__ = [
     "CliError",
+    "Context",
     "Exit",
     "Output",
+    "Subparsers",
+    "add_json_flag",
     "config_path",
     "emit_json",
+    "format_expiry",
     "load_cli_config",
+    "parse_profile",
     "render_table",
+    "used_providers",
 ]
+
+BUNDLED_SOURCE = "the bundled example config"
+
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+"""What ``add_subparsers()`` returns; command modules add their parsers to it."""
 
 
 class Exit(enum.IntEnum):
@@ -35,17 +52,21 @@ class Exit(enum.IntEnum):
 
     OK = 0
     FAILURE = 1
-    """The command ran and found a problem (for example a missing credential)."""
+    """The command ran and found a problem (a missing credential, pending changes, ...)."""
     USAGE = 2
-    """The command line itself is wrong."""
+    """The command line (or a script file it names) is wrong."""
+    EXPIRING_SOON = 2
+    """``auth status``: nothing is missing, but a credential expires soon (same value as USAGE)."""
     CONFIG = 3
     """The configuration cannot be read or is invalid."""
     NOT_FOUND = 4
-    """A model, alias or profile does not exist."""
+    """A model, alias, provider or profile does not exist."""
     AUTH_STORE = 5
     """The auth store cannot be read or written."""
     GAVE_UP = 6
     """A request (or a simulated one) gave up after every candidate failed."""
+    INTERNAL = 70
+    """A bug in modelcfg: please report it."""
     INTERRUPTED = 130
     """Interrupted with Ctrl-C."""
 
@@ -53,6 +74,9 @@ class Exit(enum.IntEnum):
 class CliError(Exception):
     """
     A one-line error for the user, with the exit code to leave with.
+
+    Attributes:
+        code: The exit code.
     """
 
     def __init__(self, message: str, code: Exit) -> None:
@@ -60,64 +84,228 @@ class CliError(Exception):
         super().__init__(message)
 
 
+@attrs.frozen(kw_only=True)
 class Output:
     """
-    Where a command writes: stdout for results, stderr for notes and errors.
+    Where a command writes: stdout for results, stderr for notes, warnings and errors.
+
+    Attributes:
+        stdout: The result stream.
+        stderr: The stream for everything else.
     """
 
-    def __init__(self, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> None:
-        self.stdout = stdout or sys.stdout
-        self.stderr = stderr or sys.stderr
+    stdout: TextIO = attrs.field(eq=False)
+    stderr: TextIO = attrs.field(eq=False)
+
+    @classmethod
+    def standard(cls) -> Output:
+        """
+        The process's own streams.
+        """
+        return cls(stdout=sys.stdout, stderr=sys.stderr)
 
     def line(self, text: str = "") -> None:
+        """
+        Write one line of results to stdout.
+        """
         print(text, file=self.stdout)
 
     def note(self, text: str) -> None:
-        print(text, file=self.stderr)
+        """
+        Write one line to stderr, prefixed with ``modelcfg:``.
+        """
+        print(f"modelcfg: {text}", file=self.stderr)
+
+    def warn(self, text: str) -> None:
+        """
+        Write one warning line to stderr.
+        """
+        print(f"modelcfg: warning: {text}", file=self.stderr)
 
 
 def config_path(args: argparse.Namespace, environ: Mapping[str, str]) -> Path | None:
     """
-    The config file to use: ``--config``, ``$MODELCFG_CONFIG``, then the user's
-    config directory; ``None`` means the bundled example.
+    The config file to use, or ``None`` for the bundled example.
+
+    In order: ``--config``, ``$MODELCFG_CONFIG``, then ``config.json`` or
+    ``config.toml`` in ``$MODELCFG_HOME``, ``$XDG_CONFIG_HOME/modelcfg`` or
+    ``~/.config/modelcfg``.
     """
     explicit = getattr(args, "config", None) or environ.get("MODELCFG_CONFIG")
     if explicit:
-        return Path(explicit)
-    home = environ.get("MODELCFG_HOME")
-    if home:
-        base = Path(home)
-    else:
-        xdg = environ.get("XDG_CONFIG_HOME")
-        base = Path(xdg) / "modelcfg" if xdg else Path.home() / ".config" / "modelcfg"
+        return Path(explicit).expanduser()
+    base = config_dir(environ)
+    if base is None:
+        return None
     for name in ("config.json", "config.toml"):
         if (base / name).is_file():
             return base / name
     return None
 
 
-def load_cli_config(
-    args: argparse.Namespace, environ: Mapping[str, str] | None = None
-) -> tuple[Config, str]:
+def config_dir(environ: Mapping[str, str]) -> Path | None:
+    """
+    The directory modelcfg keeps its files in, from the environment (``None`` without a home).
+    """
+    if home := environ.get("MODELCFG_HOME"):
+        return Path(home).expanduser()
+    if xdg := environ.get("XDG_CONFIG_HOME"):
+        return Path(xdg).expanduser() / "modelcfg"
+    if user_home := environ.get("HOME"):
+        return Path(user_home) / ".config" / "modelcfg"
+    return None
+
+
+def load_cli_config(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[Config, str]:
     """
     Load the configuration a command should use, and say where it came from.
+
+    Raises:
+        CliError: A config file was named explicitly and does not exist.
+        ConfigError: The file cannot be read or is invalid.
     """
-    environ = os.environ if environ is None else environ
     path = config_path(args, environ)
     if path is None:
-        return load_config(example_config_data(), source="the bundled example"), (
-            "the bundled example config"
-        )
+        return load_config(example_config_data(), source=BUNDLED_SOURCE), BUNDLED_SOURCE
     if not path.exists():
-        raise CliError(f"the config file {path} does not exist", Exit.CONFIG)
+        raise CliError(
+            f"the config file {path} does not exist (named by --config or $MODELCFG_CONFIG)",
+            Exit.CONFIG,
+        )
     return load_config_file(path), str(path)
+
+
+@attrs.frozen(kw_only=True)
+class Context:
+    """
+    What a command runs with: its arguments, the environment, output and lazily loaded inputs.
+
+    Attributes:
+        args: The parsed command line.
+        environ: The environment (``os.environ`` for the real command).
+        out: Where to write.
+        stdin: Where ``--stdin`` input comes from.
+        clock: Seconds since the epoch.
+    """
+
+    args: argparse.Namespace
+    environ: Mapping[str, str]
+    out: Output
+    stdin: TextIO = attrs.field(eq=False)
+    clock: Callable[[], float] = attrs.field(default=time.time, eq=False)
+    _cache: dict[str, object] = attrs.field(factory=dict, init=False, eq=False, repr=False)
+
+    def config(self) -> Config:
+        """
+        The configuration (loaded once); says on stderr when the bundled example is used.
+        """
+        cached = self._cache.get("config")
+        if isinstance(cached, Config):
+            return cached
+        config, source = load_cli_config(self.args, self.environ)
+        if source == BUNDLED_SOURCE:
+            self.out.note(
+                "no config file found; using the bundled example config "
+                "(create $MODELCFG_HOME/config.json or pass --config)"
+            )
+        self._cache["config"] = config
+        self._cache["config_source"] = source
+        return config
+
+    def config_source(self) -> str:
+        """
+        Where the configuration came from: a file name or the bundled example.
+        """
+        self.config()
+        return str(self._cache["config_source"])
+
+    def store_path(self) -> Path:
+        """
+        The auth store's file: ``--auth-store``, ``$MODELCFG_AUTH_STORE``, else the default.
+        """
+        explicit = getattr(self.args, "auth_store", None) or self.environ.get("MODELCFG_AUTH_STORE")
+        if explicit:
+            return Path(explicit).expanduser()
+        return default_auth_path(self.environ)
+
+    def store(self) -> AuthStore:
+        """
+        The auth store (opened once; nothing is read until it is used).
+        """
+        cached = self._cache.get("store")
+        if isinstance(cached, AuthStore):
+            return cached
+        store = AuthStore(path=self.store_path())
+        self._cache["store"] = store
+        return store
+
+    def order_overrides(self, providers: Sequence[str]) -> dict[str, tuple[ProfileId, ...]]:
+        """
+        The auth store's order override of each provider that has one.
+        """
+        store = self.store()
+        return {p: order for p in providers if (order := store.order(p))}
+
+    def now(self) -> float:
+        """
+        The current time, in seconds since the epoch.
+        """
+        return self.clock()
+
+
+def used_providers(config: Config) -> tuple[str, ...]:
+    """
+    Every provider the config uses: chains, model entries, auth orders and profiles, in order.
+    """
+    refs: list[ModelRef] = []
+    for chain in (config.text_chain(), config.image_chain()):
+        if chain is not None:
+            refs.extend(chain.models)
+    refs.extend(config.agent.models)
+    names = [r.provider for r in refs]
+    names += list(config.auth.order)
+    names += [p.provider for p in config.auth.profiles]
+    return tuple(dict.fromkeys(names))
+
+
+def chain_providers(config: Config) -> tuple[str, ...]:
+    """
+    The providers of the models in the text and image chains, in order.
+    """
+    refs: list[ModelRef] = []
+    for chain in (config.text_chain(), config.image_chain()):
+        if chain is not None:
+            refs.extend(chain.models)
+    return tuple(dict.fromkeys(r.provider for r in refs))
+
+
+def parse_profile(text: str, provider: str | None = None) -> ProfileId:
+    """
+    ``provider:name``, or a bare ``name`` of *provider*.
+
+    Raises:
+        CliError: The text is not a profile id (exit code 2).
+    """
+    try:
+        if ":" in text or provider is None:
+            return ProfileId.parse(text)
+        return ProfileId(provider=provider, name=text)
+    except ValueError as exc:
+        raise CliError(f"{text!r} is not a profile: {exc}", Exit.USAGE) from None
 
 
 def emit_json(out: Output, data: JSON) -> None:
     """
     Write *data* as indented JSON to stdout.
     """
-    out.line(json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False))
+    out.line(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    """
+    Add the ``--json`` flag every read command has.
+    """
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -134,3 +322,49 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     lines = [fmt(headers), fmt(["-" * w for w in widths])]
     lines += [fmt(row) for row in rows]
     return "\n".join(lines)
+
+
+def format_duration(seconds: float) -> str:
+    """
+    A duration for people: ``45 s``, ``12 min``, ``3 h 5 min``, ``2 d 4 h``.
+    """
+    seconds = abs(seconds)
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def format_expiry(expires_at: float | None, now: float) -> str:
+    """
+    When something expires, for people: ``never``, ``in 3 h 5 min (2026-01-01 12:00 UTC)``.
+    """
+    if expires_at is None:
+        return "never"
+    stamp = datetime.datetime.fromtimestamp(expires_at, datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    delta = expires_at - now
+    when = f"in {format_duration(delta)}" if delta > 0 else f"{format_duration(delta)} ago"
+    return f"{when} ({stamp})"
+
+
+def is_tty(stream: TextIO) -> bool:
+    """
+    Whether *stream* is an interactive terminal.
+    """
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def environ_default() -> Mapping[str, str]:
+    """
+    The real environment.
+    """
+    return os.environ

@@ -1,32 +1,212 @@
 """
-Argument parsing and dispatch for the ``modelcfg`` command.
+Argument parsing and dispatch for the ``modelcfg`` command, and its error handling.
+
+Every command module has a ``register(subparsers, common)`` function that adds its
+parser and sets ``run`` to a function ``(Context) -> int``. Errors never show a
+traceback: they become one ``modelcfg: error: ...`` line and a documented exit code.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+import typing
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import NoReturn, TextIO
 
-__all__ = ["main"]
+from modelcfg._cli import _auth, _doctor, _explain, _login, _models, _validate
+from modelcfg._cli._common import (
+    CliError,
+    Context,
+    Exit,
+    Output,
+    Subparsers,
+    environ_default,
+)
+from modelcfg._failures import redact
+from modelcfg.exceptions import (
+    AuthStoreError,
+    ConfigError,
+    CredentialsError,
+    ModelcfgError,
+    UnknownModelError,
+)
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+Register = Callable[[Subparsers, argparse.ArgumentParser], None]
+
+COMMANDS: tuple[tuple[str, Register], ...] = (
+    ("models", _models.register),
+    ("auth", _auth.register),
+    ("login", _login.register_login),
+    ("logout", _login.register_logout),
+    ("doctor", _doctor.register),
+    ("validate", _validate.register),
+    ("explain", _explain.register),
+    # ("demo", _demo.register),  -- the lead adds the demo command here.
+)
+"""Every command, in the order ``--help`` lists them."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """
+    An argument parser whose errors are one line: ``modelcfg models: error: ...``.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(Exit.USAGE, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _common_options() -> argparse.ArgumentParser:
+    """
+    The global options, accepted before or after the command name.
+    """
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--config",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="the config file (default: $MODELCFG_CONFIG, else config.json in $MODELCFG_HOME)",
+    )
+    common.add_argument(
+        "--auth-store",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="the auth store file (default: $MODELCFG_AUTH_STORE, else auth.json next to "
+        "the config)",
+    )
+    return common
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    """
+    The whole command line.
+    """
+    common = _common_options()
+    parser = _Parser(
         prog="modelcfg",
         description="Pick a model, rotate credentials and survive a provider that misbehaves.",
+        parents=[common],
     )
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = typing.cast(
+        "Subparsers",
+        parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser),
+    )
+    for _name, register in COMMANDS:
+        register(subparsers, common)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _error_line(exc: BaseException) -> tuple[str, Exit]:
+    match exc:
+        case CliError(code=code):
+            return str(exc), code
+        case ConfigError():
+            return str(exc), Exit.CONFIG
+        case UnknownModelError():
+            return str(exc), Exit.NOT_FOUND
+        case AuthStoreError():
+            return str(exc), Exit.AUTH_STORE
+        case CredentialsError():
+            return str(exc), Exit.FAILURE
+        case ModelcfgError():
+            return str(exc), Exit.FAILURE
+        case OSError():
+            where = f" ({exc.filename})" if exc.filename else ""
+            return f"{exc.strerror or exc}{where}", Exit.FAILURE
+        case _:  # pragma: no cover - the callers pass only the types above
+            return str(exc), Exit.INTERNAL
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
     """
     Run the command line with *argv* (default: ``sys.argv[1:]``) and return the exit code.
+
+    Args:
+        argv: The arguments, without the program name.
+        environ: The environment (default: ``os.environ``).
+        stdin: Where ``--stdin`` input is read from (default: ``sys.stdin``).
+        stdout: Where results go (default: ``sys.stdout``).
+        stderr: Where notes and errors go (default: ``sys.stderr``).
+
+    Returns:
+        The exit code (see ``docs/cli.md``).
     """
+    out = Output(stdout=stdout or sys.stdout, stderr=stderr or sys.stderr)
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help(sys.stderr)
-        return 2
-    return 0
+    try:
+        args = _parse(parser, argv, out)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else Exit.USAGE
+    run = getattr(args, "run", None)
+    if run is None:
+        parser.print_help(out.stderr)
+        return Exit.USAGE
+    context = Context(
+        args=args,
+        environ=environ_default() if environ is None else environ,
+        out=out,
+        stdin=stdin or sys.stdin,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+
+        def show(
+            message: Warning | str,
+            category: type[Warning],
+            filename: str,
+            lineno: int,
+            file: TextIO | None = None,
+            line: str | None = None,
+        ) -> None:
+            out.warn(redact(str(message)))
+
+        warnings.showwarning = show
+        return _run(run, context)
+
+
+def _parse(
+    parser: argparse.ArgumentParser, argv: Sequence[str] | None, out: Output
+) -> argparse.Namespace:
+    # argparse writes --help and errors to sys.stdout / sys.stderr; point them at *out*.
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = out.stdout, out.stderr
+    try:
+        return parser.parse_args(argv)
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def _run(run: Callable[[Context], int], context: Context) -> int:
+    out = context.out
+    try:
+        return int(run(context))
+    except KeyboardInterrupt:
+        out.note("interrupted")
+        return Exit.INTERRUPTED
+    except ConfigError as exc:
+        where = f" in {exc.source}" if exc.source else ""
+        out.note(f"error: the configuration{where} is invalid:")
+        for line in exc.errors:
+            print(f"  {line}", file=out.stderr)
+        return Exit.CONFIG
+    except (CliError, ModelcfgError, OSError) as exc:
+        message, code = _error_line(exc)
+        out.note(f"error: {_one_line(message)}")
+        return code
+    except Exception as exc:
+        out.note(f"internal error: {type(exc).__name__}: {_one_line(str(exc))}")
+        return Exit.INTERNAL
+
+
+def _one_line(text: str) -> str:
+    return redact(" ".join(text.split()))
