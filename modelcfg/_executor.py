@@ -39,7 +39,12 @@ from modelcfg._messages import (
 from modelcfg._state import AttemptState, RequestNeeds, Routes, SessionState
 from modelcfg._values import ModelRef, ProfileId, Selection, Target
 from modelcfg.adapters import AnthropicAdapter, CallLimits, Endpoint, OpenAIAdapter
-from modelcfg.exceptions import AttemptsExhaustedError, CredentialsError, ModelcfgError
+from modelcfg.exceptions import (
+    AttemptsExhaustedError,
+    CredentialsError,
+    ModelcfgError,
+    OutputInterruptedError,
+)
 from modelcfg.stores import MemoryStateStore
 
 if TYPE_CHECKING:
@@ -59,7 +64,6 @@ __all__ = [
     "Executor",
     "ExecutorEvent",
     "Observer",
-    "OutputInterruptedError",
     "ProviderSetup",
     "RequestGaveUp",
     "StaticCredentials",
@@ -158,22 +162,6 @@ class Completion:
         The session after this request (last-known-good profile updated).
         """
         return self.state.session
-
-
-class OutputInterruptedError(ModelcfgError):
-    """
-    A stream was cut after part of the answer had reached the caller, and the
-    caller did not ask for restarts: the partial answer must not be used.
-
-    Attributes:
-        failure: How the stream ended.
-        state: The decision state at that point.
-    """
-
-    def __init__(self, message: str, *, failure: Failure, state: AttemptState) -> None:
-        self.failure = failure
-        self.state = state
-        super().__init__(message)
 
 
 @attrs.frozen(kw_only=True)

@@ -9,7 +9,8 @@ Every exception modelcfg raises on purpose.
     ├── InvalidStateError
     ├── CredentialsError               .provider
     ├── AuthStoreError                 .path
-    └── AttemptsExhaustedError         .state; __cause__ is the last provider exception
+    ├── AttemptsExhaustedError         .state; __cause__ is the last provider exception
+    └── OutputInterruptedError         .failure, .state: a stream cut after output was shown
 
 Messages are full sentences and never contain a credential.
 """
@@ -25,6 +26,7 @@ __all__ = [
     "CredentialsError",
     "InvalidStateError",
     "ModelcfgError",
+    "OutputInterruptedError",
     "UnknownModelError",
 ]
 
@@ -114,4 +116,20 @@ class AttemptsExhaustedError(ModelcfgError):
     def __init__(self, message: str, *, state: object, reason: str) -> None:
         self.state = state
         self.reason = reason
+        super().__init__(message)
+
+
+class OutputInterruptedError(ModelcfgError):
+    """
+    A stream was cut after part of the answer had reached the caller, and the
+    caller did not ask for restarts: the partial answer must not be used.
+
+    Attributes:
+        failure: How the stream ended (a :class:`~modelcfg.Failure`).
+        state: The decision state at that point.
+    """
+
+    def __init__(self, message: str, *, failure: object, state: object) -> None:
+        self.failure = failure
+        self.state = state
         super().__init__(message)

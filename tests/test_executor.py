@@ -23,7 +23,6 @@ from modelcfg._executor import (
     Completion,
     Executor,
     ExecutorEvent,
-    OutputInterruptedError,
     RequestGaveUp,
     StaticCredentials,
     StreamRestarted,
@@ -31,6 +30,7 @@ from modelcfg._executor import (
 )
 from modelcfg._messages import ChatRequest, ImagePart, Message, StreamEnd, TextDelta, TextPart
 from modelcfg._state import SessionState
+from modelcfg.exceptions import OutputInterruptedError
 from modelcfg.stores import FileStateStore, MemoryStateStore
 
 pytestmark = pytest.mark.anyio
@@ -508,7 +508,7 @@ async def test_stream_cut_after_output_is_a_clean_error_by_default() -> None:
             await consume()
 
     assert [TextDelta(text="Hal")] == received
-    assert FailureKind.STREAM_INTERRUPTED == info.value.failure.kind
+    assert FailureKind.STREAM_INTERRUPTED == info.value.failure.kind  # type: ignore[attr-defined]
     assert 1 == len(provider.seen)
 
 
