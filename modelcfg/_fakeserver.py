@@ -1,0 +1,859 @@
+"""
+A real, misbehaving LLM provider on 127.0.0.1, for tests (yours and ours).
+
+:class:`FakeProvider` runs a small threaded HTTP/1.1 server (standard library
+only) on a free loopback port, so it works under any async library. It speaks
+both wire formats: ``POST /v1/chat/completions`` (OpenAI-compatible),
+``POST /v1/messages`` (Anthropic) and ``GET /v1/models``. The **model name picks
+the behaviour**, so one server can play a healthy primary and a broken fallback::
+
+    with FakeProvider(behaviours={"primary": Flap(down_requests=2)}) as fake:
+        endpoint = Endpoint(model="429-once", base_url=fake.base_url, credential="k")
+        ...
+        assert len(fake.requests_for("429-once")) == 2
+
+Behaviours (see :data:`BEHAVIOURS`): ``ok``; ``429-once`` (429 with
+``Retry-After``, then success); ``429`` (always, no ``Retry-After``);
+``500-once``; ``503`` (always); ``overloaded`` (529 on the Anthropic wire, 503
+"overloaded" on OpenAI's); ``reset`` (TCP reset before any header); ``silent``
+(never answers); ``slow-first-token`` (headers and a keep-alive at once, the
+first token after *first_token_delay_s*); ``cut`` (a stream that stops
+mid-answer and closes the connection); ``stall`` (a stream that stops
+mid-answer and keeps the connection open); ``malformed`` (a garbage event in
+the stream; a garbage body when not streaming); ``no-done`` (no ``[DONE]`` /
+``message_stop``, but a finish reason and usage); ``context-length`` and
+``content-filter`` (400 with each provider's error shape); ``flap`` (503 while
+down, then healthy; see :class:`Flap`); ``auth`` (401, echoing the key it got,
+to test redaction); ``billing`` (402); ``not-found`` (404 model). Any other
+model name behaves like ``ok``. Answers are deterministic:
+``"Hello from <model>"``, 12 input and 4 output tokens.
+
+Every request is recorded with its arrival time (:func:`time.monotonic`), so
+tests can assert counts and spacing. The server only ever binds to loopback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import struct
+import threading
+import time
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Final, Literal, Self
+
+import attrs
+
+from modelcfg.typing import JSON, JSONObject
+
+__all__ = ["BEHAVIOURS", "FakeProvider", "Flap", "RecordedRequest"]
+
+BEHAVIOURS: Final = (
+    "ok",
+    "429-once",
+    "429",
+    "500-once",
+    "503",
+    "overloaded",
+    "reset",
+    "silent",
+    "slow-first-token",
+    "cut",
+    "stall",
+    "malformed",
+    "no-done",
+    "context-length",
+    "content-filter",
+    "flap",
+    "auth",
+    "billing",
+    "not-found",
+)
+"""Every behaviour a model name can pick."""
+
+_LOOPBACK: Final = frozenset({"127.0.0.1", "::1", "localhost"})
+_INPUT_TOKENS: Final = 12
+_OUTPUT_TOKENS: Final = 4
+_REASONS: Final = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    402: "Payment Required",
+    404: "Not Found",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+    529: "Overloaded",
+}
+
+Wire = Literal["openai", "anthropic", "other"]
+
+
+def _check_loopback(_instance: object, _attribute: attrs.Attribute[str], value: str) -> None:
+    if value not in _LOOPBACK:
+        raise ValueError(f"the fake provider only binds to loopback, not to {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class Flap:
+    """
+    A provider that is down (503) for a while, then recovers.
+
+    It is down while fewer than *down_requests* requests for the model have been
+    answered, or while less than *down_s* seconds passed since the first one.
+
+    Attributes:
+        down_requests: How many requests fail first, or ``None``.
+        down_s: How long it stays down after the first request, or ``None``.
+    """
+
+    down_requests: int | None = 2
+    down_s: float | None = None
+
+
+@attrs.frozen(kw_only=True)
+class RecordedRequest:
+    """
+    One request the fake provider received.
+
+    Attributes:
+        method: ``GET`` or ``POST``.
+        path: The request path, such as ``/v1/messages``.
+        wire: Which wire format the path belongs to.
+        model: The requested model, when the body named one.
+        behaviour: The behaviour the model picked.
+        stream: Whether the body asked for a stream.
+        arrived_at: When the request arrived, from :func:`time.monotonic`.
+        headers: The request headers, lower-cased (hidden from reprs: they hold the key).
+        body: The JSON body, or ``None``.
+    """
+
+    method: str
+    path: str
+    wire: Wire
+    model: str | None
+    behaviour: str
+    stream: bool
+    arrived_at: float
+    headers: Mapping[str, str] = attrs.field(repr=False, hash=False)
+    body: JSON = attrs.field(default=None, repr=False, hash=False)
+
+
+@attrs.frozen(kw_only=True)
+class _Runtime:
+    """
+    The server's moving parts; frozen itself, its containers change under *lock*.
+    """
+
+    lock: threading.Lock = attrs.field(factory=threading.Lock)
+    stopping: threading.Event = attrs.field(factory=threading.Event)
+    log: list[RecordedRequest] = attrs.field(factory=list)
+    counts: dict[str, int] = attrs.field(factory=dict)
+    first_seen: dict[str, float] = attrs.field(factory=dict)
+    connections: set[socket.socket] = attrs.field(factory=set)
+    threads: list[threading.Thread] = attrs.field(factory=list)
+    listener: list[socket.socket] = attrs.field(factory=list)
+
+
+class _Closed(Exception):
+    """
+    The client went away, or the server is stopping.
+    """
+
+
+@attrs.frozen(kw_only=True)
+class FakeProvider:
+    """
+    A misbehaving provider on a loopback port; use it as a context manager.
+
+    Attributes:
+        behaviours: Model name -> behaviour name (or a :class:`Flap`), for models
+            whose name is not itself a behaviour.
+        retry_after_s: The ``Retry-After`` that ``429-once`` sends.
+        first_token_delay_s: How long ``slow-first-token`` waits.
+        chunk_delay_s: A pause between stream events.
+        flap: The default :class:`Flap` for the ``flap`` behaviour.
+        api_key: If set, requests with another key get 401.
+        host: The loopback address to bind.
+    """
+
+    behaviours: Mapping[str, str | Flap] = attrs.field(factory=dict, hash=False)
+    retry_after_s: float = 1.0
+    first_token_delay_s: float = 0.5
+    chunk_delay_s: float = 0.0
+    flap: Flap = attrs.field(factory=Flap)
+    api_key: str | None = attrs.field(default=None, repr=False)
+    host: str = attrs.field(default="127.0.0.1", validator=_check_loopback)
+    _runtime: _Runtime = attrs.field(factory=_Runtime, init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        for model, spec in self.behaviours.items():
+            if isinstance(spec, str) and spec not in BEHAVIOURS:
+                raise ValueError(
+                    f"behaviour {spec!r} for model {model!r} is not one of: {', '.join(BEHAVIOURS)}"
+                )
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> Self:
+        """
+        Bind a free loopback port and start serving in a background thread.
+
+        Raises:
+            RuntimeError: The server is already running.
+        """
+        if self._runtime.listener:
+            raise RuntimeError("the fake provider is already running")
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((self.host, 0))
+        listener.listen(64)
+        listener.settimeout(0.05)
+        self._runtime.stopping.clear()
+        self._runtime.listener.append(listener)
+        thread = threading.Thread(target=self._accept_loop, name="fake-provider", daemon=True)
+        self._runtime.threads.append(thread)
+        thread.start()
+        return self
+
+    def stop(self) -> None:
+        """
+        Stop serving, drop open connections (silent and stalled ones too) and wait.
+        """
+        runtime = self._runtime
+        runtime.stopping.set()
+        if runtime.listener:
+            # Wake the accept loop at once instead of at its next poll.
+            try:
+                family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+                with socket.socket(family, socket.SOCK_STREAM) as poke:
+                    poke.settimeout(1)
+                    poke.connect(runtime.listener[0].getsockname()[:2])
+            except OSError:
+                pass
+        with runtime.lock:
+            connections = list(runtime.connections)
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        for thread in list(runtime.threads):
+            thread.join(timeout=5)
+        runtime.threads.clear()
+        for listener in runtime.listener:
+            listener.close()
+        runtime.listener.clear()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # ----------------------------------------------------------------- info
+
+    @property
+    def port(self) -> int:
+        """
+        The port the server listens on.
+
+        Raises:
+            RuntimeError: The server is not running.
+        """
+        if not self._runtime.listener:
+            raise RuntimeError("the fake provider is not running: call start() or use 'with'")
+        port: int = self._runtime.listener[0].getsockname()[1]
+        return port
+
+    @property
+    def base_url(self) -> str:
+        """
+        The API root for both wire formats, such as ``http://127.0.0.1:PORT/v1``.
+        """
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/v1"
+
+    @property
+    def requests(self) -> tuple[RecordedRequest, ...]:
+        """
+        Every request received so far, in arrival order.
+        """
+        with self._runtime.lock:
+            return tuple(self._runtime.log)
+
+    def requests_for(self, model: str) -> tuple[RecordedRequest, ...]:
+        """
+        The requests received so far for *model*.
+        """
+        return tuple(request for request in self.requests if request.model == model)
+
+    def reset(self) -> None:
+        """
+        Forget the recorded requests and the per-model counters (flaps restart).
+        """
+        with self._runtime.lock:
+            self._runtime.log.clear()
+            self._runtime.counts.clear()
+            self._runtime.first_seen.clear()
+
+    # --------------------------------------------------------------- server
+
+    def _accept_loop(self) -> None:
+        runtime = self._runtime
+        listener = runtime.listener[0]
+        while not runtime.stopping.is_set():
+            try:
+                conn, _address = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if runtime.stopping.is_set():
+                conn.close()
+                return
+            conn.settimeout(None)
+            with runtime.lock:
+                runtime.connections.add(conn)
+            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            runtime.threads[:] = [known for known in runtime.threads if known.is_alive()]
+            runtime.threads.append(thread)
+            thread.start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            request = _read_request(conn)
+            if request is not None:
+                self._answer(conn, *request)
+        except (_Closed, OSError):
+            pass
+        finally:
+            with self._runtime.lock:
+                self._runtime.connections.discard(conn)
+            with contextlib.suppress(OSError):
+                conn.close()
+
+    def _wait(self, seconds: float) -> None:
+        """
+        Sleep, unless the server stops first.
+        """
+        if seconds > 0 and self._runtime.stopping.wait(seconds):
+            raise _Closed
+
+    def _behaviour(self, model: str | None) -> tuple[str, Flap]:
+        spec = self.behaviours.get(model or "")
+        if isinstance(spec, Flap):
+            return "flap", spec
+        if spec is not None:
+            return spec, self.flap
+        if model in BEHAVIOURS:
+            return str(model), self.flap
+        return "ok", self.flap
+
+    def _record(
+        self, method: str, path: str, headers: dict[str, str], body: JSON
+    ) -> tuple[RecordedRequest, int, float]:
+        wire: Wire = "other"
+        if path.endswith("/chat/completions"):
+            wire = "openai"
+        elif path.endswith("/messages"):
+            wire = "anthropic"
+        payload = body if isinstance(body, dict) else {}
+        model = payload.get("model")
+        model = model if isinstance(model, str) else None
+        behaviour, _flap = self._behaviour(model)
+        now = time.monotonic()
+        record = RecordedRequest(
+            method=method,
+            path=path,
+            wire=wire,
+            model=model,
+            behaviour=behaviour if wire != "other" else "",
+            stream=payload.get("stream") is True,
+            arrived_at=now,
+            headers=headers,
+            body=body,
+        )
+        key = model or ""
+        with self._runtime.lock:
+            self._runtime.log.append(record)
+            count = self._runtime.counts.get(key, 0) + 1
+            self._runtime.counts[key] = count
+            first = self._runtime.first_seen.setdefault(key, now)
+        return record, count, now - first
+
+    def _answer(
+        self, conn: socket.socket, method: str, path: str, headers: dict[str, str], raw: bytes
+    ) -> None:
+        try:
+            body: JSON = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        record, count, elapsed_s = self._record(method, path, headers, body)
+        if method == "GET" and path.rstrip("/").endswith("/v1/models"):
+            _send_json(conn, 200, _models(anthropic="anthropic-version" in headers))
+            return
+        if method != "POST" or record.wire == "other":
+            _send_json(conn, 404, {"error": {"message": f"no route for {method} {path}"}})
+            return
+        key = headers.get("x-api-key") or headers.get("authorization", "").removeprefix("Bearer ")
+        behaviour, flap = self._behaviour(record.model)
+        if self.api_key is not None and key != self.api_key:
+            behaviour = "auth"
+        _Exchange(
+            provider=self,
+            conn=conn,
+            wire="anthropic" if record.wire == "anthropic" else "openai",
+            model=record.model or "unknown",
+            stream=record.stream,
+            usage=bool(_get(body, "stream_options", "include_usage")),
+            key=key,
+            count=count,
+        ).run(behaviour, flap, elapsed_s)
+
+
+def _get(value: JSON, *keys: str) -> JSON:
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def _read_request(conn: socket.socket) -> tuple[str, str, dict[str, str], bytes] | None:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        data += chunk
+        if len(data) > 1 << 20:
+            return None
+    head, _, rest = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    method, path, _version = ([*lines[0].split(" "), "", ""])[:3]
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", "0") or 0)
+    while len(rest) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        rest += chunk
+    return method, path.split("?", 1)[0], headers, rest[:length]
+
+
+def _head(status: int, headers: Mapping[str, str]) -> bytes:
+    lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}"]
+    lines.extend(f"{name}: {value}" for name, value in headers.items())
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def _send_json(
+    conn: socket.socket, status: int, body: JSON, headers: Mapping[str, str] | None = None
+) -> None:
+    payload = json.dumps(body).encode()
+    all_headers = {
+        "content-type": "application/json",
+        "content-length": str(len(payload)),
+        "connection": "close",
+        "x-request-id": "req_fake",
+        "request-id": "req_fake",
+        **(headers or {}),
+    }
+    conn.sendall(_head(status, all_headers) + payload)
+
+
+def _models(*, anthropic: bool) -> JSONObject:
+    if anthropic:
+        data: list[JSON] = [
+            {
+                "type": "model",
+                "id": name,
+                "display_name": name,
+                "created_at": "2025-01-01T00:00:00Z",
+            }
+            for name in BEHAVIOURS
+        ]
+        return {
+            "data": data,
+            "has_more": False,
+            "first_id": BEHAVIOURS[0],
+            "last_id": BEHAVIOURS[-1],
+        }
+    return {
+        "object": "list",
+        "data": [
+            {"id": name, "object": "model", "created": 0, "owned_by": "fake"} for name in BEHAVIOURS
+        ],
+    }
+
+
+@attrs.frozen(kw_only=True)
+class _Exchange:
+    """
+    One answer being written, in one wire format.
+    """
+
+    provider: FakeProvider
+    conn: socket.socket
+    wire: Literal["openai", "anthropic"]
+    model: str
+    stream: bool
+    usage: bool
+    key: str
+    count: int
+
+    @property
+    def text(self) -> str:
+        return f"Hello from {self.model}"
+
+    def pieces(self) -> tuple[str, ...]:
+        return ("Hello", " from", " ", self.model)
+
+    # -- errors
+
+    def error(
+        self, status: int, kind: str, message: str, code: JSON = None, **headers: str
+    ) -> None:
+        if self.wire == "anthropic":
+            body: JSON = {"type": "error", "error": {"type": kind, "message": message}}
+        else:
+            body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
+        _send_json(
+            self.conn, status, body, {name.replace("_", "-"): v for name, v in headers.items()}
+        )
+
+    def run(self, behaviour: str, flap: Flap, elapsed_s: float) -> None:
+        anthropic = self.wire == "anthropic"
+        match behaviour:
+            case "429-once" if self.count == 1:
+                wait = f"{self.provider.retry_after_s:g}"
+                self.error(
+                    429,
+                    "rate_limit_error" if anthropic else "requests",
+                    "Rate limit reached for requests",
+                    "rate_limit_exceeded",
+                    retry_after=wait,
+                )
+            case "429":
+                self.error(
+                    429,
+                    "rate_limit_error" if anthropic else "requests",
+                    "Rate limit reached for requests",
+                    "rate_limit_exceeded",
+                )
+            case "500-once" if self.count == 1:
+                self.error(
+                    500,
+                    "api_error" if anthropic else "server_error",
+                    "The server had an error while processing your request.",
+                )
+            case "503":
+                self.error(
+                    503,
+                    "api_error" if anthropic else "server_error",
+                    "The service is temporarily unavailable.",
+                )
+            case "overloaded":
+                if anthropic:
+                    self.error(529, "overloaded_error", "Overloaded")
+                else:
+                    self.error(503, "server_error", "The engine is currently overloaded.")
+            case "flap" if (
+                flap.down_requests is not None and self.count <= flap.down_requests
+            ) or (flap.down_s is not None and elapsed_s < flap.down_s):
+                self.error(
+                    503,
+                    "api_error" if anthropic else "server_error",
+                    "The service is temporarily unavailable.",
+                )
+            case "context-length":
+                if anthropic:
+                    self.error(
+                        400,
+                        "invalid_request_error",
+                        "prompt is too long: 210000 tokens > 200000 maximum",
+                    )
+                else:
+                    self.error(
+                        400,
+                        "invalid_request_error",
+                        "This model's maximum context length is 8192 tokens. However, your "
+                        "messages resulted in 9000 tokens.",
+                        "context_length_exceeded",
+                    )
+            case "content-filter":
+                if anthropic:
+                    self.error(
+                        400, "invalid_request_error", "Output blocked by content filtering policy"
+                    )
+                else:
+                    self.error(
+                        400,
+                        "invalid_request_error",
+                        "Your request was rejected as a result of our safety system.",
+                        "content_policy_violation",
+                    )
+            case "auth":
+                if anthropic:
+                    self.error(401, "authentication_error", f"invalid x-api-key: {self.key}")
+                else:
+                    self.error(
+                        401,
+                        "invalid_request_error",
+                        f"Incorrect API key provided: {self.key}.",
+                        "invalid_api_key",
+                    )
+            case "billing":
+                if anthropic:
+                    self.error(
+                        402,
+                        "billing_error",
+                        "Your credit balance is too low to access the Anthropic API.",
+                    )
+                else:
+                    _send_json(
+                        self.conn,
+                        402,
+                        {
+                            "error": {
+                                "code": 402,
+                                "message": "Insufficient credits. Add more credits to continue.",
+                            }
+                        },
+                    )
+            case "not-found":
+                if anthropic:
+                    self.error(404, "not_found_error", f"model: {self.model}")
+                else:
+                    self.error(
+                        404,
+                        "invalid_request_error",
+                        f"The model `{self.model}` does not exist or you do not have access to it.",
+                        "model_not_found",
+                    )
+            case "reset":
+                self.conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            case "silent":
+                self.provider._runtime.stopping.wait()
+            case "slow-first-token":
+                self.answer(delay_s=self.provider.first_token_delay_s)
+            case "cut" | "stall" | "malformed" | "no-done":
+                self.answer(fault=behaviour)
+            case _:
+                self.answer()
+
+    # -- answers
+
+    def answer(self, *, delay_s: float = 0.0, fault: str | None = None) -> None:
+        if not self.stream:
+            self.answer_whole(delay_s, fault)
+            return
+        self.conn.sendall(
+            _head(
+                200,
+                {
+                    "content-type": "text/event-stream",
+                    "cache-control": "no-cache",
+                    "transfer-encoding": "chunked",
+                    "connection": "close",
+                    "x-request-id": "req_fake",
+                    "request-id": "req_fake",
+                },
+            )
+        )
+        send = self.chunk
+        if delay_s:
+            send(b": keep-alive\n\n")
+            self.provider._wait(delay_s)
+        events = self.anthropic_events() if self.wire == "anthropic" else self.openai_events()
+        for position, (kind, event) in enumerate(events):
+            if fault in ("cut", "stall") and kind == "after-text":
+                if fault == "stall":
+                    self.provider._runtime.stopping.wait()
+                return  # closed without the final chunk: the stream was cut
+            if fault == "malformed" and position == 2:
+                send(b'data: {"choices": [{"delta": {"content": "GARB\n\n')
+            if fault == "no-done" and kind == "end":
+                break
+            if kind in ("data", "end"):
+                send(event)
+                self.provider._wait(self.provider.chunk_delay_s)
+        send(b"", last=True)
+
+    def chunk(self, data: bytes, *, last: bool = False) -> None:
+        if data:
+            self.conn.sendall(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        if last:
+            self.conn.sendall(b"0\r\n\r\n")
+
+    def openai_events(self) -> list[tuple[str, bytes]]:
+        def chunk(choices: list[JSON], usage: JSON = None) -> bytes:
+            body: JSONObject = {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": self.model,
+                "choices": choices,
+            }
+            if usage is not None:
+                body["usage"] = usage
+            return b"data: " + json.dumps(body).encode() + b"\n\n"
+
+        out = [
+            (
+                "data",
+                chunk(
+                    [
+                        {
+                            "index": 0,
+                            "delta": {"role": "assistant", "content": ""},
+                            "finish_reason": None,
+                        }
+                    ]
+                ),
+            )
+        ]
+        for position, piece in enumerate(self.pieces()):
+            out.append(
+                ("data", chunk([{"index": 0, "delta": {"content": piece}, "finish_reason": None}]))
+            )
+            if position == 1:
+                out.append(("after-text", b""))
+        out.append(("data", chunk([{"index": 0, "delta": {}, "finish_reason": "stop"}])))
+        if self.usage:
+            out.append(("data", chunk([], self.openai_usage())))
+        out.append(("end", b"data: [DONE]\n\n"))
+        return out
+
+    def anthropic_events(self) -> list[tuple[str, bytes]]:
+        def event(name: str, body: JSONObject) -> bytes:
+            return (
+                f"event: {name}\ndata: ".encode()
+                + json.dumps({"type": name, **body}).encode()
+                + b"\n\n"
+            )
+
+        out = [
+            (
+                "data",
+                event(
+                    "message_start",
+                    {
+                        "message": {
+                            "id": "msg_fake",
+                            "type": "message",
+                            "role": "assistant",
+                            "model": self.model,
+                            "content": [],
+                            "stop_reason": None,
+                            "stop_sequence": None,
+                            "usage": {**self.anthropic_usage(), "output_tokens": 1},
+                        }
+                    },
+                ),
+            ),
+            (
+                "data",
+                event(
+                    "content_block_start",
+                    {"index": 0, "content_block": {"type": "text", "text": ""}},
+                ),
+            ),
+            ("data", event("ping", {})),
+        ]
+        for position, piece in enumerate(self.pieces()):
+            out.append(
+                (
+                    "data",
+                    event(
+                        "content_block_delta",
+                        {"index": 0, "delta": {"type": "text_delta", "text": piece}},
+                    ),
+                )
+            )
+            if position == 1:
+                out.append(("after-text", b""))
+        out.append(("data", event("content_block_stop", {"index": 0})))
+        out.append(
+            (
+                "data",
+                event(
+                    "message_delta",
+                    {
+                        "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                        "usage": {"output_tokens": _OUTPUT_TOKENS},
+                    },
+                ),
+            )
+        )
+        out.append(("end", event("message_stop", {})))
+        return out
+
+    def openai_usage(self) -> JSONObject:
+        return {
+            "prompt_tokens": _INPUT_TOKENS,
+            "completion_tokens": _OUTPUT_TOKENS,
+            "total_tokens": _INPUT_TOKENS + _OUTPUT_TOKENS,
+            "prompt_tokens_details": {"cached_tokens": 0},
+        }
+
+    def anthropic_usage(self) -> JSONObject:
+        return {
+            "input_tokens": _INPUT_TOKENS,
+            "output_tokens": _OUTPUT_TOKENS,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+        }
+
+    def answer_whole(self, delay_s: float, fault: str | None) -> None:
+        self.provider._wait(delay_s)
+        if self.wire == "anthropic":
+            body: JSON = {
+                "id": "msg_fake",
+                "type": "message",
+                "role": "assistant",
+                "model": self.model,
+                "content": [{"type": "text", "text": self.text}],
+                "stop_reason": "end_turn",
+                "stop_sequence": None,
+                "usage": self.anthropic_usage(),
+            }
+        else:
+            body = {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion",
+                "created": 0,
+                "model": self.model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": self.text},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": self.openai_usage(),
+            }
+        payload = json.dumps(body).encode()
+        if fault == "malformed":
+            payload = b"{this is not json" + payload[:20]
+        head = {
+            "content-type": "application/json",
+            "content-length": str(len(payload)),
+            "connection": "close",
+            "x-request-id": "req_fake",
+            "request-id": "req_fake",
+        }
+        if fault in ("cut", "stall"):
+            self.conn.sendall(_head(200, head) + payload[: len(payload) // 2])
+            if fault == "stall":
+                self.provider._runtime.stopping.wait()
+            return
+        self.conn.sendall(_head(200, head) + payload)

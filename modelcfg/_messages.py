@@ -1,0 +1,380 @@
+"""
+Chat requests, responses and stream events, independent of any wire format.
+
+Adapters translate these values to and from a provider's JSON; nothing here
+knows about HTTP. Finish reasons are normalised to a small vocabulary:
+``"stop"`` (the model ended its turn or hit a stop sequence), ``"length"``
+(the output limit), ``"tool_calls"`` (the model asks for tools) and
+``"content_filter"``; any other reason a provider reports is kept as it came.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Literal, TypeAlias
+
+import attrs
+
+from modelcfg.typing import JSON, JSONObject
+
+__all__ = [
+    "ChatRequest",
+    "ChatResponse",
+    "ContentPart",
+    "ImagePart",
+    "Message",
+    "Role",
+    "StreamEnd",
+    "StreamEvent",
+    "TextDelta",
+    "TextPart",
+    "ToolCall",
+    "ToolCallDelta",
+    "ToolSpec",
+    "Usage",
+    "collect_stream",
+]
+
+Role: TypeAlias = Literal["system", "user", "assistant", "tool"]
+"""Who wrote a message."""
+
+_ROLES: frozenset[str] = frozenset({"system", "user", "assistant", "tool"})
+
+
+def _calls(values: Iterable[ToolCall]) -> tuple[ToolCall, ...]:
+    return tuple(values)
+
+
+def _messages(values: Iterable[Message]) -> tuple[Message, ...]:
+    return tuple(values)
+
+
+def _tools(values: Iterable[ToolSpec]) -> tuple[ToolSpec, ...]:
+    return tuple(values)
+
+
+def _check_role(_instance: object, _attribute: attrs.Attribute[str], value: str) -> None:
+    if value not in _ROLES:
+        raise ValueError(f"message role {value!r} is not one of system, user, assistant or tool")
+
+
+def _check_non_negative_int(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if value < 0:
+        raise ValueError(f"{attribute.name} must be a non-negative number of tokens, not {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class TextPart:
+    """
+    A piece of text inside a message.
+
+    Attributes:
+        text: The text.
+    """
+
+    text: str
+
+
+@attrs.frozen(kw_only=True)
+class ImagePart:
+    """
+    An image inside a message, given either by URL or as base64 data.
+
+    Attributes:
+        url: Where the provider can fetch the image (``https:`` or ``data:``).
+        data: The image bytes, base64-encoded, when there is no URL.
+        media_type: The image's media type (``image/png``); required with *data*.
+    """
+
+    url: str | None = None
+    data: str | None = attrs.field(default=None, repr=False)
+    media_type: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if (self.url is None) == (self.data is None):
+            raise ValueError("an image part needs exactly one of url or data")
+        if self.data is not None and not self.media_type:
+            raise ValueError("an image part with base64 data needs a media_type such as image/png")
+
+    @property
+    def data_url(self) -> str:
+        """
+        The image as one URL: the given URL, or a ``data:`` URL built from the data.
+        """
+        if self.url is not None:
+            return self.url
+        return f"data:{self.media_type};base64,{self.data}"
+
+
+ContentPart: TypeAlias = TextPart | ImagePart
+"""One part of a message's content."""
+
+
+@attrs.frozen(kw_only=True)
+class ToolCall:
+    """
+    A call to a tool that the model asked for.
+
+    Attributes:
+        id: The provider's id for the call; a tool result answers it by this id.
+        name: The tool's name.
+        arguments: The arguments as JSON text, exactly as the model wrote them.
+    """
+
+    id: str
+    name: str
+    arguments: str = "{}"
+
+
+@attrs.frozen(kw_only=True)
+class Message:
+    """
+    One message of a conversation.
+
+    Attributes:
+        role: ``system``, ``user``, ``assistant`` or ``tool``.
+        content: Plain text, or a tuple of text and image parts.
+        tool_calls: For an assistant message, the tools it called.
+        tool_call_id: For a tool message, the id of the call it answers.
+    """
+
+    role: Role = attrs.field(validator=_check_role)
+    content: str | tuple[ContentPart, ...] = ""
+    tool_calls: tuple[ToolCall, ...] = attrs.field(default=(), converter=_calls)
+    tool_call_id: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.role == "tool" and not self.tool_call_id:
+            raise ValueError("a tool message needs the tool_call_id of the call it answers")
+        if self.tool_calls and self.role != "assistant":
+            raise ValueError(f"only assistant messages carry tool calls, not {self.role} messages")
+
+    @property
+    def text(self) -> str:
+        """
+        The message's text: the content itself, or its text parts joined.
+        """
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(part.text for part in self.content if isinstance(part, TextPart))
+
+    @property
+    def has_images(self) -> bool:
+        """
+        Whether the message carries at least one image.
+        """
+        return not isinstance(self.content, str) and any(
+            isinstance(part, ImagePart) for part in self.content
+        )
+
+
+@attrs.frozen(kw_only=True)
+class ToolSpec:
+    """
+    A tool the model may call.
+
+    Attributes:
+        name: The tool's name.
+        description: What the tool does, for the model.
+        parameters: The JSON Schema of the tool's arguments.
+    """
+
+    name: str
+    description: str = ""
+    parameters: JSONObject = attrs.field(
+        factory=lambda: {"type": "object", "properties": {}}, hash=False
+    )
+
+
+@attrs.frozen(kw_only=True)
+class ChatRequest:
+    """
+    One chat request, as the host asks for it, before any provider sees it.
+
+    Attributes:
+        messages: The conversation, oldest first.
+        system: A system prompt, sent before the messages.
+        tools: Tools the model may call.
+        tool_choice: ``"auto"``, ``"none"``, ``"required"``, or a tool's name to force it.
+        params: Sampling and length parameters passed to the provider as they are
+            (``temperature``, ``max_tokens``, ``top_p``, ``stop``, ...).
+        stream: Whether the answer should be streamed.
+        json_output: Whether the answer must be a JSON object.
+        json_schema: A JSON Schema the answer must follow (implies *json_output*).
+    """
+
+    messages: tuple[Message, ...] = attrs.field(converter=_messages)
+    system: str | None = None
+    tools: tuple[ToolSpec, ...] = attrs.field(default=(), converter=_tools)
+    tool_choice: str | None = None
+    params: Mapping[str, JSON] = attrs.field(factory=dict, hash=False)
+    stream: bool = False
+    json_output: bool = False
+    json_schema: JSONObject | None = attrs.field(default=None, hash=False)
+
+    @property
+    def has_images(self) -> bool:
+        """
+        Whether any message carries an image (image routing looks at this).
+        """
+        return any(message.has_images for message in self.messages)
+
+    @property
+    def wants_json(self) -> bool:
+        """
+        Whether the answer must be JSON, with or without a schema.
+        """
+        return self.json_output or self.json_schema is not None
+
+
+@attrs.frozen(kw_only=True)
+class Usage:
+    """
+    Tokens one successful attempt used.
+
+    ``input_tokens`` counts only uncached input, so the four counts add up to
+    everything billed: OpenAI's ``prompt_tokens`` includes cached tokens, and the
+    OpenAI adapter subtracts them.
+
+    Attributes:
+        input_tokens: Input tokens read without a cache.
+        output_tokens: Tokens the model wrote.
+        cache_read_tokens: Input tokens read from the provider's prompt cache.
+        cache_write_tokens: Input tokens written to the provider's prompt cache.
+    """
+
+    input_tokens: int = attrs.field(default=0, validator=_check_non_negative_int)
+    output_tokens: int = attrs.field(default=0, validator=_check_non_negative_int)
+    cache_read_tokens: int = attrs.field(default=0, validator=_check_non_negative_int)
+    cache_write_tokens: int = attrs.field(default=0, validator=_check_non_negative_int)
+
+    @property
+    def total_input_tokens(self) -> int:
+        """
+        All input tokens, cached or not.
+        """
+        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
+
+    @property
+    def total_tokens(self) -> int:
+        """
+        All tokens, input and output.
+        """
+        return self.total_input_tokens + self.output_tokens
+
+
+@attrs.frozen(kw_only=True)
+class ChatResponse:
+    """
+    A complete answer from a provider.
+
+    Attributes:
+        text: The answer's text (empty when the model only called tools).
+        tool_calls: The tools the model called, in order.
+        finish_reason: Why the model stopped, normalised (see the module docs).
+        usage: The tokens the attempt used.
+        model: The model that answered, as the provider reported it.
+        provider_request_id: The provider's id for the request or response, for support.
+    """
+
+    text: str = ""
+    tool_calls: tuple[ToolCall, ...] = attrs.field(default=(), converter=_calls)
+    finish_reason: str | None = None
+    usage: Usage = attrs.field(factory=Usage)
+    model: str | None = None
+    provider_request_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class TextDelta:
+    """
+    The next piece of the answer's text.
+
+    Attributes:
+        text: The new text.
+    """
+
+    text: str
+
+
+@attrs.frozen(kw_only=True)
+class ToolCallDelta:
+    """
+    The next piece of a tool call; pieces with the same *index* belong together.
+
+    Attributes:
+        index: Which tool call of the answer this piece belongs to (0, 1, ...).
+        id: The call's id, on the first piece.
+        name: The tool's name, on the first piece.
+        arguments: The next piece of the arguments' JSON text.
+    """
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class StreamEnd:
+    """
+    The stream finished properly; always the last event of a good stream.
+
+    Attributes:
+        finish_reason: Why the model stopped, normalised, when the provider said.
+        usage: The tokens the attempt used (zero when the provider did not report them).
+        model: The model that answered, as the provider reported it.
+        provider_request_id: The provider's id for the request or response.
+    """
+
+    finish_reason: str | None = None
+    usage: Usage = attrs.field(factory=Usage)
+    model: str | None = None
+    provider_request_id: str | None = None
+
+
+StreamEvent: TypeAlias = TextDelta | ToolCallDelta | StreamEnd
+"""What a streamed answer yields."""
+
+
+def collect_stream(events: Iterable[StreamEvent]) -> ChatResponse:
+    """
+    Assemble stream events into the complete answer they make up.
+
+    Args:
+        events: The events of one stream, in order, ending with a :class:`StreamEnd`.
+
+    Returns:
+        The answer, with text joined and tool call pieces merged by index.
+
+    Raises:
+        ValueError: The events do not end with a :class:`StreamEnd`, so the answer
+            may be truncated.
+    """
+    texts: list[str] = []
+    calls: dict[int, tuple[str, str, list[str]]] = {}
+    end: StreamEnd | None = None
+    for event in events:
+        match event:
+            case TextDelta(text=text):
+                texts.append(text)
+            case ToolCallDelta(index=index, id=call_id, name=name, arguments=arguments):
+                old_id, old_name, pieces = calls.get(index, ("", "", []))
+                calls[index] = (old_id or call_id or "", old_name or name or "", pieces)
+                pieces.append(arguments)
+            case StreamEnd():
+                end = event
+    if end is None:
+        raise ValueError("the stream has no end event, so its answer may be truncated")
+    tool_calls = tuple(
+        ToolCall(id=call_id, name=name, arguments="".join(pieces) or "{}")
+        for _, (call_id, name, pieces) in sorted(calls.items())
+    )
+    return ChatResponse(
+        text="".join(texts),
+        tool_calls=tool_calls,
+        finish_reason=end.finish_reason,
+        usage=end.usage,
+        model=end.model,
+        provider_request_id=end.provider_request_id,
+    )

@@ -1,0 +1,70 @@
+"""
+Provider adapters: one module per wire format.
+
+Each adapter formats a :class:`~modelcfg.ChatRequest` into an ``httpx.Request``,
+parses the response (also streamed), and classifies what went wrong into a
+:class:`~modelcfg.Failure`, all as pure functions; one thin async call path
+(``complete()`` and ``stream()``) runs over the host's ``httpx.AsyncClient``.
+
+- :class:`OpenAIAdapter`: OpenAI-compatible chat completions (OpenAI, OpenRouter,
+  vLLM, Ollama, LM Studio, Groq, Together, ...).
+- :class:`AnthropicAdapter`: the Anthropic Messages API.
+- :class:`CallableAdapter`: any async callable, such as an official SDK client.
+"""
+
+from __future__ import annotations
+
+from modelcfg.adapters._base import (
+    ERROR_TABLE,
+    Adapter,
+    CallLimits,
+    Endpoint,
+    ErrorInfo,
+    ErrorTable,
+    FirstTokenTimeoutError,
+    MalformedResponseError,
+    MessageRule,
+    ProviderError,
+    ProviderHTTPError,
+    ProviderStreamError,
+    StreamInterruptedError,
+    StreamParser,
+    UnsupportedRequestError,
+    classify,
+    error_info,
+    open_http_stream,
+)
+from modelcfg.adapters._retry_after import retry_after_s
+from modelcfg.adapters._sse import SSEDecoder, SSEEvent
+from modelcfg.adapters.anthropic import AnthropicAdapter, AnthropicStreamParser
+from modelcfg.adapters.callable import CallableAdapter
+from modelcfg.adapters.openai import OpenAIAdapter, OpenAIStreamParser
+
+__all__ = [
+    "ERROR_TABLE",
+    "Adapter",
+    "AnthropicAdapter",
+    "AnthropicStreamParser",
+    "CallLimits",
+    "CallableAdapter",
+    "Endpoint",
+    "ErrorInfo",
+    "ErrorTable",
+    "FirstTokenTimeoutError",
+    "MalformedResponseError",
+    "MessageRule",
+    "OpenAIAdapter",
+    "OpenAIStreamParser",
+    "ProviderError",
+    "ProviderHTTPError",
+    "ProviderStreamError",
+    "SSEDecoder",
+    "SSEEvent",
+    "StreamInterruptedError",
+    "StreamParser",
+    "UnsupportedRequestError",
+    "classify",
+    "error_info",
+    "open_http_stream",
+    "retry_after_s",
+]
