@@ -10,7 +10,18 @@ Every exception modelcfg raises on purpose.
     ├── CredentialsError               .provider
     ├── AuthStoreError                 .path
     ├── AttemptsExhaustedError         .state; __cause__ is the last provider exception
-    └── OutputInterruptedError         .failure, .state: a stream cut after output was shown
+    ├── OutputInterruptedError         .failure, .state: a stream cut after output was shown
+    └── ProviderError                  .provider, .model (defined in modelcfg.adapters)
+        ├── ProviderHTTPError          .status, .headers, .body (redacted)
+        ├── ProviderStreamError        .code, .detail, .started
+        ├── StreamInterruptedError     .reason, .started
+        ├── FirstTokenTimeoutError(TimeoutError)  .limit_s
+        ├── MalformedResponseError
+        └── UnsupportedRequestError(ValueError)
+
+The provider errors leave an adapter's call path; the executor classifies them
+into :class:`~modelcfg.Failure` values and never lets them escape, except as the
+``__cause__`` of :class:`AttemptsExhaustedError`.
 
 Messages are full sentences and never contain a credential.
 """

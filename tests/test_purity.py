@@ -19,6 +19,12 @@ PURE = (
     "modelcfg._actions",
     "modelcfg._decide",
     "modelcfg._replay",
+    "modelcfg._resolve",
+    "modelcfg._migrate",
+    "modelcfg._catalog",
+    "modelcfg._config",
+    "modelcfg._plan",
+    "modelcfg._messages",
 )
 FORBIDDEN = {"httpx", "anyio", "time", "random", "os", "logging"}
 
