@@ -1,0 +1,320 @@
+"""
+``modelcfg auth order get | set | clear`` and ``modelcfg auth status``.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import attrs
+
+from modelcfg._cli._common import (
+    CliError,
+    Context,
+    Exit,
+    Subparsers,
+    add_json_flag,
+    chain_providers,
+    emit_json,
+    format_expiry,
+    parse_profile,
+    render_table,
+    used_providers,
+)
+from modelcfg._cli._creds import auth_order, env_names, keyless, resolve, short_source
+from modelcfg._config import Config
+from modelcfg._plan import profile_order
+from modelcfg._values import ProfileId
+from modelcfg.auth import OAuthCredential, StoredProfile
+from modelcfg.typing import JSON, JSONObject
+
+__all__ = ["register"]
+
+DEFAULT_EXPIRING_WITHIN_S = 86400.0
+"""``auth status`` calls a credential "expiring soon" within this many seconds (one day)."""
+
+
+def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
+    """
+    Add ``auth`` and its subcommands.
+    """
+    auth = subparsers.add_parser("auth", parents=[common], help="auth profiles and their order")
+    sub = auth.add_subparsers(dest="auth_command", metavar="SUBCOMMAND", required=True)
+
+    order = sub.add_parser("order", parents=[common], help="the auth store's per-provider order")
+    order_sub = order.add_subparsers(dest="order_command", metavar="ACTION", required=True)
+    get = order_sub.add_parser("get", parents=[common], help="show a provider's order")
+    get.add_argument("provider", metavar="PROVIDER")
+    add_json_flag(get)
+    get.set_defaults(run=run_order_get)
+    put = order_sub.add_parser("set", parents=[common], help="override a provider's order")
+    put.add_argument("provider", metavar="PROVIDER")
+    put.add_argument("profiles", metavar="PROFILE", nargs="+", help="provider:name, or just name")
+    put.set_defaults(run=run_order_set)
+    clear = order_sub.add_parser("clear", parents=[common], help="drop a provider's override")
+    clear.add_argument("provider", metavar="PROVIDER")
+    clear.set_defaults(run=run_order_clear)
+
+    status = sub.add_parser(
+        "status", parents=[common], help="expired, expiring and missing credentials"
+    )
+    status.add_argument(
+        "--expiring-within",
+        type=float,
+        default=DEFAULT_EXPIRING_WITHIN_S,
+        metavar="SECONDS",
+        help="call a credential expiring soon within this many seconds (default: 86400)",
+    )
+    add_json_flag(status)
+    status.set_defaults(run=run_status)
+
+
+def _provider(context: Context, config: Config) -> str:
+    provider = str(context.args.provider).strip().lower()
+    if config.provider(provider) is None:
+        raise CliError(
+            f"provider {provider!r} is neither built in nor configured under $.providers",
+            Exit.NOT_FOUND,
+        )
+    return provider
+
+
+# --- order ---------------------------------------------------------------------------------------
+
+
+def run_order_get(context: Context) -> int:
+    """
+    ``auth order get PROVIDER``: the store's override, and the order routing uses.
+    """
+    config = context.config()
+    provider = _provider(context, config)
+    override = context.store().order(provider)
+    effective = profile_order(config, provider, {provider: override} if override else None)
+    if override:
+        origin = "auth store override"
+    elif config.auth_order(provider):
+        origin = "config auth.order"
+    elif any(p.provider == provider for p in config.auth.profiles):
+        origin = "config auth.profiles"
+    else:
+        origin = "default"
+    if context.args.json:
+        emit_json(
+            context.out,
+            {
+                "provider": provider,
+                "override": [str(p) for p in override] if override else None,
+                "effective": [str(p) for p in effective],
+                "from": origin,
+            },
+        )
+        return Exit.OK
+    context.out.line(f"{provider}: {' -> '.join(str(p) for p in effective)}  ({origin})")
+    return Exit.OK
+
+
+def run_order_set(context: Context) -> int:
+    """
+    ``auth order set PROVIDER PROFILE...``: store an order override.
+
+    Every profile must belong to the provider and appear once. Profiles that are not
+    in the auth store yet are accepted with a warning: resolution skips them until
+    they are logged in.
+    """
+    config = context.config()
+    provider = _provider(context, config)
+    profiles = [parse_profile(str(text), provider) for text in context.args.profiles]
+    for profile in profiles:
+        if profile.provider != provider:
+            raise CliError(
+                f"profile {profile} belongs to provider {profile.provider!r}, so it cannot be "
+                f"in the order of {provider!r}",
+                Exit.USAGE,
+            )
+    if len(set(profiles)) != len(profiles):
+        raise CliError(f"the order for {provider!r} names a profile twice", Exit.USAGE)
+    store = context.store()
+    for profile in profiles:
+        if store.get(profile) is None:
+            flag = "" if profile.name == "default" else f" --profile {profile.name}"
+            context.out.warn(
+                f"{profile} is not in the auth store yet; it is skipped until you run "
+                f"`modelcfg login {provider}{flag}`"
+            )
+    store.set_order(provider, profiles)
+    context.out.line(f"{provider}: {' -> '.join(str(p) for p in profiles)}  (auth store override)")
+    return Exit.OK
+
+
+def run_order_clear(context: Context) -> int:
+    """
+    ``auth order clear PROVIDER``: drop the store's override (the config's order applies again).
+    """
+    config = context.config()
+    provider = _provider(context, config)
+    existed = context.store().clear_order(provider)
+    effective = profile_order(config, provider)
+    what = "Cleared the order override" if existed else "There was no order override"
+    context.out.line(
+        f"{what} of {provider}; the order is now {' -> '.join(str(p) for p in effective)}."
+    )
+    return Exit.OK
+
+
+# --- status --------------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class ProfileStatus:
+    """
+    One profile's line in ``auth status``.
+
+    Attributes:
+        profile: The profile.
+        kind: ``api_key``, ``token`` or ``oauth``; ``None`` when not stored.
+        expires_at: When its credential expires, if it does.
+        state: ``ok``, ``expiring soon``, ``expired`` or ``missing``.
+        detail: A few words more (``refreshable``, ``declared oauth``...).
+        masked: A masked hint of the secret (``sk-…6789``), never the secret.
+    """
+
+    profile: ProfileId
+    kind: str | None
+    expires_at: float | None
+    state: str
+    detail: str
+    masked: str | None
+
+
+def _profile_status(
+    profile: ProfileId, stored: StoredProfile | None, config: Config, now: float, within_s: float
+) -> ProfileStatus:
+    if stored is None:
+        declared = config.auth.profiles.get(profile)
+        detail = f"declared {declared.mode.value}" if declared else "not logged in"
+        return ProfileStatus(
+            profile=profile, kind=None, expires_at=None, state="missing", detail=detail, masked=None
+        )
+    credential = stored.credential
+    expires_at = getattr(credential, "expires_at", None)
+    refreshable = isinstance(credential, OAuthCredential) and credential.refreshable
+    detail = "refreshable" if refreshable else ""
+    if credential.expired(now):
+        state = "ok" if refreshable else "expired"
+        detail = "access token expired; refreshed on next use" if refreshable else detail
+    elif credential.expired(now, skew_s=within_s) and not refreshable:
+        state = "expiring soon"
+    else:
+        state = "ok"
+    if isinstance(credential, OAuthCredential) and credential.email:
+        detail = ", ".join(filter(None, (detail, credential.email)))
+    return ProfileStatus(
+        profile=profile,
+        kind=stored.kind,
+        expires_at=expires_at,
+        state=state,
+        detail=detail,
+        masked=credential.secret.masked(),
+    )
+
+
+def run_status(context: Context) -> int:
+    """
+    ``auth status``: every provider of the config, each profile's state, the env fallback.
+
+    Exit 1 when a provider a chain needs has no usable credential or a stored
+    credential in its order has expired; 2 when one only expires soon; else 0.
+    """
+    within_s = float(context.args.expiring_within)
+    if within_s < 0:
+        raise CliError("--expiring-within must not be negative", Exit.USAGE)
+    config = context.config()
+    store = context.store()
+    now = context.now()
+    needed = set(chain_providers(config))
+    worst = Exit.OK
+    report: list[JSON] = []
+    blocks: list[str] = []
+    for provider in used_providers(config):
+        order = auth_order(context, config, provider)
+        statuses = [_profile_status(p, store.get(p), config, now, within_s) for p in order]
+        resolved = resolve(context, config, provider)
+        names = env_names(config, provider)
+        env_set = [n for n in names if context.environ.get(n, "").strip()]
+        local = keyless(config, provider)
+        if provider in needed:
+            if not (resolved.found or local) or any(s.state == "expired" for s in statuses):
+                worst = Exit.FAILURE
+            elif worst is Exit.OK and any(s.state == "expiring soon" for s in statuses):
+                worst = Exit.EXPIRING_SOON
+        report.append(
+            {
+                "provider": provider,
+                "neededByChain": provider in needed,
+                "source": resolved.source,
+                "keyless": local,
+                "hint": resolved.hint,
+                "env": [{"name": n, "set": n in env_set} for n in names],
+                "profiles": [_status_json(s, now) for s in statuses],
+            }
+        )
+        blocks.append(
+            _status_block(
+                provider,
+                provider in needed,
+                statuses,
+                names,
+                env_set,
+                short_source(resolved, local=local),
+                resolved.hint,
+                now,
+            )
+        )
+    if context.args.json:
+        emit_json(context.out, {"providers": report, "exitCode": int(worst)})
+    else:
+        context.out.line("\n\n".join(blocks))
+    return worst
+
+
+def _status_json(status: ProfileStatus, now: float) -> JSONObject:
+    return {
+        "profile": str(status.profile),
+        "kind": status.kind,
+        "expiresAt": status.expires_at,
+        "expires": None if status.kind is None else format_expiry(status.expires_at, now),
+        "state": status.state,
+        "detail": status.detail,
+        "masked": status.masked,
+    }
+
+
+def _status_block(
+    provider: str,
+    needed: bool,
+    statuses: list[ProfileStatus],
+    names: tuple[str, ...],
+    env_set: list[str],
+    source: str,
+    hint: str | None,
+    now: float,
+) -> str:
+    role = "used by a chain" if needed else "not in a chain"
+    head = f"{provider} ({role}): auth {source}"
+    rows = [
+        [
+            str(s.profile),
+            s.kind or "-",
+            "-" if s.kind is None else format_expiry(s.expires_at, now),
+            s.state,
+            s.masked or "",
+            s.detail,
+        ]
+        for s in statuses
+    ]
+    table = render_table(("PROFILE", "KIND", "EXPIRES", "STATE", "KEY", "NOTE"), rows)
+    env = ", ".join(f"{n} ({'set' if n in env_set else 'unset'})" for n in names) or "none"
+    lines = [head, *("  " + line for line in table.splitlines()), f"  env fallback: {env}"]
+    if hint and needed:
+        lines.append(f"  {hint}")
+    return "\n".join(lines)

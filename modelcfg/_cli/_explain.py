@@ -1,0 +1,96 @@
+"""
+``modelcfg explain SCRIPT``: replay a scripted failure sequence through the decision core.
+
+Offline: the script says what each call returns (see ``docs/explain.md``).
+Exit 0 when the request succeeds (or the script runs out of events while a
+call is pending), 6 when the core gives up, 2 for a bad script, 3 for a bad config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tomllib
+from pathlib import Path
+
+from modelcfg._actions import GiveUp
+from modelcfg._cli._common import (
+    CliError,
+    Context,
+    Exit,
+    Subparsers,
+    add_json_flag,
+    emit_json,
+    used_providers,
+)
+from modelcfg._curated import curated_catalog
+from modelcfg._plan import build_routes, catalog_for
+from modelcfg._replay import render_steps, replay, steps_to_json
+
+__all__ = ["register"]
+
+
+def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
+    """
+    Add ``explain``.
+    """
+    explain = subparsers.add_parser(
+        "explain",
+        parents=[common],
+        help="replay a scripted failure sequence and print every decision",
+    )
+    explain.add_argument(
+        "script", metavar="SCRIPT", help="a JSON or TOML script file ('-' reads JSON from stdin)"
+    )
+    add_json_flag(explain)
+    explain.set_defaults(run=run_explain)
+
+
+def _read_script(context: Context, name: str) -> dict[str, object]:
+    if name == "-":
+        text, where, is_toml = context.stdin.read(), "stdin", False
+    else:
+        path = Path(name)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise CliError(f"cannot read the script {path}: {reason}", Exit.USAGE) from None
+        where, is_toml = str(path), path.suffix.lower() == ".toml"
+    try:
+        data: object = tomllib.loads(text) if is_toml else json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CliError(
+            f"the script {where} is not valid JSON: {exc.msg} at line {exc.lineno} "
+            f"column {exc.colno}",
+            Exit.USAGE,
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CliError(f"the script {where} is not valid TOML: {exc}", Exit.USAGE) from None
+    if not isinstance(data, dict):
+        raise CliError(f"the script {where} must hold an object", Exit.USAGE)
+    return data
+
+
+def run_explain(context: Context) -> int:
+    """
+    ``explain SCRIPT``: print each decision; exit 6 if the request gave up.
+    """
+    name = str(context.args.script)
+    script = _read_script(context, name)
+    config = context.config()
+    routes = build_routes(
+        config,
+        catalog_for(config, curated=curated_catalog()),
+        order_overrides=context.order_overrides(used_providers(config)),
+    )
+    try:
+        steps = replay(script, routes)
+    except ValueError as exc:
+        raise CliError(f"the script {name}: {exc}", Exit.USAGE) from None
+    if context.args.json:
+        emit_json(context.out, {"script": name, "steps": steps_to_json(steps)})
+    else:
+        context.out.stdout.write(render_steps(steps))
+    gave_up = bool(steps) and isinstance(steps[-1].action, GiveUp)
+    return Exit.GAVE_UP if gave_up else Exit.OK

@@ -1,0 +1,304 @@
+"""
+``modelcfg models list | resolve | search``.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from modelcfg._catalog import CatalogFilter, Modality, ModelCatalog, ModelInfo
+from modelcfg._cli._common import (
+    CliError,
+    Context,
+    Exit,
+    Subparsers,
+    add_json_flag,
+    emit_json,
+    render_table,
+)
+from modelcfg._cli._creds import auth_order, keyless, resolve, short_source
+from modelcfg._config import Config
+from modelcfg._curated import curated_catalog
+from modelcfg._plan import catalog_for
+from modelcfg._resolve import resolve_model
+from modelcfg._values import ModelRef
+from modelcfg.auth import ResolvedCredential
+from modelcfg.typing import JSON, JSONObject
+
+__all__ = ["register"]
+
+
+def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
+    """
+    Add ``models`` and its subcommands.
+    """
+    models = subparsers.add_parser(
+        "models", parents=[common], help="list, resolve and search models"
+    )
+    sub = models.add_subparsers(dest="models_command", metavar="SUBCOMMAND", required=True)
+
+    listing = sub.add_parser(
+        "list", parents=[common], help="the config's models with their auth order and source"
+    )
+    listing.add_argument(
+        "--all", action="store_true", help="also list the curated catalog's other models"
+    )
+    add_json_flag(listing)
+    listing.set_defaults(run=run_list)
+
+    resolving = sub.add_parser("resolve", parents=[common], help="what `/model TEXT` would select")
+    resolving.add_argument("text", metavar="TEXT", help="an alias or provider/model[@profile]")
+    resolving.add_argument(
+        "--strict", action="store_true", help="pin the @profile instead of preferring it"
+    )
+    add_json_flag(resolving)
+    resolving.set_defaults(run=run_resolve)
+
+    search = sub.add_parser("search", parents=[common], help="search curated and configured models")
+    search.add_argument("query", metavar="QUERY", nargs="?", default="", help="what to look for")
+    search.add_argument("--image", action="store_true", help="must take image input")
+    search.add_argument("--tools", action="store_true", help="must call tools")
+    search.add_argument("--streaming", action="store_true", help="must stream")
+    search.add_argument("--structured", action="store_true", help="must support JSON schemas")
+    search.add_argument("--reasoning", action="store_true", help="must be a reasoning model")
+    search.add_argument("--min-context", type=int, metavar="TOKENS", help="smallest context")
+    search.add_argument(
+        "--max-input-price", type=float, metavar="USD", help="highest input price per M tokens"
+    )
+    search.add_argument(
+        "--max-output-price", type=float, metavar="USD", help="highest output price per M tokens"
+    )
+    search.add_argument("--provider", help="only this provider's models")
+    search.add_argument("--include-retired", action="store_true", help="list retired models too")
+    search.add_argument("--limit", type=int, default=None, help="at most this many results")
+    add_json_flag(search)
+    search.set_defaults(run=run_search)
+
+
+# --- list ----------------------------------------------------------------------------------------
+
+
+def _tags(config: Config) -> dict[ModelRef, list[str]]:
+    tags: dict[ModelRef, list[str]] = {}
+    for label, chain in (("", config.text_chain()), ("img-", config.image_chain())):
+        if chain is None:
+            continue
+        tags.setdefault(chain.primary, []).append("default" if not label else "image")
+        for number, ref in enumerate(chain.fallbacks, start=1):
+            tags.setdefault(ref, []).append(f"{label}fallback#{number}")
+    for ref in config.agent.models:
+        tags.setdefault(ref, []).append("configured")
+    return tags
+
+
+def _inputs(info: ModelInfo) -> str:
+    return ",".join(m.value for m in Modality if m in info.input)
+
+
+def _context(info: ModelInfo) -> str:
+    return f"{info.context_window:,}" if info.context_window is not None else "?"
+
+
+def _price(info: ModelInfo) -> str:
+    pricing = info.pricing
+    if pricing is None or (pricing.input is None and pricing.output is None):
+        return "?"
+
+    def one(value: float | None) -> str:
+        return "?" if value is None else f"{value:g}"
+
+    return f"${one(pricing.input)}/${one(pricing.output)}"
+
+
+def _model_json(info: ModelInfo, alias: str | None) -> JSONObject:
+    pricing = info.pricing
+    return {
+        "id": str(info.ref),
+        "alias": alias,
+        "provider": info.ref.provider,
+        "name": info.name,
+        "input": [m.value for m in Modality if m in info.input],
+        "contextWindow": info.context_window,
+        "maxOutputTokens": info.max_output_tokens,
+        "pricing": None if pricing is None else {"input": pricing.input, "output": pricing.output},
+        "source": info.source.value,
+        "status": info.status.value,
+    }
+
+
+def _source_json(resolved: ResolvedCredential) -> JSONObject:
+    return {
+        "origin": resolved.origin.value,
+        "profile": None if resolved.profile is None else str(resolved.profile),
+        "envVar": resolved.env_var,
+        "source": resolved.source,
+        "hint": resolved.hint,
+    }
+
+
+def run_list(context: Context) -> int:
+    """
+    ``models list``: one row per model of the config.
+    """
+    config = context.config()
+    catalog = catalog_for(config, curated=curated_catalog())
+    tags = _tags(config)
+    aliases = {ref: entry.alias for ref, entry in config.agent.models.items() if entry.alias}
+    providers = dict.fromkeys(ref.provider for ref in tags)
+    orders = {p: auth_order(context, config, p) for p in providers}
+    sources = {p: resolve(context, config, p) for p in providers}
+    others = (
+        [info for info in curated_catalog() if info.ref not in tags] if context.args.all else []
+    )
+    if context.args.json:
+        models: list[JSON] = []
+        for ref, labels in tags.items():
+            item = _model_json(catalog.info(ref), aliases.get(ref))
+            item["authOrder"] = [str(p) for p in orders[ref.provider]]
+            auth = _source_json(sources[ref.provider])
+            auth["keyless"] = keyless(config, ref.provider)
+            item["auth"] = auth
+            item["tags"] = list(labels)
+            models.append(item)
+        data: JSONObject = {"config": context.config_source(), "models": models}
+        if context.args.all:
+            data["catalog"] = [_model_json(info, None) for info in others]
+        emit_json(context.out, data)
+        return Exit.OK
+    rows = [
+        [
+            str(ref),
+            aliases.get(ref, ""),
+            ref.provider,
+            _inputs(catalog.info(ref)),
+            _context(catalog.info(ref)),
+            ",".join(str(p) for p in orders[ref.provider]),
+            short_source(sources[ref.provider], local=keyless(config, ref.provider)),
+            ",".join(labels),
+        ]
+        for ref, labels in tags.items()
+    ]
+    headers = ("MODEL", "ALIAS", "PROVIDER", "INPUT", "CONTEXT", "AUTH ORDER", "AUTH", "TAGS")
+    context.out.line(render_table(headers, rows))
+    if context.args.all:
+        context.out.line()
+        context.out.line(f"Curated catalog ({len(others)} more models):")
+        context.out.line(_catalog_table(others))
+    return Exit.OK
+
+
+def _catalog_table(infos: list[ModelInfo]) -> str:
+    rows = [[str(i.ref), i.name, _inputs(i), _context(i), _price(i), i.status.value] for i in infos]
+    return render_table(("MODEL", "NAME", "INPUT", "CONTEXT", "USD/M IN/OUT", "STATUS"), rows)
+
+
+# --- resolve -------------------------------------------------------------------------------------
+
+
+def run_resolve(context: Context) -> int:
+    """
+    ``models resolve TEXT``: the selection `/model TEXT` makes, or an error with suggestions.
+    """
+    config = context.config()
+    stored = [p.profile for p in context.store().profiles()]
+    selection = resolve_model(
+        str(context.args.text),
+        config,
+        profiles=stored,
+        models=[info.ref for info in curated_catalog()],
+        strict=bool(context.args.strict),
+    )
+    alias = next(
+        (e.alias for r, e in config.agent.models.items() if r == selection.model and e.alias),
+        None,
+    )
+    if context.args.json:
+        emit_json(
+            context.out,
+            {
+                "text": str(context.args.text),
+                "model": str(selection.model),
+                "provider": selection.model.provider,
+                "alias": alias,
+                "profile": None if selection.profile is None else str(selection.profile),
+                "strict": selection.strict,
+            },
+        )
+        return Exit.OK
+    out = context.out
+    out.line(f"model:    {selection.model}" + (f" (alias {alias})" if alias else ""))
+    if selection.profile is None:
+        out.line("profile:  (none: the provider's auth order applies)")
+    else:
+        out.line(f"profile:  {selection.profile} (for this session only)")
+    mode = "pinned" if selection.strict else "preferred"
+    out.line(
+        f"strict:   {'yes' if selection.strict else 'no'}"
+        + (f" (the profile is {mode})" if selection.profile else "")
+    )
+    return Exit.OK
+
+
+# --- search --------------------------------------------------------------------------------------
+
+
+def _filters(args: argparse.Namespace) -> CatalogFilter:
+    try:
+        return CatalogFilter(
+            input=frozenset({Modality.IMAGE}) if args.image else frozenset(),
+            tools=True if args.tools else None,
+            streaming=True if args.streaming else None,
+            structured_output=True if args.structured else None,
+            reasoning=True if args.reasoning else None,
+            min_context=args.min_context,
+            max_input_price=args.max_input_price,
+            max_output_price=args.max_output_price,
+            provider=args.provider,
+            include_retired=bool(args.include_retired),
+        )
+    except ValueError as exc:
+        raise CliError(f"bad search filter: {exc}", Exit.USAGE) from None
+
+
+def run_search(context: Context) -> int:
+    """
+    ``models search QUERY``: curated and configured models, filtered and ranked.
+    """
+    config = context.config()
+    filters = _filters(context.args)
+    if context.args.limit is not None and context.args.limit < 1:
+        raise CliError("--limit must be at least 1", Exit.USAGE)
+    catalog: ModelCatalog = catalog_for(config, curated=curated_catalog())
+    missing = [ref for ref in config.agent.models if ref not in catalog]
+    if missing:
+        catalog = catalog.with_models(ModelInfo.unknown(ref) for ref in missing)
+    aliases = {ref: entry.alias for ref, entry in config.agent.models.items() if entry.alias}
+    hits = catalog.search(
+        str(context.args.query), filters=filters, aliases=aliases, limit=context.args.limit
+    )
+    if context.args.json:
+        results: list[JSON] = []
+        for hit in hits:
+            item = _model_json(hit.info, aliases.get(hit.info.ref))
+            item["match"] = {"kind": hit.kind.value, "field": hit.field.value, "why": hit.reason}
+            results.append(item)
+        emit_json(context.out, {"query": str(context.args.query), "results": results})
+        return Exit.OK
+    if not hits:
+        context.out.line(f"No model matches {context.args.query!r} with these filters.")
+        return Exit.OK
+    rows = [
+        [
+            str(hit.info.ref),
+            aliases.get(hit.info.ref, ""),
+            hit.info.source.value,
+            _inputs(hit.info),
+            _context(hit.info),
+            _price(hit.info),
+            hit.reason,
+        ]
+        for hit in hits
+    ]
+    headers = ("MODEL", "ALIAS", "SOURCE", "INPUT", "CONTEXT", "USD/M IN/OUT", "MATCH")
+    context.out.line(render_table(headers, rows))
+    return Exit.OK

@@ -1,0 +1,161 @@
+"""
+``modelcfg auth order get | set | clear`` and ``modelcfg auth status``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from modelcfg.auth import (
+    ApiKeyCredential,
+    AuthStore,
+    OAuthCredential,
+    TokenCredential,
+)
+from tests.cli.conftest import CANARY, Cli, assert_one_line_error, example_config, keys_for
+
+
+@pytest.fixture
+def configured(cli: Cli) -> Cli:
+    """
+    The isolated home with the small example config written.
+    """
+    cli.write_config(example_config())
+    return cli
+
+
+def test_order_set_get_clear_round_trip(configured: Cli) -> None:
+    """Set stores an override that get shows and clear removes, in real processes."""
+    AuthStore(path=configured.store_path).put("anthropic:work", ApiKeyCredential(key=CANARY))
+
+    before = configured.run("auth", "order", "get", "anthropic", "--json").json()
+    put = configured.run("auth", "order", "set", "anthropic", "work", "anthropic:default")
+    during = configured.run("auth", "order", "get", "anthropic", "--json").json()
+    cleared = configured.run("auth", "order", "clear", "anthropic")
+    after = configured.call("auth", "order", "get", "anthropic").stdout
+
+    assert ("config auth.order", None) == (before["from"], before["override"])
+    assert 0 == put.code
+    assert "anthropic:default is not in the auth store yet" in put.stderr
+    assert ["anthropic:work", "anthropic:default"] == during["override"]
+    assert "Cleared the order override of anthropic" in cleared.stdout
+    assert "anthropic: anthropic:default -> anthropic:work  (config auth.order)\n" == after
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "fragment"),
+    [
+        pytest.param(
+            ["anthropic", "openai:default"], 2, "belongs to provider 'openai'", id="other-provider"
+        ),
+        pytest.param(
+            ["anthropic", "work", "anthropic:work"], 2, "names a profile twice", id="twice"
+        ),
+        pytest.param(["nosuch", "x"], 4, "'nosuch' is neither built in", id="unknown-provider"),
+        pytest.param(["anthropic", "bad name"], 2, "is not a profile", id="malformed"),
+    ],
+)
+def test_order_set_refuses_bad_profiles(
+    configured: Cli, args: list[str], code: int, fragment: str
+) -> None:
+    """A profile of another provider, a repeat or an unknown provider is refused in one line."""
+    result = configured.call("auth", "order", "set", *args)
+
+    assert_one_line_error(result, code, fragment)
+    assert not configured.store_path.exists()
+
+
+def test_order_clear_without_override_is_fine(configured: Cli) -> None:
+    """Clearing when there is no override says so and exits 0."""
+    result = configured.call("auth", "order", "clear", "openai")
+
+    assert 0 == result.code
+    assert "There was no order override of openai" in result.stdout
+
+
+def test_status_exits_1_when_a_chain_provider_has_no_credential(configured: Cli) -> None:
+    """Missing credentials for a chain provider exit 1 and say what to set."""
+    result = configured.run("auth", "status")
+
+    assert 1 == result.code
+    assert "No credentials for openai: set OPENAI_API_KEY" in result.stdout
+
+
+def test_status_exits_0_when_everything_resolves(configured: Cli) -> None:
+    """With keys in the environment and the store, status is 0 and shows masked keys only."""
+    AuthStore(path=configured.store_path).put("anthropic:work", ApiKeyCredential(key=CANARY))
+
+    result = configured.with_env(**keys_for("openai")).call("auth", "status", "--json")
+
+    data = result.json()
+    by_provider = {p["provider"]: p for p in data["providers"]}
+    work = by_provider["anthropic"]["profiles"][1]
+    assert (0, 0) == (result.code, data["exitCode"])
+    assert ("anthropic:work", "ok", "sk-…6789") == (work["profile"], work["state"], work["masked"])
+    assert "environment variable OPENAI_API_KEY" == by_provider["openai"]["source"]
+    assert CANARY not in result.output
+
+
+def test_status_exits_2_when_a_token_expires_soon(configured: Cli) -> None:
+    """A token expiring within --expiring-within exits 2 and is labelled expiring soon."""
+    store = AuthStore(path=configured.store_path)
+    store.put("anthropic:default", TokenCredential(token=CANARY, expires_at=4_000_000_000.0))
+    env = configured.with_env(**keys_for("openai"))
+
+    soon = env.call("auth", "status", "--expiring-within", "9999999999")
+    later = env.call("auth", "status")
+
+    assert 2 == soon.code
+    assert "expiring soon" in soon.stdout
+    assert 0 == later.code
+
+
+def test_status_exits_1_for_an_expired_stored_token(configured: Cli) -> None:
+    """An expired token in a chain provider's order exits 1 even when another key works."""
+    store = AuthStore(path=configured.store_path)
+    store.put("anthropic:default", TokenCredential(token=CANARY, expires_at=1.0))
+    store.put("anthropic:work", ApiKeyCredential(key=CANARY))
+
+    result = configured.with_env(**keys_for("openai")).call("auth", "status")
+
+    assert 1 == result.code
+    assert "expired" in result.stdout
+    assert "ago (1970-01-01" in result.stdout
+
+
+def test_status_counts_a_refreshable_oauth_token_as_ok(configured: Cli) -> None:
+    """An OAuth access token past expiry with a refresh token is ok: it refreshes on use."""
+    AuthStore(path=configured.store_path).put(
+        "anthropic:default",
+        OAuthCredential(
+            access=CANARY, refresh=CANARY + "r", expires_at=1.0, email="me@example.com"
+        ),
+    )
+
+    result = configured.with_env(**keys_for("openai")).call("auth", "status", "--json")
+
+    profile = result.json()["providers"][0]["profiles"][0]
+    assert 0 == result.code
+    assert ("ok", "oauth") == (profile["state"], profile["kind"])
+    assert "me@example.com" in profile["detail"]
+
+
+def test_status_reports_a_corrupt_store_with_exit_5(configured: Cli) -> None:
+    """A store that is not JSON is reported in one line with exit 5, never overwritten."""
+    configured.store_path.write_text("{not json", encoding="utf-8")
+
+    result = configured.run("auth", "status")
+
+    assert_one_line_error(result, 5, str(configured.store_path))
+    assert "{not json" == configured.store_path.read_text(encoding="utf-8")
+
+
+def test_status_reports_a_newer_store_version_with_exit_5(configured: Cli) -> None:
+    """A store written by a newer modelcfg is refused with exit 5."""
+    configured.store_path.write_text(json.dumps({"version": 99, "profiles": {}}), encoding="utf-8")
+
+    result = configured.call("models", "resolve", "Opus")
+
+    assert_one_line_error(result, 5)

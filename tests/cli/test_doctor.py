@@ -1,0 +1,146 @@
+"""
+``modelcfg doctor [--fix]``: legacy config keys and legacy credentials.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from modelcfg._config_file import load_config_file
+from modelcfg.auth import AuthStore
+from tests.cli.conftest import CANARY, LEAK_MARK, Cli, assert_one_line_error
+
+LEGACY = {
+    "agent": {
+        "model": "claude-opus-4-5",
+        "modelFallbacks": ["gpt-4o", "claude-opus-4-5"],
+        "modelAliases": {"Opus": "anthropic/claude-opus-4-5"},
+    }
+}
+
+
+@pytest.fixture
+def legacy(cli: Cli, tmp_path: Path) -> Path:
+    """
+    A legacy config in the home, and legacy auth files in an old app directory.
+    """
+    cli.write_config(LEGACY)
+    old = tmp_path / "old-app"
+    old.mkdir()
+    (old / "auth.json").write_text(json.dumps({"anthropic": {"apiKey": CANARY}}), encoding="utf-8")
+    (old / "oauth.json").write_text(
+        json.dumps(
+            {"openai": {"access_token": f"oa-{LEAK_MARK}-1", "refresh_token": f"rt-{LEAK_MARK}-1"}}
+        ),
+        encoding="utf-8",
+    )
+    return old
+
+
+def test_plan_exits_1_and_changes_nothing(cli: Cli, legacy: Path) -> None:
+    """Without --fix the plan lists config and credential changes, exits 1 and writes nothing."""
+    before = (cli.home / "config.json").read_bytes()
+
+    result = cli.run("doctor", "--auth-dir", str(legacy))
+
+    assert 1 == result.code
+    assert "converted $.agent.model from a string to $.agent.model.primary" in result.stdout
+    assert "Would add anthropic:default (API key from" in result.stdout
+    assert "added $.auth.order.openai as ['openai:default']" in result.stdout
+    assert before == (cli.home / "config.json").read_bytes()
+    assert not cli.store_path.exists()
+    assert LEAK_MARK not in result.output
+
+
+def test_fix_migrates_backs_up_imports_and_is_idempotent(cli: Cli, legacy: Path) -> None:
+    """--fix writes a loadable config, keeps a backup, imports and seeds; a second run does nothing."""
+    original = (cli.home / "config.json").read_bytes()
+
+    first = cli.run("doctor", "--fix", "--auth-dir", str(legacy))
+    written = (cli.home / "config.json").read_bytes()
+    second = cli.call("doctor", "--fix", "--auth-dir", str(legacy), "--json")
+    plan = cli.call("doctor", "--auth-dir", str(legacy))
+
+    config = load_config_file(cli.home / "config.json")
+    store = AuthStore(path=cli.store_path)
+    assert 0 == first.code, first.stderr
+    assert original == (cli.home / "config.json.bak").read_bytes()
+    assert "anthropic/claude-opus-4-5 -> openai/gpt-4o" == str(config.text_chain())
+    assert {"anthropic", "openai"} == set(config.auth.order)
+    assert {"anthropic:default", "openai:default"} == {str(p.profile) for p in store.profiles()}
+    assert (0, [], []) == (
+        second.code,
+        second.json()["configChanges"],
+        second.json()["authChanges"],
+    )
+    assert written == (cli.home / "config.json").read_bytes()
+    assert not (cli.home / "config.json.bak.1").exists()
+    assert 0 == plan.code
+    assert LEAK_MARK not in first.output + second.output
+
+
+def test_fix_writes_toml_as_json_next_to_it(cli: Cli) -> None:
+    """A TOML config is migrated to config.json beside it; the TOML is kept only as its backup."""
+    toml = cli.home / "config.toml"
+    toml.write_text('[agent]\nmodel = "gpt-4o"\n', encoding="utf-8")
+
+    result = cli.call("doctor", "--fix")
+
+    assert 0 == result.code, result.stderr
+    assert not toml.exists()
+    assert '[agent]\nmodel = "gpt-4o"\n' == (cli.home / "config.toml.bak").read_text(
+        encoding="utf-8"
+    )
+    assert "openai/gpt-4o" == str(load_config_file(cli.home / "config.json").text_chain())
+
+
+def test_fix_leaves_unresolved_entries_and_says_so(cli: Cli) -> None:
+    """A model the migration cannot complete is kept, the file written, and exit 1 names it."""
+    cli.write_config({"agent": {"model": "llama3"}})
+
+    result = cli.call("doctor", "--fix")
+
+    assert 1 == result.code
+    assert "still needs edits" in result.stderr
+    assert "'llama3'" in result.stderr
+    assert (
+        "llama3" == json.loads((cli.home / "config.json").read_text())["agent"]["model"]["primary"]
+    )
+
+
+def test_nothing_to_do_on_a_fresh_machine(cli: Cli) -> None:
+    """No config file and no legacy files: nothing to do, exit 0, env keys left alone."""
+    result = cli.with_env(OPENAI_API_KEY=CANARY).run("doctor")
+
+    assert 0 == result.code
+    assert "Nothing to do" in result.stdout
+
+
+def test_import_env_imports_environment_keys(cli: Cli) -> None:
+    """--import-env imports keys from the environment into the store."""
+    result = cli.with_env(OPENAI_API_KEY=CANARY).call("doctor", "--fix", "--import-env")
+
+    assert 0 == result.code
+    assert AuthStore(path=cli.store_path).get("openai:default") is not None
+    assert CANARY not in result.output
+
+
+def test_malformed_config_exits_3(cli: Cli) -> None:
+    """A config that is not JSON is a config error (exit 3) naming line and column."""
+    (cli.home / "config.json").write_text("{", encoding="utf-8")
+
+    result = cli.run("doctor")
+
+    assert 3 == result.code
+    assert "not valid JSON" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_auth_dir_is_a_usage_error(cli: Cli, tmp_path: Path) -> None:
+    """--auth-dir that is not a directory exits 2."""
+    result = cli.call("doctor", "--auth-dir", str(tmp_path / "nope"))
+
+    assert_one_line_error(result, 2, "is not a directory")

@@ -1,0 +1,180 @@
+"""
+``modelcfg login`` (API key and OAuth) and ``modelcfg logout``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from modelcfg._fakeoauth import FakeOAuthServer
+from modelcfg.auth import ApiKeyCredential, AuthStore, OAuthCredential
+from tests.cli.conftest import CANARY, LEAK_MARK, Cli, assert_one_line_error, example_config
+
+
+def test_login_stdin_stores_the_key_and_never_prints_it(cli: Cli) -> None:
+    """--stdin stores provider:default from stdin; the output names the profile, not the key."""
+    result = cli.run("login", "openai", "--stdin", stdin=CANARY + "\n")
+
+    stored = AuthStore(path=cli.store_path).get("openai:default")
+    assert 0 == result.code
+    assert "Stored an API key as openai:default" in result.stdout
+    assert ApiKeyCredential(key=CANARY) == (stored.credential if stored else None)
+    assert CANARY not in result.output
+
+
+def test_login_with_profile_replaces_that_profile(cli: Cli) -> None:
+    """--profile NAME creates or replaces provider:NAME only."""
+    first = cli.call(
+        "login", "anthropic", "--profile", "work", "--stdin", stdin="sk-old-DO-NOT-LEAK-x"
+    )
+    second = cli.call("login", "anthropic", "--profile", "work", "--stdin", stdin=CANARY)
+
+    store = AuthStore(path=cli.store_path)
+    assert (0, 0) == (first.code, second.code)
+    assert ["anthropic:work"] == [str(p.profile) for p in store.profiles()]
+    assert ApiKeyCredential(key=CANARY) == store.get("anthropic:work").credential  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "code", "fragment"),
+    [
+        pytest.param(["openai", "--stdin"], "  \n", 2, "is empty", id="empty-key"),
+        pytest.param(["openai"], "", 2, "pipe it in with --stdin", id="no-terminal"),
+        pytest.param(
+            ["nosuch", "--stdin"], "k", 4, "'nosuch' is neither built in", id="unknown-provider"
+        ),
+        pytest.param(
+            ["openai", "--oauth"], "", 3, "has no OAuth endpoints", id="oauth-unconfigured"
+        ),
+        pytest.param(
+            ["openai", "--profile", "a b", "--stdin"], "k", 2, "is not a profile", id="bad-profile"
+        ),
+    ],
+)
+def test_login_refuses_bad_input(
+    cli: Cli, args: list[str], stdin: str, code: int, fragment: str
+) -> None:
+    """Bad login input exits with its code and one line; nothing is stored."""
+    result = cli.call("login", *args, stdin=stdin)
+
+    assert_one_line_error(result, code, fragment)
+    assert not cli.store_path.exists()
+
+
+def test_logout_deletes_the_profile_and_a_second_logout_exits_4(cli: Cli) -> None:
+    """Logout removes provider:default (or provider:NAME); a missing profile exits 4."""
+    store = AuthStore(path=cli.store_path)
+    store.put("openai:default", ApiKeyCredential(key=CANARY))
+    store.put("anthropic:work", ApiKeyCredential(key=CANARY))
+
+    plain = cli.run("logout", "openai")
+    named = cli.call("logout", "anthropic:work")
+    again = cli.call("logout", "anthropic:work")
+
+    assert (0, 0) == (plain.code, named.code)
+    assert "Logged out openai:default" in plain.stdout
+    assert () == store.profiles()
+    assert_one_line_error(again, 4, "anthropic:work is not in the auth store")
+
+
+@pytest.fixture
+def oauth_server() -> Iterator[FakeOAuthServer]:
+    """
+    A fake OAuth server whose tokens carry the leak mark.
+    """
+    with FakeOAuthServer(email="me@example.com", token_prefix=f"oauth-{LEAK_MARK}-") as server:
+        yield server
+
+
+def oauth_config(server: FakeOAuthServer, *, mode: str = "oauth") -> dict[str, object]:
+    """
+    The example config with anthropic's OAuth endpoints on the fake server.
+    """
+    config = example_config()
+    config["providers"] = {
+        "anthropic": {
+            "api": "anthropic",
+            "baseUrl": "https://api.anthropic.com",
+            "oauth": {
+                "authorizeUrl": server.authorize_url,
+                "tokenUrl": server.token_url,
+                "clientId": server.client_id,
+                "scopes": ["api"],
+            },
+        }
+    }
+    config["auth"] = {"profiles": {"anthropic:default": {"provider": "anthropic", "mode": mode}}}
+    return config
+
+
+def approve_in_browser(process: subprocess.Popen[str]) -> list[str]:
+    """
+    Read the CLI's stderr up to the login URL and open it as a browser would.
+    """
+    seen: list[str] = []
+    assert process.stderr is not None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line:
+            break
+        seen.append(line)
+        if line.strip().startswith("http://127.0.0.1"):
+            with httpx.Client(trust_env=False, timeout=10) as client:
+                client.get(line.strip(), follow_redirects=True)
+            return seen
+    raise AssertionError(f"no login URL on stderr: {seen}")
+
+
+def test_oauth_login_end_to_end_against_the_fake_server(
+    cli: Cli, oauth_server: FakeOAuthServer
+) -> None:
+    """A profile declared oauth logs in with PKCE on a loopback redirect; tokens go to the store only."""
+    cli.write_config(oauth_config(oauth_server))
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "modelcfg", "login", "anthropic", "--timeout", "30"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli.env,
+    )
+    seen = approve_in_browser(process)
+    stdout, stderr = process.communicate(timeout=30)
+
+    stored = AuthStore(path=cli.store_path).get("anthropic:default")
+    assert 0 == process.returncode, stderr
+    assert isinstance(stored.credential if stored else None, OAuthCredential)
+    assert 1 == oauth_server.verified_pkce
+    assert "Logged in as me@example.com; stored OAuth tokens as anthropic:default" in stdout
+    assert LEAK_MARK not in stdout + stderr + "".join(seen)
+
+
+def test_oauth_login_denied_is_one_line_exit_1(cli: Cli, oauth_server: FakeOAuthServer) -> None:
+    """A refused approval exits 1 with one error line and stores nothing."""
+    oauth_server.deny = True
+    cli.write_config(oauth_config(oauth_server, mode="api_key"))
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "modelcfg", "login", "anthropic", "--oauth", "--timeout", "30"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli.env,
+    )
+    approve_in_browser(process)
+    _stdout, stderr = process.communicate(timeout=30)
+
+    errors = [line for line in stderr.splitlines() if ": error:" in line]
+    assert (1, 1) == (process.returncode, len(errors)), stderr
+    assert "was not approved (access_denied)" in errors[0]
+    assert "Traceback" not in stderr
+    assert AuthStore(path=cli.store_path).get("anthropic:default") is None
