@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import NoReturn, TextIO
 
-from modelcfg._cli import _auth, _doctor, _explain, _login, _models, _validate
+from modelcfg._cli import _auth, _demo, _doctor, _explain, _login, _models, _validate
 from modelcfg._cli._common import (
     CliError,
     Context,
@@ -45,7 +45,7 @@ COMMANDS: tuple[tuple[str, Register], ...] = (
     ("doctor", _doctor.register),
     ("validate", _validate.register),
     ("explain", _explain.register),
-    # ("demo", _demo.register),  -- the lead adds the demo command here.
+    ("demo", _demo.register),
 )
 """Every command, in the order ``--help`` lists them."""
 
