@@ -20,6 +20,7 @@ from typing import Final, TypeVar
 
 import attrs
 import cattrs
+from cattrs.dispatch import StructureHook, UnstructureHook
 from cattrs.errors import (
     BaseValidationError,
     ClassValidationError,
@@ -27,7 +28,6 @@ from cattrs.errors import (
     IterableValidationError,
     IterableValidationNote,
 )
-from cattrs.dispatch import StructureHook, UnstructureHook
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from modelcfg._catalog import Modality, ModelStatus, Pricing
@@ -186,6 +186,25 @@ class AgentConfig:
     model: ChainConfig | None = None
     image_model: ChainConfig | None = None
     allowlist: tuple[str, ...] | None = None
+    # Derived from `models` on first use and kept: aliases are looked up for every chain
+    # entry, and rebuilding the index each time made loading a large config quadratic.
+    _alias_index: dict[str, ModelRef] | None = attrs.field(
+        init=False, default=None, eq=False, repr=False
+    )
+
+    def aliases(self) -> Mapping[str, ModelRef]:
+        """
+        Every alias, lower-cased, to the model it names.
+        """
+        index = self._alias_index
+        if index is None:
+            index = {
+                entry.alias.casefold(): ref
+                for ref, entry in self.models.items()
+                if entry.alias is not None
+            }
+            object.__setattr__(self, "_alias_index", index)
+        return index
 
 
 @attrs.frozen(kw_only=True)
@@ -288,15 +307,11 @@ class Config:
         """
         return self.providers.get(provider_id) or BUILTIN_PROVIDERS.get(provider_id)
 
-    def aliases(self) -> dict[str, ModelRef]:
+    def aliases(self) -> Mapping[str, ModelRef]:
         """
         Every alias, lower-cased, to the model it names.
         """
-        return {
-            entry.alias.casefold(): ref
-            for ref, entry in self.agent.models.items()
-            if entry.alias is not None
-        }
+        return self.agent.aliases()
 
     def lookup(self, text: str) -> ModelRef | None:
         """
@@ -626,8 +641,17 @@ def _check(config: Config) -> list[str]:
 
     owners: dict[str, ModelRef] = {}
     for ref, entry in config.agent.models.items():
+        if ref.provider not in known_providers:
+            provider_known(ref.provider, _key_path("$.agent.models", str(ref)), f"model {ref}")
+        if entry.alias is None and entry.context_window is None and entry.max_output_tokens is None:
+            continue
         path = _key_path("$.agent.models", str(ref))
-        provider_known(ref.provider, path, f"model {ref}")
+        for value, name in (
+            (entry.context_window, "contextWindow"),
+            (entry.max_output_tokens, "maxOutputTokens"),
+        ):
+            if value is not None and value <= 0:
+                errors.append(f"{path}.{name}: must be a positive number of tokens, not {value}")
         if entry.alias is None:
             continue
         if not _ALIAS_RE.match(entry.alias):
@@ -642,12 +666,6 @@ def _check(config: Config) -> list[str]:
                 f"{path}.alias: {entry.alias!r} is already the alias of {other} "
                 "(aliases are case-insensitive and name one model each)"
             )
-        for value, name in (
-            (entry.context_window, "contextWindow"),
-            (entry.max_output_tokens, "maxOutputTokens"),
-        ):
-            if value is not None and value <= 0:
-                errors.append(f"{path}.{name}: must be a positive number of tokens, not {value}")
 
     names = [
         *(e.alias for e in config.agent.models.values() if e.alias),

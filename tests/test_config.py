@@ -276,6 +276,11 @@ BAD_CONFIGS: list[tuple[str, Callable[[dict[str, Any]], object], list[str]]] = [
         ],
     ),
     (
+        "zero output limit on a model without an alias",
+        lambda d: d["agent"]["models"].update({"openai/gpt-4.1": {"maxOutputTokens": 0}}),
+        ["$.agent.models['openai/gpt-4.1'].maxOutputTokens: must be a positive number of tokens, not 0"],
+    ),
+    (
         "unknown input modality",
         lambda d: d["agent"]["models"]["openai/gpt-5.2"].update(input=["text", "smell"]),
         [
