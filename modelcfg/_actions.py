@@ -88,6 +88,15 @@ def format_clock(at: float) -> str:
     return datetime.datetime.fromtimestamp(at, datetime.UTC).strftime("%H:%M:%S")
 
 
+def _to_reason_code(value: str) -> ReasonCode:
+    # Fast path: the core always passes members, and the enum call is costly per decision.
+    return value if type(value) is ReasonCode else ReasonCode(value)
+
+
+def _to_skip_code(value: str) -> SkipCode:
+    return value if type(value) is SkipCode else SkipCode(value)
+
+
 _BLOCK_WORDS = {
     SkipCode.COOLING_DOWN: "cooling down",
     SkipCode.DISABLED: "disabled",
@@ -106,7 +115,7 @@ class Reason:
         message: One sentence for people.
     """
 
-    code: ReasonCode = attrs.field(converter=ReasonCode)
+    code: ReasonCode = attrs.field(converter=_to_reason_code)
     message: str
 
     def __str__(self) -> str:
@@ -129,7 +138,7 @@ class Skip:
 
     model: ModelRef
     profile: ProfileId | None = None
-    code: SkipCode = attrs.field(converter=SkipCode)
+    code: SkipCode = attrs.field(converter=_to_skip_code)
     until_at: float | None = None
     kind: FailureKind | None = None
     detail: str = ""

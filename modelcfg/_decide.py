@@ -15,8 +15,9 @@ import attrs
 
 from modelcfg._actions import Action, Call, GiveUp, Reason, ReasonCode, Skip, SkipCode, format_clock
 from modelcfg._failures import Failure, FailureKind
+from modelcfg._health import BlockCode
 from modelcfg._policy import KindRule
-from modelcfg._state import AttemptState
+from modelcfg._state import AttemptState, _ModelPlan
 from modelcfg._values import ModelRef, ProfileId, Target
 from modelcfg.exceptions import InvalidStateError
 
@@ -25,8 +26,15 @@ __all__ = ["jitter_unit", "next_attempt", "profile_order"]
 _MASK64: Final = (1 << 64) - 1
 
 
+_WORDS: Final = {kind: kind.value.replace("_", " ") for kind in FailureKind}
+
+
+# The skip code of each block code (same values), looked up rather than converted per skip.
+_SKIP_CODES: Final = {code: SkipCode(code.value) for code in BlockCode}
+
+
 def _words(kind: FailureKind) -> str:
-    return kind.value.replace("_", " ")
+    return _WORDS[kind]
 
 
 def jitter_unit(seed: int, attempt: int) -> float:
@@ -51,16 +59,31 @@ def profile_order(state: AttemptState, model: ModelRef) -> tuple[tuple[ProfileId
     the session's last good profile of the provider, when it is in the provider's
     order, leads the rest of that order.
     """
-    order = state.routes.profiles_for(model.provider)
-    override = state.session.override
+    targets, pinned = _ordered_targets(state, model, state.routes._plan_for(model))
+    return tuple(target.profile for target in targets), pinned
+
+
+def _ordered_targets(
+    state: AttemptState, model: ModelRef, plan: _ModelPlan
+) -> tuple[tuple[Target, ...], bool]:
+    """
+    :func:`profile_order` as targets, taken from the routes' precomputed plan of *model*.
+    """
+    session = state.session
+    override = session.override
     if override is not None and override.profile is not None and override.model == model:
         if override.strict:
-            return (override.profile,), True
-        return (override.profile, *(p for p in order if p != override.profile)), False
-    last_good = state.session.last_good.get(model.provider)
-    if last_good is not None and last_good != order[0] and last_good in order:
-        return (last_good, *(p for p in order if p != last_good)), False
-    return order, False
+            return (Target(model=model, profile=override.profile),), True
+        led = plan.led_by.get(override.profile)
+        if led is None:  # A profile outside the provider's order goes before all of it.
+            led = (Target(model=model, profile=override.profile), *plan.targets)
+        return led, False
+    if session.last_good:
+        last_good = session.last_good.get(model.provider)
+        led = plan.led_by.get(last_good) if last_good is not None else None
+        if led is not None:
+            return led, False
+    return plan.targets, False
 
 
 def next_attempt(failure: Failure | None, state: AttemptState) -> Action:
@@ -202,7 +225,9 @@ def _move_on(state: AttemptState, failure: Failure | None, rule: KindRule | None
     skips: list[Skip] = []
     waits: list[tuple[float, int, Target, bool]] = []
     health = state.health
+    routes = state.routes
     candidates = state.candidates
+    tried = state.tried
     start = 0 if first else state.index
     for index in range(start, len(candidates)):
         model = candidates[index]
@@ -211,7 +236,8 @@ def _move_on(state: AttemptState, failure: Failure | None, rule: KindRule | None
             continue
         if not same_model and not fall_back:
             break
-        window = state.routes.traits_for(model).context_window
+        plan = routes._plan_for(model)
+        window = plan.context_window
         if (needs_min is not None and window is not None and window < needs_min) or (
             floor is not None and (window is None or window <= floor)
         ):
@@ -226,19 +252,18 @@ def _move_on(state: AttemptState, failure: Failure | None, rule: KindRule | None
                 )
             )
             continue
-        order, pinned = profile_order(state, model)
-        for profile in order:
-            if same_model and profile in state.tried:
+        targets, pinned = _ordered_targets(state, model, plan)
+        for target in targets:
+            if same_model and target.profile in tried:
                 continue
-            target = Target(model=model, profile=profile)
-            blocked = health.blocked_until(target, now)
+            blocked, probe = health._admission(target, now)
             if blocked is None or pinned:
-                return _chosen(state, failure, target, index, pinned, blocked, skips)
+                return _chosen(state, failure, target, index, pinned, blocked, probe, skips)
             skips.append(
                 Skip(
                     model=model,
-                    profile=profile,
-                    code=SkipCode(blocked.code.value),
+                    profile=target.profile,
+                    code=_SKIP_CODES[blocked.code],
                     until_at=blocked.until_at,
                     kind=blocked.kind,
                 )
@@ -265,10 +290,13 @@ def _chosen(
     index: int,
     pinned: bool,
     blocked: object,
+    probe: bool,
     skips: list[Skip],
 ) -> Call:
     """
     Call *target* now, with the reason that names how the request got there.
+
+    *probe* says whether the call is a half-open probe, as found with *blocked*.
     """
     failed = state.current if state.current is not None else target
     if pinned and (failure is None or blocked is not None):
@@ -294,7 +322,7 @@ def _chosen(
     else:
         code = ReasonCode.FALLBACK_MODEL
         message = f"{_words(failure.kind)} on {failed.model}: falling back to {target.model}"
-    return _call(state, target, index, code, message, 0.0, tuple(skips))
+    return _call(state, target, index, code, message, 0.0, tuple(skips), probe)
 
 
 def _wait_or_give_up(
@@ -313,8 +341,17 @@ def _wait_or_give_up(
         delay = until_at - now
         if same:
             # Never a tight loop: going back to the target that just failed backs off too.
+            policy = state.routes.policy
             unit = jitter_unit(state.seed, state.attempts)
-            delay = max(delay, state.routes.policy.backoff_s(state.target_failures, unit))
+            delay = max(delay, policy.backoff_s(state.target_failures, unit))
+            if (
+                failure is not None
+                and failure.retry_after_s is not None
+                and policy.rule_for(failure.kind).honour_retry_after
+            ):
+                # The window ends Retry-After after the failure, but until_at - now can
+                # round a hair below it at epoch-sized times: honour it exactly.
+                delay = max(delay, min(failure.retry_after_s, policy.retry_after_cap_s))
         if now + delay <= state.deadline_at:
             reopens = format_clock(now + delay)
             message = f"every candidate is blocked; {target} reopens first, at {reopens}"
@@ -353,10 +390,15 @@ def _call(
     message: str,
     delay_s: float,
     skips: tuple[Skip, ...],
+    probe: bool | None = None,
 ) -> Call:
+    """
+    The call to *target*; *probe*, when known already for a call at once, saves a lookup.
+    """
     at = state.now + delay_s
     health = state.health
-    probe = health.probe_due(target, at)
+    if probe is None:
+        probe = health.probe_due(target, at)
     if probe:
         health = health.with_probe_started(target, at, state.routes.policy)
         message += " (half-open probe)"

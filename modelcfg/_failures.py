@@ -86,7 +86,15 @@ def redact(text: str, *secrets: str) -> str:
     return text
 
 
+def _to_kind(value: str) -> FailureKind:
+    # Fast path: almost every caller passes a member already, and calling the enum
+    # class costs a full EnumType.__call__ lookup on every construction.
+    return value if type(value) is FailureKind else FailureKind(value)
+
+
 def _clean_message(value: str) -> str:
+    if not value:
+        return value  # Nothing to redact; most failures built by the core have no message.
     value = redact(value)
     return value if len(value) <= _MAX_MESSAGE else value[: _MAX_MESSAGE - 1] + "…"
 
@@ -116,7 +124,7 @@ class Failure:
         code: The provider's error type or code (``rate_limit_exceeded``, ...).
     """
 
-    kind: FailureKind = attrs.field(converter=FailureKind)
+    kind: FailureKind = attrs.field(converter=_to_kind)
     observed_at: float
     status: int | None = None
     retry_after_s: float | None = attrs.field(default=None, validator=_check_non_negative)

@@ -25,7 +25,7 @@ from typing import Final, TypeVar
 
 import attrs
 
-from modelcfg._failures import Failure, FailureKind
+from modelcfg._failures import Failure, FailureKind, _to_kind
 from modelcfg._policy import KindRule, Mark, Policy, Scope
 from modelcfg._values import ModelRef, ProfileId, Target
 
@@ -59,7 +59,7 @@ class Window:
         probe_until_at: While a half-open probe is out, the end of its lease.
     """
 
-    kind: FailureKind = attrs.field(converter=FailureKind)
+    kind: FailureKind = attrs.field(converter=_to_kind)
     until_at: float
     strikes: int = 1
     last_failure_at: float
@@ -158,29 +158,7 @@ class HealthState:
         When several things block it, the one that lasts longest is returned.
         A half-open window whose probe is out blocks until the probe's lease ends.
         """
-        if not (self.disables or self.cooldowns or self.model_cooldowns or self.circuits):
-            return None
-        found: Blocked | None = None
-        for window, code in self._windows(target):
-            if window is None:
-                continue
-            until = _window_block(window, now)
-            if until is not None and (found is None or until > found.until_at):
-                block = code if until == window.until_at else BlockCode.PROBE_IN_FLIGHT
-                found = Blocked(until_at=until, code=block, kind=window.kind)
-        circuit = self.circuits.get(target.model) if self.circuits else None
-        if circuit is not None and circuit.open_until_at is not None:
-            until = circuit.open_until_at if now < circuit.open_until_at else None
-            code = BlockCode.CIRCUIT_OPEN
-            if (
-                until is None
-                and circuit.probe_until_at is not None
-                and now < circuit.probe_until_at
-            ):
-                until, code = circuit.probe_until_at, BlockCode.PROBE_IN_FLIGHT
-            if until is not None and (found is None or until > found.until_at):
-                found = Blocked(until_at=until, code=code)
-        return found
+        return self._admission(target, now)[0]
 
     def probe_due(self, target: Target, now: float) -> bool:
         """
@@ -189,31 +167,44 @@ class HealthState:
         That is: some window or open circuit covering it has ended, and no success
         has closed it yet.
         """
-        if not (self.disables or self.cooldowns or self.model_cooldowns or self.circuits):
-            return False
-        for window, _code in self._windows(target):
-            if window is not None and window.until_at <= now:
-                return True
-        circuit = self.circuits.get(target.model)
-        return (
-            circuit is not None
-            and circuit.open_until_at is not None
-            and circuit.open_until_at <= now
-        )
+        return self._admission(target, now)[1]
 
-    def _windows(self, target: Target) -> tuple[tuple[Window | None, BlockCode], ...]:
-        # Empty tables are common; skip their (hashing) lookups.
-        return (
-            (self.disables.get(target.profile) if self.disables else None, BlockCode.DISABLED),
-            (
-                self.cooldowns.get(target.profile) if self.cooldowns else None,
-                BlockCode.COOLING_DOWN,
-            ),
-            (
-                self.model_cooldowns.get(target) if self.model_cooldowns else None,
-                BlockCode.COOLING_DOWN,
-            ),
-        )
+    def _admission(self, target: Target, now: float) -> tuple[Blocked | None, bool]:
+        """
+        :meth:`blocked_until` and :meth:`probe_due` of *target* at *now*, in one pass.
+
+        The decision core asks both about the target it picks, so this looks each
+        table up once rather than twice.
+        """
+        # Hot path (every candidate of every decision): read the tables directly, skip
+        # empty ones (their lookups would hash the key for nothing) and build nothing
+        # unless something blocks. Ties keep the first block found, in the order
+        # disables, profile cooldowns, target cooldowns, circuit.
+        found: Blocked | None = None
+        probe = False
+        if self.disables and (window := self.disables.get(target.profile)) is not None:
+            found = _blocked_by(window, now, BlockCode.DISABLED, found)
+            probe = window.until_at <= now
+        if self.cooldowns and (window := self.cooldowns.get(target.profile)) is not None:
+            found = _blocked_by(window, now, BlockCode.COOLING_DOWN, found)
+            probe = probe or window.until_at <= now
+        if self.model_cooldowns and (window := self.model_cooldowns.get(target)) is not None:
+            found = _blocked_by(window, now, BlockCode.COOLING_DOWN, found)
+            probe = probe or window.until_at <= now
+        if (
+            self.circuits
+            and (circuit := self.circuits.get(target.model)) is not None
+            and (open_until := circuit.open_until_at) is not None
+        ):
+            if now < open_until:
+                if found is None or open_until > found.until_at:
+                    found = Blocked(until_at=open_until, code=BlockCode.CIRCUIT_OPEN)
+            else:
+                probe = True
+                lease = circuit.probe_until_at
+                if lease is not None and now < lease and (found is None or lease > found.until_at):
+                    found = Blocked(until_at=lease, code=BlockCode.PROBE_IN_FLIGHT)
+        return found, probe
 
     # -- transitions -----------------------------------------------------------------
 
@@ -242,6 +233,8 @@ class HealthState:
         if target is not None:
             profile = profile if profile is not None else target.profile
             model = model if model is not None else target.model
+        # Each decision after a failure runs this: the copies below are dict displays
+        # rather than helper calls, and the caller's target is reused as a key.
         if rule.mark is not Mark.NONE and profile is not None:
             ra = (
                 policy.capped_retry_after(failure.retry_after_s)
@@ -250,18 +243,21 @@ class HealthState:
             )
             kind = failure.kind
             if rule.mark is Mark.DISABLE:
-                old = disables.get(profile)
-                disables = _put(disables, profile, _next_window(old, kind, rule, now, ra, policy))
+                window = _next_window(disables.get(profile), kind, rule, now, ra, policy)
+                disables = {**disables, profile: window}
             elif rule.scope is Scope.PROFILE or model is None:
-                old = cooldowns.get(profile)
-                cooldowns = _put(cooldowns, profile, _next_window(old, kind, rule, now, ra, policy))
+                window = _next_window(cooldowns.get(profile), kind, rule, now, ra, policy)
+                cooldowns = {**cooldowns, profile: window}
             else:
-                pair = Target(model=model, profile=profile)
-                old = model_cooldowns.get(pair)
-                window = _next_window(old, kind, rule, now, ra, policy)
-                model_cooldowns = _put(model_cooldowns, pair, window)
+                pair = (
+                    target
+                    if target is not None and target.model is model and target.profile is profile
+                    else Target(model=model, profile=profile)
+                )
+                window = _next_window(model_cooldowns.get(pair), kind, rule, now, ra, policy)
+                model_cooldowns = {**model_cooldowns, pair: window}
         if rule.trips_circuit and model is not None:
-            circuits = _put(circuits, model, _circuit_after(circuits.get(model), now, policy))
+            circuits = {**circuits, model: _circuit_after(circuits.get(model), now, policy)}
         return HealthState(
             cooldowns=cooldowns,
             model_cooldowns=model_cooldowns,
@@ -394,19 +390,25 @@ class HealthState:
         at = failure.observed_at
         quiet = old is None or at - old.last_at >= policy.counter_reset_s
         count = 1 if quiet or old is None else old.count + 1
-        counters = dict(self.counters)
-        counters[failure.kind] = KindCounter(
-            count=count, last_at=max(at, old.last_at if old else at)
-        )
-        return counters
+        counter = KindCounter(count=count, last_at=max(at, old.last_at if old else at))
+        return {**self.counters, failure.kind: counter}
 
 
-def _window_block(window: Window, now: float) -> float | None:
+def _blocked_by(
+    window: Window, now: float, code: BlockCode, found: Blocked | None
+) -> Blocked | None:
+    """
+    *found*, or the block *window* puts on a target at *now* when that lasts longer.
+    """
     if now < window.until_at:
-        return window.until_at
-    if window.probe_until_at is not None and now < window.probe_until_at:
-        return window.probe_until_at
-    return None
+        until = window.until_at
+    elif window.probe_until_at is not None and now < window.probe_until_at:
+        until, code = window.probe_until_at, BlockCode.PROBE_IN_FLIGHT
+    else:
+        return found
+    if found is not None and until <= found.until_at:
+        return found
+    return Blocked(until_at=until, code=code, kind=window.kind)
 
 
 def _next_window(
@@ -429,7 +431,14 @@ def _next_window(
             )
             if fresh > until:
                 return Window(kind=kind, until_at=fresh, last_failure_at=now)
-        return attrs.evolve(old, until_at=until, last_failure_at=max(now, old.last_failure_at))
+        # Direct construction, not attrs.evolve(): this runs on every repeated failure.
+        return Window(
+            kind=old.kind,
+            until_at=until,
+            strikes=old.strikes,
+            last_failure_at=max(now, old.last_failure_at),
+            probe_until_at=old.probe_until_at,
+        )
     recent = old is not None and now - old.last_failure_at < policy.counter_reset_s
     strikes = old.strikes + 1 if old is not None and recent else 1
     # A fresh window: the provider's Retry-After when it gave one (but never shorter than

@@ -53,6 +53,15 @@ class Scope(enum.StrEnum):
     """The profile with this model only; the profile stays usable for other models."""
 
 
+def _to_mark(value: str) -> Mark:
+    # Fast path for members: the enum call is a dictionary walk we can skip.
+    return value if type(value) is Mark else Mark(value)
+
+
+def _to_scope(value: str) -> Scope:
+    return value if type(value) is Scope else Scope(value)
+
+
 def _non_negative(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
         raise ValueError(f"{attribute.name} must be a finite number >= 0, not {value!r}")
@@ -94,8 +103,8 @@ class KindRule:
         note: A remark shown in the docs' table.
     """
 
-    mark: Mark = attrs.field(default=Mark.NONE, converter=Mark)
-    scope: Scope = attrs.field(default=Scope.PROFILE, converter=Scope)
+    mark: Mark = attrs.field(default=Mark.NONE, converter=_to_mark)
+    scope: Scope = attrs.field(default=Scope.PROFILE, converter=_to_scope)
     window_s: float = attrs.field(default=0.0, validator=_non_negative)
     escalation: float = attrs.field(default=1.0, validator=_at_least_one)
     max_window_s: float = attrs.field(default=0.0, validator=_non_negative)

@@ -17,7 +17,7 @@ from typing import TypeVar
 import attrs
 import cattrs
 
-from modelcfg._actions import ReasonCode
+from modelcfg._actions import ReasonCode, _to_reason_code
 from modelcfg._failures import Failure
 from modelcfg._health import HealthState
 from modelcfg._policy import Policy
@@ -93,6 +93,34 @@ def _orders(value: Mapping[str, Iterable[ProfileId]]) -> dict[str, tuple[Profile
 
 
 @attrs.frozen(kw_only=True)
+class _ModelPlan:
+    """
+    What decisions look up about one model, worked out once per :class:`Routes`.
+
+    Attributes:
+        targets: The model with each profile of its provider's rotation order, in order.
+        led_by: For each profile of that order, the same targets with that profile first
+            and the others in order.
+        context_window: The model's known context window, if known.
+    """
+
+    targets: tuple[Target, ...]
+    led_by: Mapping[ProfileId, tuple[Target, ...]]
+    context_window: int | None
+
+    @classmethod
+    def build(
+        cls, model: ModelRef, order: tuple[ProfileId, ...], traits: ModelTraits
+    ) -> _ModelPlan:
+        """
+        The plan of *model*, whose provider rotates through *order*.
+        """
+        targets = tuple(Target(model=model, profile=profile) for profile in order)
+        led_by = {lead.profile: (lead, *(t for t in targets if t is not lead)) for lead in targets}
+        return cls(targets=targets, led_by=led_by, context_window=traits.context_window)
+
+
+@attrs.frozen(kw_only=True)
 class Routes:
     """
     Everything a decision reads that comes from configuration, built once by the host.
@@ -114,6 +142,31 @@ class Routes:
     )
     traits: Mapping[ModelRef, ModelTraits] = attrs.field(factory=dict)
     policy: Policy = attrs.field(factory=Policy)
+    # Derived from the fields above, so left out of eq, repr and serialisation.
+    _plans: Mapping[ModelRef, _ModelPlan] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        # next_attempt() needs each candidate's targets in rotation order and its context
+        # window on every decision; working them out once here, for every model the
+        # routes name, saves rebuilding the same Targets and lookups per decision.
+        models = (
+            *self.chain.models,
+            *(self.image_chain.models if self.image_chain is not None else ()),
+            *self.traits,
+        )
+        plans = {model: self._build_plan(model) for model in models}
+        object.__setattr__(self, "_plans", plans)
+
+    def _plan_for(self, model: ModelRef) -> _ModelPlan:
+        """
+        The precomputed targets and context window of *model* (built on the spot for a
+        model the routes do not name, such as a session's own choice).
+        """
+        plan = self._plans.get(model)
+        return plan if plan is not None else self._build_plan(model)
+
+    def _build_plan(self, model: ModelRef) -> _ModelPlan:
+        return _ModelPlan.build(model, self.profiles_for(model.provider), self.traits_for(model))
 
     def profiles_for(self, provider: str) -> tuple[ProfileId, ...]:
         """
@@ -224,7 +277,7 @@ class AttemptRecord:
 
     number: int
     target: Target
-    reason: ReasonCode = attrs.field(converter=ReasonCode)
+    reason: ReasonCode = attrs.field(converter=_to_reason_code)
     delay_s: float
     failure: Failure | None
     ended_at: float
@@ -362,28 +415,29 @@ class AttemptState:
         The state once a call to *target* (the model at *index*) was decided.
         """
         same_model = index == self.index and self.attempts > 0
-        # Explicit construction instead of attrs.evolve(): this runs on every decision.
-        return AttemptState(
-            routes=self.routes,
-            session=self.session,
-            health=health,
-            needs=self.needs,
-            seed=self.seed,
-            started_at=self.started_at,
-            now=self.now,
-            candidates=self.candidates,
-            image_route=self.image_route,
-            index=index,
-            current=target,
-            current_reason=reason,
-            current_delay_s=delay_s,
-            pending=True,
-            tried=self.tried if same_model else (),
-            target_failures=self.target_failures if target == self.current else 0,
-            context_floor=self.context_floor,
-            attempts=self.attempts + 1,
-            history=self.history,
-            finished=False,
+        current = self.current
+        same_target = current is not None and (target is current or target == current)
+        return _build_state(
+            self.routes,
+            self.session,
+            health,
+            self.needs,
+            self.seed,
+            self.started_at,
+            self.now,
+            self.candidates,
+            self.image_route,
+            index,
+            target,
+            reason,
+            delay_s,
+            True,  # pending
+            self.tried if same_model else (),
+            self.target_failures if same_target else 0,
+            self.context_floor,
+            self.attempts + 1,
+            self.history,
+            False,  # finished
         )
 
     def with_failure(self, failure: Failure) -> AttemptState:
@@ -403,27 +457,27 @@ class AttemptState:
             ended_at=failure.observed_at,
         )
         tried = self.tried if target.profile in self.tried else (*self.tried, target.profile)
-        return AttemptState(
-            routes=self.routes,
-            session=self.session,
-            health=self.health.with_failure(failure, self.routes.policy, target=target),
-            needs=self.needs,
-            seed=self.seed,
-            started_at=self.started_at,
-            now=max(self.now, failure.observed_at),
-            candidates=self.candidates,
-            image_route=self.image_route,
-            index=self.index,
-            current=target,
-            current_reason=self.current_reason,
-            current_delay_s=self.current_delay_s,
-            pending=False,
-            tried=tried,
-            target_failures=self.target_failures + 1,
-            context_floor=self.context_floor,
-            attempts=self.attempts,
-            history=(*self.history, record),
-            finished=False,
+        return _build_state(
+            self.routes,
+            self.session,
+            self.health.with_failure(failure, self.routes.policy, target=target),
+            self.needs,
+            self.seed,
+            self.started_at,
+            max(self.now, failure.observed_at),
+            self.candidates,
+            self.image_route,
+            self.index,
+            target,
+            self.current_reason,
+            self.current_delay_s,
+            False,  # pending
+            tried,
+            self.target_failures + 1,
+            self.context_floor,
+            self.attempts,
+            (*self.history, record),
+            False,  # finished
         )
 
     def succeeded(self, at: float) -> AttemptState:
@@ -459,7 +513,28 @@ class AttemptState:
         """
         The finished state of a request that gave up.
         """
-        return attrs.evolve(self, pending=False, finished=True)
+        return _build_state(
+            self.routes,
+            self.session,
+            self.health,
+            self.needs,
+            self.seed,
+            self.started_at,
+            self.now,
+            self.candidates,
+            self.image_route,
+            self.index,
+            self.current,
+            self.current_reason,
+            self.current_delay_s,
+            False,  # pending
+            self.tried,
+            self.target_failures,
+            self.context_floor,
+            self.attempts,
+            self.history,
+            True,  # finished
+        )
 
     def _pending_target(self, what: str) -> Target:
         if self.finished:
@@ -470,6 +545,86 @@ class AttemptState:
                 "ask next_attempt() for a call first"
             )
         return self.current
+
+
+# The slot setters of AttemptState, in field order, for _build_state().
+(
+    _set_routes,
+    _set_session,
+    _set_health,
+    _set_needs,
+    _set_seed,
+    _set_started_at,
+    _set_now,
+    _set_candidates,
+    _set_image_route,
+    _set_index,
+    _set_current,
+    _set_current_reason,
+    _set_current_delay_s,
+    _set_pending,
+    _set_tried,
+    _set_target_failures,
+    _set_context_floor,
+    _set_attempts,
+    _set_history,
+    _set_finished,
+) = (getattr(AttemptState, field.name).__set__ for field in attrs.fields(AttemptState))
+
+
+def _build_state(
+    routes: Routes,
+    session: SessionState,
+    health: HealthState,
+    needs: RequestNeeds,
+    seed: int,
+    started_at: float,
+    now: float,
+    candidates: tuple[ModelRef, ...],
+    image_route: bool,
+    index: int,
+    current: Target | None,
+    current_reason: ReasonCode | None,
+    current_delay_s: float,
+    pending: bool,
+    tried: tuple[ProfileId, ...],
+    target_failures: int,
+    context_floor: int | None,
+    attempts: int,
+    history: tuple[AttemptRecord, ...],
+    finished: bool,
+) -> AttemptState:
+    """
+    An :class:`AttemptState` from values the core already trusts, built without ``__init__``.
+
+    Every decision builds two states. AttemptState has no converters or validators,
+    so this sets exactly what ``__init__`` would, straight through the slots, which
+    skips the generic ``object.__setattr__`` path (about half the cost of a state).
+    ``tests/test_state.py`` checks it against ``__init__``; a field added to the class
+    breaks the unpacking above at import time.
+    """
+    state = object.__new__(AttemptState)
+    _set_routes(state, routes)
+    _set_session(state, session)
+    _set_health(state, health)
+    _set_needs(state, needs)
+    _set_seed(state, seed)
+    _set_started_at(state, started_at)
+    _set_now(state, now)
+    _set_candidates(state, candidates)
+    _set_image_route(state, image_route)
+    _set_index(state, index)
+    _set_current(state, current)
+    _set_current_reason(state, current_reason)
+    _set_current_delay_s(state, current_delay_s)
+    _set_pending(state, pending)
+    _set_tried(state, tried)
+    _set_target_failures(state, target_failures)
+    _set_context_floor(state, context_floor)
+    _set_attempts(state, attempts)
+    _set_history(state, history)
+    _set_finished(state, finished)
+    return state
 
 
 # -- serialisation ---------------------------------------------------------------------
