@@ -58,6 +58,7 @@ __all__ = [
     "EventStep",
     "HTTPWire",
     "FirstTokenTimeoutError",
+    "HTTPAdapter",
     "MalformedResponseError",
     "MessageRule",
     "ProviderError",
@@ -887,6 +888,95 @@ class HTTPWire(Protocol):
     def parse_response(self, response: httpx.Response) -> ChatResponse: ...
 
     def stream_parser(self, request: ChatRequest) -> StreamParser: ...
+
+
+class HTTPAdapter:
+    """
+    What every HTTP wire format shares: the call path and classification.
+
+    A subclass supplies the pure half (:class:`HTTPWire`: ``build_request``,
+    ``parse_response``, ``stream_parser``) and an ``error_table``; this base runs
+    it over the host's client with :func:`send_http` / :func:`open_http_stream`
+    and classifies what went wrong with :func:`classify`.
+    """
+
+    __slots__ = ()
+    name: str
+    error_table: ErrorTable
+
+    def build_request(self, request: ChatRequest, endpoint: Endpoint) -> httpx.Request:
+        """
+        The HTTP request of one attempt (pure; the subclass's wire format).
+        """
+        raise NotImplementedError
+
+    def parse_response(self, response: httpx.Response) -> ChatResponse:
+        """
+        Read a successful, fully read response (pure).
+        """
+        raise NotImplementedError
+
+    def stream_parser(self, request: ChatRequest) -> StreamParser:
+        """
+        A fresh parser for the stream answering *request*.
+        """
+        raise NotImplementedError
+
+    async def complete(
+        self,
+        client: httpx.AsyncClient | None,
+        request: ChatRequest,
+        endpoint: Endpoint,
+        *,
+        limits: CallLimits = CallLimits(),
+    ) -> ChatResponse:
+        """
+        Make one non-streamed call through *client*.
+
+        Raises:
+            ProviderHTTPError: An error status.
+            FirstTokenTimeoutError: No answer within ``limits.first_token_s``.
+            MalformedResponseError: A success status without an answer.
+            UnsupportedRequestError: The request cannot be expressed in this wire format.
+            httpx.TransportError: The connection failed or an httpx timeout ran out.
+        """
+        return await send_http(self, client, request, endpoint, limits)
+
+    def stream(
+        self,
+        client: httpx.AsyncClient | None,
+        request: ChatRequest,
+        endpoint: Endpoint,
+        *,
+        limits: CallLimits = CallLimits(),
+    ) -> AbstractAsyncContextManager[AsyncIterator[StreamEvent]]:
+        """
+        Make one streamed call: ``async with adapter.stream(...) as events:``.
+
+        See :func:`modelcfg.adapters.open_http_stream` for what iterating raises.
+        """
+        return open_http_stream(self, client, request, endpoint, limits)
+
+    def classify(
+        self,
+        error: BaseException | httpx.Response,
+        *,
+        now: float,
+        model: ModelRef | None = None,
+        profile: ProfileId | None = None,
+        credential: str | None = None,
+    ) -> Failure:
+        """
+        Turn what a call raised into a failure, with this adapter's table; never raises.
+        """
+        return classify(
+            error,
+            now=now,
+            table=self.error_table,
+            model=model,
+            profile=profile,
+            credential=credential,
+        )
 
 
 # ------------------------------------------------------------------ call path

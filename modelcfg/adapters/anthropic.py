@@ -17,15 +17,12 @@ this adapter does not know (thinking blocks included) are skipped.
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from typing import Final, Literal, Self
 
 import attrs
 import httpx
 
-from modelcfg._failures import Failure
 from modelcfg._messages import (
     ChatRequest,
     ChatResponse,
@@ -39,20 +36,16 @@ from modelcfg._messages import (
     ToolCallDelta,
     Usage,
 )
-from modelcfg._values import ModelRef, ProfileId
 from modelcfg.adapters._base import (
     ERROR_TABLE,
-    CallLimits,
     Endpoint,
     ErrorTable,
+    HTTPAdapter,
     MalformedResponseError,
     ProviderStreamError,
     StreamInterruptedError,
     UnsupportedRequestError,
-    classify,
     error_info,
-    open_http_stream,
-    send_http,
 )
 from modelcfg.adapters._json import as_int, as_list, as_object, as_str, dumps, loads_object
 from modelcfg.adapters._sse import SSEEvent
@@ -335,7 +328,7 @@ class AnthropicStreamParser:
 
 
 @attrs.frozen(kw_only=True)
-class AnthropicAdapter:
+class AnthropicAdapter(HTTPAdapter):
     """
     The Anthropic Messages adapter.
 
@@ -490,59 +483,3 @@ class AnthropicAdapter:
         A fresh parser for the stream answering *request*.
         """
         return AnthropicStreamParser(provider=self.name)
-
-    async def complete(
-        self,
-        client: httpx.AsyncClient | None,
-        request: ChatRequest,
-        endpoint: Endpoint,
-        *,
-        limits: CallLimits = CallLimits(),  # noqa: B008 - frozen value
-    ) -> ChatResponse:
-        """
-        Make one non-streamed call through *client*.
-
-        Raises:
-            ProviderHTTPError: An error status.
-            FirstTokenTimeoutError: No answer within ``limits.first_token_s``.
-            MalformedResponseError: A success status without an answer.
-            UnsupportedRequestError: The request cannot be expressed.
-            httpx.TransportError: The connection failed or an httpx timeout ran out.
-        """
-        return await send_http(self, client, request, endpoint, limits)
-
-    def stream(
-        self,
-        client: httpx.AsyncClient | None,
-        request: ChatRequest,
-        endpoint: Endpoint,
-        *,
-        limits: CallLimits = CallLimits(),  # noqa: B008 - frozen value
-    ) -> contextlib.AbstractAsyncContextManager[AsyncIterator[StreamEvent]]:
-        """
-        Make one streamed call: ``async with adapter.stream(...) as events:``.
-
-        See :func:`modelcfg.adapters.open_http_stream` for what iterating raises.
-        """
-        return open_http_stream(self, client, request, endpoint, limits)
-
-    def classify(
-        self,
-        error: BaseException | httpx.Response,
-        *,
-        now: float,
-        model: ModelRef | None = None,
-        profile: ProfileId | None = None,
-        credential: str | None = None,
-    ) -> Failure:
-        """
-        Turn what a call raised into a failure, with this adapter's table; never raises.
-        """
-        return classify(
-            error,
-            now=now,
-            table=self.error_table,
-            model=model,
-            profile=profile,
-            credential=credential,
-        )

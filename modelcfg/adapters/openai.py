@@ -16,14 +16,11 @@ dropping a piece of the answer silently.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from typing import Final, Literal, Self
 
 import attrs
 import httpx
 
-from modelcfg._failures import Failure
 from modelcfg._messages import (
     ChatRequest,
     ChatResponse,
@@ -37,19 +34,15 @@ from modelcfg._messages import (
     ToolCallDelta,
     Usage,
 )
-from modelcfg._values import ModelRef, ProfileId
 from modelcfg.adapters._base import (
     ERROR_TABLE,
-    CallLimits,
     Endpoint,
     ErrorTable,
+    HTTPAdapter,
     MalformedResponseError,
     ProviderStreamError,
     StreamInterruptedError,
-    classify,
     error_info,
-    open_http_stream,
-    send_http,
 )
 from modelcfg.adapters._json import as_int, as_list, as_object, as_str, dumps, loads_object
 from modelcfg.adapters._sse import SSEEvent
@@ -267,7 +260,7 @@ class OpenAIStreamParser:
 
 
 @attrs.frozen(kw_only=True)
-class OpenAIAdapter:
+class OpenAIAdapter(HTTPAdapter):
     """
     The OpenAI-compatible chat completions adapter.
 
@@ -403,58 +396,3 @@ class OpenAIAdapter:
         A fresh parser for the stream answering *request*.
         """
         return OpenAIStreamParser(provider=self.name, expect_usage=self.include_usage)
-
-    async def complete(
-        self,
-        client: httpx.AsyncClient | None,
-        request: ChatRequest,
-        endpoint: Endpoint,
-        *,
-        limits: CallLimits = CallLimits(),  # noqa: B008 - frozen value
-    ) -> ChatResponse:
-        """
-        Make one non-streamed call through *client*.
-
-        Raises:
-            ProviderHTTPError: An error status.
-            FirstTokenTimeoutError: No answer within ``limits.first_token_s``.
-            MalformedResponseError: A success status without an answer.
-            httpx.TransportError: The connection failed or an httpx timeout ran out.
-        """
-        return await send_http(self, client, request, endpoint, limits)
-
-    def stream(
-        self,
-        client: httpx.AsyncClient | None,
-        request: ChatRequest,
-        endpoint: Endpoint,
-        *,
-        limits: CallLimits = CallLimits(),  # noqa: B008 - frozen value
-    ) -> contextlib.AbstractAsyncContextManager[AsyncIterator[StreamEvent]]:
-        """
-        Make one streamed call: ``async with adapter.stream(...) as events:``.
-
-        See :func:`modelcfg.adapters.open_http_stream` for what iterating raises.
-        """
-        return open_http_stream(self, client, request, endpoint, limits)
-
-    def classify(
-        self,
-        error: BaseException | httpx.Response,
-        *,
-        now: float,
-        model: ModelRef | None = None,
-        profile: ProfileId | None = None,
-        credential: str | None = None,
-    ) -> Failure:
-        """
-        Turn what a call raised into a failure, with this adapter's table; never raises.
-        """
-        return classify(
-            error,
-            now=now,
-            table=self.error_table,
-            model=model,
-            profile=profile,
-            credential=credential,
-        )
