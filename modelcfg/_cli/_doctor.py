@@ -38,9 +38,9 @@ from modelcfg._cli._common import (
 )
 from modelcfg._config import BUILTIN_PROVIDERS, load_config
 from modelcfg._config_file import read_config_data
+from modelcfg._fileio import atomic_write, backup_copy
 from modelcfg._migrate import AuthMode, Change, legacy_keys, migrate_config, seed_auth_order
 from modelcfg.auth import LegacyAuthImport, import_legacy_auth
-from modelcfg.auth._fileio import atomic_write, backup_copy
 from modelcfg.exceptions import ConfigError
 from modelcfg.typing import JSON
 

@@ -42,6 +42,7 @@ from typing import Final
 
 import attrs
 
+from modelcfg._fileio import backup_copy
 from modelcfg._values import ProfileId
 from modelcfg.auth._credentials import (
     ApiKeyCredential,
@@ -50,7 +51,6 @@ from modelcfg.auth._credentials import (
     TokenCredential,
     credential_kind,
 )
-from modelcfg.auth._fileio import backup_copy
 from modelcfg.auth._resolve import DEFAULT_ENV_VARS
 from modelcfg.auth._store import AuthStoreProtocol
 

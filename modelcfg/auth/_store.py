@@ -25,6 +25,12 @@ from typing import Final, Protocol, runtime_checkable
 
 import attrs
 
+from modelcfg._fileio import (
+    LockTimeoutError,
+    atomic_write,
+    exclusive_lock,
+    loose_permissions,
+)
 from modelcfg._values import ProfileId
 from modelcfg.auth._credentials import (
     ApiKeyCredential,
@@ -32,12 +38,6 @@ from modelcfg.auth._credentials import (
     StoredProfile,
     profile_from_json,
     profile_to_json,
-)
-from modelcfg.auth._fileio import (
-    LockTimeoutError,
-    atomic_write,
-    exclusive_lock,
-    loose_permissions,
 )
 from modelcfg.exceptions import AuthStoreError
 from modelcfg.typing import JSONObject

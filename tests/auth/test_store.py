@@ -21,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as hst
 
 from modelcfg import AuthStoreError, ProfileId
+from modelcfg._fileio import atomic_write, backup_copy, exclusive_lock, lock_path_for
 from modelcfg.auth import (
     ApiKeyCredential,
     AuthStore,
@@ -36,7 +37,6 @@ from modelcfg.auth import (
     logout,
 )
 from modelcfg.auth._credentials import profile_from_json, profile_to_json
-from modelcfg.auth._fileio import atomic_write, backup_copy, exclusive_lock, lock_path_for
 
 KEY = "sk-test-0123456789abcdefghij"
 WORK = ProfileId.parse("anthropic:work")
