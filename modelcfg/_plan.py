@@ -92,9 +92,7 @@ def build_routes(
     """
     chain = config.text_chain()
     if chain is None:
-        raise ConfigError(
-            ["$.agent.model: is required to route requests: set agent.model.primary"]
-        )
+        raise ConfigError(["$.agent.model: is required to route requests: set agent.model.primary"])
     image_chain = config.image_chain()
     models = dict.fromkeys(
         (
