@@ -258,7 +258,7 @@ class Observer(Protocol):
     raises are logged and ignored.
     """
 
-    def __call__(self, event: ExecutorEvent) -> None: ...
+    def __call__(self, event: ExecutorEvent, /) -> None: ...
 
 
 # --- credentials ----------------------------------------------------------------------------

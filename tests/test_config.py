@@ -278,7 +278,9 @@ BAD_CONFIGS: list[tuple[str, Callable[[dict[str, Any]], object], list[str]]] = [
     (
         "zero output limit on a model without an alias",
         lambda d: d["agent"]["models"].update({"openai/gpt-4.1": {"maxOutputTokens": 0}}),
-        ["$.agent.models['openai/gpt-4.1'].maxOutputTokens: must be a positive number of tokens, not 0"],
+        [
+            "$.agent.models['openai/gpt-4.1'].maxOutputTokens: must be a positive number of tokens, not 0"
+        ],
     ),
     (
         "unknown input modality",
@@ -347,9 +349,12 @@ def test_legacy_config_migrates_in_memory_on_request() -> None:
 def test_json_name_maps_units() -> None:
     """Attribute names map to camelCase keys, with '_s' spelled 'Seconds'."""
 
-    assert tuple(
-        map(json_name, ("image_model", "deadline_s", "max_attempts", "models"))
-    ) == ("imageModel", "deadlineSeconds", "maxAttempts", "models")
+    assert tuple(map(json_name, ("image_model", "deadline_s", "max_attempts", "models"))) == (
+        "imageModel",
+        "deadlineSeconds",
+        "maxAttempts",
+        "models",
+    )
 
 
 def test_dump_round_trips_the_proposal() -> None:

@@ -54,11 +54,17 @@ def test_routes_carry_chains_traits_and_orders() -> None:
     """build_routes() resolves aliases, reads traits from the catalog and orders profiles."""
     routes = build_routes(CONFIG, catalog_for(CONFIG, curated=curated_catalog()))
 
-    assert FallbackChain.of("anthropic/claude-opus-4-5", "openai/gpt-5.2", "ollama/llama3.2@q8_0") == routes.chain
+    assert (
+        FallbackChain.of("anthropic/claude-opus-4-5", "openai/gpt-5.2", "ollama/llama3.2@q8_0")
+        == routes.chain
+    )
     assert ModelTraits(context_window=8192) == routes.traits_for(ref("ollama/llama3.2@q8_0"))
     assert routes.traits_for(ref("anthropic/claude-opus-4-5")).image_input
     assert not routes.traits_for(ref("openai/gpt-5.2")).image_input
-    assert (ProfileId.parse("openai:team"), ProfileId.parse("openai:default")) == routes.profiles_for("openai")
+    assert (
+        ProfileId.parse("openai:team"),
+        ProfileId.parse("openai:default"),
+    ) == routes.profiles_for("openai")
     assert (ProfileId.parse("ollama:default"),) == routes.profiles_for("ollama")
 
 
@@ -67,7 +73,9 @@ def test_profile_order_precedence() -> None:
     override = {"openai": [ProfileId.parse("openai:default")]}
 
     assert (ProfileId.parse("openai:default"),) == profile_order(CONFIG, "openai", override)
-    assert (ProfileId.parse("anthropic:work"), ProfileId.parse("anthropic:home")) == profile_order(CONFIG, "anthropic")
+    assert (ProfileId.parse("anthropic:work"), ProfileId.parse("anthropic:home")) == profile_order(
+        CONFIG, "anthropic"
+    )
 
 
 def test_routes_need_a_chain() -> None:

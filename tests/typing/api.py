@@ -1,0 +1,112 @@
+"""
+The public API as a host application uses it; type-checked by ``mypy --strict`` in CI.
+
+Nothing here runs in the test suite: it exists so that a change to a public
+signature fails type checking before it surprises a user.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import assert_never, assert_type
+
+import httpx
+
+import modelcfg
+from modelcfg import (
+    Action,
+    AttemptState,
+    Call,
+    ChatRequest,
+    Completion,
+    Config,
+    Executor,
+    ExecutorEvent,
+    Failure,
+    FailureKind,
+    FallbackChain,
+    GiveUp,
+    Message,
+    ModelRef,
+    ProfileId,
+    Routes,
+    Selection,
+    StaticCredentials,
+    build_routes,
+    catalog_for,
+    curated_catalog,
+    dump_state,
+    load_config,
+    load_state,
+    next_attempt,
+    resolve_model,
+)
+from modelcfg.auth import AuthStore, default_auth_path
+from modelcfg.exceptions import AttemptsExhaustedError, ConfigError
+from modelcfg.stores import FileStateStore, MemoryStateStore
+from modelcfg.typing import StateStore
+
+
+def values() -> None:
+    ref = ModelRef.parse("anthropic/claude-opus-4-5")
+    profile = ProfileId.parse("anthropic:work")
+    chain = FallbackChain.of(ref, "openai/gpt-5.2")
+    selection = Selection(model=ref, profile=profile, strict=True)
+    assert_type(chain.models, tuple[ModelRef, ...])
+    assert_type(str(selection), str)
+
+
+def config() -> Config:
+    try:
+        return load_config({"agent": {"model": {"primary": "openai/gpt-5.2"}}})
+    except ConfigError as error:
+        assert_type(error.errors, tuple[str, ...])
+        raise
+
+
+def decide(cfg: Config) -> Action:
+    routes: Routes = build_routes(cfg, catalog_for(cfg, curated=curated_catalog()))
+    state = AttemptState.start(routes, now=1_700_000_000.0, seed=1)
+    action = next_attempt(None, state)
+    match action:
+        case Call(target=target, delay_s=delay):
+            assert_type(delay, float)
+            failure = Failure(kind=FailureKind.SERVER, observed_at=1.0, model=target.model)
+            return next_attempt(failure, action.state)
+        case GiveUp(reason=reason):
+            assert_type(reason.message, str)
+            return action
+        case _:
+            assert_never(action)
+
+
+def persist(state: AttemptState) -> AttemptState:
+    return load_state(dump_state(state), AttemptState)
+
+
+async def run(cfg: Config) -> str:
+    selection = resolve_model("gpt-5.2@openai:default", cfg)
+    events: list[ExecutorEvent] = []
+    store: StateStore = MemoryStateStore()
+    file_store: StateStore = FileStateStore("state.json")
+    async with httpx.AsyncClient() as client:
+        executor = Executor.from_config(
+            cfg,
+            client=client,
+            auth_store=AuthStore(path=default_auth_path(os.environ)),
+            environ=os.environ,
+            store=store if selection else file_store,
+            observers=[events.append],
+        )
+        request = ChatRequest(messages=[Message(role="user", content="hi")])
+        try:
+            answer: Completion = await executor.complete(request, selection=selection)
+        except AttemptsExhaustedError as error:
+            return error.reason
+        async with executor.stream(request, restart_after_output=True) as stream:
+            text = await stream.text()
+        executor2 = Executor.from_config(
+            cfg, client=client, credentials=StaticCredentials({"openai:default": "k"})
+        )
+        assert executor2.routes.chain.primary == answer.model
+        return answer.text + text + modelcfg.__name__
