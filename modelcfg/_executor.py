@@ -23,10 +23,11 @@ import anyio
 import attrs
 import httpx
 
-from modelcfg._actions import Call, GiveUp, Reason
+from modelcfg._actions import Action, Call, GiveUp, Reason
 from modelcfg._config import AuthMode, Config, WireFormat
 from modelcfg._decide import next_attempt
 from modelcfg._failures import Failure, FailureKind
+from modelcfg._health import HealthState
 from modelcfg._messages import (
     ChatRequest,
     ChatResponse,
@@ -74,6 +75,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+_PROBE_CLAIMS: Final = 8
+"""How often one decision retries after losing a half-open probe to another request."""
 
 DEFAULT_LIMITS: Final = CallLimits(connect_s=10.0, first_token_s=120.0, idle_s=60.0)
 """Per-attempt limits used when the host gives none."""
@@ -687,8 +691,17 @@ class _Run:
         executor = self.executor
         failed_target = self.state.current
         health = await executor.store.load_health()
-        state = self.state.with_health(health).with_now(executor.clock())
-        action = next_attempt(failure, state)
+        action = self._decide_on(failure, health)
+        # A half-open probe is claimed in the shared store atomically. When another
+        # request (or process) claimed it first, decide again on the health that now
+        # shows that probe in flight, so the target is skipped rather than hammered.
+        for _ in range(_PROBE_CLAIMS):
+            if not (isinstance(action, Call) and action.probe):
+                break
+            claimed, health = await self._claim_probe(action.target)
+            if claimed:
+                break
+            action = self._decide_on(failure, health)
         if failure is not None:
             # The core applied the failure to its snapshot; the shared store gets the
             # same transition, on its latest health, so concurrent updates survive.
@@ -707,12 +720,6 @@ class _Run:
                 ) from self.last_exception
             case Call(target=target, delay_s=delay, probe=probe, state=next_state):
                 self.state = next_state
-                if probe:
-                    at = executor.clock()
-                    policy = executor.routes.policy
-                    await executor.store.update_health(
-                        lambda h: h.with_probe_started(target, at, policy)
-                    )
                 self._notice_tier(target)
                 if delay > 0:
                     await executor.sleep(delay)
@@ -730,6 +737,28 @@ class _Run:
                 return action
             case _:
                 assert_never(action)
+
+    def _decide_on(self, failure: Failure | None, health: HealthState) -> Action:
+        state = self.state.with_health(health).with_now(self.executor.clock())
+        return next_attempt(failure, state)
+
+    async def _claim_probe(self, target: Target) -> tuple[bool, HealthState]:
+        """
+        Mark *target*'s half-open probe as started, unless another request already did.
+
+        Returns whether this request won the probe, and the store's health after.
+        """
+        at = self.executor.clock()
+        policy = self.executor.routes.policy
+        won = False
+
+        def claim(health: HealthState) -> HealthState:
+            nonlocal won
+            won = health.blocked_until(target, at) is None and health.probe_due(target, at)
+            return health.with_probe_started(target, at, policy) if won else health
+
+        health = await self.executor.store.update_health(claim)
+        return won, health
 
     def _notice_tier(self, target: Target) -> None:
         previous, self.previous = self.previous, target.profile

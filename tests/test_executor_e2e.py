@@ -745,12 +745,6 @@ async def test_concurrent_requests_send_one_half_open_probe(tmp_path: Path) -> N
     assert (1, ["backup"] * 10) == served
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="executor bug: _Run.decide() admits a probe on a health snapshot and records it "
-    "afterwards, so callers whose store yields between load and update (FileStateStore, "
-    "several processes) all probe the half-open target",
-)
 async def test_concurrent_requests_on_a_file_store_send_one_half_open_probe(
     tmp_path: Path,
 ) -> None:
