@@ -680,7 +680,9 @@ class _Run:
         """
         limits = self.executor.limits
         remaining = self.state.deadline_at - self.executor.clock()
-        if limits.first_token_s is None or remaining >= limits.first_token_s:
+        # Within a second of the limit the limit stands: rebuilding it for every
+        # attempt (the default limit equals the default deadline) is wasted work.
+        if limits.first_token_s is None or remaining >= limits.first_token_s - 1.0:
             return limits
         return attrs.evolve(limits, first_token_s=max(remaining, 0.001))
 

@@ -400,13 +400,13 @@ class AttemptState:
         """
         The state reading a fresher *health* snapshot (from the shared store).
         """
-        return attrs.evolve(self, health=health)
+        return self if health is self.health else _replaced(self, health=health)
 
     def with_now(self, now: float) -> AttemptState:
         """
         The state with the clock at *now*; time never runs backwards here.
         """
-        return attrs.evolve(self, now=max(self.now, now))
+        return self if now <= self.now else _replaced(self, now=now)
 
     def moved_to(
         self, target: Target, *, index: int, reason: ReasonCode, delay_s: float, health: HealthState
@@ -499,7 +499,7 @@ class AttemptState:
             failure=None,
             ended_at=at,
         )
-        return attrs.evolve(
+        return _replaced(
             self,
             now=max(self.now, at),
             session=self.session.with_success(target),
@@ -547,6 +547,19 @@ class AttemptState:
         return self.current
 
 
+def _replaced(state: AttemptState, **changes: object) -> AttemptState:
+    """
+    *state* with *changes*, like ``attrs.evolve`` but straight through the slots.
+
+    For the executor's per-attempt transitions (a fresher health, the clock, a
+    success), whose values the core already trusts; see :func:`_build_state`.
+    """
+    new = object.__new__(AttemptState)
+    for name, setter in _SETTERS:
+        setter(new, changes[name] if name in changes else getattr(state, name))
+    return new
+
+
 # The slot setters of AttemptState, in field order, for _build_state().
 (
     _set_routes,
@@ -570,6 +583,9 @@ class AttemptState:
     _set_history,
     _set_finished,
 ) = (getattr(AttemptState, field.name).__set__ for field in attrs.fields(AttemptState))
+_SETTERS = tuple(
+    (field.name, getattr(AttemptState, field.name).__set__) for field in attrs.fields(AttemptState)
+)
 
 
 def _build_state(

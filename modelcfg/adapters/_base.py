@@ -1023,9 +1023,8 @@ async def send_http(
         httpx.TransportError: The connection failed or an httpx timeout ran out.
     """
     client = _require_client(client, wire.name)
-    http_request = _with_timeouts(
-        wire.build_request(attrs.evolve(request, stream=False), endpoint), limits
-    )
+    whole = attrs.evolve(request, stream=False) if request.stream else request
+    http_request = _with_timeouts(wire.build_request(whole, endpoint), limits)
     try:
         with anyio.fail_after(limits.first_token_s):
             response = await client.send(http_request)

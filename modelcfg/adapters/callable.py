@@ -220,7 +220,8 @@ class CallableAdapter:
         """
         try:
             with anyio.fail_after(limits.first_token_s):
-                result = await self.call(attrs.evolve(request, stream=False), endpoint)
+                whole = attrs.evolve(request, stream=False) if request.stream else request
+                result = await self.call(whole, endpoint)
         except TimeoutError as exc:
             if isinstance(exc, FirstTokenTimeoutError) or limits.first_token_s is None:
                 raise
