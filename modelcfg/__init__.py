@@ -2,14 +2,12 @@
 modelcfg: pick a model, rotate credentials and survive a provider that misbehaves.
 
 The core is pure: frozen values and the decision function ``next_attempt``.
-Names whose modules need cattrs, httpx or anyio load on first use, so that
-``import modelcfg`` stays cheap for hosts that only embed the core.
+Every public name loads its module on first use, so ``import modelcfg`` costs
+almost nothing, and using the core never loads cattrs, httpx or anyio.
 """
 
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 
-from modelcfg._failures import Failure, FailureKind, redact
-from modelcfg._values import FallbackChain, ModelRef, ProfileId, Selection, Target
 from modelcfg.exceptions import (
     AttemptsExhaustedError,
     AuthStoreError,
@@ -78,6 +76,7 @@ if _TYPE_CHECKING:
         StreamRestarted,
         TierChanged,
     )
+    from modelcfg._failures import Failure, FailureKind, redact
     from modelcfg._health import (
         HealthState,
     )
@@ -128,6 +127,7 @@ if _TYPE_CHECKING:
         dump_state,
         load_state,
     )
+    from modelcfg._values import FallbackChain, ModelRef, ProfileId, Selection, Target
 
 __all__ = [
     "Action",
@@ -226,6 +226,14 @@ __all__ = [
 
 # Public name -> the private module that defines it, imported on first access.
 _LAZY: dict[str, str] = {
+    "Failure": "modelcfg._failures",
+    "FailureKind": "modelcfg._failures",
+    "redact": "modelcfg._failures",
+    "FallbackChain": "modelcfg._values",
+    "ModelRef": "modelcfg._values",
+    "ProfileId": "modelcfg._values",
+    "Selection": "modelcfg._values",
+    "Target": "modelcfg._values",
     "AuthMode": "modelcfg._config",
     "Config": "modelcfg._config",
     "ModelEntry": "modelcfg._config",

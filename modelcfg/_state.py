@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import attrs
-import cattrs
 
 from modelcfg._actions import ReasonCode, _to_reason_code
 from modelcfg._failures import Failure
@@ -23,6 +22,9 @@ from modelcfg._health import HealthState
 from modelcfg._policy import Policy
 from modelcfg._values import FallbackChain, ModelRef, ProfileId, Selection, Target
 from modelcfg.exceptions import InvalidStateError
+
+if TYPE_CHECKING:
+    import cattrs
 
 __all__ = [
     "AttemptRecord",
@@ -665,6 +667,9 @@ def state_converter() -> cattrs.Converter:
     Model references, profiles and targets become their text forms, also as
     mapping keys, so the result is plain JSON.
     """
+    # Imported here, on first use, so that deciding never pays for cattrs.
+    import cattrs
+
     converter = cattrs.Converter(forbid_extra_keys=True)
     converter.register_unstructure_hook(ModelRef, str)
     converter.register_structure_hook(ModelRef, lambda v, _t: ModelRef.parse(v))

@@ -25,15 +25,26 @@ def test_all_equals_the_public_names() -> None:
     assert set(modelcfg.__all__) == public - submodules
 
 
-def test_import_is_light() -> None:
-    """import modelcfg loads neither httpx, anyio nor cattrs."""
+def _heavy_modules_after(statement: str) -> str:
     code = (
-        "import sys, modelcfg; "
-        "print(sorted(m for m in ('httpx', 'anyio', 'cattrs') if m in sys.modules))"
+        f"import sys; {statement}; "
+        "print(sorted(m for m in ('attrs', 'cattrs', 'httpx', 'anyio') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return out.stdout.strip()
 
-    assert out.stdout.strip() == "[]"
+
+def test_import_is_light() -> None:
+    """import modelcfg loads none of attrs, cattrs, httpx and anyio."""
+
+    assert "[]" == _heavy_modules_after("import modelcfg")
+
+
+def test_the_decision_core_needs_only_attrs() -> None:
+    """Using the pure core loads attrs, never cattrs, httpx or anyio."""
+    statement = "from modelcfg import AttemptState, ModelRef, Routes, next_attempt, replay"
+
+    assert "['attrs']" == _heavy_modules_after(statement)
 
 
 def test_version_is_a_string() -> None:
