@@ -29,15 +29,18 @@ def _check_provider(_instance: object, attribute: attrs.Attribute[str], value: s
         )
 
 
+_WHITE_SPACE: Final = re.compile(r"\s")
+
+
 def _check_model_id(_instance: object, _attribute: attrs.Attribute[str], value: str) -> None:
     if not value or value != value.strip():
         raise ValueError(f"model id {value!r} is empty or has surrounding white space")
-    if any(ch.isspace() for ch in value):
+    if _WHITE_SPACE.search(value):
         raise ValueError(f"model id {value!r} contains white space")
 
 
 def _check_profile_name(_instance: object, _attribute: attrs.Attribute[str], value: str) -> None:
-    if not value or any(ch.isspace() for ch in value):
+    if not value or _WHITE_SPACE.search(value):
         raise ValueError(f"profile name {value!r} is empty or contains white space")
 
 
