@@ -4,17 +4,19 @@ Credential lookups the commands share: a provider's rotation order and where its
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from modelcfg._cli._common import Context
 from modelcfg._config import Config
 from modelcfg._plan import profile_order
 from modelcfg._values import ProfileId
-from modelcfg.auth import CredentialOrigin, ResolvedCredential, env_vars_for, resolve_credential
+from modelcfg.auth import (
+    CredentialOrigin,
+    ResolvedCredential,
+    env_vars_for,
+    keyless_provider,
+    resolve_credential,
+)
 
 __all__ = ["auth_order", "env_names", "keyless", "resolve", "short_source"]
-
-_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def auth_order(context: Context, config: Config, provider: str) -> tuple[ProfileId, ...]:
@@ -40,9 +42,9 @@ def keyless(config: Config, provider: str) -> bool:
     variable is declared for its key (``ollama``, ``lmstudio``, a local vLLM).
     """
     settings = config.provider(provider)
-    if settings is None or settings.base_url is None or env_names(config, provider):
+    if settings is None:
         return False
-    return urlsplit(settings.base_url).hostname in _LOOPBACK_HOSTS
+    return keyless_provider(provider, base_url=settings.base_url, env_vars=settings.api_key_env)
 
 
 def resolve(context: Context, config: Config, provider: str) -> ResolvedCredential:

@@ -31,6 +31,7 @@ from modelcfg.auth._resolve import (
     credential_for,
     effective_order,
     env_vars_for,
+    keyless_provider,
     resolve_credential,
 )
 from modelcfg.auth._store import (
@@ -83,6 +84,7 @@ __all__ = [
     "default_auth_path",
     "effective_order",
     "env_vars_for",
+    "keyless_provider",
     "import_legacy_auth",
     "login_api_key",
     "login_oauth",

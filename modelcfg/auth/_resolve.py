@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Final, Protocol
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -50,6 +51,7 @@ __all__ = [
     "credential_for",
     "effective_order",
     "env_vars_for",
+    "keyless_provider",
     "resolve_credential",
 ]
 
@@ -171,6 +173,24 @@ def env_vars_for(provider: str, declared: Iterable[str] = ()) -> tuple[str, ...]
     """
     names = (*declared, *DEFAULT_ENV_VARS.get(provider.strip().lower(), ()))
     return tuple(dict.fromkeys(n for n in names if n))
+
+
+_LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def keyless_provider(provider: str, *, base_url: str | None, env_vars: Iterable[str] = ()) -> bool:
+    """
+    Whether *provider* is a local server that needs no key.
+
+    True when its base URL is on the loopback interface and no environment
+    variable is known for its key (``ollama``, ``lmstudio``, a local vLLM): calls
+    then go out without credentials instead of failing for want of one.
+
+    .. versionadded:: 0.1.0
+    """
+    if base_url is None or env_vars_for(provider, env_vars):
+        return False
+    return urlsplit(base_url).hostname in _LOOPBACK_HOSTS
 
 
 def effective_order(
