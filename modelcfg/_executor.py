@@ -24,9 +24,9 @@ import attrs
 import httpx
 
 from modelcfg._actions import Action, Call, GiveUp, Reason
-from modelcfg._config import AuthMode, Config, WireFormat
+from modelcfg._config import AuthMode, Config, ProviderConfig, WireFormat
 from modelcfg._decide import next_attempt
-from modelcfg._failures import Failure, FailureKind
+from modelcfg._failures import Failure, FailureKind, redact
 from modelcfg._health import HealthState
 from modelcfg._messages import (
     ChatRequest,
@@ -39,7 +39,13 @@ from modelcfg._messages import (
 )
 from modelcfg._state import AttemptState, RequestNeeds, Routes, SessionState
 from modelcfg._values import ModelRef, ProfileId, Selection, Target
-from modelcfg.adapters import AnthropicAdapter, CallLimits, Endpoint, OpenAIAdapter
+from modelcfg.adapters import (
+    AnthropicAdapter,
+    CallLimits,
+    Endpoint,
+    HTTPAdapter,
+    OpenAIAdapter,
+)
 from modelcfg.exceptions import (
     AttemptsExhaustedError,
     CredentialsError,
@@ -75,6 +81,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+_CLEANUP_S: Final = 5.0
+"""The longest a shielded clean-up (giving back a probe) may take after a cancellation."""
 
 _PROBE_CLAIMS: Final = 8
 """How often one decision retries after losing a half-open probe to another request."""
@@ -308,7 +317,8 @@ class StoreCredentials:
     Credentials from the auth store, then the environment for ``provider:default``.
 
     OAuth tokens about to expire are refreshed (one refresh per profile at a time
-    in this process) and written back to the store.
+    in this process) and written back to the store. Providers in *keyless* (local
+    servers) are called without a credential when none is stored.
     """
 
     def __init__(
@@ -318,12 +328,14 @@ class StoreCredentials:
         environ: Mapping[str, str],
         env_vars: Mapping[str, Sequence[str]] | None = None,
         refresher: Refresher | None = None,
+        keyless: frozenset[str] = frozenset(),
         clock: Clock = time.time,
     ) -> None:
         self._store = store
         self._environ = environ
         self._env_vars = dict(env_vars or {})
         self._refresher = refresher
+        self._keyless = keyless
         self._clock = clock
         self._locks: dict[ProfileId, anyio.Lock] = {}
 
@@ -335,14 +347,19 @@ class StoreCredentials:
 
         lock = self._locks.setdefault(profile, anyio.Lock())
         async with lock:
-            resolved = await credential_for(
-                profile,
-                store=self._store,
-                environ=self._environ,
-                env_vars=self._env_vars.get(profile.provider, ()),
-                refresher=self._refresher,
-                now=self._clock(),
-            )
+            try:
+                resolved = await credential_for(
+                    profile,
+                    store=self._store,
+                    environ=self._environ,
+                    env_vars=self._env_vars.get(profile.provider, ()),
+                    refresher=self._refresher,
+                    now=self._clock(),
+                )
+            except CredentialsError:
+                if profile.provider in self._keyless and self._store.get(profile) is None:
+                    return None  # a local server that needs no key
+                raise
         return resolved.require().reveal() if resolved.found else None
 
 
@@ -417,6 +434,30 @@ def providers_from_config(
     return setups
 
 
+def _refresher_from(
+    config: Config,
+    settings: Mapping[str, ProviderConfig],
+    client: httpx.AsyncClient,
+    clock: Clock,
+) -> Refresher | None:
+    """
+    The OAuth refresher for every provider whose config names OAuth endpoints.
+    """
+    from modelcfg.auth import OAuthEndpoints, OAuthRefresher
+
+    endpoints = {
+        provider: OAuthEndpoints(
+            authorize_url=s.oauth.authorize_url,
+            token_url=s.oauth.token_url,
+            client_id=s.oauth.client_id,
+            scopes=s.oauth.scopes,
+        )
+        for provider, s in settings.items()
+        if s.oauth is not None
+    }
+    return OAuthRefresher(endpoints=endpoints, client=client, clock=clock) if endpoints else None
+
+
 # --- the executor ---------------------------------------------------------------------------
 
 Sleep: TypeAlias = Callable[[float], Awaitable[None]]
@@ -464,6 +505,15 @@ class Executor:
         missing = sorted(needed - set(providers))
         if missing:
             raise ModelcfgError(f"No provider setup for {', '.join(map(repr, missing))}.")
+        if client is None:
+            needs_client = sorted(
+                p for p, setup in providers.items() if isinstance(setup.adapter, HTTPAdapter)
+            )
+            if needs_client:
+                raise ModelcfgError(
+                    f"Providers {', '.join(map(repr, needs_client))} speak HTTP: pass the "
+                    "httpx.AsyncClient they should use (client=...)."
+                )
         self.routes = routes
         self.providers = dict(providers)
         self.credentials = credentials
@@ -514,17 +564,21 @@ class Executor:
             overrides = {p: auth_store.order(p) for p in routes.auth_order}
             routes = build_routes(config, catalog, order_overrides=overrides)
         if credentials is None:
-            from modelcfg.auth import MemoryAuthStore
+            from modelcfg.auth import MemoryAuthStore, keyless_provider
 
+            settings = {p: s for p in routes.auth_order if (s := config.provider(p)) is not None}
+            if refresher is None and client is not None:
+                refresher = _refresher_from(config, settings, client, clock)
             credentials = StoreCredentials(
                 auth_store if auth_store is not None else MemoryAuthStore(),
                 environ=environ if environ is not None else {},
-                env_vars={
-                    p: s.api_key_env
-                    for p in routes.auth_order
-                    if (s := config.provider(p)) is not None
-                },
+                env_vars={p: s.api_key_env for p, s in settings.items()},
                 refresher=refresher,
+                keyless=frozenset(
+                    p
+                    for p, s in settings.items()
+                    if keyless_provider(p, base_url=s.base_url, env_vars=s.api_key_env)
+                ),
                 clock=clock,
             )
         providers = providers_from_config(config, tuple(routes.auth_order), adapters=adapters)
@@ -576,6 +630,8 @@ class Executor:
         while True:
             call = await run.decide(failure)
             started = anyio.current_time()
+            credential: str | None = None
+            settled = False
             try:
                 credential = await self._credential(call.target)
                 response = await self.providers[call.target.model.provider].adapter.complete(
@@ -584,9 +640,14 @@ class Executor:
                     self._endpoint(call.target, credential),
                     limits=run.limits(),
                 )
+                settled = True
             except Exception as exc:  # every provider failure is classified, never raised
-                failure = run.failed(call, exc, anyio.current_time() - started)
+                settled = True
+                failure = run.failed(call, exc, anyio.current_time() - started, credential)
                 continue
+            finally:
+                if not settled:  # cancelled mid-call: give back a half-open probe it held
+                    await run.release_probe(call.target)
             latency = anyio.current_time() - started
             return await run.succeeded(call, response, latency, first_token_s=latency)
 
@@ -673,6 +734,7 @@ class _Run:
         self.started_at: dict[int, float] = {}
         self.last_exception: BaseException | None = None
         self.previous: ProfileId | None = None
+        self.probing: Target | None = None
 
     def limits(self) -> CallLimits:
         """
@@ -702,6 +764,7 @@ class _Run:
                 break
             claimed, health = await self._claim_probe(action.target)
             if claimed:
+                self.probing = action.target
                 break
             action = self._decide_on(failure, health)
         if failure is not None:
@@ -739,6 +802,17 @@ class _Run:
                 return action
             case _:
                 assert_never(action)
+
+    async def release_probe(self, target: Target) -> None:
+        """
+        Give back *target*'s half-open probe if this request holds it (its call was
+        cancelled), so other requests need not wait for the lease to run out.
+        """
+        if self.probing != target:
+            return
+        self.probing = None
+        with anyio.move_on_after(_CLEANUP_S, shield=True):
+            await self.executor.store.update_health(lambda h: h.with_probe_released(target))
 
     def _decide_on(self, failure: Failure | None, health: HealthState) -> Action:
         state = self.state.with_health(health).with_now(self.executor.clock())
@@ -779,19 +853,24 @@ class _Run:
                 )
             )
 
-    def failed(self, call: Call, exc: Exception, latency_s: float) -> Failure:
+    def failed(
+        self, call: Call, exc: Exception, latency_s: float, credential: str | None
+    ) -> Failure:
         """
-        Classify what the attempt raised, and report it.
+        Classify what the attempt raised (masking the credential it sent), and report it.
         """
         executor = self.executor
         target = call.target
         now = executor.clock()
+        self.probing = None  # a failure settles the probe: the core reopens the window
         if isinstance(exc, CredentialsError):
             failure = _credentials_failure(exc, target, now)
         else:
             adapter = executor.providers[target.model.provider].adapter
-            failure = adapter.classify(exc, now=now, model=target.model, profile=target.profile)
-        self.last_exception = exc
+            failure = adapter.classify(
+                exc, now=now, model=target.model, profile=target.profile, credential=credential
+            )
+        self.last_exception = _scrubbed(exc, credential)
         self._report(call, latency_s, None, failure)
         executor._notify(
             AttemptFailed(
@@ -818,6 +897,7 @@ class _Run:
         """
         executor = self.executor
         at = executor.clock()
+        self.probing = None
         self.state = self.state.succeeded(at)
         target = call.target
         await executor.store.update_health(lambda h: h.with_success(target, at))
@@ -856,6 +936,16 @@ class _Run:
     async def _save_session(self) -> None:
         if self.session_id is not None:
             await self.executor.store.save_session(self.session_id, self.state.session)
+
+
+def _scrubbed(exc: BaseException, credential: str | None) -> BaseException:
+    """
+    *exc* with the credential masked in its message, before it is chained to the
+    error the caller sees: providers and SDKs echo keys back in error texts.
+    """
+    if credential and any(isinstance(a, str) and credential in a for a in exc.args):
+        exc.args = tuple(redact(a, credential) if isinstance(a, str) else a for a in exc.args)
+    return exc
 
 
 def _credentials_failure(exc: CredentialsError, target: Target, now: float) -> Failure:
@@ -931,6 +1021,8 @@ class StreamingCompletion:
             started = anyio.current_time()
             first_token: float | None = None
             received: list[StreamEvent] = []
+            credential: str | None = None
+            settled = False
             try:
                 credential = await executor._credential(call.target)
                 async with adapter.stream(
@@ -944,8 +1036,10 @@ class StreamingCompletion:
                         if first_token is None and isinstance(event, TextDelta | ToolCallDelta):
                             first_token = anyio.current_time() - started
                         yield event
+                settled = True
             except Exception as exc:  # every provider failure is classified, never raised
-                failure = run.failed(call, exc, anyio.current_time() - started)
+                settled = True
+                failure = run.failed(call, exc, anyio.current_time() - started, credential)
                 if first_token is not None:
                     failure = _after_output(failure)
                 if first_token is not None and not self._restart:
@@ -962,6 +1056,9 @@ class StreamingCompletion:
                 if first_token is not None:
                     yield StreamRestarted(failure=failure)
                 continue
+            finally:
+                if not settled:  # cancelled or abandoned mid-stream: give back a held probe
+                    await run.release_probe(call.target)
             latency = anyio.current_time() - started
             # The adapter ends a proper stream with StreamEnd (a cut one raises).
             response = collect_stream(received)

@@ -325,6 +325,38 @@ class HealthState:
             circuits=circuits,
         )
 
+    def with_probe_released(self, target: Target) -> HealthState:
+        """
+        The state once a half-open probe to *target* ended without an outcome.
+
+        A cancelled probe neither closes nor reopens anything: it gives its lease
+        back, so the next caller may probe at once instead of waiting the lease out.
+        """
+
+        def released(window: Window | None) -> Window | None:
+            if window is not None and window.probe_until_at is not None:
+                return attrs.evolve(window, probe_until_at=None)
+            return None
+
+        cooldowns, model_cooldowns = self.cooldowns, self.model_cooldowns
+        disables, circuits = self.disables, self.circuits
+        if (window := released(disables.get(target.profile))) is not None:
+            disables = _put(disables, target.profile, window)
+        if (window := released(cooldowns.get(target.profile))) is not None:
+            cooldowns = _put(cooldowns, target.profile, window)
+        if (window := released(model_cooldowns.get(target))) is not None:
+            model_cooldowns = _put(model_cooldowns, target, window)
+        circuit = circuits.get(target.model)
+        if circuit is not None and circuit.probe_until_at is not None:
+            circuits = _put(circuits, target.model, attrs.evolve(circuit, probe_until_at=None))
+        return HealthState(
+            cooldowns=cooldowns,
+            model_cooldowns=model_cooldowns,
+            disables=disables,
+            counters=self.counters,
+            circuits=circuits,
+        )
+
     def cleared(
         self, profile: ProfileId | None = None, model: ModelRef | None = None
     ) -> HealthState:

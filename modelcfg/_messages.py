@@ -186,6 +186,32 @@ class ToolSpec:
     )
 
 
+_RESERVED_PARAMS: frozenset[str] = frozenset(
+    {
+        "model",
+        "messages",
+        "system",
+        "stream",
+        "stream_options",
+        "tools",
+        "tool_choice",
+        "response_format",
+    }
+)
+
+
+def _check_params(
+    _instance: object, _attribute: attrs.Attribute[Mapping[str, JSON]], value: Mapping[str, JSON]
+) -> None:
+    reserved = sorted(_RESERVED_PARAMS.intersection(value))
+    if reserved:
+        raise ValueError(
+            f"params may not set {', '.join(map(repr, reserved))}: the model comes from routing "
+            "and the rest from ChatRequest's own fields (messages, system, stream, tools, "
+            "tool_choice, json_output, json_schema)"
+        )
+
+
 @attrs.frozen(kw_only=True)
 class ChatRequest:
     """
@@ -207,7 +233,7 @@ class ChatRequest:
     system: str | None = None
     tools: tuple[ToolSpec, ...] = attrs.field(default=(), converter=_tools)
     tool_choice: str | None = None
-    params: Mapping[str, JSON] = attrs.field(factory=dict, hash=False)
+    params: Mapping[str, JSON] = attrs.field(factory=dict, hash=False, validator=_check_params)
     stream: bool = False
     json_output: bool = False
     json_schema: JSONObject | None = attrs.field(default=None, hash=False)

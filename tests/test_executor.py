@@ -637,3 +637,185 @@ async def test_gave_up_event_and_session_saved() -> None:
 
     assert isinstance(events[-1], RequestGaveUp)
     assert await store.load_session("x") is not None
+
+
+# --- review fixes ------------------------------------------------------------------------------
+
+PLAIN_KEY = "0123456789abcdef0123456789abcdef"
+
+
+async def test_a_key_of_no_known_shape_never_leaks(caplog: pytest.LogCaptureFixture) -> None:
+    """A key echoed back by a provider is masked even when it has no recognisable shape."""
+    config = load_config(
+        {
+            "providers": {"openai": {"baseUrl": "http://mock/v1"}},
+            "agent": {"model": {"primary": "openai/gpt-5.2", "fallbacks": ["openai/gpt-5-mini"]}},
+        }
+    )
+    body = {"error": {"message": f"key {PLAIN_KEY} is not allowed", "code": "invalid_api_key"}}
+    provider = Provider(**{PLAIN_KEY.replace("-", "_"): [lambda r: httpx.Response(401, json=body)]})
+    caplog.set_level(logging.DEBUG)
+    async with client_for(provider) as client:
+        ex = Executor.from_config(
+            config,
+            client=client,
+            credentials=StaticCredentials({"openai:default": PLAIN_KEY}),
+            clock=Clock(),
+        )
+        with pytest.raises(AttemptsExhaustedError) as info:
+            await ex.complete(HELLO)
+
+    texts = [str(info.value), repr(info.value.state), str(info.value.__cause__)]
+    texts += [r.getMessage() for r in caplog.records]
+    assert [] == [t for t in texts if PLAIN_KEY in t]
+    assert 1 == len(provider.seen)  # the profile cools down for both models
+
+
+async def test_keyless_local_provider_is_called_without_a_key() -> None:
+    """A built-in loopback provider (ollama) is called with no credential at all."""
+    config = load_config({"agent": {"model": {"primary": "ollama/llama3.2"}}})
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return openai_ok()(request)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        ex = Executor.from_config(config, client=client, environ={}, clock=Clock())
+        result = await ex.complete(HELLO)
+
+    assert "hi there" == result.text
+    assert "authorization" not in seen[0].headers
+    assert "127.0.0.1:11434" == seen[0].url.netloc.decode()
+
+
+async def test_a_cancelled_probe_gives_its_lease_back() -> None:
+    """When a half-open probe's call is cancelled, the next request may probe at once."""
+    config = load_config(
+        {
+            "providers": {
+                "openai": {"baseUrl": "http://mock/v1"},
+                "backup": {"api": "openai", "baseUrl": "http://mock/v1"},
+            },
+            "agent": {"model": {"primary": "openai/gpt-5.2", "fallbacks": ["backup/gpt-5-mini"]}},
+            "policy": {"maxTargetRetries": 0},
+        }
+    )
+    calls: list[str] = []
+    hang = anyio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        model = json.loads(request.content)["model"]
+        calls.append(model)
+        if model == "gpt-5.2" and len(calls) == 1:
+            return httpx.Response(
+                429, headers={"retry-after": "5"}, json={"error": {"message": "slow"}}
+            )
+        if model == "gpt-5.2" and len(calls) == 3:
+            hang.set()
+            await anyio.sleep(30)
+        return openai_ok()(request)
+
+    clock = Clock()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        ex, _ = executor(client, config=config, clock=clock)
+        await ex.complete(HELLO)  # 429 on the primary, answered by the fallback
+        clock.now += 60  # the primary's window has ended: the next call is a probe
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(ex.complete, HELLO)
+            await hang.wait()
+            tg.cancel_scope.cancel()
+        result = await ex.complete(HELLO)
+
+    assert ["gpt-5.2", "gpt-5-mini", "gpt-5.2", "gpt-5.2"] == calls
+    assert ModelRef.parse("openai/gpt-5.2") == result.model
+
+
+def test_reserved_params_are_refused() -> None:
+    """params cannot override the routed model or the request's own fields."""
+    with pytest.raises(ValueError, match="params may not set 'model', 'stream'"):
+        ChatRequest(
+            messages=[Message(role="user", content="x")], params={"model": "m", "stream": True}
+        )
+
+
+def test_http_providers_need_a_client() -> None:
+    """An executor without an httpx client for HTTP providers is a setup error, not a failure."""
+    from modelcfg import ModelcfgError
+
+    with pytest.raises(ModelcfgError, match=r"pass the httpx\.AsyncClient"):
+        Executor.from_config(CONFIG, client=None, credentials=StaticCredentials(KEYS))
+
+
+async def test_file_store_never_writes_stale_data_back(tmp_path: Any) -> None:
+    """An update under the lock reads the file afresh, even when its size and time look unchanged."""
+    import os
+
+    path = tmp_path / "state.json"
+    first, second = FileStateStore(path), FileStateStore(path)
+    await first.save_session(
+        "s1", SessionState(last_good={"openai": ProfileId.parse("openai:aaaa")})
+    )
+    await first.load_session("s1")  # warm first's cache
+    stat = path.stat()
+    await second.save_session(
+        "s1", SessionState(last_good={"openai": ProfileId.parse("openai:bbbb")})
+    )
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # a coarse clock: same time stamp
+    await first.save_session("s2", SessionState())
+    session = await second.load_session("s1")
+
+    assert session is not None
+    assert ProfileId.parse("openai:bbbb") == session.last_good["openai"]
+
+
+async def test_an_executor_from_config_refreshes_oauth_tokens(tmp_path: Any) -> None:
+    """Expired OAuth tokens in the auth store are refreshed through the config's endpoints."""
+    from modelcfg.auth import AuthStore, OAuthCredential
+    from modelcfg.testing import FakeOAuthServer
+
+    with FakeOAuthServer(token_prefix="fresh-") as oauth:
+        config = load_config(
+            {
+                "auth": {"profiles": {"anthropic:sub": {"provider": "anthropic", "mode": "oauth"}}},
+                "providers": {
+                    "anthropic": {
+                        "api": "anthropic",
+                        "baseUrl": "http://mock/v1",
+                        "oauth": {
+                            "authorizeUrl": oauth.authorize_url,
+                            "tokenUrl": oauth.token_url,
+                            "clientId": oauth.client_id,
+                        },
+                    }
+                },
+                "agent": {"model": {"primary": "anthropic/claude-opus-4-5"}},
+            }
+        )
+        store = AuthStore(path=tmp_path / "auth.json")
+        store.put(
+            "anthropic:sub",
+            OAuthCredential(
+                access="stale-token", refresh=oauth.issue_refresh_token(), expires_at=T0 - 10
+            ),
+        )
+        sent: list[str] = []
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            if str(request.url) == oauth.token_url:  # the refresh goes to the real OAuth server
+                real = httpx.post(oauth.token_url, content=request.content, headers=request.headers)
+                return httpx.Response(real.status_code, content=real.content, headers=real.headers)
+            sent.append(
+                request.headers.get("authorization") or request.headers.get("x-api-key", "")
+            )
+            return httpx.Response(200, json=_anthropic_ok(request))
+
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            ex = Executor.from_config(
+                config, client=client, auth_store=store, environ={}, clock=Clock()
+            )
+            result = await ex.complete(HELLO)
+
+    assert ProfileId.parse("anthropic:sub") == result.profile
+    assert 1 == oauth.refreshes
+    assert ["fresh-"] == [s.removeprefix("Bearer ")[:6] for s in sent]

@@ -55,7 +55,7 @@ class FileStateStore:
     def __init__(self, path: str | Path, *, lock_timeout_s: float = 10.0) -> None:
         self.path = Path(path)
         self._lock_timeout_s = lock_timeout_s
-        self._cache: tuple[tuple[int, int], HealthState, dict[str, object]] | None = None
+        self._cache: tuple[tuple[int, ...], HealthState, dict[str, object]] | None = None
         self._thread_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -75,7 +75,7 @@ class FileStateStore:
 
         def update() -> HealthState:
             with self._locked():
-                health, sessions = self._read()
+                health, sessions = self._read(cached=False)
                 new = change(health)
                 if new != health:
                     self._write(new, sessions)
@@ -100,7 +100,7 @@ class FileStateStore:
 
         def save() -> None:
             with self._locked():
-                health, sessions = self._read()
+                health, sessions = self._read(cached=False)
                 self._write(health, {**sessions, session_id: dump_state(session)})
 
         await anyio.to_thread.run_sync(save)
@@ -111,14 +111,21 @@ class FileStateStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         return exclusive_lock(self.path, timeout_s=self._lock_timeout_s)
 
-    def _read(self) -> tuple[HealthState, dict[str, object]]:
+    def _read(self, *, cached: bool = True) -> tuple[HealthState, dict[str, object]]:
+        """
+        The file's content; plain reads may reuse the last parse of the same file.
+
+        A read-modify-write under the lock always reads afresh: a time stamp too
+        coarse to tell two writes apart must never make it write stale data back.
+        """
         try:
             stat = self.path.stat()
         except FileNotFoundError:
             return HealthState(), {}
-        key = (stat.st_mtime_ns, stat.st_size)
+        # Every write replaces the file, so a new inode marks a new content.
+        key = (stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size)
         with self._thread_lock:
-            if self._cache is not None and self._cache[0] == key:
+            if cached and self._cache is not None and self._cache[0] == key:
                 return self._cache[1], self._cache[2]
         try:
             data = json.loads(self.path.read_bytes())
