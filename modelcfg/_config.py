@@ -30,9 +30,10 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from modelcfg._catalog import Modality, ModelStatus, Pricing
+from modelcfg._catalog import Modality, ModelInfo, ModelStatus, Pricing
+from modelcfg._failures import FailureKind
 from modelcfg._migrate import legacy_keys, migrate_config
-from modelcfg._policy import Policy
+from modelcfg._policy import DEFAULT_RULES, KindRule, Policy
 from modelcfg._values import FallbackChain, ModelRef, ProfileId
 from modelcfg.exceptions import ConfigError
 from modelcfg.typing import JSON
@@ -378,6 +379,12 @@ def _make_converter() -> cattrs.Converter:
     converter.register_structure_hook_factory(
         _is_collection, lambda t: _collection_hook(converter, t)
     )
+    converter.register_structure_hook_factory(
+        _is_id_mapping, lambda t: _id_mapping_hook(converter, t)
+    )
+    converter.register_structure_hook_func(
+        lambda t: t == Mapping[FailureKind, KindRule], lambda v, _t: _structure_rules(converter, v)
+    )
 
     def is_config_class(cls: type) -> bool:
         return attrs.has(cls) and cls.__module__.startswith("modelcfg.")
@@ -465,6 +472,85 @@ def _collection_hook(converter: cattrs.Converter, cls: object) -> StructureHook:
         return build(items)
 
     return structure
+
+
+def _is_id_mapping(cls: object) -> bool:
+    args = typing.get_args(cls)
+    return (
+        typing.get_origin(cls) in (Mapping, dict)
+        and bool(args)
+        and args[0] in (ModelRef, ProfileId)
+    )
+
+
+def _id_mapping_hook(converter: cattrs.Converter, cls: object) -> StructureHook:
+    """
+    Structure a mapping keyed by model or profile ids, refusing two keys that name
+    the same id once normalised (``OpenAI/a`` and ``openai/a``), which would
+    otherwise silently drop one entry.
+    """
+    key_type, value_type = typing.get_args(cls)
+    what = "model" if key_type is ModelRef else "profile"
+    key_hook = converter.get_structure_hook(key_type)
+    value_hook = converter.get_structure_hook(value_type)
+
+    def structure(value: object, _type: object) -> object:
+        if not isinstance(value, Mapping):
+            raise _TypeMismatch(f"expected an object, not {_json_type(value)}")
+        result: dict[object, object] = {}
+        first: dict[object, str] = {}
+        errors: list[Exception] = []
+        for raw_key, item in value.items():
+            try:
+                key = key_hook(raw_key, key_type)
+                if key in first:
+                    raise ValueError(
+                        f"{raw_key!r} names the same {what} as {first[key]!r}; keep one of them"
+                    )
+                first[key] = raw_key
+                result[key] = value_hook(item, value_type)
+            except Exception as exc:
+                exc.__notes__ = [
+                    *getattr(exc, "__notes__", []),
+                    IterableValidationNote(
+                        f"Structuring {cls} @ key {raw_key!r}", raw_key, value_type
+                    ),
+                ]
+                errors.append(exc)
+        if errors:
+            raise IterableValidationError(
+                f"While structuring {cls}", errors, typing.cast("type", cls)
+            )
+        return result
+
+    return structure
+
+
+def _structure_rules(converter: cattrs.Converter, value: object) -> dict[FailureKind, KindRule]:
+    """
+    Structure ``policy.rules``: each given rule overrides only the keys it names,
+    over the default rule of its kind (a shorter ``windowSeconds`` keeps rotation).
+    """
+    if not isinstance(value, Mapping):
+        raise _TypeMismatch(f"expected an object, not {_json_type(value)}")
+    rules: dict[FailureKind, KindRule] = {}
+    errors: list[Exception] = []
+    for raw_key, given in value.items():
+        try:
+            kind = FailureKind(_structure_enum(raw_key, FailureKind))
+            if not isinstance(given, Mapping):
+                raise _TypeMismatch(f"expected an object, not {_json_type(given)}")
+            base = converter.unstructure(DEFAULT_RULES[kind], KindRule)
+            rules[kind] = converter.structure({**base, **given}, KindRule)
+        except Exception as exc:
+            exc.__notes__ = [
+                *getattr(exc, "__notes__", []),
+                IterableValidationNote(f"Structuring rule {raw_key!r}", raw_key, KindRule),
+            ]
+            errors.append(exc)
+    if errors:
+        raise IterableValidationError("While structuring policy.rules", errors, dict)
+    return rules
 
 
 def _structure_json_value(value: object, _type: object) -> object:
@@ -643,15 +729,25 @@ def _check(config: Config) -> list[str]:
     for ref, entry in config.agent.models.items():
         if ref.provider not in known_providers:
             provider_known(ref.provider, _key_path("$.agent.models", str(ref)), f"model {ref}")
-        if entry.alias is None and entry.context_window is None and entry.max_output_tokens is None:
+        overrides = entry.catalog_overrides()
+        if entry.alias is None and not overrides:
             continue
         path = _key_path("$.agent.models", str(ref))
+        counts_ok = True
         for value, name in (
             (entry.context_window, "contextWindow"),
             (entry.max_output_tokens, "maxOutputTokens"),
         ):
             if value is not None and value <= 0:
+                counts_ok = False
                 errors.append(f"{path}.{name}: must be a positive number of tokens, not {value}")
+        if overrides and counts_ok:
+            # The record these fields make must itself be valid (limits that agree,
+            # a non-empty name and input, ...): checked now, not when first used.
+            try:
+                ModelInfo.unknown(ref).with_overrides(**overrides)
+            except (ValueError, TypeError) as exc:
+                errors.append(f"{path}: {exc}")
         if entry.alias is None:
             continue
         if not _ALIAS_RE.match(entry.alias):
@@ -723,6 +819,13 @@ def _check(config: Config) -> list[str]:
             and settings.api is not WireFormat.CUSTOM
         ):
             errors.append(f"{path}.baseUrl: is required for a provider that is not built in")
+        if settings.oauth is not None:
+            oauth = settings.oauth
+            for name, url in (("authorizeUrl", oauth.authorize_url), ("tokenUrl", oauth.token_url)):
+                if not re.match(r"https?://[^\s/]+", url):
+                    errors.append(f"{path}.oauth.{name}: {url!r} is not an absolute http(s) URL")
+            if not oauth.client_id.strip():
+                errors.append(f"{path}.oauth.clientId: must not be empty")
         for header in settings.headers:
             if header.casefold() in _CREDENTIAL_HEADERS:
                 errors.append(

@@ -39,6 +39,10 @@ def read_config_data(path: str | Path) -> dict[str, object]:
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"$: not valid TOML: {exc}"], source=str(path)) from None
+    except RecursionError:
+        raise ConfigError(
+            ["$: the file nests too deeply to be a configuration"], source=str(path)
+        ) from None
     if not isinstance(data, dict):
         raise ConfigError(["$: the configuration must be an object"], source=str(path))
     return data

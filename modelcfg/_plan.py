@@ -27,16 +27,26 @@ def catalog_for(
     A model entry's catalog fields (``contextWindow``, ``input``, ...) override the
     record the catalog has for it, or define a record for a model the catalog does
     not know (a local server, a custom provider).
+
+    Raises:
+        ConfigError: An entry contradicts the catalog's record (for example a
+            ``maxOutputTokens`` above the model's known context window).
     """
     base = ModelCatalog.combined(curated=curated, discovered=discovered)
     user: list[ModelInfo] = []
+    errors: list[str] = []
     for ref, entry in config.agent.models.items():
         overrides = entry.catalog_overrides()
         if not overrides:
             continue
         known = base.get(ref)
         info = known if known is not None else ModelInfo.unknown(ref, source=CatalogSource.USER)
-        user.append(info.with_overrides(**overrides))
+        try:
+            user.append(info.with_overrides(**overrides))
+        except ValueError as exc:  # e.g. maxOutputTokens above the catalog's context window
+            errors.append(f"$.agent.models['{ref}']: {exc} (with the catalog's record)")
+    if errors:
+        raise ConfigError(errors)
     return base.with_models(user) if user else base
 
 

@@ -283,6 +283,48 @@ BAD_CONFIGS: list[tuple[str, Callable[[dict[str, Any]], object], list[str]]] = [
         ],
     ),
     (
+        "two keys naming the same model once normalised",
+        lambda d: d["agent"]["models"].update({"OpenAI/gpt-5.2": {"alias": "other"}}),
+        [
+            "$.agent.models['OpenAI/gpt-5.2']: 'OpenAI/gpt-5.2' names the same model as 'openai/gpt-5.2'; keep one of them"
+        ],
+    ),
+    (
+        "output limit above the entry's own context window",
+        lambda d: d["agent"]["models"]["openai/gpt-5.2"].update(
+            contextWindow=5, maxOutputTokens=10
+        ),
+        [
+            "$.agent.models['openai/gpt-5.2']: max_output_tokens of openai/gpt-5.2 (10) is larger than its context_window (5)"
+        ],
+    ),
+    (
+        "OAuth endpoints that are not URLs",
+        lambda d: d.update(
+            providers={
+                "anthropic": {
+                    "api": "anthropic",
+                    "oauth": {
+                        "authorizeUrl": "login.example.com",
+                        "tokenUrl": "https://t.example/token",
+                        "clientId": " ",
+                    },
+                }
+            }
+        ),
+        [
+            "$.providers.anthropic.oauth.authorizeUrl: 'login.example.com' is not an absolute http(s) URL",
+            "$.providers.anthropic.oauth.clientId: must not be empty",
+        ],
+    ),
+    (
+        "a rule key misspelt",
+        lambda d: d.update(policy={"rules": {"auth": {"windowSecs": 60}}}),
+        [
+            "$.policy.rules.auth.windowSecs: unknown key (did you mean 'windowSeconds' or 'maxWindowSeconds'?)"
+        ],
+    ),
+    (
         "unknown input modality",
         lambda d: d["agent"]["models"]["openai/gpt-5.2"].update(input=["text", "smell"]),
         [
@@ -408,7 +450,7 @@ def configs(draw: hst.DrawFn) -> dict[str, Any]:
             entry["contextWindow"] = draw(hst.integers(1, 2_000_000))
         if draw(hst.booleans()):
             entry["input"] = draw(
-                hst.lists(hst.sampled_from(["text", "image", "pdf"]), unique=True)
+                hst.lists(hst.sampled_from(["text", "image", "pdf"]), min_size=1, unique=True)
             )
         if draw(hst.booleans()):
             entry["params"] = {"temperature": draw(hst.floats(0, 2))}
@@ -479,3 +521,42 @@ def test_fuzzed_config_raises_only_config_error(data: hst.DataObject) -> None:
         assert errors, "a ConfigError always lists at least one problem"
 
     assert all(line.startswith("$") for line in errors)
+
+
+def test_a_partial_rule_keeps_the_rest_of_the_default_rule() -> None:
+    """Overriding one key of a policy rule changes that key only (rotation and fallback stay)."""
+    from modelcfg import DEFAULT_RULES, FailureKind
+
+    config = load_config({"policy": {"rules": {"auth": {"windowSeconds": 60}}}})
+    rule = config.policy.rules[FailureKind.AUTH]
+
+    assert 60.0 == rule.window_s
+    assert (rule.rotate_profile, rule.fall_back, rule.mark) == (
+        DEFAULT_RULES[FailureKind.AUTH].rotate_profile,
+        DEFAULT_RULES[FailureKind.AUTH].fall_back,
+        DEFAULT_RULES[FailureKind.AUTH].mark,
+    )
+    assert config == load_config(dump_config(config))
+
+
+def test_entries_that_contradict_the_catalog_are_config_errors() -> None:
+    """An output limit above the curated context window is a ConfigError with its path."""
+    from modelcfg import catalog_for, curated_catalog
+
+    config = load_config(
+        {"agent": {"models": {"anthropic/claude-opus-4-5": {"maxOutputTokens": 10_000_000}}}}
+    )
+    with pytest.raises(ConfigError) as info:
+        catalog_for(config, curated=curated_catalog())
+
+    assert info.value.errors[0].startswith("$.agent.models['anthropic/claude-opus-4-5']: ")
+
+
+def test_deeply_nested_files_are_config_errors(tmp_path: Any) -> None:
+    """A file nesting too deeply is a ConfigError, not a RecursionError."""
+    from modelcfg._config_file import load_config_file
+
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ConfigError, match="nests too deeply"):
+        load_config_file(path)
