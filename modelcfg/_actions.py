@@ -84,8 +84,14 @@ class SkipCode(enum.StrEnum):
 def format_clock(at: float) -> str:
     """
     *at* (seconds since the epoch) as a UTC wall-clock time ``HH:MM:SS``.
+
+    A time no clock can show (not finite, or outside the years 1 to 9999) is
+    printed as the number itself, ``1.7e+12 s since the epoch``, rather than raising.
     """
-    return datetime.datetime.fromtimestamp(at, datetime.UTC).strftime("%H:%M:%S")
+    try:
+        return datetime.datetime.fromtimestamp(at, datetime.UTC).strftime("%H:%M:%S")
+    except (ValueError, OverflowError, OSError):
+        return f"{at:g} s since the epoch"
 
 
 def _to_reason_code(value: str) -> ReasonCode:

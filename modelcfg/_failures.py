@@ -64,11 +64,50 @@ _SECRET_PATTERNS: Final = (
     re.compile(r"\b(AIza)[A-Za-z0-9_\-]{20,}"),
     re.compile(r"\b(gsk_|xai-|pplx-|hf_)[A-Za-z0-9_\-]{8,}"),
     re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/\-]{8,}=*"),
+    # HTTP Basic credentials: base64 with a digit, '+', '/' or an inner capital, so
+    # that prose such as "Basic authentication failed" is left alone.
+    re.compile(r"(?i:\b(basic\s+))(?=[A-Za-z0-9+/]*(?:[0-9+/]|[a-z][A-Z]))[A-Za-z0-9+/]{8,}=*"),
     re.compile(
         r"(?i)((?:api[_-]?key|access[_-]?token|refresh[_-]?token|x-api-key)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]{6,}"
     ),
 )
 _MAX_MESSAGE: Final = 500
+
+_EARLIEST_AT: Final = -62_135_596_800.0
+"""0001-01-01T00:00:00Z in seconds since the epoch, the earliest time a clock can print."""
+_LATEST_AT: Final = 253_402_300_799.0
+"""9999-12-31T23:59:59Z in seconds since the epoch, the latest time a clock can print."""
+
+
+def _time_problem(value: object, name: str) -> str | None:
+    """
+    A sentence saying why *value* is not a usable time for *name*, or ``None`` when it is.
+
+    Times are seconds since the epoch, finite and within the years 1 to 9999; a value
+    past that is most often milliseconds, and the sentence says so.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"{name} must be a number of seconds since the epoch, not {value!r}"
+    if _EARLIEST_AT <= value <= _LATEST_AT:
+        return None
+    if value != value or value in (float("inf"), float("-inf")):
+        return f"{name} must be a finite number of seconds since the epoch, not {value!r}"
+    hint = " (was it given in milliseconds?)" if value > _LATEST_AT else ""
+    return f"{name} must be seconds since the epoch within the years 1 to 9999, not {value!r}{hint}"
+
+
+def _valid_time(value: float, name: str) -> float:
+    """
+    *value* when it is a usable time in seconds since the epoch.
+
+    Raises:
+        ValueError: *value* is not finite, or falls outside the years 1 to 9999
+            (the message suggests milliseconds when it is too large).
+    """
+    problem = _time_problem(value, name)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
 
 
 def redact(text: str, *secrets: str) -> str:
@@ -108,6 +147,13 @@ def _check_non_negative(
         )
 
 
+def _check_time(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    # Fast path: a plain float in range, as every clock gives, costs one comparison.
+    if type(value) is float and _EARLIEST_AT <= value <= _LATEST_AT:
+        return
+    _valid_time(value, f"Failure.{attribute.name}")
+
+
 @attrs.frozen(kw_only=True)
 class Failure:
     """
@@ -115,7 +161,8 @@ class Failure:
 
     Attributes:
         kind: What went wrong.
-        observed_at: When the failure was seen, in seconds since the epoch.
+        observed_at: When the failure was seen, in seconds since the epoch (finite,
+            within the years 1 to 9999; milliseconds are refused).
         status: The HTTP status, when there was one.
         retry_after_s: How long the provider asked us to wait, if it said.
         message: A short description, with credentials redacted.
@@ -125,7 +172,7 @@ class Failure:
     """
 
     kind: FailureKind = attrs.field(converter=_to_kind)
-    observed_at: float
+    observed_at: float = attrs.field(validator=_check_time)
     status: int | None = None
     retry_after_s: float | None = attrs.field(default=None, validator=_check_non_negative)
     message: str = attrs.field(default="", converter=_clean_message)

@@ -223,7 +223,15 @@ class HealthState:
         Without a profile no cooldown is marked; without a model circuits are left
         alone. A window that is open keeps its end unless the failure brings a
         longer (capped) ``Retry-After``; a failure after a window ended opens the
-        next one, longer for kinds that escalate.
+        next one, longer for kinds that escalate. Strikes count as in a row while
+        each failure comes within ``counter_reset_s`` of the previous window's end.
+
+        A failure on a target whose half-open probe is out ends the probe's lease,
+        whatever its kind: each window the probe was testing opens again by its own
+        kind's rule (escalated as usual), unless the failure is about the request
+        only (no mark, no circuit: a content filter, an invalid request, a context
+        overflow), which just gives the lease back. A half-open circuit reopens on a
+        failure that counts against it and otherwise gives its lease back.
         """
         now = failure.observed_at
         rule = policy.rule_for(failure.kind)
@@ -258,6 +266,30 @@ class HealthState:
                 model_cooldowns = {**model_cooldowns, pair: window}
         if rule.trips_circuit and model is not None:
             circuits = {**circuits, model: _circuit_after(circuits.get(model), now, policy)}
+        if profile is not None and model is not None:
+            # A half-open probe reported: whatever the kind, its lease ends now, and a
+            # window it was probing opens again (Probing -> Open) unless the failure
+            # was about the request rather than the target.
+            reopen = rule.mark is not Mark.NONE or rule.trips_circuit
+            if disables:
+                disables = _after_probe_in(disables, profile, now, reopen, policy)
+            if cooldowns:
+                cooldowns = _after_probe_in(cooldowns, profile, now, reopen, policy)
+            if model_cooldowns:
+                pair = (
+                    target
+                    if target is not None and target.model == model and target.profile == profile
+                    else Target(model=model, profile=profile)
+                )
+                model_cooldowns = _after_probe_in(model_cooldowns, pair, now, reopen, policy)
+            if (
+                circuits
+                and (circuit := circuits.get(model)) is not None
+                and circuit.probe_until_at is not None
+            ):
+                # A failure that trips circuits already reopened it above; any other
+                # gives the lease back and leaves the circuit half-open.
+                circuits = {**circuits, model: attrs.evolve(circuit, probe_until_at=None)}
         return HealthState(
             cooldowns=cooldowns,
             model_cooldowns=model_cooldowns,
@@ -443,6 +475,27 @@ def _blocked_by(
     return Blocked(until_at=until, code=code, kind=window.kind)
 
 
+def _after_probe_in(
+    windows: Mapping[_K, Window], key: _K, now: float, reopen: bool, policy: Policy
+) -> Mapping[_K, Window]:
+    """
+    *windows* once a failure at *now* reported on a target that *key* covers.
+
+    When the window at *key* had a half-open probe out, it opens again by its own
+    kind's rule (escalated as usual) if *reopen*, else it just gives the lease
+    back. Otherwise *windows* is returned as it is.
+    """
+    window = windows.get(key)
+    if window is None or window.probe_until_at is None or now < window.until_at:
+        return windows
+    if reopen:
+        kind = window.kind
+        window = _next_window(window, kind, policy.rule_for(kind), now, None, policy)
+    else:
+        window = attrs.evolve(window, probe_until_at=None)
+    return {**windows, key: window}
+
+
 def _next_window(
     old: Window | None,
     kind: FailureKind,
@@ -471,7 +524,11 @@ def _next_window(
             last_failure_at=max(now, old.last_failure_at),
             probe_until_at=old.probe_until_at,
         )
-    recent = old is not None and now - old.last_failure_at < policy.counter_reset_s
+    # Strikes stay recent when this failure comes within counter_reset_s of the previous
+    # window's end (not of its failure: a window may itself be longer than that).
+    recent = (
+        old is not None and now - max(old.until_at, old.last_failure_at) < policy.counter_reset_s
+    )
     strikes = old.strikes + 1 if old is not None and recent else 1
     # A fresh window: the provider's Retry-After when it gave one (but never shorter than
     # one backoff step, so "Retry-After: 0" cannot cause a tight loop), else the rule's.

@@ -95,7 +95,9 @@ class KindRule:
             the counter quiet window) multiplies the window by this; ``1`` keeps it fixed.
         max_window_s: The longest window escalation can reach.
         honour_retry_after: Whether the provider's ``Retry-After`` (capped by
-            :attr:`Policy.retry_after_cap_s`) sets the window and the retry delay.
+            :attr:`Policy.retry_after_cap_s`) sets the window and the retry delay: a
+            retry of the same target waits at least that long, and falls back
+            instead when the wait would pass the request's deadline.
         retries: How many times the same target is retried (with backoff) before moving on.
         rotate_profile: Whether to try the model's other profiles next.
         fall_back: Whether to move on to the next model of the chain.
@@ -126,8 +128,12 @@ class KindRule:
         """
         The length of a fresh window after *strikes* failures in a row (1 for the first).
         """
-        length = self.window_s * self.escalation ** max(strikes - 1, 0)
-        return min(length, max(self.max_window_s, self.window_s))
+        cap = max(self.max_window_s, self.window_s)
+        try:
+            length = self.window_s * self.escalation ** max(strikes - 1, 0)
+        except OverflowError:  # A huge escalation: the window has long reached its cap.
+            return cap if self.window_s > 0 else 0.0
+        return min(length, cap)
 
 
 _K = FailureKind
@@ -192,10 +198,12 @@ DEFAULT_RULES: Final[Mapping[FailureKind, KindRule]] = {
         note="Bounded retries with backoff, then the next model without sleeping.",
     ),
     _K.SERVER: KindRule(
+        honour_retry_after=True,
         retries=2,
         fall_back=True,
         trips_circuit=True,
-        note="Bounded retries with backoff, then the next model without sleeping.",
+        note="Bounded retries with backoff (never sooner than a capped `Retry-After`), "
+        "then the next model without sleeping.",
     ),
     _K.MODEL_NOT_FOUND: KindRule(
         mark=Mark.COOLDOWN,
@@ -221,6 +229,7 @@ DEFAULT_RULES: Final[Mapping[FailureKind, KindRule]] = {
         note="Restarts on the next model (`restart_interrupted_streams`); never a success.",
     ),
     _K.UNKNOWN: KindRule(
+        honour_retry_after=True,
         retries=2,
         fall_back=True,
         trips_circuit=True,
@@ -334,7 +343,10 @@ class Policy:
                 up to ``jitter_fraction`` off the delay.
         """
         exponent = min(max(retry - 1, 0), 64)
-        delay = min(self.backoff_base_s * self.backoff_multiplier**exponent, self.backoff_max_s)
+        try:
+            delay = min(self.backoff_base_s * self.backoff_multiplier**exponent, self.backoff_max_s)
+        except OverflowError:  # A huge multiplier: the delay has long reached its cap.
+            delay = self.backoff_max_s
         return delay * (1.0 - self.jitter_fraction * unit)
 
     def capped_retry_after(self, retry_after_s: float | None) -> float | None:

@@ -34,7 +34,7 @@ import attrs
 
 from modelcfg._actions import Action, Call, GiveUp, format_clock
 from modelcfg._decide import next_attempt
-from modelcfg._failures import Failure, FailureKind
+from modelcfg._failures import Failure, FailureKind, _time_problem, _valid_time, redact
 from modelcfg._state import AttemptState, RequestNeeds, Routes, SessionState
 from modelcfg._values import ProfileId, Selection
 from modelcfg.typing import JSON, JSONObject
@@ -65,7 +65,7 @@ class ReplayEvent:
         fail: How it failed, or ``None`` when it succeeded.
         status: The HTTP status of the failure, if any.
         retry_after_s: The failure's ``Retry-After``, if any.
-        message: The provider's message.
+        message: The provider's message, with credentials redacted.
         code: The provider's error code.
     """
 
@@ -73,7 +73,8 @@ class ReplayEvent:
     fail: FailureKind | None = None
     status: int | None = None
     retry_after_s: float | None = None
-    message: str = ""
+    # Masked on the way in: explain prints it, and a pasted key must not show.
+    message: str = attrs.field(default="", converter=redact)
     code: str | None = None
 
 
@@ -116,6 +117,14 @@ def _number(value: object, path: str, *, minimum: float = 0.0) -> float:
     if value < minimum:
         raise _where(path, f"expected a number >= {minimum:g}, not {value!r}")
     return float(value)
+
+
+def _time(value: object, path: str) -> float:
+    number = _number(value, path)
+    problem = _time_problem(value, "the start")  # Reports the value as written.
+    if problem is not None:
+        raise _where(path, problem)
+    return number
 
 
 def _integer(value: object, path: str) -> int:
@@ -241,6 +250,10 @@ def replay(script: Mapping[str, object], routes: Routes) -> tuple[ReplayStep, ..
         if not isinstance(action, Call):
             raise _where(f"$.events[{i}]", "the request already gave up at the step before")
         at = action.state.now + action.delay_s + event.after_s
+        try:
+            _valid_time(at, "the time of this outcome")
+        except ValueError as error:
+            raise _where(f"$.events[{i}].after", str(error)) from None
         if event.fail is None:
             done = action.state.succeeded(at)
             steps.append(ReplayStep(event=event, at=at, action=None, state=done))
@@ -290,7 +303,7 @@ def parse_script(script: Mapping[str, object]) -> ReplayScript:
             raise _where(f"$.events[{i + 1}]", "the request already succeeded at the event before")
     return ReplayScript(
         needs=needs,
-        start=_number(data.get("start", 0), "$.start"),
+        start=_time(data.get("start", 0), "$.start"),
         seed=_integer(data.get("seed", 0), "$.seed"),
         session=_session(data.get("session", {}), "$.session"),
         events=events,

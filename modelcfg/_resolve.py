@@ -10,6 +10,9 @@ Accepted forms:
 
 Model ids may contain ``@`` themselves (``x@20251001``, ``llama@q8_0``): a suffix
 counts as a profile only when it names a known profile of the model's provider.
+A suffix that reads as a profile but names none known (``Opus@anthropic:wrok``,
+``anthropic/claude-opus-4-5@anthropic:wrok``) is an error that suggests the
+closest known profile, never part of a model id.
 """
 
 from __future__ import annotations
@@ -79,6 +82,12 @@ def resolve_model(
                 text=text,
             )
         return Selection(model=_allowed(ref, config, text), profile=profile, strict=strict)
+    if text.casefold() not in config.aliases():  # An alias spelled with '@' is just an alias.
+        for head, tail in _at_splits(text):
+            ref = _lookup(head, config)
+            wanted = _profile_meant(head, tail, ref) if ref is not None else None
+            if wanted is not None:
+                raise _unknown_profile(wanted, text, known)
     ref = _lookup(text, config)
     if ref is None:
         raise _unknown(text, config, models)
@@ -113,6 +122,48 @@ def _profile_named(tail: str, ref: ModelRef, known: frozenset[ProfileId]) -> Pro
     except ValueError:
         return None
     return candidate if candidate in known else None
+
+
+def _profile_meant(head: str, tail: str, ref: ModelRef) -> ProfileId | None:
+    """
+    The profile *tail* was meant to name after *head* (which resolved to *ref*), or ``None``.
+
+    Called once *tail* names no known profile. After an explicit ``provider/model``
+    id, only a ``provider:name`` of the model's own provider reads as a profile
+    (``x@20251001`` and ``llama@q8_0`` stay model ids). After an alias, which holds
+    no ``@`` of its own, any ``provider:name`` or bare ``name`` does.
+    """
+    provider, sep, name = tail.partition(":")
+    try:
+        if sep:
+            meant = ProfileId(provider=provider, name=name)
+        elif "/" not in head:
+            meant = ProfileId(provider=ref.provider, name=tail)
+        else:
+            return None
+    except ValueError:
+        return None
+    if "/" in head and meant.provider != ref.provider:
+        return None
+    return meant
+
+
+def _unknown_profile(
+    profile: ProfileId, text: str, known: frozenset[ProfileId]
+) -> UnknownModelError:
+    same = sorted(str(p) for p in known if p.provider == profile.provider)
+    suggestions = tuple(difflib.get_close_matches(str(profile), same, n=3, cutoff=0.6))
+    if suggestions:
+        hint = f" (did you mean {' or '.join(map(repr, suggestions))}?)"
+    elif same:
+        hint = f" (known profiles of {profile.provider!r}: {', '.join(same)})"
+    else:
+        hint = f" (no profile of {profile.provider!r} is known: log in first)"
+    return UnknownModelError(
+        f"{text!r} names unknown profile {str(profile)!r}{hint}.",
+        text=text,
+        suggestions=suggestions,
+    )
 
 
 def _unknown(text: str, config: Config, models: Iterable[ModelRef]) -> UnknownModelError:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TypeVar
 import attrs
 
 from modelcfg._actions import ReasonCode, _to_reason_code
-from modelcfg._failures import Failure
+from modelcfg._failures import Failure, _valid_time
 from modelcfg._health import HealthState
 from modelcfg._policy import Policy
 from modelcfg._values import FallbackChain, ModelRef, ProfileId, Selection, Target
@@ -358,7 +358,12 @@ class AttemptState:
             health: The shared health snapshot; all healthy when ``None``.
             needs: What the request needs; plain text when ``None``.
             seed: The seed of the backoff jitter (vary it per request).
+
+        Raises:
+            ValueError: *now* is not finite or falls outside the years 1 to 9999
+                (milliseconds, most often).
         """
+        _valid_time(now, "now, the request's start,")
         session = session if session is not None else SessionState()
         needs = needs if needs is not None else RequestNeeds()
         candidates, image_route = candidate_models(routes, needs, session)
@@ -692,6 +697,22 @@ def load_state(data: object, cls: type[_T]) -> _T:
     Build a *cls* back from what :func:`dump_state` returned.
 
     Raises:
-        cattrs.errors.ClassValidationError: The data does not describe a *cls*.
+        ValueError: The data does not describe a *cls* (whatever its shape: ``None``,
+            a list, a string, a missing or unknown key, a bad value); the message
+            names every problem with its JSON path, like ``expected a mapping @
+            $.cooldowns``.
     """
-    return state_converter().structure(data, cls)
+    # Imported here, like the converter, so that deciding never pays for cattrs.
+    import cattrs
+
+    name = getattr(cls, "__name__", repr(cls))
+    if not isinstance(data, Mapping) and attrs.has(cls):
+        shape = "null" if data is None else f"a {type(data).__name__}"
+        raise ValueError(f"The data for a {name} must be a JSON object (a mapping), not {shape}.")
+    try:
+        return state_converter().structure(data, cls)
+    except cattrs.BaseValidationError as error:
+        problems = "; ".join(cattrs.transform_error(error, path="$"))
+        raise ValueError(f"The data does not describe a {name}: {problems}.") from error
+    except (TypeError, ValueError, AttributeError, KeyError) as error:
+        raise ValueError(f"The data does not describe a {name}: {error}.") from error

@@ -15,10 +15,10 @@ from hypothesis import strategies as hst
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from modelcfg import Failure, FailureKind, FallbackChain, ModelRef, ProfileId, Selection, Target
-from modelcfg._actions import Action, Call, GiveUp, ReasonCode, SkipCode
+from modelcfg._actions import Action, Call, GiveUp, ReasonCode, SkipCode, format_clock
 from modelcfg._decide import jitter_unit, next_attempt
 from modelcfg._health import Circuit, HealthState, Window
-from modelcfg._policy import Policy
+from modelcfg._policy import KindRule, Policy
 from modelcfg._state import AttemptState, ModelTraits, RequestNeeds, Routes, SessionState
 from modelcfg.exceptions import InvalidStateError
 
@@ -242,6 +242,39 @@ SCENARIOS = [
         id="given a chain, when the server fails three times, then the next model with no delay",
         when=(Ev(kind=K.SERVER),) * 3,
         then=call(f"{OM}@{OX}", R.FALLBACK_MODEL, 0.0),
+    ),
+    Scenario(
+        id="given a chain, when the server fails with Retry-After 30, then the same target after 30 s",
+        when=(Ev(kind=K.SERVER, retry_after_s=30),),
+        then=call(f"{A}@{PA}", R.RETRY_SAME_TARGET, 30.0),
+    ),
+    Scenario(
+        id="given a chain, when an unknown failure says Retry-After 5, then the same target after 5 s",
+        when=(Ev(kind=K.UNKNOWN, retry_after_s=5),),
+        then=call(f"{A}@{PA}", R.RETRY_SAME_TARGET, 5.0),
+    ),
+    Scenario(
+        id="given a chain, when the server's Retry-After is 500, then the same target after the 60 s cap",
+        when=(Ev(kind=K.SERVER, retry_after_s=500),),
+        then=call(f"{A}@{PA}", R.RETRY_SAME_TARGET, 60.0),
+    ),
+    Scenario(
+        id="given a deadline before the Retry-After, when the server fails, then the next model at once",
+        routes=make_routes(deadline_s=20),
+        when=(Ev(kind=K.SERVER, retry_after_s=30),),
+        then=call(f"{OM}@{OX}", R.FALLBACK_MODEL, 0.0),
+    ),
+    Scenario(
+        id="given a huge backoff multiplier, when the server fails again and again, then the capped backoff",
+        routes=make_routes(
+            (A,),
+            order=(PA,),
+            backoff_multiplier=1e300,
+            max_target_retries=4,
+            rules={K.SERVER: KindRule(retries=4, fall_back=True)},
+        ),
+        when=(Ev(kind=K.SERVER),) * 4,
+        then=call(f"{A}@{PA}", R.RETRY_SAME_TARGET, (24.0, 30.0)),
     ),
     Scenario(
         id="given a chain, when connections fail three times, then the next model with no delay",
@@ -635,6 +668,27 @@ def test_cooldown_expiry_then_half_open_probe_then_closed() -> None:
     assert p(PA) not in closed.cooldowns
 
 
+def test_a_probe_failing_with_a_server_error_reopens_the_cooldown_for_everyone() -> None:
+    """A half-open probe that fails with an unmarked kind reopens the window; others see a cooldown."""
+    routes = make_routes((A,), order=(PA, PB))
+    ended = HealthState(cooldowns={p(PA): window(K.RATE_LIMITED, T0 - 1)})
+    probe = next_attempt(None, AttemptState.start(routes, now=T0, health=ended))
+    assert isinstance(probe, Call)
+    failed = next_attempt(Failure(kind=K.SERVER, observed_at=T0 + 0.25), probe.state)
+    other = next_attempt(None, AttemptState.start(routes, now=T0 + 1, health=failed.state.health))
+    assert isinstance(other, Call)
+
+    assert probe.probe
+    expected = (f"{A}@{PB}", SkipCode.COOLING_DOWN, K.RATE_LIMITED, T0 + 0.25 + 60)
+    skip = other.skipped[0]
+    assert expected == (
+        f"{other.target.model}@{other.target.profile}",
+        skip.code,
+        skip.kind,
+        skip.until_at,
+    )
+
+
 def test_circuit_opens_then_traffic_returns_to_the_primary() -> None:
     """Failures open the primary's circuit; after open_s a probe succeeds and traffic returns."""
     routes = make_routes((A, OM), order=(PA,), circuit_min_calls=3, circuit_open_s=30)
@@ -683,6 +737,37 @@ def test_skip_renders_for_people() -> None:
 
     expected = "anthropic:a skipped: cooling down until 22:14:00 (rate limited)"
     assert expected == str(action.skipped[0])
+
+
+@pytest.mark.parametrize(
+    ("at", "expected"),
+    [
+        (T0 + 40, "22:14:00"),
+        (1.7e15, "1.7e+15 s since the epoch"),
+        (float("nan"), "nan s since the epoch"),
+        (float("inf"), "inf s since the epoch"),
+    ],
+    ids=["a normal time", "past the year 9999", "nan", "infinity"],
+)
+def test_format_clock_prints_the_number_when_no_clock_can_show_it(at: float, expected: str) -> None:
+    """format_clock() gives HH:MM:SS, or the number itself for a time no clock can show."""
+
+    assert expected == format_clock(at)
+
+
+def test_a_deadline_past_the_year_9999_does_not_crash_a_decision() -> None:
+    """A wait that ends after the year 9999 still gives a decision, its time printed as a number."""
+    routes = make_routes((A,), order=(PA,), deadline_s=1e300)
+    late = 253_402_300_600.0
+    failed = next_attempt(
+        Failure(kind=K.AUTH, observed_at=late + 1),
+        next_attempt(None, AttemptState.start(routes, now=late)).state,
+    )
+    assert isinstance(failed, Call)
+
+    expected = R.WAIT_FOR_REOPENING
+    assert expected == failed.reason.code
+    assert "reopens first, at 2.53402e+11 s since the epoch" in failed.reason.message
 
 
 def test_jitter_unit_is_in_range_and_spreads() -> None:

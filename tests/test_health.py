@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as hst
 
 from modelcfg import Failure, FailureKind, ModelRef, ProfileId, Target
-from modelcfg._health import BlockCode, HealthState
+from modelcfg._health import BlockCode, Circuit, HealthState
 from modelcfg._policy import Policy
 
 T0 = 1_700_000_000.0
@@ -230,3 +230,98 @@ def test_request_problems_leave_no_mark(kind: FailureKind) -> None:
     health = HealthState().with_failure(fail(kind, T0), Policy(circuit_min_calls=1))
 
     assert until(health, T0) is None
+
+
+def window_lengths(kind: FailureKind, repeats: int, key: str = "cooldowns") -> list[float]:
+    """Fail *repeats* times, each just as the previous window ends; return each window's length."""
+    health, at, lengths = HealthState(), T0, []
+    for _ in range(repeats):
+        health = health.with_failure(fail(kind, at), POLICY)
+        window = getattr(health, key)[WORK]
+        lengths.append(window.until_at - at)
+        at = window.until_at
+    return lengths
+
+
+def test_billing_disables_double_up_to_the_hour_cap() -> None:
+    """Billing failures each right after the disable ended double the window until the 1 h cap."""
+    lengths = window_lengths(K.BILLING, 6, "disables")
+
+    expected = [300.0, 600.0, 1_200.0, 2_400.0, 3_600.0, 3_600.0]
+    assert expected == lengths
+
+
+def test_rate_limit_cooldowns_double_up_to_their_cap() -> None:
+    """Rate limits each right after the cooldown ended double the window until the 5 min cap."""
+    lengths = window_lengths(K.RATE_LIMITED, 6)
+
+    expected = [30.0, 60.0, 120.0, 240.0, 300.0, 300.0]
+    assert expected == lengths
+
+
+def test_strikes_count_quiet_time_from_the_end_of_the_window() -> None:
+    """A repeat less than counter_reset_s after a long window ended still escalates."""
+    second = HealthState().with_failure(fail(K.BILLING, T0), POLICY)
+    second = second.with_failure(fail(K.BILLING, T0 + 300), POLICY)
+    third = second.with_failure(fail(K.BILLING, T0 + 900 + 599), POLICY)
+    quiet = second.with_failure(fail(K.BILLING, T0 + 900 + 600), POLICY)
+
+    expected = (3, 1)
+    assert expected == (third.disables[WORK].strikes, quiet.disables[WORK].strikes)
+
+
+def probing_after_rate_limit() -> HealthState:
+    """A rate-limit cooldown that ended at T0 + 30, with this caller's probe out since T0 + 31."""
+    health = HealthState().with_failure(fail(K.RATE_LIMITED, T0), POLICY)
+    return health.with_probe_started(TARGET, T0 + 31, POLICY)
+
+
+def test_probe_failing_with_an_unmarked_kind_reopens_the_window() -> None:
+    """A probe failing with a server error ends its lease and opens the next, escalated window."""
+    failed = probing_after_rate_limit().with_failure(fail(K.SERVER, T0 + 32), POLICY)
+    blocked = failed.blocked_until(TARGET, T0 + 33)
+    assert blocked is not None
+
+    expected = (BlockCode.COOLING_DOWN, K.RATE_LIMITED, T0 + 32 + 60, None, 2)
+    window = failed.cooldowns[WORK]
+    assert expected == (
+        blocked.code,
+        blocked.kind,
+        blocked.until_at,
+        window.probe_until_at,
+        window.strikes,
+    )
+
+
+@pytest.mark.parametrize("kind", [K.CONTENT_FILTER, K.INVALID_REQUEST, K.CONTEXT_OVERFLOW])
+def test_probe_failing_on_the_request_gives_the_lease_back(kind: FailureKind) -> None:
+    """A probe that fails because of the request itself frees the target for the next probe."""
+    failed = probing_after_rate_limit().with_failure(fail(kind, T0 + 32), POLICY)
+
+    assert until(failed, T0 + 33) is None
+    assert failed.probe_due(TARGET, T0 + 33)
+
+
+def test_probe_of_a_half_open_circuit_gives_its_lease_back_on_a_profile_failure() -> None:
+    """A circuit probe failing with auth (not a model failure) frees the circuit, which stays half-open."""
+    health = HealthState(circuits={MODEL: Circuit(open_until_at=T0)})
+    probing = health.with_probe_started(Target(model=MODEL, profile=HOME), T0 + 1, POLICY)
+    failed = probing.with_failure(
+        Failure(kind=K.AUTH, observed_at=T0 + 2, model=MODEL, profile=HOME), POLICY
+    )
+
+    expected = Circuit(open_until_at=T0, probe_until_at=None)
+    assert expected == failed.circuits[MODEL]
+    assert until(failed, T0 + 3) is None
+
+
+def test_probe_of_a_half_open_circuit_reopens_it_on_a_model_failure() -> None:
+    """A circuit probe failing with a server error opens the circuit again for circuit_open_s."""
+    health = HealthState(circuits={MODEL: Circuit(open_until_at=T0)})
+    probing = health.with_probe_started(TARGET, T0 + 1, POLICY)
+    failed = probing.with_failure(fail(K.SERVER, T0 + 2), POLICY)
+    blocked = failed.blocked_until(TARGET, T0 + 3)
+    assert blocked is not None
+
+    expected = (BlockCode.CIRCUIT_OPEN, T0 + 2 + POLICY.circuit_open_s)
+    assert expected == (blocked.code, blocked.until_at)

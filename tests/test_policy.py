@@ -146,3 +146,66 @@ def test_committed_decisions_page_is_up_to_date() -> None:
     text = (DOCS / "decisions.md").read_text(encoding="utf-8")
 
     assert module.regenerate(text) == text
+
+
+positive_seconds = hst.floats(min_value=0, max_value=1e308, exclude_min=True)
+
+
+@settings(max_examples=200)
+@given(
+    base=positive_seconds,
+    multiplier=hst.floats(min_value=1, max_value=1e308),
+    cap=positive_seconds,
+    jitter=hst.floats(min_value=0, max_value=1, exclude_max=True),
+    retry=hst.integers(min_value=1, max_value=10_000),
+    unit=hst.floats(min_value=0, max_value=1, exclude_max=True),
+)
+def test_backoff_never_overflows_over_the_allowed_ranges(
+    base: float, multiplier: float, cap: float, jitter: float, retry: int, unit: float
+) -> None:
+    """Any policy the validators accept gives a finite backoff in [0, backoff_max_s]."""
+    policy = Policy(
+        backoff_base_s=base,
+        backoff_multiplier=multiplier,
+        backoff_max_s=cap,
+        jitter_fraction=jitter,
+    )
+    delay = policy.backoff_s(retry, unit)
+
+    assert 0 <= delay <= cap
+
+
+def test_huge_backoff_multiplier_gives_the_cap() -> None:
+    """A multiplier of a million reaches backoff_max_s instead of overflowing."""
+    policy = Policy(backoff_multiplier=1e6)
+
+    expected = 30.0
+    assert expected == policy.backoff_s(60, 0.0)
+
+
+@settings(max_examples=200)
+@given(
+    window=hst.floats(min_value=0, max_value=1e308),
+    escalation=hst.floats(min_value=1, max_value=1e308),
+    cap=hst.floats(min_value=0, max_value=1e308),
+    strikes=hst.integers(min_value=1, max_value=10_000),
+)
+def test_escalated_windows_never_overflow(
+    window: float, escalation: float, cap: float, strikes: int
+) -> None:
+    """Any rule the validators accept gives a window between window_s and its cap."""
+    rule = KindRule(window_s=window, escalation=escalation, max_window_s=cap)
+    length = rule.window_for(strikes)
+
+    assert window <= length <= max(window, cap)
+    assert length > 0 or window == 0
+    assert window > 0 or length == 0
+
+
+@pytest.mark.parametrize(
+    "kind", [FailureKind.SERVER, FailureKind.UNKNOWN], ids=["server", "unknown"]
+)
+def test_server_errors_honour_retry_after(kind: FailureKind) -> None:
+    """Server and unknown failures wait at least the provider's capped Retry-After before a retry."""
+
+    assert DEFAULT_RULES[kind].honour_retry_after

@@ -109,6 +109,15 @@ def test_give_up_ends_the_replay() -> None:
             "$.session.select: 'nonsense' is not a model reference",
         ),
         ({"events": {"fail": "auth"}}, "$.events: expected a list of events"),
+        (
+            {"start": 1_700_000_000_000},
+            "$.start: the start must be seconds since the epoch within the years 1 to 9999, "
+            "not 1700000000000 (was it given in milliseconds?)",
+        ),
+        (
+            {"start": 253_402_300_000, "events": [{"fail": "server", "after": 1_000}]},
+            "$.events[0].after: the time of this outcome must be seconds since the epoch",
+        ),
     ],
     ids=[
         "misspelt kind",
@@ -120,6 +129,8 @@ def test_give_up_ends_the_replay() -> None:
         "non-boolean images",
         "bad selection",
         "events not a list",
+        "start in milliseconds",
+        "outcome after the year 9999",
     ],
 )
 def test_bad_scripts_name_the_path(script: dict[str, object], message: str) -> None:
@@ -141,3 +152,15 @@ def test_session_pin_is_applied() -> None:
         first.reason.code,
         str(first.target.profile),
     )
+
+
+def test_event_messages_are_redacted_in_text_and_json() -> None:
+    """A key pasted into an event's message never shows in the rendered text or the JSON form."""
+    secret = "sk-ant-api03-SECRETSECRETSECRET"
+    script = {"events": [{"fail": "auth", "message": f"bad key {secret}"}]}
+    steps = replay(script, ROUTES)
+    shown = render_steps(steps) + json.dumps(steps_to_json(steps)) + repr(steps)
+
+    assert secret not in shown
+    assert "SECRETSECRET" not in shown
+    assert "bad key sk-ant-[REDACTED]" in shown

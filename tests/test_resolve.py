@@ -201,6 +201,40 @@ REFUSED: list[tuple[str, str, str, tuple[str, ...]]] = [
         "'Opsu@anthropic:work' is not a known alias or 'provider/model' id. Did you mean 'Opus'?",
         ("Opus",),
     ),
+    (
+        "mistyped profile after an id",
+        "anthropic/claude-opus-4-5@anthropic:wrok",
+        "'anthropic/claude-opus-4-5@anthropic:wrok' names unknown profile 'anthropic:wrok' "
+        "(did you mean 'anthropic:work' or 'anthropic:default'?).",
+        ("anthropic:work", "anthropic:default"),
+    ),
+    (
+        "mistyped profile after an alias",
+        "Opus@anthropic:wrok",
+        "'Opus@anthropic:wrok' names unknown profile 'anthropic:wrok' "
+        "(did you mean 'anthropic:work' or 'anthropic:default'?).",
+        ("anthropic:work", "anthropic:default"),
+    ),
+    (
+        "mistyped bare profile after an alias",
+        "gpt52@wrk",
+        "'gpt52@wrk' names unknown profile 'openai:wrk' (did you mean 'openai:work'?).",
+        ("openai:work",),
+    ),
+    (
+        "mistyped profile after an id with @",
+        "anthropic/claude-haiku-4-5@20251001@anthropic:wrok",
+        "'anthropic/claude-haiku-4-5@20251001@anthropic:wrok' names unknown profile "
+        "'anthropic:wrok' (did you mean 'anthropic:work' or 'anthropic:default'?).",
+        ("anthropic:work", "anthropic:default"),
+    ),
+    (
+        "profile far from every known one lists them",
+        "Gemini@google:work",
+        "'Gemini@google:work' names unknown profile 'google:work' "
+        "(known profiles of 'google': google:me@example.com).",
+        (),
+    ),
 ]
 
 

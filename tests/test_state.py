@@ -174,3 +174,54 @@ def test_dumped_state_uses_text_forms() -> None:
 
     expected = {"last_good": {"anthropic": "anthropic:home"}, "override": None}
     assert expected == dump_state(session)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (None, "The data for a HealthState must be a JSON object (a mapping), not null."),
+        ([], "The data for a HealthState must be a JSON object (a mapping), not a list."),
+        ("x", "The data for a HealthState must be a JSON object (a mapping), not a str."),
+        (
+            {"cooldowns": 5},
+            "The data does not describe a HealthState: expected a mapping @ $.cooldowns.",
+        ),
+        (
+            {"bogus": 1},
+            "The data does not describe a HealthState: extra fields found (bogus) @ $.",
+        ),
+        (
+            {"cooldowns": {"anthropic:a": {"kind": "auth", "until_at": 1}}},
+            "The data does not describe a HealthState: required field missing "
+            "@ $.cooldowns['anthropic:a'].last_failure_at.",
+        ),
+    ],
+    ids=["null", "list", "string", "wrong type", "unknown key", "missing field"],
+)
+def test_load_state_rejects_malformed_data_with_one_error_type(data: object, message: str) -> None:
+    """Any malformed input to load_state() raises ValueError with a sentence naming the path."""
+    with pytest.raises(ValueError, match=r"^The data ") as caught:
+        load_state(data, HealthState)
+
+    assert message == str(caught.value)
+
+
+def test_load_state_rejects_a_malformed_attempt_state() -> None:
+    """A list where an attempt state belongs raises ValueError, not AttributeError."""
+    with pytest.raises(ValueError, match="must be a JSON object"):
+        load_state([], AttemptState)
+
+
+def test_start_rejects_milliseconds() -> None:
+    """AttemptState.start() refuses a time in milliseconds with a sentence that says so."""
+    with pytest.raises(
+        ValueError, match=r"^now, the request's start, must be seconds .*milliseconds"
+    ):
+        AttemptState.start(routes(), now=T0 * 1000)
+
+
+@pytest.mark.parametrize("now", [float("nan"), float("inf")], ids=["nan", "infinity"])
+def test_start_rejects_times_that_are_not_finite(now: float) -> None:
+    """AttemptState.start() refuses a time that is not a finite number."""
+    with pytest.raises(ValueError, match="finite number of seconds"):
+        AttemptState.start(routes(), now=now)

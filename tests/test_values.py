@@ -4,11 +4,14 @@ Tests for the identifier value types.
 
 from __future__ import annotations
 
+import re
+
 import attrs
 import pytest
 from hypothesis import assume, given
 
-from modelcfg import FallbackChain, ModelRef, ProfileId, Selection
+from modelcfg import Failure, FailureKind, FallbackChain, ModelRef, ProfileId, Selection
+from modelcfg._failures import redact
 from tests import strategies as st
 
 
@@ -94,3 +97,58 @@ def test_values_are_frozen() -> None:
     ref = ModelRef.parse("a/b")
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         ref.model = "c"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("observed_at", "message"),
+    [
+        (
+            1.7e12,
+            r"within the years 1 to 9999, not 1700000000000\.0 \(was it given in milliseconds\?\)",
+        ),
+        (float("nan"), "must be a finite number of seconds since the epoch, not nan"),
+        (float("inf"), "must be a finite number of seconds since the epoch, not inf"),
+        (-1e12, r"within the years 1 to 9999, not -1000000000000\.0$"),
+        (True, "must be a number of seconds since the epoch, not True"),
+    ],
+    ids=["milliseconds", "nan", "infinity", "before year 1", "a boolean"],
+)
+def test_failure_rejects_times_no_clock_can_show(observed_at: float, message: str) -> None:
+    """Failure.observed_at must be finite seconds within the years 1 to 9999, with a hint for milliseconds."""
+    with pytest.raises(ValueError, match=r"^Failure\.observed_at ") as caught:
+        Failure(kind=FailureKind.SERVER, observed_at=observed_at)
+
+    assert re.search(message, str(caught.value))
+
+
+@pytest.mark.parametrize("observed_at", [0, 1_700_000_000.0, 253_402_300_799.0, -62_135_596_800.0])
+def test_failure_accepts_times_a_clock_can_show(observed_at: float) -> None:
+    """Times from the year 1 to the end of the year 9999 are accepted as they are."""
+    failure = Failure(kind=FailureKind.SERVER, observed_at=observed_at)
+
+    assert observed_at == failure.observed_at
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Authorization: Basic dXNlcjpwYXNzd29yZA==", "Authorization: Basic [REDACTED]"),
+        ("authorization: basic QWxhZGRpbjpPcGVuU2VzYW1l", "authorization: basic [REDACTED]"),
+        ("Basic authentication failed", "Basic authentication failed"),
+        ("the server wants Basic Auth", "the server wants Basic Auth"),
+    ],
+    ids=["header with padding", "lower case", "prose word", "prose words"],
+)
+def test_redact_masks_basic_credentials_only(text: str, expected: str) -> None:
+    """redact() masks 'Basic <base64>' credentials but leaves the word 'Basic' in prose alone."""
+
+    assert expected == redact(text)
+
+
+def test_failure_message_hides_basic_credentials() -> None:
+    """A Basic credential echoed in a provider message never reaches the Failure."""
+    failure = Failure(
+        kind=FailureKind.AUTH, observed_at=0, message="rejected Basic c2stY2FuYXJ5OkRPLU5PVA=="
+    )
+
+    assert "c2stY2FuYXJ5" not in f"{failure!r} {failure}"
