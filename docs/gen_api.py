@@ -46,7 +46,9 @@ def _signature(name: str, obj: object) -> str:
         return f"class {name}({', '.join(repr(m.value) for m in obj)})"
     if inspect.isclass(obj):
         try:
-            return f"class {name}{inspect.signature(obj)}"
+            # A constructor returns the instance: its "-> None" says nothing.
+            signature = inspect.signature(obj).replace(return_annotation=inspect.Signature.empty)
+            return f"class {name}{signature}"
         except (TypeError, ValueError):
             return f"class {name}"
     if callable(obj):

@@ -10,9 +10,13 @@ Without ``--fix`` it only plans and exits 1 when something is pending. With ``--
 2. legacy credentials (``auth.json`` / ``oauth.json`` in the config's directory or
    ``--auth-dir``) are imported into the auth store, plus keys from the
    environment when something legacy was found (or with ``--import-env``);
-3. ``auth.order`` is seeded with ``provider:default`` for each provider imported.
+3. ``auth.order`` is seeded with ``provider:default`` for each provider whose
+   imported profile is in the auth store (missing entries only).
 
-A second ``--fix`` finds nothing to do.
+A legacy ``auth.json`` sitting where the auth store belongs is moved to
+``auth.json.bak`` (never overwriting an older backup) and imported from there.
+Every precondition is checked before anything is written. A second ``--fix``
+finds nothing to do.
 """
 
 from __future__ import annotations
@@ -40,7 +44,13 @@ from modelcfg._config import BUILTIN_PROVIDERS, load_config
 from modelcfg._config_file import read_config_data
 from modelcfg._fileio import atomic_write, backup_copy
 from modelcfg._migrate import AuthMode, Change, legacy_keys, migrate_config, seed_auth_order
-from modelcfg.auth import LegacyAuthImport, import_legacy_auth
+from modelcfg.auth import (
+    AuthStoreProtocol,
+    LegacyAuthImport,
+    MemoryAuthStore,
+    import_legacy_auth,
+)
+from modelcfg.auth._legacy import _import_legacy_auth, is_legacy_auth_document
 from modelcfg.exceptions import ConfigError
 from modelcfg.typing import JSON
 
@@ -98,15 +108,31 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def _read_object(path: Path) -> dict[str, object] | None:
+    """
+    The JSON object in *path*, or ``None`` when it is missing, unreadable or not an object.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def _looks_like_store(path: Path) -> bool:
     """
     Whether *path* is a modelcfg auth store rather than a legacy file (it has a ``version``).
     """
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and isinstance(data.get("version"), int)
+    data = _read_object(path)
+    return data is not None and isinstance(data.get("version"), int)
+
+
+def _is_legacy_store(path: Path) -> bool:
+    """
+    Whether the auth store's own file is a legacy ``auth.json`` that can be imported.
+    """
+    data = _read_object(path)
+    return data is not None and is_legacy_auth_document(data)
 
 
 def _legacy_files(context: Context, config_file: Path | None) -> LegacyFiles:
@@ -129,6 +155,32 @@ def _legacy_files(context: Context, config_file: Path | None) -> LegacyFiles:
     auth = next((directory / n for n in _AUTH_FILES if usable(directory / n)), None)
     oauth = directory / "oauth.json"
     return LegacyFiles(auth_json=auth, oauth_json=oauth if usable(oauth) else None)
+
+
+def _move_aside(path: Path) -> Path:
+    """
+    Move *path* to ``name.bak`` (or ``name.bak.1``, ...) without ever overwriting a backup.
+
+    When a backup with exactly the same bytes exists already, *path* is only removed.
+
+    Returns:
+        The backup that now holds the content.
+    """
+    data = path.read_bytes()
+    candidate = path.with_name(path.name + ".bak")
+    counter = 0
+    while True:
+        try:
+            os.link(path, candidate)  # fails instead of replacing an existing file
+        except FileExistsError:
+            if candidate.read_bytes() == data:
+                break
+            counter += 1
+            candidate = path.with_name(f"{path.name}.bak.{counter}")
+            continue
+        break
+    os.unlink(path)
+    return candidate
 
 
 _MODES: dict[str, AuthMode] = {"api_key": "api_key", "oauth": "oauth", "token": "token"}
@@ -154,6 +206,9 @@ def _output_path(path: Path) -> Path:
 def run_doctor(context: Context) -> int:
     """
     ``doctor``: plan (exit 1 when something is pending) or, with ``--fix``, apply.
+
+    With ``--fix`` every precondition is checked before anything is written, so
+    an error leaves the config, the auth store and the legacy files as they were.
     """
     out = context.out
     fix = bool(context.args.fix)
@@ -163,13 +218,24 @@ def run_doctor(context: Context) -> int:
     data: dict[str, object] | None = read_config_data(path) if path is not None else None
     legacy = legacy_keys(data) if data is not None else ()
     files = _legacy_files(context, path)
-    use_env = bool(context.args.import_env) or bool(legacy) or files.any()
+    store_path = context.store_path()
+    legacy_store = _is_legacy_store(store_path)
+    use_env = bool(context.args.import_env) or bool(legacy) or files.any() or legacy_store
     environ: Mapping[str, str] | None = context.environ if use_env else None
-    store = context.store()
+    # A legacy file at the store's path cannot be opened as a store: plan against
+    # an empty one, importing from that file.
+    plan_store: AuthStoreProtocol = MemoryAuthStore() if legacy_store else context.store()
+    auth_json = store_path if legacy_store else files.auth_json
+    notes: tuple[str, ...] = ()
+    if legacy_store and files.auth_json is not None:
+        notes = (
+            f"{files.auth_json} will be imported by the next `modelcfg doctor --fix`, after "
+            f"the legacy {store_path} has been moved aside",
+        )
 
     plan = import_legacy_auth(
-        store,
-        auth_json=files.auth_json,
+        plan_store,
+        auth_json=auth_json,
         oauth_json=files.oauth_json,
         environ=environ,
         dry_run=True,
@@ -180,35 +246,65 @@ def run_doctor(context: Context) -> int:
         providers = data.get("providers")
         if isinstance(providers, Mapping):
             known |= {str(p) for p in providers}
-    modes = {p: m for p, m in _modes(plan).items() if p in known}
+    # Seed every provider whose imported profile is in the store after this run, not
+    # only those added now: a rerun after an interrupted fix still seeds, and
+    # seed_auth_order only adds what is missing.
+    present = {str(p) for p in plan.added}
+    present |= {
+        pid for ids in plan.order_seeds.values() for pid in ids if plan_store.get(pid) is not None
+    }
+    seeded = [p for p, ids in plan.order_seeds.items() if any(i in present for i in ids)]
+    modes = {p: m for p, m in _modes(plan).items() if p in known and p in seeded}
     seed_changes: tuple[Change, ...] = ()
-    if data is not None and plan.added:
+    if data is not None:
         migrated, seed_changes = seed_auth_order(
-            migrated, [p for p in plan.order_seeds if p in known], modes=modes
+            migrated, [p for p in seeded if p in known], modes=modes
         )
-    skipped_seeds = sorted(p for p in plan.order_seeds if p not in known and plan.added)
+    skipped_seeds = sorted(p for p in seeded if p not in known) if plan.added else []
     config_changes = (*changes, *seed_changes)
-    pending = bool(config_changes) or bool(plan.added)
+    planned_auth = plan.changes
+    if legacy_store:
+        planned_auth = (f"Would move the legacy {store_path} aside as its backup.", *planned_auth)
+    pending = bool(config_changes) or bool(plan.added) or legacy_store
 
     if not fix:
-        _report(context, path, config_changes, plan.changes, plan.notes, skipped_seeds, fix)
+        _report(
+            context, path, config_changes, planned_auth, (*plan.notes, *notes), skipped_seeds, fix
+        )
         return Exit.FAILURE if pending else Exit.OK
     if not pending:
-        _report(context, path, (), (), plan.notes, skipped_seeds, fix)
+        _report(context, path, (), (), (*plan.notes, *notes), skipped_seeds, fix)
         return Exit.OK
 
-    applied = import_legacy_auth(
-        store,
-        auth_json=files.auth_json,
+    if path is not None and config_changes:
+        _check_config_writable(path)
+    moved: list[str] = []
+    already_backed_up: frozenset[Path] = frozenset()
+    if legacy_store and auth_json is not None:
+        backup = _move_aside(store_path)
+        moved.append(f"Moved the legacy {store_path} to {backup}.")
+        auth_json = backup
+        already_backed_up = frozenset({backup})
+    applied = _import_legacy_auth(
+        context.store(),
+        auth_json=auth_json,
         oauth_json=files.oauth_json,
         environ=environ,
         dry_run=False,
+        already_backed_up=already_backed_up,
     )
     written: list[str] = []
     if path is not None and config_changes:
         written = _write_config(path, migrated)
     _report(
-        context, path, config_changes, applied.changes, applied.notes, skipped_seeds, fix, written
+        context,
+        path,
+        config_changes,
+        (*moved, *applied.changes),
+        (*applied.notes, *notes),
+        skipped_seeds,
+        fix,
+        written,
     )
     if path is not None and config_changes:
         try:
@@ -221,15 +317,26 @@ def run_doctor(context: Context) -> int:
     return Exit.OK
 
 
-def _write_config(path: Path, data: Mapping[str, object]) -> list[str]:
+def _check_config_writable(path: Path) -> None:
+    """
+    Refuse, before anything is written, a migration whose output cannot be written.
+
+    Raises:
+        CliError: ``config.toml`` would become ``config.json``, which exists already.
+    """
     target = _output_path(path)
-    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     if target != path and target.exists():
         raise CliError(
             f"cannot write the migrated {path} as {target}: that file exists already; "
-            "move it away and run `modelcfg doctor --fix` again",
+            "move it away and run `modelcfg doctor --fix` again (nothing was changed)",
             Exit.CONFIG,
         )
+
+
+def _write_config(path: Path, data: Mapping[str, object]) -> list[str]:
+    target = _output_path(path)
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    _check_config_writable(path)
     mode = stat.S_IMODE(path.stat().st_mode)
     backup = backup_copy(path)
     notes = [f"backed up {path} as {backup}" if backup else f"a backup of {path} exists already"]

@@ -67,6 +67,12 @@ def _read_script(context: Context, name: str) -> dict[str, object]:
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise CliError(f"the script {where} is not valid TOML: {exc}", Exit.USAGE) from None
+    except RecursionError:
+        raise CliError(
+            f"the script {where} is nested too deeply to be read; a script is a flat object "
+            "with a list of steps",
+            Exit.USAGE,
+        ) from None
     if not isinstance(data, dict):
         raise CliError(f"the script {where} must hold an object", Exit.USAGE)
     return data

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import math
 
 from modelcfg._cli._common import (
     CliError,
@@ -19,6 +20,7 @@ from modelcfg._config import AuthMode, Config, ProviderConfig
 from modelcfg._config import OAuthEndpoints as ConfigOAuthEndpoints
 from modelcfg._values import ProfileId
 from modelcfg.auth import login_api_key, logout
+from modelcfg.auth._endpoints import oauth_endpoint_problems
 
 __all__ = ["register_login", "register_logout"]
 
@@ -105,7 +107,13 @@ def run_login(context: Context) -> int:
             )
         if context.args.stdin:
             raise CliError("--stdin reads an API key; it cannot be used with --oauth", Exit.USAGE)
-        return _login_oauth(context, profile, settings.oauth)
+        timeout_s = positive_seconds(context.args.timeout, "--timeout")
+        problems = oauth_problems(provider, settings.oauth)
+        if problems:
+            raise CliError(
+                f"cannot log in to {provider!r} with OAuth: " + "; ".join(problems), Exit.CONFIG
+            )
+        return _login_oauth(context, profile, settings.oauth, timeout_s)
     if declared is not None and declared.mode is AuthMode.OAUTH:
         context.out.note(
             f"{profile} is declared with mode oauth, but {provider!r} has no OAuth endpoints; "
@@ -128,24 +136,63 @@ def _read_key(context: Context, profile: ProfileId) -> str:
             "no terminal to read the key from without echo; pipe it in with --stdin",
             Exit.USAGE,
         )
-    return getpass.getpass(f"API key for {profile} (input is hidden): ")
+    try:
+        return getpass.getpass(f"API key for {profile} (input is hidden): ")
+    except EOFError:
+        # Ctrl-D at the prompt, or a terminal that closed.
+        raise CliError("no API key was entered; nothing was stored", Exit.USAGE) from None
 
 
-def _login_oauth(context: Context, profile: ProfileId, endpoints: ConfigOAuthEndpoints) -> int:
+def oauth_problems(provider: str, endpoints: ConfigOAuthEndpoints) -> list[str]:
+    """
+    One phrase per malformed OAuth setting of *provider*, naming its config path.
+    """
+    return [
+        f"$.providers.{provider}.oauth.{key} {reason}"
+        for key, reason in oauth_endpoint_problems(
+            authorize_url=endpoints.authorize_url,
+            token_url=endpoints.token_url,
+            client_id=endpoints.client_id,
+        )
+    ]
+
+
+def positive_seconds(value: object, option: str) -> float:
+    """
+    *value* as a finite, positive number of seconds.
+
+    Raises:
+        CliError: It is zero, negative, infinite or not a number (exit code 2).
+    """
+    seconds = float(value) if isinstance(value, int | float | str) else math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise CliError(
+            f"{option} must be a positive, finite number of seconds, not {value!r}", Exit.USAGE
+        )
+    return seconds
+
+
+def _login_oauth(
+    context: Context, profile: ProfileId, endpoints: ConfigOAuthEndpoints, timeout_s: float
+) -> int:
     import anyio
     import httpx
 
     from modelcfg.auth._oauth import OAuthEndpoints, login_oauth
 
-    converted = OAuthEndpoints(
-        authorize_url=endpoints.authorize_url,
-        token_url=endpoints.token_url,
-        client_id=endpoints.client_id,
-        scopes=endpoints.scopes,
-    )
-    timeout_s = float(context.args.timeout)
-    if timeout_s <= 0:
-        raise CliError("--timeout must be a positive number of seconds", Exit.USAGE)
+    try:
+        converted = OAuthEndpoints(
+            authorize_url=endpoints.authorize_url,
+            token_url=endpoints.token_url,
+            client_id=endpoints.client_id,
+            scopes=endpoints.scopes,
+        )
+    except ValueError as exc:  # oauth_problems() found nothing, so this is a rarer case
+        raise CliError(
+            f"cannot log in to {profile.provider!r} with OAuth: "
+            f"$.providers.{profile.provider}.oauth is invalid: {exc}",
+            Exit.CONFIG,
+        ) from None
     out = context.out
 
     async def show(url: str) -> None:

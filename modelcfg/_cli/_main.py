@@ -74,8 +74,8 @@ def _common_options() -> argparse.ArgumentParser:
         "--auth-store",
         metavar="PATH",
         default=argparse.SUPPRESS,
-        help="the auth store file (default: $MODELCFG_AUTH_STORE, else auth.json next to "
-        "the config)",
+        help="the auth store file (default: $MODELCFG_AUTH_STORE, else auth.json in "
+        "$MODELCFG_HOME, $XDG_CONFIG_HOME/modelcfg or ~/.config/modelcfg)",
     )
     return common
 

@@ -2,7 +2,8 @@
 ``modelcfg validate [--network]``: the config checks plus a dry run of every chain entry.
 
 Problems (exit 1): a chain model whose provider has no base URL or no usable
-credential, or (with ``--network``) a base URL that does not answer.
+credential, a configured provider whose OAuth endpoints ``login --oauth`` could not
+use, or (with ``--network``) a base URL that does not answer.
 Warnings (exit unchanged): an image-chain model not known to take images, a
 model the catalog does not know.
 """
@@ -14,7 +15,6 @@ import argparse
 import attrs
 
 from modelcfg._cli._common import (
-    CliError,
     Context,
     Exit,
     Subparsers,
@@ -22,6 +22,7 @@ from modelcfg._cli._common import (
     emit_json,
 )
 from modelcfg._cli._creds import keyless, resolve
+from modelcfg._cli._login import oauth_problems, positive_seconds
 from modelcfg._config import Config, WireFormat
 from modelcfg._curated import curated_catalog
 from modelcfg._plan import catalog_for
@@ -120,6 +121,12 @@ def _dry_run(context: Context, config: Config) -> list[Finding]:
                     message="this image-chain model is not known to take image input",
                 )
             )
+    for provider, settings in sorted(config.providers.items()):
+        if settings.oauth is not None:
+            findings += [
+                Finding(level="problem", subject=provider, message=problem)
+                for problem in oauth_problems(provider, settings.oauth)
+            ]
     return findings
 
 
@@ -196,9 +203,7 @@ def run_validate(context: Context) -> int:
     """
     ``validate``: exit 3 for an invalid config, 1 when the dry run finds a problem, else 0.
     """
-    timeout_s = float(context.args.timeout)
-    if timeout_s <= 0:
-        raise CliError("--timeout must be a positive number of seconds", Exit.USAGE)
+    timeout_s = positive_seconds(context.args.timeout, "--timeout")
     config = context.config()
     findings = _dry_run(context, config)
     if context.args.network:

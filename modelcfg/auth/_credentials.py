@@ -11,6 +11,7 @@ used by the file store.
 
 from __future__ import annotations
 
+import hmac
 import math
 from typing import Final, TypeAlias
 
@@ -38,29 +39,47 @@ __all__ = [
 _MIN_LEN_FOR_HINT: Final = 20
 
 
-def _check_secret(_instance: object, _attribute: attrs.Attribute[str], value: str) -> None:
-    if not isinstance(value, str):
-        raise TypeError(f"a secret must be a string, not {type(value).__name__}")
-    if not value or value != value.strip():
-        raise ValueError("a secret must be non-empty and have no surrounding white space")
-
-
-@attrs.frozen(kw_only=True, repr=False)
 class Secret:
     """
     A credential value that never prints itself.
 
     ``repr``/``str`` give ``Secret('sk-…')``: at most a three-character prefix of
     a long value, so a log still tells an OpenAI-style key from a JWT. Equality
-    compares values, so stores can tell whether a credential changed.
+    and hashing compare values, so stores can tell whether a credential changed.
 
-    Attributes:
-        value: The raw value; read it with :meth:`reveal`.
+    It is deliberately not an attrs class: ``attrs.asdict()`` and cattrs treat it
+    as an opaque leaf and never copy its value into a dictionary. It cannot be
+    pickled.
+
+    Args:
+        value: The raw value; read it back with :meth:`reveal`.
+
+    Raises:
+        TypeError: *value* is not a string.
+        ValueError: *value* is empty or has surrounding white space.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.1.0
+       No longer an attrs class, so ``attrs.asdict()`` of a credential keeps the
+       ``Secret`` object instead of copying its value into a dictionary.
     """
 
-    _value: str = attrs.field(alias="value", validator=_check_secret, repr=False)
+    __slots__ = ("_value",)
+
+    _value: str
+
+    def __init__(self, *, value: str) -> None:
+        if not isinstance(value, str):
+            raise TypeError(f"A secret must be a string, not {type(value).__name__}.")
+        if not value or value != value.strip():
+            raise ValueError("A secret must be non-empty and have no surrounding white space.")
+        object.__setattr__(self, "_value", value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("A Secret is immutable.")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("A Secret is immutable.")
 
     def reveal(self) -> str:
         """
@@ -79,11 +98,22 @@ class Secret:
             return "…"
         return f"{self._value[:3]}…{self._value[-4:]}"
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        return hmac.compare_digest(self._value.encode("utf-8"), other._value.encode("utf-8"))
+
+    def __hash__(self) -> int:
+        return hash((Secret, self._value))
+
     def __repr__(self) -> str:
         prefix = self._value[:3] if len(self._value) >= _MIN_LEN_FOR_HINT else ""
         return f"Secret('{prefix}…')"
 
     __str__ = __repr__
+
+    def __format__(self, format_spec: str) -> str:
+        return format(repr(self), format_spec)
 
     def __reduce__(self) -> str | tuple[object, ...]:
         raise TypeError("A Secret cannot be pickled: store it through an auth store instead.")

@@ -179,7 +179,7 @@ def _read_json(path: Path, notes: list[str]) -> dict[str, object] | None:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         notes.append(f"{path} was not imported: it cannot be read as JSON ({type(exc).__name__}).")
         return None
     if not isinstance(doc, dict):
@@ -216,10 +216,27 @@ def _scan_oauth(path: Path, notes: list[str]) -> list[_Found]:
     return found
 
 
+def is_legacy_auth_document(doc: Mapping[str, object]) -> bool:
+    """
+    Whether *doc* is a legacy ``auth.json`` that :func:`import_legacy_auth` can read.
+
+    That is a JSON object without ``version`` holding at least one recognised
+    credential. The auth store uses it to point at ``modelcfg doctor --fix`` when a
+    legacy file sits where the store belongs.
+    """
+    if "version" in doc:
+        return False
+    return bool(_scan_auth_doc(dict(doc), Path("auth.json"), []))
+
+
 def _scan_auth(path: Path, notes: list[str]) -> list[_Found]:
     doc = _read_json(path, notes)
     if doc is None:
         return []
+    return _scan_auth_doc(doc, path, notes)
+
+
+def _scan_auth_doc(doc: dict[str, object], path: Path, notes: list[str]) -> list[_Found]:
     if "version" in doc and isinstance(doc.get("profiles"), dict):
         notes.append(f"{path} is already a modelcfg auth store; nothing to import from it.")
         return []
@@ -343,6 +360,26 @@ def import_legacy_auth(
 
     .. versionadded:: 0.1.0
     """
+    return _import_legacy_auth(
+        store, auth_json=auth_json, oauth_json=oauth_json, environ=environ, dry_run=dry_run
+    )
+
+
+def _import_legacy_auth(
+    store: AuthStoreProtocol,
+    *,
+    auth_json: Path | None = None,
+    oauth_json: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    dry_run: bool = False,
+    already_backed_up: frozenset[Path] = frozenset(),
+) -> LegacyAuthImport:
+    """
+    :func:`import_legacy_auth`, except that no backup is made of *already_backed_up* files.
+
+    ``doctor --fix`` moves a legacy file found at the auth store's own path to
+    ``auth.json.bak`` and imports from there; a copy of the backup would be noise.
+    """
     notes: list[str] = []
     found: list[_Found] = []
     if oauth_json is not None:
@@ -365,7 +402,8 @@ def import_legacy_auth(
     if dry_run:
         added = tuple(new)
     else:
-        for path in sorted({item.from_file for item in new.values() if item.from_file}):
+        sources = {item.from_file for item in new.values() if item.from_file}
+        for path in sorted(sources - already_backed_up):
             backup = backup_copy(path)
             if backup is not None:
                 backups.append(backup)

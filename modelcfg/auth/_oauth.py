@@ -44,6 +44,7 @@ from modelcfg.auth._credentials import (
     RefreshFailedError,
     Secret,
 )
+from modelcfg.auth._endpoints import http_url_problem
 from modelcfg.auth._store import AuthStoreProtocol
 from modelcfg.typing import Clock
 
@@ -73,9 +74,14 @@ _PAGE_FAILED: Final = (
 
 
 def _check_http_url(_instance: object, attribute: attrs.Attribute[str], value: str) -> None:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"{attribute.name} {value!r} must be an absolute http(s) URL")
+    reason = http_url_problem(value)
+    if reason is not None:
+        raise ValueError(f"{attribute.name} {reason}")
+
+
+def _check_client_id(_instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or not value.strip() or value != value.strip():
+        raise ValueError(f"{attribute.name} must be a non-empty string without surrounding space")
 
 
 def _check_path(_instance: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -109,7 +115,7 @@ class OAuthEndpoints:
 
     authorize_url: str = attrs.field(validator=_check_http_url)
     token_url: str = attrs.field(validator=_check_http_url)
-    client_id: str = attrs.field(validator=attrs.validators.min_len(1))
+    client_id: str = attrs.field(validator=_check_client_id)
     scopes: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     redirect_path: str = attrs.field(default="/callback", validator=_check_path)
     extra_params: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_pairs)
@@ -284,7 +290,9 @@ async def _token_request(
         code = _error_code(payload)
         description = ""
         if isinstance(payload, dict) and isinstance(payload.get("error_description"), str):
-            description = ": " + redact(str(payload["error_description"]), *known)[:200]
+            text = redact(str(payload["error_description"]), *known)[:200].strip()
+            # The message adds its own full stop: "... is invalid." must not end "..".
+            description = ": " + text.rstrip(".") if text.rstrip(".") else ""
         kind = FailureKind.SERVER if response.status_code >= 500 else FailureKind.AUTH
         raise _error(
             f"The token endpoint of {provider} refused {what} with HTTP "

@@ -19,27 +19,31 @@ The environment is always passed in (``environ``); nothing here reads ``os.envir
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Final, Protocol
+from typing import Final, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import attrs
 
+from modelcfg._fileio import LockTimeoutError
 from modelcfg._values import ProfileId
 from modelcfg.auth._credentials import (
     ApiKeyCredential,
     Credential,
     OAuthCredential,
+    RefreshFailedError,
     Secret,
     StoredProfile,
     TokenCredential,
 )
-from modelcfg.auth._store import AuthStoreProtocol
+from modelcfg.auth._store import AuthStore, AuthStoreProtocol, MemoryAuthStore
 from modelcfg.exceptions import CredentialsError
 
 __all__ = [
@@ -56,6 +60,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 DEFAULT_REFRESH_SKEW_S: Final = 60.0
 """Refresh OAuth access tokens this many seconds before they expire."""
@@ -390,7 +396,12 @@ async def credential_for(
     This is what the executor calls for each attempt's profile. ``provider:default``
     with nothing stored falls back to the environment. Refreshed tokens are written
     back with :meth:`~modelcfg.auth.AuthStore.replace_if_unchanged`: when another
-    process refreshed first, its tokens are used.
+    process refreshed first, its tokens are used, even when the server refused our
+    refresh because the other process had already spent the refresh token.
+
+    Store reads and writes run in a worker thread (a file store may wait for
+    another process's lock), so the event loop is never blocked;
+    a :class:`~modelcfg.auth.MemoryAuthStore` is called directly.
 
     Args:
         profile: The profile the attempt uses.
@@ -405,17 +416,29 @@ async def credential_for(
     Raises:
         CredentialsError: The profile is missing or its token expired (for rotation,
             an auth failure of that profile).
-        RefreshFailedError: The OAuth refresh failed (kind ``AUTH`` when refused).
+        RefreshFailedError: The OAuth refresh failed (kind ``AUTH`` when refused) and the
+            store holds no other unexpired tokens for the profile.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.1.0
+       Store I/O runs in a worker thread; a refused refresh falls back to tokens
+       another process stored meanwhile.
     """
     pid = profile if isinstance(profile, ProfileId) else ProfileId.parse(profile)
     at = time.time() if now is None else now
-    stored = store.get(pid)
+    stored = await _off_loop(store, lambda: store.get(pid))
     if stored is None:
         if pid.name == "default":
-            resolved = resolve_credential(
-                pid.provider, store=store, environ=environ, profile=pid, env_vars=env_vars, now=at
+            resolved = await _off_loop(
+                store,
+                lambda: resolve_credential(
+                    pid.provider,
+                    store=store,
+                    environ=environ,
+                    profile=pid,
+                    env_vars=env_vars,
+                    now=at,
+                ),
             )
             if resolved.found:
                 return resolved
@@ -443,9 +466,32 @@ async def credential_for(
                 provider=pid.provider,
             )
         return resolved
-    logger.debug("Refreshing the OAuth tokens of %s before they expire.", pid)
-    fresh = await refresher(pid, credential)
-    stored_now = store.replace_if_unchanged(pid, expected=credential, new=fresh)
+    async with _refresh_turn(store):
+        # Whoever held the turn before us may have refreshed already: use its tokens.
+        current = await _off_loop(store, lambda: store.get(pid))
+        if current is not None and current.credential != credential:
+            latest = _from_profile(current, at, refresh_skew_s)
+            if _usable_now(current, at) and not latest.needs_refresh:
+                logger.debug("Another writer refreshed %s first; using its tokens.", pid)
+                return latest
+            if isinstance(current.credential, OAuthCredential) and current.credential.refreshable:
+                credential = current.credential
+        logger.debug("Refreshing the OAuth tokens of %s before they expire.", pid)
+        try:
+            fresh = await refresher(pid, credential)
+        except RefreshFailedError:
+            # A process that does not take the refresh turn (another store object,
+            # an older modelcfg) may have refreshed meanwhile: a server that rotates
+            # refresh tokens then refuses ours, yet the store holds working tokens.
+            winner = await _off_loop(store, lambda: store.get(pid))
+            if winner is not None and winner.credential != credential and _usable_now(winner, at):
+                logger.debug("Another writer refreshed %s first; using its tokens.", pid)
+                return _from_profile(winner, at, refresh_skew_s)
+            raise
+        expected = credential
+        stored_now = await _off_loop(
+            store, lambda: store.replace_if_unchanged(pid, expected=expected, new=fresh)
+        )
     if stored_now is None:
         # The profile was removed (logout) while we refreshed; do not resurrect it.
         raise CredentialsError(
@@ -455,3 +501,61 @@ async def credential_for(
     if stored_now != fresh:
         logger.debug("Another writer refreshed %s first; using its tokens.", pid)
     return _from_profile(StoredProfile(profile=pid, credential=stored_now), at, refresh_skew_s)
+
+
+def _usable_now(stored: StoredProfile, now: float) -> bool:
+    """
+    Whether *stored* can be sent as it is at *now*: usable and not expired.
+    """
+    return _unusable(stored, now) is None and not stored.credential.expired(now)
+
+
+@contextlib.asynccontextmanager
+async def _refresh_turn(store: AuthStoreProtocol) -> AsyncIterator[None]:
+    """
+    Hold the store's refresh lock (file stores only) for the ``async with`` block.
+
+    When the lock cannot be had (timeout, read-only directory), the refresh goes
+    ahead without it: the refusal fallback in :func:`credential_for` still applies.
+    """
+    if not isinstance(store, AuthStore):
+        yield
+        return
+    import anyio.to_thread  # here, so that `import modelcfg.auth` does not load anyio
+
+    held: list[AbstractContextManager[None]] = []
+
+    def acquire() -> None:
+        lock = store.refresh_lock()
+        lock.__enter__()
+        held.append(lock)
+
+    try:
+        await anyio.to_thread.run_sync(acquire)
+    except (LockTimeoutError, OSError) as exc:
+        logger.debug("Refreshing without the refresh lock of %s: %s", store.path, exc)
+    except BaseException:
+        # Cancelled while the thread was acquiring: the thread has finished, release.
+        for lock in held:
+            lock.__exit__(None, None, None)
+        raise
+    try:
+        yield
+    finally:
+        for lock in held:
+            lock.__exit__(None, None, None)
+
+
+async def _off_loop(store: AuthStoreProtocol, call: Callable[[], _T]) -> _T:
+    """
+    Run a store operation without blocking the event loop.
+
+    File stores read, parse and lock a file (waiting up to their lock timeout), so
+    the call runs in a worker thread; a :class:`MemoryAuthStore` answers at once
+    and is called directly, which keeps the common in-memory case cheap.
+    """
+    if isinstance(store, MemoryAuthStore):
+        return call()
+    import anyio.to_thread  # here, so that `import modelcfg.auth` does not load anyio
+
+    return await anyio.to_thread.run_sync(call)

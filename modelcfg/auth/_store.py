@@ -20,6 +20,7 @@ import logging
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Final, Protocol, runtime_checkable
 
@@ -391,11 +392,24 @@ def _parse_store(data: bytes, path: Path) -> _Contents:
             "Fix or move it away, then log in again.",
             path=where,
         ) from None
+    except RecursionError:
+        raise AuthStoreError(
+            f"The auth store {where} is nested too deeply to be an auth store; it was left "
+            "untouched. Fix or move it away, then log in again.",
+            path=where,
+        ) from None
     if not isinstance(doc, dict):
         raise AuthStoreError(
             f"The auth store {where} must hold a JSON object; it was left untouched.", path=where
         )
     version = doc.get("version")
+    if "version" not in doc and _is_legacy(doc):
+        raise AuthStoreError(
+            f"The auth store {where} is a legacy auth.json (credentials without a 'version'); "
+            "run `modelcfg doctor --fix` to move it to auth.json.bak and import its "
+            "credentials. It was left untouched.",
+            path=where,
+        )
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise AuthStoreError(
             f"The auth store {where} has no valid 'version' (expected {AUTH_STORE_VERSION}); "
@@ -453,6 +467,13 @@ def _parse_store(data: bytes, path: Path) -> _Contents:
             path=where,
         )
     return _Contents(profiles=profiles, order=order)
+
+
+def _is_legacy(doc: dict[str, object]) -> bool:
+    # Imported here: the legacy importer builds on this module.
+    from modelcfg.auth._legacy import is_legacy_auth_document
+
+    return is_legacy_auth_document(doc)
 
 
 def _dump_store(contents: _Contents) -> bytes:
@@ -517,6 +538,25 @@ class AuthStore(_StoreBase):
     def _read(self) -> _Contents:
         data = self._load_bytes()
         return _Contents() if data is None else _parse_store(data, self.path)
+
+    def refresh_lock(self) -> AbstractContextManager[None]:
+        """
+        Return the lock that lets one process at a time refresh this store's OAuth tokens.
+
+        :func:`~modelcfg.auth.credential_for` holds it (``auth.json.refresh.lock``,
+        separate from the write lock) while it refreshes, so a second process waits,
+        then finds the new tokens instead of spending a refresh token that a
+        rotating server has already replaced. Entering it blocks; call it from a
+        worker thread in async code.
+
+        Raises:
+            LockTimeoutError: (on entering) another holder kept it for ``lock_timeout_s``.
+
+        .. versionadded:: 0.1.0
+        """
+        return exclusive_lock(
+            self.path.with_name(self.path.name + ".refresh"), timeout_s=self.lock_timeout_s
+        )
 
     def _update(self, change: Callable[[_Contents], _Contents | None]) -> None:
         try:

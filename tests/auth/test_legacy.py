@@ -210,8 +210,9 @@ def test_existing_profiles_are_never_overwritten(tmp_path: Path) -> None:
         ("[1, 2]", "does not hold a JSON object"),
         ('{"anthropic": {"colour": "blue"}}', "entry 'anthropic' is not a recognised credential"),
         ('{"version": 1, "profiles": {}}', "already a modelcfg auth store"),
+        ('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}", "cannot be read as JSON"),
     ],
-    ids=["corrupt", "array", "unknown-shape", "already-new-format"],
+    ids=["corrupt", "array", "unknown-shape", "already-new-format", "deeply-nested"],
 )
 def test_unusable_legacy_content_becomes_a_note(tmp_path: Path, content: str, note: str) -> None:
     """Anything not understood is skipped with a note, never an exception; nothing is written."""

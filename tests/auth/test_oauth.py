@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import anyio
@@ -18,17 +19,20 @@ import pytest
 from modelcfg import FailureKind, ProfileId
 from modelcfg._fakeoauth import FakeOAuthServer
 from modelcfg.auth import (
+    AuthStore,
     MemoryAuthStore,
     OAuthCredential,
     OAuthEndpoints,
     OAuthError,
     OAuthRefresher,
     RefreshFailedError,
+    ResolvedCredential,
     authorize,
     credential_for,
     login_oauth,
     refresh_oauth,
 )
+from modelcfg.auth._endpoints import oauth_endpoint_problems
 from modelcfg.auth._oauth import authorize_url, pkce_challenge
 
 pytestmark = pytest.mark.anyio
@@ -416,3 +420,149 @@ async def test_a_failing_open_url_still_lets_the_user_log_in(
 
     assert server.is_valid_access_token(results[0].access.reveal())
     assert any("open it by hand" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_refresh_refused_because_another_process_won_uses_the_winners_tokens(
+    server: FakeOAuthServer, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """When another process (one that ignores the refresh lock) spends the refresh token
+    first, the rotating server refuses ours, and the tokens it stored are returned."""
+    path = tmp_path / "auth.json"
+    old = OAuthCredential(
+        access="sk-canary-old-access", refresh=server.issue_refresh_token(), expires_at=NOW + 10
+    )
+    AuthStore(path=path).put(PROFILE, old)
+    refresher = OAuthRefresher(
+        endpoints={"anthropic": server.endpoints()}, client=client, clock=lambda: NOW
+    )
+    other_process = AuthStore(path=path)
+
+    async def after_the_other_process(
+        profile: ProfileId, credential: OAuthCredential
+    ) -> OAuthCredential:
+        theirs = await refresh_oauth(
+            credential,
+            provider="anthropic",
+            endpoints=server.endpoints(),
+            client=client,
+            clock=lambda: NOW,
+        )
+        other_process.replace_if_unchanged(profile, expected=credential, new=theirs)
+        return await refresher(profile, credential)
+
+    resolved = await credential_for(
+        PROFILE,
+        store=AuthStore(path=path),
+        environ={},
+        refresher=after_the_other_process,
+        now=NOW,
+    )
+    stored = AuthStore(path=path).get(PROFILE)
+
+    assert (1, 2) == (server.refreshes, server.token_requests)
+    assert (stored.credential.secret if stored else None) == resolved.secret
+    assert old.access != resolved.secret
+
+
+async def test_two_processes_refreshing_at_once_refresh_once_and_share_the_tokens(
+    server: FakeOAuthServer, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """Concurrent refreshes through two store objects on one file take turns: one refresh,
+    both get the same new tokens, no refused refresh token."""
+    path = tmp_path / "auth.json"
+    old = OAuthCredential(
+        access="sk-canary-old-access", refresh=server.issue_refresh_token(), expires_at=NOW + 10
+    )
+    AuthStore(path=path).put(PROFILE, old)
+    refresher = OAuthRefresher(
+        endpoints={"anthropic": server.endpoints()}, client=client, clock=lambda: NOW
+    )
+    results: list[ResolvedCredential] = []
+
+    async def one() -> None:
+        results.append(
+            await credential_for(
+                PROFILE, store=AuthStore(path=path), environ={}, refresher=refresher, now=NOW
+            )
+        )
+
+    async with anyio.create_task_group() as group:
+        for _ in range(3):
+            group.start_soon(one)
+    stored = AuthStore(path=path).get(PROFILE)
+
+    assert (1, 1) == (server.refreshes, server.token_requests)
+    assert [stored.credential.secret if stored else None] * 3 == [r.secret for r in results]
+
+
+async def test_a_refused_refresh_still_fails_when_nobody_else_refreshed(
+    server: FakeOAuthServer, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """A refused refresh with unchanged stored tokens still raises, and stores nothing."""
+    server.fail_refresh = True
+    path = tmp_path / "auth.json"
+    old = OAuthCredential(
+        access="old-access-token", refresh="revoked-refresh-token", expires_at=NOW
+    )
+    AuthStore(path=path).put(PROFILE, old)
+    refresher = OAuthRefresher(endpoints={"anthropic": server.endpoints()}, client=client)
+
+    with pytest.raises(RefreshFailedError) as raised:
+        await credential_for(
+            PROFILE, store=AuthStore(path=path), environ={}, refresher=refresher, now=NOW
+        )
+
+    stored = AuthStore(path=path).get(PROFILE)
+    assert (FailureKind.AUTH, old) == (raised.value.kind, stored.credential if stored else None)
+    assert ".." not in str(raised.value)
+
+
+async def test_a_refused_refresh_with_a_description_ends_in_one_full_stop(
+    server: FakeOAuthServer, client: httpx.AsyncClient
+) -> None:
+    """The server's error_description ("... is invalid.") is quoted without a double period."""
+    old = OAuthCredential(access="old-access-token", refresh="not-a-refresh-token-we-issued")
+
+    with pytest.raises(RefreshFailedError) as raised:
+        await refresh_oauth(
+            old,
+            provider="anthropic",
+            endpoints=server.endpoints(),
+            client=client,
+            clock=lambda: NOW,
+        )
+
+    message = str(raised.value)
+    assert (True, False) == (
+        message.endswith("(invalid_grant): The refresh token is invalid."),
+        message.endswith(".."),
+    )
+
+
+ENDPOINT_ROWS = [
+    pytest.param("https://a.example/x", "https://a.example/t", "c", (), id="fine"),
+    pytest.param(
+        "login.example.com/authorize", "https://a.example/t", "c", ("authorizeUrl",), id="no-scheme"
+    ),
+    pytest.param("https://a.example/x", "/token", "c", ("tokenUrl",), id="relative-token-url"),
+    pytest.param("ftp://a.example/x", "https://a.example/t", "c", ("authorizeUrl",), id="ftp"),
+    pytest.param(
+        "https://a.example:99999/x", "https://a.example/t", "c", ("authorizeUrl",), id="port"
+    ),
+    pytest.param("https://a.example/x", "https://a.example/t#f", "c", ("tokenUrl",), id="fragment"),
+    pytest.param(
+        "https://a.example/x y", "https://a.example/t", "c", ("authorizeUrl",), id="space"
+    ),
+    pytest.param("https://a.example/x", "https://a.example/t", "", ("clientId",), id="no-client"),
+    pytest.param("https://a.example/x", "https://a.example/t", " c", ("clientId",), id="padded"),
+]
+
+
+@pytest.mark.parametrize(("authorize", "token", "client", "bad"), ENDPOINT_ROWS)
+def test_oauth_endpoint_problems_name_each_bad_setting(
+    authorize: str, token: str, client: str, bad: tuple[str, ...]
+) -> None:
+    """Each malformed endpoint setting is reported under its config key; good ones pass."""
+    problems = oauth_endpoint_problems(authorize_url=authorize, token_url=token, client_id=client)
+
+    assert bad == tuple(key for key, _reason in problems)

@@ -4,11 +4,16 @@ Tests for credential resolution: explicit profile, order, environment, none, and
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import anyio
 import pytest
 
 from modelcfg import CredentialsError, ProfileId
+from modelcfg._fileio import exclusive_lock
 from modelcfg.auth import (
     ApiKeyCredential,
+    AuthStore,
     CredentialOrigin,
     MemoryAuthStore,
     OAuthCredential,
@@ -412,3 +417,38 @@ async def test_credential_for_does_not_resurrect_a_profile_removed_during_refres
         await credential_for(WORK, store=store, environ={}, refresher=Removing(NEW), now=NOW)
 
     assert None is store.get(WORK)
+
+
+async def test_credential_for_does_not_block_the_event_loop_while_the_store_is_locked(
+    tmp_path: Path,
+) -> None:
+    """While another writer holds the store's lock, the write-back waits in a worker thread
+    and other tasks keep running."""
+    path = tmp_path / "auth.json"
+    AuthStore(path=path).put(WORK, OLD)
+    gaps: list[float] = []
+    locked = anyio.Event()
+
+    async def hold_the_lock() -> None:
+        with exclusive_lock(path):
+            locked.set()
+            await anyio.sleep(0.5)
+
+    async def tick() -> None:
+        last = anyio.current_time()
+        for _ in range(12):
+            await anyio.sleep(0.05)
+            now = anyio.current_time()
+            gaps.append(now - last)
+            last = now
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(hold_the_lock)
+        await locked.wait()
+        group.start_soon(tick)
+        resolved = await credential_for(
+            WORK, store=AuthStore(path=path), environ={}, refresher=FakeRefresher(NEW), now=NOW
+        )
+
+    assert NEW.access == resolved.secret
+    assert max(gaps) < 0.25, gaps

@@ -15,6 +15,8 @@ import pickle
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import attrs
+import cattrs
 import httpx
 import pytest
 from hypothesis import given
@@ -23,6 +25,7 @@ from hypothesis import strategies as hst
 from modelcfg import CredentialsError, ProfileId
 from modelcfg._fakeoauth import FakeOAuthServer
 from modelcfg.auth import (
+    ApiKeyCredential,
     AuthStore,
     OAuthCredential,
     OAuthEndpoints,
@@ -30,6 +33,7 @@ from modelcfg.auth import (
     OAuthRefresher,
     RefreshFailedError,
     Secret,
+    StoredProfile,
     TokenCredential,
     credential_for,
     import_legacy_auth,
@@ -96,6 +100,82 @@ def test_secret_cannot_be_pickled_but_copies_are_itself() -> None:
     with pytest.raises(TypeError, match="cannot be pickled"):
         pickle.dumps(secret)
     assert (secret, secret) == (copy.copy(secret), copy.deepcopy(secret))
+
+
+def _holds_value(data: object, value: str) -> bool:
+    """
+    Whether *value* appears as a string anywhere inside *data* (dicts, lists, tuples).
+    """
+    match data:
+        case str():
+            return value in data
+        case dict():
+            return any(_holds_value(k, value) or _holds_value(v, value) for k, v in data.items())
+        case list() | tuple():
+            return any(_holds_value(item, value) for item in data)
+        case _:
+            return False
+
+
+_RECORDS = [
+    pytest.param(ApiKeyCredential(key=CANARY), id="api-key"),
+    pytest.param(TokenCredential(token=CANARY, expires_at=NOW), id="token"),
+    pytest.param(OAuthCredential(access=CANARY, refresh=CANARY + "r"), id="oauth"),
+    pytest.param(
+        StoredProfile(
+            profile=ProfileId.parse("openai:work"), credential=ApiKeyCredential(key=CANARY)
+        ),
+        id="stored-profile",
+    ),
+]
+
+
+@pytest.mark.parametrize("record", _RECORDS)
+def test_attrs_asdict_and_cattrs_never_copy_a_secret_value(record: object) -> None:
+    """attrs.asdict(), attrs.astuple() and cattrs keep the Secret object, never its value."""
+    dumped = (
+        attrs.asdict(record),  # type: ignore[arg-type]
+        attrs.astuple(record),  # type: ignore[arg-type]
+        cattrs.unstructure(record),
+        cattrs.Converter().unstructure(record),
+    )
+
+    assert [False] * 4 == [_holds_value(d, CANARY) for d in dumped]
+    assert MARK not in repr(dumped)
+
+
+def test_secrets_compare_and_hash_by_value() -> None:
+    """Two Secrets with the same value are equal and hash alike; other values and types differ."""
+    same = {Secret(value=CANARY), Secret(value=CANARY)}
+
+    assert 1 == len(same)
+    assert Secret(value=CANARY) != Secret(value=CANARY + "x")
+    assert Secret(value=CANARY) != CANARY
+    assert ApiKeyCredential(key=CANARY) == ApiKeyCredential(key=CANARY)
+
+
+def test_secret_is_immutable_and_has_no_instance_dict() -> None:
+    """A Secret cannot be changed after it is made and has no __dict__ to dump."""
+    secret = Secret(value=CANARY)
+
+    with pytest.raises(AttributeError):
+        secret._value = "other"
+    assert not hasattr(secret, "__dict__")
+    assert CANARY == secret.reveal()
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        pytest.param("", ValueError, id="empty"),
+        pytest.param(" sk-x", ValueError, id="leading-space"),
+        pytest.param(42, TypeError, id="not-a-string"),
+    ],
+)
+def test_secret_refuses_bad_values(value: object, error: type[Exception]) -> None:
+    """An empty, padded or non-string value is refused with a sentence."""
+    with pytest.raises(error, match="secret must be"):
+        Secret(value=value)  # type: ignore[arg-type]
 
 
 def test_credentials_and_stored_profiles_hide_secrets(tmp_path: Path) -> None:

@@ -307,6 +307,11 @@ BAD_FILES = [
     pytest.param(
         b'{"version": 1, "order": {"openai": ["groq:x"]}}', "another provider", id="bad-order"
     ),
+    pytest.param(
+        b'{"version": 1, "profiles": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        "nested too deeply",
+        id="deeply-nested",
+    ),
 ]
 
 

@@ -159,3 +159,25 @@ def test_status_reports_a_newer_store_version_with_exit_5(configured: Cli) -> No
     result = configured.call("models", "resolve", "Opus")
 
     assert_one_line_error(result, 5)
+
+
+def test_status_reports_a_deeply_nested_store_with_exit_5(configured: Cli) -> None:
+    """A store nested too deeply for the JSON reader is one line with exit 5, not a crash."""
+    configured.store_path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+
+    result = configured.call("auth", "status")
+
+    assert_one_line_error(result, 5, "nested too deeply", str(configured.store_path))
+
+
+def test_status_json_exit_code_tells_expiring_soon_from_a_usage_error(configured: Cli) -> None:
+    """--json carries exitCode 2 for "expiring soon"; a usage error (also 2) prints no JSON."""
+    store = AuthStore(path=configured.store_path)
+    store.put("anthropic:default", TokenCredential(token=CANARY, expires_at=4_000_000_000.0))
+    env = configured.with_env(**keys_for("openai"))
+
+    soon = env.call("auth", "status", "--json", "--expiring-within", "9999999999")
+    usage = env.call("auth", "status", "--json", "--no-such-option")
+
+    assert (2, 2) == (soon.code, soon.json()["exitCode"])
+    assert (2, "") == (usage.code, usage.stdout)

@@ -144,3 +144,74 @@ def test_missing_auth_dir_is_a_usage_error(cli: Cli, tmp_path: Path) -> None:
     result = cli.call("doctor", "--auth-dir", str(tmp_path / "nope"))
 
     assert_one_line_error(result, 2, "is not a directory")
+
+
+def test_fix_refused_for_toml_changes_nothing_at_all(cli: Cli, legacy: Path) -> None:
+    """When config.toml cannot become config.json (it exists), exit 3 and nothing is written:
+    no auth store, no backups of the legacy files."""
+    (cli.home / "config.json").unlink()
+    toml = cli.home / "config.toml"
+    toml.write_text('[agent]\nmodel = "gpt-4o"\n', encoding="utf-8")
+    blocker = cli.home / "other" / "config.json"
+    blocker.parent.mkdir()
+    blocker.write_text("{}", encoding="utf-8")
+    toml_in_other = blocker.with_suffix(".toml")
+    toml_in_other.write_text('[agent]\nmodel = "gpt-4o"\n', encoding="utf-8")
+
+    result = cli.call("doctor", "--fix", "--config", str(toml_in_other), "--auth-dir", str(legacy))
+
+    assert_one_line_error(result, 3, "that file exists already", "nothing was changed")
+    assert not cli.store_path.exists()
+    assert [] == sorted(p.name for p in legacy.glob("*.bak*"))
+    assert "{}" == blocker.read_text(encoding="utf-8")
+    assert toml_in_other.exists()
+
+
+def test_a_rerun_seeds_auth_order_for_profiles_imported_earlier(cli: Cli, legacy: Path) -> None:
+    """Credentials imported by an earlier run still get their auth.order seeded by a later one."""
+    first = cli.call("doctor", "--fix", "--auth-dir", str(legacy))
+    config = cli.write_config({"agent": {"model": {"primary": "anthropic/claude-opus-4-5"}}})
+
+    plan = cli.call("doctor", "--auth-dir", str(legacy))
+    second = cli.call("doctor", "--fix", "--auth-dir", str(legacy))
+    third = cli.call("doctor", "--fix", "--auth-dir", str(legacy), "--json")
+
+    order = json.loads(config.read_text(encoding="utf-8"))["auth"]["order"]
+    assert (0, 1, 0, 0) == (first.code, plan.code, second.code, third.code)
+    assert {"anthropic": ["anthropic:default"], "openai": ["openai:default"]} == order
+    assert [] == third.json()["configChanges"]
+
+
+def test_a_legacy_auth_json_at_the_store_path_points_at_doctor(cli: Cli) -> None:
+    """A legacy auth.json where the store belongs: commands exit 5 and name `doctor --fix`."""
+    cli.store_path.write_text(json.dumps({"anthropic": {"apiKey": CANARY}}), encoding="utf-8")
+
+    result = cli.call("auth", "status")
+
+    assert_one_line_error(result, 5, "legacy auth.json", "modelcfg doctor --fix")
+    assert LEAK_MARK not in result.output
+
+
+def test_fix_moves_a_legacy_store_file_aside_and_imports_it(cli: Cli) -> None:
+    """doctor --fix moves the legacy file to a new backup (an older one is kept), imports it,
+    and a second run finds nothing to do."""
+    legacy_bytes = json.dumps({"anthropic": {"apiKey": CANARY}}).encode()
+    cli.store_path.write_bytes(legacy_bytes)
+    older = cli.home / "auth.json.bak"
+    older.write_text("an older backup", encoding="utf-8")
+
+    plan = cli.call("doctor")
+    fixed = cli.call("doctor", "--fix")
+    again = cli.call("doctor", "--fix", "--json")
+    status = cli.call("auth", "status", "--json")
+
+    stored = AuthStore(path=cli.store_path).get("anthropic:default")
+    assert (1, 0, 0) == (plan.code, fixed.code, again.code), fixed.stderr
+    assert "Would move the legacy" in plan.stdout
+    assert legacy_bytes == (cli.home / "auth.json.bak.1").read_bytes()
+    assert "an older backup" == older.read_text(encoding="utf-8")
+    assert CANARY == (stored.credential.secret.reveal() if stored else None)
+    assert ([], []) == (again.json()["authChanges"], again.json()["configChanges"])
+    assert not list(cli.home.glob("*.bak.bak*"))
+    assert 5 != status.code
+    assert LEAK_MARK not in plan.output + fixed.output + again.output

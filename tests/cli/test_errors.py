@@ -119,3 +119,15 @@ def test_insecure_store_warning_is_one_line(cli: Cli) -> None:
     assert 1 == len(warnings)
     assert warnings[0].startswith("modelcfg: warning: The auth store")
     assert "chmod 600" in warnings[0]
+
+
+def test_auth_store_help_names_the_real_default(cli: Cli) -> None:
+    """--help describes the auth store default as default_auth_path() does, not "next to the config"."""
+    result = cli.call("--help")
+
+    text = " ".join(result.stdout.split())
+    assert 0 == result.code
+    assert "next to the config" not in text
+    assert (
+        "else auth.json in $MODELCFG_HOME, $XDG_CONFIG_HOME/modelcfg or ~/.config/modelcfg" in text
+    )

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import getpass
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from modelcfg._cli import _login
 from modelcfg._fakeoauth import FakeOAuthServer
 from modelcfg.auth import ApiKeyCredential, AuthStore, OAuthCredential
 from tests.cli.conftest import CANARY, LEAK_MARK, Cli, assert_one_line_error, example_config
@@ -178,3 +180,87 @@ def test_oauth_login_denied_is_one_line_exit_1(cli: Cli, oauth_server: FakeOAuth
     assert "was not approved (access_denied)" in errors[0]
     assert "Traceback" not in stderr
     assert AuthStore(path=cli.store_path).get("anthropic:default") is None
+
+
+def static_oauth_config(authorize_url: str, token_url: str) -> dict[str, object]:
+    """
+    The example config with anthropic OAuth endpoints that nothing serves.
+    """
+    config = example_config()
+    config["providers"] = {
+        "anthropic": {
+            "api": "anthropic",
+            "baseUrl": "https://api.anthropic.com",
+            "oauth": {"authorizeUrl": authorize_url, "tokenUrl": token_url, "clientId": "c"},
+        }
+    }
+    return config
+
+
+def bad_oauth_config() -> dict[str, object]:
+    """
+    Endpoints the config loader lets through but no OAuth flow can use (bad port, fragment).
+    """
+    return static_oauth_config(
+        "https://login.example.com:99999/authorize", "https://login.example.com/token#x"
+    )
+
+
+def test_oauth_login_with_bad_endpoints_is_a_config_error(cli: Cli) -> None:
+    """Malformed OAuth endpoints exit 3 with one line naming each bad config path."""
+    cli.write_config(bad_oauth_config())
+
+    result = cli.call("login", "anthropic", "--oauth", "--timeout", "5")
+
+    assert_one_line_error(
+        result,
+        3,
+        "$.providers.anthropic.oauth.authorizeUrl must be an absolute http(s) URL",
+        "$.providers.anthropic.oauth.tokenUrl must not have a '#' fragment",
+    )
+    assert not cli.store_path.exists()
+
+
+def test_validate_reports_bad_oauth_endpoints(cli: Cli) -> None:
+    """validate names malformed OAuth endpoints instead of passing them to `login --oauth`."""
+    cli.write_config(bad_oauth_config())
+
+    result = cli.call("validate", "--json")
+
+    problems = [f["message"] for f in result.json()["findings"] if f["level"] == "problem"]
+    assert 1 == result.code
+    assert any("$.providers.anthropic.oauth.authorizeUrl" in p for p in problems), problems
+    assert any("$.providers.anthropic.oauth.tokenUrl" in p for p in problems), problems
+
+
+@pytest.mark.parametrize("timeout", ["nan", "inf", "-inf", "0", "-1"])
+@pytest.mark.parametrize("command", ["login", "validate"])
+def test_a_timeout_that_is_not_a_positive_finite_number_is_a_usage_error(
+    cli: Cli, command: str, timeout: str
+) -> None:
+    """--timeout nan, inf, 0 or below is refused in one line with exit 2."""
+    cli.write_config(
+        static_oauth_config("https://login.example.com/a", "https://login.example.com/t")
+    )
+    args = ["anthropic", "--oauth"] if command == "login" else []
+
+    result = cli.call(command, *args, f"--timeout={timeout}")
+
+    assert_one_line_error(result, 2, "--timeout must be a positive, finite number of seconds")
+
+
+def test_ctrl_d_at_the_hidden_key_prompt_is_a_usage_error(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """End of input at the hidden prompt exits 2 saying nothing was stored."""
+
+    def eof(prompt: str) -> str:
+        raise EOFError
+
+    monkeypatch.setattr(_login, "is_tty", lambda stream: True)
+    monkeypatch.setattr(getpass, "getpass", eof)
+
+    result = cli.call("login", "openai")
+
+    assert_one_line_error(result, 2, "no API key was entered; nothing was stored")
+    assert not cli.store_path.exists()

@@ -24,10 +24,10 @@ def test_no_command_ever_prints_a_stored_secret(cli: Cli, tmp_path: Path) -> Non
     outputs: list[str] = []
     with FakeOAuthServer(email="me@example.com", token_prefix=f"oauth-{LEAK_MARK}-") as server:
         config = oauth_config(server)
-        config["providers"]["openrouter"] = {
+        config["providers"]["openrouter"] = {  # type: ignore[index]
             "api": "openrouter",
             "baseUrl": "https://openrouter.ai/api/v1",
-        }  # type: ignore[index]
+        }
         config["agent"]["model"]["fallbacks"] = ["openai/gpt-5.2", "openrouter/x/y"]  # type: ignore[index]
         cli.write_config(config)
         process = subprocess.Popen(

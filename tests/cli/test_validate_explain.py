@@ -171,6 +171,11 @@ def test_explain_uses_store_order_overrides(cli: Cli) -> None:
         pytest.param('{"evnts": []}', "did you mean 'events'", id="bad-key"),
         pytest.param("{", "is not valid JSON", id="not-json"),
         pytest.param("[]", "must hold an object", id="not-object"),
+        pytest.param(
+            '{"events": ' + "[" * 100_000 + "]" * 100_000 + "}",
+            "is nested too deeply",
+            id="deeply-nested",
+        ),
     ],
 )
 def test_explain_bad_script_exits_2(cli: Cli, content: str, fragment: str) -> None:
