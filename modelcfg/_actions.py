@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 import enum
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 import attrs
 
@@ -103,6 +103,9 @@ def _to_skip_code(value: str) -> SkipCode:
     return value if type(value) is SkipCode else SkipCode(value)
 
 
+_MODEL_KINDS: Final = frozenset({FailureKind.OVERLOADED, FailureKind.MODEL_NOT_FOUND})
+"""Kinds about one model rather than the whole profile: their skips name both."""
+
 _BLOCK_WORDS = {
     SkipCode.COOLING_DOWN: "cooling down",
     SkipCode.DISABLED: "disabled",
@@ -154,8 +157,17 @@ class Skip:
         """
         The skip as one line, like ``anthropic:default skipped: cooling down until
         12:04:05 (rate limited)``.
+
+        An open circuit names the model (``anthropic/claude-opus-4-5 skipped: circuit
+        open until ...``); a block about one model (an overload, a missing model)
+        names the profile with the model.
         """
-        subject = str(self.profile) if self.profile is not None else str(self.model)
+        if self.profile is None or self.code is SkipCode.CIRCUIT_OPEN:
+            subject = str(self.model)  # The block is the model's own.
+        elif self.kind in _MODEL_KINDS:
+            subject = f"{self.profile} with {self.model}"
+        else:
+            subject = str(self.profile)
         if self.code is SkipCode.CONTEXT_TOO_SMALL:
             return f"{subject} skipped: context window too small ({self.detail})"
         words = _BLOCK_WORDS[self.code]

@@ -16,7 +16,7 @@ import attrs
 from modelcfg._actions import Action, Call, GiveUp, Reason, ReasonCode, Skip, SkipCode, format_clock
 from modelcfg._failures import Failure, FailureKind
 from modelcfg._health import BlockCode
-from modelcfg._policy import KindRule
+from modelcfg._policy import KindRule, Mark
 from modelcfg._state import AttemptState, _ModelPlan
 from modelcfg._values import ModelRef, ProfileId, Target
 from modelcfg.exceptions import InvalidStateError
@@ -269,17 +269,21 @@ def _move_on(state: AttemptState, failure: Failure | None, rule: KindRule | None
                 )
             )
             waits.append((blocked.until_at, index, target, False))
-    if (
-        not first
-        and state.current is not None
-        and (rotate or (rule is not None and rule.retries > 0))
-    ):
-        # Profiles that failed on this model may be waited for once their window ends.
+    current = state.current
+    if not first and current is not None and rule is not None and (rotate or rule.retries > 0):
+        # Profiles that failed on this model may be waited for once their window ends;
+        # the target that just failed only while the rule still allows going back to
+        # it: a window its failure opened (the provider said when), or retries left.
+        budget = min(rule.retries, policy.max_target_retries)
+        again = rule.mark is not Mark.NONE or state.target_failures <= budget
         for profile in state.tried:
-            target = Target(model=state.current.model, profile=profile)
+            target = Target(model=current.model, profile=profile)
+            same = target == current
+            if same and not again:
+                continue
             blocked = health.blocked_until(target, now)
             if blocked is not None:
-                waits.append((blocked.until_at, state.index, target, target == state.current))
+                waits.append((blocked.until_at, state.index, target, same))
     return _wait_or_give_up(state, failure, skips, waits)
 
 
@@ -338,11 +342,12 @@ def _wait_or_give_up(
     failed = state.current
     if waits:
         until_at, index, target, same = min(waits, key=lambda w: (w[0], w[1]))
-        delay = until_at - now
+        policy = state.routes.policy
+        unit = jitter_unit(state.seed, state.attempts)
+        # Jittered past the window's end, so callers waiting for it do not arrive together.
+        delay = policy.reopening_delay_s(until_at - now, unit)
         if same:
             # Never a tight loop: going back to the target that just failed backs off too.
-            policy = state.routes.policy
-            unit = jitter_unit(state.seed, state.attempts)
             delay = max(delay, policy.backoff_s(state.target_failures, unit))
             if (
                 failure is not None

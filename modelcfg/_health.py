@@ -29,7 +29,21 @@ from modelcfg._failures import Failure, FailureKind, _to_kind
 from modelcfg._policy import KindRule, Mark, Policy, Scope
 from modelcfg._values import ModelRef, ProfileId, Target
 
-__all__ = ["Blocked", "BlockCode", "Circuit", "HealthState", "KindCounter", "Window"]
+__all__ = [
+    "CIRCUIT_CYCLE",
+    "WINDOW_CYCLE",
+    "Blocked",
+    "BlockCode",
+    "Circuit",
+    "HealthState",
+    "KindCounter",
+    "Phase",
+    "Transition",
+    "Window",
+    "circuit_phase",
+    "render_cycle_mermaid",
+    "window_phase",
+]
 
 _MAX_OUTCOMES: Final = 64
 """The most call outcomes a circuit keeps, newest last."""
@@ -110,6 +124,138 @@ class Blocked:
     until_at: float
     code: BlockCode
     kind: FailureKind | None = None
+
+
+class Phase(enum.StrEnum):
+    """
+    Where a cooldown, a disable or a circuit breaker is in its cycle.
+    """
+
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+    PROBING = "probing"
+
+
+def window_phase(window: Window | None, now: float) -> Phase:
+    """
+    The phase of a cooldown or disable *window* (``None``: there is none) at *now*.
+    """
+    if window is None:
+        return Phase.CLOSED
+    if now < window.until_at:
+        return Phase.OPEN
+    if window.probe_until_at is not None and now < window.probe_until_at:
+        return Phase.PROBING
+    return Phase.HALF_OPEN
+
+
+def circuit_phase(circuit: Circuit | None, now: float) -> Phase:
+    """
+    The phase of a model's *circuit* breaker (``None``: no calls recorded) at *now*.
+    """
+    if circuit is None or circuit.open_until_at is None:
+        return Phase.CLOSED
+    if now < circuit.open_until_at:
+        return Phase.OPEN
+    if circuit.probe_until_at is not None and now < circuit.probe_until_at:
+        return Phase.PROBING
+    return Phase.HALF_OPEN
+
+
+@attrs.frozen(kw_only=True)
+class Transition:
+    """
+    One step of a cycle: from *source* to *target* when *event* happens.
+
+    Attributes:
+        source: The phase before.
+        target: The phase after.
+        event: What happens, in words (the edge label of the docs' diagram).
+    """
+
+    source: Phase
+    target: Phase
+    event: str
+
+
+_P = Phase
+WINDOW_CYCLE: Final = (
+    Transition(source=_P.CLOSED, target=_P.OPEN, event="failure (cooldown / disable)"),
+    Transition(
+        source=_P.OPEN,
+        target=_P.OPEN,
+        event="repeat failure (end kept; a longer Retry-After or a graver kind moves it later)",
+    ),
+    Transition(source=_P.OPEN, target=_P.HALF_OPEN, event="window ends"),
+    Transition(
+        source=_P.HALF_OPEN, target=_P.PROBING, event="one caller's call (Call.probe = true)"
+    ),
+    Transition(source=_P.PROBING, target=_P.CLOSED, event="success (with_success)"),
+    Transition(
+        source=_P.PROBING,
+        target=_P.OPEN,
+        event="failure about the target (next window, longer for escalating kinds)",
+    ),
+    Transition(
+        source=_P.PROBING,
+        target=_P.HALF_OPEN,
+        event="failure about the request only (lease given back)",
+    ),
+    Transition(
+        source=_P.PROBING, target=_P.HALF_OPEN, event="probe lease (probe_lease_s) runs out"
+    ),
+    Transition(
+        source=_P.PROBING, target=_P.HALF_OPEN, event="probe cancelled (with_probe_released)"
+    ),
+    Transition(source=_P.OPEN, target=_P.CLOSED, event="cleared()"),
+)
+"""The cycle of a cooldown or disable; ``tests/test_health.py`` drives every step."""
+
+CIRCUIT_CYCLE: Final = (
+    Transition(
+        source=_P.CLOSED,
+        target=_P.OPEN,
+        event="failure rate >= circuit_failure_rate over circuit_window_s, "
+        "with >= circuit_min_calls calls",
+    ),
+    Transition(source=_P.OPEN, target=_P.HALF_OPEN, event="circuit_open_s passed"),
+    Transition(
+        source=_P.HALF_OPEN, target=_P.PROBING, event="one caller's call (Call.probe = true)"
+    ),
+    Transition(
+        source=_P.PROBING,
+        target=_P.CLOSED,
+        event="probe succeeds: traffic returns to the primary",
+    ),
+    Transition(source=_P.PROBING, target=_P.OPEN, event="probe fails (a kind that counts)"),
+    Transition(
+        source=_P.PROBING,
+        target=_P.HALF_OPEN,
+        event="probe lease runs out, is cancelled, or fails for the request only",
+    ),
+    Transition(source=_P.OPEN, target=_P.CLOSED, event="cleared()"),
+)
+"""The cycle of a model's circuit breaker; ``tests/test_health.py`` drives every step."""
+
+_STATE_NAMES: Final = {
+    _P.CLOSED: "Closed",
+    _P.OPEN: "Open",
+    _P.HALF_OPEN: "HalfOpen",
+    _P.PROBING: "Probing",
+}
+
+
+def render_cycle_mermaid(cycle: tuple[Transition, ...]) -> str:
+    """
+    *cycle* as a Mermaid state diagram, for ``docs/decisions.md``.
+    """
+    lines = ["```mermaid", "stateDiagram-v2", "    [*] --> Closed"]
+    lines += [
+        f"    {_STATE_NAMES[t.source]} --> {_STATE_NAMES[t.target]}: {t.event}" for t in cycle
+    ]
+    lines.append("```")
+    return "\n".join(lines) + "\n"
 
 
 _K = TypeVar("_K")
@@ -507,8 +653,12 @@ def _next_window(
     if old is not None and now < old.until_at:
         # Open: never extended by repeats, only by an explicit longer Retry-After.
         until = old.until_at if retry_after_s is None else max(old.until_at, now + retry_after_s)
-        if kind is not old.kind:
-            # A different kind (auth while rate limited) may need a longer window.
+        if kind is not old.kind and rule.window_for(1) > policy.rule_for(old.kind).window_for(
+            old.strikes
+        ):
+            # A graver kind (auth while rate limited: its fresh window is longer) takes
+            # the window over. Only a graver one does, so alternating kinds cannot keep
+            # a window open for ever.
             fresh = now + (
                 max(retry_after_s, policy.backoff_base_s)
                 if retry_after_s is not None
@@ -524,10 +674,13 @@ def _next_window(
             last_failure_at=max(now, old.last_failure_at),
             probe_until_at=old.probe_until_at,
         )
-    # Strikes stay recent when this failure comes within counter_reset_s of the previous
-    # window's end (not of its failure: a window may itself be longer than that).
+    # Strikes count failures of one kind in a row: they stay recent when this failure
+    # comes within counter_reset_s of the previous window's end (not of its failure: a
+    # window may itself be longer than that), and another kind starts again at one.
     recent = (
-        old is not None and now - max(old.until_at, old.last_failure_at) < policy.counter_reset_s
+        old is not None
+        and old.kind is kind
+        and now - max(old.until_at, old.last_failure_at) < policy.counter_reset_s
     )
     strikes = old.strikes + 1 if old is not None and recent else 1
     # A fresh window: the provider's Retry-After when it gave one (but never shorter than

@@ -286,7 +286,8 @@ class Policy:
         backoff_multiplier: Each further retry multiplies the delay by this.
         backoff_max_s: The longest backoff delay.
         jitter_fraction: Up to this fraction of each backoff delay is taken off,
-            chosen from the request's seed.
+            and up to this fraction of a wait for a window to end is added, chosen
+            from the request's seed.
         retry_after_cap_s: The longest ``Retry-After`` honoured.
         counter_reset_s: A kind's counters restart after this long without that failure.
         probe_lease_s: How long a half-open probe keeps other callers away while it
@@ -348,6 +349,21 @@ class Policy:
         except OverflowError:  # A huge multiplier: the delay has long reached its cap.
             delay = self.backoff_max_s
         return delay * (1.0 - self.jitter_fraction * unit)
+
+    def reopening_delay_s(self, wait_s: float, unit: float) -> float:
+        """
+        The delay before calling a target whose block ends in *wait_s* seconds.
+
+        Never shorter than the block: a cooling profile is not called early. Up to
+        ``jitter_fraction`` of the wait (at most ``jitter_fraction`` of
+        ``backoff_max_s``) is added, chosen by *unit*, so that callers waiting for
+        the same window to end spread out instead of arriving together.
+
+        Args:
+            wait_s: How long the block still lasts.
+            unit: A number in ``[0, 1)``, normally from the request's seed.
+        """
+        return wait_s + self.jitter_fraction * unit * min(wait_s, self.backoff_max_s)
 
     def capped_retry_after(self, retry_after_s: float | None) -> float | None:
         """

@@ -9,6 +9,8 @@ A script is a mapping (parsed from JSON or TOML by the caller)::
       "seed": 1,
       "session": {"lastGood": {"anthropic": "anthropic:work"},
                   "select": "anthropic/claude-opus-4-5@anthropic:work", "strict": true},
+      "health": {"cooldowns": {"anthropic:default": {"kind": "rate_limited",
+                 "until_at": 1700000020, "last_failure_at": 1700000000}}},
       "events": [
         {"after": 0.5, "fail": "rate_limited", "status": 429, "retryAfter": 10},
         {"fail": "auth", "status": 401, "message": "invalid x-api-key"},
@@ -18,8 +20,10 @@ A script is a mapping (parsed from JSON or TOML by the caller)::
 
 Each event is the outcome of the call the core asked for just before it: it is
 observed ``after`` seconds (default 0) once that call went out (the decision time
-plus the call's delay). ``request``, ``session``, ``start`` (default 0) and
-``seed`` (default 0) are optional. :func:`replay` returns one :class:`ReplayStep`
+plus the call's delay). ``request``, ``session``, ``health`` (the shared health
+at the start, in the form :func:`~modelcfg.dump_state` gives a
+:class:`~modelcfg.HealthState`), ``start`` (default 0) and ``seed`` (default 0)
+are optional. :func:`replay` returns one :class:`ReplayStep`
 per decision; :func:`render_steps` prints them and :func:`steps_to_json` gives
 their JSON form. ``docs/explain.md`` documents the format for users.
 """
@@ -28,14 +32,15 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import attrs
 
 from modelcfg._actions import Action, Call, GiveUp, format_clock
 from modelcfg._decide import next_attempt
 from modelcfg._failures import Failure, FailureKind, _time_problem, _valid_time, redact
-from modelcfg._state import AttemptState, RequestNeeds, Routes, SessionState
+from modelcfg._health import HealthState
+from modelcfg._state import AttemptState, RequestNeeds, Routes, SessionState, load_state
 from modelcfg._values import ProfileId, Selection
 from modelcfg.typing import JSON, JSONObject
 
@@ -49,7 +54,7 @@ __all__ = [
     "steps_to_json",
 ]
 
-_SCRIPT_KEYS = ("request", "start", "seed", "session", "events")
+_SCRIPT_KEYS = ("request", "start", "seed", "session", "health", "events")
 _REQUEST_KEYS = ("hasImages", "minContextTokens")
 _SESSION_KEYS = ("lastGood", "select", "strict")
 _EVENT_KEYS = ("after", "fail", "status", "retryAfter", "message", "code", "succeed")
@@ -179,7 +184,35 @@ def _event(value: object, path: str) -> ReplayEvent:
     )
 
 
-def _session(value: object, path: str) -> SessionState:
+Selector = Callable[[str, bool], Selection]
+"""
+Turns ``session.select`` text and its *strict* flag into a selection.
+
+It raises ``LookupError`` (an unknown model) or ``ValueError`` (bad text).
+"""
+
+
+def _parse_selection(text: str, strict: bool) -> Selection:
+    return Selection.parse(text, strict=strict)
+
+
+def _health(value: object, path: str) -> HealthState:
+    if not isinstance(value, Mapping):
+        raise _where(path, f"expected an object (a dumped HealthState), not {value!r}")
+    try:
+        health = load_state(value, HealthState)
+    except ValueError as error:
+        raise _where(path, str(error)) from None
+    for table in (health.cooldowns, health.model_cooldowns, health.disables):
+        for window in table.values():
+            for at in (window.until_at, window.last_failure_at):
+                problem = _time_problem(at, "a window's times")
+                if problem is not None:
+                    raise _where(path, problem)
+    return health
+
+
+def _session(value: object, path: str, select: Selector = _parse_selection) -> SessionState:
     data = _object(value, path, _SESSION_KEYS)
     last_good: dict[str, ProfileId] = {}
     raw = data.get("lastGood", {})
@@ -198,8 +231,8 @@ def _session(value: object, path: str) -> SessionState:
     if "select" in data:
         strict = _bool(data.get("strict", False), f"{path}.strict")
         try:
-            selection = Selection.parse(_text(data["select"], f"{path}.select"), strict=strict)
-        except ValueError as error:
+            selection = select(_text(data["select"], f"{path}.select"), strict)
+        except (LookupError, ValueError) as error:
             raise _where(f"{path}.select", str(error)) from None
     return SessionState(last_good=last_good, override=selection)
 
@@ -221,16 +254,22 @@ class ReplayScript:
     start: float
     seed: int
     session: SessionState
+    health: HealthState = attrs.field(factory=HealthState)
     events: tuple[ReplayEvent, ...]
 
 
-def replay(script: Mapping[str, object], routes: Routes) -> tuple[ReplayStep, ...]:
+def replay(
+    script: Mapping[str, object], routes: Routes, *, select: Selector | None = None
+) -> tuple[ReplayStep, ...]:
     """
     Run *script* through :func:`~modelcfg.next_attempt` against *routes*.
 
     Args:
         script: The scripted request and outcomes (see the module docs).
         routes: The chains, profile order, traits and policy to decide with.
+        select: Resolves ``session.select``; the default reads only
+            ``provider/model[@provider:name]``. ``modelcfg explain`` passes
+            :func:`~modelcfg.resolve_model` over the config, so aliases work.
 
     Returns:
         One step per decision: the first call, then one per event.
@@ -239,10 +278,15 @@ def replay(script: Mapping[str, object], routes: Routes) -> tuple[ReplayStep, ..
         ValueError: The script is malformed, or has events after the request gave
             up; the message starts with the JSON path.
     """
-    parsed = parse_script(script)
+    parsed = parse_script(script, select=select)
     events = parsed.events
     state = AttemptState.start(
-        routes, now=parsed.start, session=parsed.session, needs=parsed.needs, seed=parsed.seed
+        routes,
+        now=parsed.start,
+        session=parsed.session,
+        health=parsed.health,
+        needs=parsed.needs,
+        seed=parsed.seed,
     )
     action: Action = next_attempt(None, state)
     steps = [ReplayStep(event=None, at=parsed.start, action=action, state=action.state)]
@@ -271,9 +315,13 @@ def replay(script: Mapping[str, object], routes: Routes) -> tuple[ReplayStep, ..
     return tuple(steps)
 
 
-def parse_script(script: Mapping[str, object]) -> ReplayScript:
+def parse_script(script: Mapping[str, object], *, select: Selector | None = None) -> ReplayScript:
     """
     Check *script* and turn it into a :class:`ReplayScript`.
+
+    Args:
+        script: The script (see the module docs).
+        select: Resolves ``session.select`` (see :func:`replay`).
 
     Raises:
         ValueError: The script is malformed; the message starts with the JSON path
@@ -305,7 +353,8 @@ def parse_script(script: Mapping[str, object]) -> ReplayScript:
         needs=needs,
         start=_time(data.get("start", 0), "$.start"),
         seed=_integer(data.get("seed", 0), "$.seed"),
-        session=_session(data.get("session", {}), "$.session"),
+        session=_session(data.get("session", {}), "$.session", select or _parse_selection),
+        health=_health(data["health"], "$.health") if "health" in data else HealthState(),
         events=events,
     )
 

@@ -7,15 +7,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from itertools import pairwise
+from typing import Final
 
 import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hst
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from modelcfg import Failure, FailureKind, FallbackChain, ModelRef, ProfileId, Selection, Target
-from modelcfg._actions import Action, Call, GiveUp, ReasonCode, SkipCode, format_clock
+from modelcfg._actions import Action, Call, GiveUp, ReasonCode, Skip, SkipCode, format_clock
 from modelcfg._decide import jitter_unit, next_attempt
 from modelcfg._health import Circuit, HealthState, Window
 from modelcfg._policy import KindRule, Policy
@@ -370,7 +371,7 @@ SCENARIOS = [
             }
         ),
         when=(),
-        then=call(f"{A}@{PB}", R.WAIT_FOR_REOPENING, 20.0, skipped=(S.COOLING_DOWN,) * 5),
+        then=call(f"{A}@{PB}", R.WAIT_FOR_REOPENING, (20.0, 24.0), skipped=(S.COOLING_DOWN,) * 5),
     ),
     Scenario(
         id="given every candidate blocked past the deadline, when a request starts, then give up listing the skips",
@@ -380,22 +381,22 @@ SCENARIOS = [
         then=give_up(R.DEADLINE_REACHED, skipped=(S.COOLING_DOWN,) * 3, says="deadline"),
     ),
     Scenario(
-        id="given one profile and model, when rate limited with Retry-After 10, then wait 10 s",
+        id="given one profile and model, when rate limited with Retry-After 10, then wait 10 s plus jitter",
         routes=ONE,
         when=(Ev(kind=K.RATE_LIMITED, retry_after_s=10),),
-        then=call(f"{A}@{PA}", R.WAIT_FOR_REOPENING, 10.0),
+        then=call(f"{A}@{PA}", R.WAIT_FOR_REOPENING, (10.0, 12.0)),
     ),
     Scenario(
-        id="given one profile and model, when Retry-After is 500, then wait only the 60 s cap",
+        id="given one profile and model, when Retry-After is 500, then wait only the 60 s cap plus jitter",
         routes=ONE,
         when=(Ev(kind=K.RATE_LIMITED, retry_after_s=500),),
-        then=call(f"{A}@{PA}", R.WAIT_FOR_REOPENING, 60.0),
+        then=call(f"{A}@{PA}", R.WAIT_FOR_REOPENING, (60.0, 66.0)),
     ),
     Scenario(
         id="given one profile and model, when Retry-After is 0, then still wait a positive backoff",
         routes=ONE,
         when=(Ev(kind=K.RATE_LIMITED, retry_after_s=0),),
-        then=call(f"{A}@{PA}", R.WAIT_FOR_REOPENING, (0.4, 0.5)),
+        then=call(f"{A}@{PA}", R.WAIT_FOR_REOPENING, (0.5, 0.6)),
     ),
     Scenario(
         id="given a cooldown that ended, when a request starts, then the call is a half-open probe",
@@ -740,6 +741,32 @@ def test_skip_renders_for_people() -> None:
 
 
 @pytest.mark.parametrize(
+    ("skip", "expected"),
+    [
+        (
+            Skip(model=m(A), profile=p(PA), code=S.CIRCUIT_OPEN, until_at=T0 + 40),
+            "anthropic/opus skipped: circuit open until 22:14:00",
+        ),
+        (
+            Skip(
+                model=m(A), profile=p(PA), code=S.COOLING_DOWN, until_at=T0 + 40, kind=K.OVERLOADED
+            ),
+            "anthropic:a with anthropic/opus skipped: cooling down until 22:14:00 (overloaded)",
+        ),
+        (
+            Skip(model=m(A), profile=p(PA), code=S.DISABLED, until_at=T0 + 40, kind=K.BILLING),
+            "anthropic:a skipped: disabled until 22:14:00 (billing)",
+        ),
+    ],
+    ids=["circuit names the model", "model-scoped names both", "profile-wide names the profile"],
+)
+def test_skips_name_what_is_blocked(skip: Skip, expected: str) -> None:
+    """An open circuit names the model, a block about one model names profile and model, others the profile."""
+
+    assert expected == skip.message
+
+
+@pytest.mark.parametrize(
     ("at", "expected"),
     [
         (T0 + 40, "22:14:00"),
@@ -817,9 +844,27 @@ def worlds(draw: hst.DrawFn) -> tuple[Routes, SessionState, HealthState, Request
     session = SessionState(
         last_good={"anthropic": p(draw(hst.sampled_from((PA, PB, PC))))}, override=override
     )
-    cooled = draw(hst.lists(hst.sampled_from((PA, PB, PC, OX)), unique=True, max_size=3))
+    profiles = hst.sampled_from((PA, PB, PC, OX))
     ends = hst.floats(min_value=T0 - 60, max_value=T0 + 200)
-    health = HealthState(cooldowns={p(x): window(K.RATE_LIMITED, draw(ends)) for x in cooled})
+    cooled = draw(hst.lists(profiles, unique=True, max_size=3))
+    disabled = draw(hst.lists(profiles, unique=True, max_size=2))
+    pairs = draw(hst.lists(hst.tuples(hst.sampled_from(POOL), profiles), unique=True, max_size=3))
+    tripped = draw(hst.lists(hst.sampled_from(POOL), unique=True, max_size=2))
+    health = HealthState(
+        cooldowns={
+            p(x): window(draw(hst.sampled_from((K.RATE_LIMITED, K.AUTH))), draw(ends))
+            for x in cooled
+        },
+        disables={p(x): window(K.BILLING, draw(ends)) for x in disabled},
+        model_cooldowns={
+            Target(model=m(model), profile=p(x)): window(K.OVERLOADED, draw(ends))
+            for model, x in pairs
+        },
+        circuits={
+            m(model): Circuit(outcomes=((T0 - 1, False),), open_until_at=draw(ends))
+            for model in tripped
+        },
+    )
     needs = RequestNeeds(has_images=draw(hst.booleans()))
     return routes, session, health, needs
 
@@ -879,14 +924,17 @@ def test_decisions_are_deterministic(
 def test_non_retryable_kinds_never_retry_the_same_model(
     world: tuple[Routes, SessionState, HealthState, RequestNeeds], events: list[Ev]
 ) -> None:
-    """After an overflow or a missing model the next call is another model; filters give up."""
+    """Kinds whose rule gives up end the request; kinds that neither retry nor rotate (and overflows) move to another model."""
+    policy = world[0].policy
     steps = play(world, events)
     for (_f, before), (failure, after) in pairwise(steps):
         assert isinstance(before, Call)
         assert failure is not None
-        if failure.kind in (K.CONTENT_FILTER, K.INVALID_REQUEST):
+        rule = policy.rule_for(failure.kind)
+        if rule.gives_up:
             assert isinstance(after, GiveUp)
-        if failure.kind in (K.CONTEXT_OVERFLOW, K.MODEL_NOT_FOUND) and isinstance(after, Call):
+        moves_on = failure.kind is K.CONTEXT_OVERFLOW or not (rule.retries or rule.rotate_profile)
+        if moves_on and isinstance(after, Call):
             assert before.target.model != after.target.model
 
 
@@ -954,15 +1002,25 @@ def test_a_cooling_profile_is_never_called_before_its_window_ends(
 def test_delays_are_bounded_and_honour_retry_after(
     world: tuple[Routes, SessionState, HealthState, RequestNeeds], events: list[Ev]
 ) -> None:
-    """Delays lie in [0, deadline_s]; going back to a failed target waits >= the capped Retry-After and > 0."""
+    """
+    Every delay (the first included) ends by the deadline; a retry waits at most the longest backoff or capped Retry-After.
+
+    Going back to a failed target waits more than zero and at least the capped Retry-After.
+    """
     policy = world[0].policy
+    retry_cap = max(policy.backoff_max_s, policy.retry_after_cap_s)
     steps = play(world, events)
+    for _f, action in steps:
+        if isinstance(action, Call):
+            assert 0 <= action.delay_s
+            assert action.state.now + action.delay_s <= action.state.deadline_at
+            if action.reason.code is ReasonCode.RETRY_SAME_TARGET:
+                assert action.delay_s <= retry_cap
     for (_f, before), (failure, after) in pairwise(steps):
         if not isinstance(after, Call):
             continue
         assert isinstance(before, Call)
         assert failure is not None
-        assert 0 <= after.delay_s <= policy.deadline_s
         if after.target == before.target:
             assert after.delay_s > 0
             if (
@@ -975,26 +1033,50 @@ def test_delays_are_bounded_and_honour_retry_after(
 # -- state machine against a tiny reference model --------------------------------------
 
 REF_POLICY = {"circuit_min_calls": 1_000, "max_attempts": 6}
-REF_KINDS = (K.SERVER, K.AUTH, K.MODEL_NOT_FOUND, K.CONTENT_FILTER)
+REF_RULES = Policy(**REF_POLICY)  # type: ignore[arg-type]
+REF_SEED = 5
+REF_KINDS = (
+    K.SERVER,
+    K.TIMEOUT,
+    K.AUTH,
+    K.AUTH_PERMANENT,
+    K.MODEL_NOT_FOUND,
+    K.CONTENT_FILTER,
+    K.INVALID_REQUEST,
+)
+REF_GAPS = (1.0, 200.0, 301.0, 3_601.0)
+"""Idle time between requests: none to speak of, to within a deadline of an auth cooldown's end, past it, past a missing-model mark."""
+
+Expected = tuple[str, str, ReasonCode, float] | tuple[None, None, ReasonCode, None]
+"""What the core should do: call (model, profile) for a reason after a delay, or give up for one."""
 
 
 class ReferenceModel:
     """
-    A plain re-statement of the default rules for four kinds, without waits or circuits.
+    A plain re-statement of the default rules for seven kinds, without circuits.
 
-    Auth cools a profile for 300 s (longer than the run); a missing model marks the
-    pair for an hour; server errors get two retries; filters give up.
+    Auth cools a profile for 300 s, a revoked key disables it for a day, a missing
+    model marks the pair for an hour; server errors get two retries with backoff;
+    timeouts fall back at once; filters and invalid requests give up. A window that
+    has ended admits its target again (the call is a probe): a success clears the
+    target's windows, a failure about the target opens each ended window again for
+    its own length. When every candidate is blocked, the one that reopens first is
+    waited for if that fits the deadline.
     """
+
+    LENGTHS: Final = {"cool": 300.0, "disable": 86_400.0, "pair": 3_600.0}
 
     def __init__(self, chain: list[str], orders: dict[str, list[str]]) -> None:
         self.chain = chain
         self.orders = orders
-        self.cooled: set[str] = set()
-        self.pairs: set[tuple[str, str]] = set()
+        # (table, key) -> until_at; key is a profile, or "profile model" for pairs.
+        self.windows: dict[tuple[str, str], float] = {}
         self.last_good: dict[str, str] = {}
-        self.start()
+        self.start(T0)
 
-    def start(self) -> None:
+    def start(self, now: float) -> None:
+        self.started = now
+        self.now = now
         self.index = 0
         self.tried: list[str] = []
         self.target: tuple[str, str] | None = None
@@ -1009,55 +1091,119 @@ class ReferenceModel:
             return [good, *(x for x in order if x != good)]
         return order
 
-    def usable(self, model: str, profile: str) -> bool:
-        return profile not in self.cooled and (profile, model) not in self.pairs
+    def keys(self, model: str, profile: str) -> list[tuple[str, str]]:
+        return [("cool", profile), ("disable", profile), ("pair", f"{profile} {model}")]
 
-    def pick(self, rotate: bool, fall_back: bool) -> tuple[str, str] | None:
-        if self.attempts >= REF_POLICY["max_attempts"]:
-            return None
+    def until(self, model: str, profile: str) -> float:
+        """When every window on the target has ended (-inf: none)."""
+        return max(self.windows.get(k, -math.inf) for k in self.keys(model, profile))
+
+    def mark(self, table: str, key: str) -> None:
+        self.windows[(table, key)] = self.now + self.LENGTHS[table]
+
+    def pick(
+        self, rotate: bool, fall_back: bool, waits_on_tried: bool = False, again: bool = False
+    ) -> Expected:
+        """
+        The next usable candidate; else wait for the first to reopen; else why not.
+
+        Blocked candidates, and with *waits_on_tried* blocked profiles already
+        tried on this model (the one that just failed only when *again*), may be
+        waited for.
+        """
+        deadline = self.started + REF_RULES.deadline_s
+        if self.now >= deadline:
+            return None, None, R.DEADLINE_REACHED, None
+        if self.attempts >= REF_RULES.max_attempts:
+            return None, None, R.ATTEMPTS_EXHAUSTED, None
+        first = self.attempts == 0
+        waits: list[tuple[float, int, str, str, bool]] = []
         for i in range(self.index, len(self.chain)):
             model = self.chain[i]
-            same = i == self.index and self.attempts > 0
+            same = i == self.index and not first
             if same and not rotate:
                 continue
-            if not same and self.attempts > 0 and not fall_back:
+            if not same and not first and not fall_back:
                 break
             for profile in self.order(model):
                 if same and profile in self.tried:
                     continue
-                if self.usable(model, profile):
-                    if not same:
-                        self.tried = []
-                    self.index = i
-                    return self.go((model, profile))
-        return None
+                until = self.until(model, profile)
+                if until > self.now:
+                    waits.append((until, i, model, profile, False))
+                    continue
+                code = R.FIRST_ATTEMPT if first else R.ROTATE_PROFILE if same else R.FALLBACK_MODEL
+                return self.go(i, model, profile, code, 0.0)
+        if waits_on_tried and self.target is not None:
+            model, current = self.target
+            for profile in self.tried:
+                until = self.until(model, profile)
+                if (again or profile != current) and until > self.now:
+                    waits.append((until, self.index, model, profile, profile == current))
+        if not waits:
+            return None, None, R.CHAIN_EXHAUSTED, None
+        until, i, model, profile, same = min(waits, key=lambda w: (w[0], w[1]))
+        unit = jitter_unit(REF_SEED, self.attempts)
+        delay = REF_RULES.reopening_delay_s(until - self.now, unit)
+        if same:
+            delay = max(delay, REF_RULES.backoff_s(self.fails, unit))
+        if self.now + delay > deadline:
+            return None, None, R.DEADLINE_REACHED, None
+        return self.go(i, model, profile, R.WAIT_FOR_REOPENING, delay)
 
-    def go(self, target: tuple[str, str]) -> tuple[str, str]:
-        if target != self.target:
+    def go(self, index: int, model: str, profile: str, code: ReasonCode, delay: float) -> Expected:
+        if index != self.index:
+            self.tried = []
+        if (model, profile) != self.target:
             self.fails = 0
-        self.target = target
+        self.index = index
+        self.target = (model, profile)
         self.attempts += 1
-        return target
+        return model, profile, code, round(delay, 6)
 
-    def fail(self, kind: FailureKind) -> tuple[str, str] | None:
+    def fail(self, kind: FailureKind, now: float) -> Expected:
         assert self.target is not None
         model, profile = self.target
+        self.now = now
         self.fails += 1
         if profile not in self.tried:
             self.tried.append(profile)
-        if kind is K.CONTENT_FILTER:
-            return None
-        if kind is K.AUTH:
-            self.cooled.add(profile)
-            return self.pick(rotate=True, fall_back=True)
+        if kind not in (K.CONTENT_FILTER, K.INVALID_REQUEST):
+            # A probe that failed about the target: each ended window opens again.
+            for key in self.keys(model, profile):
+                if self.windows.get(key, math.inf) <= now:
+                    self.mark(*key)
+        if kind in (K.CONTENT_FILTER, K.INVALID_REQUEST):
+            return None, None, R.NOT_RETRYABLE, None
+        if kind in (K.AUTH, K.AUTH_PERMANENT):
+            self.mark("cool" if kind is K.AUTH else "disable", profile)
+            return self.retry_or_pick(kind, rotate=True, waits_on_tried=True, again=True)
         if kind is K.MODEL_NOT_FOUND:
-            self.pairs.add((profile, model))
-            return self.pick(rotate=False, fall_back=True)
-        if self.attempts >= REF_POLICY["max_attempts"]:
-            return None
-        if self.fails <= 2:
-            return self.go(self.target)
-        return self.pick(rotate=False, fall_back=True)
+            self.mark("pair", f"{profile} {model}")
+            return self.retry_or_pick(kind, rotate=False)
+        return self.retry_or_pick(kind, rotate=False, waits_on_tried=kind is K.SERVER)
+
+    def retry_or_pick(
+        self, kind: FailureKind, *, rotate: bool, waits_on_tried: bool = False, again: bool = False
+    ) -> Expected:
+        if self.attempts >= REF_RULES.max_attempts:
+            return None, None, R.ATTEMPTS_EXHAUSTED, None
+        assert self.target is not None
+        model, profile = self.target
+        if kind is K.SERVER and self.fails <= 2:
+            delay = REF_RULES.backoff_s(self.fails, jitter_unit(REF_SEED, self.attempts))
+            deadline = self.started + REF_RULES.deadline_s
+            if self.until(model, profile) <= self.now and self.now + delay <= deadline:
+                return self.go(self.index, model, profile, R.RETRY_SAME_TARGET, delay)
+            again = True
+        return self.pick(rotate=rotate, fall_back=True, waits_on_tried=waits_on_tried, again=again)
+
+    def succeed(self) -> None:
+        assert self.target is not None
+        model, profile = self.target
+        self.last_good[profile.split(":")[0]] = profile
+        for key in self.keys(model, profile):
+            self.windows.pop(key, None)
 
 
 class DecideMachine(RuleBasedStateMachine):
@@ -1074,60 +1220,122 @@ class DecideMachine(RuleBasedStateMachine):
         self.session = SessionState()
         self.health = HealthState()
         self.action: Action | None = None
-        self.expected: tuple[str, str] | None = None
+        self.expected: Expected | None = None
         self.new_request()
 
     def new_request(self) -> None:
-        self.ref.start()
+        self.ref.start(self.clock)
         state = AttemptState.start(
-            self.routes, now=self.clock, session=self.session, health=self.health, seed=5
+            self.routes, now=self.clock, session=self.session, health=self.health, seed=REF_SEED
         )
         self.action = next_attempt(None, state)
         self.expected = self.ref.pick(rotate=True, fall_back=True)
 
-    @precondition(lambda self: isinstance(self.action, Call))
-    @rule(kind=hst.sampled_from(REF_KINDS))
-    def fail(self, kind: FailureKind) -> None:
-        assert isinstance(self.action, Call)
-        self.clock = self.action.state.now + self.action.delay_s + 0.5
-        failure = Failure(kind=kind, observed_at=self.clock)
-        self.action = next_attempt(failure, self.action.state)
-        self.expected = self.ref.fail(kind)
+    @rule(outcome=hst.sampled_from((*REF_KINDS, None)), gap=hst.sampled_from(REF_GAPS))
+    def step(self, outcome: FailureKind | None, gap: float) -> None:
+        """
+        The call fails with *outcome* or, for ``None``, succeeds; after a give-up, the next request.
 
-    @precondition(lambda self: isinstance(self.action, Call))
-    @rule()
-    def succeed(self) -> None:
+        A new request starts *gap* seconds after the last one ended.
+        """
+        if isinstance(self.action, GiveUp):
+            self.health = self.action.state.health
+            self.clock += gap
+            self.new_request()
+            return
         assert isinstance(self.action, Call)
         self.clock = self.action.state.now + self.action.delay_s + 0.5
+        if outcome is not None:
+            failure = Failure(kind=outcome, observed_at=self.clock)
+            self.action = next_attempt(failure, self.action.state)
+            self.expected = self.ref.fail(outcome, self.clock)
+            return
         done = self.action.state.succeeded(self.clock)
         self.session, self.health = done.session, done.health
-        target = self.action.target
-        self.ref.last_good[target.profile.provider] = str(target.profile)
-        self.ref.cooled.discard(str(target.profile))
-        self.ref.pairs.discard((str(target.profile), str(target.model)))
-        self.new_request()
-
-    @precondition(lambda self: isinstance(self.action, GiveUp))
-    @rule()
-    def next_request(self) -> None:
-        assert isinstance(self.action, GiveUp)
-        self.health = self.action.state.health
-        self.clock += 1.0
+        self.ref.succeed()
+        self.clock += gap
         self.new_request()
 
     @invariant()
     def agrees_with_the_reference(self) -> None:
-        """The core calls the reference model's target, or gives up when it does."""
+        """The core calls the reference model's target, for its reason, after its delay; or gives up for its reason."""
         if self.action is None:
             return
-        actual = (
-            (str(self.action.target.model), str(self.action.target.profile))
+        actual: Expected = (
+            (
+                str(self.action.target.model),
+                str(self.action.target.profile),
+                self.action.reason.code,
+                round(self.action.delay_s, 6),
+            )
             if isinstance(self.action, Call)
-            else None
+            else (None, None, self.action.reason.code, None)
         )
 
         assert self.expected == actual
 
 
 TestDecideMachine = DecideMachine.TestCase
-TestDecideMachine.settings = settings(max_examples=60, stateful_step_count=25, deadline=None)
+TestDecideMachine.settings = settings(max_examples=150, stateful_step_count=30, deadline=None)
+
+
+def test_an_opening_circuit_never_stretches_the_retry_budget() -> None:
+    """With a circuit about to open, a lone target that keeps failing gets its two retries, then the request gives up."""
+    health = HealthState(
+        circuits={m(A): Circuit(outcomes=tuple((T0 - 10 + i, False) for i in range(3)))}
+    )
+    actions = run(ONE, [Ev(kind=K.SERVER)] * 3, health=health)
+    calls = [a for a in actions if isinstance(a, Call)]
+
+    assert isinstance(actions[-1], GiveUp)
+    assert 3 == len(calls)
+
+
+def test_waits_for_a_window_are_jittered_by_the_seed() -> None:
+    """Requests with different seeds wait different times for the same window, never less than it lasts."""
+    health = cooling(PA, until_at=T0 + 30)
+    waits = {
+        a.delay_s
+        for seed in range(8)
+        if isinstance(
+            a := next_attempt(None, AttemptState.start(ONE, now=T0, health=health, seed=seed)), Call
+        )
+    }
+
+    assert len(waits) == 8
+    assert all(30.0 <= w <= 36.0 for w in waits)
+
+
+def test_a_revoked_key_is_disabled_for_a_day_and_rotated_past() -> None:
+    """After auth_permanent the request rotates, and the profile stays disabled for 24 h."""
+    first, rotated = run(make_routes(), [Ev(kind=K.AUTH_PERMANENT)])
+    assert isinstance(first, Call)
+    assert isinstance(rotated, Call)
+    failed_at = first.state.now + first.delay_s + 1.0
+    window = rotated.state.health.disables[p(PA)]
+
+    expected = (R.ROTATE_PROFILE, f"{A}@{PB}", failed_at + 86_400)
+    assert expected == (
+        rotated.reason.code,
+        f"{rotated.target.model}@{rotated.target.profile}",
+        window.until_at,
+    )
+
+
+def test_billing_disables_double_across_requests_and_reset_after_a_quiet_spell() -> None:
+    """Each billing failure after the disable ended doubles it (5, 10, 20 min); after a quiet counter_reset_s it is 5 min again."""
+    routes = make_routes((A,), order=(PA,))
+    health, now, lengths = HealthState(), T0, []
+    for gap in (0.0, 1.0, 1.0, 601.0):
+        start = AttemptState.start(routes, now=now + gap, health=health)
+        call = next_attempt(None, start)
+        assert isinstance(call, Call)
+        failed_at = call.state.now + call.delay_s
+        after = next_attempt(Failure(kind=K.BILLING, observed_at=failed_at), call.state)
+        health = after.state.health
+        window = health.disables[p(PA)]
+        lengths.append(window.until_at - failed_at)
+        now = window.until_at
+
+    expected = [300.0, 600.0, 1200.0, 300.0]
+    assert expected == lengths

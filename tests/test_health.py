@@ -4,12 +4,24 @@ Tests for cooldowns, disables, counters and circuit breakers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hst
 
 from modelcfg import Failure, FailureKind, ModelRef, ProfileId, Target
-from modelcfg._health import BlockCode, Circuit, HealthState
+from modelcfg._health import (
+    CIRCUIT_CYCLE,
+    WINDOW_CYCLE,
+    BlockCode,
+    Circuit,
+    HealthState,
+    Phase,
+    Transition,
+    circuit_phase,
+    window_phase,
+)
 from modelcfg._policy import Policy
 
 T0 = 1_700_000_000.0
@@ -325,3 +337,173 @@ def test_probe_of_a_half_open_circuit_reopens_it_on_a_model_failure() -> None:
 
     expected = (BlockCode.CIRCUIT_OPEN, T0 + 2 + POLICY.circuit_open_s)
     assert expected == (blocked.code, blocked.until_at)
+
+
+def test_alternating_kinds_never_keep_a_window_open() -> None:
+    """Auth and rate limits in turn, each just before the window ends, keep the first window's end."""
+    health = HealthState().with_failure(fail(K.AUTH, T0), POLICY)
+    for i, kind in enumerate((K.RATE_LIMITED, K.AUTH, K.RATE_LIMITED, K.AUTH)):
+        health = health.with_failure(fail(kind, T0 + 295 + i), POLICY)
+
+    expected = T0 + 300
+    assert expected == until(health, T0 + 299)
+
+
+def test_a_graver_kind_takes_an_open_window_over() -> None:
+    """An auth failure while rate limited opens the longer auth window; a rate limit after it does not shorten or extend it."""
+    health = HealthState().with_failure(fail(K.RATE_LIMITED, T0), POLICY)
+    graver = health.with_failure(fail(K.AUTH, T0 + 10), POLICY)
+    milder = graver.with_failure(fail(K.RATE_LIMITED, T0 + 300), POLICY)
+
+    expected = (T0 + 310, K.AUTH, T0 + 310)
+    assert expected == (
+        until(graver, T0 + 11),
+        graver.cooldowns[WORK].kind,
+        until(milder, T0 + 301),
+    )
+
+
+def test_strikes_do_not_carry_over_to_another_kind() -> None:
+    """A rate limit soon after an auth window closed opens a first-strike rate-limit window."""
+    health = HealthState().with_failure(fail(K.AUTH, T0), POLICY)
+    later = health.with_failure(fail(K.RATE_LIMITED, T0 + 400), POLICY)
+
+    expected = (1, T0 + 430)
+    assert expected == (later.cooldowns[WORK].strikes, until(later, T0 + 401))
+
+
+# -- the cycles drawn in docs/decisions.md ---------------------------------------------
+
+PROBE_AT = T0 + 31  # after the 30 s rate-limit window of a failure at T0
+
+
+def _open() -> HealthState:
+    return HealthState().with_failure(fail(K.RATE_LIMITED, T0), POLICY)
+
+
+def _probing() -> HealthState:
+    return _open().with_probe_started(TARGET, PROBE_AT, POLICY)
+
+
+Step = tuple[HealthState, float, Callable[[], tuple[HealthState, float]]]
+"""A phase to start from (health and time) and the transition that leaves it."""
+
+WINDOW_STEPS: dict[str, Step] = {
+    "failure (cooldown / disable)": (HealthState(), T0, lambda: (_open(), T0 + 1)),
+    "repeat failure (end kept; a longer Retry-After or a graver kind moves it later)": (
+        _open(),
+        T0 + 1,
+        lambda: (_open().with_failure(fail(K.RATE_LIMITED, T0 + 5), POLICY), T0 + 6),
+    ),
+    "window ends": (_open(), T0 + 1, lambda: (_open(), PROBE_AT)),
+    "one caller's call (Call.probe = true)": (_open(), PROBE_AT, lambda: (_probing(), PROBE_AT)),
+    "success (with_success)": (
+        _probing(),
+        PROBE_AT,
+        lambda: (_probing().with_success(TARGET, PROBE_AT + 1), PROBE_AT + 1),
+    ),
+    "failure about the target (next window, longer for escalating kinds)": (
+        _probing(),
+        PROBE_AT,
+        lambda: (_probing().with_failure(fail(K.SERVER, PROBE_AT + 1), POLICY), PROBE_AT + 2),
+    ),
+    "failure about the request only (lease given back)": (
+        _probing(),
+        PROBE_AT,
+        lambda: (
+            _probing().with_failure(fail(K.CONTENT_FILTER, PROBE_AT + 1), POLICY),
+            PROBE_AT + 2,
+        ),
+    ),
+    "probe lease (probe_lease_s) runs out": (
+        _probing(),
+        PROBE_AT,
+        lambda: (_probing(), PROBE_AT + POLICY.probe_lease_s + 1),
+    ),
+    "probe cancelled (with_probe_released)": (
+        _probing(),
+        PROBE_AT,
+        lambda: (_probing().with_probe_released(TARGET), PROBE_AT),
+    ),
+    "cleared()": (_open(), T0 + 1, lambda: (_open().cleared(profile=WORK), T0 + 1)),
+}
+
+
+@pytest.mark.parametrize("step", WINDOW_CYCLE, ids=[t.event for t in WINDOW_CYCLE])
+def test_every_arrow_of_the_window_diagram_happens(step: Transition) -> None:
+    """Each transition drawn for cooldowns leads from its source phase to its target phase."""
+    before, before_at, drive = WINDOW_STEPS[step.event]
+    after, after_at = drive()
+
+    expected = (step.source, step.target)
+    assert expected == (
+        window_phase(before.cooldowns.get(WORK), before_at),
+        window_phase(after.cooldowns.get(WORK), after_at),
+    )
+
+
+CIRCUIT_POLICY = Policy(circuit_min_calls=2)
+
+
+def _tripped() -> HealthState:
+    health = HealthState()
+    for i in range(2):
+        health = health.with_failure(fail(K.SERVER, T0 + i), CIRCUIT_POLICY)
+    return health
+
+
+HALF_AT = T0 + 1 + CIRCUIT_POLICY.circuit_open_s + 1
+
+
+def _circuit_probing() -> HealthState:
+    return _tripped().with_probe_started(TARGET, HALF_AT, CIRCUIT_POLICY)
+
+
+CIRCUIT_STEPS: dict[str, Step] = {
+    CIRCUIT_CYCLE[0].event: (
+        HealthState().with_failure(fail(K.SERVER, T0), CIRCUIT_POLICY),
+        T0,
+        lambda: (_tripped(), T0 + 1),
+    ),
+    CIRCUIT_CYCLE[1].event: (_tripped(), T0 + 1, lambda: (_tripped(), HALF_AT)),
+    CIRCUIT_CYCLE[2].event: (_tripped(), HALF_AT, lambda: (_circuit_probing(), HALF_AT)),
+    CIRCUIT_CYCLE[3].event: (
+        _circuit_probing(),
+        HALF_AT,
+        lambda: (_circuit_probing().with_success(TARGET, HALF_AT + 1), HALF_AT + 1),
+    ),
+    CIRCUIT_CYCLE[4].event: (
+        _circuit_probing(),
+        HALF_AT,
+        lambda: (
+            _circuit_probing().with_failure(fail(K.SERVER, HALF_AT + 1), CIRCUIT_POLICY),
+            HALF_AT + 1,
+        ),
+    ),
+    CIRCUIT_CYCLE[5].event: (
+        _circuit_probing(),
+        HALF_AT,
+        lambda: (_circuit_probing().with_probe_released(TARGET), HALF_AT),
+    ),
+    CIRCUIT_CYCLE[6].event: (_tripped(), T0 + 1, lambda: (_tripped().cleared(model=MODEL), T0 + 1)),
+}
+
+
+@pytest.mark.parametrize("step", CIRCUIT_CYCLE, ids=[t.event for t in CIRCUIT_CYCLE])
+def test_every_arrow_of_the_circuit_diagram_happens(step: Transition) -> None:
+    """Each transition drawn for circuit breakers leads from its source phase to its target phase."""
+    before, before_at, drive = CIRCUIT_STEPS[step.event]
+    after, after_at = drive()
+
+    expected = (step.source, step.target)
+    assert expected == (
+        circuit_phase(before.circuits.get(MODEL), before_at),
+        circuit_phase(after.circuits.get(MODEL), after_at),
+    )
+
+
+def test_a_probe_failing_for_the_request_only_leaves_the_circuit_half_open() -> None:
+    """A content filter on a circuit probe gives the lease back; the next caller may probe."""
+    after = _circuit_probing().with_failure(fail(K.CONTENT_FILTER, HALF_AT + 1), CIRCUIT_POLICY)
+
+    assert Phase.HALF_OPEN == circuit_phase(after.circuits.get(MODEL), HALF_AT + 1)

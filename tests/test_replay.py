@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from modelcfg import FallbackChain, ProfileId
+from modelcfg import FallbackChain, ProfileId, Selection
 from modelcfg._actions import Call, GiveUp, ReasonCode
 from modelcfg._replay import render_steps, replay, steps_to_json
 from modelcfg._state import Routes
@@ -164,3 +164,65 @@ def test_event_messages_are_redacted_in_text_and_json() -> None:
     assert secret not in shown
     assert "SECRETSECRET" not in shown
     assert "bad key sk-ant-[REDACTED]" in shown
+
+
+def test_a_script_can_start_from_a_given_health() -> None:
+    """A 'health' object (as dump_state gives it) is the shared health at the start: a cooling profile is skipped."""
+    health = {
+        "cooldowns": {
+            "anthropic:a": {
+                "kind": "rate_limited",
+                "until_at": 1_700_000_020,
+                "last_failure_at": 1_700_000_000,
+            }
+        }
+    }
+    first = replay({"start": 1_700_000_000, "health": health}, ROUTES)[0].action
+    assert isinstance(first, Call)
+
+    expected = ("anthropic:b", ["anthropic:a skipped: cooling down until 22:13:40 (rate limited)"])
+    assert expected == (str(first.target.profile), [s.message for s in first.skipped])
+
+
+@pytest.mark.parametrize(
+    ("health", "message"),
+    [
+        ([], "$.health: expected an object (a dumped HealthState), not []"),
+        (
+            {"cooldowns": {"anthropic:a": {"kind": "bored"}}},
+            "$.health: The data does not describe a HealthState",
+        ),
+        (
+            {
+                "cooldowns": {
+                    "anthropic:a": {"kind": "auth", "until_at": 1e15, "last_failure_at": 0}
+                }
+            },
+            "$.health: a window's times must be seconds since the epoch",
+        ),
+    ],
+    ids=["not an object", "bad window", "window in microseconds"],
+)
+def test_a_bad_health_names_its_path(health: object, message: str) -> None:
+    """A malformed starting health is a ValueError at $.health."""
+    with pytest.raises(ValueError, match=r"^\$\.health") as caught:
+        replay({"health": health}, ROUTES)
+
+    assert str(caught.value).startswith(message)
+
+
+def test_session_select_goes_through_the_given_resolver() -> None:
+    """replay(select=...) turns session.select into a selection, so hosts can resolve aliases; its errors get the path."""
+    chosen = Selection.parse("openai/gpt-5")
+
+    def select(text: str, strict: bool) -> Selection:
+        if text != "GPT":
+            raise LookupError(f"{text!r} is not a known alias")
+        return chosen
+
+    first = replay({"session": {"select": "GPT"}}, ROUTES, select=select)[0].action
+    with pytest.raises(ValueError, match=r"^\$\.session\.select: 'Opsu' is not a known alias"):
+        replay({"session": {"select": "Opsu"}}, ROUTES, select=select)
+
+    assert isinstance(first, Call)
+    assert "openai/gpt-5" == str(first.target.model)

@@ -26,6 +26,8 @@ from modelcfg._cli._common import (
 from modelcfg._curated import curated_catalog
 from modelcfg._plan import build_routes, catalog_for
 from modelcfg._replay import render_steps, replay, steps_to_json
+from modelcfg._resolve import resolve_model
+from modelcfg._values import Selection
 
 __all__ = ["register"]
 
@@ -90,8 +92,13 @@ def run_explain(context: Context) -> int:
         catalog_for(config, curated=curated_catalog()),
         order_overrides=context.order_overrides(used_providers(config)),
     )
+    known = frozenset(p for order in routes.auth_order.values() for p in order)
+
+    def select(text: str, strict: bool) -> Selection:
+        return resolve_model(text, config, profiles=known, strict=strict)
+
     try:
-        steps = replay(script, routes)
+        steps = replay(script, routes, select=select)
     except ValueError as exc:
         raise CliError(f"the script {name}: {exc}", Exit.USAGE) from None
     if context.args.json:
