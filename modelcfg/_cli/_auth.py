@@ -18,10 +18,20 @@ from modelcfg._cli._common import (
     emit_json,
     format_expiry,
     parse_profile,
+    positive_seconds,
     render_table,
     used_providers,
 )
-from modelcfg._cli._creds import auth_order, env_names, keyless, resolve, short_source
+from modelcfg._cli._creds import (
+    auth_order,
+    can_refresh,
+    env_names,
+    keyless,
+    login_command,
+    order_set_command,
+    resolve,
+    short_source,
+)
 from modelcfg._config import Config
 from modelcfg._plan import profile_order
 from modelcfg._values import ProfileId
@@ -174,8 +184,10 @@ class ProfileStatus:
         kind: ``api_key``, ``token`` or ``oauth``; ``None`` when not stored.
         expires_at: When its credential expires, if it does.
         state: ``ok``, ``expiring soon``, ``expired`` or ``missing``.
-        detail: A few words more (``refreshable``, ``declared oauth``...).
+        detail: A few words more (``refreshable``, ``declared oauth``, ``not in auth.order``...).
         masked: A masked hint of the secret (``sk-…6789``), never the secret.
+        in_order: Whether the profile is in the provider's auth order (routing uses it).
+        advice: For an expired credential, a sentence saying what to do.
     """
 
     profile: ProfileId
@@ -184,10 +196,19 @@ class ProfileStatus:
     state: str
     detail: str
     masked: str | None
+    in_order: bool = True
+    advice: str | None = None
 
 
 def _profile_status(
-    profile: ProfileId, stored: StoredProfile | None, config: Config, now: float, within_s: float
+    profile: ProfileId,
+    stored: StoredProfile | None,
+    config: Config,
+    *,
+    now: float,
+    within_s: float,
+    refreshes: bool,
+    in_order: bool = True,
 ) -> ProfileStatus:
     if stored is None:
         declared = config.auth.profiles.get(profile)
@@ -197,17 +218,32 @@ def _profile_status(
         )
     credential = stored.credential
     expires_at = getattr(credential, "expires_at", None)
-    refreshable = isinstance(credential, OAuthCredential) and credential.refreshable
+    has_refresh = isinstance(credential, OAuthCredential) and credential.refreshable
+    refreshable = has_refresh and refreshes
     detail = "refreshable" if refreshable else ""
+    advice = None
     if credential.expired(now):
         state = "ok" if refreshable else "expired"
-        detail = "access token expired; refreshed on next use" if refreshable else detail
+        if refreshable:
+            detail = "access token expired; refreshed on next use"
+        elif has_refresh:
+            detail = f"cannot be refreshed: {profile.provider} has no OAuth endpoints"
+            advice = (
+                f"{profile}: its OAuth access token expired and nothing can refresh it, since "
+                f"{profile.provider} has no OAuth endpoints; run {login_command(profile)} to "
+                f"store an API key instead, or add OAuth endpoints under "
+                f"$.providers.{profile.provider}.oauth in the config."
+            )
+        else:
+            advice = f"{profile}: its credential expired; run {login_command(profile)} again."
     elif credential.expired(now, skew_s=within_s) and not refreshable:
         state = "expiring soon"
     else:
         state = "ok"
     if isinstance(credential, OAuthCredential) and credential.email:
         detail = ", ".join(filter(None, (detail, credential.email)))
+    if not in_order:
+        detail = ", ".join(filter(None, ("not in auth.order", detail)))
     return ProfileStatus(
         profile=profile,
         kind=stored.kind,
@@ -215,6 +251,8 @@ def _profile_status(
         state=state,
         detail=detail,
         masked=credential.secret.masked(),
+        in_order=in_order,
+        advice=advice,
     )
 
 
@@ -224,25 +262,49 @@ def run_status(context: Context) -> int:
 
     Exit 1 when a provider a chain needs has no usable credential or a stored
     credential in its order has expired; 2 when one only expires soon; else 0.
+    Stored profiles outside the order (which routing never uses) are listed,
+    marked ``not in auth.order``, and never change the exit code.
     """
-    within_s = float(context.args.expiring_within)
-    if within_s < 0:
-        raise CliError("--expiring-within must not be negative", Exit.USAGE)
+    within_s = positive_seconds(context.args.expiring_within, "--expiring-within")
     config = context.config()
     store = context.store()
     now = context.now()
     needed = set(chain_providers(config))
+    used = used_providers(config)
+    stored_by_provider: dict[str, list[StoredProfile]] = {}
+    for stored in store.profiles():
+        stored_by_provider.setdefault(stored.profile.provider, []).append(stored)
     worst = Exit.OK
     report: list[JSON] = []
     blocks: list[str] = []
-    for provider in used_providers(config):
-        order = auth_order(context, config, provider)
-        statuses = [_profile_status(p, store.get(p), config, now, within_s) for p in order]
-        resolved = resolve(context, config, provider)
+    for provider in (*used, *(p for p in stored_by_provider if p not in used)):
+        in_config = provider in used
+        order = auth_order(context, config, provider) if in_config else ()
+        refreshes = can_refresh(config, provider)
+        statuses = [
+            _profile_status(
+                p, store.get(p), config, now=now, within_s=within_s, refreshes=refreshes
+            )
+            for p in order
+        ]
+        outside = [
+            _profile_status(
+                s.profile,
+                s,
+                config,
+                now=now,
+                within_s=within_s,
+                refreshes=refreshes,
+                in_order=False,
+            )
+            for s in stored_by_provider.get(provider, [])
+            if s.profile not in order
+        ]
+        resolved = resolve(context, config, provider) if in_config else None
         names = env_names(config, provider)
         env_set = [n for n in names if context.environ.get(n, "").strip()]
         local = keyless(config, provider)
-        if provider in needed:
+        if provider in needed and resolved is not None:
             if not (resolved.found or local) or any(s.state == "expired" for s in statuses):
                 worst = Exit.FAILURE
             elif worst is Exit.OK and any(s.state == "expiring soon" for s in statuses):
@@ -250,24 +312,26 @@ def run_status(context: Context) -> int:
         report.append(
             {
                 "provider": provider,
+                "usedByConfig": in_config,
                 "neededByChain": provider in needed,
-                "source": resolved.source,
+                "source": resolved.source if resolved else None,
                 "keyless": local,
-                "hint": resolved.hint,
+                "hint": resolved.hint if resolved else None,
                 "env": [{"name": n, "set": n in env_set} for n in names],
-                "profiles": [_status_json(s, now) for s in statuses],
+                "profiles": [_status_json(s, now) for s in (*statuses, *outside)],
             }
         )
         blocks.append(
             _status_block(
                 provider,
-                provider in needed,
-                statuses,
-                names,
-                env_set,
-                short_source(resolved, local=local),
-                resolved.hint,
-                now,
+                role=_role(in_config, provider in needed),
+                statuses=[*statuses, *outside],
+                order=order,
+                names=names,
+                env_set=env_set,
+                source=short_source(resolved, local=local) if resolved else None,
+                hint=resolved.hint if resolved and provider in needed else None,
+                now=now,
             )
         )
     if context.args.json:
@@ -275,6 +339,12 @@ def run_status(context: Context) -> int:
     else:
         context.out.line("\n\n".join(blocks))
     return worst
+
+
+def _role(in_config: bool, needed: bool) -> str:
+    if needed:
+        return "used by a chain"
+    return "not in a chain" if in_config else "not used by the config"
 
 
 def _status_json(status: ProfileStatus, now: float) -> JSONObject:
@@ -286,21 +356,24 @@ def _status_json(status: ProfileStatus, now: float) -> JSONObject:
         "state": status.state,
         "detail": status.detail,
         "masked": status.masked,
+        "inOrder": status.in_order,
+        "advice": status.advice,
     }
 
 
 def _status_block(
     provider: str,
-    needed: bool,
+    *,
+    role: str,
     statuses: list[ProfileStatus],
+    order: tuple[ProfileId, ...],
     names: tuple[str, ...],
     env_set: list[str],
-    source: str,
+    source: str | None,
     hint: str | None,
     now: float,
 ) -> str:
-    role = "used by a chain" if needed else "not in a chain"
-    head = f"{provider} ({role}): auth {source}"
+    head = f"{provider} ({role})" + (f": auth {source}" if source is not None else "")
     rows = [
         [
             str(s.profile),
@@ -315,6 +388,19 @@ def _status_block(
     table = render_table(("PROFILE", "KIND", "EXPIRES", "STATE", "KEY", "NOTE"), rows)
     env = ", ".join(f"{n} ({'set' if n in env_set else 'unset'})" for n in names) or "none"
     lines = [head, *("  " + line for line in table.splitlines()), f"  env fallback: {env}"]
-    if hint and needed:
+    lines += [f"  {s.advice}" for s in statuses if s.advice and s.in_order]
+    outside = [s.profile for s in statuses if not s.in_order]
+    if outside and order:
+        lines += [
+            f"  {p} is stored but not in the auth order, so calls never use it; "
+            f"to use it first, run {order_set_command(order, p)}."
+            for p in outside
+        ]
+    elif outside:
+        lines.append(
+            f"  the config does not use {provider}, so calls never use these profiles; "
+            f"add a {provider}/... model to a chain to use them."
+        )
+    if hint:
         lines.append(f"  {hint}")
     return "\n".join(lines)

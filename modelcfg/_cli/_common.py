@@ -8,6 +8,7 @@ import argparse
 import datetime
 import enum
 import json
+import math
 import os
 import sys
 import time
@@ -34,7 +35,9 @@ __all__ = [
     "emit_json",
     "format_expiry",
     "load_cli_config",
+    "nonempty_path",
     "parse_profile",
+    "positive_seconds",
     "render_table",
     "used_providers",
 ]
@@ -69,6 +72,8 @@ class Exit(enum.IntEnum):
     """A bug in modelcfg: please report it."""
     INTERRUPTED = 130
     """Interrupted with Ctrl-C."""
+    BROKEN_PIPE = 141
+    """Stdout was closed early (``modelcfg ... | head``): quiet, as if ended by SIGPIPE."""
 
 
 class CliError(Exception):
@@ -292,6 +297,35 @@ def parse_profile(text: str, provider: str | None = None) -> ProfileId:
         return ProfileId(provider=provider, name=text)
     except ValueError as exc:
         raise CliError(f"{text!r} is not a profile: {exc}", Exit.USAGE) from None
+
+
+def positive_seconds(value: object, option: str) -> float:
+    """
+    *value* as a finite, positive number of seconds.
+
+    Raises:
+        CliError: It is zero, negative, infinite or not a number (exit code 2).
+    """
+    seconds = float(value) if isinstance(value, int | float | str) else math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise CliError(
+            f"{option} must be a positive, finite number of seconds, not {value!r}", Exit.USAGE
+        )
+    return seconds
+
+
+def nonempty_path(text: str) -> str:
+    """
+    An ``argparse`` type for a path option: refuses an empty string (exit code 2).
+
+    Without it ``--config ""`` would silently mean "the default".
+
+    Raises:
+        argparse.ArgumentTypeError: *text* is empty or only white space.
+    """
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must name a path, not an empty string")
+    return text
 
 
 def emit_json(out: Output, data: JSON) -> None:

@@ -16,7 +16,16 @@ from modelcfg.auth import (
     resolve_credential,
 )
 
-__all__ = ["auth_order", "env_names", "keyless", "resolve", "short_source"]
+__all__ = [
+    "auth_order",
+    "can_refresh",
+    "env_names",
+    "keyless",
+    "login_command",
+    "order_set_command",
+    "resolve",
+    "short_source",
+]
 
 
 def auth_order(context: Context, config: Config, provider: str) -> tuple[ProfileId, ...]:
@@ -47,9 +56,22 @@ def keyless(config: Config, provider: str) -> bool:
     return keyless_provider(provider, base_url=settings.base_url, env_vars=settings.api_key_env)
 
 
+def can_refresh(config: Config, provider: str) -> bool:
+    """
+    Whether expired OAuth access tokens of *provider* can be refreshed: its config names
+    OAuth endpoints (the executor builds its refresher from exactly these).
+    """
+    settings = config.provider(provider)
+    return settings is not None and settings.oauth is not None
+
+
 def resolve(context: Context, config: Config, provider: str) -> ResolvedCredential:
     """
-    The credential a call to *provider* would use now: its order, then the environment.
+    The credential a call to *provider* would send first.
+
+    The rule is the executor's (:func:`~modelcfg.auth.credential_for` along the
+    routes' order): the first usable profile of the order; else the environment
+    key, sent with the order's first profile; else none.
     """
     return resolve_credential(
         provider,
@@ -58,6 +80,7 @@ def resolve(context: Context, config: Config, provider: str) -> ResolvedCredenti
         order=auth_order(context, config, provider),
         env_vars=env_names(config, provider),
         now=context.now(),
+        can_refresh=can_refresh(config, provider),
     )
 
 
@@ -72,3 +95,19 @@ def short_source(resolved: ResolvedCredential, *, local: bool = False) -> str:
             return f"env {resolved.env_var}"
         case CredentialOrigin.NONE:
             return "none needed (local)" if local else "missing"
+
+
+def login_command(profile: ProfileId) -> str:
+    """
+    The ``modelcfg login`` command that (re)creates *profile*.
+    """
+    flag = "" if profile.name == "default" else f" --profile {profile.name}"
+    return f"`modelcfg login {profile.provider}{flag}`"
+
+
+def order_set_command(order: tuple[ProfileId, ...], profile: ProfileId) -> str:
+    """
+    The ``modelcfg auth order set`` command that puts *profile* first in *order*.
+    """
+    profiles = " ".join(str(p) for p in (profile, *(p for p in order if p != profile)))
+    return f"`modelcfg auth order set {profile.provider} {profiles}`"

@@ -39,6 +39,7 @@ from modelcfg._cli._common import (
     config_dir,
     config_path,
     emit_json,
+    nonempty_path,
 )
 from modelcfg._config import BUILTIN_PROVIDERS, load_config
 from modelcfg._config_file import read_config_data
@@ -70,6 +71,7 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     doctor.add_argument(
         "--auth-dir",
         metavar="DIR",
+        type=nonempty_path,
         help="where legacy auth.json / oauth.json live (default: the config's directory)",
     )
     doctor.add_argument(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import math
 
 from modelcfg._cli._common import (
     CliError,
@@ -15,12 +14,15 @@ from modelcfg._cli._common import (
     Subparsers,
     is_tty,
     parse_profile,
+    positive_seconds,
 )
+from modelcfg._cli._creds import auth_order, order_set_command
 from modelcfg._config import AuthMode, Config, ProviderConfig
 from modelcfg._config import OAuthEndpoints as ConfigOAuthEndpoints
 from modelcfg._values import ProfileId
 from modelcfg.auth import login_api_key, logout
 from modelcfg.auth._endpoints import oauth_endpoint_problems
+from modelcfg.auth._store import MAX_API_KEY_BYTES
 
 __all__ = ["register_login", "register_logout"]
 
@@ -125,12 +127,36 @@ def run_login(context: Context) -> int:
     except ValueError as exc:
         raise CliError(str(exc), Exit.USAGE) from None
     context.out.line(f"Stored an API key as {stored} in {context.store_path()}.")
+    _warn_outside_order(context, config, stored)
     return Exit.OK
+
+
+def _warn_outside_order(context: Context, config: Config, profile: ProfileId) -> None:
+    """
+    Warn when routing never uses *profile*: it is not in its provider's auth order.
+    """
+    order = auth_order(context, config, profile.provider)
+    if profile in order:
+        return
+    context.out.warn(
+        f"{profile} is not in the auth order of {profile.provider} "
+        f"({', '.join(str(p) for p in order)}), so calls do not use it; to use it first, "
+        f"run {order_set_command(order, profile)} (or add it to "
+        f"auth.order.{profile.provider} in the config)"
+    )
 
 
 def _read_key(context: Context, profile: ProfileId) -> str:
     if context.args.stdin:
-        return context.stdin.read()
+        # Read one character more than the limit, so that a huge input is never read whole.
+        key = context.stdin.read(MAX_API_KEY_BYTES + 1)
+        if len(key) > MAX_API_KEY_BYTES:
+            raise CliError(
+                f"the input on stdin is longer than {MAX_API_KEY_BYTES // 1024} KiB, so it is "
+                "not an API key; nothing was stored",
+                Exit.USAGE,
+            )
+        return key
     if not is_tty(context.stdin):
         raise CliError(
             "no terminal to read the key from without echo; pipe it in with --stdin",
@@ -155,21 +181,6 @@ def oauth_problems(provider: str, endpoints: ConfigOAuthEndpoints) -> list[str]:
             client_id=endpoints.client_id,
         )
     ]
-
-
-def positive_seconds(value: object, option: str) -> float:
-    """
-    *value* as a finite, positive number of seconds.
-
-    Raises:
-        CliError: It is zero, negative, infinite or not a number (exit code 2).
-    """
-    seconds = float(value) if isinstance(value, int | float | str) else math.nan
-    if not (math.isfinite(seconds) and seconds > 0):
-        raise CliError(
-            f"{option} must be a positive, finite number of seconds, not {value!r}", Exit.USAGE
-        )
-    return seconds
 
 
 def _login_oauth(
@@ -218,6 +229,7 @@ def _login_oauth(
     email = getattr(credential.credential, "email", None) if credential else None
     who = f" as {email}" if email else ""
     out.line(f"Logged in{who}; stored OAuth tokens as {stored} in {context.store_path()}.")
+    _warn_outside_order(context, context.config(), stored)
     return Exit.OK
 
 

@@ -9,6 +9,7 @@ traceback: they become one ``modelcfg: error: ...`` line and a documented exit c
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import typing
 import warnings
@@ -23,6 +24,7 @@ from modelcfg._cli._common import (
     Output,
     Subparsers,
     environ_default,
+    nonempty_path,
 )
 from modelcfg._failures import redact
 from modelcfg.exceptions import (
@@ -67,12 +69,14 @@ def _common_options() -> argparse.ArgumentParser:
     common.add_argument(
         "--config",
         metavar="PATH",
+        type=nonempty_path,
         default=argparse.SUPPRESS,
         help="the config file (default: $MODELCFG_CONFIG, else config.json in $MODELCFG_HOME)",
     )
     common.add_argument(
         "--auth-store",
         metavar="PATH",
+        type=nonempty_path,
         default=argparse.SUPPRESS,
         help="the auth store file (default: $MODELCFG_AUTH_STORE, else auth.json in "
         "$MODELCFG_HOME, $XDG_CONFIG_HOME/modelcfg or ~/.config/modelcfg)",
@@ -142,10 +146,41 @@ def main(
         The exit code (see ``docs/cli.md``).
     """
     out = Output(stdout=stdout or sys.stdout, stderr=stderr or sys.stderr)
+    try:
+        return _main(argv, out, environ, stdin)
+    except BrokenPipeError:
+        # The reader went away (`modelcfg models list | head -1`): stop quietly, as a
+        # program ended by SIGPIPE does, and keep Python from complaining at exit.
+        _discard(out.stdout)
+        return Exit.BROKEN_PIPE
+
+
+def _discard(stream: TextIO) -> None:
+    """
+    Point *stream*'s file descriptor at /dev/null, so its last flush cannot fail.
+    """
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a real file (a StringIO in tests): nothing will flush it
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
+def _main(
+    argv: Sequence[str] | None,
+    out: Output,
+    environ: Mapping[str, str] | None,
+    stdin: TextIO | None,
+) -> int:
     parser = build_parser()
     try:
         args = _parse(parser, argv, out)
     except SystemExit as exc:
+        out.stdout.flush()  # --help: a closed pipe shows here, not at exit
         return exc.code if isinstance(exc.code, int) else Exit.USAGE
     run = getattr(args, "run", None)
     if run is None:
@@ -189,7 +224,11 @@ def _parse(
 def _run(run: Callable[[Context], int], context: Context) -> int:
     out = context.out
     try:
-        return int(run(context))
+        code = int(run(context))
+        out.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
+    except BrokenPipeError:
+        raise  # main() ends quietly
     except KeyboardInterrupt:
         out.note("interrupted")
         return Exit.INTERRUPTED

@@ -20,13 +20,16 @@ from modelcfg._cli._common import (
     Subparsers,
     add_json_flag,
     emit_json,
+    positive_seconds,
 )
-from modelcfg._cli._creds import keyless, resolve
-from modelcfg._cli._login import oauth_problems, positive_seconds
+from modelcfg._cli._creds import auth_order, can_refresh, keyless, login_command, resolve
+from modelcfg._cli._login import oauth_problems
 from modelcfg._config import Config, WireFormat
 from modelcfg._curated import curated_catalog
 from modelcfg._plan import catalog_for
 from modelcfg._values import ModelRef
+from modelcfg.auth import StoredProfile
+from modelcfg.auth._resolve import unusable_reason
 from modelcfg.typing import JSON
 
 __all__ = ["register"]
@@ -144,6 +147,13 @@ def _provider_findings(context: Context, config: Config, provider: str) -> list[
             )
         )
     resolved = resolve(context, config, provider)
+    store, now = context.store(), context.now()
+    stale = [
+        f"{reason}; {_fix(stored, now)}"
+        for profile in auth_order(context, config, provider)
+        if (stored := store.get(profile)) is not None
+        and (reason := unusable_reason(stored, now, can_refresh=can_refresh(config, provider)))
+    ]
     if resolved.found:
         findings.append(
             Finding(
@@ -152,19 +162,31 @@ def _provider_findings(context: Context, config: Config, provider: str) -> list[
                 message=f"credentials from {resolved.source}",
             )
         )
+        findings += [Finding(level="warning", subject=provider, message=m) for m in stale]
     elif keyless(config, provider):
         findings.append(
             Finding(level="ok", subject=provider, message="a local server: no key needed")
         )
     else:
+        hint = resolved.hint or f"No credentials for {provider}."
         findings.append(
             Finding(
                 level="problem",
                 subject=provider,
-                message=resolved.hint or f"no credentials for {provider}",
+                message=" ".join(f"{m}." for m in stale) + (" " if stale else "") + hint,
             )
         )
     return findings
+
+
+def _fix(stored: StoredProfile, now: float) -> str:
+    """
+    What to do about a stored profile that cannot be used at *now*.
+    """
+    fix = f"run {login_command(stored.profile)}"
+    if unusable_reason(stored, now) is None:  # refreshable, but the provider has no endpoints
+        fix += f", or add OAuth endpoints under $.providers.{stored.profile.provider}.oauth"
+    return fix
 
 
 def _network(context: Context, config: Config, timeout_s: float) -> list[Finding]:

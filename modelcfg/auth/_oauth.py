@@ -570,6 +570,17 @@ class OAuthRefresher:
     client: httpx.AsyncClient = attrs.field(eq=False, repr=False)
     clock: Clock = attrs.field(default=time.time, eq=False, repr=False)
 
+    def can_refresh(self, provider: str) -> bool:
+        """
+        Whether OAuth endpoints are configured for *provider*.
+
+        :func:`~modelcfg.auth.credential_for` asks before relying on a refresh: an
+        expired access token of a provider without endpoints counts as unusable.
+
+        .. versionadded:: 0.1.0
+        """
+        return provider in self.endpoints
+
     async def __call__(self, profile: ProfileId, credential: OAuthCredential) -> OAuthCredential:
         """
         Return fresh tokens for *profile*.

@@ -1,18 +1,27 @@
 """
 Which credential a call uses, and where it came from.
 
-For a provider (:func:`resolve_credential`), in order:
+One rule decides, for each profile of a provider's rotation order, what a call
+with that profile sends (:func:`credential_for`, used by the executor for each
+attempt); :func:`resolve_credential` (used by the command line) walks the order
+with the same rule and reports the first profile that sends something. For a
+provider, in order:
 
 1. an explicit profile (``/model Opus@anthropic:work``);
 2. each profile of the effective order (the store's override, else ``auth.order``
    from config, else every stored profile of the provider, ``default`` first),
-   skipping missing profiles and expired tokens that cannot be refreshed;
+   skipping missing profiles and expired tokens that cannot be refreshed (no
+   refresh token, or a provider without OAuth endpoints);
 3. environment variables: those the provider declares in config, then the
-   well-known ones (:data:`DEFAULT_ENV_VARS`);
+   well-known ones (:data:`DEFAULT_ENV_VARS`). They are used when no profile of
+   the order can be used, and are sent with the order's first profile (the one a
+   request tries first), so rotation never sends the same key twice; a profile
+   outside the order (an explicit ``provider:default`` with nothing stored) also
+   falls back to them;
 4. none, with a sentence saying what to set.
 
-For one profile (:func:`credential_for`, used by the executor), an OAuth access
-token close to expiry is refreshed first and the new tokens are written back.
+For one profile (:func:`credential_for`), an OAuth access token close to expiry
+is refreshed first and the new tokens are written back.
 
 The environment is always passed in (``environ``); nothing here reads ``os.environ``.
 """
@@ -249,9 +258,12 @@ def _when(at: float | None) -> str:
     return datetime.fromtimestamp(at, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _unusable(stored: StoredProfile, now: float) -> str | None:
+def _unusable(stored: StoredProfile, now: float, *, can_refresh: bool = True) -> str | None:
     """
     Why *stored* cannot be used at *now*, or ``None`` when it can (perhaps after a refresh).
+
+    *can_refresh* says whether OAuth tokens of the provider can be refreshed at all
+    (the provider has OAuth endpoints, or the caller has a refresher for it).
     """
     credential = stored.credential
     match credential:
@@ -262,18 +274,38 @@ def _unusable(stored: StoredProfile, now: float) -> str | None:
                 return f"{stored.profile} skipped: its token expired at {_when(expires_at)}"
             return None
         case OAuthCredential(expires_at=expires_at):
-            if credential.expired(now) and not credential.refreshable:
+            if not credential.expired(now):
+                return None
+            if not credential.refreshable:
                 return (
                     f"{stored.profile} skipped: its OAuth access token expired at "
                     f"{_when(expires_at)} and there is no refresh token"
                 )
+            if not can_refresh:
+                return (
+                    f"{stored.profile} skipped: its OAuth access token expired at "
+                    f"{_when(expires_at)} and nothing can refresh it, since "
+                    f"{stored.profile.provider} has no OAuth endpoints"
+                )
             return None
 
 
-def _from_profile(stored: StoredProfile, now: float, skew_s: float) -> ResolvedCredential:
+def unusable_reason(stored: StoredProfile, now: float, *, can_refresh: bool = True) -> str | None:
+    """
+    Why *stored* cannot be used at *now* (``"p skipped: ..."``), or ``None`` when it can.
+
+    This is the check :func:`resolve_credential` and :func:`credential_for` make of
+    each stored profile; the command line uses it to label expired profiles.
+    """
+    return _unusable(stored, now, can_refresh=can_refresh)
+
+
+def _from_profile(
+    stored: StoredProfile, now: float, skew_s: float, *, can_refresh: bool = True
+) -> ResolvedCredential:
     credential = stored.credential
     needs_refresh = isinstance(credential, OAuthCredential) and (
-        credential.refreshable and credential.expired(now, skew_s=skew_s)
+        can_refresh and credential.refreshable and credential.expired(now, skew_s=skew_s)
     )
     return ResolvedCredential(
         provider=stored.profile.provider,
@@ -290,6 +322,85 @@ def _login_command(profile: ProfileId) -> str:
     return f"`modelcfg login {profile.provider}{suffix}`"
 
 
+@attrs.frozen(kw_only=True)
+class _Unavailable:
+    """
+    A profile that sends nothing: why (for ``skipped``) and the error to raise for it.
+    """
+
+    skipped: tuple[str, ...]
+    message: str
+
+
+def _as_ids(provider: str, order: Iterable[ProfileId | str]) -> tuple[ProfileId, ...]:
+    ids = (p if isinstance(p, ProfileId) else ProfileId.parse(p) for p in order)
+    return tuple(dict.fromkeys(p for p in ids if p.provider == provider))
+
+
+def _profile_credential(
+    pid: ProfileId,
+    *,
+    store: AuthStoreProtocol,
+    environ: Mapping[str, str],
+    names: tuple[str, ...],
+    order: tuple[ProfileId, ...] | None,
+    now: float,
+    skew_s: float,
+    can_refresh: bool,
+) -> ResolvedCredential | _Unavailable:
+    """
+    The one rule: what a call with profile *pid* sends, before any refresh.
+
+    A usable stored credential is sent. Otherwise the provider's environment key
+    stands in when *pid* is the first profile of *order* and no profile of *order*
+    can be used, or, for a profile outside *order* (or with no order known), when
+    *pid* is ``provider:default`` and nothing is stored for it.
+    """
+
+    def why_not(profile: ProfileId) -> str | None:
+        held = store.get(profile)
+        if held is None:
+            return f"{profile} skipped: not in the auth store"
+        return _unusable(held, now, can_refresh=can_refresh)
+
+    stored = store.get(pid)
+    if stored is not None and _unusable(stored, now, can_refresh=can_refresh) is None:
+        return _from_profile(stored, now, skew_s, can_refresh=can_refresh)
+    skipped: tuple[str, ...] = (str(why_not(pid)),)  # missing or unusable: never None here
+    if order is not None and pid in order:
+        # The environment stands in for the first profile, once the others are all unusable.
+        stands_in = pid == order[0]
+        for other in order[1:] if stands_in else ():
+            reason = why_not(other)
+            if reason is None:
+                stands_in = False
+                break
+            skipped += (reason,)
+    else:
+        stands_in = pid.name == "default" and stored is None
+    if stands_in:
+        found = _from_env(pid.provider, names, environ)
+        if found is not None:
+            name, secret = found
+            return ResolvedCredential(
+                provider=pid.provider,
+                origin=CredentialOrigin.ENVIRONMENT,
+                secret=secret,
+                env_var=name,
+                skipped=skipped,
+            )
+        if stored is None:
+            return _Unavailable(skipped=skipped[:1], message=_hint(pid.provider, names))
+    if stored is None:
+        message = f"Profile {pid} is not in the auth store; run {_login_command(pid)}."
+    else:
+        fix = f"run {_login_command(pid)}"
+        if _unusable(stored, now) is None:  # only the missing endpoints stop a refresh
+            fix = f"configure OAuth endpoints under $.providers.{pid.provider}.oauth, or {fix}"
+        message = f"Profile {pid} cannot be used ({skipped[0].split(': ', 1)[1]}); {fix}."
+    return _Unavailable(skipped=skipped[:1], message=message)
+
+
 def resolve_credential(
     provider: str,
     *,
@@ -300,12 +411,16 @@ def resolve_credential(
     env_vars: Iterable[str] = (),
     now: float | None = None,
     refresh_skew_s: float = DEFAULT_REFRESH_SKEW_S,
+    can_refresh: bool = True,
 ) -> ResolvedCredential:
     """
     Find the credential for *provider*: explicit profile, order, environment, none.
 
-    It never performs a network call: an OAuth token that needs refreshing is
-    returned with ``needs_refresh=True`` (use :func:`credential_for` to refresh it).
+    It applies, profile by profile along the order, the rule :func:`credential_for`
+    applies to each attempt, and returns the first profile that sends something:
+    what a request would send first. It never performs a network call: an OAuth
+    token that needs refreshing is returned with ``needs_refresh=True`` (use
+    :func:`credential_for` to refresh it).
 
     Args:
         provider: The provider id.
@@ -313,10 +428,13 @@ def resolve_credential(
         environ: The environment to read keys from (pass ``os.environ`` explicitly).
         profile: A profile the user named explicitly; it must be usable, except that a
             missing ``provider:default`` falls back to the environment.
-        order: The config's ``auth.order[provider]``.
+        order: The config's ``auth.order[provider]`` (or the whole rotation order).
         env_vars: Extra variable names the provider declares in config (tried first).
         now: Seconds since the epoch; defaults to the current time.
         refresh_skew_s: How early before expiry an OAuth token counts as needing a refresh.
+        can_refresh: Whether OAuth tokens of *provider* can be refreshed (its config
+            names OAuth endpoints); when not, an expired OAuth access token is skipped
+            like an expired token.
 
     Returns:
         The credential and its source; ``origin == NONE`` with a ``hint`` when nothing
@@ -327,57 +445,80 @@ def resolve_credential(
         ValueError: *profile* belongs to another provider.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.1.0
+       The environment stands in for the order's first profile only when no profile
+       of the order can be used, exactly as :func:`credential_for` sends it; added
+       *can_refresh*.
     """
     key = provider.strip().lower()
     at = time.time() if now is None else now
     names = env_vars_for(key, env_vars)
+
+    def rule(
+        pid: ProfileId, order: tuple[ProfileId, ...] | None
+    ) -> ResolvedCredential | _Unavailable:
+        return _profile_credential(
+            pid,
+            store=store,
+            environ=environ,
+            names=names,
+            order=order,
+            now=at,
+            skew_s=refresh_skew_s,
+            can_refresh=can_refresh,
+        )
+
     if profile is not None:
         explicit = profile if isinstance(profile, ProfileId) else ProfileId.parse(profile)
         if explicit.provider != key:
             raise ValueError(
                 f"Profile {explicit} belongs to provider {explicit.provider!r}, not to {key!r}."
             )
-        stored = store.get(explicit)
-        if stored is not None:
-            reason = _unusable(stored, at)
-            if reason is not None:
-                raise CredentialsError(
-                    f"Profile {explicit} cannot be used ({reason.split(': ', 1)[1]}); "
-                    f"run {_login_command(explicit)}.",
-                    provider=key,
-                )
-            return _from_profile(stored, at, refresh_skew_s)
-        if explicit.name != "default":
-            raise CredentialsError(
-                f"Profile {explicit} is not in the auth store; run {_login_command(explicit)}.",
-                provider=key,
-            )
-        skipped = [f"{explicit} skipped: not in the auth store"]
-    else:
-        skipped = []
-        for candidate in effective_order(key, store=store, order=order):
-            stored = store.get(candidate)
-            if stored is None:
-                skipped.append(f"{candidate} skipped: not in the auth store")
-                continue
-            reason = _unusable(stored, at)
-            if reason is not None:
-                skipped.append(reason)
-                continue
-            return attrs.evolve(_from_profile(stored, at, refresh_skew_s), skipped=tuple(skipped))
-    found = _from_env(key, names, environ)
-    if found is not None:
-        name, secret = found
+        result = rule(explicit, None)
+        if isinstance(result, ResolvedCredential):
+            return result
+        if explicit.name != "default" or store.get(explicit) is not None:
+            raise CredentialsError(result.message, provider=key)
         return ResolvedCredential(
-            provider=key,
-            origin=CredentialOrigin.ENVIRONMENT,
-            secret=secret,
-            env_var=name,
-            skipped=tuple(skipped),
+            provider=key, origin=CredentialOrigin.NONE, hint=result.message, skipped=result.skipped
         )
+    candidates = effective_order(key, store=store, order=order)
+    if not candidates:
+        found = _from_env(key, names, environ)
+        if found is not None:
+            return ResolvedCredential(
+                provider=key,
+                origin=CredentialOrigin.ENVIRONMENT,
+                secret=found[1],
+                env_var=found[0],
+            )
+        return ResolvedCredential(
+            provider=key, origin=CredentialOrigin.NONE, hint=_hint(key, names)
+        )
+    skipped: list[str] = []
+    for candidate in candidates:
+        result = rule(candidate, candidates)
+        if isinstance(result, ResolvedCredential):
+            if result.origin is CredentialOrigin.ENVIRONMENT:
+                return result  # its skipped already explains every profile of the order
+            return attrs.evolve(result, skipped=tuple(skipped))
+        skipped += result.skipped
     return ResolvedCredential(
         provider=key, origin=CredentialOrigin.NONE, hint=_hint(key, names), skipped=tuple(skipped)
     )
+
+
+def _can_refresh(refresher: Refresher | None, provider: str) -> bool:
+    """
+    Whether *refresher* can refresh OAuth tokens of *provider*.
+
+    An :class:`~modelcfg.auth.OAuthRefresher` says so (``can_refresh()``); any other
+    refresher is trusted to try.
+    """
+    if refresher is None:
+        return False
+    ask = getattr(refresher, "can_refresh", None)
+    return bool(ask(provider)) if callable(ask) else True
 
 
 async def credential_for(
@@ -389,15 +530,20 @@ async def credential_for(
     refresher: Refresher | None = None,
     now: float | None = None,
     refresh_skew_s: float = DEFAULT_REFRESH_SKEW_S,
+    order: Iterable[ProfileId | str] | None = None,
 ) -> ResolvedCredential:
     """
     Return the credential of one profile, refreshing OAuth tokens that are about to expire.
 
-    This is what the executor calls for each attempt's profile. ``provider:default``
-    with nothing stored falls back to the environment. Refreshed tokens are written
-    back with :meth:`~modelcfg.auth.AuthStore.replace_if_unchanged`: when another
-    process refreshed first, its tokens are used, even when the server refused our
-    refresh because the other process had already spent the refresh token.
+    This is what the executor calls for each attempt's profile, and the rule
+    :func:`resolve_credential` applies along the order: a usable stored credential
+    is sent; when no profile of *order* can be used, the environment key is sent
+    with the order's first profile; a profile outside *order* (or any profile when
+    *order* is ``None``) falls back to the environment only as ``provider:default``
+    with nothing stored. Refreshed tokens are written back with
+    :meth:`~modelcfg.auth.AuthStore.replace_if_unchanged`: when another process
+    refreshed first, its tokens are used, even when the server refused our refresh
+    because the other process had already spent the refresh token.
 
     Store reads and writes run in a worker thread (a file store may wait for
     another process's lock), so the event loop is never blocked;
@@ -406,12 +552,14 @@ async def credential_for(
     Args:
         profile: The profile the attempt uses.
         store: The auth store.
-        environ: The environment, for ``provider:default``.
+        environ: The environment, for the environment fallback.
         env_vars: Variable names the provider declares in config.
-        refresher: Gets new OAuth tokens; without one, a token within the skew is used
-            as it is until it has actually expired.
+        refresher: Gets new OAuth tokens; without one (or one that cannot refresh the
+            provider), a token within the skew is used as it is until it has actually
+            expired, and then counts as unusable.
         now: Seconds since the epoch; defaults to the current time.
         refresh_skew_s: Refresh this many seconds before expiry.
+        order: The provider's rotation order (the routes' ``auth_order[provider]``).
 
     Raises:
         CredentialsError: The profile is missing or its token expired (for rotation,
@@ -422,50 +570,38 @@ async def credential_for(
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.1.0
        Store I/O runs in a worker thread; a refused refresh falls back to tokens
-       another process stored meanwhile.
+       another process stored meanwhile; added *order*, so that the environment
+       key stands in for a rotation order with nothing usable stored.
     """
     pid = profile if isinstance(profile, ProfileId) else ProfileId.parse(profile)
     at = time.time() if now is None else now
-    stored = await _off_loop(store, lambda: store.get(pid))
-    if stored is None:
-        if pid.name == "default":
-            resolved = await _off_loop(
-                store,
-                lambda: resolve_credential(
-                    pid.provider,
-                    store=store,
-                    environ=environ,
-                    profile=pid,
-                    env_vars=env_vars,
-                    now=at,
-                ),
-            )
-            if resolved.found:
-                return resolved
-            raise CredentialsError(resolved.hint or "", provider=pid.provider)
-        raise CredentialsError(
-            f"Profile {pid} is not in the auth store; run {_login_command(pid)}.",
-            provider=pid.provider,
-        )
-    reason = _unusable(stored, at)
-    if reason is not None:
-        raise CredentialsError(
-            f"Profile {pid} cannot be used ({reason.split(': ', 1)[1]}); "
-            f"run {_login_command(pid)}.",
-            provider=pid.provider,
-        )
-    resolved = _from_profile(stored, at, refresh_skew_s)
-    credential = stored.credential
-    if not resolved.needs_refresh or not isinstance(credential, OAuthCredential):
-        return resolved
-    if refresher is None:
-        if credential.expired(at):
-            raise CredentialsError(
-                f"The OAuth access token of {pid} has expired and no refresher was given; "
-                f"configure OAuth endpoints for {pid.provider} or run {_login_command(pid)}.",
-                provider=pid.provider,
-            )
-        return resolved
+    names = env_vars_for(pid.provider, env_vars)
+    can_refresh = _can_refresh(refresher, pid.provider)
+    ids = None if order is None else _as_ids(pid.provider, order)
+    result = await _off_loop(
+        store,
+        lambda: _profile_credential(
+            pid,
+            store=store,
+            environ=environ,
+            names=names,
+            order=ids,
+            now=at,
+            skew_s=refresh_skew_s,
+            can_refresh=can_refresh,
+        ),
+    )
+    if isinstance(result, _Unavailable):
+        raise CredentialsError(result.message, provider=pid.provider)
+    if result.credential is None:
+        return result  # from the environment
+    credential, resolved = result.credential, result
+    if (
+        refresher is None
+        or not resolved.needs_refresh
+        or not isinstance(credential, OAuthCredential)
+    ):
+        return resolved  # (needs_refresh is only set when a refresher can refresh it)
     async with _refresh_turn(store):
         # Whoever held the turn before us may have refreshed already: use its tokens.
         current = await _off_loop(store, lambda: store.get(pid))

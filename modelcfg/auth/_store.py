@@ -59,6 +59,9 @@ logger = logging.getLogger(__name__)
 AUTH_STORE_VERSION: Final = 1
 """The auth-store file format this version of modelcfg reads and writes."""
 
+MAX_API_KEY_BYTES: Final = 16 * 1024
+"""The longest API key :func:`login_api_key` stores (16 KiB): real keys are far shorter."""
+
 
 class InsecureAuthFileWarning(UserWarning):
     """
@@ -586,22 +589,46 @@ def login_api_key(
     Create or replace ``provider:default`` (or ``provider:NAME``) with an API key.
 
     Surrounding white space (a pasted newline) is removed. Reading the key without
-    echo is the caller's job (``getpass``, or stdin for scripts).
+    echo is the caller's job (``getpass``, or stdin for scripts). A key must be
+    printable ASCII (it is sent in an HTTP header) of at most
+    :data:`MAX_API_KEY_BYTES` bytes.
 
     Returns:
         The profile that now holds the key.
 
     Raises:
-        ValueError: The key is empty, or the provider or profile name is malformed.
+        ValueError: The key is empty, too long, not valid UTF-8 text, has white space
+            or other characters that cannot be sent inside it, or the provider or
+            profile name is malformed. The message never contains the key.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.1.0
+       Keys that are not valid UTF-8, longer than 16 KiB or not printable ASCII are
+       refused with a clear message instead of failing when the store is written.
     """
     cleaned = key.strip()
     if not cleaned:
         raise ValueError(f"The API key for {provider} is empty; nothing was stored.")
+    try:
+        size = len(cleaned.encode("utf-8"))
+    except UnicodeEncodeError:  # undecodable input bytes, kept as surrogate escapes
+        raise ValueError(
+            f"The API key for {provider} is not valid UTF-8 text; nothing was stored."
+        ) from None
+    if size > MAX_API_KEY_BYTES:
+        raise ValueError(
+            f"The API key for {provider} is longer than {MAX_API_KEY_BYTES // 1024} KiB "
+            f"({size} bytes), so it is not an API key; nothing was stored."
+        )
     if any(ch.isspace() for ch in cleaned):
         raise ValueError(
             f"The API key for {provider} contains white space inside it; nothing was stored."
+        )
+    if not (cleaned.isascii() and cleaned.isprintable()):
+        raise ValueError(
+            f"The API key for {provider} contains characters other than printable ASCII "
+            "(a curly quote or a control character, perhaps from copying it), which cannot "
+            "be sent in an HTTP header; nothing was stored."
         )
     profile = ProfileId(provider=provider, name=profile_name)
     store.put(profile, ApiKeyCredential(key=cleaned))

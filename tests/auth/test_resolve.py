@@ -4,9 +4,12 @@ Tests for credential resolution: explicit profile, order, environment, none, and
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
+from typing import Any
 
 import anyio
+import httpx
 import pytest
 
 from modelcfg import CredentialsError, ProfileId
@@ -374,7 +377,9 @@ async def test_credential_for_without_refresher_refuses_an_expired_token() -> No
     """Without a refresher, an expired OAuth token is an error that says how to fix it."""
     store = _store(work=OLD)
 
-    with pytest.raises(CredentialsError, match="no refresher was given"):
+    with pytest.raises(
+        CredentialsError, match=r"nothing can refresh it.*configure OAuth endpoints"
+    ):
         await credential_for(WORK, store=store, environ={}, now=NOW + 60)
 
 
@@ -452,3 +457,177 @@ async def test_credential_for_does_not_block_the_event_loop_while_the_store_is_l
 
     assert NEW.access == resolved.secret
     assert max(gaps) < 0.25, gaps
+
+
+# --- one rule for the CLI and the executor -------------------------------------------------------
+
+STATES: dict[str, ApiKeyCredential | TokenCredential | OAuthCredential | None] = {
+    "missing": None,
+    "key": _key("stored"),
+    "expired-token": TokenCredential(token="expired-token-0000000", expires_at=NOW - 1),
+    "live-token": TokenCredential(token="live-token-000000000", expires_at=NOW + 3600),
+    "expired-oauth": OAuthCredential(
+        access="old-access-0000000000", refresh="old-refresh-00000000", expires_at=NOW - 1
+    ),
+    "dead-oauth": OAuthCredential(access="dead-access-000000000", expires_at=NOW - 1),
+}
+"""What a profile of the order may hold."""
+
+
+class EndpointsFor(FakeRefresher):
+    """
+    A refresher that, like OAuthRefresher, says which providers it can refresh.
+    """
+
+    def __init__(self, result: OAuthCredential, *, providers: frozenset[str]) -> None:
+        super().__init__(result)
+        self.providers = providers
+
+    def can_refresh(self, provider: str) -> bool:
+        return provider in self.providers
+
+
+async def _runtime(
+    order: tuple[ProfileId, ...], store: MemoryAuthStore, environ: dict[str, str], refresher: Any
+) -> tuple[ProfileId, ResolvedCredential] | None:
+    """
+    What the executor does: credential_for() along the order, rotating past CredentialsError.
+    """
+    for profile in order:
+        try:
+            return profile, await credential_for(
+                profile, store=store, environ=environ, refresher=refresher, now=NOW, order=order
+            )
+        except CredentialsError:
+            continue
+    return None
+
+
+@pytest.mark.parametrize("refreshes", [True, False], ids=["endpoints", "no-endpoints"])
+@pytest.mark.parametrize("env", [True, False], ids=["env", "no-env"])
+async def test_resolution_reports_what_the_runtime_sends(refreshes: bool, env: bool) -> None:
+    """For every pair of profile states, resolve_credential() names what credential_for() sends."""
+    environ = ENV if env else {}
+    order = (WORK, DEFAULT)
+    disagreements = []
+    for (first, a), (second, b) in itertools.product(STATES.items(), repeat=2):
+        store = _store(**{n: c for n, c in (("work", a), ("default", b)) if c is not None})
+        refresher = EndpointsFor(NEW, providers=frozenset({"anthropic"} if refreshes else ()))
+
+        reported = resolve_credential(
+            "anthropic", store=store, environ=environ, order=order, now=NOW, can_refresh=refreshes
+        )
+        runtime = await _runtime(order, store, environ, refresher)
+
+        expected_secret = NEW.access if reported.needs_refresh else reported.secret
+        sent = None if runtime is None else runtime[1].secret
+        used = None if runtime is None else runtime[0]
+        expected_profile = reported.profile or (order[0] if reported.found else None)
+        if (expected_secret, expected_profile) != (sent, used):
+            disagreements.append(f"{first}+{second}")
+
+    assert [] == disagreements
+
+
+async def test_the_environment_stands_in_once_for_an_order_with_nothing_usable() -> None:
+    """Only the order's first profile gets the environment key, so rotation never resends it."""
+    order = (WORK, DEFAULT)
+
+    first = await credential_for(WORK, store=_store(), environ=ENV, now=NOW, order=order)
+    with pytest.raises(CredentialsError, match="anthropic:default is not in the auth store"):
+        await credential_for(DEFAULT, store=_store(), environ=ENV, now=NOW, order=order)
+
+    assert (
+        "environment variable ANTHROPIC_API_KEY",
+        (
+            "anthropic:work skipped: not in the auth store",
+            "anthropic:default skipped: not in the auth store",
+        ),
+    ) == (first.source, first.skipped)
+
+
+async def test_a_usable_profile_later_in_the_order_keeps_the_environment_out() -> None:
+    """A missing provider:default before a stored profile rotates instead of using the environment."""
+    store = _store(work=_key("work"))
+
+    with pytest.raises(CredentialsError, match="anthropic:default is not in the auth store"):
+        await credential_for(DEFAULT, store=store, environ=ENV, now=NOW, order=(DEFAULT, WORK))
+    reported = resolve_credential(
+        "anthropic", store=store, environ=ENV, order=(DEFAULT, WORK), now=NOW
+    )
+
+    assert "profile anthropic:work (auth store)" == reported.source
+
+
+async def test_without_an_order_only_default_falls_back_to_the_environment() -> None:
+    """With order=None (a caller that does not know it), provider:default alone falls back."""
+    default = await credential_for(DEFAULT, store=_store(), environ=ENV, now=NOW)
+    with pytest.raises(CredentialsError, match="anthropic:work is not in the auth store"):
+        await credential_for(WORK, store=_store(), environ=ENV, now=NOW)
+
+    assert CredentialOrigin.ENVIRONMENT == default.origin
+
+
+async def test_an_oauth_refresher_without_endpoints_for_the_provider_cannot_refresh() -> None:
+    """An expired OAuth token of a provider the refresher has no endpoints for is skipped, not refreshed."""
+    from modelcfg._fakeoauth import FakeOAuthServer
+    from modelcfg.auth import OAuthRefresher
+
+    store = _store(default=STATES["expired-oauth"])  # type: ignore[arg-type]
+    with FakeOAuthServer() as server:
+        async with httpx.AsyncClient() as client:
+            refresher = OAuthRefresher(endpoints={"openai": server.endpoints()}, client=client)
+            resolved = await credential_for(
+                DEFAULT, store=store, environ=ENV, refresher=refresher, now=NOW, order=(DEFAULT,)
+            )
+
+    assert (False, True) == (refresher.can_refresh("anthropic"), refresher.can_refresh("openai"))
+    assert (CredentialOrigin.ENVIRONMENT, 0) == (resolved.origin, server.token_requests)
+    assert "nothing can refresh it, since anthropic has no OAuth endpoints" in resolved.skipped[0]
+
+
+def test_resolution_skips_an_expired_oauth_token_nothing_can_refresh() -> None:
+    """With can_refresh=False an expired OAuth token with a refresh token is skipped, saying why."""
+    store = _store(default=STATES["expired-oauth"])  # type: ignore[arg-type]
+
+    refreshable = resolve_credential("anthropic", store=store, environ={}, now=NOW)
+    stuck = resolve_credential("anthropic", store=store, environ={}, now=NOW, can_refresh=False)
+
+    assert (CredentialOrigin.PROFILE, True) == (refreshable.origin, refreshable.needs_refresh)
+    assert CredentialOrigin.NONE == stuck.origin
+    assert (
+        "anthropic:default skipped: its OAuth access token expired at 2027-01-15 07:59:59 UTC "
+        "and nothing can refresh it, since anthropic has no OAuth endpoints",
+    ) == stuck.skipped
+
+
+async def test_an_explicit_expired_oauth_profile_says_to_configure_endpoints() -> None:
+    """The error for an unrefreshable OAuth profile names both fixes: endpoints or a new login."""
+    store = _store(work=STATES["expired-oauth"])  # type: ignore[arg-type]
+
+    with pytest.raises(CredentialsError) as raised:
+        await credential_for(WORK, store=store, environ=ENV, now=NOW)
+
+    assert (
+        "Profile anthropic:work cannot be used (its OAuth access token expired at 2027-01-15 "
+        "07:59:59 UTC and nothing can refresh it, since anthropic has no OAuth endpoints); "
+        "configure OAuth endpoints under $.providers.anthropic.oauth, or run "
+        "`modelcfg login anthropic --profile work`."
+    ) == str(raised.value)
+
+
+def test_without_the_environment_each_skipped_profile_is_explained_once() -> None:
+    """With nothing usable and no key set, skipped names each profile of the order once."""
+    store = _store(work=TokenCredential(token="expired-token-0000000", expires_at=NOW - 1))
+
+    resolved = resolve_credential(
+        "anthropic", store=store, environ={}, order=["anthropic:gone", "anthropic:work"], now=NOW
+    )
+
+    assert (
+        CredentialOrigin.NONE,
+        (
+            "anthropic:gone skipped: not in the auth store",
+            "anthropic:work skipped: its token expired at 2027-01-15 07:59:59 UTC",
+        ),
+    ) == (resolved.origin, resolved.skipped)

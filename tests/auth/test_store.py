@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -229,14 +230,37 @@ def test_login_api_key_creates_default_or_named(tmp_path: Path) -> None:
     assert ApiKeyCredential(key=KEY) == (stored.credential if stored else None)
 
 
-@pytest.mark.parametrize("key", ["", "   \n", "two words"], ids=["empty", "blank", "spaces"])
-def test_login_api_key_refuses_bad_keys(key: str) -> None:
-    """An empty key, or one with white space inside, is refused and nothing is stored."""
-    store = MemoryAuthStore()
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        pytest.param("", "is empty", id="empty"),
+        pytest.param("   \n", "is empty", id="blank"),
+        pytest.param("two words", "white space inside", id="spaces"),
+        pytest.param("sk-\udcff-0123456789", "not valid UTF-8 text", id="undecodable-bytes"),
+        pytest.param("k" * (16 * 1024 + 1), "longer than 16 KiB (16385 bytes)", id="too-long"),
+        pytest.param("\u201csk-0123456789\u201d", "printable ASCII", id="curly-quotes"),
+        pytest.param("sk-01234\x0756789", "printable ASCII", id="control-character"),
+    ],
+)
+def test_login_api_key_refuses_bad_keys(tmp_path: Path, key: str, reason: str) -> None:
+    """A key that is empty, spaced, undecodable, too long or not ASCII is refused; nothing is stored."""
+    store = AuthStore(path=tmp_path / "auth.json")
 
-    with pytest.raises(ValueError, match="openai"):
+    with pytest.raises(ValueError, match=re.escape(reason)) as refused:
         login_api_key(store, "openai", key=key)
+
     assert () == store.profiles()
+    assert str(refused.value).endswith("nothing was stored.")
+    assert key.strip() == "" or key not in str(refused.value)
+
+
+def test_login_api_key_accepts_a_key_of_exactly_16_kib(tmp_path: Path) -> None:
+    """The limit is inclusive: a 16 KiB key (a long JWT, say) is stored."""
+    store = AuthStore(path=tmp_path / "auth.json")
+
+    login_api_key(store, "openai", key="k" * 16 * 1024)
+
+    assert 1 == len(store.profiles())
 
 
 def test_file_format_matches_the_documented_shape(tmp_path: Path) -> None:
@@ -498,14 +522,49 @@ def test_kill_9_during_writes_never_corrupts_the_store(tmp_path: Path) -> None:
         assert 1 == json.loads(path.read_bytes())["version"]
 
 
+_RACER = textwrap.dedent(
+    """
+    import sys
+    import time
+    from pathlib import Path
+    from modelcfg.auth import ApiKeyCredential, AuthStore
+
+    path, prefix, count, go = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
+    store = AuthStore(path=path, lock_timeout_s=30)
+    Path(f"{go}.{prefix}").touch()  # ready
+    while not go.exists():  # the barrier: both writers start together
+        time.sleep(0.001)
+    started = time.monotonic()
+    for i in range(count):
+        store.put(f"openai:{prefix}{i}", ApiKeyCredential(key="k" * 20 + str(i)))
+    print(started, time.monotonic())
+    """
+)
+
+
 @pytest.mark.slow
 def test_two_processes_writing_at_once_lose_no_profile(tmp_path: Path) -> None:
-    """Two processes doing 50 puts each of distinct profiles leave all 100 profiles."""
-    path = tmp_path / "auth.json"
-    writers = [_run_writer(tmp_path, path, prefix, 50) for prefix in ("a", "b")]
-    errors = [w.communicate(timeout=60)[1] for w in writers]
+    """Two processes released together by a barrier each put 50 profiles; all 100 are kept."""
+    path, go = tmp_path / "auth.json", tmp_path / "go"
+    script = tmp_path / "racer.py"
+    script.write_text(_RACER)
+    writers = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(path), prefix, "50", str(go)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for prefix in ("a", "b")
+    ]
+    deadline = time.monotonic() + 30
+    while not all(go.with_name(f"go.{p}").exists() for p in "ab"):
+        assert time.monotonic() < deadline, "the writers never got ready"
+        time.sleep(0.005)
+    go.touch()
+    outputs = [w.communicate(timeout=60) for w in writers]
 
+    spans = [tuple(map(float, out.split())) for out, _err in outputs]
     names = {p.profile.name for p in AuthStore(path=path).profiles("openai")}
-
-    assert [b"", b""] == errors
+    assert [b"", b""] == [err for _out, err in outputs]
+    assert max(start for start, _end in spans) < min(end for _start, end in spans), spans
     assert {f"{prefix}{i}" for prefix in "ab" for i in range(50)} == names

@@ -1,6 +1,10 @@
 """
 Helpers for the command-line tests: an isolated home, and ways to run ``modelcfg``.
 
+``Cli.run`` starts the real console script (``.venv/bin/modelcfg``) in a subprocess,
+as users do; ``Cli.run(module=True)`` uses ``python -m modelcfg``; ``Cli.call`` runs
+``main()`` in this process, for monkeypatched failures and captured logs.
+
 Every run gets an environment built from scratch (``HOME``, ``MODELCFG_HOME`` and
 ``XDG_CONFIG_HOME`` inside ``tmp_path``, no API keys, no proxies), so the real
 home directory and real credentials are never touched.
@@ -8,9 +12,11 @@ home directory and real credentials are never touched.
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -56,7 +62,8 @@ class Result:
 @attrs.frozen(kw_only=True)
 class Cli:
     """
-    Runs ``modelcfg`` in an isolated home, in-process (``call``) or as a real process (``run``).
+    Runs ``modelcfg`` in an isolated home, as the real console script (``run``) or in-process
+    (``call``, for monkeypatched failures and quick table checks).
     """
 
     home: Path
@@ -76,22 +83,47 @@ class Cli:
         code = main(list(args), environ=self.env, stdin=io.StringIO(stdin), stdout=out, stderr=err)
         return Result(code=code, stdout=out.getvalue(), stderr=err.getvalue())
 
-    def run(self, *args: str, stdin: str = "", script: bool = False) -> Result:
+    def run(self, *args: str, stdin: str | bytes = "", module: bool = False) -> Result:
         """
-        Run the real command in a subprocess (``python -m modelcfg``, or the console script).
+        Run the real ``modelcfg`` console script in a subprocess (``python -m modelcfg`` with *module*).
+
+        *stdin* may be bytes, to feed input that is not valid UTF-8.
         """
-        command = [str(console_script())] if script else [sys.executable, "-m", "modelcfg"]
         done = subprocess.run(
-            [*command, *args],
-            input=stdin,
+            [*self.command(module=module), *args],
+            input=stdin.encode("utf-8") if isinstance(stdin, str) else stdin,
             capture_output=True,
-            text=True,
             env=self.env,
             cwd=self.home,
             timeout=60,
             check=False,
         )
-        return Result(code=done.returncode, stdout=done.stdout, stderr=done.stderr)
+        return Result(
+            code=done.returncode,
+            stdout=done.stdout.decode("utf-8", "replace"),
+            stderr=done.stderr.decode("utf-8", "replace"),
+        )
+
+    def popen(self, *args: str) -> subprocess.Popen[str]:
+        """
+        Start the console script with piped stdout and stderr and no stdin (OAuth logins).
+        """
+        return subprocess.Popen(
+            [*self.command(), *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=self.env,
+            cwd=self.home,
+        )
+
+    @staticmethod
+    def command(*, module: bool = False) -> list[str]:
+        """
+        The command line that starts ``modelcfg``: the console script, or ``python -m modelcfg``.
+        """
+        return [sys.executable, "-m", "modelcfg"] if module else [str(console_script())]
 
     def write_config(self, data: Mapping[str, object], name: str = "config.json") -> Path:
         """
@@ -113,7 +145,10 @@ def console_script() -> Path:
     """
     The ``modelcfg`` console script installed next to the Python running the tests.
     """
-    return Path(sys.executable).parent / "modelcfg"
+    found = shutil.which("modelcfg", path=str(Path(sys.executable).parent))
+    if found is None:
+        pytest.fail(f"no modelcfg console script next to {sys.executable}: pip install -e .")
+    return Path(found)
 
 
 def isolated_env(tmp_path: Path) -> dict[str, str]:
@@ -185,3 +220,23 @@ def run_all(cli: Cli, commands: Sequence[Sequence[str]]) -> list[Result]:
     Run each command in-process and return the results.
     """
     return [cli.call(*command) for command in commands]
+
+
+def command_paths(parser: argparse.ArgumentParser) -> list[tuple[str, ...]]:
+    """
+    Every command and subcommand of *parser*, as tuples of words (``("auth", "order", "get")``).
+    """
+    paths: list[tuple[str, ...]] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                paths.append((name,))
+                paths += [(name, *rest) for rest in command_paths(sub)]
+    return paths
+
+
+def leaf_commands(paths: list[tuple[str, ...]]) -> set[tuple[str, ...]]:
+    """
+    The commands of *paths* that have no subcommands: the ones that run something.
+    """
+    return {p for p in paths if not any(q[: len(p)] == p and q != p for q in paths)}

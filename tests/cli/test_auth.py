@@ -104,8 +104,8 @@ def test_status_exits_2_when_a_token_expires_soon(configured: Cli) -> None:
     store.put("anthropic:default", TokenCredential(token=CANARY, expires_at=4_000_000_000.0))
     env = configured.with_env(**keys_for("openai"))
 
-    soon = env.call("auth", "status", "--expiring-within", "9999999999")
-    later = env.call("auth", "status")
+    soon = env.run("auth", "status", "--expiring-within", "9999999999")
+    later = env.run("auth", "status")
 
     assert 2 == soon.code
     assert "expiring soon" in soon.stdout
@@ -126,7 +126,19 @@ def test_status_exits_1_for_an_expired_stored_token(configured: Cli) -> None:
 
 
 def test_status_counts_a_refreshable_oauth_token_as_ok(configured: Cli) -> None:
-    """An OAuth access token past expiry with a refresh token is ok: it refreshes on use."""
+    """An expired OAuth access token with a refresh token and endpoints is ok: it refreshes on use."""
+    config = example_config()
+    config["providers"] = {
+        "anthropic": {
+            "api": "anthropic",
+            "oauth": {
+                "authorizeUrl": "https://login.example.com/authorize",
+                "tokenUrl": "https://login.example.com/token",
+                "clientId": "c",
+            },
+        }
+    }
+    configured.write_config(config)
     AuthStore(path=configured.store_path).put(
         "anthropic:default",
         OAuthCredential(
@@ -139,7 +151,95 @@ def test_status_counts_a_refreshable_oauth_token_as_ok(configured: Cli) -> None:
     profile = result.json()["providers"][0]["profiles"][0]
     assert 0 == result.code
     assert ("ok", "oauth") == (profile["state"], profile["kind"])
+    assert "refreshed on next use" in profile["detail"]
     assert "me@example.com" in profile["detail"]
+
+
+def _unrefreshable(cli: Cli) -> None:
+    """
+    An expired OAuth token for openai:default (as doctor imports it), on built-in openai.
+    """
+    AuthStore(path=cli.store_path).put(
+        "openai:default", OAuthCredential(access=CANARY, refresh=CANARY + "r", expires_at=1.0)
+    )
+
+
+def test_status_reports_an_oauth_token_nothing_can_refresh_as_expired(configured: Cli) -> None:
+    """Without OAuth endpoints an expired access token is expired (exit 1), with what to do."""
+    _unrefreshable(configured)
+
+    result = configured.with_env(**keys_for("anthropic")).run("auth", "status")
+
+    row = next(line for line in result.stdout.splitlines() if "openai:default" in line)
+    assert 1 == result.code
+    assert "expired" in row.split()
+    assert "refreshed on next use" not in result.stdout
+    assert (
+        "openai:default: its OAuth access token expired and nothing can refresh it, since openai "
+        "has no OAuth endpoints; run `modelcfg login openai` to store an API key instead, or add "
+        "OAuth endpoints under $.providers.openai.oauth in the config."
+    ) in result.stdout
+    assert CANARY not in result.output
+
+
+def test_validate_reports_an_oauth_token_nothing_can_refresh(configured: Cli) -> None:
+    """validate: a problem (exit 1) when nothing else works, a warning when the environment does."""
+    _unrefreshable(configured)
+    env = configured.with_env(**keys_for("anthropic"))
+
+    alone = env.run("validate", "--json")
+    covered = env.with_env(**keys_for("openai")).call("validate", "--json")
+
+    problem = [f["message"] for f in alone.json()["findings"] if f["subject"] == "openai"]
+    warning = [f for f in covered.json()["findings"] if f["level"] == "warning"]
+    assert (1, 0) == (alone.code, covered.code)
+    assert problem[0].startswith("openai:default skipped: its OAuth access token expired at 1970")
+    assert "nothing can refresh it, since openai has no OAuth endpoints" in problem[0]
+    assert "No credentials for openai: set OPENAI_API_KEY" in problem[0]
+    assert ["openai"] == [w["subject"] for w in warning]
+    assert "add OAuth endpoints under $.providers.openai.oauth" in warning[0]["message"]
+
+
+def test_status_lists_stored_profiles_outside_the_order(configured: Cli) -> None:
+    """Stored profiles routing never uses are listed as not in auth.order; exit codes ignore them."""
+    store = AuthStore(path=configured.store_path)
+    store.put("openai:work", TokenCredential(token=CANARY, expires_at=1.0))
+    store.put("groq:default", ApiKeyCredential(key=CANARY))
+
+    result = configured.with_env(**keys_for("anthropic", "openai")).run("auth", "status")
+    data = configured.with_env(**keys_for("anthropic", "openai")).call("auth", "status", "--json")
+
+    profiles = {p["profile"]: p for e in data.json()["providers"] for p in e["profiles"]}
+    assert (0, 0) == (result.code, data.code)
+    assert (False, "expired") == (
+        profiles["openai:work"]["inOrder"],
+        profiles["openai:work"]["state"],
+    )
+    assert "not in auth.order" in profiles["openai:work"]["detail"]
+    assert (
+        "openai:work is stored but not in the auth order, so calls never use it; to use it "
+        "first, run `modelcfg auth order set openai openai:work openai:default`."
+    ) in result.stdout
+    assert "groq (not used by the config)" in result.stdout
+    assert False is profiles["groq:default"]["inOrder"]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "0", "-1"])
+def test_status_refuses_an_expiring_within_that_is_not_positive_and_finite(
+    configured: Cli, value: str
+) -> None:
+    """--expiring-within nan (or inf, 0, below) is a usage error, not "never expiring soon"."""
+    result = configured.call("auth", "status", f"--expiring-within={value}")
+
+    assert_one_line_error(result, 2, "--expiring-within must be a positive, finite number")
+
+
+def test_status_refuses_nan_as_the_console_script(configured: Cli) -> None:
+    """The console script refuses --expiring-within nan with exit 2 and one line."""
+    result = configured.run("auth", "status", "--expiring-within", "nan")
+
+    assert_one_line_error(result, 2, "--expiring-within")
+    assert "" == result.stdout
 
 
 def test_status_reports_a_corrupt_store_with_exit_5(configured: Cli) -> None:

@@ -5,8 +5,9 @@
 from __future__ import annotations
 
 import getpass
+import os
+import select
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
@@ -140,14 +141,7 @@ def test_oauth_login_end_to_end_against_the_fake_server(
     """A profile declared oauth logs in with PKCE on a loopback redirect; tokens go to the store only."""
     cli.write_config(oauth_config(oauth_server))
 
-    process = subprocess.Popen(
-        [sys.executable, "-m", "modelcfg", "login", "anthropic", "--timeout", "30"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=cli.env,
-    )
+    process = cli.popen("login", "anthropic", "--timeout", "30")
     seen = approve_in_browser(process)
     stdout, stderr = process.communicate(timeout=30)
 
@@ -164,14 +158,7 @@ def test_oauth_login_denied_is_one_line_exit_1(cli: Cli, oauth_server: FakeOAuth
     oauth_server.deny = True
     cli.write_config(oauth_config(oauth_server, mode="api_key"))
 
-    process = subprocess.Popen(
-        [sys.executable, "-m", "modelcfg", "login", "anthropic", "--oauth", "--timeout", "30"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=cli.env,
-    )
+    process = cli.popen("login", "anthropic", "--oauth", "--timeout", "30")
     approve_in_browser(process)
     _stdout, stderr = process.communicate(timeout=30)
 
@@ -264,3 +251,87 @@ def test_ctrl_d_at_the_hidden_key_prompt_is_a_usage_error(
 
     assert_one_line_error(result, 2, "no API key was entered; nothing was stored")
     assert not cli.store_path.exists()
+
+
+def test_login_warns_when_the_profile_is_outside_the_auth_order(cli: Cli) -> None:
+    """A profile routing never uses is stored with a warning naming the command that adds it."""
+    outside = cli.run("login", "openai", "--profile", "work", "--stdin", stdin=CANARY)
+    inside = cli.run("login", "anthropic", "--profile", "work", "--stdin", stdin=CANARY)
+
+    warnings = [line for line in outside.stderr.splitlines() if "warning:" in line]
+    assert (0, 0) == (outside.code, inside.code)
+    assert [
+        "modelcfg: warning: openai:work is not in the auth order of openai (openai:default), so "
+        "calls do not use it; to use it first, run `modelcfg auth order set openai openai:work "
+        "openai:default` (or add it to auth.order.openai in the config)"
+    ] == warnings
+    assert "warning:" not in inside.stderr
+    assert CANARY not in outside.output + inside.output
+
+
+@pytest.mark.parametrize(
+    ("stdin", "fragment"),
+    [
+        pytest.param(b"sk-abc\xff\xfedef0123456789\n", "is not valid UTF-8 text", id="not-utf-8"),
+        pytest.param(b"k" * (16 * 1024 + 1), "longer than 16 KiB", id="too-long"),
+        pytest.param("\u201csk-0123456789\u201d".encode(), "printable ASCII", id="curly-quotes"),
+    ],
+)
+def test_login_stdin_refuses_input_that_is_not_a_key(cli: Cli, stdin: bytes, fragment: str) -> None:
+    """Undecodable, oversized or non-ASCII input exits 2 with one clear line; nothing is stored."""
+    result = cli.run("login", "openai", "--stdin", stdin=stdin)
+
+    assert_one_line_error(result, 2, fragment, "nothing was stored")
+    assert "codec" not in result.stderr
+    assert not cli.store_path.exists()
+
+
+def _read_until(fd: int, marker: bytes, timeout_s: float = 30.0) -> bytes:
+    """
+    Read a pty's output until *marker* appears (or the other side closes).
+    """
+    seen = b""
+    deadline = time.monotonic() + timeout_s
+    while marker not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: the process closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    return seen
+
+
+def test_a_key_typed_at_the_hidden_prompt_is_stored_without_echo(cli: Cli) -> None:
+    """On a real terminal (a pty) the key typed at the getpass prompt is stored and never echoed."""
+    controller, terminal = os.openpty()
+    process = subprocess.Popen(
+        [*cli.command(), "login", "openai", "--profile", "typed"],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env=cli.env,
+        cwd=cli.home,
+        start_new_session=True,  # no controlling terminal: getpass uses the pty on stdin
+    )
+    os.close(terminal)
+    try:
+        prompt = _read_until(controller, b"(input is hidden): ")
+        os.write(controller, CANARY.encode() + b"\n")
+        rest = _read_until(controller, b"auth.json.")
+        code = process.wait(timeout=30)
+    finally:
+        os.close(controller)
+        if process.poll() is None:
+            process.kill()
+
+    stored = AuthStore(path=cli.store_path).get("openai:typed")
+    assert 0 == code, (prompt + rest).decode(errors="replace")
+    assert b"API key for openai:typed (input is hidden): " in prompt
+    assert b"Stored an API key as openai:typed" in rest
+    assert ApiKeyCredential(key=CANARY) == (stored.credential if stored else None)
+    assert CANARY.encode() not in prompt + rest

@@ -12,7 +12,7 @@ from tests.cli.conftest import CANARY, Cli, assert_one_line_error, example_confi
 
 def test_list_works_on_a_fresh_machine_with_the_bundled_example(cli: Cli) -> None:
     """The console script lists the bundled example's models, saying so in one stderr line."""
-    result = cli.run("models", "list", script=True)
+    result = cli.run("models", "list")
 
     assert 0 == result.code
     assert 1 == len(result.stderr.splitlines())
@@ -60,11 +60,12 @@ def test_list_all_adds_the_curated_catalog_in_its_own_section(cli: Cli) -> None:
     """--all appends the curated models the config does not list, not repeating config models."""
     cli.write_config(example_config())
 
-    text = cli.call("models", "list", "--all")
+    text = cli.run("models", "list", "--all")
     data = cli.call("models", "list", "--all", "--json").json()
 
     catalog_ids = {m["id"] for m in data["catalog"]}
-    assert 0 == text.code
+    assert (0, "") == (text.code, text.stderr)
+    assert text.stdout.startswith("MODEL ")
     assert "Curated catalog (" in text.stdout
     assert "anthropic/claude-opus-4-5" not in catalog_ids
     assert len(catalog_ids) > 10
