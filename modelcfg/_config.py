@@ -4,17 +4,24 @@ The configuration: frozen classes, one private cattrs converter, and validation.
 The file format is the proposal's JSON shape with camelCase keys
 (``agent.imageModel``); the classes use snake_case attributes and the converter
 maps one to the other. Loading reports every problem at once, each with its
-JSON path, as one :class:`~modelcfg.exceptions.ConfigError`.
+JSON path, as one :class:`~modelcfg.exceptions.ConfigError`: what fails to
+structure is set aside, and the checks between sections run on the rest.
 
-Config holds no secrets: credentials live in the auth store.
+Config holds no secrets: credentials live in the auth store, and values that
+look like credentials (header values, key variable names, URLs with user info)
+are refused without being echoed.
 """
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import enum
+import math
 import re
+import shlex
 import typing
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Final, TypeVar
 
@@ -22,6 +29,7 @@ import attrs
 import cattrs
 from cattrs.dispatch import StructureHook, UnstructureHook
 from cattrs.errors import (
+    AttributeValidationNote,
     BaseValidationError,
     ClassValidationError,
     ForbiddenExtraKeysError,
@@ -31,7 +39,7 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from modelcfg._catalog import Modality, ModelInfo, ModelStatus, Pricing
-from modelcfg._failures import FailureKind
+from modelcfg._failures import FailureKind, redact
 from modelcfg._migrate import legacy_keys, migrate_config
 from modelcfg._policy import DEFAULT_RULES, KindRule, Policy
 from modelcfg._values import FallbackChain, ModelRef, ProfileId
@@ -364,6 +372,14 @@ def json_name(attribute: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
+_MAX_DEPTH: Final = 64
+"""How deeply a configuration may nest objects and lists (``params`` included)."""
+
+_MAX_DIGITS: Final = 18
+"""The most digits of a whole number in a configuration (every 64-bit count fits)."""
+_INT_LIMIT: Final = 10**_MAX_DIGITS
+
+
 def _make_converter() -> cattrs.Converter:
     converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
     for cls in (ModelRef, ProfileId):
@@ -379,11 +395,13 @@ def _make_converter() -> cattrs.Converter:
     converter.register_structure_hook_factory(
         _is_collection, lambda t: _collection_hook(converter, t)
     )
-    converter.register_structure_hook_factory(
-        _is_id_mapping, lambda t: _id_mapping_hook(converter, t)
-    )
+    converter.register_structure_hook_factory(_is_mapping, lambda t: _mapping_hook(converter, t))
     converter.register_structure_hook_func(
-        lambda t: t == Mapping[FailureKind, KindRule], lambda v, _t: _structure_rules(converter, v)
+        _is_rule_table, lambda v, _t: _structure_rules(converter, v)
+    )
+    converter.register_unstructure_hook_func(
+        _is_rule_table,
+        lambda rules: _unstructure_rules(converter, rules),
     )
 
     def is_config_class(cls: type) -> bool:
@@ -391,7 +409,18 @@ def _make_converter() -> cattrs.Converter:
 
     def structure_factory(cls: type) -> StructureHook:
         renames = {a.name: override(rename=json_name(a.name)) for a in attrs.fields(cls)}
-        return make_dict_structure_fn(cls, converter, **renames)  # type: ignore[arg-type]
+        generated: StructureHook = make_dict_structure_fn(cls, converter, **renames)  # type: ignore[arg-type]
+        attrs.resolve_types(cls)
+
+        def structure(value: object, type_: object) -> object:
+            if not isinstance(value, Mapping):
+                raise _TypeMismatch(f"expected an object, not {_json_type(value)}")
+            try:
+                return generated(value, type_)
+            except ClassValidationError as exc:
+                raise _with_field_checks(converter, cls, value, exc) from None
+
+        return structure
 
     def unstructure_factory(cls: type) -> UnstructureHook:
         renames = {
@@ -406,7 +435,19 @@ def _make_converter() -> cattrs.Converter:
 
 
 class _TypeMismatch(TypeError):
-    """A scalar of the wrong JSON type; the message names what was expected."""
+    """A value of the wrong JSON type; the message names what was expected."""
+
+
+class _Invalid(ValueError):
+    """A value its class refuses; the message is in JSON terms, without the field's name."""
+
+
+def _noted(exc: Exception, index: object, item_type: object) -> Exception:
+    exc.__notes__ = [
+        *getattr(exc, "__notes__", []),
+        IterableValidationNote("Structuring an item", typing.cast("int | str", index), item_type),
+    ]
+    return exc
 
 
 def _parse_hook(cls: type[_T]) -> StructureHook:
@@ -460,11 +501,7 @@ def _collection_hook(converter: cattrs.Converter, cls: object) -> StructureHook:
             try:
                 items.append(item_hook(item, item_type))
             except Exception as exc:
-                exc.__notes__ = [
-                    *getattr(exc, "__notes__", []),
-                    IterableValidationNote(f"Structuring {cls} @ index {index}", index, item_type),
-                ]
-                errors.append(exc)
+                errors.append(_noted(exc, index, item_type))
         if errors:
             raise IterableValidationError(
                 f"While structuring {cls}", errors, typing.cast("type", cls)
@@ -474,23 +511,29 @@ def _collection_hook(converter: cattrs.Converter, cls: object) -> StructureHook:
     return structure
 
 
-def _is_id_mapping(cls: object) -> bool:
+def _is_rule_table(cls: object) -> bool:
+    return cls == Mapping[FailureKind, KindRule]
+
+
+def _is_mapping(cls: object) -> bool:
     args = typing.get_args(cls)
     return (
         typing.get_origin(cls) in (Mapping, dict)
-        and bool(args)
-        and args[0] in (ModelRef, ProfileId)
+        and len(args) == 2
+        and args[0] in (str, ModelRef, ProfileId)
     )
 
 
-def _id_mapping_hook(converter: cattrs.Converter, cls: object) -> StructureHook:
+def _mapping_hook(converter: cattrs.Converter, cls: object) -> StructureHook:
     """
-    Structure a mapping keyed by model or profile ids, refusing two keys that name
-    the same id once normalised (``OpenAI/a`` and ``openai/a``), which would
-    otherwise silently drop one entry.
+    Structure a JSON object into a mapping, each bad key or value reported at its
+    own key; keys must be strings. Two keys naming the same model or profile once
+    normalised (``OpenAI/a`` and ``openai/a``) are refused, as one would silently
+    replace the other.
     """
     key_type, value_type = typing.get_args(cls)
-    what = "model" if key_type is ModelRef else "profile"
+    kinds: dict[object, str] = {ModelRef: "model", ProfileId: "profile"}
+    what = kinds.get(key_type)
     key_hook = converter.get_structure_hook(key_type)
     value_hook = converter.get_structure_hook(value_type)
 
@@ -502,21 +545,17 @@ def _id_mapping_hook(converter: cattrs.Converter, cls: object) -> StructureHook:
         errors: list[Exception] = []
         for raw_key, item in value.items():
             try:
+                if not isinstance(raw_key, str):
+                    raise _TypeMismatch(f"keys must be strings, not {_json_type(raw_key)}")
                 key = key_hook(raw_key, key_type)
-                if key in first:
+                if what is not None and key in first:
                     raise ValueError(
                         f"{raw_key!r} names the same {what} as {first[key]!r}; keep one of them"
                     )
                 first[key] = raw_key
                 result[key] = value_hook(item, value_type)
             except Exception as exc:
-                exc.__notes__ = [
-                    *getattr(exc, "__notes__", []),
-                    IterableValidationNote(
-                        f"Structuring {cls} @ key {raw_key!r}", raw_key, value_type
-                    ),
-                ]
-                errors.append(exc)
+                errors.append(_noted(exc, raw_key, value_type))
         if errors:
             raise IterableValidationError(
                 f"While structuring {cls}", errors, typing.cast("type", cls)
@@ -537,32 +576,78 @@ def _structure_rules(converter: cattrs.Converter, value: object) -> dict[Failure
     errors: list[Exception] = []
     for raw_key, given in value.items():
         try:
+            if not isinstance(raw_key, str):
+                raise _TypeMismatch(f"keys must be strings, not {_json_type(raw_key)}")
             kind = FailureKind(_structure_enum(raw_key, FailureKind))
             if not isinstance(given, Mapping):
                 raise _TypeMismatch(f"expected an object, not {_json_type(given)}")
             base = converter.unstructure(DEFAULT_RULES[kind], KindRule)
             rules[kind] = converter.structure({**base, **given}, KindRule)
         except Exception as exc:
-            exc.__notes__ = [
-                *getattr(exc, "__notes__", []),
-                IterableValidationNote(f"Structuring rule {raw_key!r}", raw_key, KindRule),
-            ]
-            errors.append(exc)
+            errors.append(_noted(exc, raw_key, KindRule))
     if errors:
         raise IterableValidationError("While structuring policy.rules", errors, dict)
     return rules
 
 
+def _unstructure_rules(
+    converter: cattrs.Converter, rules: Mapping[FailureKind, KindRule]
+) -> dict[str, JSON]:
+    """
+    ``policy.rules`` as the keys that differ from each kind's default rule, so that a
+    dumped file holds what the user set and not a copy of today's defaults.
+    """
+    table: dict[str, JSON] = {}
+    for kind, rule in rules.items():
+        default = DEFAULT_RULES.get(kind)
+        if default is None:  # pragma: no cover - every kind has a default rule
+            table[kind.value] = converter.unstructure(rule, KindRule)
+            continue
+        changed: dict[str, JSON] = {
+            json_name(field.name): converter.unstructure(getattr(rule, field.name), field.type)
+            for field in attrs.fields(KindRule)
+            if getattr(rule, field.name) != getattr(default, field.name)
+        }
+        if changed:
+            table[kind.value] = changed
+    return table
+
+
 def _structure_json_value(value: object, _type: object) -> object:
     """
-    Accept any JSON value (a parameter's value), checking it really is one.
+    Accept any JSON value (a parameter's value), checking it really is one: objects
+    with string keys, lists, strings, booleans, null, finite numbers.
     """
-    if value is None or isinstance(value, str | bool | int | float):
+    if value is None or isinstance(value, str | bool):
         return value
+    if isinstance(value, int):
+        return _structure_int(value, int)
+    if isinstance(value, float):
+        return _structure_float(value, float)
+    if isinstance(value, Mapping):
+        result: dict[str, object] = {}
+        errors: list[Exception] = []
+        for key, item in value.items():
+            try:
+                if not isinstance(key, str):
+                    raise _TypeMismatch(f"keys must be strings, not {_json_type(key)}")
+                result[key] = _structure_json_value(item, object)
+            except Exception as exc:
+                errors.append(_noted(exc, key, object))
+        if errors:
+            raise IterableValidationError("While structuring a JSON object", errors, dict)
+        return result
     if isinstance(value, list | tuple):
-        return [_structure_json_value(item, object) for item in value]
-    if isinstance(value, Mapping) and all(isinstance(key, str) for key in value):
-        return {key: _structure_json_value(item, object) for key, item in value.items()}
+        items: list[object] = []
+        errors = []
+        for index, item in enumerate(value):
+            try:
+                items.append(_structure_json_value(item, object))
+            except Exception as exc:
+                errors.append(_noted(exc, index, object))
+        if errors:
+            raise IterableValidationError("While structuring a JSON list", errors, list)
+        return items
     raise _TypeMismatch(f"expected a JSON value, not {_json_type(value)}")
 
 
@@ -575,13 +660,23 @@ def _structure_str(value: object, _type: object) -> str:
 def _structure_int(value: object, _type: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise _TypeMismatch(f"expected a whole number, not {_json_type(value)}")
+    if not -_INT_LIMIT < value < _INT_LIMIT:
+        raise _TypeMismatch(
+            f"expected a whole number of at most {_MAX_DIGITS} digits, not {_json_type(value)}"
+        )
     return value
 
 
 def _structure_float(value: object, _type: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _TypeMismatch(f"expected a number, not {_json_type(value)}")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond the largest float
+        number = math.inf
+    if not math.isfinite(number):
+        raise _TypeMismatch(f"expected a finite number, not {_json_type(value)}")
+    return number
 
 
 def _structure_bool(value: object, _type: object) -> bool:
@@ -591,21 +686,96 @@ def _structure_bool(value: object, _type: object) -> bool:
 
 
 def _json_type(value: object) -> str:
+    """
+    What *value* is, in JSON words, for a message ("the number 5", "an object").
+    """
     match value:
         case None:
             return "null"
         case bool():
             return f"the boolean {str(value).lower()}"
-        case int() | float():
+        case int() if -_INT_LIMIT < value < _INT_LIMIT:
+            return f"the number {value}"
+        case int():
+            return f"a number with {_digit_count(value)} digits"
+        case float() if math.isnan(value):
+            return "NaN"
+        case float() if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        case float():
             return f"the number {value!r}"
         case str():
-            return f"the string {value!r}"
+            shown = value if len(value) <= 80 else value[:79] + "…"
+            return f"the string {shown!r}"
         case Mapping():
             return "an object"
         case list() | tuple():
             return "a list"
+        case datetime.datetime():
+            return "a date-time"
+        case datetime.date():
+            return "a date"
+        case datetime.time():
+            return "a time of day"
         case _:
-            return type(value).__name__
+            return f"a Python {type(value).__name__}"
+
+
+def _digit_count(value: int) -> int:
+    """
+    The number of decimal digits of *value*, also beyond what ``str()`` converts.
+    """
+    size = abs(value)
+    estimate = int(size.bit_length() * math.log10(2)) + 1
+    return estimate if size >= 10 ** (estimate - 1) else estimate - 1
+
+
+def _with_field_checks(
+    converter: cattrs.Converter, cls: type, value: _Data, exc: ClassValidationError
+) -> ClassValidationError:
+    """
+    *exc* with the problems of the class's own checks placed on their fields.
+
+    Attribute validators run in ``__init__``, so cattrs reports only the first one,
+    under the class, and none at all when another field failed to structure. Here
+    each structured field's converter and validator run on their own, so that every
+    bad field is reported at its own JSON path, alongside the others. A problem
+    between fields (an output limit above the context window) stays on the class.
+    """
+    with_field, whole = exc.group_exceptions()
+    construction = (
+        not with_field
+        and len(whole) == 1
+        and not isinstance(whole[0], ForbiddenExtraKeysError | BaseValidationError)
+    )
+    failed = {field.name for _, field in with_field}
+    checked: list[Exception] = []
+    for field in attrs.fields(cls):
+        key = json_name(field.name)
+        check = field.validator
+        if field.name in failed or key not in value:
+            continue
+        if (check is None and field.converter is None) or isinstance(
+            field.converter, attrs.Converter
+        ):
+            continue
+        try:
+            item = converter.structure(value[key], field.type)
+            if callable(field.converter):
+                item = field.converter(item)
+            if check is not None:
+                check(None, field, item)
+        except (ValueError, TypeError) as field_exc:
+            error = _Invalid(_field_message(str(field_exc), field.name))
+            error.__notes__ = [AttributeValidationNote(f"Checking {key}", field.name, field.type)]
+            checked.append(error)
+        except Exception:  # pragma: no cover - a check that needs the instance: leave it whole
+            continue
+    if construction:
+        return ClassValidationError(
+            exc.message, checked or [_Invalid(_in_json_terms(str(whole[0])))], cls
+        )
+    return ClassValidationError(exc.message, [*exc.exceptions, *checked], cls) if checked else exc
 
 
 _CONVERTER: Final = _make_converter()
@@ -614,66 +784,90 @@ _CONVERTER: Final = _make_converter()
 # --- errors --------------------------------------------------------------------------------------
 
 
-def _describe(exc: BaseException, expected: object) -> str:
+@attrs.frozen
+class _Problem:
+    """
+    One problem found while structuring: where it is (JSON keys and list indices
+    from the top) and what is wrong.
+    """
+
+    steps: tuple[object, ...]
+    message: str
+    missing: bool = False
+
+    def line(self) -> str:
+        return f"{_path(self.steps)}: {self.message}"
+
+
+def _describe(exc: BaseException) -> str:
     match exc:
-        case _TypeMismatch():
+        case _TypeMismatch() | _Invalid():
             return str(exc)
         case KeyError():
             return "is required"
-        case ForbiddenExtraKeysError():
-            return "unknown key"
         case ValueError() if str(exc):
             return str(exc)
-        case AttributeError() if "items" in str(exc):
-            return "expected an object"
-        case TypeError() if "not iterable" in str(exc):
-            return "expected a list"
-        case _:
-            name = getattr(expected, "__name__", None)
-            return f"expected {name}" if name else f"is invalid ({type(exc).__name__})"
+        case _:  # pragma: no cover - every hook raises one of the above
+            return f"cannot be read ({type(exc).__name__}: {exc})"
+
+
+def _path(steps: Iterable[object]) -> str:
+    path = "$"
+    for step in steps:
+        path = _key_path(path, step)
+    return path
 
 
 def _key_path(path: str, key: object) -> str:
-    if isinstance(key, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
-        return f"{path}.{key}"
-    return f"{path}[{key!r}]" if not isinstance(key, str) else f"{path}[{_quote(key)}]"
+    if isinstance(key, str):
+        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+            return f"{path}.{key}"
+        return f"{path}[{_quote(key)}]"
+    if isinstance(key, int) and not isinstance(key, bool) and -_INT_LIMIT < key < _INT_LIMIT:
+        return f"{path}[{key}]"
+    return f"{path}[{_json_type(key)}]"
 
 
 def _quote(key: str) -> str:
     return "'" + key.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _walk_errors(exc: BaseException, path: str) -> Iterator[str]:
+def _problems(exc: BaseException, steps: tuple[object, ...]) -> Iterator[_Problem]:
+    """
+    Every leaf of a cattrs error tree, with its place.
+    """
     if isinstance(exc, IterableValidationError):
-        item_errors, loose = exc.group_exceptions()
-        for sub, item in item_errors:
-            index = item.index
-            sub_path = f"{path}[{index}]" if isinstance(index, int) else _key_path(path, index)
-            yield from _walk_errors_or_leaf(sub, sub_path, item.type)
+        with_index, loose = exc.group_exceptions()
+        for sub, item in with_index:
+            yield from _problems(sub, (*steps, item.index))
         for sub in loose:
-            yield from _walk_errors_or_leaf(sub, path, None)
+            yield from _problems(sub, steps)
     elif isinstance(exc, ClassValidationError):
-        field_errors, whole = exc.group_exceptions()
-        for sub, field in field_errors:
-            yield from _walk_errors_or_leaf(sub, f"{path}.{json_name(field.name)}", field.type)
+        with_field, whole = exc.group_exceptions()
+        for sub, field in with_field:
+            yield from _problems(sub, (*steps, json_name(field.name)))
         for sub in whole:
-            yield from _walk_errors_or_leaf(sub, path, exc.cl)
-    else:
-        yield from _walk_errors_or_leaf(exc, path, None)
-
-
-def _walk_errors_or_leaf(exc: BaseException, path: str, expected: object) -> Iterator[str]:
-    if isinstance(exc, ClassValidationError | IterableValidationError):
-        yield from _walk_errors(exc, path)
+            yield from _problems(sub, steps)
     elif isinstance(exc, ForbiddenExtraKeysError):
         allowed = [json_name(a.name) for a in attrs.fields(exc.cl)] if attrs.has(exc.cl) else []
-        for key in sorted(exc.extra_fields):
-            yield f"{_key_path(path, key)}: unknown key{_did_you_mean(key, allowed)}"
+        extra: set[object] = set(exc.extra_fields)  # JSON keys are text; Python's may not be
+        for key in sorted(extra, key=_key_order):
+            if isinstance(key, str):
+                yield _Problem((*steps, key), f"unknown key{_did_you_mean(key, allowed)}")
+            else:
+                yield _Problem((*steps, key), f"keys must be strings, not {_json_type(key)}")
     else:
-        yield f"{path}: {_describe(exc, expected)}"
+        yield _Problem(steps, _describe(exc), missing=isinstance(exc, KeyError))
 
 
-def _did_you_mean(text: str, candidates: Iterable[str]) -> str:
+def _key_order(key: object) -> tuple[int, str]:
+    # Text keys in order, then the others (which do not compare with text) by type.
+    return (0, key) if isinstance(key, str) else (1, type(key).__name__)
+
+
+def _did_you_mean(text: object, candidates: Iterable[str]) -> str:
+    if not isinstance(text, str):
+        return ""
     pool = list(dict.fromkeys(candidates))
     folded = {c.casefold(): c for c in pool}
     matches = difflib.get_close_matches(text.casefold(), list(folded), n=3, cutoff=0.6)
@@ -682,21 +876,287 @@ def _did_you_mean(text: str, candidates: Iterable[str]) -> str:
     return " (did you mean " + " or ".join(repr(folded[m]) for m in matches) + "?)"
 
 
+def _python_names() -> re.Pattern[str]:
+    """
+    A pattern matching the snake_case attribute names of the config classes, which
+    messages from the classes' own checks use.
+    """
+    classes = (
+        Config,
+        AuthConfig,
+        ProfileConfig,
+        AgentConfig,
+        ModelEntry,
+        ChainConfig,
+        ProviderConfig,
+        OAuthEndpoints,
+        Policy,
+        KindRule,
+        Pricing,
+        ModelInfo,
+    )
+    names = sorted({a.name for cls in classes for a in attrs.fields(cls) if "_" in a.name})
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, names)) + r")\b")
+
+
+_PYTHON_NAMES: Final = _python_names()
+
+
+def _in_json_terms(message: str) -> str:
+    """
+    *message* with Python attribute names written as the JSON keys
+    (``deadline_s`` -> ``deadlineSeconds``).
+    """
+    return _PYTHON_NAMES.sub(lambda m: json_name(m.group()), message)
+
+
+def _field_message(message: str, name: str, subject: str | None = None) -> str:
+    """
+    A check's message about the field *name*, to be shown at the field's own path:
+    in JSON terms, without the leading field name (``deadline_s must be ...`` ->
+    ``must be ...``; with *subject*, ``input of openai/x must ...`` -> ``must ...``).
+    """
+    text = _in_json_terms(message)
+    key = json_name(name)
+    for prefix in (*((f"{key} of {subject} ",) if subject else ()), f"{key} "):
+        if text.startswith(prefix):
+            return text[len(prefix) :]
+    return text
+
+
+# --- salvaging a config that did not structure ---------------------------------------------------
+
+_Data = Mapping[typing.Any, object]
+"""Raw configuration data, whose keys may be anything a Python caller passed."""
+
+_ENTRY_SECTIONS: Final = (
+    ("providers",),
+    ("auth", "profiles"),
+    ("auth", "order"),
+    ("agent", "models"),
+    ("policy", "rules"),
+)
+"""The keyed sections whose entries are set aside whole when anything inside them is wrong."""
+
+
+@attrs.define
+class _Lost:
+    """
+    What the cross-section checks cannot see because it was set aside: names that
+    must not be reported as unknown because their own entries were broken.
+    """
+
+    providers: set[object] = attrs.field(factory=set)
+    names: set[str] = attrs.field(factory=set)
+    any_provider: bool = False
+    any_name: bool = False
+
+    def provider_ok(self, provider: str) -> bool:
+        return self.any_provider or provider in self.providers
+
+    def name_ok(self, text: str) -> bool:
+        return self.any_name or text.strip().casefold() in self.names
+
+    def note(self, steps: tuple[object, ...], data: _Data) -> None:
+        """
+        Remember what setting aside *steps* of *data* hides from the checks.
+        """
+        if steps == ("providers",):
+            self.any_provider = True
+        elif steps in (("agent",), ("agent", "models")):
+            self.any_name = True
+        elif len(steps) == 2 and steps[0] == "providers":
+            self.providers.add(steps[1])
+        elif len(steps) == 3 and steps[:2] == ("agent", "models"):
+            key = steps[2]
+            if isinstance(key, str):
+                self.names.add(key.strip().casefold())
+            entry = _get(data, steps)
+            alias = entry.get("alias") if isinstance(entry, Mapping) else None
+            if isinstance(alias, str):
+                self.names.add(alias.strip().casefold())
+
+
+def _get(data: object, steps: tuple[object, ...]) -> object:
+    for step in steps:
+        if not isinstance(data, Mapping) or step not in data:
+            return None
+        data = data[step]
+    return data
+
+
+def _set_aside(problem: _Problem, data: _Data) -> tuple[object, ...]:
+    """
+    The part of *data* to leave out so that *problem* goes away: the whole entry of
+    a keyed section, else the value itself (the list holding a bad item, the
+    object missing a required key).
+    """
+    steps = problem.steps[:-1] if problem.missing else problem.steps
+    node: object = data
+    for index, step in enumerate(steps):
+        if not isinstance(node, Mapping):
+            steps = steps[:index]
+            break
+        node = node.get(step)
+    for section in _ENTRY_SECTIONS:
+        if steps[: len(section)] == section and len(steps) > len(section):
+            return steps[: len(section) + 1]
+    return steps
+
+
+def _without(data: _Data, parts: Iterable[tuple[object, ...]]) -> dict[object, object]:
+    """
+    A copy of *data* without *parts*; only the objects on the way are copied.
+    """
+    root = dict(data)
+    copies: dict[tuple[object, ...], dict[object, object]] = {(): root}
+    for steps in parts:
+        node = root
+        for depth, step in enumerate(steps[:-1], start=1):
+            copy = copies.get(steps[:depth])
+            if copy is None:
+                child = node.get(step)
+                if not isinstance(child, Mapping):
+                    break
+                copy = copies[steps[:depth]] = dict(child)
+                node[step] = copy
+            node = copy
+        else:
+            node.pop(steps[-1], None)
+    return root
+
+
+def _salvage(data: _Data, problems: list[_Problem]) -> tuple[Config | None, _Lost, list[_Problem]]:
+    """
+    The configuration without the parts that failed to structure, so that the checks
+    between sections can still run; ``None`` when nothing sensible is left.
+
+    Returns:
+        The configuration, what was set aside, and any problem that setting parts
+        aside brought to light (a problem hidden behind another).
+    """
+    lost = _Lost()
+    later: list[_Problem] = []
+    removed: set[tuple[object, ...]] = set()
+    for _ in range(5):  # Each round sets aside more; two are usually enough.
+        parts = {_set_aside(problem, data) for problem in problems}
+        if () in parts:
+            break
+        for steps in parts:
+            lost.note(steps, data)
+        removed |= parts
+        data = _without(data, parts)
+        try:
+            return _CONVERTER.structure(data, Config), lost, later
+        except BaseValidationError as exc:
+            problems = list(_problems(exc, ()))
+            # A required key that was set aside is missing now: that is no news.
+            later += [p for p in problems if not any(p.steps[: len(r)] == r for r in removed)]
+    return None, lost, later
+
+
+_LEAF_TYPES: Final = frozenset({str, int, float, bool, type(None)})
+
+
+def _too_deep(value: object, depth: int = 0) -> list[object] | None:
+    """
+    The steps, innermost first, to an object or list nested more than
+    :data:`_MAX_DEPTH` levels deep, or ``None``. Never recurses deeper than that.
+    """
+    items: Iterable[tuple[object, object]]
+    if isinstance(value, Mapping):
+        items = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return None
+    if depth == _MAX_DEPTH:
+        return []
+    for key, item in items:
+        if type(item) in _LEAF_TYPES:  # most values: skip them without a call
+            continue
+        found = _too_deep(item, depth + 1)
+        if found is not None:
+            found.append(key)
+            return found
+    return None
+
+
 # --- validation across sections ------------------------------------------------------------------
 
 _ENV_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_CREDENTIAL_HEADERS: Final = frozenset(
-    {"authorization", "x-api-key", "api-key", "proxy-authorization", "x-goog-api-key"}
-)
+_CREDENTIAL_WORDS: Final = ("auth", "key", "token", "cookie", "secret", "passw", "credential")
+_URL_SPACE: Final = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 _ALIAS_RE: Final = re.compile(r"[^\s/@]+\Z")
+_NO_CREDENTIALS: Final = "credentials do not belong in the config; store them with `modelcfg login`"
+_NO_SECRETS: Final = _NO_CREDENTIALS + " and name the variable in apiKeyEnv"
 
 
-def _check(config: Config) -> list[str]:
+def _names_credential(name: str) -> bool:
+    """
+    Whether a header or query parameter name says it carries a credential.
+    """
+    folded = name.casefold()
+    return any(word in folded for word in _CREDENTIAL_WORDS)
+
+
+def _split_url(url: str) -> urllib.parse.SplitResult | None:
+    try:
+        return urllib.parse.urlsplit(url)
+    except ValueError:  # a malformed IPv6 host
+        return None
+
+
+def _credential_in_url(url: str) -> str | None:
+    """
+    Why *url* holds a credential (user info, a key in the query, a key anywhere), or ``None``.
+    """
+    parts = _split_url(url)
+    if "@" in (parts.netloc if parts is not None else url):
+        return f"must not hold a user name or password ('user:password@host'); {_NO_CREDENTIALS}"
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True) if parts else []
+    for name, value in query:
+        if _names_credential(name) or redact(value) != value:
+            return f"its query string holds a credential ({name!r}); {_NO_CREDENTIALS}"
+    if redact(url) != url:
+        return f"looks like it holds a credential; {_NO_CREDENTIALS}"
+    return None
+
+
+def _url_problem(url: str) -> str | None:
+    """
+    What is wrong with *url* as an http(s) base URL, or ``None``.
+
+    A URL that may hold a credential is never echoed.
+    """
+    problem = _credential_in_url(url)
+    if problem is not None:
+        return problem
+    # From here on the URL holds no credential, and showing it helps.
+    parts = _split_url(url)
+    if _URL_SPACE.search(url):
+        return f"{url!r} is not a valid URL: it contains white space or a control character"
+    if parts is None:
+        return f"{url!r} is not a valid URL"
+    scheme = parts.scheme
+    if scheme not in ("http", "https") or url[: len(scheme) + 3].lower() != f"{scheme}://":
+        return f"{url!r} is not an http(s) URL"
+    if not parts.hostname:
+        return f"{url!r} is not a valid URL: it names no host"
+    try:
+        parts.port  # noqa: B018 - reading the port checks it
+    except ValueError:
+        return f"{url!r} is not a valid URL: its port is not a number from 0 to 65535"
+    return None
+
+
+def _check(config: Config, lost: _Lost | None = None) -> list[str]:
+    lost = lost if lost is not None else _Lost()
     errors: list[str] = []
     known_providers = set(BUILTIN_PROVIDERS) | set(config.providers)
 
     def provider_known(provider: str, path: str, what: str) -> None:
-        if provider not in known_providers:
+        if provider not in known_providers and not lost.provider_ok(provider):
             errors.append(
                 f"{path}: {what} uses provider {provider!r}, which is neither built in nor "
                 f"configured under $.providers{_did_you_mean(provider, known_providers)}"
@@ -744,10 +1204,7 @@ def _check(config: Config) -> list[str]:
         if overrides and counts_ok:
             # The record these fields make must itself be valid (limits that agree,
             # a non-empty name and input, ...): checked now, not when first used.
-            try:
-                ModelInfo.unknown(ref).with_overrides(**overrides)
-            except (ValueError, TypeError) as exc:
-                errors.append(f"{path}: {exc}")
+            errors += _record_problems(ref, overrides, path)
         if entry.alias is None:
             continue
         if not _ALIAS_RE.match(entry.alias):
@@ -767,10 +1224,13 @@ def _check(config: Config) -> list[str]:
         *(e.alias for e in config.agent.models.values() if e.alias),
         *map(str, config.agent.models),
     ]
+    unseen: list[str] = []
 
     def resolve(text: str, path: str) -> ModelRef | None:
         ref = config.lookup(text)
-        if ref is None:
+        if ref is None and lost.name_ok(text):
+            unseen.append(path)  # its entry was broken, and is reported already
+        elif ref is None:
             errors.append(
                 f"{path}: {text!r} is not a known model id or alias{_did_you_mean(text, names)}"
             )
@@ -785,6 +1245,8 @@ def _check(config: Config) -> list[str]:
             listed = resolve(text, f"$.agent.allowlist[{index}]")
             if listed is not None:
                 allowed.add(listed)
+        if unseen:  # the allowlist names a model the checks cannot see
+            allowed = None
 
     for key, chain in (("model", config.agent.model), ("imageModel", config.agent.image_model)):
         if chain is None:
@@ -805,39 +1267,71 @@ def _check(config: Config) -> list[str]:
                 errors.append(f"{path}: {member} is not in $.agent.allowlist")
 
     for provider, settings in config.providers.items():
-        path = _key_path("$.providers", provider)
-        if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", provider):
+        errors += _provider_problems(provider, settings)
+    return errors
+
+
+def _record_problems(ref: ModelRef, overrides: Mapping[str, object], path: str) -> list[str]:
+    """
+    The problems of the catalog record a model entry makes, each at its field's path.
+    """
+    try:
+        ModelInfo.unknown(ref).with_overrides(**overrides)
+    except (ValueError, TypeError) as exc:
+        whole = exc
+    else:
+        return []
+    problems = []
+    for name, value in overrides.items():  # Only now, to find the fields at fault.
+        try:
+            ModelInfo.unknown(ref).with_overrides(**{name: value})
+        except (ValueError, TypeError) as field_exc:
+            message = _field_message(str(field_exc), name, str(ref))
+            problems.append(f"{path}.{json_name(name)}: {message}")
+    return problems or [f"{path}: {_in_json_terms(str(whole))}"]
+
+
+def _provider_problems(provider: str, settings: ProviderConfig) -> list[str]:
+    """
+    What is wrong with one ``providers`` entry; no secret is ever echoed.
+    """
+    errors = []
+    path = _key_path("$.providers", provider)
+    if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", provider):
+        errors.append(
+            f"{path}: {provider!r} is not a provider id: use lower-case letters, digits, "
+            "'.', '_' or '-'"
+        )
+    if settings.base_url is not None:
+        problem = _url_problem(settings.base_url)
+        if problem:
+            errors.append(f"{path}.baseUrl: {problem}")
+    elif provider not in BUILTIN_PROVIDERS and settings.api is not WireFormat.CUSTOM:
+        errors.append(f"{path}.baseUrl: is required for a provider that is not built in")
+    if settings.oauth is not None:
+        oauth = settings.oauth
+        for name, url in (("authorizeUrl", oauth.authorize_url), ("tokenUrl", oauth.token_url)):
+            # The full check of these (port, fragment, ...) is the OAuth flow's, in
+            # modelcfg.auth._endpoints; the config only refuses what is never a URL.
+            problem = _credential_in_url(url)
+            if problem is None and not re.match(r"https?://[^\s/]+", url):
+                problem = f"{url!r} is not an absolute http(s) URL"
+            if problem:
+                errors.append(f"{path}.oauth.{name}: {problem}")
+        if not oauth.client_id.strip():
+            errors.append(f"{path}.oauth.clientId: must not be empty")
+    for header, value in settings.headers.items():
+        header_path = _key_path(path + ".headers", header)
+        if _names_credential(header):
+            errors.append(f"{header_path}: {_NO_SECRETS}")
+        elif redact(value) != value:
+            errors.append(f"{header_path}: the value looks like a credential; {_NO_SECRETS}")
+    for index, name in enumerate(settings.api_key_env):
+        if not _ENV_NAME.match(name) or redact(name) != name:
             errors.append(
-                f"{path}: {provider!r} is not a provider id: use lower-case letters, digits, "
-                "'.', '_' or '-'"
+                f"{path}.apiKeyEnv[{index}]: this must be the NAME of an environment variable "
+                "(such as MY_PROVIDER_API_KEY), never a key itself"
             )
-        if settings.base_url is not None and not re.match(r"https?://[^\s/]+", settings.base_url):
-            errors.append(f"{path}.baseUrl: {settings.base_url!r} is not an http(s) URL")
-        if (
-            settings.base_url is None
-            and provider not in BUILTIN_PROVIDERS
-            and settings.api is not WireFormat.CUSTOM
-        ):
-            errors.append(f"{path}.baseUrl: is required for a provider that is not built in")
-        if settings.oauth is not None:
-            oauth = settings.oauth
-            for name, url in (("authorizeUrl", oauth.authorize_url), ("tokenUrl", oauth.token_url)):
-                if not re.match(r"https?://[^\s/]+", url):
-                    errors.append(f"{path}.oauth.{name}: {url!r} is not an absolute http(s) URL")
-            if not oauth.client_id.strip():
-                errors.append(f"{path}.oauth.clientId: must not be empty")
-        for header in settings.headers:
-            if header.casefold() in _CREDENTIAL_HEADERS:
-                errors.append(
-                    f"{_key_path(path + '.headers', header)}: credentials do not belong in the "
-                    "config; store them with `modelcfg login` and name the variable in apiKeyEnv"
-                )
-        for index, name in enumerate(settings.api_key_env):
-            if not _ENV_NAME.match(name):
-                errors.append(
-                    f"{path}.apiKeyEnv[{index}]: this must be the NAME of an environment variable "
-                    "(such as MY_PROVIDER_API_KEY), never a key itself"
-                )
     return errors
 
 
@@ -850,6 +1344,10 @@ def load_config(
     """
     Structure and validate a configuration from plain data (parsed JSON or TOML).
 
+    Every problem is reported, each at its JSON path: the parts that fail to
+    structure are set aside so that the references between sections (chains,
+    orders, the allowlist) are checked in the same pass.
+
     Args:
         data: The whole configuration object.
         migrate: Migrate legacy keys in memory instead of refusing them.
@@ -859,33 +1357,69 @@ def load_config(
         The validated configuration.
 
     Raises:
-        ConfigError: Listing every problem, each as ``"$.json.path: what is wrong"``.
+        ConfigError: Listing every problem, each as ``"$.json.path: what is wrong"``;
+            this is the only exception it raises, whatever *data* holds.
+
+    .. versionchanged:: 0.1.0
+       Problems in the structure no longer hide those between sections, and values
+       that cannot be JSON (non-string keys, NaN, infinities, numbers beyond 18
+       digits, nesting deeper than 64 levels) are refused with their paths.
     """
+    return load_config_data(data, migrate=migrate, source=source)
+
+
+def load_config_data(
+    data: Mapping[str, object],
+    *,
+    migrate: bool = False,
+    source: str | None = None,
+    path: str | None = None,
+    earlier: Iterable[str] = (),
+) -> Config:
+    """
+    :func:`load_config`, for the file helpers: *path* is the file (named in the
+    advice for legacy keys) and *earlier* lists problems already found in it.
+    """
+    found = list(earlier)
+
+    def fail(errors: Iterable[str]) -> ConfigError:
+        # Belt and braces: a secret never leaves in an error, whatever echoed it. The path
+        # and the message are redacted apart, so that "apiKey: unknown key" stays whole.
+        lines = (line.partition(": ") for line in (*found, *errors))
+        return ConfigError(
+            [redact(path) + sep + redact(message) for path, sep, message in lines], source=source
+        )
+
     if not isinstance(data, Mapping):
-        raise ConfigError(
-            [f"$: the configuration must be an object, not {_json_type(data)}"], source=source
+        raise fail([f"$: the configuration must be an object, not {_json_type(data)}"])
+    deep = _too_deep(data)
+    if deep is not None:
+        raise fail(
+            [
+                f"{_path(reversed(deep))}: nests more than {_MAX_DEPTH} levels deep, "
+                "too deep for a configuration"
+            ]
         )
     legacy = legacy_keys(data)
     if legacy:
         if not migrate:
-            raise ConfigError(
-                [
-                    f"{path}: this is a legacy key; run `modelcfg doctor --fix` to migrate the "
-                    "file (or load it with migrate=True to migrate in memory)"
-                    for path in legacy
-                ],
-                source=source,
+            command = "modelcfg doctor --fix" + (f" --config {shlex.quote(path)}" if path else "")
+            raise fail(
+                f"{key}: this is a legacy key; run `{command}` to migrate the file (or load "
+                "it with migrate=True to migrate in memory)"
+                for key in legacy
             )
         data, _changes = migrate_config(data)
     try:
         config = _CONVERTER.structure(dict(data), Config)
     except BaseValidationError as exc:
-        raise ConfigError(list(_walk_errors(exc, "$")), source=source) from None
-    except (ValueError, TypeError) as exc:  # pragma: no cover - defensive: hooks raise the above
-        raise ConfigError([f"$: {exc}"], source=source) from None
+        problems = list(_problems(exc, ()))
+        salvaged, lost, later = _salvage(data, problems)
+        errors = list(dict.fromkeys(problem.line() for problem in (*problems, *later)))
+        raise fail(errors + (_check(salvaged, lost) if salvaged is not None else [])) from None
     errors = _check(config)
-    if errors:
-        raise ConfigError(errors, source=source)
+    if errors or found:
+        raise fail(errors)
     return config
 
 
@@ -893,7 +1427,12 @@ def dump_config(config: Config) -> dict[str, JSON]:
     """
     The configuration as plain JSON data, with default values left out.
 
-    ``load_config(dump_config(c)) == c`` for every valid ``c``.
+    ``load_config(dump_config(c)) == c`` for every valid ``c``. A policy rule is
+    written as the keys that differ from its kind's default rule, so a file keeps
+    what the user set rather than today's defaults.
+
+    .. versionchanged:: 0.1.0
+       Policy rules are written as their differences from the default rules.
     """
     data: dict[str, JSON] = _CONVERTER.unstructure(config, Config)
     return data

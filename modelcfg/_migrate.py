@@ -878,17 +878,49 @@ def _thaw_object(data: Mapping[str, object]) -> dict[str, object]:
     return {key: _thaw(value) for key, value in data.items()}
 
 
+_Container = Mapping[object, object] | list[object] | tuple[object, ...]
+
+
 def _thaw(value: object) -> object:
     """
     A deep copy in which every mapping is a plain ``dict``, so the result can be edited.
+
+    It walks without recursion, so that no nesting depth exhausts the stack.
+
+    Raises:
+        ValueError: *value* contains itself.
     """
-    if isinstance(value, Mapping):
-        return {key: _thaw(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_thaw(item) for item in value]
-    if isinstance(value, tuple):
-        return tuple(_thaw(item) for item in value)
-    return copy.deepcopy(value)
+    if not isinstance(value, Mapping | list | tuple):
+        return copy.deepcopy(value)
+    built: dict[int, object] = {}
+    on_path: set[int] = set()  # the containers being copied: the current one's ancestors
+    stack: list[tuple[_Container, bool]] = [(value, False)]
+    while stack:
+        node, children_done = stack.pop()
+        children = list(node.values() if isinstance(node, Mapping) else node)
+        if not children_done:
+            if id(node) in built:  # met twice: copied once
+                continue
+            if id(node) in on_path:
+                raise ValueError(
+                    "$: the configuration contains itself; there is nothing to migrate"
+                )
+            on_path.add(id(node))
+            stack.append((node, True))
+            stack.extend(
+                (child, False) for child in children if isinstance(child, Mapping | list | tuple)
+            )
+            continue
+        on_path.discard(id(node))
+        copies = [
+            built[id(child)] if isinstance(child, Mapping | list | tuple) else copy.deepcopy(child)
+            for child in children
+        ]
+        if isinstance(node, Mapping):
+            built[id(node)] = dict(zip(node.keys(), copies, strict=True))
+        else:
+            built[id(node)] = copies if isinstance(node, list) else tuple(copies)
+    return built[id(value)]
 
 
 def _canonical(value: object) -> str | None:
@@ -911,7 +943,18 @@ def _key_path(path: str, key: object) -> str:
         return f"{path}.{key}"
     if isinstance(key, str):
         return f"{path}['" + key.replace("\\", "\\\\").replace("'", "\\'") + "']"
-    return f"{path}[{key!r}]"
+    return f"{path}[{_repr(key)}]"
+
+
+def _repr(value: object) -> str:
+    """
+    ``repr(value)``, or what it is when it has none to give (a number with more digits
+    than Python prints, a nesting deeper than ``repr`` goes).
+    """
+    try:
+        return repr(value)
+    except (ValueError, RecursionError):
+        return f"<{_json_type(value)}>"
 
 
 def _json_type(value: object) -> str:
@@ -936,7 +979,7 @@ def _show(value: object) -> str:
     """
     *value* for a one-line message: its repr, redacted and shortened.
     """
-    text = redact(repr(value))
+    text = redact(_repr(value))
     return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + "…"
 
 
@@ -945,8 +988,8 @@ def _invalid(path: str, value: object, expected: str, outcome: str) -> Change:
     if value is not None:
         try:
             shown = redact(json.dumps(value, ensure_ascii=False, default=repr))
-        except (TypeError, ValueError):  # not JSON after all (tuple keys, cycles, ...)
-            shown = redact(repr(value))
+        except (TypeError, ValueError, RecursionError):  # not JSON after all (tuple keys, ...)
+            shown = redact(_repr(value))
         found += f" ({shown})" if len(shown) <= _MAX_SHOWN else f" ({shown[: _MAX_SHOWN - 1]}…)"
     return Change(
         path=path,

@@ -12,7 +12,8 @@ Model ids may contain ``@`` themselves (``x@20251001``, ``llama@q8_0``): a suffi
 counts as a profile only when it names a known profile of the model's provider.
 A suffix that reads as a profile but names none known (``Opus@anthropic:wrok``,
 ``anthropic/claude-opus-4-5@anthropic:wrok``) is an error that suggests the
-closest known profile, never part of a model id.
+closest known profile, never part of a model id; so is a suffix that leaves the
+profile's name out (``anthropic/claude-opus-4-5@anthropic:``).
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ def resolve_model(
     if text.casefold() not in config.aliases():  # An alias spelled with '@' is just an alias.
         for head, tail in _at_splits(text):
             ref = _lookup(head, config)
+            if ref is not None and _names_no_profile(head, tail, ref):
+                raise _empty_profile(text, tail, known)
             wanted = _profile_meant(head, tail, ref) if ref is not None else None
             if wanted is not None:
                 raise _unknown_profile(wanted, text, known)
@@ -146,6 +149,30 @@ def _profile_meant(head: str, tail: str, ref: ModelRef) -> ProfileId | None:
     if "/" in head and meant.provider != ref.provider:
         return None
     return meant
+
+
+def _names_no_profile(head: str, tail: str, ref: ModelRef) -> bool:
+    """
+    Whether *tail* is ``provider:`` with the name left out, after *head* (which
+    resolved to *ref*): the model's own provider after an explicit id, any provider
+    after an alias.
+    """
+    provider, sep, name = tail.partition(":")
+    if not sep or name.strip():
+        return False
+    provider = provider.strip().lower()
+    return provider == ref.provider if "/" in head else bool(provider)
+
+
+def _empty_profile(text: str, tail: str, known: frozenset[ProfileId]) -> UnknownModelError:
+    provider = tail.partition(":")[0].strip().lower()
+    same = sorted(str(p) for p in known if p.provider == provider)
+    example = same[0] if same else f"{provider}:default"
+    return UnknownModelError(
+        f"{text!r} ends in '@{tail}', which names no profile: write the profile's name after "
+        f"the ':' (such as {example!r}), or leave out '@{tail}'.",
+        text=text,
+    )
 
 
 def _unknown_profile(

@@ -2,7 +2,8 @@
 Identifiers and small values every other part of modelcfg speaks in.
 
 Every class here is frozen, validated on construction, and pairs a ``parse()``
-class method with ``str()`` so that ``X.parse(str(x)) == x``.
+class method with ``str()`` so that ``X.parse(str(x)) == x`` (for
+:class:`Selection`, within the limits its docstring states).
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ _PROVIDER_RE: Final = re.compile(r"[a-z0-9][a-z0-9._-]*\Z")
 
 
 def _normalise_provider(value: str) -> str:
-    return value.strip().lower()
+    return value.strip().lower() if isinstance(value, str) else value
 
 
 def _check_provider(_instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"{attribute.name} must be a string, not {value!r}")
     if not _PROVIDER_RE.match(value):
         raise ValueError(
             f"{attribute.name} {value!r} is not a provider id: use lower-case letters, digits, "
@@ -29,19 +32,43 @@ def _check_provider(_instance: object, attribute: attrs.Attribute[str], value: s
         )
 
 
-_WHITE_SPACE: Final = re.compile(r"\s")
+# White space, C0/C1 control characters, and the invisible format characters
+# (zero-width spaces and joiners, direction marks and overrides, the byte-order
+# mark) that make two different ids print the same.
+_BAD_CHARACTER: Final = re.compile(
+    r"[\s\x00-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+    r"\u2066-\u206f\ufeff]"
+)
+
+
+def _bad_character(what: str, value: str, found: re.Match[str]) -> ValueError:
+    if found.group().isspace():
+        return ValueError(f"{what} {value!r} contains white space")
+    return ValueError(
+        f"{what} {value!r} contains the control or invisible character U+{ord(found.group()):04X}"
+    )
 
 
 def _check_model_id(_instance: object, _attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"model must be a string, not {value!r}")
     if not value or value != value.strip():
         raise ValueError(f"model id {value!r} is empty or has surrounding white space")
-    if _WHITE_SPACE.search(value):
-        raise ValueError(f"model id {value!r} contains white space")
+    found = _BAD_CHARACTER.search(value)
+    if found:
+        raise _bad_character("model id", value, found)
 
 
 def _check_profile_name(_instance: object, _attribute: attrs.Attribute[str], value: str) -> None:
-    if not value or _WHITE_SPACE.search(value):
+    if not isinstance(value, str):
+        raise TypeError(f"name must be a string, not {value!r}")
+    if not value:
         raise ValueError(f"profile name {value!r} is empty or contains white space")
+    found = _BAD_CHARACTER.search(value)
+    if found:
+        if found.group().isspace():
+            raise ValueError(f"profile name {value!r} is empty or contains white space")
+        raise _bad_character("profile name", value, found)
 
 
 @attrs.frozen(kw_only=True, order=True, cache_hash=True)
@@ -119,16 +146,36 @@ class ProfileId:
         return f"{self.provider}:{self.name}"
 
 
-def _dedupe_fallbacks(
+def _check_primary(_instance: object, _attribute: attrs.Attribute[ModelRef], value: object) -> None:
+    if not isinstance(value, ModelRef):
+        raise TypeError(
+            f"primary must be a ModelRef, not {value!r} "
+            "(FallbackChain.of() and FallbackChain.parse() take text)"
+        )
+
+
+def _to_tuple(value: tuple[ModelRef, ...] | list[ModelRef]) -> tuple[ModelRef, ...]:
+    # Only normalises: a list becomes a tuple; anything else is left to the validator.
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _check_fallbacks(
     instance: FallbackChain,
     _attribute: attrs.Attribute[tuple[ModelRef, ...]],
-    value: tuple[ModelRef, ...],
+    value: object,
 ) -> None:
+    if not isinstance(value, tuple):
+        raise TypeError(f"fallbacks must be a tuple of ModelRef, not {value!r}")
     seen = {instance.primary}
-    for ref in value:
+    for index, ref in enumerate(value):
+        if not isinstance(ref, ModelRef):
+            raise TypeError(f"fallbacks[{index}] must be a ModelRef, not {ref!r}")
         if ref in seen:
             raise ValueError(f"{ref} appears twice in the fallback chain")
         seen.add(ref)
+
+
+_ARROW: Final = re.compile(r"\s+->\s+")
 
 
 @attrs.frozen(kw_only=True)
@@ -136,13 +183,24 @@ class FallbackChain:
     """
     A primary model and the models to try, in order, when it fails.
 
+    The text form is ``provider/model -> provider/model -> ...``, primary first:
+    ``str()`` writes it and :meth:`parse` reads it. Model ids hold no white
+    space, so an arrow with white space around it always separates two models
+    (``a/x->y`` is the single model ``x->y``).
+
     Attributes:
         primary: The model every request starts with.
-        fallbacks: The models tried after it, in order, none repeated.
+        fallbacks: The models tried after it, in order, none repeated. A list is
+            stored as a tuple.
+
+    .. versionchanged:: 0.1.0
+       Both fields are type-checked, and a list of fallbacks is stored as a tuple.
     """
 
-    primary: ModelRef
-    fallbacks: tuple[ModelRef, ...] = attrs.field(default=(), validator=_dedupe_fallbacks)
+    primary: ModelRef = attrs.field(validator=_check_primary)
+    fallbacks: tuple[ModelRef, ...] = attrs.field(
+        default=(), converter=_to_tuple, validator=_check_fallbacks
+    )
 
     @classmethod
     def of(cls, *models: ModelRef | str) -> FallbackChain:
@@ -158,6 +216,25 @@ class FallbackChain:
         unique = tuple(dict.fromkeys(refs))
         return cls(primary=unique[0], fallbacks=unique[1:])
 
+    @classmethod
+    def parse(cls, text: str) -> FallbackChain:
+        """
+        Parse ``provider/model -> provider/model -> ...``, the form ``str()`` writes.
+
+        Raises:
+            ValueError: A part is not ``provider/model``, or a model appears twice.
+
+        .. versionadded:: 0.1.0
+        """
+        try:
+            refs = [ModelRef.parse(part) for part in _ARROW.split(text.strip())]
+        except ValueError as exc:
+            raise ValueError(
+                f"{text!r} is not a fallback chain ({exc}): write it as "
+                "'provider/model -> provider/model'"
+            ) from None
+        return cls(primary=refs[0], fallbacks=tuple(refs[1:]))
+
     @property
     def models(self) -> tuple[ModelRef, ...]:
         """
@@ -169,21 +246,56 @@ class FallbackChain:
         return " -> ".join(str(m) for m in self.models)
 
 
+def _check_model(_instance: object, attribute: attrs.Attribute[ModelRef], value: object) -> None:
+    if not isinstance(value, ModelRef):
+        raise TypeError(f"{attribute.name} must be a ModelRef, not {value!r}")
+
+
+def _check_profile(_instance: object, attribute: attrs.Attribute[ProfileId], value: object) -> None:
+    if not isinstance(value, ProfileId):
+        raise TypeError(f"{attribute.name} must be a ProfileId, not {value!r}")
+
+
+def _check_optional_profile(
+    _instance: object, attribute: attrs.Attribute[ProfileId | None], value: object
+) -> None:
+    if value is not None and not isinstance(value, ProfileId):
+        raise TypeError(f"{attribute.name} must be a ProfileId or None, not {value!r}")
+
+
+def _check_flag(_instance: object, attribute: attrs.Attribute[bool], value: object) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{attribute.name} must be True or False, not {value!r}")
+
+
 @attrs.frozen(kw_only=True)
 class Selection:
     """
     What a session asked for: a model and, optionally, the profile to use.
+
+    ``str()`` writes ``provider/model`` or ``provider/model@provider:name``, and
+    :meth:`parse` reads it back, with one limit: :meth:`parse` takes the leftmost
+    ``@`` after the first character of the model id that is followed by the
+    model's provider (in any case), ``:`` and at least one more character as the
+    start of the profile. So ``Selection.parse(str(s), strict=s.strict) == s``
+    for every selection except those whose model id itself holds such an ``@``
+    (``openai/x@openai:y``, or ``openai/x@openai:`` when a profile follows): their
+    text reads back as another selection, so they can be built as values but
+    never selected by text.
 
     Attributes:
         model: The model the user chose (``/model``).
         profile: A profile named explicitly with ``@provider:name``, or ``None``.
         strict: With a profile, whether it is a pin (only that profile is used for
             the model) rather than a preference (tried first, others follow).
+
+    .. versionchanged:: 0.1.0
+       The fields are type-checked.
     """
 
-    model: ModelRef
-    profile: ProfileId | None = None
-    strict: bool = False
+    model: ModelRef = attrs.field(validator=_check_model)
+    profile: ProfileId | None = attrs.field(default=None, validator=_check_optional_profile)
+    strict: bool = attrs.field(default=False, validator=_check_flag)
 
     def __attrs_post_init__(self) -> None:
         if self.profile is not None and self.profile.provider != self.model.provider:
@@ -231,14 +343,45 @@ def _profile_splits(text: str, provider: str) -> list[tuple[str, str]]:
     return splits
 
 
+_WITH: Final = re.compile(r"\s+with\s+")
+
+
 @attrs.frozen(kw_only=True, order=True, cache_hash=True)
 class Target:
     """
     Where one attempt goes: a model and the profile whose credentials it uses.
+
+    The text form is ``provider/model with provider:name``: ``str()`` writes it and
+    :meth:`parse` reads it. Neither ids nor profile names hold white space, so the
+    first `` with `` always separates the two.
+
+    Attributes:
+        model: The model called.
+        profile: The profile whose credentials the call uses.
+
+    .. versionchanged:: 0.1.0
+       The fields are type-checked.
     """
 
-    model: ModelRef
-    profile: ProfileId
+    model: ModelRef = attrs.field(validator=_check_model)
+    profile: ProfileId = attrs.field(validator=_check_profile)
+
+    @classmethod
+    def parse(cls, text: str) -> Target:
+        """
+        Parse ``provider/model with provider:name``, the form ``str()`` writes.
+
+        Raises:
+            ValueError: The text has no `` with ``, or a part is malformed.
+
+        .. versionadded:: 0.1.0
+        """
+        parts = _WITH.split(text.strip(), maxsplit=1)
+        if len(parts) != 2:
+            raise ValueError(
+                f"{text!r} is not a target: write it as 'provider/model with provider:name'"
+            )
+        return cls(model=ModelRef.parse(parts[0]), profile=ProfileId.parse(parts[1]))
 
     def __str__(self) -> str:
         return f"{self.model} with {self.profile}"

@@ -10,16 +10,12 @@ from modelcfg import Failure, FailureKind, FallbackChain, ModelRef, ProfileId, S
 
 provider_ids = st.from_regex(r"[a-z0-9][a-z0-9._-]{0,11}", fullmatch=True)
 model_ids = st.text(
-    alphabet=st.characters(
-        codec="ascii", categories=("Lu", "Ll", "Nd"), include_characters="-._:/@"
-    ),
+    alphabet=st.characters(categories=("L", "N"), include_characters="-._:/@"),
     min_size=1,
     max_size=24,
 )
 profile_names = st.text(
-    alphabet=st.characters(
-        codec="ascii", categories=("Lu", "Ll", "Nd"), include_characters="-._@+"
-    ),
+    alphabet=st.characters(categories=("L", "N"), include_characters="-._@+:"),
     min_size=1,
     max_size=16,
 )
@@ -28,12 +24,30 @@ profile_ids = st.builds(ProfileId, provider=provider_ids, name=profile_names)
 fallback_chains = st.lists(model_refs, min_size=1, max_size=5, unique=True).map(
     lambda refs: FallbackChain(primary=refs[0], fallbacks=tuple(refs[1:]))
 )
-targets = st.builds(Target, model=model_refs, profile=profile_ids)
+
+
+@st.composite
+def _targets(draw: st.DrawFn) -> Target:
+    ref = draw(model_refs)
+    same_provider = profile_names.map(lambda n: ProfileId(provider=ref.provider, name=n))
+    return Target(model=ref, profile=draw(same_provider | profile_ids))
+
+
+targets = _targets()
 
 
 @st.composite
 def selections(draw: st.DrawFn) -> Selection:
+    """
+    Selections, often with a model id that holds ``@provider:`` (the text form's limit).
+    """
     ref = draw(model_refs)
+    if draw(st.booleans()):
+        head = draw(model_ids)
+        cut = draw(st.integers(0, len(head)))
+        provider = draw(st.sampled_from([ref.provider, ref.provider.upper()]))
+        tail = draw(st.sampled_from(["", ":", ":", ":x", ":@", f":{ref.provider}"]))
+        ref = ModelRef(provider=ref.provider, model=f"{head[:cut]}@{provider}{tail}{head[cut:]}")
     profile = draw(
         st.none() | profile_names.map(lambda n: ProfileId(provider=ref.provider, name=n))
     )

@@ -561,6 +561,57 @@ def test_non_json_keys_do_not_crash() -> None:
     assert expected == [c.action.value for c in changes]
 
 
+def _nested(depth: int) -> list[object]:
+    value: list[object] = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+def _copied_depth(copy: object, original: object) -> int:
+    """How many levels of nested lists *copy* has, each a new list equal to the original's."""
+    depth = 0
+    while isinstance(copy, list) and isinstance(original, list) and copy is not original:
+        depth += 1
+        if not copy or not original:
+            return depth if copy == original else -1
+        copy, original = copy[0], original[0]
+    return depth
+
+
+def test_deeply_nested_values_are_copied_and_reported() -> None:
+    """Values nested thousands of levels deep are migrated like any other, never a RecursionError."""
+    deep = _nested(5000)
+
+    migrated, changes = migrate_config(
+        {"agent": {"model": OPUS, "modelFallbacks": [deep]}, "extra": deep}
+    )
+
+    assert ["converted", "moved", "invalid", "added"] == [c.action.value for c in changes]
+    assert 5000 == _copied_depth(migrated["extra"], deep)
+
+
+def test_numbers_longer_than_python_prints_are_shown_safely() -> None:
+    """A number with more digits than Python prints is described, not printed, in a change."""
+    _, changes = migrate_config({"agent": {"model": 10**5000, "modelAliases": {10**5000: OPUS}}})
+
+    assert [
+        "invalid $.agent.model: expected a model id or an object, found a number (<a number>); "
+        "dropped it",
+        "invalid $.agent.modelAliases[<a number>]: expected a non-empty alias, found a number "
+        "(<a number>); kept the model without it",
+    ] == sorted(str(c) for c in changes if c.action.value == "invalid")
+
+
+def test_data_that_contains_itself_raises() -> None:
+    """A configuration that contains itself cannot be copied: a ValueError says so."""
+    loop: dict[str, object] = {}
+    loop["again"] = loop
+
+    with pytest.raises(ValueError, match=r"^\$: the configuration contains itself"):
+        migrate_config({"agent": {"model": OPUS}, "x": loop})
+
+
 @pytest.mark.parametrize("data", [[], "agent", 3, None], ids=repr)
 def test_non_object_top_level_raises(data: object) -> None:
     """Only a top level that is not an object raises, with a clear ValueError."""

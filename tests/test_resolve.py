@@ -119,6 +119,12 @@ RESOLVED: list[tuple[str, str, Selection, dict[str, Any]]] = [
     ),
     ("quantisation suffix survives", "ollama/llama@q8_0", sel("ollama/llama@q8_0"), {}),
     (
+        "a suffix ending in ':' that is no provider stays in the id",
+        "ollama/llama@q8:",
+        sel("ollama/llama@q8:"),
+        {},
+    ),
+    (
         "quantisation suffix that is not a profile",
         "ollama/llama@q4_K_M",
         sel("ollama/llama@q4_K_M"),
@@ -227,6 +233,28 @@ REFUSED: list[tuple[str, str, str, tuple[str, ...]]] = [
         "'anthropic/claude-haiku-4-5@20251001@anthropic:wrok' names unknown profile "
         "'anthropic:wrok' (did you mean 'anthropic:work' or 'anthropic:default'?).",
         ("anthropic:work", "anthropic:default"),
+    ),
+    (
+        "profile name left out after an id",
+        "anthropic/claude-opus-4-5@anthropic:",
+        "'anthropic/claude-opus-4-5@anthropic:' ends in '@anthropic:', which names no profile: "
+        "write the profile's name after the ':' (such as 'anthropic:default'), or leave out "
+        "'@anthropic:'.",
+        (),
+    ),
+    (
+        "profile name left out after an alias",
+        "Opus@anthropic:",
+        "'Opus@anthropic:' ends in '@anthropic:', which names no profile: write the profile's "
+        "name after the ':' (such as 'anthropic:default'), or leave out '@anthropic:'.",
+        (),
+    ),
+    (
+        "profile name left out names a known profile as the example",
+        "Gemini@google:",
+        "'Gemini@google:' ends in '@google:', which names no profile: write the profile's name "
+        "after the ':' (such as 'google:me@example.com'), or leave out '@google:'.",
+        (),
     ),
     (
         "profile far from every known one lists them",

@@ -5,12 +5,21 @@ Tests for the identifier value types.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import attrs
 import pytest
-from hypothesis import assume, given
+from hypothesis import given
 
-from modelcfg import Failure, FailureKind, FallbackChain, ModelRef, ProfileId, Selection
+from modelcfg import (
+    Failure,
+    FailureKind,
+    FallbackChain,
+    ModelRef,
+    ProfileId,
+    Selection,
+    Target,
+)
 from modelcfg._failures import redact
 from tests import strategies as st
 
@@ -29,12 +38,51 @@ def test_profile_id_round_trips(profile: ProfileId) -> None:
     assert profile == ProfileId.parse(str(profile))
 
 
-@given(st.selections())
-def test_selection_round_trips(selection: Selection) -> None:
-    """Selection.parse(str(s)) gives back s unless the model id itself contains "@provider:"."""
-    assume(f"@{selection.model.provider}:" not in selection.model.model)
+def _text_is_ambiguous(selection: Selection) -> bool:
+    """
+    The documented limit of the text form: the model id holds an '@' (after its first
+    character) followed by the provider in any case and ':' (and one more character
+    when no profile follows).
+    """
+    model, prefix = selection.model.model, f"{selection.model.provider}:"
+    for at in range(1, len(model)):
+        tail = model[at + 1 :]
+        if (
+            model[at] == "@"
+            and tail.lower().startswith(prefix)
+            and (selection.profile is not None or len(tail) > len(prefix))
+        ):
+            return True
+    return False
 
-    assert selection == Selection.parse(str(selection), strict=selection.strict)
+
+@given(st.selections())
+def test_selection_round_trips_exactly_outside_the_documented_limit(selection: Selection) -> None:
+    """Selection.parse(str(s)) == s exactly when the model id holds no '@provider:' as documented."""
+    parsed = Selection.parse(str(selection), strict=selection.strict)
+
+    assert (not _text_is_ambiguous(selection)) == (selection == parsed)
+
+
+@pytest.mark.parametrize(
+    ("selection", "read_as"),
+    [
+        (Selection(model=ModelRef.parse("openai/x@openai:y")), "openai/x@openai:y"),
+        (
+            Selection(
+                model=ModelRef.parse("openai/x@openai:"), profile=ProfileId.parse("openai:work")
+            ),
+            "openai/x@openai:@openai:work",
+        ),
+    ],
+    ids=["profile-like suffix", "empty profile-like suffix before a profile"],
+)
+def test_selection_text_limit(selection: Selection, read_as: str) -> None:
+    """A model id holding '@provider:' is read back with another split, as documented."""
+    parsed = Selection.parse(str(selection))
+
+    assert (read_as, True) == (str(selection), parsed != selection)
+    assert ModelRef.parse("openai/x") == parsed.model
 
 
 @given(st.fallback_chains)
@@ -42,6 +90,144 @@ def test_fallback_chain_of_round_trips(chain: FallbackChain) -> None:
     """FallbackChain.of(*chain.models) rebuilds the same chain."""
 
     assert chain == FallbackChain.of(*chain.models)
+
+
+@given(st.fallback_chains)
+def test_fallback_chain_round_trips(chain: FallbackChain) -> None:
+    """FallbackChain.parse(str(chain)) gives back the same chain."""
+
+    assert chain == FallbackChain.parse(str(chain))
+
+
+@given(st.targets)
+def test_target_round_trips(target: Target) -> None:
+    """Target.parse(str(target)) gives back the same target."""
+
+    assert target == Target.parse(str(target))
+
+
+def test_fallback_chain_text_form() -> None:
+    """A chain is written primary first, joined by ' -> ', and an arrow inside an id stays."""
+    chain = FallbackChain.parse("  anthropic/claude-opus-4-5 ->  openai/a->b ")
+
+    assert "anthropic/claude-opus-4-5 -> openai/a->b" == str(chain)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", r"'' is not a fallback chain \('' is not a model reference"),
+        ("openai/x -> ", r"is not a fallback chain"),
+        ("openai/x -> gpt5", r"'gpt5' is not a model reference"),
+        ("openai/x -> openai/x", r"openai/x appears twice in the fallback chain"),
+    ],
+    ids=["empty", "trailing arrow", "no provider", "repeat"],
+)
+def test_fallback_chain_parse_rejects(text: str, message: str) -> None:
+    """Texts that are not 'provider/model -> ...' without repeats are refused."""
+    with pytest.raises(ValueError, match=message):
+        FallbackChain.parse(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["openai/x", "openai/x with", "openai/x with openai", "with openai:a", "openai/x and openai:a"],
+)
+def test_target_parse_rejects(text: str) -> None:
+    """Texts that are not 'provider/model with provider:name' are refused."""
+    with pytest.raises(ValueError, match=r"target|model reference|profile id"):
+        Target.parse(text)
+
+
+REF = ModelRef.parse("openai/x")
+PROFILE = ProfileId.parse("openai:work")
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (
+            lambda: FallbackChain(primary="openai/x"),  # type: ignore[arg-type]
+            r"primary must be a ModelRef, not 'openai/x' \(FallbackChain.of\(\) and "
+            r"FallbackChain.parse\(\) take text\)",
+        ),
+        (
+            lambda: FallbackChain(primary=REF, fallbacks=["a"]),  # type: ignore[list-item]
+            r"fallbacks\[0\] must be a ModelRef, not 'a'",
+        ),
+        (
+            lambda: FallbackChain(primary=REF, fallbacks="openai/y"),  # type: ignore[arg-type]
+            r"fallbacks must be a tuple of ModelRef, not 'openai/y'",
+        ),
+        (
+            lambda: Target(model="openai/x", profile=PROFILE),  # type: ignore[arg-type]
+            r"model must be a ModelRef, not 'openai/x'",
+        ),
+        (
+            lambda: Target(model=REF, profile="openai:work"),  # type: ignore[arg-type]
+            r"profile must be a ProfileId, not 'openai:work'",
+        ),
+        (
+            lambda: Selection(model=REF, profile="openai:work"),  # type: ignore[arg-type]
+            r"profile must be a ProfileId or None, not 'openai:work'",
+        ),
+        (
+            lambda: Selection(model=REF, strict=1),  # type: ignore[arg-type]
+            r"strict must be True or False, not 1",
+        ),
+        (
+            lambda: ModelRef(provider=5, model="x"),  # type: ignore[arg-type]
+            r"provider must be a string, not 5",
+        ),
+    ],
+    ids=[
+        "chain primary as text",
+        "chain fallback as text",
+        "chain fallbacks as one text",
+        "target model as text",
+        "target profile as text",
+        "selection profile as text",
+        "selection strict as a number",
+        "provider as a number",
+    ],
+)
+def test_values_check_their_field_types(build: Callable[[], object], message: str) -> None:
+    """A value built from fields of the wrong type raises TypeError naming the field."""
+    with pytest.raises(TypeError, match=f"^{message}$"):
+        build()
+
+
+def test_fallback_chain_stores_a_list_as_a_tuple() -> None:
+    """A list of fallbacks is normalised to a tuple, so the chain stays immutable."""
+    chain = FallbackChain(primary=REF, fallbacks=[ModelRef.parse("openai/y")])
+
+    assert (ModelRef.parse("openai/y"),) == chain.fallbacks
+
+
+@pytest.mark.parametrize(
+    ("character", "name"),
+    [
+        ("\x00", "U+0000"),
+        ("\x1b", "U+001B"),
+        ("\x7f", "U+007F"),
+        ("\x9b", "U+009B"),
+        ("\u200b", "U+200B"),
+        ("\u202e", "U+202E"),
+        ("\ufeff", "U+FEFF"),
+    ],
+    ids=["nul", "escape", "delete", "c1 control", "zero-width space", "right-to-left", "bom"],
+)
+def test_ids_reject_control_and_invisible_characters(character: str, name: str) -> None:
+    """Model ids and profile names refuse control and invisible characters, naming the code point."""
+    with pytest.raises(ValueError, match="invisible") as model_error:
+        ModelRef.parse(f"openai/gpt{character}5")
+    with pytest.raises(ValueError, match="invisible") as profile_error:
+        ProfileId.parse(f"openai:work{character}")
+
+    assert (
+        f"model id {f'gpt{character}5'!r} contains the control or invisible character {name}",
+        f"profile name {f'work{character}'!r} contains the control or invisible character {name}",
+    ) == (str(model_error.value), str(profile_error.value))
 
 
 @pytest.mark.parametrize(
