@@ -17,13 +17,14 @@ import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from types import TracebackType
 from typing import TYPE_CHECKING, Final, Protocol, TypeAlias, assert_never
 
 import anyio
 import attrs
 import httpx
 
-from modelcfg._actions import Action, Call, GiveUp, Reason
+from modelcfg._actions import Action, Call, GiveUp, Reason, ReasonCode
 from modelcfg._config import AuthMode, Config, ProviderConfig, WireFormat
 from modelcfg._decide import next_attempt
 from modelcfg._failures import Failure, FailureKind, redact
@@ -31,6 +32,7 @@ from modelcfg._health import HealthState
 from modelcfg._messages import (
     ChatRequest,
     ChatResponse,
+    StreamEnd,
     StreamEvent,
     TextDelta,
     ToolCallDelta,
@@ -42,15 +44,18 @@ from modelcfg._values import ModelRef, ProfileId, Selection, Target
 from modelcfg.adapters import (
     AnthropicAdapter,
     CallLimits,
+    DeadlineExceededError,
     Endpoint,
     HTTPAdapter,
     OpenAIAdapter,
+    StreamInterruptedError,
 )
 from modelcfg.exceptions import (
     AttemptsExhaustedError,
     CredentialsError,
     ModelcfgError,
     OutputInterruptedError,
+    RedactedError,
 )
 from modelcfg.stores import MemoryStateStore
 
@@ -86,7 +91,8 @@ _CLEANUP_S: Final = 5.0
 """The longest a shielded clean-up (giving back a probe) may take after a cancellation."""
 
 _PROBE_CLAIMS: Final = 8
-"""How often one decision retries after losing a half-open probe to another request."""
+"""How often one decision checks its call against the shared health as it goes out (after
+a wait, or to claim a half-open probe) and decides again, before the call goes out anyway."""
 
 DEFAULT_LIMITS: Final = CallLimits(connect_s=10.0, first_token_s=120.0, idle_s=60.0)
 """Per-attempt limits used when the host gives none."""
@@ -477,7 +483,10 @@ class Executor:
         store: Where health (cooldowns, circuits) and sessions are shared; a new
             in-memory store by default.
         observers: Told about every attempt, skip, success, give-up and tier change.
-        limits: Per-attempt time limits (connect, first token, stream idle).
+        limits: Per-attempt time limits (connect, first token, stream idle); every
+            attempt is also bounded by the request's deadline (the policy's
+            ``deadline_s``), whatever these say. The client's own ``timeout=`` does
+            not apply to provider calls.
         profile_modes: Each profile's auth mode, to notice a move from a
             subscription to a paid key.
         clock: Seconds since the epoch, for every timestamp the core sees.
@@ -633,13 +642,14 @@ class Executor:
             credential: str | None = None
             settled = False
             try:
-                credential = await self._credential(call.target)
-                response = await self.providers[call.target.model.provider].adapter.complete(
-                    self.client,
-                    request,
-                    self._endpoint(call.target, credential),
-                    limits=run.limits(),
-                )
+                with run.bounded(call):
+                    credential = await self._credential(call.target)
+                    response = await self.providers[call.target.model.provider].adapter.complete(
+                        self.client,
+                        request,
+                        self._endpoint(call.target, credential),
+                        limits=run.limits(),
+                    )
                 settled = True
             except Exception as exc:  # every provider failure is classified, never raised
                 settled = True
@@ -732,6 +742,7 @@ class _Run:
         self.session_id = session_id
         self.reports: list[AttemptReport] = []
         self.started_at: dict[int, float] = {}
+        self.waited_s: dict[int, float] = {}
         self.last_exception: BaseException | None = None
         self.previous: ProfileId | None = None
         self.probing: Target | None = None
@@ -748,29 +759,56 @@ class _Run:
             return limits
         return attrs.evolve(limits, first_token_s=max(remaining, 0.001))
 
+    def bounded(self, call: Call) -> _Bounded:
+        """
+        A ``with`` block bounded by the request's deadline, whatever the per-attempt
+        limits; it raises :class:`~modelcfg.adapters.DeadlineExceededError` when the
+        deadline comes while it runs.
+        """
+        return _Bounded(call, max(self.state.deadline_at - self.executor.clock(), 0.0))
+
     async def decide(self, failure: Failure | None) -> Call:
         """
         Ask the core for the next call (waiting its delay), or raise when it gives up.
+
+        A call that goes out after a delay, or as a half-open probe, is checked
+        against the shared health at the moment it goes out: the probe is claimed
+        then (atomically), and when another request (or process) holds it, or the
+        target has been blocked meanwhile, the core decides again on that fresher
+        health, so this request moves on or waits rather than piling in.
         """
         executor = self.executor
         failed_target = self.state.current
         health = await executor.store.load_health()
         action = self._decide_on(failure, health)
-        # A half-open probe is claimed in the shared store atomically. When another
-        # request (or process) claimed it first, decide again on the health that now
-        # shows that probe in flight, so the target is skipped rather than hammered.
-        for _ in range(_PROBE_CLAIMS):
-            if not (isinstance(action, Call) and action.probe):
+        # The failure goes to the shared store once: before a wait (so other requests
+        # see it while this one sleeps), or together with a probe claim.
+        unrecorded = failure
+        waited_s = 0.0
+        for claims in range(_PROBE_CLAIMS):
+            if not isinstance(action, Call):
                 break
-            claimed, health = await self._claim_probe(action.target)
-            if claimed:
-                self.probing = action.target
+            if action.delay_s > 0:
+                if unrecorded is not None:
+                    await self.record_failure(unrecorded, failed_target)
+                    unrecorded = None
+                await executor.sleep(action.delay_s)
+                waited_s += action.delay_s
+            elif not action.probe:
                 break
+            claimed, health = await self._claim(action.target, unrecorded, failed_target)
+            unrecorded = None
+            if claimed is not None or claims == _PROBE_CLAIMS - 1:
+                # Claimed, or open without a probe; after the last try (a pinned target
+                # the core calls even while blocked) the call goes out unclaimed.
+                self.probing = action.target if claimed else None
+                break
+            # A health that already holds this request's failure (recorded before the
+            # wait) sees it again in the core: repeats while a window is open leave the
+            # window as it is, so the decision stands on the same windows.
             action = self._decide_on(failure, health)
-        if failure is not None:
-            # The core applied the failure to its snapshot; the shared store gets the
-            # same transition, on its latest health, so concurrent updates survive.
-            await self.record_failure(failure, failed_target)
+        if unrecorded is not None:
+            await self.record_failure(unrecorded, failed_target)
         for skip in action.skipped:
             logger.info("%s", skip)
             executor._notify(CandidateSkipped(message=str(skip), code=str(skip.code)))
@@ -783,20 +821,19 @@ class _Run:
                 raise AttemptsExhaustedError(
                     f"The request gave up: {reason}", state=final, reason=str(reason)
                 ) from self.last_exception
-            case Call(target=target, delay_s=delay, probe=probe, state=next_state):
+            case Call(target=target, state=next_state):
                 self.state = next_state
                 self._notice_tier(target)
-                if delay > 0:
-                    await executor.sleep(delay)
                 number = next_state.attempts
                 self.started_at[number] = executor.clock()
+                self.waited_s[number] = waited_s
                 executor._notify(
                     AttemptStarted(
                         number=number,
                         target=target,
                         reason=action.reason,
-                        delay_s=delay,
-                        probe=probe,
+                        delay_s=waited_s,
+                        probe=self.probing == target,
                     )
                 )
                 return action
@@ -818,23 +855,41 @@ class _Run:
         state = self.state.with_health(health).with_now(self.executor.clock())
         return next_attempt(failure, state)
 
-    async def _claim_probe(self, target: Target) -> tuple[bool, HealthState]:
+    async def _claim(
+        self, target: Target, failure: Failure | None, failed_target: Target | None
+    ) -> tuple[bool | None, HealthState]:
         """
-        Mark *target*'s half-open probe as started, unless another request already did.
+        Check *target* in the shared health now, as its call goes out, and claim its
+        half-open probe if one is due; record *failure* (of *failed_target*) in the
+        same update.
 
-        Returns whether this request won the probe, and the store's health after.
+        Returns:
+            ``True`` when this request now holds the probe, ``False`` when the target
+            is open and needs none, ``None`` when it is blocked (another request
+            holds the probe, or a window opened meanwhile); and the health to decide
+            on again, which holds *failure* only if the core has not seen it.
         """
         at = self.executor.clock()
         policy = self.executor.routes.policy
-        won = False
+        claimed: bool | None = None
+        before: HealthState | None = None
 
         def claim(health: HealthState) -> HealthState:
-            nonlocal won
-            won = health.blocked_until(target, at) is None and health.probe_due(target, at)
-            return health.with_probe_started(target, at, policy) if won else health
+            nonlocal claimed, before
+            before = health
+            if failure is not None:
+                health = health.with_failure(failure, policy, target=failed_target)
+            blocked, probe = health.blocked_until(target, at), health.probe_due(target, at)
+            if blocked is not None:
+                claimed = None
+                return health
+            claimed = probe
+            return health.with_probe_started(target, at, policy) if probe else health
 
         health = await self.executor.store.update_health(claim)
-        return won, health
+        if failure is not None and before is not None:
+            health = before  # the core applies the failure itself when it decides again
+        return claimed, health
 
     def _notice_tier(self, target: Target) -> None:
         previous, self.previous = self.previous, target.profile
@@ -854,10 +909,20 @@ class _Run:
             )
 
     def failed(
-        self, call: Call, exc: Exception, latency_s: float, credential: str | None
+        self,
+        call: Call,
+        exc: Exception,
+        latency_s: float,
+        credential: str | None,
+        *,
+        after_output: bool = False,
     ) -> Failure:
         """
         Classify what the attempt raised (masking the credential it sent), and report it.
+
+        A failure after output reached the caller is reported as the interrupted
+        stream it is, whatever caused it (a reset, a stall, an error event): the
+        report, the observers, the history and the shared health all see that kind.
         """
         executor = self.executor
         target = call.target
@@ -870,7 +935,9 @@ class _Run:
             failure = adapter.classify(
                 exc, now=now, model=target.model, profile=target.profile, credential=credential
             )
-        self.last_exception = _scrubbed(exc, credential)
+        if after_output and failure.kind is not FailureKind.STREAM_INTERRUPTED:
+            failure = attrs.evolve(failure, kind=FailureKind.STREAM_INTERRUPTED)
+        self.last_exception = chainable(exc, credential)
         self._report(call, latency_s, None, failure)
         executor._notify(
             AttemptFailed(
@@ -887,6 +954,32 @@ class _Run:
         policy = self.executor.routes.policy
         await self.executor.store.update_health(
             lambda h: h.with_failure(failure, policy, target=target)
+        )
+
+    async def interrupted(self, call: Call, failure: Failure) -> OutputInterruptedError:
+        """
+        End the request after its stream was cut with output shown and no restart
+        was asked for: record the failure, save the session, tell the observers.
+
+        Returns:
+            The error to raise, chained to the (scrubbed) cause by the caller.
+        """
+        await self.record_failure(failure, call.target)
+        self.state = self.state.with_failure(failure).gave_up()
+        await self._save_session()
+        reason = Reason(
+            code=ReasonCode.STREAM_NOT_RESTARTED,
+            message=f"the stream from {call.target.model} was cut after part of the answer "
+            "had reached the caller, who did not ask for restarts",
+        )
+        self.executor._notify(RequestGaveUp(reason=reason, failures=self.state.failures))
+        logger.warning("request gave up: %s", reason)
+        return OutputInterruptedError(
+            f"The stream from {call.target.model} was cut after part of the answer "
+            f"had reached the caller ({failure.kind.value}); discard the partial "
+            "answer, or pass restart_after_output=True to restart elsewhere.",
+            failure=failure,
+            state=self.state,
         )
 
     async def succeeded(
@@ -925,7 +1018,7 @@ class _Run:
                 number=number,
                 target=call.target,
                 reason=call.reason,
-                delay_s=call.delay_s,
+                delay_s=self.waited_s.get(number, call.delay_s),
                 started_at=self.started_at.get(number, self.state.now),
                 latency_s=latency_s,
                 first_token_s=first_token_s,
@@ -938,20 +1031,166 @@ class _Run:
             await self.executor.store.save_session(self.session_id, self.state.session)
 
 
-def _scrubbed(exc: BaseException, credential: str | None) -> BaseException:
+class _Bounded:
     """
-    *exc* with the credential masked in its message, before it is chained to the
-    error the caller sees: providers and SDKs echo keys back in error texts.
+    A cancel scope ending at the request's deadline, turned into
+    :class:`~modelcfg.adapters.DeadlineExceededError` when it is what ended the block.
+
+    A bare cancel scope rather than ``anyio.fail_after``: it runs around every
+    attempt and every read of a stream, and the error it raises names the attempt.
     """
-    if credential and any(isinstance(a, str) and credential in a for a in exc.args):
-        exc.args = tuple(redact(a, credential) if isinstance(a, str) else a for a in exc.args)
-    return exc
+
+    __slots__ = ("_call", "_limit_s", "_scope")
+
+    def __init__(self, call: Call, limit_s: float) -> None:
+        self._call = call
+        self._limit_s = limit_s
+        self._scope = anyio.CancelScope(deadline=anyio.current_time() + limit_s)
+
+    def __enter__(self) -> None:
+        self._scope.__enter__()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        swallowed = bool(self._scope.__exit__(exc_type, exc, tb))
+        if not (swallowed and self._scope.cancelled_caught):
+            return swallowed
+        target = self._call.target
+        raise DeadlineExceededError(
+            f"the attempt on {target.model} was still running at the request's deadline "
+            f"({self._limit_s:.2f} s after it started)",
+            provider=target.model.provider,
+            model=target.model.model,
+            limit_s=self._limit_s,
+        ) from None  # what it replaces is the scope's own cancellation
+
+
+# --- keeping secrets out of chained exceptions ------------------------------------------------
+
+_SCAN_DEPTH: Final = 6
+_SCAN_NODES: Final = 5_000
+
+
+def chainable(exc: BaseException, credential: str | None) -> BaseException:
+    """
+    What to chain as ``__cause__`` of the error the caller sees, for *exc* that an
+    attempt raised after sending *credential*.
+
+    Providers and SDKs echo keys back, and not only in messages: an SDK exception
+    keeps the error body, the response and the request (whose headers hold the key),
+    and chains further exceptions. *exc* is chained as it is when none of that holds
+    the credential. Otherwise a stand-in is chained and *exc* itself is left alone
+    (never mutated: it belongs to the host's SDK): an httpx transport error becomes
+    a copy of its own class with the key masked and no request attached; anything
+    else becomes a :class:`~modelcfg.exceptions.RedactedError` naming the original
+    class, its status and its masked message. Causes and contexts are treated the
+    same way; the traceback is kept.
+    """
+    if not credential or len(credential) < 4 or not _holds(exc, credential):
+        return exc
+    return _stand_in(exc, credential, set())
+
+
+def _stand_in(exc: BaseException, secret: str, seen: set[int]) -> BaseException:
+    seen.add(id(exc))
+    try:
+        text = str(exc)
+    except Exception:  # a broken __str__ says nothing
+        text = ""
+    message = redact(text, secret)
+    replacement: BaseException
+    if isinstance(exc, httpx.RequestError) and type(exc).__init__ is httpx.RequestError.__init__:
+        replacement = type(exc)(message)
+    else:
+        replacement = RedactedError(
+            f"{type(exc).__qualname__}: {message}" if message else type(exc).__qualname__,
+            type_name=f"{type(exc).__module__}.{type(exc).__qualname__}",
+            status=_status_of(exc),
+        )
+
+    def link(other: BaseException | None) -> BaseException | None:
+        if other is None or id(other) in seen:
+            return None
+        if not _holds(other, secret):
+            return other
+        return _stand_in(other, secret, seen)
+
+    replacement.__cause__ = link(exc.__cause__)
+    replacement.__context__ = link(exc.__context__)
+    replacement.__suppress_context__ = exc.__suppress_context__
+    return replacement.with_traceback(exc.__traceback__)
+
+
+def _status_of(exc: BaseException) -> int | None:
+    for holder in (exc, getattr(exc, "response", None)):
+        for name in ("status_code", "status"):
+            value = getattr(holder, name, None)
+            if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599:
+                return value
+    return None
+
+
+def _holds(root: object, secret: str) -> bool:
+    """
+    Whether *secret* appears anywhere in *root*: its text, arguments, attributes,
+    bodies, headers, requests and responses, and the exceptions chained to it.
+    """
+    needle = secret.encode()
+    stack: list[tuple[object, int]] = [(root, 0)]
+    seen: set[int] = set()
+    while stack and len(seen) < _SCAN_NODES:
+        value, depth = stack.pop()
+        if value is None or isinstance(value, bool | int | float) or id(value) in seen:
+            continue
+        seen.add(id(value))
+        if isinstance(value, str):
+            if secret in value:
+                return True
+            continue
+        if isinstance(value, bytes | bytearray | memoryview):
+            if needle in bytes(value):
+                return True
+            continue
+        if depth >= _SCAN_DEPTH:
+            continue
+        children: list[object] = []
+        if isinstance(value, BaseException):
+            with contextlib.suppress(Exception):
+                children.append(str(value))
+            children += [value.args, getattr(value, "__notes__", None)]
+            children += [value.__cause__, value.__context__]
+        if isinstance(value, httpx.Request | httpx.Response):
+            children += [str(value.url) if isinstance(value, httpx.Request) else None]
+            children.append(list(value.headers.raw))
+            with contextlib.suppress(Exception):
+                children.append(value.content)  # only when read
+            children.append(getattr(value, "_request", None))
+        elif isinstance(value, Mapping):
+            with contextlib.suppress(Exception):
+                children += [item for pair in value.items() for item in pair]
+        elif isinstance(value, list | tuple | set | frozenset):
+            children += list(value)
+        with contextlib.suppress(Exception):
+            children += list(vars(value).values())
+        for name in getattr(type(value), "__slots__", ()):
+            with contextlib.suppress(Exception):
+                children.append(getattr(value, name))
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _credentials_failure(exc: CredentialsError, target: Target, now: float) -> Failure:
+    """
+    The failure of a profile whose credential could not be had: an auth failure,
+    or what a failed OAuth refresh says it is (``to_failure()``).
+    """
     to_failure = getattr(exc, "to_failure", None)
     if callable(to_failure):
-        failure = to_failure(now=now)
+        failure = to_failure(observed_at=now, model=target.model)
         if isinstance(failure, Failure):
             return attrs.evolve(failure, model=target.model, profile=target.profile)
     return Failure(
@@ -970,7 +1209,9 @@ class StreamingCompletion:
 
     Events are :class:`~modelcfg.TextDelta`, :class:`~modelcfg.ToolCallDelta`,
     :class:`~modelcfg.StreamEnd` and, only with restarts allowed,
-    :class:`StreamRestarted`.
+    :class:`StreamRestarted`. The success is recorded (``completion`` set, health
+    and session saved, observers told) before the :class:`~modelcfg.StreamEnd`
+    is yielded, so a caller may stop reading there.
     """
 
     def __init__(
@@ -1015,64 +1256,78 @@ class StreamingCompletion:
     async def _iterate(self) -> AsyncIterator[StreamEvent | StreamRestarted]:
         run, executor = self._run, self._executor
         failure: Failure | None = None
-        while True:
+        interrupted: OutputInterruptedError | None = None
+        while interrupted is None:
             call = await run.decide(failure)
             adapter = executor.providers[call.target.model.provider].adapter
             started = anyio.current_time()
             first_token: float | None = None
             received: list[StreamEvent] = []
+            end: StreamEnd | None = None
             credential: str | None = None
             settled = False
             try:
-                credential = await executor._credential(call.target)
-                async with adapter.stream(
-                    executor.client,
-                    self._request,
-                    executor._endpoint(call.target, credential),
-                    limits=run.limits(),
-                ) as events:
-                    async for event in events:
+                with run.bounded(call):
+                    credential = await executor._credential(call.target)
+                async with contextlib.AsyncExitStack() as stack:
+                    opening = adapter.stream(
+                        executor.client,
+                        self._request,
+                        executor._endpoint(call.target, credential),
+                        limits=run.limits(),
+                    )
+                    with run.bounded(call):
+                        events = aiter(await stack.enter_async_context(opening))
+                    while True:
+                        # Each read is bounded by the deadline, never a yield: a cancel
+                        # scope must not stay open while the caller holds the event.
+                        with run.bounded(call):
+                            event = await anext(events, None)
+                        if event is None:
+                            break
                         received.append(event)
+                        if isinstance(event, StreamEnd):
+                            end = event
+                            break
                         if first_token is None and isinstance(event, TextDelta | ToolCallDelta):
                             first_token = anyio.current_time() - started
                         yield event
+                if end is None:
+                    raise StreamInterruptedError(
+                        f"the {adapter.name} stream for model {call.target.model} ended "
+                        "without its end event",
+                        provider=adapter.name,
+                        model=call.target.model.model,
+                        reason="cut",
+                        started=first_token is not None,
+                    )
+                response = collect_stream(received)
                 settled = True
             except Exception as exc:  # every provider failure is classified, never raised
                 settled = True
-                failure = run.failed(call, exc, anyio.current_time() - started, credential)
-                if first_token is not None:
-                    failure = _after_output(failure)
-                if first_token is not None and not self._restart:
-                    await run.record_failure(failure, call.target)
-                    run.state = run.state.with_failure(failure).gave_up()
-                    await run._save_session()
-                    raise OutputInterruptedError(
-                        f"The stream from {call.target.model} was cut after part of the answer "
-                        f"had reached the caller ({failure.kind.value}); discard the partial "
-                        "answer, or pass restart_after_output=True to restart elsewhere.",
-                        failure=failure,
-                        state=run.state,
-                    ) from exc
-                if first_token is not None:
+                after_output = first_token is not None
+                failure = run.failed(
+                    call,
+                    exc,
+                    anyio.current_time() - started,
+                    credential,
+                    after_output=after_output,
+                )
+                if after_output and not self._restart:
+                    # Raised below, outside this handler, so that the raw exception
+                    # (which may hold the key) is not its __context__ either.
+                    interrupted = await run.interrupted(call, failure)
+                elif after_output:
                     yield StreamRestarted(failure=failure)
                 continue
             finally:
                 if not settled:  # cancelled or abandoned mid-stream: give back a held probe
                     await run.release_probe(call.target)
             latency = anyio.current_time() - started
-            # The adapter ends a proper stream with StreamEnd (a cut one raises).
-            response = collect_stream(received)
+            # Recorded before the end is yielded: a caller may stop reading at StreamEnd.
             self.completion = await run.succeeded(
                 call, response, latency, first_token_s=first_token
             )
+            yield end
             return
-
-
-def _after_output(failure: Failure) -> Failure:
-    """
-    A failure after output reached the caller is an interrupted stream, whatever
-    its cause (a reset, a stall, an error event): the answer is incomplete.
-    """
-    if failure.kind is FailureKind.STREAM_INTERRUPTED:
-        return failure
-    return attrs.evolve(failure, kind=FailureKind.STREAM_INTERRUPTED)
+        raise interrupted from run.last_exception

@@ -21,7 +21,9 @@ first token after *first_token_delay_s*); ``cut`` (a stream that stops
 mid-answer and closes the connection); ``stall`` (a stream that stops
 mid-answer and keeps the connection open); ``malformed`` (a garbage event in
 the stream; a garbage body when not streaming); ``no-done`` (no ``[DONE]`` /
-``message_stop``, but a finish reason and usage); ``context-length`` and
+``message_stop``, but a finish reason and usage, then the connection closes);
+``no-done-open`` (the same, but the connection stays open, as some servers and
+proxies do: the client must finish on its own); ``context-length`` and
 ``content-filter`` (400 with each provider's error shape); ``flap`` (503 while
 down, then healthy; see :class:`Flap`); ``auth`` (401, echoing the key it got,
 to test redaction); ``billing`` (402); ``not-found`` (404 model). Any other
@@ -64,6 +66,7 @@ BEHAVIOURS: Final = (
     "stall",
     "malformed",
     "no-done",
+    "no-done-open",
     "context-length",
     "content-filter",
     "flap",
@@ -645,7 +648,7 @@ class _Exchange:
                 self.provider._runtime.stopping.wait()
             case "slow-first-token":
                 self.answer(delay_s=self.provider.first_token_delay_s)
-            case "cut" | "stall" | "malformed" | "no-done":
+            case "cut" | "stall" | "malformed" | "no-done" | "no-done-open":
                 self.answer(fault=behaviour)
             case _:
                 self.answer()
@@ -683,6 +686,9 @@ class _Exchange:
                 send(b'data: {"choices": [{"delta": {"content": "GARB\n\n')
             if fault == "no-done" and kind == "end":
                 break
+            if fault == "no-done-open" and kind == "end":
+                self.provider._runtime.stopping.wait()  # the connection stays open
+                return
             if kind in ("data", "end"):
                 send(event)
                 self.provider._wait(self.provider.chunk_delay_s)

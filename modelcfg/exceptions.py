@@ -9,26 +9,38 @@ Every exception modelcfg raises on purpose.
     ├── InvalidStateError
     ├── CredentialsError               .provider
     ├── AuthStoreError                 .path
-    ├── AttemptsExhaustedError         .state; __cause__ is the last provider exception
-    ├── OutputInterruptedError         .failure, .state: a stream cut after output was shown
+    ├── AttemptsExhaustedError         .state, .failures; __cause__: the last provider error
+    ├── OutputInterruptedError         .failure, .state, .failures: a stream cut after output
+    ├── RedactedError                  .type_name, .status: stands in for an error with a key
     └── ProviderError                  .provider, .model (defined in modelcfg.adapters)
         ├── ProviderHTTPError          .status, .headers, .body (redacted)
         ├── ProviderStreamError        .code, .detail, .started
         ├── StreamInterruptedError     .reason, .started
         ├── FirstTokenTimeoutError(TimeoutError)  .limit_s
+        ├── DeadlineExceededError(TimeoutError)   .limit_s
         ├── MalformedResponseError
         └── UnsupportedRequestError(ValueError)
 
 The provider errors leave an adapter's call path; the executor classifies them
 into :class:`~modelcfg.Failure` values and never lets them escape, except as the
-``__cause__`` of :class:`AttemptsExhaustedError`.
+``__cause__`` of :class:`AttemptsExhaustedError` and :class:`OutputInterruptedError`.
 
-Messages are full sentences and never contain a credential.
+Messages are full sentences and never contain a credential. Nor do the exceptions
+chained to them: an exception whose message, attributes (an SDK's ``body``,
+``response``, ``request``) or own chain hold the key that was sent is not chained
+itself (it is never modified either: it belongs to the host's SDK); a stand-in is
+chained instead, a masked copy for httpx's transport errors and a
+:class:`RedactedError` for anything else.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from modelcfg._failures import Failure
+    from modelcfg._state import AttemptState
 
 __all__ = [
     "AttemptsExhaustedError",
@@ -38,6 +50,7 @@ __all__ = [
     "InvalidStateError",
     "ModelcfgError",
     "OutputInterruptedError",
+    "RedactedError",
     "UnknownModelError",
 ]
 
@@ -122,12 +135,22 @@ class AttemptsExhaustedError(ModelcfgError):
     Attributes:
         state: The final attempt state, with every failure in its history.
         reason: Why the core gave up, in one sentence.
+
+    .. versionchanged:: 0.1.0
+       *state* is typed :class:`~modelcfg.AttemptState`; :attr:`failures` was added.
     """
 
-    def __init__(self, message: str, *, state: object, reason: str) -> None:
+    def __init__(self, message: str, *, state: AttemptState, reason: str) -> None:
         self.state = state
         self.reason = reason
         super().__init__(message)
+
+    @property
+    def failures(self) -> tuple[Failure, ...]:
+        """
+        Every failure of the request, in order, each with its model and profile.
+        """
+        return self.state.failures
 
 
 class OutputInterruptedError(ModelcfgError):
@@ -136,11 +159,42 @@ class OutputInterruptedError(ModelcfgError):
     caller did not ask for restarts: the partial answer must not be used.
 
     Attributes:
-        failure: How the stream ended (a :class:`~modelcfg.Failure`).
-        state: The decision state at that point.
+        failure: How the stream ended (kind ``stream_interrupted``).
+        state: The decision state at that point (finished).
+
+    .. versionchanged:: 0.1.0
+       *failure* and *state* are typed; :attr:`failures` was added.
     """
 
-    def __init__(self, message: str, *, failure: object, state: object) -> None:
+    def __init__(self, message: str, *, failure: Failure, state: AttemptState) -> None:
         self.failure = failure
         self.state = state
+        super().__init__(message)
+
+    @property
+    def failures(self) -> tuple[Failure, ...]:
+        """
+        Every failure of the request, in order, the interrupted stream last.
+        """
+        return self.state.failures
+
+
+class RedactedError(ModelcfgError):
+    """
+    Stands in, as a ``__cause__``, for an exception that held the credential an
+    attempt sent (in its message, its attributes or its own chain).
+
+    The original is never chained (nor modified): this names its class, keeps its
+    HTTP status and its message with the key masked, and its traceback.
+
+    Attributes:
+        type_name: The original exception's class, as ``module.QualifiedName``.
+        status: The HTTP status it carried, if any.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, message: str, *, type_name: str, status: int | None = None) -> None:
+        self.type_name = type_name
+        self.status = status
         super().__init__(message)

@@ -5,18 +5,31 @@ observers and streaming, under asyncio and trio.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
+import attrs
 import httpx
 import pytest
 
-from modelcfg import AttemptsExhaustedError, FailureKind, ModelRef, ProfileId, Selection
+from modelcfg import (
+    AttemptsExhaustedError,
+    Failure,
+    FailureKind,
+    ModelRef,
+    Policy,
+    ProfileId,
+    ReasonCode,
+    Selection,
+)
 from modelcfg._config import Config, load_config
 from modelcfg._executor import (
+    DEFAULT_LIMITS,
     AttemptFailed,
     AttemptStarted,
     AttemptSucceeded,
@@ -28,8 +41,25 @@ from modelcfg._executor import (
     StreamRestarted,
     TierChanged,
 )
-from modelcfg._messages import ChatRequest, ImagePart, Message, StreamEnd, TextDelta, TextPart
+from modelcfg._health import HealthState
+from modelcfg._messages import (
+    ChatRequest,
+    ChatResponse,
+    ImagePart,
+    Message,
+    StreamEnd,
+    StreamEvent,
+    TextDelta,
+    TextPart,
+)
 from modelcfg._state import SessionState
+from modelcfg.adapters import (
+    CallableAdapter,
+    CallLimits,
+    DeadlineExceededError,
+    Endpoint,
+    classify,
+)
 from modelcfg.exceptions import OutputInterruptedError
 from modelcfg.stores import FileStateStore, MemoryStateStore
 
@@ -280,7 +310,7 @@ async def test_content_filter_gives_up_with_the_reason() -> None:
 
     assert 1 == len(provider.seen)
     assert "content filtering policy" in str(info.value)
-    assert [FailureKind.CONTENT_FILTER] == [f.kind for f in info.value.state.failures]  # type: ignore[attr-defined]
+    assert [FailureKind.CONTENT_FILTER] == [f.kind for f in info.value.state.failures]
 
 
 async def test_give_up_chains_the_last_provider_exception() -> None:
@@ -296,7 +326,7 @@ async def test_give_up_chains_the_last_provider_exception() -> None:
             await ex.complete(HELLO)
 
     assert info.value.__cause__ is not None
-    assert len(info.value.state.failures) >= 3  # type: ignore[attr-defined]
+    assert len(info.value.state.failures) >= 3
 
 
 async def test_missing_credentials_rotate_like_auth_failures() -> None:
@@ -508,7 +538,7 @@ async def test_stream_cut_after_output_is_a_clean_error_by_default() -> None:
             await consume()
 
     assert [TextDelta(text="Hal")] == received
-    assert FailureKind.STREAM_INTERRUPTED == info.value.failure.kind  # type: ignore[attr-defined]
+    assert FailureKind.STREAM_INTERRUPTED == info.value.failure.kind
     assert 1 == len(provider.seen)
 
 
@@ -583,7 +613,7 @@ async def test_canary_key_never_leaks(caplog: pytest.LogCaptureFixture, tmp_path
         with pytest.raises(AttemptsExhaustedError) as info:
             await ex.complete(HELLO, session_id="s")
         collected += [repr(ex), str(info.value), repr(info.value.state)]
-        for failure in info.value.state.failures:  # type: ignore[attr-defined]
+        for failure in info.value.state.failures:
             collected += [str(failure), repr(failure)]
 
     collected += [r.getMessage() for r in caplog.records]
@@ -819,3 +849,758 @@ async def test_an_executor_from_config_refreshes_oauth_tokens(tmp_path: Any) -> 
     assert ProfileId.parse("anthropic:sub") == result.profile
     assert 1 == oauth.refreshes
     assert ["fresh-"] == [s.removeprefix("Bearer ")[:6] for s in sent]
+
+
+# --- waits, probes and the deadline ------------------------------------------------------------
+
+SINGLE = load_config(
+    {
+        "providers": {"openai": {"api": "openai", "baseUrl": "http://mock/v1"}},
+        "agent": {"model": {"primary": "openai/gpt-5.2"}},
+    }
+)
+TWO = load_config(
+    {
+        "providers": {
+            "anthropic": {"api": "anthropic", "baseUrl": "http://mock/v1"},
+            "openai": {"api": "openai", "baseUrl": "http://mock/v1"},
+        },
+        "agent": {
+            "models": {
+                "anthropic/claude-opus-4-5": {"contextWindow": 8_192, "maxOutputTokens": 4_096},
+                "openai/gpt-5.2": {"contextWindow": 400_000},
+            },
+            "model": {"primary": "anthropic/claude-opus-4-5", "fallbacks": ["openai/gpt-5.2"]},
+        },
+    }
+)
+"""An Anthropic primary with one profile (key-a) and an OpenAI fallback (the canary key)."""
+TWO_KEYS = {"anthropic:default": "key-a", "openai:default": CANARY}
+SHORT = Policy(backoff_base_s=0.05, backoff_max_s=0.2, retry_after_cap_s=2.0, deadline_s=10.0)
+
+
+class CountingStore(MemoryStateStore):
+    """A memory store that counts its health updates."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.updates = 0
+
+    async def update_health(self, change: Callable[[HealthState], HealthState]) -> HealthState:
+        self.updates += 1
+        return await super().update_health(change)
+
+
+class Held(httpx.AsyncByteStream):
+    """A response body that sends *chunks*, then keeps the connection open until closed."""
+
+    def __init__(self, *chunks: bytes, pause_s: float = 0.0) -> None:
+        self.chunks = chunks
+        self.pause_s = pause_s
+        self.closed = anyio.Event()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for piece in self.chunks:
+            with anyio.move_on_after(self.pause_s):
+                await self.closed.wait()
+            if self.closed.is_set():
+                raise httpx.ReadError("the response was closed")
+            yield piece
+        with anyio.move_on_after(30):
+            await self.closed.wait()
+        raise httpx.ReadError("the response was closed")
+
+    async def aclose(self) -> None:
+        self.closed.set()
+
+
+async def drain(ex: Executor, received: list[object]) -> None:
+    """
+    Read a whole stream, keeping every event in *received* (also when it raises).
+    """
+    async with ex.stream(HELLO) as answer:
+        async for event in answer:
+            received.append(event)
+
+
+class Pieces(httpx.AsyncByteStream):
+    """A response body that arrives as separate network reads, one per chunk."""
+
+    def __init__(self, *chunks: bytes) -> None:
+        self.chunks = chunks
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for piece in self.chunks:
+            await anyio.sleep(0)
+            yield piece
+
+
+def pieces(*chunks: str) -> Reply:
+    body = [f"data: {c}\n\n".encode() for c in chunks]
+    return lambda _request: httpx.Response(
+        200, stream=Pieces(*body), headers={"content-type": "text/event-stream"}
+    )
+
+
+def anthropic_text(text: str) -> str:
+    return json.dumps(
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}}
+    )
+
+
+def held(*chunks: str, pause_s: float = 0.0) -> Reply:
+    body = [f"data: {c}\n\n".encode() for c in chunks]
+    return lambda _request: httpx.Response(
+        200, stream=Held(*body, pause_s=pause_s), headers={"content-type": "text/event-stream"}
+    )
+
+
+def anthropic_sse(text: str) -> Reply:
+    events = [
+        {"type": "message_start", "message": {"id": "m1", "usage": {"input_tokens": 7}}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}},
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn"},
+            "usage": {"output_tokens": 4},
+        },
+        {"type": "message_stop"},
+    ]
+    body = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events).encode()
+    return lambda _request: httpx.Response(
+        200, content=body, headers={"content-type": "text/event-stream"}
+    )
+
+
+def two_executor(
+    client: httpx.AsyncClient,
+    *,
+    policy: Policy = SHORT,
+    limits: CallLimits = DEFAULT_LIMITS,
+    observers: list[Callable[[ExecutorEvent], None]] | None = None,
+    store: Any = None,
+    clock: Clock | None = None,
+) -> tuple[Executor, Sleeps]:
+    clock = clock or Clock()
+    sleeps = Sleeps(clock)
+    return (
+        Executor.from_config(
+            attrs.evolve(TWO, policy=policy),
+            client=client,
+            credentials=StaticCredentials(TWO_KEYS),
+            observers=observers or [],
+            store=store,
+            limits=limits,
+            clock=clock,
+            sleep=sleeps,
+        ),
+        sleeps,
+    )
+
+
+async def test_a_waited_call_claims_its_probe_when_it_goes_out() -> None:
+    """A call waiting out a Retry-After claims its half-open probe once, after the wait."""
+    provider = Provider(
+        canary=[
+            lambda r: httpx.Response(
+                429, headers={"retry-after": "2"}, json={"error": {"code": "rate_limit_exceeded"}}
+            ),
+            openai_ok(),
+        ]
+    )
+    store = CountingStore()
+    events: list[ExecutorEvent] = []
+    async with client_for(provider) as client:
+        ex, sleeps = executor(client, config=SINGLE, store=store, observers=[events.append])
+        result = await ex.complete(HELLO)
+    started = [e for e in events if isinstance(e, AttemptStarted)]
+
+    assert 3 == store.updates  # the failure, the probe's claim, the success
+    assert [False, True] == [e.probe for e in started]
+    assert 1 == len(sleeps.delays)
+    assert sleeps.delays[0] >= 2.0
+    assert sleeps.delays[0] == result.attempts[1].delay_s == started[1].delay_s
+    assert {} == dict((await store.load_health()).cooldowns)
+
+
+async def test_concurrent_requests_waiting_out_a_retry_after_send_one_probe_per_window() -> None:
+    """Ten requests waiting for a persistently rate-limited model reach it one call per window."""
+    arrivals: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        arrivals.append(anyio.current_time())
+        return httpx.Response(
+            429, headers={"retry-after-ms": "200"}, json={"error": {"code": "rate_limit_exceeded"}}
+        )
+
+    config = attrs.evolve(SINGLE, policy=attrs.evolve(SHORT, deadline_s=0.7))
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        ex = Executor.from_config(config, client=client, credentials=StaticCredentials(KEYS))
+        with pytest.raises(AttemptsExhaustedError):
+            await ex.complete(HELLO)  # opens the window and probes it alone
+        before = len(arrivals)
+
+        async def one() -> None:
+            with pytest.raises(AttemptsExhaustedError):
+                await ex.complete(HELLO)
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(10):
+                tg.start_soon(one)
+    herd = arrivals[before:]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(herd)]
+
+    assert 1 <= len(herd) <= 4, herd
+    assert all(gap >= 0.19 for gap in gaps), gaps
+
+
+async def test_every_attempt_is_bounded_by_the_deadline_without_a_first_token_limit() -> None:
+    """With no first-token limit, a provider that never answers is cut at the request's deadline."""
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await anyio.sleep(30)
+        return openai_ok()(request)
+
+    config = attrs.evolve(SINGLE, policy=attrs.evolve(SHORT, deadline_s=0.3))
+    started = anyio.current_time()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        ex = Executor.from_config(
+            config,
+            client=client,
+            credentials=StaticCredentials(KEYS),
+            limits=CallLimits(first_token_s=None, idle_s=None),
+            clock=Clock(),
+        )
+        with pytest.raises(AttemptsExhaustedError) as info:
+            await ex.complete(HELLO)
+    elapsed_s = anyio.current_time() - started
+
+    assert [(FailureKind.TIMEOUT, "deadline")] == [(f.kind, f.code) for f in info.value.failures]
+    assert isinstance(info.value.__cause__, DeadlineExceededError)
+    assert 0.3 <= elapsed_s < 1.5
+
+
+async def test_a_started_stream_is_bounded_by_the_deadline() -> None:
+    """Once a stream has started, the deadline still bounds it when no idle limit is set."""
+    provider = Provider(canary=[held(openai_chunk("Hel"))])
+    config = attrs.evolve(SINGLE, policy=attrs.evolve(SHORT, deadline_s=0.3))
+    received: list[object] = []
+    started = anyio.current_time()
+    async with client_for(provider) as client:
+        ex = Executor.from_config(
+            config,
+            client=client,
+            credentials=StaticCredentials(KEYS),
+            limits=CallLimits(first_token_s=None, idle_s=None),
+            clock=Clock(),
+        )
+        with pytest.raises(OutputInterruptedError) as info:
+            await drain(ex, received)
+    elapsed_s = anyio.current_time() - started
+
+    assert [TextDelta(text="Hel")] == received
+    assert (FailureKind.STREAM_INTERRUPTED, "deadline") == (
+        info.value.failure.kind,
+        info.value.failure.code,
+    )
+    assert 0.3 <= elapsed_s < 1.5
+
+
+async def test_stopping_at_stream_end_keeps_the_success() -> None:
+    """A caller that stops reading at StreamEnd still gets the completion, the health and the session."""
+    answers = iter([anthropic_error(429, "rate_limit_error", "slow", **{"retry-after": "5"})])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "anthropic-version" in request.headers:
+            return next(answers, anthropic_sse("Hi"))(request)
+        return openai_ok()(request)
+
+    events: list[ExecutorEvent] = []
+    store = MemoryStateStore()
+    clock = Clock()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        ex, _ = two_executor(client, observers=[events.append], store=store, clock=clock)
+        await ex.complete(HELLO)  # 429 on the primary, answered by the fallback
+        clock.now += 10  # the window has ended: the next call to the primary is a probe
+        events.clear()
+        async with ex.stream(HELLO, session_id="s1") as answer:
+            async for event in answer:
+                if isinstance(event, StreamEnd):
+                    break
+        health = await store.load_health()
+        session = await store.load_session("s1")
+
+    assert answer.completion is not None
+    assert "Hi" == answer.completion.text
+    assert [True, AttemptSucceeded] == [
+        next(e.probe for e in events if isinstance(e, AttemptStarted)),
+        type(events[-1]),
+    ]
+    assert {} == dict(health.cooldowns)  # the probe closed the window, not given back
+    assert session is not None
+    assert ProfileId.parse("anthropic:default") == session.last_good["anthropic"]
+
+
+# --- streams cut after output ------------------------------------------------------------------
+
+
+OVERLOADED_MIDSTREAM = json.dumps(
+    {"error": {"message": "The engine is currently overloaded", "code": "overloaded"}}
+)
+
+
+async def test_a_stream_cut_after_output_reports_one_kind_and_gives_up_visibly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A cut after output tells observers it gave up, and every record agrees on its kind."""
+    config = load_config(
+        {
+            "providers": {"openai": {"baseUrl": "http://mock/v1"}},
+            "agent": {"model": {"primary": "openai/gpt-5.2", "fallbacks": ["openai/gpt-5-mini"]}},
+        }
+    )
+    provider = Provider(canary=[pieces(openai_chunk("Hel"), OVERLOADED_MIDSTREAM)])
+    events: list[ExecutorEvent] = []
+    caplog.set_level(logging.INFO, logger="modelcfg._executor")
+    async with client_for(provider) as client:
+        ex, _ = executor(client, config=config, observers=[events.append])
+        with pytest.raises(OutputInterruptedError) as info:
+            await drain(ex, [])
+    failed = [e.failure.kind for e in events if isinstance(e, AttemptFailed)]
+    gave_up = [e for e in events if isinstance(e, RequestGaveUp)]
+
+    assert [FailureKind.STREAM_INTERRUPTED] == failed
+    assert [FailureKind.STREAM_INTERRUPTED] == [f.kind for f in info.value.failures]
+    assert FailureKind.STREAM_INTERRUPTED == info.value.failure.kind
+    assert [ReasonCode.STREAM_NOT_RESTARTED] == [e.reason.code for e in gave_up]
+    assert [FailureKind.STREAM_INTERRUPTED] == [f.kind for f in gave_up[0].failures]
+    assert any("gave up" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    assert 1 == len(provider.seen)
+
+
+async def test_a_restarted_stream_reports_one_kind_everywhere() -> None:
+    """With restarts, the cut attempt is stream_interrupted in its report, events and state."""
+    config = load_config(
+        {
+            "providers": {"openai": {"baseUrl": "http://mock/v1"}},
+            "agent": {"model": {"primary": "openai/gpt-5.2", "fallbacks": ["openai/gpt-5-mini"]}},
+        }
+    )
+    provider = Provider(
+        canary=[
+            pieces(openai_chunk("Hel"), OVERLOADED_MIDSTREAM),
+            sse(openai_chunk("Hello"), openai_chunk(finish="stop"), "[DONE]"),
+        ]
+    )
+    events: list[ExecutorEvent] = []
+    async with client_for(provider) as client:
+        ex, _ = executor(client, config=config, observers=[events.append])
+        async with ex.stream(HELLO, restart_after_output=True) as answer:
+            text = await answer.text()
+    assert answer.completion is not None
+    kinds = FailureKind.STREAM_INTERRUPTED
+
+    assert "Hello" == text
+    assert [kinds, None] == [
+        a.failure.kind if a.failure else None for a in answer.completion.attempts
+    ]
+    assert [kinds] == [f.kind for f in answer.completion.state.failures]
+    assert [kinds] == [e.failure.kind for e in events if isinstance(e, AttemptFailed)]
+
+
+class Truncating:
+    """A custom adapter (no HTTP) whose stream ends without a StreamEnd."""
+
+    name = "custom"
+
+    def __init__(self, *events: StreamEvent) -> None:
+        self.events = events
+
+    async def complete(
+        self,
+        client: httpx.AsyncClient | None,
+        request: ChatRequest,
+        endpoint: Endpoint,
+        *,
+        limits: CallLimits = CallLimits(),  # noqa: B008 - frozen value
+    ) -> ChatResponse:
+        raise AssertionError("only streaming is used here")
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self,
+        client: httpx.AsyncClient | None,
+        request: ChatRequest,
+        endpoint: Endpoint,
+        *,
+        limits: CallLimits = CallLimits(),  # noqa: B008 - frozen value
+    ) -> AsyncIterator[AsyncIterator[StreamEvent]]:
+        async def events() -> AsyncIterator[StreamEvent]:
+            for event in self.events:
+                yield event
+
+        yield events()
+
+    def classify(
+        self,
+        error: BaseException | httpx.Response,
+        *,
+        now: float,
+        model: ModelRef | None = None,
+        profile: ProfileId | None = None,
+        credential: str | None = None,
+    ) -> Failure:
+        return classify(error, now=now, model=model, profile=profile, credential=credential)
+
+
+CUSTOM = load_config(
+    {
+        "providers": {
+            "custom": {"api": "custom"},
+            "openai": {"api": "openai", "baseUrl": "http://mock/v1"},
+        },
+        "agent": {"model": {"primary": "custom/m1", "fallbacks": ["openai/gpt-5.2"]}},
+    }
+)
+
+
+@pytest.mark.parametrize("output", [False, True], ids=["empty", "after-output"])
+async def test_a_custom_stream_without_an_end_is_an_interrupted_stream(output: bool) -> None:
+    """A custom adapter's stream that just stops is a stream_interrupted failure, never a crash."""
+    adapter = Truncating(*([TextDelta(text="trunc")] if output else []))
+    provider = Provider(canary=[sse(openai_chunk("Hello"), openai_chunk(finish="stop"), "[DONE]")])
+    async with client_for(provider) as client:
+        ex = Executor.from_config(
+            CUSTOM,
+            client=client,
+            credentials=StaticCredentials(KEYS),
+            adapters={"custom": adapter},
+            clock=Clock(),
+        )
+        received: list[object] = []
+        caught: list[OutputInterruptedError] = []
+        try:
+            async with ex.stream(HELLO) as answer:
+                async for event in answer:
+                    received.append(event)
+        except OutputInterruptedError as exc:
+            caught.append(exc)
+
+    if output:
+        assert 1 == len(caught)
+        assert FailureKind.STREAM_INTERRUPTED == caught[0].failure.kind
+        assert [TextDelta(text="trunc")] == received
+    else:
+        assert answer.completion is not None
+        assert ModelRef.parse("openai/gpt-5.2") == answer.completion.model
+        assert [FailureKind.STREAM_INTERRUPTED, None] == [
+            a.failure.kind if a.failure else None for a in answer.completion.attempts
+        ]
+
+
+# --- credentials -------------------------------------------------------------------------------
+
+
+async def test_a_failed_oauth_refresh_rotates_to_the_next_profile(tmp_path: Any) -> None:
+    """A refresh the token endpoint refuses is an auth failure of that profile: the next answers."""
+    from modelcfg.auth import ApiKeyCredential, AuthStore, OAuthCredential
+    from modelcfg.testing import FakeOAuthServer
+
+    with FakeOAuthServer(fail_refresh=True) as oauth:
+        config = load_config(
+            {
+                "auth": {
+                    "profiles": {
+                        "anthropic:sub": {"provider": "anthropic", "mode": "oauth"},
+                        "anthropic:paid": {"provider": "anthropic", "mode": "api_key"},
+                    },
+                    "order": {"anthropic": ["anthropic:sub", "anthropic:paid"]},
+                },
+                "providers": {
+                    "anthropic": {
+                        "api": "anthropic",
+                        "baseUrl": "http://mock/v1",
+                        "oauth": {
+                            "authorizeUrl": oauth.authorize_url,
+                            "tokenUrl": oauth.token_url,
+                            "clientId": oauth.client_id,
+                        },
+                    }
+                },
+                "agent": {"model": {"primary": "anthropic/claude-opus-4-5"}},
+            }
+        )
+        store = AuthStore(path=tmp_path / "auth.json")
+        store.put(
+            "anthropic:sub",
+            OAuthCredential(
+                access="stale-token", refresh=oauth.issue_refresh_token(), expires_at=T0 - 10
+            ),
+        )
+        store.put("anthropic:paid", ApiKeyCredential(key="key-paid"))
+        sent: list[str] = []
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            if str(request.url) == oauth.token_url:  # the refresh goes to the real OAuth server
+                real = httpx.post(oauth.token_url, content=request.content, headers=request.headers)
+                return httpx.Response(real.status_code, content=real.content, headers=real.headers)
+            sent.append(request.headers.get("x-api-key", ""))
+            return httpx.Response(200, json=_anthropic_ok(request))
+
+        events: list[ExecutorEvent] = []
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            ex = Executor.from_config(
+                config,
+                client=client,
+                auth_store=store,
+                environ={},
+                clock=Clock(),
+                observers=[events.append],
+            )
+            result = await ex.complete(HELLO)
+
+    assert ProfileId.parse("anthropic:paid") == result.profile
+    assert [(FailureKind.AUTH, "invalid_grant"), None] == [
+        (a.failure.kind, a.failure.code) if a.failure else None for a in result.attempts
+    ]
+    assert ["key-paid"] == sent
+    assert 1 == sum(1 for e in events if isinstance(e, TierChanged))
+
+
+# --- each misbehaviour over MockTransport ------------------------------------------------------
+
+
+async def test_persistent_429_without_retry_after_falls_back_then_is_skipped() -> None:
+    """A 429 with no Retry-After falls back at once; the next request skips the cooling primary."""
+    provider = Provider(key_a=[anthropic_error(429, "rate_limit_error", "slow down")])
+    async with client_for(provider) as client:
+        ex, sleeps = two_executor(client)
+        first = await ex.complete(HELLO)
+        second = await ex.complete(HELLO)
+
+    assert [FailureKind.RATE_LIMITED, None] == [
+        a.failure.kind if a.failure else None for a in first.attempts
+    ]
+    assert [None] == [a.failure for a in second.attempts]
+    assert (1, 2) == (provider.calls("key-a"), provider.calls(CANARY))
+    assert [] == sleeps.delays
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        httpx.ConnectError("[Errno 111] Connection refused"),
+        httpx.RemoteProtocolError("Server disconnected without sending a response."),
+    ],
+    ids=["connect-error", "remote-protocol-error"],
+)
+async def test_reset_before_headers_is_retried_with_backoff_then_falls_back(
+    error: Exception,
+) -> None:
+    """A connection that fails before any header is retried twice after backoffs, then left."""
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.host)
+        if "anthropic-version" in request.headers:
+            raise error
+        return openai_ok()(request)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        ex, sleeps = two_executor(client)
+        result = await ex.complete(HELLO)
+
+    assert [FailureKind.CONNECTION] * 3 + [None] == [
+        a.failure.kind if a.failure else None for a in result.attempts
+    ]
+    assert ModelRef.parse("openai/gpt-5.2") == result.model
+    assert 2 == len(sleeps.delays)
+    assert all(delay >= SHORT.backoff_base_s * 0.8 for delay in sleeps.delays)
+
+
+async def test_slow_first_token_fails_over_silently() -> None:
+    """A stream whose first token is later than the limit fails over before any output."""
+    provider = Provider(
+        key_a=[held(anthropic_text("late"), pause_s=5.0)],
+        canary=[sse(openai_chunk("Hello"), openai_chunk(finish="stop"), "[DONE]")],
+    )
+    async with client_for(provider) as client:
+        ex, _ = two_executor(client, limits=CallLimits(first_token_s=0.1, idle_s=1.0))
+        async with ex.stream(HELLO) as answer:
+            received = [event async for event in answer]
+    assert answer.completion is not None
+
+    assert "Hello" == "".join(e.text for e in received if isinstance(e, TextDelta))
+    assert not any(isinstance(e, StreamRestarted) for e in received)
+    assert [(FailureKind.TIMEOUT, "first_token"), None] == [
+        (a.failure.kind, a.failure.code) if a.failure else None for a in answer.completion.attempts
+    ]
+
+
+@pytest.mark.parametrize("restart", [False, True], ids=["error", "restart"])
+async def test_stream_stall_after_output(restart: bool) -> None:
+    """A stall after output ends with a clean error, or restarts on the fallback when asked."""
+    provider = Provider(
+        key_a=[held(anthropic_text("Hel"))],
+        canary=[sse(openai_chunk("Hello"), openai_chunk(finish="stop"), "[DONE]")],
+    )
+    received: list[object] = []
+    caught: list[OutputInterruptedError] = []
+    async with client_for(provider) as client:
+        ex, _ = two_executor(client, limits=CallLimits(first_token_s=1.0, idle_s=0.1))
+        try:
+            async with ex.stream(HELLO, restart_after_output=restart) as answer:
+                async for event in answer:
+                    received.append(event)
+        except OutputInterruptedError as exc:
+            caught.append(exc)
+
+    if restart:
+        assert answer.completion is not None
+        assert "Hello" == answer.completion.text
+        assert [FailureKind.STREAM_INTERRUPTED, None] == [
+            a.failure.kind if a.failure else None for a in answer.completion.attempts
+        ]
+        assert any(isinstance(e, StreamRestarted) for e in received)
+    else:
+        assert [("stalled", FailureKind.STREAM_INTERRUPTED)] == [
+            (e.failure.code, e.failure.kind) for e in caught
+        ]
+        assert [TextDelta(text="Hel")] == received
+
+
+async def test_malformed_chunk_before_output_fails_over_silently() -> None:
+    """A garbage first chunk fails that attempt as malformed; the fallback answers in full."""
+    provider = Provider(
+        key_a=[sse('{"choices": [{"delta": {"content": "GARB')],
+        canary=[sse(openai_chunk("Hello"), openai_chunk(finish="stop"), "[DONE]")],
+    )
+    async with client_for(provider) as client:
+        ex, _ = two_executor(client)
+        async with ex.stream(HELLO) as answer:
+            received = [event async for event in answer]
+    assert answer.completion is not None
+
+    assert "Hello" == "".join(e.text for e in received if isinstance(e, TextDelta))
+    assert [(FailureKind.STREAM_INTERRUPTED, "malformed"), None] == [
+        (a.failure.kind, a.failure.code) if a.failure else None for a in answer.completion.attempts
+    ]
+
+
+@pytest.mark.parametrize("larger", [True, False], ids=["larger-fallback", "no-larger-model"])
+async def test_context_length_400(larger: bool) -> None:
+    """A context-length 400 moves to a model with a larger window, or gives up when none is."""
+    provider = Provider(
+        key_a=[anthropic_error(400, "invalid_request_error", "prompt is too long: 9000 > 8192")]
+    )
+    policy = SHORT
+    config = TWO
+    if not larger:
+        config = attrs.evolve(
+            load_config(
+                {
+                    "providers": {
+                        "anthropic": {"api": "anthropic", "baseUrl": "http://mock/v1"},
+                        "openai": {"api": "openai", "baseUrl": "http://mock/v1"},
+                    },
+                    "agent": {
+                        "models": {
+                            "anthropic/claude-opus-4-5": {
+                                "contextWindow": 8_192,
+                                "maxOutputTokens": 4_096,
+                            },
+                            "openai/gpt-5.2": {"contextWindow": 4_096, "maxOutputTokens": 1_024},
+                        },
+                        "model": {
+                            "primary": "anthropic/claude-opus-4-5",
+                            "fallbacks": ["openai/gpt-5.2"],
+                        },
+                    },
+                }
+            ),
+            policy=policy,
+        )
+    async with client_for(provider) as client:
+        ex = Executor.from_config(
+            attrs.evolve(config, policy=policy),
+            client=client,
+            credentials=StaticCredentials(TWO_KEYS),
+            clock=Clock(),
+        )
+        if larger:
+            result = await ex.complete(HELLO)
+            outcome: list[object] = [result.model, result.attempts[1].reason.code]
+        else:
+            with pytest.raises(AttemptsExhaustedError) as info:
+                await ex.complete(HELLO)
+            outcome = [info.value.failures[0].kind, "larger context window" in info.value.reason]
+
+    if larger:
+        assert [ModelRef.parse("openai/gpt-5.2"), ReasonCode.LARGER_CONTEXT] == outcome
+    else:
+        assert [FailureKind.CONTEXT_OVERFLOW, True] == outcome
+    assert (1, 1 if larger else 0) == (provider.calls("key-a"), provider.calls(CANARY))
+
+
+# --- a host's own callable ---------------------------------------------------------------------
+
+
+class SDKRateLimitError(Exception):
+    """Shaped like an SDK's rate-limit error that keeps its headers on itself."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__("Error code: 429 - Rate limit reached")
+        self.status_code = 429
+        self.headers = {"Retry-After": "3"}
+        self.body = {"message": "Rate limit reached", "code": "rate_limit_exceeded"}
+        self.key = key
+
+
+async def test_executor_over_a_host_callable_end_to_end() -> None:
+    """A host's callable behind CallableAdapter rotates on its SDK-shaped 429 and answers."""
+    config = load_config(
+        {
+            "auth": {
+                "profiles": {
+                    "sdk:a": {"provider": "sdk", "mode": "api_key"},
+                    "sdk:b": {"provider": "sdk", "mode": "api_key"},
+                },
+                "order": {"sdk": ["sdk:a", "sdk:b"]},
+            },
+            "providers": {"sdk": {"api": "custom"}},
+            "agent": {"model": {"primary": "sdk/gpt-4o"}},
+        }
+    )
+    seen: list[tuple[str | None, str]] = []
+
+    async def call(request: ChatRequest, endpoint: Endpoint) -> object:
+        seen.append((endpoint.credential, endpoint.model))
+        if endpoint.credential == "key-a":
+            raise SDKRateLimitError("key-a")
+        return {
+            "id": "c1",
+            "model": endpoint.model,
+            "choices": [{"index": 0, "message": {"content": "from b"}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 6, "completion_tokens": 2},
+        }
+
+    ex = Executor.from_config(
+        config,
+        client=None,
+        credentials=StaticCredentials({"sdk:a": "key-a", "sdk:b": "key-b"}),
+        adapters={"sdk": CallableAdapter(call=call)},
+        clock=Clock(),
+    )
+    first = await ex.complete(HELLO)
+    second = await ex.complete(HELLO)
+
+    assert ("from b", ProfileId.parse("sdk:b"), (6, 2)) == (
+        first.text,
+        first.profile,
+        (first.usage.input_tokens, first.usage.output_tokens),
+    )
+    assert [(FailureKind.RATE_LIMITED, 3.0), None] == [
+        (a.failure.kind, a.failure.retry_after_s) if a.failure else None for a in first.attempts
+    ]
+    assert 1 == len(second.attempts)  # sdk:a is cooling down: skipped, not called
+    assert [("key-a", "gpt-4o"), ("key-b", "gpt-4o"), ("key-b", "gpt-4o")] == seen

@@ -11,8 +11,10 @@ a policy with small backoff; the flapping-primary test uses a fake clock.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
+import socket
 import ssl
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -844,3 +846,196 @@ async def test_cancelling_a_silent_stream_propagates_and_records_nothing(
     assert {} == dict(health.counters)
     assert {"silent": 1} == counts(server)
     assert elapsed_s < 1.0
+
+
+# --- waits shared by concurrent requests -------------------------------------------------------
+
+
+async def test_concurrent_requests_on_a_persistent_429_send_one_probe_per_window(
+    server: FakeProvider,
+) -> None:
+    """Ten requests waiting for a persistently rate-limited model reach it once per window."""
+    window_s = 0.2
+    rule = KindRule(
+        mark="cooldown",
+        window_s=window_s,
+        escalation=1.0,
+        max_window_s=window_s,
+        honour_retry_after=True,
+        rotate_profile=True,
+        fall_back=True,
+    )
+    policy = attrs.evolve(FAST, deadline_s=0.7, rules={K.RATE_LIMITED: rule})
+    async with executor_for(server, [here("openai", "429")], policy=policy) as ex:
+        with pytest.raises(AttemptsExhaustedError):
+            await ex.complete(HELLO)  # the first request opens the window and probes it
+        before = len(server.requests_for("429"))
+
+        async def one() -> None:
+            with pytest.raises(AttemptsExhaustedError):
+                await ex.complete(HELLO)
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(10):
+                tg.start_soon(one)
+    arrivals = [r.arrived_at for r in server.requests_for("429")[before:]]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
+
+    # 0.7 s of requests with 0.2 s windows: one probe per window, never ten at once.
+    assert 1 <= len(arrivals) <= 4, arrivals
+    assert all(gap >= window_s - 0.02 for gap in gaps), gaps
+
+
+# --- overloaded --------------------------------------------------------------------------------
+
+
+async def test_overloaded_529_on_the_anthropic_wire_falls_back_and_cools(
+    server: FakeProvider,
+) -> None:
+    """A 529 overloaded_error falls back at once; the next request skips the cooling model."""
+    async with executor_for(
+        server, [here("anthropic", "overloaded"), there("anthropic", "backup")]
+    ) as ex:
+        first = await ex.complete(HELLO)
+        second = await ex.complete(HELLO)
+
+    assert (there("anthropic", "backup"), "Hello from backup", OK_USAGE) == answer_of(first)
+    assert [(K.OVERLOADED, 529, "overloaded_error"), None] == [
+        (a.failure.kind, a.failure.status, a.failure.code) if a.failure else None
+        for a in first.attempts
+    ]
+    assert [None] == kinds(second)
+    assert {"overloaded": 1, "backup": 2} == counts(server)
+
+
+# --- streams that never end by themselves ------------------------------------------------------
+
+
+async def test_stream_on_a_connection_kept_open_without_an_end_marker_finishes_promptly(
+    server: FakeProvider, wire: str
+) -> None:
+    """A stream whose [DONE] / message_stop never comes, on an open connection, ends with usage."""
+    limits = attrs.evolve(LIMITS, idle_s=5.0, read_s=10.0)
+    started = time.monotonic()
+    async with executor_for(
+        server, [here(wire, "no-done-open"), there(wire, "backup")], limits=limits
+    ) as ex:
+        events, result = await streamed(ex)
+    elapsed_s = time.monotonic() - started
+    assert result is not None
+
+    assert (here(wire, "no-done-open"), "Hello from no-done-open", OK_USAGE) == answer_of(result)
+    assert isinstance(events[-1], StreamEnd)
+    assert {"no-done-open": 1} == counts(server)
+    assert elapsed_s < 1.5
+
+
+# --- limits ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def blackhole() -> Iterator[str]:
+    """
+    A base URL on 127.0.0.1 whose listener never accepts and whose backlog is full,
+    so that a new connection's handshake never completes.
+    """
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(("127.0.0.1", port))
+        fillers.append(filler)
+    try:
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
+
+
+async def test_connect_limit_takes_effect(server: FakeProvider, blackhole: str) -> None:
+    """A connection that cannot be established fails at connect_s, as a timeout, and falls back."""
+    config = load_config(
+        {
+            "providers": {
+                "hole": {"api": "openai", "baseUrl": blackhole},
+                "oai": {"api": "openai", "baseUrl": server.base_url},
+            },
+            "agent": {"model": {"primary": "hole/ok", "fallbacks": ["oai/backup"]}},
+        }
+    )
+    limits = CallLimits(connect_s=0.2, read_s=5.0, first_token_s=5.0, idle_s=5.0)
+    started = time.monotonic()
+    async with httpx.AsyncClient(verify=TLS) as client:
+        ex = Executor.from_config(
+            attrs.evolve(config, policy=FAST),
+            client=client,
+            credentials=StaticCredentials({"hole:default": CANARY, "oai:default": CANARY}),
+            limits=limits,
+        )
+        result = await ex.complete(HELLO)
+    elapsed_s = time.monotonic() - started
+
+    assert ("oai/backup", "Hello from backup") == (str(result.model), result.text)
+    assert [(K.TIMEOUT, "ConnectTimeout"), None] == [
+        (a.failure.kind, a.failure.code) if a.failure else None for a in result.attempts
+    ]
+    assert 0.2 <= result.attempts[0].latency_s < 1.5
+    assert elapsed_s < 3.0
+
+
+async def test_deadline_bounds_a_silent_provider_without_a_first_token_limit(
+    server: FakeProvider,
+) -> None:
+    """With no first-token limit at all, a provider that never answers is cut at the deadline."""
+    limits = CallLimits(connect_s=2.0, first_token_s=None, idle_s=None)
+    policy = attrs.evolve(FAST, deadline_s=0.4)
+    started = time.monotonic()
+    async with executor_for(server, [here("openai", "silent")], policy=policy, limits=limits) as ex:
+        with pytest.raises(AttemptsExhaustedError) as info:
+            await ex.complete(HELLO)
+    elapsed_s = time.monotonic() - started
+
+    assert [(K.TIMEOUT, "deadline")] == [(f.kind, f.code) for f in info.value.failures]
+    assert {"silent": 1} == counts(server)
+    assert 0.4 <= elapsed_s < 1.5
+
+
+async def test_deadline_bounds_a_stalled_stream_without_an_idle_limit(
+    server: FakeProvider, wire: str
+) -> None:
+    """Once a stream has started, the deadline still ends a stall when no idle limit is set."""
+    limits = CallLimits(connect_s=2.0, first_token_s=None, idle_s=None)
+    policy = attrs.evolve(FAST, deadline_s=0.5)
+    received: list[object] = []
+    started = time.monotonic()
+    async with executor_for(server, [here(wire, "stall")], policy=policy, limits=limits) as ex:
+        with pytest.raises(OutputInterruptedError) as info:
+            await streamed(ex, received=received)
+    elapsed_s = time.monotonic() - started
+
+    assert (K.STREAM_INTERRUPTED, "deadline") == (info.value.failure.kind, info.value.failure.code)
+    assert "" != text_of(received)
+    assert 0.5 <= elapsed_s < 1.5
+
+
+async def test_stopping_at_stream_end_records_the_success(server: FakeProvider, wire: str) -> None:
+    """A caller that stops at StreamEnd still gets its completion, and the success is recorded."""
+    events: list[ExecutorEvent] = []
+    store = MemoryStateStore()
+    async with executor_for(server, [here(wire, "ok")], store=store, events=events) as ex:
+        async with ex.stream(HELLO, session_id="s1") as answer:
+            async for event in answer:
+                if isinstance(event, StreamEnd):
+                    break
+        session = await store.load_session("s1")
+
+    assert answer.completion is not None
+    assert "Hello from ok" == answer.completion.text
+    assert "AttemptSucceeded" == type(events[-1]).__name__
+    assert session is not None

@@ -11,6 +11,8 @@ needs when something goes wrong:
   body is already read and redacted);
 - :class:`FirstTokenTimeoutError`: nothing useful arrived within the first-token
   limit;
+- :class:`DeadlineExceededError`: the attempt ran into the request's deadline
+  (raised by the executor, which bounds every attempt by it);
 - :class:`StreamInterruptedError`: a stream was cut, stalled or garbled before it
   finished properly; a truncated stream never looks like success;
 - :class:`ProviderStreamError`: the provider reported an error inside a stream;
@@ -22,9 +24,11 @@ needs when something goes wrong:
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import re
 import socket
+import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Final, Literal, Protocol, Self, runtime_checkable
@@ -52,6 +56,7 @@ __all__ = [
     "ERROR_TABLE",
     "Adapter",
     "CallLimits",
+    "DeadlineExceededError",
     "Endpoint",
     "ErrorInfo",
     "ErrorTable",
@@ -76,6 +81,32 @@ __all__ = [
 
 K = FailureKind
 _MAX_BODY: Final = 65_536
+"""The most of an error body that is read, kept and parsed (64 KiB)."""
+
+_CLOSE_S: Final = 5.0
+"""The longest a response may take to close, shielded from cancellation."""
+_DRAIN_S: Final = 0.25
+"""The longest a closed response's byte iterator is run to its end."""
+
+_NETWORK_ERRNOS: Final = frozenset(
+    getattr(errno, name)
+    for name in (
+        "ENETUNREACH",
+        "ENETDOWN",
+        "ENETRESET",
+        "EHOSTUNREACH",
+        "EHOSTDOWN",
+        "ECONNREFUSED",
+        "ECONNRESET",
+        "ECONNABORTED",
+        "EPIPE",
+        "EADDRNOTAVAIL",
+        "ENOTCONN",
+        "ESHUTDOWN",
+    )
+    if hasattr(errno, name)
+)
+"""The ``OSError`` numbers that mean the network failed (a connection failure)."""
 
 
 # --------------------------------------------------------------------------- values
@@ -115,10 +146,20 @@ def _check_limit(
         )
 
 
+_END_GRACE_S: Final[float | None] = 2.0
+"""How long a stream is waited for after its finish reason, by default."""
+
+
 @attrs.frozen(kw_only=True)
 class CallLimits:
     """
-    Per-attempt time limits; ``None`` leaves a limit off (or to the client's default).
+    Per-attempt time limits; ``None`` leaves that limit off.
+
+    The host client's own ``timeout=`` does not apply to provider calls: adapters
+    build their requests themselves, and httpx applies a client's timeout only to
+    requests the client builds. These limits, and the request's deadline (the
+    policy's ``deadline_s``, which the executor applies to every attempt whatever
+    these say), are what bound a call.
 
     Attributes:
         connect_s: Time to establish a connection (an httpx timeout).
@@ -128,12 +169,20 @@ class CallLimits:
             arrives with its last).
         idle_s: Longest gap between content events once a stream has started; a
             longer gap is a stall.
+        end_grace_s: Once a stream carried its finish reason, how long to wait for
+            the events that may still follow it (OpenAI's usage chunk, ``[DONE]``)
+            before the answer counts as complete anyway; ``None`` waits up to
+            *idle_s*.
+
+    .. versionchanged:: 0.1.0
+       Added *end_grace_s*; the client's ``timeout=`` is documented as not applying.
     """
 
     connect_s: float | None = attrs.field(default=None, validator=_check_limit)
     read_s: float | None = attrs.field(default=None, validator=_check_limit)
     first_token_s: float | None = attrs.field(default=None, validator=_check_limit)
     idle_s: float | None = attrs.field(default=None, validator=_check_limit)
+    end_grace_s: float | None = attrs.field(default=_END_GRACE_S, validator=_check_limit)
 
 
 # ----------------------------------------------------------------------- exceptions
@@ -160,7 +209,7 @@ class ProviderHTTPError(ProviderError):
 
     Attributes:
         status: The HTTP status.
-        headers: The response headers, lower-cased.
+        headers: The response headers, lower-cased, with the credential masked.
         body: The response body as text, redacted and cut to 64 KiB.
     """
 
@@ -181,21 +230,32 @@ class ProviderHTTPError(ProviderError):
 
     @classmethod
     def from_response(
-        cls, response: httpx.Response, *, provider: str, model: str | None, credential: str | None
+        cls,
+        response: httpx.Response,
+        *,
+        provider: str,
+        model: str | None,
+        credential: str | None,
+        content: bytes | None = None,
     ) -> ProviderHTTPError:
         """
-        Build the error from a response whose body has been read.
+        Build the error from a response whose body has been read, or from *content*,
+        the first bytes of its body (see :func:`read_error_body`).
+
+        Never fails on a strange body: one that cannot be parsed is kept as text.
         """
-        body = redact(_body_text(response), *_secrets(credential))
+        secrets = _secrets(credential)
+        text = _body_text(response) if content is None else _decode(content)
+        body = redact(text, *secrets)
         info = error_info(_json_or_text(body))
-        detail = redact(info.message, *_secrets(credential)) or response.reason_phrase
+        detail = redact(info.message, *secrets) or response.reason_phrase
         where = f" for model {model}" if model else ""
         return cls(
             f"{provider} answered HTTP {response.status_code}{where}: {detail}",
             provider=provider,
             model=model,
             status=response.status_code,
-            headers=dict(response.headers.items()),
+            headers={key: _mask(value, secrets) for key, value in response.headers.items()},
             body=body,
         )
 
@@ -260,6 +320,24 @@ class FirstTokenTimeoutError(ProviderError, TimeoutError):
 
     def __init__(
         self, message: str, *, provider: str, model: str | None = None, limit_s: float | None
+    ) -> None:
+        self.limit_s = limit_s
+        super().__init__(message, provider=provider, model=model)
+
+
+class DeadlineExceededError(ProviderError, TimeoutError):
+    """
+    An attempt was still running when the request's deadline came; the executor
+    bounds every attempt by that deadline, whatever the :class:`CallLimits` say.
+
+    Attributes:
+        limit_s: How long the attempt had, from its start to the deadline.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(
+        self, message: str, *, provider: str, model: str | None = None, limit_s: float
     ) -> None:
         self.limit_s = limit_s
         super().__init__(message, provider=provider, model=model)
@@ -354,10 +432,20 @@ def _error_info(body: object) -> ErrorInfo:
 
 
 def _json_or_text(text: str) -> object:
+    """
+    *text* parsed as JSON, or *text* itself; never raises.
+
+    A body nested deeper than the parser's recursion limit raises ``RecursionError``
+    rather than ``ValueError``: it is kept as text like any other unreadable body.
+    """
     try:
         return json.loads(text)
-    except ValueError:
+    except Exception:  # ValueError, RecursionError: an unreadable body is just text
         return text
+
+
+def _decode(content: bytes) -> str:
+    return content[:_MAX_BODY].decode("utf-8", errors="replace")
 
 
 def _body_text(response: httpx.Response) -> str:
@@ -365,11 +453,43 @@ def _body_text(response: httpx.Response) -> str:
         content = response.content
     except httpx.ResponseNotRead:
         return ""
-    return content[:_MAX_BODY].decode("utf-8", errors="replace")
+    return _decode(content)
+
+
+async def read_error_body(response: httpx.Response, limit: int = _MAX_BODY) -> bytes:
+    """
+    Read at most *limit* bytes of a streamed error response's body.
+
+    An error body is only read to classify it: a huge one is never held whole in
+    memory. The rest is left unread (closing the response discards it).
+    """
+    kept = bytearray()
+    chunks = response.aiter_bytes()
+    try:
+        while len(kept) < limit:
+            chunk = await anext(chunks, None)
+            if chunk is None:
+                break
+            kept += chunk
+    finally:
+        with anyio.move_on_after(_CLOSE_S, shield=True):
+            await response.aclose()
+        await _drain(chunks)
+    return bytes(kept[:limit])
 
 
 def _secrets(credential: str | None) -> tuple[str, ...]:
     return (credential,) if credential else ()
+
+
+def _mask(value: str, secrets: tuple[str, ...]) -> str:
+    """
+    *value* with each of *secrets* masked exactly (a cheap check for every header).
+    """
+    for secret in secrets:
+        if len(secret) >= 4 and secret in value:
+            value = value.replace(secret, "[REDACTED]")
+    return value
 
 
 # -------------------------------------------------------------------- the table
@@ -636,16 +756,55 @@ def classify(
     Returns:
         The failure. Never raises: anything unrecognised is ``unknown``.
     """
+    secrets = _secrets(credential)
     try:
-        return _classify(error, now, table, model, profile, _secrets(credential))
+        return _classify(error, now, table, model, profile, secrets)
     except Exception:  # classify never raises, whatever it is given
-        return Failure(
-            kind=K.UNKNOWN,
-            observed_at=now,
-            message=f"a {type(error).__name__} could not be classified",
+        return _last_resort(error, now, table, model, profile, secrets)
+
+
+def _last_resort(
+    error: BaseException | httpx.Response,
+    now: float,
+    table: ErrorTable,
+    model: ModelRef | None,
+    profile: ProfileId | None,
+    secrets: tuple[str, ...],
+) -> Failure:
+    """
+    The failure of something the full classification choked on: its status and
+    headers still count (a 429 stays a rate limit, its ``Retry-After`` honoured).
+    """
+    unknown = Failure(
+        kind=K.UNKNOWN,
+        observed_at=now,
+        message=f"a {type(error).__name__} could not be classified",
+        model=model,
+        profile=profile,
+    )
+    try:
+        if isinstance(error, httpx.Response):
+            status: int | None = error.status_code
+            headers: Mapping[str, str] = error.headers
+        elif isinstance(error, ProviderHTTPError):
+            status, headers = error.status, error.headers
+        else:
+            status, headers = _duck_status(error), _duck_headers(error)
+        if status is None:
+            return unknown
+        return _failure_from_http(
+            status,
+            headers,
+            None,
+            now=now,
+            table=table,
             model=model,
             profile=profile,
+            secrets=secrets,
+            fallback_message=unknown.message,
         )
+    except Exception:  # even the status could not be read
+        return unknown
 
 
 def _failure_from_http(
@@ -728,6 +887,8 @@ def _classify(
             return simple(kind, code=code)
         case FirstTokenTimeoutError():
             return simple(K.TIMEOUT, code="first_token")
+        case DeadlineExceededError():
+            return simple(K.TIMEOUT, code="deadline")
         case MalformedResponseError():
             return simple(K.SERVER, code="malformed_response")
         case UnsupportedRequestError():
@@ -738,34 +899,65 @@ def _classify(
             return simple(K.CONNECTION, code=type(error).__name__)
         case TimeoutError():
             return simple(K.TIMEOUT, code=type(error).__name__)
-        case ConnectionError() | socket.gaierror():
+        case ConnectionError() | socket.gaierror() | ssl.SSLError() | anyio.BrokenResourceError():
             return simple(K.CONNECTION, code=type(error).__name__)
+        case OSError(errno=number) if number in _NETWORK_ERRNOS:
+            return simple(K.CONNECTION, code=errno.errorcode.get(number or 0, type(error).__name__))
     status = _duck_status(error)
     if status is not None:
-        headers, body = _duck_headers_body(error)
-        return from_http(status, headers, body, str(error))
+        return from_http(status, _duck_headers(error), _duck_body(error), str(error))
     for cls in type(error).__mro__:
         if cls.__name__ in table.exception_names:
             return simple(table.exception_names[cls.__name__], code=cls.__name__)
     return simple(K.UNKNOWN, code=type(error).__name__)
 
 
-def _duck_status(error: BaseException) -> int | None:
-    for holder in (error, getattr(error, "response", None)):
-        for name in ("status_code", "status"):
-            value = getattr(holder, name, None)
-            if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599:
-                return value
+def _as_status(value: object) -> int | None:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599:
+        return value
     return None
 
 
-def _duck_headers_body(error: BaseException) -> tuple[Mapping[str, str], object]:
+def _duck_status(error: BaseException) -> int | None:
+    """
+    The HTTP status an exception of any client library carries: ``status_code`` or
+    ``status`` on it or on its ``response``, else an integer ``code`` that is one.
+    """
+    for holder in (error, getattr(error, "response", None)):
+        for name in ("status_code", "status"):
+            status = _as_status(getattr(holder, name, None))
+            if status is not None:
+                return status
+    code = getattr(error, "code", None)
+    return _as_status(code) if isinstance(code, int) else None
+
+
+def _headers_of(holder: object) -> dict[str, str]:
+    raw = getattr(holder, "headers", None)
+    if raw is None or not hasattr(raw, "items"):
+        return {}
+    return {str(key).lower(): str(value) for key, value in raw.items()}
+
+
+def _duck_headers(error: BaseException) -> dict[str, str]:
+    """
+    The response headers an exception carries: its ``response``'s, then its own.
+    """
+    return {**_headers_of(getattr(error, "response", None)), **_headers_of(error)}
+
+
+def _duck_body(error: BaseException) -> object:
+    """
+    The error body an exception carries, parsed when it is JSON text or bytes.
+    """
     response = getattr(error, "response", None)
-    raw_headers = getattr(response, "headers", None)
-    headers: dict[str, str] = {}
-    if raw_headers is not None and hasattr(raw_headers, "items"):
-        headers = {str(key): str(value) for key, value in raw_headers.items()}
     body: object = getattr(error, "body", None)
+    if isinstance(body, bytes | bytearray):
+        body = _decode(bytes(body))
+    if isinstance(body, str):
+        body = _json_or_text(body[:_MAX_BODY])
     if body is None and isinstance(response, httpx.Response):
         body = _json_or_text(_body_text(response))
     if isinstance(body, dict) and "error" not in body:
@@ -773,8 +965,15 @@ def _duck_headers_body(error: BaseException) -> tuple[Mapping[str, str], object]
         body = {"error": body}
     if body is None or body == "":
         code, kind = getattr(error, "code", None), getattr(error, "type", None)
-        body = {"error": {"code": code, "type": kind, "message": getattr(error, "message", "")}}
-    return headers, body
+        message = getattr(error, "message", "")
+        body = {
+            "error": {
+                "code": code if isinstance(code, str) else None,
+                "type": kind,
+                "message": message if isinstance(message, str) else "",
+            }
+        }
+    return body
 
 
 # ----------------------------------------------------------------- the protocol
@@ -1025,9 +1224,21 @@ async def send_http(
     client = _require_client(client, wire.name)
     whole = attrs.evolve(request, stream=False) if request.stream else request
     http_request = _with_timeouts(wire.build_request(whole, endpoint), limits)
+    error_body: bytes | None = None
     try:
         with anyio.fail_after(limits.first_token_s):
-            response = await client.send(http_request)
+            # Sent as a stream so that an error body is read only in part; an answer
+            # is read whole (reading it to the end closes the response).
+            response = await client.send(http_request, stream=True)
+            if response.status_code >= 400:
+                error_body = await read_error_body(response)
+            else:
+                try:
+                    await response.aread()
+                finally:
+                    if not response.is_closed:  # cancelled or failed while reading
+                        with anyio.move_on_after(_CLOSE_S, shield=True):
+                            await response.aclose()
     except TimeoutError as exc:
         raise FirstTokenTimeoutError(
             f"{wire.name} did not answer within {limits.first_token_s} s "
@@ -1036,9 +1247,13 @@ async def send_http(
             model=endpoint.model,
             limit_s=limits.first_token_s,
         ) from exc
-    if response.status_code >= 400:
+    if error_body is not None:
         raise ProviderHTTPError.from_response(
-            response, provider=wire.name, model=endpoint.model, credential=endpoint.credential
+            response,
+            provider=wire.name,
+            model=endpoint.model,
+            credential=endpoint.credential,
+            content=error_body,
         )
     return wire.parse_response(response)
 
@@ -1086,11 +1301,15 @@ async def open_http_stream(
         if response.status_code >= 400:
             try:
                 with anyio.fail_after(_left(deadline)):
-                    await response.aread()
+                    content = await read_error_body(response)
             except TimeoutError as exc:
                 raise too_slow() from exc
             raise ProviderHTTPError.from_response(
-                response, provider=wire.name, model=endpoint.model, credential=endpoint.credential
+                response,
+                provider=wire.name,
+                model=endpoint.model,
+                credential=endpoint.credential,
+                content=content,
             )
         chunks = response.aiter_bytes()
         events = pump_events(
@@ -1100,16 +1319,17 @@ async def open_http_stream(
             model=endpoint.model,
             deadline=deadline,
             limits=limits,
+            secrets=_secrets(endpoint.credential),
         )
         try:
             yield events
         finally:
             await events.aclose()
-            with anyio.move_on_after(5, shield=True):
+            with anyio.move_on_after(_CLOSE_S, shield=True):
                 await response.aclose()
-                await _drain(chunks)
+            await _drain(chunks)
     finally:
-        with anyio.move_on_after(5, shield=True):
+        with anyio.move_on_after(_CLOSE_S, shield=True):
             await response.aclose()
 
 
@@ -1120,15 +1340,17 @@ async def _drain(chunks: AsyncIterator[bytes]) -> None:
     httpx reads bodies through nested async generators; closing only the outer
     one leaves the inner ones to the garbage collector (trio warns about each).
     Once the response is closed the chain ends at the next step, so draining it
-    finalises every level.
+    finalises every level. A transport whose body ignores the close (an in-process
+    one that keeps waiting) is cut off after a moment: cancelling it ends the chain too.
     """
-    for _ in range(1000):
-        try:
-            await anext(chunks)
-        except StopAsyncIteration:
-            return
-        except Exception:  # the closed stream ends with an error: the chain is finished
-            return
+    with anyio.move_on_after(_DRAIN_S, shield=True):
+        for _ in range(1000):
+            try:
+                await anext(chunks)
+            except StopAsyncIteration:
+                return
+            except Exception:  # the closed stream ends with an error: the chain is finished
+                return
 
 
 class EventStep(Protocol):
@@ -1186,6 +1408,7 @@ async def pump_events(
     model: str,
     deadline: float | None,
     limits: CallLimits,
+    secrets: tuple[str, ...] = (),
 ) -> AsyncGenerator[StreamEvent, None]:
     """
     Read *source* under the first-token and idle limits and yield stream events.
@@ -1193,12 +1416,18 @@ async def pump_events(
     Stops right after a :class:`StreamEnd`, without waiting for the source to end;
     the caller owns *source* and closes it.
     A source that ends or stalls after a finish reason but before the end marker
-    still finishes properly; one that ends or stalls earlier raises
-    :class:`StreamInterruptedError`.
+    still finishes properly, and once a finish reason arrived it is waited for
+    only ``limits.end_grace_s`` more (for a trailing usage chunk), not the whole
+    idle limit. One that ends or stalls earlier raises :class:`StreamInterruptedError`.
+    An error the stream reports (:class:`ProviderStreamError`) has *secrets*
+    masked in its message and detail: providers echo keys back.
     """
     started = False
     while True:
         limit = _left(deadline)
+        grace = limits.end_grace_s
+        if grace is not None and step.finishable and (limit is None or grace < limit):
+            limit = grace
         try:
             with anyio.fail_after(limit):
                 item = await anext(source, None)
@@ -1241,7 +1470,11 @@ async def pump_events(
             for event in step.finish("cut"):
                 yield event
             return
-        produced = step(item)
+        try:
+            produced = step(item)
+        except ProviderStreamError as exc:
+            _mask_stream_error(exc, secrets)
+            raise
         for event in produced:
             yield event
             if isinstance(event, StreamEnd):
@@ -1250,3 +1483,12 @@ async def pump_events(
             started = True
             idle_s = limits.idle_s
             deadline = None if idle_s is None else anyio.current_time() + idle_s
+
+
+def _mask_stream_error(error: ProviderStreamError, secrets: tuple[str, ...]) -> None:
+    """
+    Mask *secrets* in an error a stream parser just built (modelcfg's own object,
+    not yet seen by anyone), before it leaves the call path.
+    """
+    error.detail = redact(error.detail, *secrets)
+    error.args = tuple(redact(a, *secrets) if isinstance(a, str) else a for a in error.args)

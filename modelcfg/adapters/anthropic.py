@@ -7,8 +7,10 @@ system prompt is a top-level field; images are ``base64`` or ``url`` source
 blocks; tool calls and results are ``tool_use`` and ``tool_result`` blocks
 (consecutive tool results travel in one user message).
 
-A stream is complete at ``message_stop``, or once ``message_delta`` carried a
-stop reason (a missing ``message_stop`` after it is fine). An ``error`` event
+A stream is complete once ``message_delta`` carried a stop reason (with the
+final usage): the ``message_stop`` that normally follows carries nothing, so it
+is not waited for, and a server that never sends it or keeps the connection
+open does not hold the answer back. An ``error`` event
 (such as ``overloaded_error``) fails the stream with
 :class:`~modelcfg.adapters.ProviderStreamError`; an event that is not JSON fails
 it as ``stream_interrupted`` (reason ``malformed``). ``ping`` and event types
@@ -287,11 +289,16 @@ class AnthropicStreamParser:
                 return self, ()
             case "message_delta":
                 delta_body = as_object(payload.get("delta"))
-                return attrs.evolve(
+                parser = attrs.evolve(
                     self,
                     stop_reason=_stop(delta_body.get("stop_reason")) or self.stop_reason,
                     usage=anthropic_usage(payload.get("usage"), self.usage),
-                ), ()
+                )
+                if parser.stop_reason is None:
+                    return parser, ()
+                # The stop reason comes with the final usage: only message_stop, which
+                # carries nothing, may follow, so the answer is complete here.
+                return attrs.evolve(parser, finished=True), (parser._end(),)
             case "message_stop":
                 return attrs.evolve(self, finished=True), (self._end(),)
             case "error":

@@ -10,10 +10,14 @@ with ``model_dump()``. A stream callable returns an async iterator of stream
 events, or of OpenAI chunks / Anthropic events in the same forms.
 
 Exceptions are classified by duck typing, without importing any SDK: an HTTP
-status in ``status_code`` (or ``.response.status_code``), headers in
-``.response.headers``, the error body in ``.body`` (or ``.code`` / ``.type``),
+status in ``status_code`` or ``status`` (on the exception or its ``.response``;
+else an integer ``.code`` that is an HTTP status), headers in ``.headers`` or
+``.response.headers`` (``Retry-After`` is honoured), the error body in ``.body``
+(a dict, a list, JSON text or bytes; else ``.code`` / ``.type`` / ``.message``),
 and otherwise the class names along the MRO (``APITimeoutError``,
 ``APIConnectionError``, ``RateLimitError``, ``AuthenticationError``, ...).
+Network errors of the standard library (``ConnectionError``, ``ssl.SSLError``,
+an ``OSError`` such as ``ENETUNREACH``) are connection failures.
 """
 
 from __future__ import annotations
@@ -100,7 +104,9 @@ class _AutoStep:
             parser = (
                 AnthropicStreamParser(provider=self.provider)
                 if anthropic
-                else OpenAIStreamParser(provider=self.provider, expect_usage=False)
+                # A host's SDK stream may carry a usage chunk after the finish
+                # reason (include_usage): it is read, not cut off.
+                else OpenAIStreamParser(provider=self.provider)
             )
         return parser
 
@@ -269,6 +275,7 @@ class CallableAdapter:
             model=endpoint.model,
             deadline=deadline,
             limits=limits,
+            secrets=(endpoint.credential,) if endpoint.credential else (),
         )
         try:
             yield events

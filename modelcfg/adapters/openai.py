@@ -8,8 +8,12 @@ Groq, Together, DeepSeek, Mistral, ... The credential goes in an
 
 Streams ask for usage (``stream_options.include_usage``) unless the adapter is
 told not to, end at ``data: [DONE]``, and are also complete once a finish
-reason and the usage arrived: a missing ``[DONE]`` after them is fine. A stream
-without a finish reason is interrupted, never a success. A chunk that is not
+reason and the usage arrived: a missing ``[DONE]`` after them is fine. When the
+usage chunk does not follow the finish reason, the stream still counts as
+complete when the connection ends, or after the short
+:attr:`~modelcfg.adapters.CallLimits.end_grace_s` (never the whole idle limit),
+with the usage it reported. A stream without a finish reason is interrupted,
+never a success. A chunk that is not
 JSON fails the stream (``stream_interrupted``, reason ``malformed``) rather than
 dropping a piece of the answer silently.
 """

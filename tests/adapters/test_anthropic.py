@@ -5,8 +5,9 @@ Tests for the Anthropic Messages adapter, over httpx.MockTransport.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
+import anyio
 import attrs
 import httpx
 import pytest
@@ -29,6 +30,7 @@ from modelcfg._messages import (
 )
 from modelcfg.adapters import (
     AnthropicAdapter,
+    CallLimits,
     Endpoint,
     MalformedResponseError,
     ProviderHTTPError,
@@ -530,3 +532,55 @@ async def test_complete_success() -> None:
         answer = await ADAPTER.complete(client, attrs.evolve(HELLO, stream=True), ENDPOINT)
 
     assert ("Bonjour", "stop") == (answer.text, answer.finish_reason)
+
+
+class Held(httpx.AsyncByteStream):
+    """
+    A body that sends *content* and then keeps the connection open until closed.
+    """
+
+    def __init__(self, content: bytes) -> None:
+        self.content = content
+        self.closed = anyio.Event()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self.content
+        with anyio.move_on_after(30):
+            await self.closed.wait()
+        raise httpx.ReadError("the response was closed")
+
+    async def aclose(self) -> None:
+        self.closed.set()
+
+
+async def test_stream_ends_at_the_stop_reason_while_the_connection_stays_open() -> None:
+    """A stream whose message_stop never comes ends at message_delta's stop reason, with usage."""
+    held = Held(events(START, TEXT_BLOCK, text("Hi"), stop()))
+    started = anyio.current_time()
+
+    async with (
+        client_for(lambda request: httpx.Response(200, stream=held)) as client,
+        ADAPTER.stream(client, HELLO, ENDPOINT, limits=CallLimits(idle_s=10)) as stream,
+    ):
+        received = [event async for event in stream]
+    elapsed_s = anyio.current_time() - started
+
+    assert ("Hi", "stop", 9, True) == (
+        collect_stream(received).text,
+        collect_stream(received).finish_reason,
+        collect_stream(received).usage.output_tokens,
+        elapsed_s < 1.0,
+    )
+
+
+async def test_stream_error_event_masks_the_key_it_echoes() -> None:
+    """An error event that echoes the key gives a ProviderStreamError whose detail hides it."""
+    error: dict[str, JSON] = {
+        "type": "error",
+        "error": {"type": "api_error", "message": f"key {CANARY} broke"},
+    }
+
+    with pytest.raises(ProviderStreamError) as caught:
+        await stream_all(events(START, TEXT_BLOCK, text("Hel"), error))
+
+    assert ("key [REDACTED] broke", False) == (caught.value.detail, CANARY in str(caught.value))

@@ -31,6 +31,7 @@ from modelcfg.adapters import (
     FirstTokenTimeoutError,
     MalformedResponseError,
     OpenAIAdapter,
+    ProviderStreamError,
     StreamInterruptedError,
 )
 from modelcfg.typing import JSON
@@ -330,3 +331,32 @@ def test_adapter_repr_hides_the_callable() -> None:
     """The callables stay out of the adapter's repr and equality."""
 
     assert "CallableAdapter(name='callable', wire='auto')" == repr(returning(None))
+
+
+async def test_stream_usage_after_the_finish_reason_is_kept() -> None:
+    """An SDK stream's usage chunk after the finish reason (include_usage) is read, not cut off."""
+    items = (
+        {"id": "c", "choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": None}]},
+        {"id": "c", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+        {"id": "c", "choices": [], "usage": {"prompt_tokens": 7, "completion_tokens": 2}},
+    )
+    answer = collect_stream(await stream_all(streaming(SDKStream(items=items))))
+
+    assert ("Hi", "stop", Usage(input_tokens=7, output_tokens=2)) == (
+        answer.text,
+        answer.finish_reason,
+        answer.usage,
+    )
+
+
+async def test_stream_error_payload_masks_the_key() -> None:
+    """An error payload in an SDK stream that echoes the key never carries it further."""
+    items = (
+        {"id": "c", "choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": None}]},
+        {"error": {"code": "server_error", "message": f"key {CANARY} was revoked"}},
+    )
+
+    with pytest.raises(ProviderStreamError) as caught:
+        await stream_all(streaming(SDKStream(items=items)))
+
+    assert (False, False) == (CANARY in caught.value.detail, CANARY in str(caught.value))

@@ -7,7 +7,9 @@ step. Regenerate the docs table with ``python -m tests.adapters.test_classify_ta
 
 from __future__ import annotations
 
+import errno
 import json
+import ssl
 from pathlib import Path
 
 import attrs
@@ -21,6 +23,7 @@ from modelcfg.adapters import (
     Adapter,
     AnthropicAdapter,
     CallableAdapter,
+    DeadlineExceededError,
     FirstTokenTimeoutError,
     OpenAIAdapter,
     ProviderHTTPError,
@@ -85,6 +88,17 @@ class InternalServerError(APIError):
 
 class BadRequestError(APIError):
     pass
+
+
+class HTTPError(Exception):
+    """
+    Shaped like the exceptions of other client libraries: whatever attributes they set.
+    """
+
+    def __init__(self, message: str, **attributes: object) -> None:
+        super().__init__(message)
+        for name, value in attributes.items():
+            setattr(self, name, value)
 
 
 @attrs.frozen(kw_only=True)
@@ -793,6 +807,62 @@ ROWS: list[Row] = [
                 "code": "context_length_exceeded",
             },
         ),
+    ),
+    Row(
+        id="sdk-retry-after-on-the-exception-itself",
+        adapter="callable",
+        kind=K.RATE_LIMITED,
+        retry_after_s=7.0,
+        error=HTTPError("Too Many Requests", status_code=429, headers={"Retry-After": "7"}),
+    ),
+    Row(
+        id="sdk-integer-code-is-the-status",
+        adapter="callable",
+        kind=K.RATE_LIMITED,
+        error=HTTPError("Resource has been exhausted", code=429, status="RESOURCE_EXHAUSTED"),
+    ),
+    Row(
+        id="sdk-bytes-body",
+        adapter="callable",
+        kind=K.CONTEXT_OVERFLOW,
+        error=HTTPError(
+            "Error code: 400", status_code=400, body=b'{"error":{"message":"prompt is too long"}}'
+        ),
+    ),
+    Row(
+        id="sdk-json-text-body",
+        adapter="callable",
+        kind=K.BILLING,
+        error=HTTPError(
+            "Error code: 429", status_code=429, body='{"error":{"code":"insufficient_quota"}}'
+        ),
+    ),
+    Row(
+        id="builtin-ssl-error",
+        adapter="callable",
+        kind=K.CONNECTION,
+        error=ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number"),
+    ),
+    Row(
+        id="builtin-network-unreachable",
+        adapter="callable",
+        kind=K.CONNECTION,
+        error=OSError(errno.ENETUNREACH, "Network is unreachable"),
+    ),
+    Row(
+        id="deadline-exceeded",
+        adapter="openai",
+        kind=K.TIMEOUT,
+        error=DeadlineExceededError("late", provider="openai", limit_s=1.0),
+    ),
+    Row(
+        id="openai-429-deeply-nested-body",
+        adapter="openai",
+        status=429,
+        kind=K.RATE_LIMITED,
+        headers={"retry-after": "7"},
+        retry_after_s=7.0,
+        body=b'{"error":' * 3_000 + b"1" + b"}" * 3_000,
     ),
 ]
 

@@ -333,3 +333,21 @@ def test_port_needs_a_running_server() -> None:
 
     with pytest.raises(RuntimeError, match="not running"):
         _ = FakeProvider().base_url
+
+
+async def test_missing_done_with_the_connection_open_finishes_promptly(
+    wire: str, fake: FakeProvider
+) -> None:
+    """A stream whose end marker never comes on a connection kept open ends at once, with usage."""
+    started = time.monotonic()
+    outcome = await attempt(
+        wire, fake, "no-done-open", stream=True, limits=CallLimits(idle_s=5.0, read_s=10.0)
+    )
+    elapsed_s = time.monotonic() - started
+
+    assert ("Hello from no-done-open", "stop", Usage(input_tokens=12, output_tokens=4), True) == (
+        getattr(outcome, "text", None),
+        getattr(outcome, "finish_reason", None),
+        getattr(outcome, "usage", None),
+        elapsed_s < 1.0,
+    )

@@ -705,3 +705,111 @@ def test_parser_joins_any_text(pieces: list[str]) -> None:
         events.extend(out)
 
     assert ("".join(pieces), True) == (collect_stream(events).text, parser.finished)
+
+
+# ------------------------------------------------------------ ends, bodies and echoed keys
+
+
+async def test_stream_without_usage_after_the_finish_reason_ends_after_the_grace() -> None:
+    """A finish reason with no usage chunk and no [DONE] ends after end_grace_s, not idle_s."""
+    stream = Trickle(
+        chunks=(sse(chunk("Hi")), sse(chunk(finish="stop")), b"data: [DONE]\n\n"),
+        pauses_s=(0.0, 0.0, 30.0),
+    )
+    started = anyio.current_time()
+
+    async with client_for(lambda request: httpx.Response(200, stream=stream)) as client:
+        events = await stream_all(ADAPTER, client, CallLimits(idle_s=10, end_grace_s=0.2))
+    elapsed_s = anyio.current_time() - started
+
+    assert ("Hi", "stop", Usage(), True) == (
+        collect_stream(events).text,
+        collect_stream(events).finish_reason,
+        collect_stream(events).usage,
+        0.2 <= elapsed_s < 2.0,
+    )
+
+
+async def test_a_usage_chunk_within_the_grace_is_kept() -> None:
+    """A usage chunk that follows the finish reason within end_grace_s is read, not cut off."""
+    stream = Trickle(
+        chunks=(sse(chunk("Hi")), sse(chunk(finish="stop")), sse(USAGE_CHUNK), b"data: [DONE]\n\n"),
+        pauses_s=(0.0, 0.0, 0.1, 30.0),
+    )
+
+    async with client_for(lambda request: httpx.Response(200, stream=stream)) as client:
+        with anyio.fail_after(5):
+            events = await stream_all(ADAPTER, client, CallLimits(idle_s=10, end_grace_s=1.0))
+
+    assert (
+        Usage(input_tokens=10, output_tokens=5, cache_read_tokens=20)
+        == collect_stream(events).usage
+    )
+
+
+async def test_stream_error_chunk_masks_the_key_it_echoes() -> None:
+    """An error chunk that echoes the key gives a ProviderStreamError whose text hides it."""
+    content = sse(chunk("Hi"), {"error": {"code": "server_error", "message": f"bad {CANARY}"}})
+
+    async with client_for(lambda request: httpx.Response(200, content=content)) as client:
+        with pytest.raises(ProviderStreamError) as caught:
+            await stream_all(ADAPTER, client)
+
+    assert (False, False, "bad [REDACTED]") == (
+        CANARY in caught.value.detail,
+        CANARY in str(caught.value),
+        caught.value.detail,
+    )
+
+
+@attrs.frozen(kw_only=True)
+class Endless(httpx.AsyncByteStream):
+    """
+    A body of *size* bytes in 16 KiB chunks, which ends when closed (as a socket
+    does); records how many bytes were taken.
+    """
+
+    size: int
+    taken: list[int] = attrs.field(factory=list)
+    closed: list[bool] = attrs.field(factory=list)
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        piece = b"x" * 16_384
+        while sum(self.taken) < self.size and not self.closed:
+            self.taken.append(len(piece))
+            yield piece
+
+    async def aclose(self) -> None:
+        self.closed.append(True)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+async def test_a_huge_error_body_is_read_only_in_part(stream: bool) -> None:
+    """A 10 MB error body is read no further than 64 KiB (plus a chunk), whole or streamed."""
+    body_stream = Endless(size=10_000_000)
+
+    async with client_for(lambda request: httpx.Response(500, stream=body_stream)) as client:
+        call = stream_all(ADAPTER, client) if stream else ADAPTER.complete(client, HELLO, ENDPOINT)
+        with pytest.raises(ProviderHTTPError) as caught:
+            await call
+
+    assert (True, 65_536, FailureKind.SERVER) == (
+        sum(body_stream.taken) <= 65_536 + 16_384,
+        len(caught.value.body),
+        ADAPTER.classify(caught.value, now=0.0).kind,
+    )
+
+
+async def test_a_deeply_nested_error_body_keeps_its_status_and_retry_after() -> None:
+    """A 429 whose JSON body nests past the parser's limit is still a rate limit with its wait."""
+    content = b'{"error":' * 5_000 + b"1" + b"}" * 5_000
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(429, content=content, headers={"retry-after": "7"})
+
+    async with client_for(handler) as client:
+        with pytest.raises(ProviderHTTPError) as caught:
+            await ADAPTER.complete(client, HELLO, ENDPOINT)
+    failure = ADAPTER.classify(caught.value, now=0.0)
+
+    assert (FailureKind.RATE_LIMITED, 7.0) == (failure.kind, failure.retry_after_s)

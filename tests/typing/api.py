@@ -41,8 +41,14 @@ from modelcfg import (
     next_attempt,
     resolve_model,
 )
+from modelcfg.adapters import CallLimits, DeadlineExceededError
 from modelcfg.auth import AuthStore, default_auth_path
-from modelcfg.exceptions import AttemptsExhaustedError, ConfigError
+from modelcfg.exceptions import (
+    AttemptsExhaustedError,
+    ConfigError,
+    OutputInterruptedError,
+    RedactedError,
+)
 from modelcfg.stores import FileStateStore, MemoryStateStore
 from modelcfg.typing import StateStore
 
@@ -97,14 +103,28 @@ async def run(cfg: Config) -> str:
             environ=os.environ,
             store=store if selection else file_store,
             observers=[events.append],
+            limits=CallLimits(connect_s=5.0, first_token_s=None, idle_s=30.0, end_grace_s=1.0),
         )
         request = ChatRequest(messages=[Message(role="user", content="hi")])
         try:
             answer: Completion = await executor.complete(request, selection=selection)
         except AttemptsExhaustedError as error:
+            assert_type(error.state, AttemptState)
+            assert_type(error.failures, tuple[Failure, ...])
+            cause = error.__cause__
+            if isinstance(cause, RedactedError):
+                assert_type(cause.status, int | None)
+            elif isinstance(cause, DeadlineExceededError):
+                assert_type(cause.limit_s, float)
             return error.reason
-        async with executor.stream(request, restart_after_output=True) as stream:
-            text = await stream.text()
+        try:
+            async with executor.stream(request) as stream:
+                text = await stream.text()
+        except OutputInterruptedError as error:
+            assert_type(error.failure, Failure)
+            assert_type(error.failures, tuple[Failure, ...])
+            assert_type(error.state, AttemptState)
+            text = ""
         executor2 = Executor.from_config(
             cfg, client=client, credentials=StaticCredentials({"openai:default": "k"})
         )
