@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Final, TypeAlias
 import attrs
 
 from modelcfg._failures import Failure, FailureKind
+from modelcfg._slots import slot_setters
 from modelcfg._values import ModelRef, ProfileId, Target
 
 if TYPE_CHECKING:
@@ -222,3 +223,70 @@ class GiveUp:
 
 Action: TypeAlias = Call | GiveUp
 """What the shell must do next."""
+
+
+# -- fast builders (see modelcfg._slots), for the decision core's own values ----------
+
+_new = object.__new__
+_set_r_code, _set_r_message = slot_setters(Reason)
+_set_s_model, _set_s_profile, _set_s_code, _set_s_until, _set_s_kind, _set_s_detail = slot_setters(
+    Skip
+)
+_set_c_target, _set_c_delay, _set_c_reason, _set_c_skipped, _set_c_probe, _set_c_state = (
+    slot_setters(Call)
+)
+_set_g_reason, _set_g_failures, _set_g_skipped, _set_g_state = slot_setters(GiveUp)
+
+
+def _new_reason(code: ReasonCode, message: str) -> Reason:
+    reason: Reason = _new(Reason)
+    _set_r_code(reason, code)
+    _set_r_message(reason, message)
+    return reason
+
+
+def _new_skip(
+    model: ModelRef,
+    profile: ProfileId | None,
+    code: SkipCode,
+    until_at: float | None = None,
+    kind: FailureKind | None = None,
+    detail: str = "",
+) -> Skip:
+    skip: Skip = _new(Skip)
+    _set_s_model(skip, model)
+    _set_s_profile(skip, profile)
+    _set_s_code(skip, code)
+    _set_s_until(skip, until_at)
+    _set_s_kind(skip, kind)
+    _set_s_detail(skip, detail)
+    return skip
+
+
+def _new_call(
+    target: Target,
+    delay_s: float,
+    reason: Reason,
+    skipped: tuple[Skip, ...],
+    probe: bool,
+    state: AttemptState,
+) -> Call:
+    call: Call = _new(Call)
+    _set_c_target(call, target)
+    _set_c_delay(call, delay_s)
+    _set_c_reason(call, reason)
+    _set_c_skipped(call, skipped)
+    _set_c_probe(call, probe)
+    _set_c_state(call, state)
+    return call
+
+
+def _new_give_up(
+    reason: Reason, failures: tuple[Failure, ...], skipped: tuple[Skip, ...], state: AttemptState
+) -> GiveUp:
+    give_up: GiveUp = _new(GiveUp)
+    _set_g_reason(give_up, reason)
+    _set_g_failures(give_up, failures)
+    _set_g_skipped(give_up, skipped)
+    _set_g_state(give_up, state)
+    return give_up

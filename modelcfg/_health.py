@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from itertools import compress
+from operator import itemgetter
 from typing import Final, TypeVar
 
 import attrs
 
 from modelcfg._failures import Failure, FailureKind, _to_kind
 from modelcfg._policy import KindRule, Mark, Policy, Scope
+from modelcfg._slots import slot_setters
 from modelcfg._values import ModelRef, ProfileId, Target
 
 __all__ = [
@@ -47,6 +50,9 @@ __all__ = [
 
 _MAX_OUTCOMES: Final = 64
 """The most call outcomes a circuit keeps, newest last."""
+
+_AT: Final = itemgetter(0)
+_OK: Final = itemgetter(1)
 
 
 class BlockCode(enum.StrEnum):
@@ -258,6 +264,49 @@ def render_cycle_mermaid(cycle: tuple[Transition, ...]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# -- fast builders (see modelcfg._slots): the core's own, already trusted values -------
+
+_new = object.__new__
+_set_w_kind, _set_w_until, _set_w_strikes, _set_w_last, _set_w_probe = slot_setters(Window)
+_set_c_outcomes, _set_c_open, _set_c_probe = slot_setters(Circuit)
+_set_k_count, _set_k_last = slot_setters(KindCounter)
+
+
+def _window(
+    kind: FailureKind,
+    until_at: float,
+    strikes: int,
+    last_failure_at: float,
+    probe_until_at: float | None = None,
+) -> Window:
+    window: Window = _new(Window)
+    _set_w_kind(window, kind)
+    _set_w_until(window, until_at)
+    _set_w_strikes(window, strikes)
+    _set_w_last(window, last_failure_at)
+    _set_w_probe(window, probe_until_at)
+    return window
+
+
+def _circuit(
+    outcomes: tuple[tuple[float, bool], ...],
+    open_until_at: float | None = None,
+    probe_until_at: float | None = None,
+) -> Circuit:
+    circuit: Circuit = _new(Circuit)
+    _set_c_outcomes(circuit, outcomes)
+    _set_c_open(circuit, open_until_at)
+    _set_c_probe(circuit, probe_until_at)
+    return circuit
+
+
+def _counter(count: int, last_at: float) -> KindCounter:
+    counter: KindCounter = _new(KindCounter)
+    _set_k_count(counter, count)
+    _set_k_last(counter, last_at)
+    return counter
+
+
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 
@@ -416,10 +465,11 @@ class HealthState:
             # A half-open probe reported: whatever the kind, its lease ends now, and a
             # window it was probing opens again (Probing -> Open) unless the failure
             # was about the request rather than the target.
+            # Most failures come with no probe out: look before calling the helper.
             reopen = rule.mark is not Mark.NONE or rule.trips_circuit
-            if disables:
+            if disables and _probing(disables.get(profile)):
                 disables = _after_probe_in(disables, profile, now, reopen, policy)
-            if cooldowns:
+            if cooldowns and _probing(cooldowns.get(profile)):
                 cooldowns = _after_probe_in(cooldowns, profile, now, reopen, policy)
             if model_cooldowns:
                 pair = (
@@ -427,7 +477,8 @@ class HealthState:
                     if target is not None and target.model == model and target.profile == profile
                     else Target(model=model, profile=profile)
                 )
-                model_cooldowns = _after_probe_in(model_cooldowns, pair, now, reopen, policy)
+                if _probing(model_cooldowns.get(pair)):
+                    model_cooldowns = _after_probe_in(model_cooldowns, pair, now, reopen, policy)
             if (
                 circuits
                 and (circuit := circuits.get(model)) is not None
@@ -435,13 +486,9 @@ class HealthState:
             ):
                 # A failure that trips circuits already reopened it above; any other
                 # gives the lease back and leaves the circuit half-open.
-                circuits = {**circuits, model: attrs.evolve(circuit, probe_until_at=None)}
-        return HealthState(
-            cooldowns=cooldowns,
-            model_cooldowns=model_cooldowns,
-            disables=disables,
-            counters=self._counted(failure, policy),
-            circuits=circuits,
+                circuits = {**circuits, model: _circuit(circuit.outcomes, circuit.open_until_at)}
+        return _health(
+            cooldowns, model_cooldowns, disables, self._counted(failure, policy), circuits
         )
 
     def with_success(self, target: Target, at: float) -> HealthState:
@@ -454,15 +501,15 @@ class HealthState:
         """
         circuit = self.circuits.get(target.model)
         if circuit is None or circuit.open_until_at is not None:
-            closed = Circuit(outcomes=((at, True),))
+            closed = _circuit(((at, True),))
         else:
-            closed = Circuit(outcomes=(*circuit.outcomes[-(_MAX_OUTCOMES - 1) :], (at, True)))
-        return HealthState(
-            cooldowns=_drop(self.cooldowns, target.profile),
-            model_cooldowns=_drop(self.model_cooldowns, target),
-            disables=_drop(self.disables, target.profile),
-            counters=self.counters,
-            circuits=_put(self.circuits, target.model, closed),
+            closed = _circuit((*circuit.outcomes[-(_MAX_OUTCOMES - 1) :], (at, True)))
+        return _health(
+            _drop(self.cooldowns, target.profile),
+            _drop(self.model_cooldowns, target),
+            _drop(self.disables, target.profile),
+            self.counters,
+            _put(self.circuits, target.model, closed),
         )
 
     def with_probe_started(self, target: Target, at: float, policy: Policy) -> HealthState:
@@ -600,8 +647,29 @@ class HealthState:
         at = failure.observed_at
         quiet = old is None or at - old.last_at >= policy.counter_reset_s
         count = 1 if quiet or old is None else old.count + 1
-        counter = KindCounter(count=count, last_at=max(at, old.last_at if old else at))
+        counter = _counter(count, max(at, old.last_at if old else at))
         return {**self.counters, failure.kind: counter}
+
+
+_set_h_cooldowns, _set_h_model_cooldowns, _set_h_disables, _set_h_counters, _set_h_circuits = (
+    slot_setters(HealthState)
+)
+
+
+def _health(
+    cooldowns: Mapping[ProfileId, Window],
+    model_cooldowns: Mapping[Target, Window],
+    disables: Mapping[ProfileId, Window],
+    counters: Mapping[FailureKind, KindCounter],
+    circuits: Mapping[ModelRef, Circuit],
+) -> HealthState:
+    health: HealthState = _new(HealthState)
+    _set_h_cooldowns(health, cooldowns)
+    _set_h_model_cooldowns(health, model_cooldowns)
+    _set_h_disables(health, disables)
+    _set_h_counters(health, counters)
+    _set_h_circuits(health, circuits)
+    return health
 
 
 def _blocked_by(
@@ -619,6 +687,10 @@ def _blocked_by(
     if found is not None and until <= found.until_at:
         return found
     return Blocked(until_at=until, code=code, kind=window.kind)
+
+
+def _probing(window: Window | None) -> bool:
+    return window is not None and window.probe_until_at is not None
 
 
 def _after_probe_in(
@@ -665,14 +737,9 @@ def _next_window(
                 else rule.window_for(1)
             )
             if fresh > until:
-                return Window(kind=kind, until_at=fresh, last_failure_at=now)
-        # Direct construction, not attrs.evolve(): this runs on every repeated failure.
-        return Window(
-            kind=old.kind,
-            until_at=until,
-            strikes=old.strikes,
-            last_failure_at=max(now, old.last_failure_at),
-            probe_until_at=old.probe_until_at,
+                return _window(kind, fresh, 1, now)
+        return _window(
+            old.kind, until, old.strikes, max(now, old.last_failure_at), old.probe_until_at
         )
     # Strikes count failures of one kind in a row: they stay recent when this failure
     # comes within counter_reset_s of the previous window's end (not of its failure: a
@@ -690,22 +757,24 @@ def _next_window(
         if retry_after_s is not None
         else rule.window_for(strikes)
     )
-    return Window(kind=kind, until_at=now + length, strikes=strikes, last_failure_at=now)
+    return _window(kind, now + length, strikes, now)
 
 
 def _circuit_after(old: Circuit | None, now: float, policy: Policy) -> Circuit:
     outcomes = (*(old.outcomes[-(_MAX_OUTCOMES - 1) :] if old else ()), (now, False))
     if old is not None and old.open_until_at is not None:
         if now < old.open_until_at:
-            return attrs.evolve(old, outcomes=outcomes)
+            return _circuit(outcomes, old.open_until_at, old.probe_until_at)
         # Half-open: the probe (or a late caller) failed, so the breaker opens again.
-        return Circuit(outcomes=outcomes, open_until_at=now + policy.circuit_open_s)
+        return _circuit(outcomes, now + policy.circuit_open_s)
     horizon = now - policy.circuit_window_s
-    recent = [ok for at, ok in outcomes if at > horizon]
+    # The outcomes inside the window, picked by C-level iterators: a busy circuit holds
+    # 64 of them, and this runs on every failure that counts against it.
+    recent = list(compress(map(_OK, outcomes), map(horizon.__lt__, map(_AT, outcomes))))
     failed = recent.count(False)
     if (
         len(recent) >= policy.circuit_min_calls
         and failed / len(recent) >= policy.circuit_failure_rate
     ):
-        return Circuit(outcomes=outcomes, open_until_at=now + policy.circuit_open_s)
-    return Circuit(outcomes=outcomes)
+        return _circuit(outcomes, now + policy.circuit_open_s)
+    return _circuit(outcomes)

@@ -20,6 +20,7 @@ from modelcfg._actions import ReasonCode, _to_reason_code
 from modelcfg._failures import Failure, _valid_time
 from modelcfg._health import HealthState
 from modelcfg._policy import Policy
+from modelcfg._slots import slot_setters
 from modelcfg._values import FallbackChain, ModelRef, ProfileId, Selection, Target
 from modelcfg.exceptions import InvalidStateError
 
@@ -455,13 +456,13 @@ class AttemptState:
             InvalidStateError: No call is waiting for its outcome.
         """
         target = self._pending_target("a failure")
-        record = AttemptRecord(
-            number=self.attempts,
-            target=target,
-            reason=self.current_reason or ReasonCode.FIRST_ATTEMPT,
-            delay_s=self.current_delay_s,
-            failure=failure,
-            ended_at=failure.observed_at,
+        record = _record(
+            self.attempts,
+            target,
+            self.current_reason or ReasonCode.FIRST_ATTEMPT,
+            self.current_delay_s,
+            failure,
+            failure.observed_at,
         )
         tried = self.tried if target.profile in self.tried else (*self.tried, target.profile)
         return _build_state(
@@ -498,13 +499,13 @@ class AttemptState:
             InvalidStateError: No call is waiting for its outcome.
         """
         target = self._pending_target("a success")
-        record = AttemptRecord(
-            number=self.attempts,
-            target=target,
-            reason=self.current_reason or ReasonCode.FIRST_ATTEMPT,
-            delay_s=self.current_delay_s,
-            failure=None,
-            ended_at=at,
+        record = _record(
+            self.attempts,
+            target,
+            self.current_reason or ReasonCode.FIRST_ATTEMPT,
+            self.current_delay_s,
+            None,
+            at,
         )
         return _replaced(
             self,
@@ -567,6 +568,32 @@ def _replaced(state: AttemptState, **changes: object) -> AttemptState:
     return new
 
 
+_set_r_number, _set_r_target, _set_r_reason, _set_r_delay, _set_r_failure, _set_r_ended = (
+    slot_setters(AttemptRecord)
+)
+
+
+def _record(
+    number: int,
+    target: Target,
+    reason: ReasonCode,
+    delay_s: float,
+    failure: Failure | None,
+    ended_at: float,
+) -> AttemptRecord:
+    """
+    An :class:`AttemptRecord` of the core's own values, built without ``__init__``.
+    """
+    record: AttemptRecord = object.__new__(AttemptRecord)
+    _set_r_number(record, number)
+    _set_r_target(record, target)
+    _set_r_reason(record, reason)
+    _set_r_delay(record, delay_s)
+    _set_r_failure(record, failure)
+    _set_r_ended(record, ended_at)
+    return record
+
+
 # The slot setters of AttemptState, in field order, for _build_state().
 (
     _set_routes,
@@ -589,9 +616,13 @@ def _replaced(state: AttemptState, **changes: object) -> AttemptState:
     _set_attempts,
     _set_history,
     _set_finished,
-) = (getattr(AttemptState, field.name).__set__ for field in attrs.fields(AttemptState))
+) = slot_setters(AttemptState)
 _SETTERS = tuple(
-    (field.name, getattr(AttemptState, field.name).__set__) for field in attrs.fields(AttemptState)
+    zip(
+        (field.name for field in attrs.fields(AttemptState)),
+        slot_setters(AttemptState),
+        strict=True,
+    )
 )
 
 
@@ -655,15 +686,6 @@ def _build_state(
 _T = TypeVar("_T")
 
 
-def _parse_target(text: str) -> Target:
-    model, sep, profile = text.partition(" with ")
-    if not sep:
-        raise ValueError(
-            f"{text!r} is not a target: write it as 'provider/model with provider:name'"
-        )
-    return Target(model=ModelRef.parse(model), profile=ProfileId.parse(profile))
-
-
 @functools.lru_cache(maxsize=1)
 def state_converter() -> cattrs.Converter:
     """
@@ -681,7 +703,7 @@ def state_converter() -> cattrs.Converter:
     converter.register_unstructure_hook(ProfileId, str)
     converter.register_structure_hook(ProfileId, lambda v, _t: ProfileId.parse(v))
     converter.register_unstructure_hook(Target, str)
-    converter.register_structure_hook(Target, lambda v, _t: _parse_target(v))
+    converter.register_structure_hook(Target, lambda v, _t: Target.parse(v))
     return converter
 
 
