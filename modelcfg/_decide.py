@@ -13,7 +13,19 @@ from typing import Final
 
 import attrs
 
-from modelcfg._actions import Action, Call, GiveUp, Reason, ReasonCode, Skip, SkipCode, format_clock
+from modelcfg._actions import (
+    Action,
+    Call,
+    GiveUp,
+    ReasonCode,
+    Skip,
+    SkipCode,
+    _new_call,
+    _new_give_up,
+    _new_reason,
+    _new_skip,
+    format_clock,
+)
 from modelcfg._failures import Failure, FailureKind
 from modelcfg._health import BlockCode
 from modelcfg._policy import KindRule, Mark
@@ -93,6 +105,10 @@ def next_attempt(failure: Failure | None, state: AttemptState) -> Action:
     Args:
         failure: How the latest call failed, or ``None`` to ask for the first call.
             Its ``model`` and ``profile``, when left out, are taken from the call.
+            ``None`` also decides again after a failure the state has recorded
+            already (:meth:`AttemptState.with_failure`), for instance on a fresher
+            health: ``next_attempt(failure, state)`` and
+            ``next_attempt(None, state.with_failure(failure))`` decide alike.
         state: The request's state: from :meth:`AttemptState.start` for the first
             call, else the ``state`` of the previous action.
 
@@ -101,21 +117,29 @@ def next_attempt(failure: Failure | None, state: AttemptState) -> Action:
         carries the successor state.
 
     Raises:
-        InvalidStateError: The request is finished, its first call was already
-            decided and no failure is given, no call is outstanding for a
-            failure, or the failure names another target than the call.
+        InvalidStateError: The request is finished, a call is outstanding and no
+            failure is given, no call is outstanding for a failure, or the failure
+            names another target than the call.
+
+    .. versionchanged:: 0.1.0
+       ``None`` decides again after a failure recorded with
+       :meth:`AttemptState.with_failure`.
     """
     if state.finished:
         raise InvalidStateError(
             "the request is finished: start a new AttemptState for a new request"
         )
     if failure is None:
-        if state.attempts:
+        if not state.attempts:
+            return _move_on(state, None, None)
+        recorded = state.history[-1].failure if state.history and not state.pending else None
+        if recorded is None:
             raise InvalidStateError(
                 "the first call of this request was already decided: pass the failure of "
-                "the latest call, or record its success with AttemptState.succeeded()"
+                "the latest call (or record it with AttemptState.with_failure() first), or "
+                "record its success with AttemptState.succeeded()"
             )
-        return _move_on(state, None, None)
+        return _after_failure(state, recorded)
     if not state.pending or state.current is None:
         raise InvalidStateError(
             "no call of this request is waiting for its outcome: pass the state of the "
@@ -129,7 +153,15 @@ def next_attempt(failure: Failure | None, state: AttemptState) -> Action:
             f"the failure is for {failure.model} with {failure.profile}, "
             f"but the latest call went to {target}"
         )
-    state = state.with_failure(failure)
+    return _after_failure(state.with_failure(failure), failure)
+
+
+def _after_failure(state: AttemptState, failure: Failure) -> Action:
+    """
+    Decide what follows *failure*, which *state* has recorded already.
+    """
+    target = state.current
+    assert target is not None  # with_failure() keeps the failed call as current
     policy = state.routes.policy
     kind = failure.kind
     rule = policy.rule_for(kind)
@@ -245,9 +277,10 @@ def _move_on(state: AttemptState, failure: Failure | None, rule: KindRule | None
             need = max(needs_min or 0, (floor or 0) + 1)
             known = f"{window} tokens" if window is not None else "unknown"
             skips.append(
-                Skip(
-                    model=model,
-                    code=SkipCode.CONTEXT_TOO_SMALL,
+                _new_skip(
+                    model,
+                    None,
+                    SkipCode.CONTEXT_TOO_SMALL,
                     detail=f"needs {need} tokens, has {known}",
                 )
             )
@@ -260,12 +293,8 @@ def _move_on(state: AttemptState, failure: Failure | None, rule: KindRule | None
             if blocked is None or pinned:
                 return _chosen(state, failure, target, index, pinned, blocked, probe, skips)
             skips.append(
-                Skip(
-                    model=model,
-                    profile=target.profile,
-                    code=_SKIP_CODES[blocked.code],
-                    until_at=blocked.until_at,
-                    kind=blocked.kind,
+                _new_skip(
+                    model, target.profile, _SKIP_CODES[blocked.code], blocked.until_at, blocked.kind
                 )
             )
             waits.append((blocked.until_at, index, target, False))
@@ -408,23 +437,11 @@ def _call(
         health = health.with_probe_started(target, at, state.routes.policy)
         message += " (half-open probe)"
     successor = state.moved_to(target, index=index, reason=code, delay_s=delay_s, health=health)
-    return Call(
-        target=target,
-        delay_s=delay_s,
-        reason=Reason(code=code, message=message),
-        skipped=skips,
-        probe=probe,
-        state=successor,
-    )
+    return _new_call(target, delay_s, _new_reason(code, message), skips, probe, successor)
 
 
 def _give_up(
     state: AttemptState, code: ReasonCode, message: str, skips: list[Skip] | tuple[Skip, ...] = ()
 ) -> GiveUp:
     final = state.gave_up()
-    return GiveUp(
-        reason=Reason(code=code, message=message),
-        failures=final.failures,
-        skipped=tuple(skips),
-        state=final,
-    )
+    return _new_give_up(_new_reason(code, message), final.failures, tuple(skips), final)

@@ -24,7 +24,7 @@ import anyio
 import attrs
 import httpx
 
-from modelcfg._actions import Action, Call, GiveUp, Reason, ReasonCode
+from modelcfg._actions import Call, GiveUp, Reason, ReasonCode
 from modelcfg._config import AuthMode, Config, ProviderConfig, WireFormat
 from modelcfg._decide import next_attempt
 from modelcfg._failures import Failure, FailureKind, redact
@@ -320,11 +320,15 @@ class StaticCredentials:
 
 class StoreCredentials:
     """
-    Credentials from the auth store, then the environment for ``provider:default``.
+    Credentials from the auth store, then the environment key.
 
-    OAuth tokens about to expire are refreshed (one refresh per profile at a time
-    in this process) and written back to the store. Providers in *keyless* (local
-    servers) are called without a credential when none is stored.
+    The environment key stands in for the first profile of the provider's order
+    (*orders*) when no profile of that order is usable, and for a missing
+    ``provider:default`` outside it: the rule ``modelcfg models list`` reports
+    with (:func:`~modelcfg.auth.credential_for`). OAuth tokens about to expire
+    are refreshed (one refresh per profile at a time in this process) and
+    written back to the store. Providers in *keyless* (local servers) are called
+    without a credential when none is stored.
     """
 
     def __init__(
@@ -336,8 +340,10 @@ class StoreCredentials:
         refresher: Refresher | None = None,
         keyless: frozenset[str] = frozenset(),
         clock: Clock = time.time,
+        orders: Mapping[str, Sequence[ProfileId]] | None = None,
     ) -> None:
         self._store = store
+        self._orders = {p: tuple(o) for p, o in (orders or {}).items()}
         self._environ = environ
         self._env_vars = dict(env_vars or {})
         self._refresher = refresher
@@ -361,6 +367,7 @@ class StoreCredentials:
                     env_vars=self._env_vars.get(profile.provider, ()),
                     refresher=self._refresher,
                     now=self._clock(),
+                    order=self._orders.get(profile.provider),
                 )
             except CredentialsError:
                 if profile.provider in self._keyless and self._store.get(profile) is None:
@@ -559,9 +566,11 @@ class Executor:
         """
         Build an executor from a configuration.
 
-        Credentials come from *credentials* if given, else from *auth_store* (with
-        *environ* for ``provider:default``), else from *environ* alone. The catalog
-        defaults to the curated one with the config's own model entries.
+        Credentials come from *credentials* if given, else from *auth_store*, with
+        the environment key of *environ* for the order's first profile when nothing
+        in the order is usable (the rule ``modelcfg models list`` reports), else from
+        *environ* alone. The catalog defaults to the curated one with the config's
+        own model entries.
         """
         from modelcfg._curated import curated_catalog
         from modelcfg._plan import build_routes, catalog_for
@@ -589,6 +598,7 @@ class Executor:
                     if keyless_provider(p, base_url=s.base_url, env_vars=s.api_key_env)
                 ),
                 clock=clock,
+                orders=routes.auth_order,
             )
         providers = providers_from_config(config, tuple(routes.auth_order), adapters=adapters)
         modes = {pid: profile.mode for pid, profile in config.auth.profiles.items()}
@@ -780,7 +790,10 @@ class _Run:
         executor = self.executor
         failed_target = self.state.current
         health = await executor.store.load_health()
-        action = self._decide_on(failure, health)
+        action = next_attempt(failure, self.state.with_health(health).with_now(executor.clock()))
+        # Deciding again starts from the state that records the failure, on a health
+        # that holds it too (the store has it by then), so the core counts it once.
+        recorded = self.state if failure is None else self.state.with_failure(failure)
         # The failure goes to the shared store once: before a wait (so other requests
         # see it while this one sleeps), or together with a probe claim.
         unrecorded = failure
@@ -803,10 +816,7 @@ class _Run:
                 # the core calls even while blocked) the call goes out unclaimed.
                 self.probing = action.target if claimed else None
                 break
-            # A health that already holds this request's failure (recorded before the
-            # wait) sees it again in the core: repeats while a window is open leave the
-            # window as it is, so the decision stands on the same windows.
-            action = self._decide_on(failure, health)
+            action = next_attempt(None, recorded.with_health(health).with_now(executor.clock()))
         if unrecorded is not None:
             await self.record_failure(unrecorded, failed_target)
         for skip in action.skipped:
@@ -851,10 +861,6 @@ class _Run:
         with anyio.move_on_after(_CLEANUP_S, shield=True):
             await self.executor.store.update_health(lambda h: h.with_probe_released(target))
 
-    def _decide_on(self, failure: Failure | None, health: HealthState) -> Action:
-        state = self.state.with_health(health).with_now(self.executor.clock())
-        return next_attempt(failure, state)
-
     async def _claim(
         self, target: Target, failure: Failure | None, failed_target: Target | None
     ) -> tuple[bool | None, HealthState]:
@@ -866,17 +872,15 @@ class _Run:
         Returns:
             ``True`` when this request now holds the probe, ``False`` when the target
             is open and needs none, ``None`` when it is blocked (another request
-            holds the probe, or a window opened meanwhile); and the health to decide
-            on again, which holds *failure* only if the core has not seen it.
+            holds the probe, or a window opened meanwhile); and the health after the
+            update, to decide on again.
         """
         at = self.executor.clock()
         policy = self.executor.routes.policy
         claimed: bool | None = None
-        before: HealthState | None = None
 
         def claim(health: HealthState) -> HealthState:
-            nonlocal claimed, before
-            before = health
+            nonlocal claimed
             if failure is not None:
                 health = health.with_failure(failure, policy, target=failed_target)
             blocked, probe = health.blocked_until(target, at), health.probe_due(target, at)
@@ -887,8 +891,6 @@ class _Run:
             return health.with_probe_started(target, at, policy) if probe else health
 
         health = await self.executor.store.update_health(claim)
-        if failure is not None and before is not None:
-            health = before  # the core applies the failure itself when it decides again
         return claimed, health
 
     def _notice_tier(self, target: Target) -> None:

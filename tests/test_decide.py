@@ -1339,3 +1339,25 @@ def test_billing_disables_double_across_requests_and_reset_after_a_quiet_spell()
 
     expected = [300.0, 600.0, 1200.0, 300.0]
     assert expected == lengths
+
+
+@settings(max_examples=150)
+@given(worlds(), failure_events)
+def test_deciding_on_a_recorded_failure_is_the_same_decision(
+    world: tuple[Routes, SessionState, HealthState, RequestNeeds], events: list[Ev]
+) -> None:
+    """next_attempt(failure, state) equals next_attempt(None, state.with_failure(failure)) at every step."""
+    for (_f, before), (failure, after) in pairwise(play(world, events)):
+        assert isinstance(before, Call)
+        assert failure is not None
+
+        assert after == next_attempt(None, before.state.with_failure(failure))
+
+
+def test_deciding_again_needs_a_recorded_failure() -> None:
+    """Without a failure, a state whose call is outstanding cannot be decided on again."""
+    call = next_attempt(None, AttemptState.start(ONE, now=T0))
+    assert isinstance(call, Call)
+
+    with pytest.raises(InvalidStateError, match="record it with AttemptState.with_failure"):
+        next_attempt(None, call.state)

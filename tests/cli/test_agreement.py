@@ -12,7 +12,6 @@ say there is none).
 from __future__ import annotations
 
 import contextlib
-import inspect
 import json
 import time
 from collections.abc import Mapping
@@ -29,7 +28,6 @@ from modelcfg._config import Config, load_config
 from modelcfg._curated import curated_catalog
 from modelcfg._executor import (
     Executor,
-    StoreCredentials,
     _refresher_from,
     providers_from_config,
 )
@@ -255,41 +253,7 @@ def test_the_cli_names_the_key_the_executor_sends(
     assert cli_secret == _sent_key(sent)
 
 
-def _executor_passes_the_order() -> bool:
-    """
-    Whether the executor's StoreCredentials gives credential_for() the routes' auth order.
-    """
-    return "order=" in inspect.getsource(StoreCredentials.credential)
-
-
-NEEDS_THE_ORDER = frozenset(
-    {
-        "order-all-missing-uses-env",
-        "stored-profile-beats-env",
-        "unrefreshable-oauth-uses-env",
-        "expired-token-uses-env",
-    }
-)
-"""Scenarios Executor.from_config gets wrong until StoreCredentials passes the order."""
-
-FROM_CONFIG_SCENARIOS = [
-    pytest.param(
-        *param.values,
-        id=param.id,
-        marks=pytest.mark.xfail(
-            condition=not _executor_passes_the_order(),
-            reason="StoreCredentials does not pass the routes' auth order to credential_for() yet",
-            raises=AssertionError,
-            strict=True,
-        ),
-    )
-    if param.id in NEEDS_THE_ORDER
-    else param
-    for param in SCENARIOS
-]
-
-
-@pytest.mark.parametrize("scenario", FROM_CONFIG_SCENARIOS)
+@pytest.mark.parametrize("scenario", SCENARIOS)
 def test_the_cli_names_the_key_executor_from_config_sends(
     cli: Cli, tmp_path: Path, scenario: Scenario
 ) -> None:
