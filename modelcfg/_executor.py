@@ -13,6 +13,7 @@ Works under asyncio and trio (anyio only). Cancellation always propagates: only
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import secrets
 import time
@@ -753,21 +754,36 @@ class _Run:
         self.reports: list[AttemptReport] = []
         self.started_at: dict[int, float] = {}
         self.waited_s: dict[int, float] = {}
-        self.last_exception: BaseException | None = None
+        # The latest attempt's exception and the credential it sent; what to chain is
+        # worked out only when the request raises (a fallback that answers never pays).
+        self._last_error: tuple[BaseException, str | None] | None = None
         self.previous: ProfileId | None = None
         self.probing: Target | None = None
 
+    def last_exception(self) -> BaseException | None:
+        """
+        What to chain as the ``__cause__`` of the error this request raises: the latest
+        attempt's exception, or a stand-in when it holds the credential (:func:`chainable`).
+        """
+        if self._last_error is None:
+            return None
+        return chainable(*self._last_error)
+
     def limits(self) -> CallLimits:
         """
-        The per-attempt limits, the first-token limit capped by what remains of the deadline.
+        The per-attempt limits, without a first-token limit the deadline would beat.
+
+        Every attempt runs inside :meth:`bounded`, so a first-token limit that ends
+        no sooner than the deadline adds a second timer for nothing (with the
+        defaults, the first-token limit equals the deadline).
         """
-        limits = self.executor.limits
-        remaining = self.state.deadline_at - self.executor.clock()
-        # Within a second of the limit the limit stands: rebuilding it for every
-        # attempt (the default limit equals the default deadline) is wasted work.
-        if limits.first_token_s is None or remaining >= limits.first_token_s - 1.0:
+        executor = self.executor
+        limits = executor.limits
+        if limits.first_token_s is None:
             return limits
-        return attrs.evolve(limits, first_token_s=max(remaining, 0.001))
+        if self.state.deadline_at - executor.clock() <= limits.first_token_s:
+            return _without_first_token(limits)
+        return limits
 
     def bounded(self, call: Call) -> _Bounded:
         """
@@ -830,7 +846,7 @@ class _Run:
                 logger.warning("request gave up: %s", reason)
                 raise AttemptsExhaustedError(
                     f"The request gave up: {reason}", state=final, reason=str(reason)
-                ) from self.last_exception
+                ) from self.last_exception()
             case Call(target=target, state=next_state):
                 self.state = next_state
                 self._notice_tier(target)
@@ -939,7 +955,7 @@ class _Run:
             )
         if after_output and failure.kind is not FailureKind.STREAM_INTERRUPTED:
             failure = attrs.evolve(failure, kind=FailureKind.STREAM_INTERRUPTED)
-        self.last_exception = chainable(exc, credential)
+        self._last_error = (exc, credential)
         self._report(call, latency_s, None, failure)
         executor._notify(
             AttemptFailed(
@@ -1031,6 +1047,14 @@ class _Run:
     async def _save_session(self) -> None:
         if self.session_id is not None:
             await self.executor.store.save_session(self.session_id, self.state.session)
+
+
+@functools.lru_cache(maxsize=8)
+def _without_first_token(limits: CallLimits) -> CallLimits:
+    """
+    *limits* with no first-token limit, made once per set of limits.
+    """
+    return attrs.evolve(limits, first_token_s=None)
 
 
 class _Bounded:
@@ -1332,4 +1356,4 @@ class StreamingCompletion:
             )
             yield end
             return
-        raise interrupted from run.last_exception
+        raise interrupted from run.last_exception()

@@ -1201,6 +1201,13 @@ def _require_client(client: httpx.AsyncClient | None, name: str) -> httpx.AsyncC
     return client
 
 
+def _limited(limit_s: float | None) -> contextlib.AbstractContextManager[object]:
+    """
+    ``anyio.fail_after(limit_s)``, or nothing at all without a limit (no timer to arm).
+    """
+    return contextlib.nullcontext() if limit_s is None else anyio.fail_after(limit_s)
+
+
 def _left(deadline: float | None) -> float | None:
     return None if deadline is None else max(deadline - anyio.current_time(), 0.0)
 
@@ -1226,7 +1233,7 @@ async def send_http(
     http_request = _with_timeouts(wire.build_request(whole, endpoint), limits)
     error_body: bytes | None = None
     try:
-        with anyio.fail_after(limits.first_token_s):
+        with _limited(limits.first_token_s):
             # Sent as a stream so that an error body is read only in part; an answer
             # is read whole (reading it to the end closes the response).
             response = await client.send(http_request, stream=True)

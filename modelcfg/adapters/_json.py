@@ -52,12 +52,15 @@ def dumps(value: JSON) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def loads_object(text: str) -> JSONObject | None:
+def loads_object(text: str | bytes) -> JSONObject | None:
     """
-    Parse JSON text that must be an object; ``None`` when it is not.
+    Parse JSON that must be an object; ``None`` when it is not, or cannot be read.
+
+    Bytes are decoded as JSON itself says (UTF-8, or UTF-16/32 by their first
+    bytes), without the charset sniffing of ``httpx.Response.text``.
     """
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON (or not Unicode); nested too deeply
         return None
     return value if isinstance(value, dict) else None

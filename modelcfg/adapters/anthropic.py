@@ -477,7 +477,7 @@ class AnthropicAdapter(HTTPAdapter):
         Raises:
             MalformedResponseError: The body is not a message.
         """
-        payload = loads_object(response.text)
+        payload = loads_object(response.content)
         if payload is None:
             raise MalformedResponseError(
                 f"{self.name} answered HTTP {response.status_code} with a body that is not JSON",

@@ -387,7 +387,7 @@ class OpenAIAdapter(HTTPAdapter):
         Raises:
             MalformedResponseError: The body is not a chat completion.
         """
-        payload = loads_object(response.text)
+        payload = loads_object(response.content)
         if payload is None:
             raise MalformedResponseError(
                 f"{self.name} answered HTTP {response.status_code} with a body that is not JSON",
