@@ -1359,5 +1359,5 @@ def test_deciding_again_needs_a_recorded_failure() -> None:
     call = next_attempt(None, AttemptState.start(ONE, now=T0))
     assert isinstance(call, Call)
 
-    with pytest.raises(InvalidStateError, match="record it with AttemptState.with_failure"):
+    with pytest.raises(InvalidStateError, match=r"record it with AttemptState\.with_failure"):
         next_attempt(None, call.state)
