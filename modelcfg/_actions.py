@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 import enum
-from typing import TYPE_CHECKING, Final, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 import attrs
 
@@ -104,9 +104,6 @@ def _to_skip_code(value: str) -> SkipCode:
     return value if type(value) is SkipCode else SkipCode(value)
 
 
-_MODEL_KINDS: Final = frozenset({FailureKind.OVERLOADED, FailureKind.MODEL_NOT_FOUND})
-"""Kinds about one model rather than the whole profile: their skips name both."""
-
 _BLOCK_WORDS = {
     SkipCode.COOLING_DOWN: "cooling down",
     SkipCode.DISABLED: "disabled",
@@ -144,6 +141,8 @@ class Skip:
         until_at: When the block ends, if it ends.
         kind: The failure kind behind the block, if any.
         detail: Extra words for people (the context windows, for instance).
+        model_scoped: Whether the block is on the profile with this model only (a
+            cooldown of the pair, or the model's circuit) rather than the whole profile.
     """
 
     model: ModelRef
@@ -152,6 +151,7 @@ class Skip:
     until_at: float | None = None
     kind: FailureKind | None = None
     detail: str = ""
+    model_scoped: bool = False
 
     @property
     def message(self) -> str:
@@ -160,12 +160,12 @@ class Skip:
         12:04:05 (rate limited)``.
 
         An open circuit names the model (``anthropic/claude-opus-4-5 skipped: circuit
-        open until ...``); a block about one model (an overload, a missing model)
-        names the profile with the model.
+        open until ...``); a block of the profile with one model only (an overload,
+        a missing model, with the default rules) names the profile with the model.
         """
         if self.profile is None or self.code is SkipCode.CIRCUIT_OPEN:
             subject = str(self.model)  # The block is the model's own.
-        elif self.kind in _MODEL_KINDS:
+        elif self.model_scoped:
             subject = f"{self.profile} with {self.model}"
         else:
             subject = str(self.profile)
@@ -229,9 +229,15 @@ Action: TypeAlias = Call | GiveUp
 
 _new = object.__new__
 _set_r_code, _set_r_message = slot_setters(Reason)
-_set_s_model, _set_s_profile, _set_s_code, _set_s_until, _set_s_kind, _set_s_detail = slot_setters(
-    Skip
-)
+(
+    _set_s_model,
+    _set_s_profile,
+    _set_s_code,
+    _set_s_until,
+    _set_s_kind,
+    _set_s_detail,
+    _set_s_scoped,
+) = slot_setters(Skip)
 _set_c_target, _set_c_delay, _set_c_reason, _set_c_skipped, _set_c_probe, _set_c_state = (
     slot_setters(Call)
 )
@@ -252,6 +258,7 @@ def _new_skip(
     until_at: float | None = None,
     kind: FailureKind | None = None,
     detail: str = "",
+    model_scoped: bool = False,
 ) -> Skip:
     skip: Skip = _new(Skip)
     _set_s_model(skip, model)
@@ -260,6 +267,7 @@ def _new_skip(
     _set_s_until(skip, until_at)
     _set_s_kind(skip, kind)
     _set_s_detail(skip, detail)
+    _set_s_scoped(skip, model_scoped)
     return skip
 
 

@@ -39,6 +39,7 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from modelcfg._catalog import Modality, ModelInfo, ModelStatus, Pricing
+from modelcfg._endpoints import http_url_problem
 from modelcfg._failures import FailureKind, redact
 from modelcfg._migrate import legacy_keys, migrate_config
 from modelcfg._policy import DEFAULT_RULES, KindRule, Policy
@@ -1311,15 +1312,15 @@ def _provider_problems(provider: str, settings: ProviderConfig) -> list[str]:
     if settings.oauth is not None:
         oauth = settings.oauth
         for name, url in (("authorizeUrl", oauth.authorize_url), ("tokenUrl", oauth.token_url)):
-            # The full check of these (port, fragment, ...) is the OAuth flow's, in
-            # modelcfg.auth._endpoints; the config only refuses what is never a URL.
-            problem = _credential_in_url(url)
-            if problem is None and not re.match(r"https?://[^\s/]+", url):
-                problem = f"{url!r} is not an absolute http(s) URL"
+            # The OAuth flow's own check (modelcfg._endpoints), after the one for secrets
+            # (which never echoes the URL): a config that loads can log in.
+            problem = _credential_in_url(url) or http_url_problem(url)
             if problem:
                 errors.append(f"{path}.oauth.{name}: {problem}")
         if not oauth.client_id.strip():
             errors.append(f"{path}.oauth.clientId: must not be empty")
+        elif oauth.client_id != oauth.client_id.strip():
+            errors.append(f"{path}.oauth.clientId: must not have surrounding white space")
     for header, value in settings.headers.items():
         header_path = _key_path(path + ".headers", header)
         if _names_credential(header):

@@ -294,7 +294,12 @@ def _move_on(state: AttemptState, failure: Failure | None, rule: KindRule | None
                 return _chosen(state, failure, target, index, pinned, blocked, probe, skips)
             skips.append(
                 _new_skip(
-                    model, target.profile, _SKIP_CODES[blocked.code], blocked.until_at, blocked.kind
+                    model,
+                    target.profile,
+                    _SKIP_CODES[blocked.code],
+                    blocked.until_at,
+                    blocked.kind,
+                    model_scoped=blocked.model_scoped,
                 )
             )
             waits.append((blocked.until_at, index, target, False))
@@ -373,8 +378,10 @@ def _wait_or_give_up(
         until_at, index, target, same = min(waits, key=lambda w: (w[0], w[1]))
         policy = state.routes.policy
         unit = jitter_unit(state.seed, state.attempts)
-        # Jittered past the window's end, so callers waiting for it do not arrive together.
-        delay = policy.reopening_delay_s(until_at - now, unit)
+        # Jittered past the window's end, so callers waiting for it do not arrive together;
+        # the jitter alone never pushes a wait that fits the deadline past it.
+        wait = until_at - now
+        delay = min(policy.reopening_delay_s(wait, unit), max(wait, state.deadline_at - now))
         if same:
             # Never a tight loop: going back to the target that just failed backs off too.
             delay = max(delay, policy.backoff_s(state.target_failures, unit))

@@ -51,6 +51,7 @@ from modelcfg.adapters import (
     OpenAIAdapter,
     StreamInterruptedError,
 )
+from modelcfg.adapters._base import duck_status
 from modelcfg.exceptions import (
     AttemptsExhaustedError,
     CredentialsError,
@@ -653,8 +654,8 @@ class Executor:
             credential: str | None = None
             settled = False
             try:
+                credential = await self._credential(call.target)
                 with run.bounded(call):
-                    credential = await self._credential(call.target)
                     response = await self.providers[call.target.model.provider].adapter.complete(
                         self.client,
                         request,
@@ -667,6 +668,8 @@ class Executor:
                 failure = run.failed(call, exc, anyio.current_time() - started, credential)
                 continue
             finally:
+                # Not kept in this frame: a traceback through it must not show the key.
+                credential = None
                 if not settled:  # cancelled mid-call: give back a half-open probe it held
                     await run.release_probe(call.target)
             latency = anyio.current_time() - started
@@ -759,6 +762,8 @@ class _Run:
         self._last_error: tuple[BaseException, str | None] | None = None
         self.previous: ProfileId | None = None
         self.probing: Target | None = None
+        # Whether the latest attempt failed because the request's own deadline came.
+        self.out_of_time = False
 
     def last_exception(self) -> BaseException | None:
         """
@@ -789,7 +794,7 @@ class _Run:
         """
         A ``with`` block bounded by the request's deadline, whatever the per-attempt
         limits; it raises :class:`~modelcfg.adapters.DeadlineExceededError` when the
-        deadline comes while it runs.
+        deadline comes while it runs. It spans an attempt until its first event.
         """
         return _Bounded(call, max(self.state.deadline_at - self.executor.clock(), 0.0))
 
@@ -806,13 +811,16 @@ class _Run:
         executor = self.executor
         failed_target = self.state.current
         health = await executor.store.load_health()
-        action = next_attempt(failure, self.state.with_health(health).with_now(executor.clock()))
-        # Deciding again starts from the state that records the failure, on a health
-        # that holds it too (the store has it by then), so the core counts it once.
-        recorded = self.state if failure is None else self.state.with_failure(failure)
+        before = self.state
+        action = next_attempt(failure, before.with_health(health).with_now(executor.clock()))
         # The failure goes to the shared store once: before a wait (so other requests
-        # see it while this one sleeps), or together with a probe claim.
+        # see it while this one sleeps), or together with a probe claim. A request
+        # that ran out of its own time says nothing about the provider: that failure
+        # stays in this request's state, and a probe it held is given back.
         unrecorded = failure
+        if self.out_of_time and failed_target is not None:
+            unrecorded = None
+            await self.release_probe(failed_target)
         waited_s = 0.0
         for claims in range(_PROBE_CLAIMS):
             if not isinstance(action, Call):
@@ -832,6 +840,9 @@ class _Run:
                 # the core calls even while blocked) the call goes out unclaimed.
                 self.probing = action.target if claimed else None
                 break
+            # Deciding again starts from the state that records the failure, on a health
+            # that holds it too (the store has it by then), so the core counts it once.
+            recorded = before if failure is None else before.with_failure(failure)
             action = next_attempt(None, recorded.with_health(health).with_now(executor.clock()))
         if unrecorded is not None:
             await self.record_failure(unrecorded, failed_target)
@@ -945,7 +956,9 @@ class _Run:
         executor = self.executor
         target = call.target
         now = executor.clock()
-        self.probing = None  # a failure settles the probe: the core reopens the window
+        self.out_of_time = isinstance(exc, DeadlineExceededError)
+        if not self.out_of_time:
+            self.probing = None  # a failure settles the probe: the core reopens the window
         if isinstance(exc, CredentialsError):
             failure = _credentials_failure(exc, target, now)
         else:
@@ -1049,6 +1062,13 @@ class _Run:
             await self.executor.store.save_session(self.session_id, self.state.session)
 
 
+def _unbounded(_call: Call) -> contextlib.AbstractContextManager[None]:
+    """
+    No bound at all: a stream read that its idle limit bounds already.
+    """
+    return contextlib.nullcontext()
+
+
 @functools.lru_cache(maxsize=8)
 def _without_first_token(limits: CallLimits) -> CallLimits:
     """
@@ -1063,7 +1083,7 @@ class _Bounded:
     :class:`~modelcfg.adapters.DeadlineExceededError` when it is what ended the block.
 
     A bare cancel scope rather than ``anyio.fail_after``: it runs around every
-    attempt and every read of a stream, and the error it raises names the attempt.
+    attempt until its first event, and the error it raises names the attempt.
     """
 
     __slots__ = ("_call", "_limit_s", "_scope")
@@ -1135,7 +1155,7 @@ def _stand_in(exc: BaseException, secret: str, seen: set[int]) -> BaseException:
         replacement = RedactedError(
             f"{type(exc).__qualname__}: {message}" if message else type(exc).__qualname__,
             type_name=f"{type(exc).__module__}.{type(exc).__qualname__}",
-            status=_status_of(exc),
+            status=duck_status(exc),
         )
 
     def link(other: BaseException | None) -> BaseException | None:
@@ -1151,24 +1171,21 @@ def _stand_in(exc: BaseException, secret: str, seen: set[int]) -> BaseException:
     return replacement.with_traceback(exc.__traceback__)
 
 
-def _status_of(exc: BaseException) -> int | None:
-    for holder in (exc, getattr(exc, "response", None)):
-        for name in ("status_code", "status"):
-            value = getattr(holder, name, None)
-            if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599:
-                return value
-    return None
-
-
 def _holds(root: object, secret: str) -> bool:
     """
     Whether *secret* appears anywhere in *root*: its text, arguments, attributes,
     bodies, headers, requests and responses, and the exceptions chained to it.
+
+    Fails closed: a scan cut short (more than ``_SCAN_NODES`` values, or something
+    deeper than ``_SCAN_DEPTH`` left unread) counts as holding the secret, so the
+    caller chains a masked stand-in rather than what it could not check.
     """
     needle = secret.encode()
     stack: list[tuple[object, int]] = [(root, 0)]
     seen: set[int] = set()
-    while stack and len(seen) < _SCAN_NODES:
+    while stack:
+        if len(seen) >= _SCAN_NODES:
+            return True
         value, depth = stack.pop()
         if value is None or isinstance(value, bool | int | float) or id(value) in seen:
             continue
@@ -1180,8 +1197,6 @@ def _holds(root: object, secret: str) -> bool:
         if isinstance(value, bytes | bytearray | memoryview):
             if needle in bytes(value):
                 return True
-            continue
-        if depth >= _SCAN_DEPTH:
             continue
         children: list[object] = []
         if isinstance(value, BaseException):
@@ -1205,8 +1220,22 @@ def _holds(root: object, secret: str) -> bool:
         for name in getattr(type(value), "__slots__", ()):
             with contextlib.suppress(Exception):
                 children.append(getattr(value, name))
+        if depth >= _SCAN_DEPTH:
+            # Texts at the limit are still read; anything that would need a deeper walk
+            # is left unread, so the scan cannot say the secret is absent.
+            terminal = [child for child in children if _is_terminal(child)]
+            if len(terminal) < len(children):
+                return True
+            children = terminal
         stack.extend((child, depth + 1) for child in children)
     return False
+
+
+def _is_terminal(value: object) -> bool:
+    """
+    Whether the scan reads *value* without walking into it: ``None``, a number, a text.
+    """
+    return value is None or isinstance(value, bool | int | float | str | bytes | bytearray)
 
 
 def _credentials_failure(exc: CredentialsError, target: Target, now: float) -> Failure:
@@ -1293,24 +1322,28 @@ class StreamingCompletion:
             credential: str | None = None
             settled = False
             try:
-                with run.bounded(call):
-                    credential = await executor._credential(call.target)
+                credential = await executor._credential(call.target)
                 async with contextlib.AsyncExitStack() as stack:
-                    opening = adapter.stream(
-                        executor.client,
-                        self._request,
-                        executor._endpoint(call.target, credential),
-                        limits=run.limits(),
-                    )
+                    # The deadline bounds the attempt until its first event (content or
+                    # the end): the scope closes before anything is yielded to the caller.
+                    # Once output flows, the idle limit bounds each read, and a long
+                    # answer that keeps coming is not cut at the deadline; without an
+                    # idle limit the deadline bounds each read, so no read is unbounded.
+                    limits = run.limits()
                     with run.bounded(call):
-                        events = aiter(await stack.enter_async_context(opening))
-                    while True:
-                        # Each read is bounded by the deadline, never a yield: a cancel
-                        # scope must not stay open while the caller holds the event.
-                        with run.bounded(call):
-                            event = await anext(events, None)
-                        if event is None:
-                            break
+                        events = aiter(
+                            await stack.enter_async_context(
+                                adapter.stream(
+                                    executor.client,
+                                    self._request,
+                                    executor._endpoint(call.target, credential),
+                                    limits=limits,
+                                )
+                            )
+                        )
+                        event = await anext(events, None)
+                    reads = run.bounded if limits.idle_s is None else _unbounded
+                    while event is not None:
                         received.append(event)
                         if isinstance(event, StreamEnd):
                             end = event
@@ -1318,6 +1351,8 @@ class StreamingCompletion:
                         if first_token is None and isinstance(event, TextDelta | ToolCallDelta):
                             first_token = anyio.current_time() - started
                         yield event
+                        with reads(call):
+                            event = await anext(events, None)
                 if end is None:
                     raise StreamInterruptedError(
                         f"the {adapter.name} stream for model {call.target.model} ended "
@@ -1347,6 +1382,9 @@ class StreamingCompletion:
                     yield StreamRestarted(failure=failure)
                 continue
             finally:
+                # Not kept in this frame: a traceback through it must not show the key.
+                # (The adapter's event iterator holds it too, until the stack closes it.)
+                credential = None
                 if not settled:  # cancelled or abandoned mid-stream: give back a held probe
                     await run.release_probe(call.target)
             latency = anyio.current_time() - started

@@ -125,11 +125,14 @@ class Blocked:
         until_at: When the block ends (for a probe in flight, when its lease ends).
         code: What blocks it.
         kind: The failure kind behind the block, if any.
+        model_scoped: Whether the block is on the profile with this model only (a
+            cooldown of the pair, or the model's circuit) rather than the whole profile.
     """
 
     until_at: float
     code: BlockCode
     kind: FailureKind | None = None
+    model_scoped: bool = False
 
 
 class Phase(enum.StrEnum):
@@ -384,7 +387,7 @@ class HealthState:
             found = _blocked_by(window, now, BlockCode.COOLING_DOWN, found)
             probe = probe or window.until_at <= now
         if self.model_cooldowns and (window := self.model_cooldowns.get(target)) is not None:
-            found = _blocked_by(window, now, BlockCode.COOLING_DOWN, found)
+            found = _blocked_by(window, now, BlockCode.COOLING_DOWN, found, model_scoped=True)
             probe = probe or window.until_at <= now
         if (
             self.circuits
@@ -393,12 +396,16 @@ class HealthState:
         ):
             if now < open_until:
                 if found is None or open_until > found.until_at:
-                    found = Blocked(until_at=open_until, code=BlockCode.CIRCUIT_OPEN)
+                    found = Blocked(
+                        until_at=open_until, code=BlockCode.CIRCUIT_OPEN, model_scoped=True
+                    )
             else:
                 probe = True
                 lease = circuit.probe_until_at
                 if lease is not None and now < lease and (found is None or lease > found.until_at):
-                    found = Blocked(until_at=lease, code=BlockCode.PROBE_IN_FLIGHT)
+                    found = Blocked(
+                        until_at=lease, code=BlockCode.PROBE_IN_FLIGHT, model_scoped=True
+                    )
         return found, probe
 
     # -- transitions -----------------------------------------------------------------
@@ -673,7 +680,12 @@ def _health(
 
 
 def _blocked_by(
-    window: Window, now: float, code: BlockCode, found: Blocked | None
+    window: Window,
+    now: float,
+    code: BlockCode,
+    found: Blocked | None,
+    *,
+    model_scoped: bool = False,
 ) -> Blocked | None:
     """
     *found*, or the block *window* puts on a target at *now* when that lasts longer.
@@ -686,7 +698,7 @@ def _blocked_by(
         return found
     if found is not None and until <= found.until_at:
         return found
-    return Blocked(until_at=until, code=code, kind=window.kind)
+    return Blocked(until_at=until, code=code, kind=window.kind, model_scoped=model_scoped)
 
 
 def _probing(window: Window | None) -> bool:

@@ -83,7 +83,8 @@ def resolve_model(
                 text=text,
             )
         return Selection(model=_allowed(ref, config, text), profile=profile, strict=strict)
-    if text.casefold() not in config.aliases():  # An alias spelled with '@' is just an alias.
+    # An alias spelled with '@' is just an alias, and a configured model id is that model.
+    if text.casefold() not in config.aliases() and not _configured(text, config):
         for head, tail in _at_splits(text):
             ref = _lookup(head, config)
             if ref is not None and _names_no_profile(head, tail, ref):
@@ -212,6 +213,16 @@ def _unknown(text: str, config: Config, models: Iterable[ModelRef]) -> UnknownMo
         text=text,
         suggestions=suggestions,
     )
+
+
+def _configured(text: str, config: Config) -> bool:
+    """
+    Whether *text* is, whole, the id of a model the config lists (``agent.models``).
+    """
+    try:
+        return ModelRef.parse(text) in config.agent.models
+    except ValueError:
+        return False
 
 
 def _lookup(text: str, config: Config) -> ModelRef | None:

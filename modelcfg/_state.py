@@ -497,7 +497,10 @@ class AttemptState:
 
         Raises:
             InvalidStateError: No call is waiting for its outcome.
+            ValueError: *at* is not finite or falls outside the years 1 to 9999
+                (milliseconds, most often).
         """
+        _valid_time(at, "the time of the success")
         target = self._pending_target("a success")
         record = _record(
             self.attempts,

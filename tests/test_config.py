@@ -341,7 +341,7 @@ BAD_CONFIGS: list[tuple[str, Callable[[dict[str, Any]], object], list[str]]] = [
             }
         ),
         [
-            "$.providers.anthropic.oauth.authorizeUrl: 'login.example.com' is not an absolute http(s) URL",
+            "$.providers.anthropic.oauth.authorizeUrl: must be an absolute http(s) URL such as 'https://login.example.com/authorize', not 'login.example.com'",
             "$.providers.anthropic.oauth.clientId: must not be empty",
         ],
     ),

@@ -749,7 +749,12 @@ def test_skip_renders_for_people() -> None:
         ),
         (
             Skip(
-                model=m(A), profile=p(PA), code=S.COOLING_DOWN, until_at=T0 + 40, kind=K.OVERLOADED
+                model=m(A),
+                profile=p(PA),
+                code=S.COOLING_DOWN,
+                until_at=T0 + 40,
+                kind=K.OVERLOADED,
+                model_scoped=True,
             ),
             "anthropic:a with anthropic/opus skipped: cooling down until 22:14:00 (overloaded)",
         ),
@@ -1144,7 +1149,8 @@ class ReferenceModel:
             return None, None, R.CHAIN_EXHAUSTED, None
         until, i, model, profile, same = min(waits, key=lambda w: (w[0], w[1]))
         unit = jitter_unit(REF_SEED, self.attempts)
-        delay = REF_RULES.reopening_delay_s(until - self.now, unit)
+        wait = until - self.now
+        delay = min(REF_RULES.reopening_delay_s(wait, unit), max(wait, deadline - self.now))
         if same:
             delay = max(delay, REF_RULES.backoff_s(self.fails, unit))
         if self.now + delay > deadline:
@@ -1361,3 +1367,35 @@ def test_deciding_again_needs_a_recorded_failure() -> None:
 
     with pytest.raises(InvalidStateError, match=r"record it with AttemptState\.with_failure"):
         next_attempt(None, call.state)
+
+
+def test_jitter_never_pushes_a_wait_that_fits_past_the_deadline() -> None:
+    """A window ending 5 s before the deadline is waited for with every seed, ending by the deadline."""
+    routes = make_routes((A,), order=(PA,), deadline_s=60)
+    health = cooling(PA, until_at=T0 + 55)
+    actions = [
+        next_attempt(None, AttemptState.start(routes, now=T0, health=health, seed=seed))
+        for seed in range(50)
+    ]
+
+    assert all(isinstance(a, Call) for a in actions)
+    assert all(55.0 <= a.delay_s <= 60.0 for a in actions if isinstance(a, Call))
+
+
+def test_a_skip_names_the_model_when_the_block_is_on_the_pair() -> None:
+    """A cooldown of the profile with one model (whatever its kind) names both; one of the whole profile names the profile."""
+    pair = HealthState(
+        model_cooldowns={Target(model=m(A), profile=p(PA)): window(K.RATE_LIMITED, T0 + 40)}
+    )
+    whole = cooling(PA, until_at=T0 + 40)
+    shown = []
+    for health in (pair, whole):
+        action = next_attempt(None, AttemptState.start(make_routes(), now=T0, health=health))
+        assert isinstance(action, Call)
+        shown.append(action.skipped[0].message)
+
+    expected = [
+        "anthropic:a with anthropic/opus skipped: cooling down until 22:14:00 (rate limited)",
+        "anthropic:a skipped: cooling down until 22:14:00 (rate limited)",
+    ]
+    assert expected == shown

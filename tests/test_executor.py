@@ -1086,9 +1086,10 @@ async def test_every_attempt_is_bounded_by_the_deadline_without_a_first_token_li
     assert 0.3 <= elapsed_s < 1.5
 
 
-async def test_a_started_stream_is_bounded_by_the_deadline() -> None:
-    """Once a stream has started, the deadline still bounds it when no idle limit is set."""
-    provider = Provider(canary=[held(openai_chunk("Hel"))])
+async def test_a_stream_whose_output_flows_is_not_cut_at_the_deadline() -> None:
+    """Once content flows, a stream that outlasts the deadline still ends as a success; only the idle limit bounds its reads."""
+    chunks = (openai_chunk("Hel"), openai_chunk("lo"), openai_chunk(finish="stop"), "[DONE]")
+    provider = Provider(canary=[held(*chunks, pause_s=0.2)])
     config = attrs.evolve(SINGLE, policy=attrs.evolve(SHORT, deadline_s=0.3))
     received: list[object] = []
     started = anyio.current_time()
@@ -1097,19 +1098,41 @@ async def test_a_started_stream_is_bounded_by_the_deadline() -> None:
             config,
             client=client,
             credentials=StaticCredentials(KEYS),
-            limits=CallLimits(first_token_s=None, idle_s=None),
+            limits=CallLimits(first_token_s=None, idle_s=1.0),
             clock=Clock(),
         )
-        with pytest.raises(OutputInterruptedError) as info:
-            await drain(ex, received)
+        await drain(ex, received)
     elapsed_s = anyio.current_time() - started
 
-    assert [TextDelta(text="Hel")] == received
-    assert (FailureKind.STREAM_INTERRUPTED, "deadline") == (
-        info.value.failure.kind,
-        info.value.failure.code,
-    )
-    assert 0.3 <= elapsed_s < 1.5
+    assert [TextDelta(text="Hel"), TextDelta(text="lo")] == received[:2]
+    assert isinstance(received[-1], StreamEnd)
+    assert elapsed_s >= 0.6
+
+
+async def test_a_deadline_failure_is_not_held_against_the_provider() -> None:
+    """A provider still silent at the request's deadline leaves the shared health untouched."""
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await anyio.sleep(30)
+        return openai_ok()(request)
+
+    config = attrs.evolve(SINGLE, policy=attrs.evolve(SHORT, deadline_s=0.3))
+    store = MemoryStateStore()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        ex = Executor.from_config(
+            config,
+            client=client,
+            credentials=StaticCredentials(KEYS),
+            limits=CallLimits(first_token_s=None, idle_s=None),
+            store=store,
+            clock=Clock(),
+        )
+        with pytest.raises(AttemptsExhaustedError) as info:
+            await ex.complete(HELLO)
+        health = await store.load_health()
+
+    assert [(FailureKind.TIMEOUT, "deadline")] == [(f.kind, f.code) for f in info.value.failures]
+    assert HealthState() == health
 
 
 async def test_stopping_at_stream_end_keeps_the_success() -> None:

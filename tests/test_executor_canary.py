@@ -421,3 +421,100 @@ async def test_an_httpx_error_holding_the_request_is_chained_as_a_masked_copy() 
     assert "refused for [REDACTED]" == str(cause)
     assert [] == leaks([info.value])
     assert KEY in raised[-1].request.headers["authorization"], "the original is left alone"
+
+
+class Bulky(Exception):
+    """An SDK-shaped error with a large body and the key only in its request's headers."""
+
+    def __init__(self, request: httpx.Request) -> None:
+        super().__init__("Error code: 401")
+        self.status_code = 401
+        self.body = {f"field{i}": [i, str(i), {"nested": i}] for i in range(3_000)}
+        self.request = request
+
+
+class Deep(Exception):
+    """An error that hides the key below more levels than any scan walks."""
+
+    def __init__(self) -> None:
+        super().__init__("nested failure")
+        holder: object = {"key": KEY}
+        for _ in range(40):
+            holder = {"inner": holder}
+        self.payload = holder
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Bulky(
+            httpx.Request("POST", "http://sdk.invalid", headers={"authorization": f"Bearer {KEY}"})
+        ),
+        Deep,
+    ],
+    ids=["key behind a large body", "key deeper than the scan"],
+)
+async def test_a_scan_cut_short_chains_a_stand_in(make: Any) -> None:
+    """When the credential scan cannot read everything, the exception is replaced, never chained raw."""
+
+    async def call(request: ChatRequest, endpoint: Endpoint) -> object:
+        raise make()
+
+    config = load_config(
+        {"providers": {"sdk": {"api": "custom"}}, "agent": {"model": {"primary": "sdk/gpt-4o"}}}
+    )
+    ex = Executor.from_config(
+        config,
+        client=None,
+        credentials=credentials(),
+        adapters={"sdk": CallableAdapter(call=call)},
+        clock=lambda: T0,
+        sleep=lambda _delay: _no_wait(),
+    )
+    with pytest.raises(AttemptsExhaustedError) as info:
+        await ex.complete(HELLO)
+
+    assert isinstance(info.value.__cause__, RedactedError)
+
+
+def _frame_locals(error: BaseException) -> list[str]:
+    """The reprs of every local of every frame the error's traceback passed through."""
+    shown = []
+    for frame, _line in traceback.walk_tb(error.__traceback__):
+        shown += [
+            f"{frame.f_code.co_name}.{name}={value!r}" for name, value in frame.f_locals.items()
+        ]
+    return shown
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["complete", "stream"])
+async def test_no_traceback_frame_keeps_the_key_in_a_local(streamed: bool) -> None:
+    """Tools that record frame locals with a traceback (error trackers, pytest -l) find no key."""
+
+    async def call(request: ChatRequest, endpoint: Endpoint) -> object:
+        raise ConnectionResetError(104, "Connection reset by peer")
+
+    config = load_config(
+        {"providers": {"sdk": {"api": "custom"}}, "agent": {"model": {"primary": "sdk/gpt-4o"}}}
+    )
+    ex = Executor.from_config(
+        config,
+        client=None,
+        credentials=credentials(),
+        adapters={"sdk": CallableAdapter(call=call, stream_call=None)},
+        clock=lambda: T0,
+        sleep=lambda _delay: _no_wait(),
+    )
+
+    async def ask() -> None:
+        if not streamed:
+            await ex.complete(HELLO)
+            return
+        async with ex.stream(HELLO) as answer:
+            async for _event in answer:
+                pass
+
+    with pytest.raises(AttemptsExhaustedError) as info:
+        await ask()
+
+    assert [] == [shown for shown in _frame_locals(info.value) if KEY in shown]

@@ -138,11 +138,11 @@ def reference_blocked_until(health: HealthState, target: Target, now: float) -> 
     """HealthState.blocked_until() as it was written before the one-pass admission."""
     found: Blocked | None = None
     windows = (
-        (health.disables.get(target.profile), BlockCode.DISABLED),
-        (health.cooldowns.get(target.profile), BlockCode.COOLING_DOWN),
-        (health.model_cooldowns.get(target), BlockCode.COOLING_DOWN),
+        (health.disables.get(target.profile), BlockCode.DISABLED, False),
+        (health.cooldowns.get(target.profile), BlockCode.COOLING_DOWN, False),
+        (health.model_cooldowns.get(target), BlockCode.COOLING_DOWN, True),
     )
-    for window, code in windows:
+    for window, code, model_scoped in windows:
         if window is None:
             continue
         if now < window.until_at:
@@ -153,7 +153,7 @@ def reference_blocked_until(health: HealthState, target: Target, now: float) -> 
             until = None
         if until is not None and (found is None or until > found.until_at):
             block = code if until == window.until_at else BlockCode.PROBE_IN_FLIGHT
-            found = Blocked(until_at=until, code=block, kind=window.kind)
+            found = Blocked(until_at=until, code=block, kind=window.kind, model_scoped=model_scoped)
     circuit = health.circuits.get(target.model)
     if circuit is not None and circuit.open_until_at is not None:
         until = circuit.open_until_at if now < circuit.open_until_at else None
@@ -161,7 +161,7 @@ def reference_blocked_until(health: HealthState, target: Target, now: float) -> 
         if until is None and circuit.probe_until_at is not None and now < circuit.probe_until_at:
             until, code = circuit.probe_until_at, BlockCode.PROBE_IN_FLIGHT
         if until is not None and (found is None or until > found.until_at):
-            found = Blocked(until_at=until, code=code)
+            found = Blocked(until_at=until, code=code, model_scoped=True)
     return found
 
 

@@ -32,6 +32,7 @@ CONFIG = load_config(
                 "ollama/llama@q8_0": {"alias": "local"},
                 "google/gemini-2.5-pro": {"alias": "Gemini"},
                 "openrouter/anthropic/claude-sonnet-4.5": {"alias": "or-sonnet"},
+                "ollama/llama@ollama:v2": {},
             },
         },
     }
@@ -118,6 +119,12 @@ RESOLVED: list[tuple[str, str, Selection, dict[str, Any]]] = [
         {},
     ),
     ("quantisation suffix survives", "ollama/llama@q8_0", sel("ollama/llama@q8_0"), {}),
+    (
+        "a configured id whose suffix reads like an unknown profile is that model",
+        "ollama/llama@ollama:v2",
+        sel("ollama/llama@ollama:v2"),
+        {},
+    ),
     (
         "a suffix ending in ':' that is no provider stays in the id",
         "ollama/llama@q8:",

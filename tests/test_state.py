@@ -225,3 +225,13 @@ def test_start_rejects_times_that_are_not_finite(now: float) -> None:
     """AttemptState.start() refuses a time that is not a finite number."""
     with pytest.raises(ValueError, match="finite number of seconds"):
         AttemptState.start(routes(), now=now)
+
+
+def test_a_success_time_in_milliseconds_is_refused() -> None:
+    """AttemptState.succeeded() refuses a time no clock can show, with a hint, like Failure does."""
+    routes = Routes(chain=FallbackChain.of("anthropic/opus"))
+    call = next_attempt(None, AttemptState.start(routes, now=1_700_000_000.0))
+    assert isinstance(call, Call)
+
+    with pytest.raises(ValueError, match=r"milliseconds"):
+        call.state.succeeded(1_700_000_000_000.0)

@@ -15,6 +15,7 @@ from modelcfg.auth import (
     keyless_provider,
     resolve_credential,
 )
+from modelcfg.auth._resolve import login_command
 
 __all__ = [
     "auth_order",
@@ -95,14 +96,6 @@ def short_source(resolved: ResolvedCredential, *, local: bool = False) -> str:
             return f"env {resolved.env_var}"
         case CredentialOrigin.NONE:
             return "none needed (local)" if local else "missing"
-
-
-def login_command(profile: ProfileId) -> str:
-    """
-    The ``modelcfg login`` command that (re)creates *profile*.
-    """
-    flag = "" if profile.name == "default" else f" --profile {profile.name}"
-    return f"`modelcfg login {profile.provider}{flag}`"
 
 
 def order_set_command(order: tuple[ProfileId, ...], profile: ProfileId) -> str:

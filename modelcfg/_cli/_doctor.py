@@ -51,7 +51,7 @@ from modelcfg.auth import (
     MemoryAuthStore,
     import_legacy_auth,
 )
-from modelcfg.auth._legacy import _import_legacy_auth, is_legacy_auth_document
+from modelcfg.auth._legacy import is_legacy_auth_document
 from modelcfg.exceptions import ConfigError
 from modelcfg.typing import JSON
 
@@ -281,19 +281,19 @@ def run_doctor(context: Context) -> int:
     if path is not None and config_changes:
         _check_config_writable(path)
     moved: list[str] = []
-    already_backed_up: frozenset[Path] = frozenset()
+    already_backed_up: tuple[Path, ...] = ()
     if legacy_store and auth_json is not None:
         backup = _move_aside(store_path)
         moved.append(f"Moved the legacy {store_path} to {backup}.")
         auth_json = backup
-        already_backed_up = frozenset({backup})
-    applied = _import_legacy_auth(
+        already_backed_up = (backup,)
+    applied = import_legacy_auth(
         context.store(),
         auth_json=auth_json,
         oauth_json=files.oauth_json,
         environ=environ,
         dry_run=False,
-        already_backed_up=already_backed_up,
+        backups_of=already_backed_up,
     )
     written: list[str] = []
     if path is not None and config_changes:

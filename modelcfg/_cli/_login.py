@@ -21,7 +21,6 @@ from modelcfg._config import AuthMode, Config, ProviderConfig
 from modelcfg._config import OAuthEndpoints as ConfigOAuthEndpoints
 from modelcfg._values import ProfileId
 from modelcfg.auth import login_api_key, logout
-from modelcfg.auth._endpoints import oauth_endpoint_problems
 from modelcfg.auth._store import MAX_API_KEY_BYTES
 
 __all__ = ["register_login", "register_logout"]
@@ -110,11 +109,6 @@ def run_login(context: Context) -> int:
         if context.args.stdin:
             raise CliError("--stdin reads an API key; it cannot be used with --oauth", Exit.USAGE)
         timeout_s = positive_seconds(context.args.timeout, "--timeout")
-        problems = oauth_problems(provider, settings.oauth)
-        if problems:
-            raise CliError(
-                f"cannot log in to {provider!r} with OAuth: " + "; ".join(problems), Exit.CONFIG
-            )
         return _login_oauth(context, profile, settings.oauth, timeout_s)
     if declared is not None and declared.mode is AuthMode.OAUTH:
         context.out.note(
@@ -169,20 +163,6 @@ def _read_key(context: Context, profile: ProfileId) -> str:
         raise CliError("no API key was entered; nothing was stored", Exit.USAGE) from None
 
 
-def oauth_problems(provider: str, endpoints: ConfigOAuthEndpoints) -> list[str]:
-    """
-    One phrase per malformed OAuth setting of *provider*, naming its config path.
-    """
-    return [
-        f"$.providers.{provider}.oauth.{key} {reason}"
-        for key, reason in oauth_endpoint_problems(
-            authorize_url=endpoints.authorize_url,
-            token_url=endpoints.token_url,
-            client_id=endpoints.client_id,
-        )
-    ]
-
-
 def _login_oauth(
     context: Context, profile: ProfileId, endpoints: ConfigOAuthEndpoints, timeout_s: float
 ) -> int:
@@ -198,7 +178,7 @@ def _login_oauth(
             client_id=endpoints.client_id,
             scopes=endpoints.scopes,
         )
-    except ValueError as exc:  # oauth_problems() found nothing, so this is a rarer case
+    except ValueError as exc:  # the config's checks passed, so this is a rare case
         raise CliError(
             f"cannot log in to {profile.provider!r} with OAuth: "
             f"$.providers.{profile.provider}.oauth is invalid: {exc}",

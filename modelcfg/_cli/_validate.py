@@ -23,7 +23,6 @@ from modelcfg._cli._common import (
     positive_seconds,
 )
 from modelcfg._cli._creds import auth_order, can_refresh, keyless, login_command, resolve
-from modelcfg._cli._login import oauth_problems
 from modelcfg._config import Config, WireFormat
 from modelcfg._curated import curated_catalog
 from modelcfg._plan import catalog_for
@@ -124,12 +123,6 @@ def _dry_run(context: Context, config: Config) -> list[Finding]:
                     message="this image-chain model is not known to take image input",
                 )
             )
-    for provider, settings in sorted(config.providers.items()):
-        if settings.oauth is not None:
-            findings += [
-                Finding(level="problem", subject=provider, message=problem)
-                for problem in oauth_problems(provider, settings.oauth)
-            ]
     return findings
 
 

@@ -789,7 +789,7 @@ def _last_resort(
         elif isinstance(error, ProviderHTTPError):
             status, headers = error.status, error.headers
         else:
-            status, headers = _duck_status(error), _duck_headers(error)
+            status, headers = duck_status(error), _duck_headers(error)
         if status is None:
             return unknown
         return _failure_from_http(
@@ -903,7 +903,7 @@ def _classify(
             return simple(K.CONNECTION, code=type(error).__name__)
         case OSError(errno=number) if number in _NETWORK_ERRNOS:
             return simple(K.CONNECTION, code=errno.errorcode.get(number or 0, type(error).__name__))
-    status = _duck_status(error)
+    status = duck_status(error)
     if status is not None:
         return from_http(status, _duck_headers(error), _duck_body(error), str(error))
     for cls in type(error).__mro__:
@@ -920,7 +920,7 @@ def _as_status(value: object) -> int | None:
     return None
 
 
-def _duck_status(error: BaseException) -> int | None:
+def duck_status(error: BaseException) -> int | None:
     """
     The HTTP status an exception of any client library carries: ``status_code`` or
     ``status`` on it or on its ``response``, else an integer ``code`` that is one.

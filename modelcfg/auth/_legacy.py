@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Final
@@ -339,6 +339,7 @@ def import_legacy_auth(
     oauth_json: Path | None = None,
     environ: Mapping[str, str] | None = None,
     dry_run: bool = False,
+    backups_of: Iterable[Path] = (),
 ) -> LegacyAuthImport:
     """
     Seed *store* from legacy ``auth.json`` / ``oauth.json`` files and environment keys.
@@ -354,32 +355,16 @@ def import_legacy_auth(
         oauth_json: The legacy ``oauth.json``, if any.
         environ: The environment to import keys from, or ``None`` to skip it.
         dry_run: Only plan: report what would change and write nothing.
+        backups_of: Files that are backups already (``doctor --fix`` moves a legacy
+            file found at the store's own path to ``auth.json.bak`` and imports
+            from there): no copy of them is made.
 
     Returns:
         The changes (or planned changes), notes, backups and ``auth.order`` seeds.
 
     .. versionadded:: 0.1.0
     """
-    return _import_legacy_auth(
-        store, auth_json=auth_json, oauth_json=oauth_json, environ=environ, dry_run=dry_run
-    )
-
-
-def _import_legacy_auth(
-    store: AuthStoreProtocol,
-    *,
-    auth_json: Path | None = None,
-    oauth_json: Path | None = None,
-    environ: Mapping[str, str] | None = None,
-    dry_run: bool = False,
-    already_backed_up: frozenset[Path] = frozenset(),
-) -> LegacyAuthImport:
-    """
-    :func:`import_legacy_auth`, except that no backup is made of *already_backed_up* files.
-
-    ``doctor --fix`` moves a legacy file found at the auth store's own path to
-    ``auth.json.bak`` and imports from there; a copy of the backup would be noise.
-    """
+    already_backed_up = frozenset(backups_of)
     notes: list[str] = []
     found: list[_Found] = []
     if oauth_json is not None:

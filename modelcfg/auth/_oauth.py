@@ -36,6 +36,7 @@ import attrs
 import httpx
 from anyio.abc import SocketAttribute
 
+from modelcfg._endpoints import http_url_problem
 from modelcfg._failures import FailureKind, redact
 from modelcfg._values import ProfileId
 from modelcfg.auth._credentials import (
@@ -44,7 +45,6 @@ from modelcfg.auth._credentials import (
     RefreshFailedError,
     Secret,
 )
-from modelcfg.auth._endpoints import http_url_problem
 from modelcfg.auth._store import AuthStoreProtocol
 from modelcfg.typing import Clock
 

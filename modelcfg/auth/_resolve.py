@@ -41,6 +41,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from modelcfg._failures import FailureKind
 from modelcfg._fileio import LockTimeoutError
 from modelcfg._values import ProfileId
 from modelcfg.auth._credentials import (
@@ -74,6 +75,9 @@ _T = TypeVar("_T")
 
 DEFAULT_REFRESH_SKEW_S: Final = 60.0
 """Refresh OAuth access tokens this many seconds before they expire."""
+
+_REFRESH_S: Final = 60.0
+"""The longest a refresh and its write-back may hold off a cancellation."""
 
 DEFAULT_ENV_VARS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     {
@@ -317,7 +321,10 @@ def _from_profile(
     )
 
 
-def _login_command(profile: ProfileId) -> str:
+def login_command(profile: ProfileId) -> str:
+    """
+    The ``modelcfg login`` command, in backticks, that (re)creates *profile*.
+    """
     suffix = "" if profile.name == "default" else f" --profile {profile.name}"
     return f"`modelcfg login {profile.provider}{suffix}`"
 
@@ -392,9 +399,9 @@ def _profile_credential(
         if stored is None:
             return _Unavailable(skipped=skipped[:1], message=_hint(pid.provider, names))
     if stored is None:
-        message = f"Profile {pid} is not in the auth store; run {_login_command(pid)}."
+        message = f"Profile {pid} is not in the auth store; run {login_command(pid)}."
     else:
-        fix = f"run {_login_command(pid)}"
+        fix = f"run {login_command(pid)}"
         if _unusable(stored, now) is None:  # only the missing endpoints stop a refresh
             fix = f"configure OAuth endpoints under $.providers.{pid.provider}.oauth, or {fix}"
         message = f"Profile {pid} cannot be used ({skipped[0].split(': ', 1)[1]}); {fix}."
@@ -613,21 +620,38 @@ async def credential_for(
             if isinstance(current.credential, OAuthCredential) and current.credential.refreshable:
                 credential = current.credential
         logger.debug("Refreshing the OAuth tokens of %s before they expire.", pid)
-        try:
-            fresh = await refresher(pid, credential)
-        except RefreshFailedError:
-            # A process that does not take the refresh turn (another store object,
-            # an older modelcfg) may have refreshed meanwhile: a server that rotates
-            # refresh tokens then refuses ours, yet the store holds working tokens.
-            winner = await _off_loop(store, lambda: store.get(pid))
-            if winner is not None and winner.credential != credential and _usable_now(winner, at):
-                logger.debug("Another writer refreshed %s first; using its tokens.", pid)
-                return _from_profile(winner, at, refresh_skew_s)
-            raise
-        expected = credential
-        stored_now = await _off_loop(
-            store, lambda: store.replace_if_unchanged(pid, expected=expected, new=fresh)
-        )
+        import anyio  # here, so that `import modelcfg.auth` does not load anyio
+
+        # Shielded, within a bound: a server that rotates refresh tokens has spent
+        # the old one once it answers, so the new tokens must reach the store even
+        # when the caller is cancelled meanwhile (the cancellation lands afterwards).
+        with anyio.move_on_after(_REFRESH_S, shield=True) as scope:
+            try:
+                fresh = await refresher(pid, credential)
+            except RefreshFailedError:
+                # A process that does not take the refresh turn (another store object,
+                # an older modelcfg) may have refreshed meanwhile: a server that rotates
+                # refresh tokens then refuses ours, yet the store holds working tokens.
+                winner = await _off_loop(store, lambda: store.get(pid))
+                if (
+                    winner is not None
+                    and winner.credential != credential
+                    and _usable_now(winner, at)
+                ):
+                    logger.debug("Another writer refreshed %s first; using its tokens.", pid)
+                    return _from_profile(winner, at, refresh_skew_s)
+                raise
+            expected = credential
+            stored_now = await _off_loop(
+                store, lambda: store.replace_if_unchanged(pid, expected=expected, new=fresh)
+            )
+        if scope.cancelled_caught:
+            raise RefreshFailedError(
+                f"Refreshing the OAuth tokens of {pid} took longer than {_REFRESH_S:g} s.",
+                provider=pid.provider,
+                profile=pid,
+                kind=FailureKind.TIMEOUT,
+            )
     if stored_now is None:
         # The profile was removed (logout) while we refreshed; do not resurrect it.
         raise CredentialsError(
@@ -667,17 +691,13 @@ async def _refresh_turn(store: AuthStoreProtocol) -> AsyncIterator[None]:
         held.append(lock)
 
     try:
-        await anyio.to_thread.run_sync(acquire)
-    except (LockTimeoutError, OSError) as exc:
-        logger.debug("Refreshing without the refresh lock of %s: %s", store.path, exc)
-    except BaseException:
-        # Cancelled while the thread was acquiring: the thread has finished, release.
-        for lock in held:
-            lock.__exit__(None, None, None)
-        raise
-    try:
+        try:
+            await anyio.to_thread.run_sync(acquire)
+        except (LockTimeoutError, OSError) as exc:
+            logger.debug("Refreshing without the refresh lock of %s: %s", store.path, exc)
         yield
     finally:
+        # Also when cancelled while the thread was acquiring: it has finished by then.
         for lock in held:
             lock.__exit__(None, None, None)
 

@@ -16,7 +16,7 @@ import anyio
 import httpx
 import pytest
 
-from modelcfg import FailureKind, ProfileId
+from modelcfg import ConfigError, FailureKind, ProfileId, load_config
 from modelcfg._fakeoauth import FakeOAuthServer
 from modelcfg.auth import (
     AuthStore,
@@ -32,7 +32,6 @@ from modelcfg.auth import (
     login_oauth,
     refresh_oauth,
 )
-from modelcfg.auth._endpoints import oauth_endpoint_problems
 from modelcfg.auth._oauth import authorize_url, pkce_challenge
 
 pytestmark = pytest.mark.anyio
@@ -559,10 +558,22 @@ ENDPOINT_ROWS = [
 
 
 @pytest.mark.parametrize(("authorize", "token", "client", "bad"), ENDPOINT_ROWS)
-def test_oauth_endpoint_problems_name_each_bad_setting(
+def test_the_config_names_each_oauth_setting_no_login_could_use(
     authorize: str, token: str, client: str, bad: tuple[str, ...]
 ) -> None:
-    """Each malformed endpoint setting is reported under its config key; good ones pass."""
-    problems = oauth_endpoint_problems(authorize_url=authorize, token_url=token, client_id=client)
+    """Each endpoint setting the OAuth flow would refuse is a config error under its key; good ones load."""
+    oauth = {"authorizeUrl": authorize, "tokenUrl": token, "clientId": client}
+    data = {"providers": {"anthropic": {"api": "anthropic", "oauth": oauth}}}
+    try:
+        load_config(data)
+        errors: tuple[str, ...] = ()
+    except ConfigError as error:
+        errors = error.errors
+    prefix = "$.providers.anthropic.oauth."
 
-    assert bad == tuple(key for key, _reason in problems)
+    assert bad == tuple(e.removeprefix(prefix).split(":")[0] for e in errors)
+    for key in bad:  # and the flow itself refuses what the config refuses
+        with pytest.raises(
+            ValueError, match=key.replace("Url", "_url").replace("clientId", "client_id")
+        ):
+            OAuthEndpoints(authorize_url=authorize, token_url=token, client_id=client, scopes=())

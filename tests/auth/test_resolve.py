@@ -321,6 +321,29 @@ async def test_credential_for_refreshes_and_writes_back() -> None:
     )
 
 
+async def test_a_refresh_under_way_stores_its_tokens_when_the_caller_is_cancelled() -> None:
+    """Cancelled while the token server answers, the refresh still writes the rotated tokens back."""
+    store = _store(work=OLD)
+    answering = anyio.Event()
+
+    async def slow_refresher(profile: ProfileId, credential: OAuthCredential) -> OAuthCredential:
+        answering.set()
+        await anyio.sleep(0.2)  # the server has spent the old refresh token meanwhile
+        return NEW
+
+    async with anyio.create_task_group() as tg:
+
+        async def refresh() -> None:
+            await credential_for(WORK, store=store, environ={}, refresher=slow_refresher, now=NOW)
+
+        tg.start_soon(refresh)
+        await answering.wait()
+        tg.cancel_scope.cancel()
+    stored = store.get(WORK)
+
+    assert NEW == (stored.credential if stored else None)
+
+
 async def test_credential_for_does_not_refresh_a_fresh_token() -> None:
     """A token far from expiry is used as it is."""
     store = _store(work=NEW)

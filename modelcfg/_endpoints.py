@@ -1,8 +1,8 @@
 """
-Checks of OAuth endpoint settings, shared by the OAuth flow, ``login`` and ``validate``.
+The check of an OAuth endpoint URL, shared by the config and the OAuth flow.
 
-Pure: no network, no httpx, so ``modelcfg validate`` can report bad endpoints
-without loading the OAuth machinery.
+Pure: no network, no httpx, so the config reports a bad endpoint without loading
+the OAuth machinery, and a config that loads holds endpoints a login can use.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Final
 from urllib.parse import urlsplit
 
-__all__ = ["http_url_problem", "oauth_endpoint_problems"]
+__all__ = ["http_url_problem"]
 
 _HTTP_SCHEMES: Final = frozenset({"http", "https"})
 
@@ -38,25 +38,3 @@ def http_url_problem(value: object) -> str | None:
     if parts.fragment:
         return f"must not have a '#' fragment, not {value!r}"
     return None
-
-
-def oauth_endpoint_problems(
-    *, authorize_url: object, token_url: object, client_id: object
-) -> tuple[tuple[str, str], ...]:
-    """
-    Check OAuth endpoint settings as the config spells them.
-
-    Returns:
-        ``(key, reason)`` pairs, with keys as in the config (``authorizeUrl``,
-        ``tokenUrl``, ``clientId``); empty when everything is fine.
-    """
-    problems: list[tuple[str, str]] = []
-    for key, value in (("authorizeUrl", authorize_url), ("tokenUrl", token_url)):
-        reason = http_url_problem(value)
-        if reason is not None:
-            problems.append((key, reason))
-    if not isinstance(client_id, str) or not client_id.strip():
-        problems.append(("clientId", "must be a non-empty string"))
-    elif client_id != client_id.strip():
-        problems.append(("clientId", "must not have surrounding white space"))
-    return tuple(problems)
