@@ -69,8 +69,8 @@ def test_a_documented_example_is_what_the_command_prints(
     cli: Cli, first: str, steps: list[tuple[str, list[str]]]
 ) -> None:
     """In the setup docs/cli.md describes, each example's command prints exactly what is shown."""
-    env = cli.with_env(OPENROUTER_API_KEY="sk-or-v1-0123456789abcdef")
-    env.call("login", "openai", "--stdin", stdin="sk-proj-0123456789abcdef6789")
+    env = cli.with_env(OPENROUTER_API_KEY="sk-or-v1-fake-0123456789abcdef")
+    env.call("login", "openai", "--stdin", stdin="sk-proj-fake-0123456789abcdef6789")
 
     for command, expected in steps:
         result = env.call(*shlex.split(command)[1:])

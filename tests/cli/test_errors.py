@@ -214,7 +214,7 @@ def test_an_unreadable_store_is_one_line_with_exit_5_for_every_command(
     args = _with_script(cli, args)
     _bad_store(cli, "unreadable")
 
-    result = cli.with_env(OPENAI_API_KEY="sk-env-0123456789abcdef").run(
+    result = cli.with_env(OPENAI_API_KEY="sk-env-fake-0123456789abcdef").run(
         *args, stdin="sk-0123456789abcdef0123"
     )
 
@@ -232,7 +232,7 @@ def test_a_corrupt_or_newer_store_is_refused_by_every_command(
     _bad_store(cli, kind)
     before = cli.store_path.read_bytes()
 
-    result = cli.with_env(OPENAI_API_KEY="sk-env-0123456789abcdef").call(
+    result = cli.with_env(OPENAI_API_KEY="sk-env-fake-0123456789abcdef").call(
         *args, stdin="sk-0123456789abcdef0123"
     )
 
