@@ -41,6 +41,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from modelcfg._catalog import Modality, ModelInfo, ModelStatus, Pricing
 from modelcfg._endpoints import http_url_problem
 from modelcfg._failures import FailureKind, redact
+from modelcfg._jsonpath import quoted
 from modelcfg._migrate import legacy_keys, migrate_config
 from modelcfg._policy import DEFAULT_RULES, KindRule, Policy
 from modelcfg._values import FallbackChain, ModelRef, ProfileId
@@ -823,14 +824,10 @@ def _key_path(path: str, key: object) -> str:
     if isinstance(key, str):
         if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
             return f"{path}.{key}"
-        return f"{path}[{_quote(key)}]"
+        return f"{path}[{quoted(key)}]"
     if isinstance(key, int) and not isinstance(key, bool) and -_INT_LIMIT < key < _INT_LIMIT:
         return f"{path}[{key}]"
     return f"{path}[{_json_type(key)}]"
-
-
-def _quote(key: str) -> str:
-    return "'" + key.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _problems(exc: BaseException, steps: tuple[object, ...]) -> Iterator[_Problem]:

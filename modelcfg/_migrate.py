@@ -32,6 +32,7 @@ from typing import Final, Literal
 import attrs
 
 from modelcfg._failures import redact
+from modelcfg._jsonpath import quoted
 from modelcfg._values import ModelRef, ProfileId
 
 __all__ = [
@@ -942,7 +943,7 @@ def _key_path(path: str, key: object) -> str:
     if isinstance(key, str) and _IDENTIFIER.match(key):
         return f"{path}.{key}"
     if isinstance(key, str):
-        return f"{path}['" + key.replace("\\", "\\\\").replace("'", "\\'") + "']"
+        return f"{path}[{quoted(key)}]"
     return f"{path}[{_repr(key)}]"
 
 
