@@ -369,17 +369,7 @@ async def test_a_clean_provider_error_is_chained_as_it_is() -> None:
     async def call(request: ChatRequest, endpoint: Endpoint) -> object:
         raise ConnectionResetError(104, "Connection reset by peer")
 
-    config = load_config(
-        {"providers": {"sdk": {"api": "custom"}}, "agent": {"model": {"primary": "sdk/gpt-4o"}}}
-    )
-    ex = Executor.from_config(
-        config,
-        client=None,
-        credentials=credentials(),
-        adapters={"sdk": CallableAdapter(call=call)},
-        clock=lambda: T0,
-        sleep=lambda _delay: _no_wait(),
-    )
+    ex = sdk_executor(call)
     with pytest.raises(AttemptsExhaustedError) as info:
         await ex.complete(HELLO)
 
@@ -388,6 +378,21 @@ async def test_a_clean_provider_error_is_chained_as_it_is() -> None:
 
 async def _no_wait() -> None:
     return None
+
+
+def sdk_executor(call: Any) -> Executor:
+    """An executor over a host's own async callable (no HTTP), that never sleeps."""
+    config = load_config(
+        {"providers": {"sdk": {"api": "custom"}}, "agent": {"model": {"primary": "sdk/gpt-4o"}}}
+    )
+    return Executor.from_config(
+        config,
+        client=None,
+        credentials=credentials(),
+        adapters={"sdk": CallableAdapter(call=call)},
+        clock=lambda: T0,
+        sleep=lambda _delay: _no_wait(),
+    )
 
 
 async def test_an_httpx_error_holding_the_request_is_chained_as_a_masked_copy() -> None:
@@ -460,17 +465,7 @@ async def test_a_scan_cut_short_chains_a_stand_in(make: Any) -> None:
     async def call(request: ChatRequest, endpoint: Endpoint) -> object:
         raise make()
 
-    config = load_config(
-        {"providers": {"sdk": {"api": "custom"}}, "agent": {"model": {"primary": "sdk/gpt-4o"}}}
-    )
-    ex = Executor.from_config(
-        config,
-        client=None,
-        credentials=credentials(),
-        adapters={"sdk": CallableAdapter(call=call)},
-        clock=lambda: T0,
-        sleep=lambda _delay: _no_wait(),
-    )
+    ex = sdk_executor(call)
     with pytest.raises(AttemptsExhaustedError) as info:
         await ex.complete(HELLO)
 
@@ -494,17 +489,7 @@ async def test_no_traceback_frame_keeps_the_key_in_a_local(streamed: bool) -> No
     async def call(request: ChatRequest, endpoint: Endpoint) -> object:
         raise ConnectionResetError(104, "Connection reset by peer")
 
-    config = load_config(
-        {"providers": {"sdk": {"api": "custom"}}, "agent": {"model": {"primary": "sdk/gpt-4o"}}}
-    )
-    ex = Executor.from_config(
-        config,
-        client=None,
-        credentials=credentials(),
-        adapters={"sdk": CallableAdapter(call=call, stream_call=None)},
-        clock=lambda: T0,
-        sleep=lambda _delay: _no_wait(),
-    )
+    ex = sdk_executor(call)
 
     async def ask() -> None:
         if not streamed:

@@ -215,7 +215,7 @@ def test_an_unreadable_store_is_one_line_with_exit_5_for_every_command(
     _bad_store(cli, "unreadable")
 
     result = cli.with_env(OPENAI_API_KEY="sk-env-fake-0123456789abcdef").run(
-        *args, stdin="sk-0123456789abcdef0123"
+        *args, stdin="sk-fake-0123456789abcdef0123"
     )
 
     assert_one_line_error(result, 5, str(cli.store_path))
@@ -233,7 +233,7 @@ def test_a_corrupt_or_newer_store_is_refused_by_every_command(
     before = cli.store_path.read_bytes()
 
     result = cli.with_env(OPENAI_API_KEY="sk-env-fake-0123456789abcdef").call(
-        *args, stdin="sk-0123456789abcdef0123"
+        *args, stdin="sk-fake-0123456789abcdef0123"
     )
 
     assert_one_line_error(result, 5, str(cli.store_path))
@@ -265,7 +265,7 @@ def test_a_malformed_config_is_a_config_error_for_every_command(
     path = cli.home / "config.json"
     path.write_text('{"agent": {', encoding="utf-8")
 
-    result = cli.run(*args, stdin="sk-0123456789abcdef0123")
+    result = cli.run(*args, stdin="sk-fake-0123456789abcdef0123")
 
     assert_one_line_error(result, 3, str(path))
     assert "" == result.stdout
