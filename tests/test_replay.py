@@ -156,7 +156,7 @@ def test_session_pin_is_applied() -> None:
 
 def test_event_messages_are_redacted_in_text_and_json() -> None:
     """A key pasted into an event's message never shows in the rendered text or the JSON form."""
-    secret = "sk-ant-api03-SECRETSECRETSECRET"
+    secret = "sk-ant-api03-FAKESECRETSECRET"
     script = {"events": [{"fail": "auth", "message": f"bad key {secret}"}]}
     steps = replay(script, ROUTES)
     shown = render_steps(steps) + json.dumps(steps_to_json(steps)) + repr(steps)
