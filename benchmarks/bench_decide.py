@@ -13,10 +13,10 @@ import time
 from collections.abc import Callable
 
 from modelcfg import Failure, FailureKind, FallbackChain, ModelRef, ProfileId
-from modelcfg._actions import Action, Call
-from modelcfg._decide import next_attempt
-from modelcfg._health import Circuit, HealthState, KindCounter, Window
-from modelcfg._state import AttemptState, ModelTraits, Routes, SessionState
+from modelcfg._core._actions import Action, Call
+from modelcfg._core._decide import next_attempt
+from modelcfg._core._health import Circuit, HealthState, KindCounter, Window
+from modelcfg._core._state import AttemptState, ModelTraits, Routes, SessionState
 
 T0 = 1_700_000_000.0
 ROUNDS = 200

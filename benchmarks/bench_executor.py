@@ -42,8 +42,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from modelcfg._config import Config, load_config
-from modelcfg._executor import Executor, StaticCredentials
+from modelcfg._config._schema import Config, load_config
+from modelcfg._executor._executor import Executor, StaticCredentials
 from modelcfg._messages import ChatRequest, Message
 from modelcfg.adapters import CallLimits
 from modelcfg.stores import MemoryStateStore
@@ -87,7 +87,7 @@ FAILURE = json.dumps({"error": {"message": "busy", "type": "server_error"}}).enc
 
 _SERVE = """
 import json, sys
-from modelcfg._fakeserver import FakeProvider
+from modelcfg.testing._provider import FakeProvider
 with FakeProvider(behaviours=json.loads(sys.argv[1]), first_token_delay_s=float(sys.argv[2])) as s:
     print(s.base_url, flush=True)
     sys.stdin.read()

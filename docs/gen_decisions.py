@@ -1,8 +1,8 @@
 """
 Write the generated parts of ``docs/decisions.md`` from the data the code uses.
 
-The policy table comes from ``modelcfg._policy``; the two state diagrams and the
-list of kinds that count against a circuit come from ``modelcfg._health`` and the
+The policy table comes from ``modelcfg._core._policy``; the two state diagrams and the
+list of kinds that count against a circuit come from ``modelcfg._core._health`` and the
 default rules. Run ``python docs/gen_decisions.py`` after changing any of them; a
 test fails while the committed page differs from the data.
 """
@@ -12,9 +12,9 @@ from __future__ import annotations
 import pathlib
 from collections.abc import Callable
 
-from modelcfg._failures import FailureKind
-from modelcfg._health import CIRCUIT_CYCLE, WINDOW_CYCLE, render_cycle_mermaid
-from modelcfg._policy import DEFAULT_RULES, render_policy_markdown
+from modelcfg._core._failures import FailureKind
+from modelcfg._core._health import CIRCUIT_CYCLE, WINDOW_CYCLE, render_cycle_mermaid
+from modelcfg._core._policy import DEFAULT_RULES, render_policy_markdown
 
 PAGE = pathlib.Path(__file__).with_name("decisions.md")
 

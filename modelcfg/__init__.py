@@ -20,16 +20,10 @@ from modelcfg.exceptions import (
 )
 
 if _TYPE_CHECKING:
-    from modelcfg._actions import (
-        Action,
-        Call,
-        GiveUp,
-        Reason,
-        ReasonCode,
-        Skip,
-        SkipCode,
+    from modelcfg._catalog._curated import (
+        curated_catalog,
     )
-    from modelcfg._catalog import (
+    from modelcfg._catalog._records import (
         CatalogFilter,
         CatalogSource,
         Modality,
@@ -39,7 +33,24 @@ if _TYPE_CHECKING:
         Pricing,
         SearchHit,
     )
-    from modelcfg._config import (
+    from modelcfg._config._file import (
+        load_config_file,
+    )
+    from modelcfg._config._migrate import (
+        Change,
+        ChangeAction,
+        legacy_keys,
+        migrate_config,
+        seed_auth_order,
+    )
+    from modelcfg._config._plan import (
+        build_routes,
+        catalog_for,
+    )
+    from modelcfg._config._resolve import (
+        resolve_model,
+    )
+    from modelcfg._config._schema import (
         AuthMode,
         Config,
         ModelEntry,
@@ -48,16 +59,44 @@ if _TYPE_CHECKING:
         dump_config,
         load_config,
     )
-    from modelcfg._config_file import (
-        load_config_file,
+    from modelcfg._core._actions import (
+        Action,
+        Call,
+        GiveUp,
+        Reason,
+        ReasonCode,
+        Skip,
+        SkipCode,
     )
-    from modelcfg._curated import (
-        curated_catalog,
-    )
-    from modelcfg._decide import (
+    from modelcfg._core._decide import (
         next_attempt,
     )
-    from modelcfg._executor import (
+    from modelcfg._core._failures import Failure, FailureKind, redact
+    from modelcfg._core._health import (
+        HealthState,
+    )
+    from modelcfg._core._policy import (
+        DEFAULT_RULES,
+        KindRule,
+        Policy,
+    )
+    from modelcfg._core._replay import (
+        render_steps,
+        replay,
+        steps_to_json,
+    )
+    from modelcfg._core._state import (
+        AttemptRecord,
+        AttemptState,
+        ModelTraits,
+        RequestNeeds,
+        Routes,
+        SessionState,
+        dump_state,
+        load_state,
+    )
+    from modelcfg._core._values import FallbackChain, ModelRef, ProfileId, Selection, Target
+    from modelcfg._executor._executor import (
         AttemptFailed,
         AttemptReport,
         AttemptStarted,
@@ -76,10 +115,6 @@ if _TYPE_CHECKING:
         StreamRestarted,
         TierChanged,
     )
-    from modelcfg._failures import Failure, FailureKind, redact
-    from modelcfg._health import (
-        HealthState,
-    )
     from modelcfg._messages import (
         ChatRequest,
         ChatResponse,
@@ -93,41 +128,6 @@ if _TYPE_CHECKING:
         ToolSpec,
         Usage,
     )
-    from modelcfg._migrate import (
-        Change,
-        ChangeAction,
-        legacy_keys,
-        migrate_config,
-        seed_auth_order,
-    )
-    from modelcfg._plan import (
-        build_routes,
-        catalog_for,
-    )
-    from modelcfg._policy import (
-        DEFAULT_RULES,
-        KindRule,
-        Policy,
-    )
-    from modelcfg._replay import (
-        render_steps,
-        replay,
-        steps_to_json,
-    )
-    from modelcfg._resolve import (
-        resolve_model,
-    )
-    from modelcfg._state import (
-        AttemptRecord,
-        AttemptState,
-        ModelTraits,
-        RequestNeeds,
-        Routes,
-        SessionState,
-        dump_state,
-        load_state,
-    )
-    from modelcfg._values import FallbackChain, ModelRef, ProfileId, Selection, Target
 
 __all__ = [
     "Action",
@@ -226,62 +226,62 @@ __all__ = [
 
 # Public name -> the private module that defines it, imported on first access.
 _LAZY: dict[str, str] = {
-    "Failure": "modelcfg._failures",
-    "FailureKind": "modelcfg._failures",
-    "redact": "modelcfg._failures",
-    "FallbackChain": "modelcfg._values",
-    "ModelRef": "modelcfg._values",
-    "ProfileId": "modelcfg._values",
-    "Selection": "modelcfg._values",
-    "Target": "modelcfg._values",
-    "AuthMode": "modelcfg._config",
-    "Config": "modelcfg._config",
-    "ModelEntry": "modelcfg._config",
-    "ProviderConfig": "modelcfg._config",
-    "WireFormat": "modelcfg._config",
-    "dump_config": "modelcfg._config",
-    "load_config": "modelcfg._config",
-    "load_config_file": "modelcfg._config_file",
-    "resolve_model": "modelcfg._resolve",
-    "CatalogFilter": "modelcfg._catalog",
-    "CatalogSource": "modelcfg._catalog",
-    "Modality": "modelcfg._catalog",
-    "ModelCatalog": "modelcfg._catalog",
-    "ModelInfo": "modelcfg._catalog",
-    "ModelStatus": "modelcfg._catalog",
-    "Pricing": "modelcfg._catalog",
-    "SearchHit": "modelcfg._catalog",
-    "curated_catalog": "modelcfg._curated",
-    "Change": "modelcfg._migrate",
-    "ChangeAction": "modelcfg._migrate",
-    "legacy_keys": "modelcfg._migrate",
-    "migrate_config": "modelcfg._migrate",
-    "seed_auth_order": "modelcfg._migrate",
-    "DEFAULT_RULES": "modelcfg._policy",
-    "KindRule": "modelcfg._policy",
-    "Policy": "modelcfg._policy",
-    "HealthState": "modelcfg._health",
-    "AttemptRecord": "modelcfg._state",
-    "AttemptState": "modelcfg._state",
-    "ModelTraits": "modelcfg._state",
-    "RequestNeeds": "modelcfg._state",
-    "Routes": "modelcfg._state",
-    "SessionState": "modelcfg._state",
-    "dump_state": "modelcfg._state",
-    "load_state": "modelcfg._state",
-    "Action": "modelcfg._actions",
-    "Call": "modelcfg._actions",
-    "GiveUp": "modelcfg._actions",
-    "Reason": "modelcfg._actions",
-    "ReasonCode": "modelcfg._actions",
-    "Skip": "modelcfg._actions",
-    "SkipCode": "modelcfg._actions",
-    "next_attempt": "modelcfg._decide",
-    "render_steps": "modelcfg._replay",
-    "replay": "modelcfg._replay",
-    "steps_to_json": "modelcfg._replay",
-    "build_routes": "modelcfg._plan",
-    "catalog_for": "modelcfg._plan",
+    "Failure": "modelcfg._core._failures",
+    "FailureKind": "modelcfg._core._failures",
+    "redact": "modelcfg._core._failures",
+    "FallbackChain": "modelcfg._core._values",
+    "ModelRef": "modelcfg._core._values",
+    "ProfileId": "modelcfg._core._values",
+    "Selection": "modelcfg._core._values",
+    "Target": "modelcfg._core._values",
+    "AuthMode": "modelcfg._config._schema",
+    "Config": "modelcfg._config._schema",
+    "ModelEntry": "modelcfg._config._schema",
+    "ProviderConfig": "modelcfg._config._schema",
+    "WireFormat": "modelcfg._config._schema",
+    "dump_config": "modelcfg._config._schema",
+    "load_config": "modelcfg._config._schema",
+    "load_config_file": "modelcfg._config._file",
+    "resolve_model": "modelcfg._config._resolve",
+    "CatalogFilter": "modelcfg._catalog._records",
+    "CatalogSource": "modelcfg._catalog._records",
+    "Modality": "modelcfg._catalog._records",
+    "ModelCatalog": "modelcfg._catalog._records",
+    "ModelInfo": "modelcfg._catalog._records",
+    "ModelStatus": "modelcfg._catalog._records",
+    "Pricing": "modelcfg._catalog._records",
+    "SearchHit": "modelcfg._catalog._records",
+    "curated_catalog": "modelcfg._catalog._curated",
+    "Change": "modelcfg._config._migrate",
+    "ChangeAction": "modelcfg._config._migrate",
+    "legacy_keys": "modelcfg._config._migrate",
+    "migrate_config": "modelcfg._config._migrate",
+    "seed_auth_order": "modelcfg._config._migrate",
+    "DEFAULT_RULES": "modelcfg._core._policy",
+    "KindRule": "modelcfg._core._policy",
+    "Policy": "modelcfg._core._policy",
+    "HealthState": "modelcfg._core._health",
+    "AttemptRecord": "modelcfg._core._state",
+    "AttemptState": "modelcfg._core._state",
+    "ModelTraits": "modelcfg._core._state",
+    "RequestNeeds": "modelcfg._core._state",
+    "Routes": "modelcfg._core._state",
+    "SessionState": "modelcfg._core._state",
+    "dump_state": "modelcfg._core._state",
+    "load_state": "modelcfg._core._state",
+    "Action": "modelcfg._core._actions",
+    "Call": "modelcfg._core._actions",
+    "GiveUp": "modelcfg._core._actions",
+    "Reason": "modelcfg._core._actions",
+    "ReasonCode": "modelcfg._core._actions",
+    "Skip": "modelcfg._core._actions",
+    "SkipCode": "modelcfg._core._actions",
+    "next_attempt": "modelcfg._core._decide",
+    "render_steps": "modelcfg._core._replay",
+    "replay": "modelcfg._core._replay",
+    "steps_to_json": "modelcfg._core._replay",
+    "build_routes": "modelcfg._config._plan",
+    "catalog_for": "modelcfg._config._plan",
     "ChatRequest": "modelcfg._messages",
     "ChatResponse": "modelcfg._messages",
     "ImagePart": "modelcfg._messages",
@@ -293,23 +293,23 @@ _LAZY: dict[str, str] = {
     "ToolCallDelta": "modelcfg._messages",
     "ToolSpec": "modelcfg._messages",
     "Usage": "modelcfg._messages",
-    "AttemptFailed": "modelcfg._executor",
-    "AttemptReport": "modelcfg._executor",
-    "AttemptStarted": "modelcfg._executor",
-    "AttemptSucceeded": "modelcfg._executor",
-    "CandidateSkipped": "modelcfg._executor",
-    "Completion": "modelcfg._executor",
-    "CredentialSource": "modelcfg._executor",
-    "Executor": "modelcfg._executor",
-    "ExecutorEvent": "modelcfg._executor",
-    "Observer": "modelcfg._executor",
-    "ProviderSetup": "modelcfg._executor",
-    "RequestGaveUp": "modelcfg._executor",
-    "StaticCredentials": "modelcfg._executor",
-    "StoreCredentials": "modelcfg._executor",
-    "StreamRestarted": "modelcfg._executor",
-    "StreamingCompletion": "modelcfg._executor",
-    "TierChanged": "modelcfg._executor",
+    "AttemptFailed": "modelcfg._executor._executor",
+    "AttemptReport": "modelcfg._executor._executor",
+    "AttemptStarted": "modelcfg._executor._executor",
+    "AttemptSucceeded": "modelcfg._executor._executor",
+    "CandidateSkipped": "modelcfg._executor._executor",
+    "Completion": "modelcfg._executor._executor",
+    "CredentialSource": "modelcfg._executor._executor",
+    "Executor": "modelcfg._executor._executor",
+    "ExecutorEvent": "modelcfg._executor._executor",
+    "Observer": "modelcfg._executor._executor",
+    "ProviderSetup": "modelcfg._executor._executor",
+    "RequestGaveUp": "modelcfg._executor._executor",
+    "StaticCredentials": "modelcfg._executor._executor",
+    "StoreCredentials": "modelcfg._executor._executor",
+    "StreamRestarted": "modelcfg._executor._executor",
+    "StreamingCompletion": "modelcfg._executor._executor",
+    "TierChanged": "modelcfg._executor._executor",
 }
 
 

@@ -16,9 +16,10 @@ from typing import Final, TextIO
 import anyio
 import httpx
 
-from modelcfg._config import load_config
-from modelcfg._config_file import example_config_data
-from modelcfg._executor import (
+from modelcfg._config._file import example_config_data
+from modelcfg._config._schema import load_config
+from modelcfg._core._state import dump_state
+from modelcfg._executor._executor import (
     AttemptFailed,
     AttemptStarted,
     AttemptSucceeded,
@@ -31,7 +32,6 @@ from modelcfg._executor import (
     TierChanged,
 )
 from modelcfg._messages import ChatRequest, Message
-from modelcfg._state import dump_state
 from modelcfg.stores import MemoryStateStore
 from modelcfg.typing import JSON
 

@@ -39,8 +39,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from modelcfg._failures import Failure
-    from modelcfg._state import AttemptState
+    from modelcfg._core._failures import Failure
+    from modelcfg._core._state import AttemptState
 
 __all__ = [
     "AttemptsExhaustedError",

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
 
 if TYPE_CHECKING:
-    from modelcfg._health import HealthState
-    from modelcfg._state import SessionState
+    from modelcfg._core._health import HealthState
+    from modelcfg._core._state import SessionState
 
 __all__ = ["JSON", "Clock", "JSONObject", "StateStore"]
 

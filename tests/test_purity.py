@@ -11,19 +11,19 @@ import pathlib
 import pytest
 
 PURE = (
-    "modelcfg._values",
-    "modelcfg._failures",
-    "modelcfg._policy",
-    "modelcfg._health",
-    "modelcfg._state",
-    "modelcfg._actions",
-    "modelcfg._decide",
-    "modelcfg._replay",
-    "modelcfg._resolve",
-    "modelcfg._migrate",
-    "modelcfg._catalog",
-    "modelcfg._config",
-    "modelcfg._plan",
+    "modelcfg._core._values",
+    "modelcfg._core._failures",
+    "modelcfg._core._policy",
+    "modelcfg._core._health",
+    "modelcfg._core._state",
+    "modelcfg._core._actions",
+    "modelcfg._core._decide",
+    "modelcfg._core._replay",
+    "modelcfg._config._resolve",
+    "modelcfg._config._migrate",
+    "modelcfg._catalog._records",
+    "modelcfg._config._schema",
+    "modelcfg._config._plan",
     "modelcfg._messages",
 )
 FORBIDDEN = {"httpx", "anyio", "time", "random", "os", "logging"}

@@ -32,9 +32,9 @@ from modelcfg._cli._creds import (
     resolve,
     short_source,
 )
-from modelcfg._config import Config
-from modelcfg._plan import profile_order
-from modelcfg._values import ProfileId
+from modelcfg._config._plan import profile_order
+from modelcfg._config._schema import Config
+from modelcfg._core._values import ProfileId
 from modelcfg.auth import OAuthCredential, StoredProfile
 from modelcfg.typing import JSON, JSONObject
 

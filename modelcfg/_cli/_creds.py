@@ -5,9 +5,9 @@ Credential lookups the commands share: a provider's rotation order and where its
 from __future__ import annotations
 
 from modelcfg._cli._common import Context
-from modelcfg._config import Config
-from modelcfg._plan import profile_order
-from modelcfg._values import ProfileId
+from modelcfg._config._plan import profile_order
+from modelcfg._config._schema import Config
+from modelcfg._core._values import ProfileId
 from modelcfg.auth import (
     CredentialOrigin,
     ResolvedCredential,

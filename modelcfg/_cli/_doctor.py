@@ -41,10 +41,10 @@ from modelcfg._cli._common import (
     emit_json,
     nonempty_path,
 )
-from modelcfg._config import BUILTIN_PROVIDERS, load_config
-from modelcfg._config_file import read_config_data
+from modelcfg._config._file import read_config_data
+from modelcfg._config._migrate import AuthMode, Change, legacy_keys, migrate_config, seed_auth_order
+from modelcfg._config._schema import BUILTIN_PROVIDERS, load_config
 from modelcfg._fileio import atomic_write, backup_copy
-from modelcfg._migrate import AuthMode, Change, legacy_keys, migrate_config, seed_auth_order
 from modelcfg.auth import (
     AuthStoreProtocol,
     LegacyAuthImport,

@@ -13,7 +13,7 @@ import json
 import tomllib
 from pathlib import Path
 
-from modelcfg._actions import GiveUp
+from modelcfg._catalog._curated import curated_catalog
 from modelcfg._cli._common import (
     CliError,
     Context,
@@ -23,11 +23,11 @@ from modelcfg._cli._common import (
     emit_json,
     used_providers,
 )
-from modelcfg._curated import curated_catalog
-from modelcfg._plan import build_routes, catalog_for
-from modelcfg._replay import render_steps, replay, steps_to_json
-from modelcfg._resolve import resolve_model
-from modelcfg._values import Selection
+from modelcfg._config._plan import build_routes, catalog_for
+from modelcfg._config._resolve import resolve_model
+from modelcfg._core._actions import GiveUp
+from modelcfg._core._replay import render_steps, replay, steps_to_json
+from modelcfg._core._values import Selection
 
 __all__ = ["register"]
 

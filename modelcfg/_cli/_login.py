@@ -17,9 +17,9 @@ from modelcfg._cli._common import (
     positive_seconds,
 )
 from modelcfg._cli._creds import auth_order, order_set_command
-from modelcfg._config import AuthMode, Config, ProviderConfig
-from modelcfg._config import OAuthEndpoints as ConfigOAuthEndpoints
-from modelcfg._values import ProfileId
+from modelcfg._config._schema import AuthMode, Config, ProviderConfig
+from modelcfg._config._schema import OAuthEndpoints as ConfigOAuthEndpoints
+from modelcfg._core._values import ProfileId
 from modelcfg.auth import login_api_key, logout
 from modelcfg.auth._store import MAX_API_KEY_BYTES
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import argparse
 
-from modelcfg._catalog import CatalogFilter, Modality, ModelCatalog, ModelInfo
+from modelcfg._catalog._curated import curated_catalog
+from modelcfg._catalog._records import CatalogFilter, Modality, ModelCatalog, ModelInfo
 from modelcfg._cli._common import (
     CliError,
     Context,
@@ -17,11 +18,10 @@ from modelcfg._cli._common import (
     render_table,
 )
 from modelcfg._cli._creds import auth_order, keyless, resolve, short_source
-from modelcfg._config import Config
-from modelcfg._curated import curated_catalog
-from modelcfg._plan import catalog_for
-from modelcfg._resolve import resolve_model
-from modelcfg._values import ModelRef
+from modelcfg._config._plan import catalog_for
+from modelcfg._config._resolve import resolve_model
+from modelcfg._config._schema import Config
+from modelcfg._core._values import ModelRef
 from modelcfg.auth import ResolvedCredential
 from modelcfg.typing import JSON, JSONObject
 

@@ -14,6 +14,7 @@ import argparse
 
 import attrs
 
+from modelcfg._catalog._curated import curated_catalog
 from modelcfg._cli._common import (
     Context,
     Exit,
@@ -23,10 +24,9 @@ from modelcfg._cli._common import (
     positive_seconds,
 )
 from modelcfg._cli._creds import auth_order, can_refresh, keyless, login_command, resolve
-from modelcfg._config import Config, WireFormat
-from modelcfg._curated import curated_catalog
-from modelcfg._plan import catalog_for
-from modelcfg._values import ModelRef
+from modelcfg._config._plan import catalog_for
+from modelcfg._config._schema import Config, WireFormat
+from modelcfg._core._values import ModelRef
 from modelcfg.auth import StoredProfile
 from modelcfg.auth._resolve import unusable_reason
 from modelcfg.typing import JSON

@@ -14,7 +14,7 @@ parses the response (also streamed), and classifies what went wrong into a
 
 from __future__ import annotations
 
-from modelcfg.adapters._base import (
+from modelcfg.adapters._http import (
     ERROR_TABLE,
     Adapter,
     CallLimits,

@@ -38,7 +38,7 @@ from modelcfg._messages import (
     ToolCallDelta,
     Usage,
 )
-from modelcfg.adapters._base import (
+from modelcfg.adapters._http import (
     ERROR_TABLE,
     Endpoint,
     ErrorTable,

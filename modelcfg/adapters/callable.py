@@ -31,7 +31,8 @@ import anyio
 import attrs
 import httpx
 
-from modelcfg._failures import Failure
+from modelcfg._core._failures import Failure
+from modelcfg._core._values import ModelRef, ProfileId
 from modelcfg._messages import (
     ChatRequest,
     ChatResponse,
@@ -40,8 +41,7 @@ from modelcfg._messages import (
     TextDelta,
     ToolCallDelta,
 )
-from modelcfg._values import ModelRef, ProfileId
-from modelcfg.adapters._base import (
+from modelcfg.adapters._http import (
     ERROR_TABLE,
     CallLimits,
     Endpoint,

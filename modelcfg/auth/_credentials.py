@@ -17,8 +17,8 @@ from typing import Final, TypeAlias
 
 import attrs
 
-from modelcfg._failures import Failure, FailureKind, redact
-from modelcfg._values import ModelRef, ProfileId
+from modelcfg._core._failures import Failure, FailureKind, redact
+from modelcfg._core._values import ModelRef, ProfileId
 from modelcfg.exceptions import CredentialsError
 from modelcfg.typing import JSON, JSONObject
 

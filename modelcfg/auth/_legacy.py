@@ -42,8 +42,8 @@ from typing import Final
 
 import attrs
 
+from modelcfg._core._values import ProfileId
 from modelcfg._fileio import backup_copy
-from modelcfg._values import ProfileId
 from modelcfg.auth._credentials import (
     ApiKeyCredential,
     Credential,

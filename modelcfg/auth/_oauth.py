@@ -36,9 +36,9 @@ import attrs
 import httpx
 from anyio.abc import SocketAttribute
 
-from modelcfg._endpoints import http_url_problem
-from modelcfg._failures import FailureKind, redact
-from modelcfg._values import ProfileId
+from modelcfg._config._endpoints import http_url_problem
+from modelcfg._core._failures import FailureKind, redact
+from modelcfg._core._values import ProfileId
 from modelcfg.auth._credentials import (
     OAuthCredential,
     OAuthError,

@@ -41,9 +41,9 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from modelcfg._failures import FailureKind
+from modelcfg._core._failures import FailureKind
+from modelcfg._core._values import ProfileId
 from modelcfg._fileio import LockTimeoutError
-from modelcfg._values import ProfileId
 from modelcfg.auth._credentials import (
     ApiKeyCredential,
     Credential,

@@ -26,13 +26,13 @@ from typing import Final, Protocol, runtime_checkable
 
 import attrs
 
+from modelcfg._core._values import ProfileId
 from modelcfg._fileio import (
     LockTimeoutError,
     atomic_write,
     exclusive_lock,
     loose_permissions,
 )
-from modelcfg._values import ProfileId
 from modelcfg.auth._credentials import (
     ApiKeyCredential,
     Credential,

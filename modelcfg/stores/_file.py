@@ -13,9 +13,9 @@ from typing import Final, TypeVar
 
 import anyio.to_thread
 
+from modelcfg._core._health import HealthState
+from modelcfg._core._state import SessionState, dump_state, load_state
 from modelcfg._fileio import atomic_write, exclusive_lock
-from modelcfg._health import HealthState
-from modelcfg._state import SessionState, dump_state, load_state
 from modelcfg.exceptions import ModelcfgError
 
 __all__ = ["FileStateStore", "StateFileError"]

@@ -7,8 +7,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from modelcfg._health import HealthState
-from modelcfg._state import SessionState
+from modelcfg._core._health import HealthState
+from modelcfg._core._state import SessionState
 
 __all__ = ["MemoryStateStore"]
 

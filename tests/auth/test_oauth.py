@@ -17,7 +17,6 @@ import httpx
 import pytest
 
 from modelcfg import ConfigError, FailureKind, ProfileId, load_config
-from modelcfg._fakeoauth import FakeOAuthServer
 from modelcfg.auth import (
     AuthStore,
     MemoryAuthStore,
@@ -33,6 +32,7 @@ from modelcfg.auth import (
     refresh_oauth,
 )
 from modelcfg.auth._oauth import authorize_url, pkce_challenge
+from modelcfg.testing._oauth import FakeOAuthServer
 
 pytestmark = pytest.mark.anyio
 

@@ -593,8 +593,8 @@ async def test_without_an_order_only_default_falls_back_to_the_environment() -> 
 
 async def test_an_oauth_refresher_without_endpoints_for_the_provider_cannot_refresh() -> None:
     """An expired OAuth token of a provider the refresher has no endpoints for is skipped, not refreshed."""
-    from modelcfg._fakeoauth import FakeOAuthServer
     from modelcfg.auth import OAuthRefresher
+    from modelcfg.testing._oauth import FakeOAuthServer
 
     store = _store(default=STATES["expired-oauth"])  # type: ignore[arg-type]
     with FakeOAuthServer() as server:

@@ -23,7 +23,6 @@ from hypothesis import given
 from hypothesis import strategies as hst
 
 from modelcfg import CredentialsError, ProfileId
-from modelcfg._fakeoauth import FakeOAuthServer
 from modelcfg.auth import (
     ApiKeyCredential,
     AuthStore,
@@ -42,6 +41,7 @@ from modelcfg.auth import (
     refresh_oauth,
     resolve_credential,
 )
+from modelcfg.testing._oauth import FakeOAuthServer
 
 pytestmark = pytest.mark.anyio
 

@@ -24,15 +24,15 @@ import httpx
 import pytest
 
 from modelcfg import AttemptsExhaustedError, ProfileId
-from modelcfg._config import Config, load_config
-from modelcfg._curated import curated_catalog
-from modelcfg._executor import (
+from modelcfg._catalog._curated import curated_catalog
+from modelcfg._config._plan import build_routes, catalog_for
+from modelcfg._config._schema import Config, load_config
+from modelcfg._executor._executor import (
     Executor,
     _refresher_from,
     providers_from_config,
 )
 from modelcfg._messages import ChatRequest, Message
-from modelcfg._plan import build_routes, catalog_for
 from modelcfg.auth import (
     ApiKeyCredential,
     AuthStore,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from modelcfg._config_file import load_config_file
+from modelcfg._config._file import load_config_file
 from modelcfg.auth import AuthStore
 from tests.cli.conftest import CANARY, LEAK_MARK, Cli, assert_one_line_error
 

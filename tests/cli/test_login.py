@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from modelcfg._cli import _login
-from modelcfg._fakeoauth import FakeOAuthServer
 from modelcfg.auth import ApiKeyCredential, AuthStore, OAuthCredential
+from modelcfg.testing._oauth import FakeOAuthServer
 from tests.cli.conftest import CANARY, LEAK_MARK, Cli, assert_one_line_error, example_config
 
 

@@ -23,8 +23,8 @@ import httpx
 import pytest
 
 from modelcfg._cli._main import build_parser
-from modelcfg._fakeoauth import FakeOAuthServer
 from modelcfg.auth import AuthStore, OAuthCredential, OAuthRefresher, credential_for
+from modelcfg.testing._oauth import FakeOAuthServer
 from tests.cli.conftest import LEAK_MARK, Cli, Result, command_paths, leaf_commands
 from tests.cli.test_login import approve_in_browser, oauth_config
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import anyio
 
 from modelcfg import Failure, FailureKind, ModelRef, Policy, ProfileId
-from modelcfg._state import SessionState
+from modelcfg._core._state import SessionState
 from modelcfg.stores import FileStateStore
 
 path, tag, barrier, count = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])

@@ -1,0 +1,122 @@
+"""
+From a configuration and a catalog to what the decision core reads.
+
+Pure: the caller supplies the curated (and any discovered) catalog and the auth
+store's order overrides; nothing here reads files, the clock or the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from modelcfg._catalog._records import CatalogSource, ModelCatalog, ModelInfo
+from modelcfg._config._schema import Config
+from modelcfg._core._state import ModelTraits, Routes
+from modelcfg._core._values import ModelRef, ProfileId
+from modelcfg.exceptions import ConfigError
+
+__all__ = ["build_routes", "catalog_for", "profile_order", "traits_of"]
+
+
+def catalog_for(
+    config: Config, *, curated: ModelCatalog, discovered: ModelCatalog | None = None
+) -> ModelCatalog:
+    """
+    The catalog as this config sees it: discovered, then curated, then the user's entries.
+
+    A model entry's catalog fields (``contextWindow``, ``input``, ...) override the
+    record the catalog has for it, or define a record for a model the catalog does
+    not know (a local server, a custom provider).
+
+    Raises:
+        ConfigError: An entry contradicts the catalog's record (for example a
+            ``maxOutputTokens`` above the model's known context window).
+    """
+    base = ModelCatalog.combined(curated=curated, discovered=discovered)
+    user: list[ModelInfo] = []
+    errors: list[str] = []
+    for ref, entry in config.agent.models.items():
+        overrides = entry.catalog_overrides()
+        if not overrides:
+            continue
+        known = base.get(ref)
+        info = known if known is not None else ModelInfo.unknown(ref, source=CatalogSource.USER)
+        try:
+            user.append(info.with_overrides(**overrides))
+        except ValueError as exc:  # e.g. maxOutputTokens above the catalog's context window
+            errors.append(f"$.agent.models['{ref}']: {exc} (with the catalog's record)")
+    if errors:
+        raise ConfigError(errors)
+    return base.with_models(user) if user else base
+
+
+def traits_of(info: ModelInfo) -> ModelTraits:
+    """
+    What the decision core needs to know of a model record.
+    """
+    return ModelTraits(
+        context_window=info.context_window,
+        image_input=info.image_input,
+        max_output_tokens=info.max_output_tokens,
+    )
+
+
+def profile_order(
+    config: Config, provider: str, overrides: Mapping[str, Sequence[ProfileId]] | None = None
+) -> tuple[ProfileId, ...]:
+    """
+    The rotation order of *provider*'s profiles.
+
+    The auth store's override wins, then ``auth.order[provider]``, then the profiles
+    the config declares for the provider (in declaration order), then
+    ``provider:default`` alone (which falls back to environment credentials).
+    """
+    if overrides and overrides.get(provider):
+        return tuple(overrides[provider])
+    configured = config.auth_order(provider)
+    if configured:
+        return configured
+    declared = tuple(p for p in config.auth.profiles if p.provider == provider)
+    return declared or (ProfileId.default_for(provider),)
+
+
+def build_routes(
+    config: Config,
+    catalog: ModelCatalog,
+    *,
+    order_overrides: Mapping[str, Sequence[ProfileId]] | None = None,
+    also: Iterable[ModelRef] = (),
+) -> Routes:
+    """
+    The decision core's routing inputs for *config*.
+
+    Args:
+        config: A validated configuration with ``agent.model`` set.
+        catalog: The catalog the config sees (see :func:`catalog_for`).
+        order_overrides: Per-provider profile orders set in the auth store.
+        also: Models outside the chains whose traits the core may need (a model a
+            session selected with ``/model``).
+
+    Raises:
+        ConfigError: The configuration has no ``agent.model``.
+    """
+    chain = config.text_chain()
+    if chain is None:
+        raise ConfigError(["$.agent.model: is required to route requests: set agent.model.primary"])
+    image_chain = config.image_chain()
+    models = dict.fromkeys(
+        (
+            *chain.models,
+            *(image_chain.models if image_chain else ()),
+            *config.agent.models,
+            *also,
+        )
+    )
+    providers = dict.fromkeys(ref.provider for ref in models)
+    return Routes(
+        chain=chain,
+        image_chain=image_chain,
+        auth_order={p: profile_order(config, p, order_overrides) for p in providers},
+        traits={ref: traits_of(catalog.info(ref)) for ref in models},
+        policy=config.policy,
+    )

@@ -1,0 +1,454 @@
+"""
+``next_attempt()``: every retry, rotation and fallback rule lives here, and only here.
+
+The rules come from the policy table (:data:`~modelcfg._core._policy.DEFAULT_RULES`);
+the special cases that do not fit a row are below, each commented. The function
+is deterministic: time comes from the failure and the state, jitter from the
+state's seed and the attempt number.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import attrs
+
+from modelcfg._core._actions import (
+    Action,
+    Call,
+    GiveUp,
+    ReasonCode,
+    Skip,
+    SkipCode,
+    _new_call,
+    _new_give_up,
+    _new_reason,
+    _new_skip,
+    format_clock,
+)
+from modelcfg._core._failures import Failure, FailureKind
+from modelcfg._core._health import BlockCode
+from modelcfg._core._policy import KindRule, Mark
+from modelcfg._core._state import AttemptState, _ModelPlan
+from modelcfg._core._values import ModelRef, ProfileId, Target
+from modelcfg.exceptions import InvalidStateError
+
+__all__ = ["jitter_unit", "next_attempt", "profile_order"]
+
+_MASK64: Final = (1 << 64) - 1
+
+
+_WORDS: Final = {kind: kind.value.replace("_", " ") for kind in FailureKind}
+
+
+# The skip code of each block code (same values), looked up rather than converted per skip.
+_SKIP_CODES: Final = {code: SkipCode(code.value) for code in BlockCode}
+
+
+def _words(kind: FailureKind) -> str:
+    return _WORDS[kind]
+
+
+def jitter_unit(seed: int, attempt: int) -> float:
+    """
+    A number in ``[0, 1)`` drawn from *seed* and *attempt* by a fixed integer mix.
+
+    The same inputs always give the same number; different attempts of a request,
+    and different seeds, spread out (SplitMix64).
+    """
+    z = (seed * 0x9E3779B97F4A7C15 + attempt * 0xBF58476D1CE4E5B9 + 0x94D049BB133111EB) & _MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    z ^= z >> 31
+    return (z >> 11) / float(1 << 53)
+
+
+def profile_order(state: AttemptState, model: ModelRef) -> tuple[tuple[ProfileId, ...], bool]:
+    """
+    The profiles to try for *model*, in order, and whether the order is a strict pin.
+
+    A session override for this model comes first (alone when strict); otherwise
+    the session's last good profile of the provider, when it is in the provider's
+    order, leads the rest of that order.
+    """
+    targets, pinned = _ordered_targets(state, model, state.routes._plan_for(model))
+    return tuple(target.profile for target in targets), pinned
+
+
+def _ordered_targets(
+    state: AttemptState, model: ModelRef, plan: _ModelPlan
+) -> tuple[tuple[Target, ...], bool]:
+    """
+    :func:`profile_order` as targets, taken from the routes' precomputed plan of *model*.
+    """
+    session = state.session
+    override = session.override
+    if override is not None and override.profile is not None and override.model == model:
+        if override.strict:
+            return (Target(model=model, profile=override.profile),), True
+        led = plan.led_by.get(override.profile)
+        if led is None:  # A profile outside the provider's order goes before all of it.
+            led = (Target(model=model, profile=override.profile), *plan.targets)
+        return led, False
+    if session.last_good:
+        last_good = session.last_good.get(model.provider)
+        led = plan.led_by.get(last_good) if last_good is not None else None
+        if led is not None:
+            return led, False
+    return plan.targets, False
+
+
+def next_attempt(failure: Failure | None, state: AttemptState) -> Action:
+    """
+    Decide what the shell does next for one request.
+
+    Args:
+        failure: How the latest call failed, or ``None`` to ask for the first call.
+            Its ``model`` and ``profile``, when left out, are taken from the call.
+            ``None`` also decides again after a failure the state has recorded
+            already (:meth:`AttemptState.with_failure`), for instance on a fresher
+            health: ``next_attempt(failure, state)`` and
+            ``next_attempt(None, state.with_failure(failure))`` decide alike.
+        state: The request's state: from :meth:`AttemptState.start` for the first
+            call, else the ``state`` of the previous action.
+
+    Returns:
+        A :class:`Call` (possibly after a delay) or a :class:`GiveUp`; either
+        carries the successor state.
+
+    Raises:
+        InvalidStateError: The request is finished, a call is outstanding and no
+            failure is given, no call is outstanding for a failure, or the failure
+            names another target than the call.
+
+    .. versionchanged:: 0.1.0
+       ``None`` decides again after a failure recorded with
+       :meth:`AttemptState.with_failure`.
+    """
+    if state.finished:
+        raise InvalidStateError(
+            "the request is finished: start a new AttemptState for a new request"
+        )
+    if failure is None:
+        if not state.attempts:
+            return _move_on(state, None, None)
+        recorded = state.history[-1].failure if state.history and not state.pending else None
+        if recorded is None:
+            raise InvalidStateError(
+                "the first call of this request was already decided: pass the failure of "
+                "the latest call (or record it with AttemptState.with_failure() first), or "
+                "record its success with AttemptState.succeeded()"
+            )
+        return _after_failure(state, recorded)
+    if not state.pending or state.current is None:
+        raise InvalidStateError(
+            "no call of this request is waiting for its outcome: pass the state of the "
+            "latest Call action"
+        )
+    target = state.current
+    if (failure.model is not None and failure.model != target.model) or (
+        failure.profile is not None and failure.profile != target.profile
+    ):
+        raise InvalidStateError(
+            f"the failure is for {failure.model} with {failure.profile}, "
+            f"but the latest call went to {target}"
+        )
+    return _after_failure(state.with_failure(failure), failure)
+
+
+def _after_failure(state: AttemptState, failure: Failure) -> Action:
+    """
+    Decide what follows *failure*, which *state* has recorded already.
+    """
+    target = state.current
+    assert target is not None  # with_failure() keeps the failed call as current
+    policy = state.routes.policy
+    kind = failure.kind
+    rule = policy.rule_for(kind)
+
+    if rule.gives_up:
+        detail = f": {failure.message}" if failure.message else ""
+        return _give_up(
+            state,
+            ReasonCode.NOT_RETRYABLE,
+            f"{_words(kind)} from {target.model} is not retried{detail}",
+        )
+    # Special case: a cut stream is never a success; without restarts it ends the request.
+    if kind is FailureKind.STREAM_INTERRUPTED and not policy.restart_interrupted_streams:
+        return _give_up(
+            state,
+            ReasonCode.STREAM_NOT_RESTARTED,
+            f"the stream from {target.model} was cut and restarting streams is switched off",
+        )
+    # Special case: an overflow rules out this model and every model not known to be larger.
+    if kind is FailureKind.CONTEXT_OVERFLOW:
+        window = state.routes.traits_for(target.model).context_window
+        if window is None:
+            return _give_up(
+                state,
+                ReasonCode.NO_LARGER_CONTEXT,
+                f"the prompt does not fit {target.model}, whose context window is unknown, "
+                "so no other model is known to be larger",
+            )
+        floor = max(window, state.context_floor or 0)
+        state = attrs.evolve(state, context_floor=floor)
+
+    if state.attempts >= policy.max_attempts:
+        return _give_up(
+            state,
+            ReasonCode.ATTEMPTS_EXHAUSTED,
+            f"the request made {state.attempts} calls, its limit (max_attempts)",
+        )
+    # Special case: an overflowed model is never retried, whatever the rule says.
+    retryable = kind is not FailureKind.CONTEXT_OVERFLOW
+    if retryable and state.target_failures <= min(rule.retries, policy.max_target_retries):
+        retry = _retry(state, failure, rule)
+        if retry is not None:
+            return retry
+    return _move_on(state, failure, rule)
+
+
+def _retry(state: AttemptState, failure: Failure, rule: KindRule) -> Call | None:
+    """
+    Call the same target again after a backoff, unless it is blocked or the deadline is near.
+    """
+    target = state.current
+    assert target is not None
+    now = state.now
+    if state.health.blocked_until(target, now) is not None:
+        return None  # A circuit opened or a window started: let rotation or fallback try.
+    policy = state.routes.policy
+    delay = policy.backoff_s(state.target_failures, jitter_unit(state.seed, state.attempts))
+    if rule.honour_retry_after and failure.retry_after_s is not None:
+        delay = max(delay, min(failure.retry_after_s, policy.retry_after_cap_s))
+    if now + delay > state.deadline_at:
+        return None
+    message = (
+        f"retry {state.target_failures} of {target} after {delay:.2f} s ({_words(failure.kind)})"
+    )
+    return _call(state, target, state.index, ReasonCode.RETRY_SAME_TARGET, message, delay, ())
+
+
+def _move_on(state: AttemptState, failure: Failure | None, rule: KindRule | None) -> Action:
+    """
+    Pick the next usable candidate: another profile, a later model, or wait for one.
+
+    With no failure this is the first call and every candidate is open. After a
+    failure the current model's untried profiles come first when the rule
+    rotates, then later models when it falls back. Candidates blocked by health
+    are skipped (a strict pin is called anyway); when all are blocked, the one
+    that reopens first is waited for, if that fits the deadline.
+    """
+    now = state.now
+    policy = state.routes.policy
+    if now >= state.deadline_at:
+        return _give_up(state, ReasonCode.DEADLINE_REACHED, "the request's deadline has passed")
+    if state.attempts >= policy.max_attempts:
+        return _give_up(
+            state,
+            ReasonCode.ATTEMPTS_EXHAUSTED,
+            f"the request made {state.attempts} calls, its limit (max_attempts)",
+        )
+    first = failure is None
+    rotate = first or (rule is not None and rule.rotate_profile)
+    fall_back = first or (rule is not None and rule.fall_back)
+    needs_min = state.needs.min_context_tokens
+    floor = state.context_floor
+    skips: list[Skip] = []
+    waits: list[tuple[float, int, Target, bool]] = []
+    health = state.health
+    routes = state.routes
+    candidates = state.candidates
+    tried = state.tried
+    start = 0 if first else state.index
+    for index in range(start, len(candidates)):
+        model = candidates[index]
+        same_model = not first and index == state.index
+        if same_model and not rotate:
+            continue
+        if not same_model and not fall_back:
+            break
+        plan = routes._plan_for(model)
+        window = plan.context_window
+        if (needs_min is not None and window is not None and window < needs_min) or (
+            floor is not None and (window is None or window <= floor)
+        ):
+            # Special case: the request needs more context than this model is known to have.
+            need = max(needs_min or 0, (floor or 0) + 1)
+            known = f"{window} tokens" if window is not None else "unknown"
+            skips.append(
+                _new_skip(
+                    model,
+                    None,
+                    SkipCode.CONTEXT_TOO_SMALL,
+                    detail=f"needs {need} tokens, has {known}",
+                )
+            )
+            continue
+        targets, pinned = _ordered_targets(state, model, plan)
+        for target in targets:
+            if same_model and target.profile in tried:
+                continue
+            blocked, probe = health._admission(target, now)
+            if blocked is None or pinned:
+                return _chosen(state, failure, target, index, pinned, blocked, probe, skips)
+            skips.append(
+                _new_skip(
+                    model,
+                    target.profile,
+                    _SKIP_CODES[blocked.code],
+                    blocked.until_at,
+                    blocked.kind,
+                    model_scoped=blocked.model_scoped,
+                )
+            )
+            waits.append((blocked.until_at, index, target, False))
+    current = state.current
+    if not first and current is not None and rule is not None and (rotate or rule.retries > 0):
+        # Profiles that failed on this model may be waited for once their window ends;
+        # the target that just failed only while the rule still allows going back to
+        # it: a window its failure opened (the provider said when), or retries left.
+        budget = min(rule.retries, policy.max_target_retries)
+        again = rule.mark is not Mark.NONE or state.target_failures <= budget
+        for profile in state.tried:
+            target = Target(model=current.model, profile=profile)
+            same = target == current
+            if same and not again:
+                continue
+            blocked = health.blocked_until(target, now)
+            if blocked is not None:
+                waits.append((blocked.until_at, state.index, target, same))
+    return _wait_or_give_up(state, failure, skips, waits)
+
+
+def _chosen(
+    state: AttemptState,
+    failure: Failure | None,
+    target: Target,
+    index: int,
+    pinned: bool,
+    blocked: object,
+    probe: bool,
+    skips: list[Skip],
+) -> Call:
+    """
+    Call *target* now, with the reason that names how the request got there.
+
+    *probe* says whether the call is a half-open probe, as found with *blocked*.
+    """
+    failed = state.current if state.current is not None else target
+    if pinned and (failure is None or blocked is not None):
+        code = ReasonCode.PINNED_PROFILE
+        message = f"{target.profile} is pinned for {target.model} by the session"
+        if blocked is not None:
+            message += "; it is blocked, but called anyway because the user asked for it"
+    elif failure is None:
+        code = ReasonCode.IMAGE_ROUTE if state.image_route else ReasonCode.FIRST_ATTEMPT
+        chain = "image chain" if state.image_route else "chain"
+        message = f"first call of the request, to {target} on the {chain}"
+    elif index == state.index:
+        code = ReasonCode.ROTATE_PROFILE
+        message = f"{_words(failure.kind)} with {failed.profile}: next profile {target.profile}"
+    elif failure.kind is FailureKind.CONTEXT_OVERFLOW:
+        code = ReasonCode.LARGER_CONTEXT
+        message = (
+            f"the prompt did not fit {failed.model}: {target.model} has a larger context window"
+        )
+    elif failure.kind is FailureKind.STREAM_INTERRUPTED:
+        code = ReasonCode.RESTART_STREAM
+        message = f"the stream from {failed.model} was cut: restarting on {target.model}"
+    else:
+        code = ReasonCode.FALLBACK_MODEL
+        message = f"{_words(failure.kind)} on {failed.model}: falling back to {target.model}"
+    return _call(state, target, index, code, message, 0.0, tuple(skips), probe)
+
+
+def _wait_or_give_up(
+    state: AttemptState,
+    failure: Failure | None,
+    skips: list[Skip],
+    waits: list[tuple[float, int, Target, bool]],
+) -> Action:
+    """
+    Every candidate is blocked or used up: wait for the first to reopen, or give up.
+    """
+    now = state.now
+    failed = state.current
+    if waits:
+        until_at, index, target, same = min(waits, key=lambda w: (w[0], w[1]))
+        policy = state.routes.policy
+        unit = jitter_unit(state.seed, state.attempts)
+        # Jittered past the window's end, so callers waiting for it do not arrive together;
+        # the jitter alone never pushes a wait that fits the deadline past it.
+        wait = until_at - now
+        delay = min(policy.reopening_delay_s(wait, unit), max(wait, state.deadline_at - now))
+        if same:
+            # Never a tight loop: going back to the target that just failed backs off too.
+            delay = max(delay, policy.backoff_s(state.target_failures, unit))
+            if (
+                failure is not None
+                and failure.retry_after_s is not None
+                and policy.rule_for(failure.kind).honour_retry_after
+            ):
+                # The window ends Retry-After after the failure, but until_at - now can
+                # round a hair below it at epoch-sized times: honour it exactly.
+                delay = max(delay, min(failure.retry_after_s, policy.retry_after_cap_s))
+        if now + delay <= state.deadline_at:
+            reopens = format_clock(now + delay)
+            message = f"every candidate is blocked; {target} reopens first, at {reopens}"
+            return _call(
+                state, target, index, ReasonCode.WAIT_FOR_REOPENING, message, delay, tuple(skips)
+            )
+        return _give_up(
+            state,
+            ReasonCode.DEADLINE_REACHED,
+            f"every candidate is blocked and the first to reopen, {target}, reopens at "
+            f"{format_clock(now + delay)}, after the request's deadline "
+            f"{format_clock(state.deadline_at)}",
+            skips,
+        )
+    if state.context_floor is not None and failure is not None:
+        return _give_up(
+            state,
+            ReasonCode.NO_LARGER_CONTEXT,
+            f"the prompt does not fit {state.context_floor} tokens and no later model of "
+            "the chain is known to have a larger context window",
+            skips,
+        )
+    if failure is None:
+        message = "no model of the chain can serve this request"
+    else:
+        where = f" on {failed.model}" if failed is not None else ""
+        message = f"{_words(failure.kind)}{where} and no candidate is left to try"
+    return _give_up(state, ReasonCode.CHAIN_EXHAUSTED, message, skips)
+
+
+def _call(
+    state: AttemptState,
+    target: Target,
+    index: int,
+    code: ReasonCode,
+    message: str,
+    delay_s: float,
+    skips: tuple[Skip, ...],
+    probe: bool | None = None,
+) -> Call:
+    """
+    The call to *target*; *probe*, when known already for a call at once, saves a lookup.
+    """
+    at = state.now + delay_s
+    health = state.health
+    if probe is None:
+        probe = health.probe_due(target, at)
+    if probe:
+        health = health.with_probe_started(target, at, state.routes.policy)
+        message += " (half-open probe)"
+    successor = state.moved_to(target, index=index, reason=code, delay_s=delay_s, health=health)
+    return _new_call(target, delay_s, _new_reason(code, message), skips, probe, successor)
+
+
+def _give_up(
+    state: AttemptState, code: ReasonCode, message: str, skips: list[Skip] | tuple[Skip, ...] = ()
+) -> GiveUp:
+    final = state.gave_up()
+    return _new_give_up(_new_reason(code, message), final.failures, tuple(skips), final)

@@ -1,0 +1,509 @@
+"""
+Tests for cooldowns, disables, counters and circuit breakers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hst
+
+from modelcfg import Failure, FailureKind, ModelRef, ProfileId, Target
+from modelcfg._core._health import (
+    CIRCUIT_CYCLE,
+    WINDOW_CYCLE,
+    BlockCode,
+    Circuit,
+    HealthState,
+    Phase,
+    Transition,
+    circuit_phase,
+    window_phase,
+)
+from modelcfg._core._policy import Policy
+
+T0 = 1_700_000_000.0
+K = FailureKind
+POLICY = Policy()
+MODEL = ModelRef.parse("anthropic/opus")
+OTHER = ModelRef.parse("anthropic/sonnet")
+WORK = ProfileId.parse("anthropic:work")
+HOME = ProfileId.parse("anthropic:home")
+TARGET = Target(model=MODEL, profile=WORK)
+
+
+def fail(
+    kind: FailureKind, at: float, retry_after_s: float | None = None, model: ModelRef = MODEL
+) -> Failure:
+    return Failure(
+        kind=kind, observed_at=at, retry_after_s=retry_after_s, model=model, profile=WORK
+    )
+
+
+def until(health: HealthState, at: float, target: Target = TARGET) -> float | None:
+    blocked = health.blocked_until(target, at)
+    return None if blocked is None else blocked.until_at
+
+
+def test_rate_limit_cools_the_profile_for_every_model() -> None:
+    """A rate limit blocks the profile with other models too, for 30 s by default."""
+    health = HealthState().with_failure(fail(K.RATE_LIMITED, T0), POLICY)
+
+    expected = T0 + 30
+    assert expected == until(health, T0 + 1, Target(model=OTHER, profile=WORK))
+    assert until(health, T0 + 1, Target(model=MODEL, profile=HOME)) is None
+
+
+def test_overload_cools_only_the_profile_with_that_model() -> None:
+    """An overload marks (profile, model); the profile stays usable with other models."""
+    health = HealthState().with_failure(fail(K.OVERLOADED, T0), POLICY)
+
+    expected = T0 + 15
+    assert expected == until(health, T0 + 1)
+    assert until(health, T0 + 1, Target(model=OTHER, profile=WORK)) is None
+
+
+def test_repeat_failure_does_not_extend_an_open_window() -> None:
+    """A second rate limit inside the window keeps the window's end."""
+    health = HealthState().with_failure(fail(K.RATE_LIMITED, T0), POLICY)
+    again = health.with_failure(fail(K.RATE_LIMITED, T0 + 20), POLICY)
+
+    expected = T0 + 30
+    assert expected == until(again, T0 + 21)
+
+
+def test_longer_retry_after_moves_an_open_window_later() -> None:
+    """An explicit Retry-After longer than the rest of the window is honoured."""
+    health = HealthState().with_failure(fail(K.RATE_LIMITED, T0), POLICY)
+    again = health.with_failure(fail(K.RATE_LIMITED, T0 + 20, retry_after_s=45), POLICY)
+
+    expected = T0 + 65
+    assert expected == until(again, T0 + 21)
+
+
+def test_retry_after_is_capped() -> None:
+    """A Retry-After above retry_after_cap_s opens a window of the cap only."""
+    health = HealthState().with_failure(fail(K.RATE_LIMITED, T0, retry_after_s=10_000), POLICY)
+
+    expected = T0 + 60
+    assert expected == until(health, T0 + 1)
+
+
+def test_billing_disable_doubles_after_the_window_closed() -> None:
+    """Billing disables the profile for 5 min, then 10 min when it fails again after reopening."""
+    first = HealthState().with_failure(fail(K.BILLING, T0), POLICY)
+    second = first.with_failure(fail(K.BILLING, T0 + 301), POLICY)
+    blocked = first.blocked_until(TARGET, T0)
+    assert blocked is not None
+
+    expected = (BlockCode.DISABLED, T0 + 300, T0 + 301 + 600)
+    assert expected == (blocked.code, blocked.until_at, until(second, T0 + 302))
+
+
+def test_billing_strikes_reset_after_a_quiet_window() -> None:
+    """A billing failure long after the last one starts again at the short window."""
+    first = HealthState().with_failure(fail(K.BILLING, T0), POLICY)
+    later = first.with_failure(fail(K.BILLING, T0 + 5_000), POLICY)
+
+    expected = T0 + 5_300
+    assert expected == until(later, T0 + 5_001)
+
+
+def test_clearing_a_profile_lifts_its_billing_disable() -> None:
+    """cleared(profile=...) removes the profile's disables and cooldowns."""
+    health = HealthState().with_failure(fail(K.BILLING, T0), POLICY)
+    health = health.with_failure(fail(K.MODEL_NOT_FOUND, T0), POLICY)
+
+    assert until(health.cleared(profile=WORK), T0 + 1) is None
+    assert until(health.cleared(profile=HOME), T0 + 1) is not None
+
+
+def test_clearing_a_model_closes_its_circuit() -> None:
+    """cleared(model=...) removes the model's circuit and pair cooldowns, not profile cooldowns."""
+    policy = Policy(circuit_min_calls=1)
+    health = HealthState().with_failure(fail(K.SERVER, T0), policy)
+    blocked = health.blocked_until(TARGET, T0 + 1)
+    assert blocked is not None
+
+    expected = BlockCode.CIRCUIT_OPEN
+    assert expected == blocked.code
+    assert until(health.cleared(model=MODEL), T0 + 1) is None
+
+
+def test_half_open_allows_one_probe_at_a_time() -> None:
+    """After the window one probe goes out; others are blocked until it reports or its lease ends."""
+    health = HealthState().with_failure(fail(K.AUTH, T0), POLICY)
+    probing = health.with_probe_started(TARGET, T0 + 301, POLICY)
+    blocked = probing.blocked_until(TARGET, T0 + 302)
+
+    assert health.probe_due(TARGET, T0 + 301)
+    assert blocked is not None
+    expected = BlockCode.PROBE_IN_FLIGHT
+    assert expected == blocked.code
+    assert until(probing, T0 + 301 + POLICY.probe_lease_s) is None
+
+
+def test_probe_success_closes_and_failure_reopens() -> None:
+    """A successful probe clears the cooldown; a failed one opens the next window."""
+    health = HealthState().with_failure(fail(K.AUTH, T0), POLICY)
+    probing = health.with_probe_started(TARGET, T0 + 301, POLICY)
+    closed = probing.with_success(TARGET, T0 + 302)
+    reopened = probing.with_failure(fail(K.AUTH, T0 + 302), POLICY)
+
+    assert (until(closed, T0 + 302), closed.probe_due(TARGET, T0 + 302)) == (None, False)
+    expected = T0 + 602
+    assert expected == until(reopened, T0 + 303)
+
+
+def test_circuit_opens_on_failure_rate_with_enough_calls() -> None:
+    """The breaker opens once min_calls calls in the window fail at the threshold rate."""
+    policy = Policy(circuit_min_calls=4, circuit_failure_rate=0.5, circuit_open_s=30)
+    health = HealthState()
+    for i in range(2):
+        health = health.with_success(TARGET, T0 + i)
+    health = health.with_failure(fail(K.SERVER, T0 + 2), policy)
+    open_before = health.blocked_until(TARGET, T0 + 2)
+    health = health.with_failure(fail(K.SERVER, T0 + 3), policy)
+
+    assert open_before is None
+    expected = T0 + 33
+    assert expected == until(health, T0 + 4)
+
+
+def test_circuit_ignores_profile_failures() -> None:
+    """Auth failures do not count against the model's circuit."""
+    policy = Policy(circuit_min_calls=1)
+    health = HealthState().with_failure(fail(K.AUTH, T0), policy)
+
+    assert MODEL not in health.circuits
+
+
+def test_counters_restart_after_a_quiet_window() -> None:
+    """Per-kind counters add up, and restart after counter_reset_s without that failure."""
+    health = HealthState()
+    for at in (T0, T0 + 1, T0 + 2):
+        health = health.with_failure(fail(K.SERVER, at), POLICY)
+    quiet = health.with_failure(fail(K.SERVER, T0 + 2 + POLICY.counter_reset_s), POLICY)
+
+    expected = 3
+    assert expected == health.counters[K.SERVER].count
+    expected = 1
+    assert expected == quiet.counters[K.SERVER].count
+
+
+def test_failure_without_profile_uses_the_given_target() -> None:
+    """with_failure(target=...) places a failure that names no profile."""
+    bare = Failure(kind=K.RATE_LIMITED, observed_at=T0)
+    health = HealthState().with_failure(bare, POLICY, target=TARGET)
+
+    expected = T0 + 30
+    assert expected == until(health, T0 + 1)
+
+
+def test_pruned_forgets_old_windows() -> None:
+    """pruned() drops windows and counters quiet for longer than counter_reset_s."""
+    health = HealthState().with_failure(fail(K.RATE_LIMITED, T0), POLICY)
+
+    assert HealthState() == health.pruned(T0 + 10_000, POLICY)
+    assert health == health.pruned(T0 + 10, POLICY)
+
+
+@settings(max_examples=100)
+@given(
+    hst.lists(
+        hst.tuples(
+            hst.sampled_from(FailureKind),
+            hst.floats(min_value=0, max_value=200),
+            hst.none() | hst.floats(min_value=0, max_value=500),
+        ),
+        max_size=10,
+    )
+)
+def test_windows_never_end_before_their_start_nor_shrink(
+    events: list[tuple[FailureKind, float, float | None]],
+) -> None:
+    """A failure never moves an open window's end earlier."""
+    health = HealthState()
+    at = T0
+    for kind, step, retry_after in events:
+        at += step
+        before = until(health, at)
+        health = health.with_failure(fail(kind, at, retry_after), POLICY)
+        after = until(health, at)
+
+        assert before is None or (after is not None and after >= before)
+
+
+@pytest.mark.parametrize("kind", [K.CONTENT_FILTER, K.INVALID_REQUEST, K.CONTEXT_OVERFLOW])
+def test_request_problems_leave_no_mark(kind: FailureKind) -> None:
+    """Failures about the request itself never block the profile or model."""
+    health = HealthState().with_failure(fail(kind, T0), Policy(circuit_min_calls=1))
+
+    assert until(health, T0) is None
+
+
+def window_lengths(kind: FailureKind, repeats: int, key: str = "cooldowns") -> list[float]:
+    """Fail *repeats* times, each just as the previous window ends; return each window's length."""
+    health, at, lengths = HealthState(), T0, []
+    for _ in range(repeats):
+        health = health.with_failure(fail(kind, at), POLICY)
+        window = getattr(health, key)[WORK]
+        lengths.append(window.until_at - at)
+        at = window.until_at
+    return lengths
+
+
+def test_billing_disables_double_up_to_the_hour_cap() -> None:
+    """Billing failures each right after the disable ended double the window until the 1 h cap."""
+    lengths = window_lengths(K.BILLING, 6, "disables")
+
+    expected = [300.0, 600.0, 1_200.0, 2_400.0, 3_600.0, 3_600.0]
+    assert expected == lengths
+
+
+def test_rate_limit_cooldowns_double_up_to_their_cap() -> None:
+    """Rate limits each right after the cooldown ended double the window until the 5 min cap."""
+    lengths = window_lengths(K.RATE_LIMITED, 6)
+
+    expected = [30.0, 60.0, 120.0, 240.0, 300.0, 300.0]
+    assert expected == lengths
+
+
+def test_strikes_count_quiet_time_from_the_end_of_the_window() -> None:
+    """A repeat less than counter_reset_s after a long window ended still escalates."""
+    second = HealthState().with_failure(fail(K.BILLING, T0), POLICY)
+    second = second.with_failure(fail(K.BILLING, T0 + 300), POLICY)
+    third = second.with_failure(fail(K.BILLING, T0 + 900 + 599), POLICY)
+    quiet = second.with_failure(fail(K.BILLING, T0 + 900 + 600), POLICY)
+
+    expected = (3, 1)
+    assert expected == (third.disables[WORK].strikes, quiet.disables[WORK].strikes)
+
+
+def probing_after_rate_limit() -> HealthState:
+    """A rate-limit cooldown that ended at T0 + 30, with this caller's probe out since T0 + 31."""
+    health = HealthState().with_failure(fail(K.RATE_LIMITED, T0), POLICY)
+    return health.with_probe_started(TARGET, T0 + 31, POLICY)
+
+
+def test_probe_failing_with_an_unmarked_kind_reopens_the_window() -> None:
+    """A probe failing with a server error ends its lease and opens the next, escalated window."""
+    failed = probing_after_rate_limit().with_failure(fail(K.SERVER, T0 + 32), POLICY)
+    blocked = failed.blocked_until(TARGET, T0 + 33)
+    assert blocked is not None
+
+    expected = (BlockCode.COOLING_DOWN, K.RATE_LIMITED, T0 + 32 + 60, None, 2)
+    window = failed.cooldowns[WORK]
+    assert expected == (
+        blocked.code,
+        blocked.kind,
+        blocked.until_at,
+        window.probe_until_at,
+        window.strikes,
+    )
+
+
+@pytest.mark.parametrize("kind", [K.CONTENT_FILTER, K.INVALID_REQUEST, K.CONTEXT_OVERFLOW])
+def test_probe_failing_on_the_request_gives_the_lease_back(kind: FailureKind) -> None:
+    """A probe that fails because of the request itself frees the target for the next probe."""
+    failed = probing_after_rate_limit().with_failure(fail(kind, T0 + 32), POLICY)
+
+    assert until(failed, T0 + 33) is None
+    assert failed.probe_due(TARGET, T0 + 33)
+
+
+def test_probe_of_a_half_open_circuit_gives_its_lease_back_on_a_profile_failure() -> None:
+    """A circuit probe failing with auth (not a model failure) frees the circuit, which stays half-open."""
+    health = HealthState(circuits={MODEL: Circuit(open_until_at=T0)})
+    probing = health.with_probe_started(Target(model=MODEL, profile=HOME), T0 + 1, POLICY)
+    failed = probing.with_failure(
+        Failure(kind=K.AUTH, observed_at=T0 + 2, model=MODEL, profile=HOME), POLICY
+    )
+
+    expected = Circuit(open_until_at=T0, probe_until_at=None)
+    assert expected == failed.circuits[MODEL]
+    assert until(failed, T0 + 3) is None
+
+
+def test_probe_of_a_half_open_circuit_reopens_it_on_a_model_failure() -> None:
+    """A circuit probe failing with a server error opens the circuit again for circuit_open_s."""
+    health = HealthState(circuits={MODEL: Circuit(open_until_at=T0)})
+    probing = health.with_probe_started(TARGET, T0 + 1, POLICY)
+    failed = probing.with_failure(fail(K.SERVER, T0 + 2), POLICY)
+    blocked = failed.blocked_until(TARGET, T0 + 3)
+    assert blocked is not None
+
+    expected = (BlockCode.CIRCUIT_OPEN, T0 + 2 + POLICY.circuit_open_s)
+    assert expected == (blocked.code, blocked.until_at)
+
+
+def test_alternating_kinds_never_keep_a_window_open() -> None:
+    """Auth and rate limits in turn, each just before the window ends, keep the first window's end."""
+    health = HealthState().with_failure(fail(K.AUTH, T0), POLICY)
+    for i, kind in enumerate((K.RATE_LIMITED, K.AUTH, K.RATE_LIMITED, K.AUTH)):
+        health = health.with_failure(fail(kind, T0 + 295 + i), POLICY)
+
+    expected = T0 + 300
+    assert expected == until(health, T0 + 299)
+
+
+def test_a_graver_kind_takes_an_open_window_over() -> None:
+    """An auth failure while rate limited opens the longer auth window; a rate limit after it does not shorten or extend it."""
+    health = HealthState().with_failure(fail(K.RATE_LIMITED, T0), POLICY)
+    graver = health.with_failure(fail(K.AUTH, T0 + 10), POLICY)
+    milder = graver.with_failure(fail(K.RATE_LIMITED, T0 + 300), POLICY)
+
+    expected = (T0 + 310, K.AUTH, T0 + 310)
+    assert expected == (
+        until(graver, T0 + 11),
+        graver.cooldowns[WORK].kind,
+        until(milder, T0 + 301),
+    )
+
+
+def test_strikes_do_not_carry_over_to_another_kind() -> None:
+    """A rate limit soon after an auth window closed opens a first-strike rate-limit window."""
+    health = HealthState().with_failure(fail(K.AUTH, T0), POLICY)
+    later = health.with_failure(fail(K.RATE_LIMITED, T0 + 400), POLICY)
+
+    expected = (1, T0 + 430)
+    assert expected == (later.cooldowns[WORK].strikes, until(later, T0 + 401))
+
+
+# -- the cycles drawn in docs/decisions.md ---------------------------------------------
+
+PROBE_AT = T0 + 31  # after the 30 s rate-limit window of a failure at T0
+
+
+def _open() -> HealthState:
+    return HealthState().with_failure(fail(K.RATE_LIMITED, T0), POLICY)
+
+
+def _probing() -> HealthState:
+    return _open().with_probe_started(TARGET, PROBE_AT, POLICY)
+
+
+Step = tuple[HealthState, float, Callable[[], tuple[HealthState, float]]]
+"""A phase to start from (health and time) and the transition that leaves it."""
+
+WINDOW_STEPS: dict[str, Step] = {
+    "failure (cooldown / disable)": (HealthState(), T0, lambda: (_open(), T0 + 1)),
+    "repeat failure (end kept; a longer Retry-After or a graver kind moves it later)": (
+        _open(),
+        T0 + 1,
+        lambda: (_open().with_failure(fail(K.RATE_LIMITED, T0 + 5), POLICY), T0 + 6),
+    ),
+    "window ends": (_open(), T0 + 1, lambda: (_open(), PROBE_AT)),
+    "one caller's call (Call.probe = true)": (_open(), PROBE_AT, lambda: (_probing(), PROBE_AT)),
+    "success (with_success)": (
+        _probing(),
+        PROBE_AT,
+        lambda: (_probing().with_success(TARGET, PROBE_AT + 1), PROBE_AT + 1),
+    ),
+    "failure about the target (next window, longer for escalating kinds)": (
+        _probing(),
+        PROBE_AT,
+        lambda: (_probing().with_failure(fail(K.SERVER, PROBE_AT + 1), POLICY), PROBE_AT + 2),
+    ),
+    "failure about the request only (lease given back)": (
+        _probing(),
+        PROBE_AT,
+        lambda: (
+            _probing().with_failure(fail(K.CONTENT_FILTER, PROBE_AT + 1), POLICY),
+            PROBE_AT + 2,
+        ),
+    ),
+    "probe lease (probe_lease_s) runs out": (
+        _probing(),
+        PROBE_AT,
+        lambda: (_probing(), PROBE_AT + POLICY.probe_lease_s + 1),
+    ),
+    "probe cancelled (with_probe_released)": (
+        _probing(),
+        PROBE_AT,
+        lambda: (_probing().with_probe_released(TARGET), PROBE_AT),
+    ),
+    "cleared()": (_open(), T0 + 1, lambda: (_open().cleared(profile=WORK), T0 + 1)),
+}
+
+
+@pytest.mark.parametrize("step", WINDOW_CYCLE, ids=[t.event for t in WINDOW_CYCLE])
+def test_every_arrow_of_the_window_diagram_happens(step: Transition) -> None:
+    """Each transition drawn for cooldowns leads from its source phase to its target phase."""
+    before, before_at, drive = WINDOW_STEPS[step.event]
+    after, after_at = drive()
+
+    expected = (step.source, step.target)
+    assert expected == (
+        window_phase(before.cooldowns.get(WORK), before_at),
+        window_phase(after.cooldowns.get(WORK), after_at),
+    )
+
+
+CIRCUIT_POLICY = Policy(circuit_min_calls=2)
+
+
+def _tripped() -> HealthState:
+    health = HealthState()
+    for i in range(2):
+        health = health.with_failure(fail(K.SERVER, T0 + i), CIRCUIT_POLICY)
+    return health
+
+
+HALF_AT = T0 + 1 + CIRCUIT_POLICY.circuit_open_s + 1
+
+
+def _circuit_probing() -> HealthState:
+    return _tripped().with_probe_started(TARGET, HALF_AT, CIRCUIT_POLICY)
+
+
+CIRCUIT_STEPS: dict[str, Step] = {
+    CIRCUIT_CYCLE[0].event: (
+        HealthState().with_failure(fail(K.SERVER, T0), CIRCUIT_POLICY),
+        T0,
+        lambda: (_tripped(), T0 + 1),
+    ),
+    CIRCUIT_CYCLE[1].event: (_tripped(), T0 + 1, lambda: (_tripped(), HALF_AT)),
+    CIRCUIT_CYCLE[2].event: (_tripped(), HALF_AT, lambda: (_circuit_probing(), HALF_AT)),
+    CIRCUIT_CYCLE[3].event: (
+        _circuit_probing(),
+        HALF_AT,
+        lambda: (_circuit_probing().with_success(TARGET, HALF_AT + 1), HALF_AT + 1),
+    ),
+    CIRCUIT_CYCLE[4].event: (
+        _circuit_probing(),
+        HALF_AT,
+        lambda: (
+            _circuit_probing().with_failure(fail(K.SERVER, HALF_AT + 1), CIRCUIT_POLICY),
+            HALF_AT + 1,
+        ),
+    ),
+    CIRCUIT_CYCLE[5].event: (
+        _circuit_probing(),
+        HALF_AT,
+        lambda: (_circuit_probing().with_probe_released(TARGET), HALF_AT),
+    ),
+    CIRCUIT_CYCLE[6].event: (_tripped(), T0 + 1, lambda: (_tripped().cleared(model=MODEL), T0 + 1)),
+}
+
+
+@pytest.mark.parametrize("step", CIRCUIT_CYCLE, ids=[t.event for t in CIRCUIT_CYCLE])
+def test_every_arrow_of_the_circuit_diagram_happens(step: Transition) -> None:
+    """Each transition drawn for circuit breakers leads from its source phase to its target phase."""
+    before, before_at, drive = CIRCUIT_STEPS[step.event]
+    after, after_at = drive()
+
+    expected = (step.source, step.target)
+    assert expected == (
+        circuit_phase(before.circuits.get(MODEL), before_at),
+        circuit_phase(after.circuits.get(MODEL), after_at),
+    )
+
+
+def test_a_probe_failing_for_the_request_only_leaves_the_circuit_half_open() -> None:
+    """A content filter on a circuit probe gives the lease back; the next caller may probe."""
+    after = _circuit_probing().with_failure(fail(K.CONTENT_FILTER, HALF_AT + 1), CIRCUIT_POLICY)
+
+    assert Phase.HALF_OPEN == circuit_phase(after.circuits.get(MODEL), HALF_AT + 1)
