@@ -74,8 +74,11 @@ ENV_TLS: Final = "MODELCFG_REDIS_TLS"
 ENV_TLS_CA_FILE: Final = "MODELCFG_REDIS_TLS_CA_FILE"
 """A CA bundle to check the server's certificate against, for a private CA."""
 
-_CAS_TRIES: Final = 16
+_CAS_TRIES: Final = 64
 """Compare-and-set attempts before an update counts as a fault (other writers won each time)."""
+
+_TURN_AFTER: Final = 2
+"""Lost compare-and-sets in a row after which a writer asks for its turn."""
 
 _READ_HEALTH: Final = """
 local function read_health(hv, hi, known, hprefix)
@@ -97,14 +100,33 @@ end
 
 _LOAD_HEALTH: Final = _READ_HEALTH + "return read_health(KEYS[1], KEYS[2], ARGV[1], ARGV[2])"
 
+# A compare-and-set that lost several times in a row asks for the writer's turn: the
+# turn key names it, and every other compare-and-set answers "wait" until it wrote or its
+# turn ran out, so a busy writer cannot starve another one.
+_TURN: Final = """
+local function turn(key, token, want, turn_ms)
+  local holder = redis.call('GET', key)
+  if holder and holder ~= token then return 'wait' end
+  if want == '1' and not holder then redis.call('SET', key, token, 'PX', turn_ms) end
+  return holder
+end
+"""
+
 _UPDATE_HEALTH: Final = (
     _READ_HEALTH
+    + _TURN
     + """
 local v = redis.call('GET', KEYS[1]) or ''
-if v ~= ARGV[1] then return {0, read_health(KEYS[1], KEYS[2], '', ARGV[2])} end
+local holder = redis.call('GET', KEYS[3])
+if holder and holder ~= ARGV[5] then return {2} end
+if v ~= ARGV[1] then
+  turn(KEYS[3], ARGV[5], ARGV[6], ARGV[7])
+  return {0, read_health(KEYS[1], KEYS[2], '', ARGV[2])}
+end
+if holder then redis.call('DEL', KEYS[3]) end
 local writes = tonumber(ARGV[4])
-if writes == 0 and #ARGV == 4 then return {1, v} end
-local i = 5
+if writes == 0 and #ARGV == 7 then return {1, v} end
+local i = 8
 for _ = 1, writes do
   redis.call('SET', ARGV[2] .. ARGV[i], ARGV[i + 1], 'PX', ARGV[i + 2])
   redis.call('SADD', KEYS[2], ARGV[i])
@@ -153,11 +175,19 @@ if existed == 0 and tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], AR
 return total
 """
 
-_SET_RECORD: Final = """
+_SET_RECORD: Final = (
+    _TURN
+    + """
 local current = redis.call('GET', KEYS[1])
 local expected = false
 if ARGV[1] == '1' then expected = ARGV[2] end
-if current ~= expected then return {0, current} end
+local holder = redis.call('GET', KEYS[2])
+if holder and holder ~= ARGV[6] then return {2} end
+if current ~= expected then
+  turn(KEYS[2], ARGV[6], ARGV[7], ARGV[8])
+  return {0, current}
+end
+if holder then redis.call('DEL', KEYS[2]) end
 if ARGV[3] == '1' then
   redis.call('DEL', KEYS[1])
 elseif tonumber(ARGV[5]) > 0 then
@@ -167,6 +197,7 @@ else
 end
 return {1}
 """
+)
 
 _T = TypeVar("_T")
 
@@ -249,6 +280,8 @@ class RedisStateStore:
         backoff_base_s: The first wait before trying Redis again.
         backoff_max_s: The longest such wait.
         journal_limit: The most health updates kept to replay after an outage.
+        max_connections: The most connections open at once; more requests wait their
+            turn before their round trip's time starts.
         observers: Called with every :data:`~modelcfg.stores.StoreEvent`.
         environ: Where the settings above are read (``os.environ`` by default).
         clock: Seconds since the epoch, for session ages.
@@ -274,6 +307,7 @@ class RedisStateStore:
         backoff_base_s: float = 0.05,
         backoff_max_s: float = 1.0,
         journal_limit: int = 1000,
+        max_connections: int = 8,
         observers: Sequence[Callable[[StoreEvent], object]] = (),
         environ: Mapping[str, str] | None = None,
         clock: Clock = time.time,
@@ -319,6 +353,7 @@ class RedisStateStore:
         self.touch_interval_s = touch_interval_s
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
+        self.max_connections = max_connections
         self.observers = tuple(observers)
         self._clock = clock
         self._random = random.Random(seed)
@@ -326,11 +361,15 @@ class RedisStateStore:
         self._hv, self._hi, self._h = f"{base}:hv", f"{base}:hi", f"{base}:h:"
         self._s, self._si = f"{base}:s:", f"{base}:si"
         self._c, self._r = f"{base}:c:", f"{base}:r:"
+        self._turn = f"{base}:turn"
+        self._token = f"{os.getpid()}-{random.getrandbits(64):x}"
+        self._turn_ms = int(min(max(0.1, 2 * timeout_s), 1.0) * 1000)
         # The connection, its scripts and its lock, made in the event loop that uses them.
         self._loop: asyncio.AbstractEventLoop | None = None
         self._redis: Redis | None = None
         self._scripts: dict[str, AsyncScript] = {}
         self._writing: anyio.Lock | None = None
+        self._slots: anyio.Semaphore | None = None
         # This process's view: the last shared state plus, while degraded, its own updates.
         self._health = HealthState()
         self._version = ""
@@ -341,6 +380,7 @@ class RedisStateStore:
         self._records: dict[str, str] = {}
         # Outage bookkeeping.
         self._down_since: float | None = None
+        self._resyncing = False
         self._retry_at = 0.0
         self._failures = 0
         self._journal = _Journal(journal_limit)
@@ -415,7 +455,7 @@ class RedisStateStore:
         return self._health
 
     async def _compare_and_set(self, change: Callable[[HealthState], HealthState]) -> HealthState:
-        for _ in range(_CAS_TRIES):
+        for tries in range(_CAS_TRIES):
             old = self._health
             new = change(old)
             writes, deletes = health_diff(old, new)
@@ -430,19 +470,30 @@ class RedisStateStore:
                 self._h,
                 self._random.getrandbits(40),
                 len(writes),
+                *self._turn_args(tries),
             ]
             for table, key, text, entry in writes:
                 ttl_ms = int((self.health_ttl_s + record_span_s(entry)) * 1000) + 1
                 args += [f"{table}:{key}", text, ttl_ms]
             args += [f"{table}:{key}" for table, key in deletes]
-            reply = await self._call("update_health", [self._hv, self._hi], args)
+            reply = await self._call("update_health", [self._hv, self._hi, self._turn], args)
             if reply[0] == 1:
                 self._health, self._version = new, str(reply[1])
                 self._read_at = time.monotonic()
                 self._rows.remember(writes, deletes)
                 return new
-            self._adopt_health(reply[1])
+            if reply[0] == 0:
+                self._adopt_health(reply[1])
+            else:
+                await self._wait_turn(tries)
         raise _Fault(f"{_CAS_TRIES} compare-and-set attempts in a row lost to other writers")
+
+    def _turn_args(self, tries: int) -> tuple[str, str, int]:
+        return self._token, "1" if tries >= _TURN_AFTER else "0", self._turn_ms
+
+    async def _wait_turn(self, tries: int) -> None:
+        # Another writer has its turn: it needs one round trip, so wait about that long.
+        await anyio.sleep(0.0002 * (1 + self._random.random()) * min(tries + 1, 10))
 
     def _adopt_health(self, reply: list[str]) -> None:
         version = str(reply[0])
@@ -605,25 +656,29 @@ class RedisStateStore:
     ) -> JSON:
         if key not in self._records:
             self._remember_record(key, await self._get(self._r + key))
-        for _ in range(_CAS_TRIES):
+        for tries in range(_CAS_TRIES):
             known = self._records.get(key)
             new = copy_json(change(self._parse_record(key, known)), where=f"record {key!r}")
             text = None if new is None else _json_text(new)
             reply = await self._call(
                 "set_record",
-                [self._r + key],
+                [self._r + key, self._turn],
                 [
                     "0" if known is None else "1",
                     known or "",
                     "1" if text is None else "0",
                     text or "",
                     _ms(ttl_s),
+                    *self._turn_args(tries),
                 ],
             )
             if reply[0] == 1:
                 self._remember_record(key, text)
                 return new
-            self._remember_record(key, reply[1] if len(reply) > 1 else None)
+            if reply[0] == 0:
+                self._remember_record(key, reply[1] if len(reply) > 1 else None)
+            else:
+                await self._wait_turn(tries)
         raise _Fault(f"{_CAS_TRIES} compare-and-set attempts in a row lost to other writers")
 
     def _remember_record(self, key: str, text: str | None) -> None:
@@ -674,10 +729,12 @@ class RedisStateStore:
             socket_connect_timeout=self.connect_timeout_s,
             socket_timeout=None,
             retry=Retry(NoBackoff(), 0),
+            max_connections=self.max_connections,
             decode_responses=True,
             **self._settings,  # type: ignore[arg-type]
         )
         self._redis, self._loop, self._writing = client, loop, anyio.Lock()
+        self._slots = anyio.Semaphore(self.max_connections)
         self._scripts = {
             name: client.register_script(source)
             for name, source in (
@@ -720,9 +777,13 @@ class RedisStateStore:
         from redis.exceptions import RedisError
 
         client = self._client()
+        assert self._slots is not None
         try:
-            with anyio.fail_after(self.timeout_s):
-                return await call(client)
+            async with self._slots:
+                if self._down_since is not None and not self._resyncing:
+                    raise _Fault("out of reach meanwhile")
+                with anyio.fail_after(self.timeout_s):
+                    return await call(client)
         except TimeoutError:
             raise _Fault(f"slower than {self.timeout_s:g} s") from None
         except (RedisError, OSError) as exc:
@@ -744,7 +805,11 @@ class RedisStateStore:
             with anyio.fail_after(self.connect_timeout_s):
                 await client.ping()
             async with self._lock():
-                replayed = await self._resync()
+                self._resyncing = True
+                try:
+                    replayed = await self._resync()
+                finally:
+                    self._resyncing = False
         except TimeoutError:
             self._degrade(f"slower than {self.connect_timeout_s:g} s to reconnect")
             return False

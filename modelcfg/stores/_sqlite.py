@@ -322,7 +322,17 @@ class SqliteStateStore:
             check_same_thread=False,
         )
         try:
-            self._prepare(connection)
+            # Two processes opening a new file at once can find it locked in ways SQLite's
+            # busy handler does not wait for (switching to WAL): try again for a while.
+            deadline = time.monotonic() + self._busy_timeout_s
+            while True:
+                try:
+                    self._prepare(connection)
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.005)
         except BaseException:
             connection.close()
             raise
@@ -333,9 +343,10 @@ class SqliteStateStore:
         # WAL: readers never wait for the writer; NORMAL: commits skip fsync (a
         # checkpoint syncs), so a process crash loses nothing and a power loss
         # loses at most the last commits, never the file's consistency.
-        connection.execute("PRAGMA journal_mode = WAL")
+        if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = NORMAL")
-        with _transaction(connection):
+        with _transaction(connection, immediate=True):
             version = connection.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise StateStoreError(
