@@ -462,8 +462,10 @@ class RedisStateStore:
             if (
                 not writes
                 and not deletes
+                and tries == 0
                 and time.monotonic() - self._read_at < self.read_max_age_s
             ):
+                # Nothing to write on a fresh view, and no turn asked for: no round trip.
                 return old
             args: list[str | int] = [
                 self._version,
