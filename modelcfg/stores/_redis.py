@@ -5,7 +5,9 @@ Health entries, sessions, counters and records are Redis keys with TTLs, under
 one key prefix per deployment. Reads and updates are Lua scripts, so each is one
 round trip and atomic; the pure core still computes every health transition, and
 an update is a compare-and-set on a version that a conflict answers with the
-newer state, to compute again (bounded retries).
+newer state, to compute again (bounded retries). The version is ``epoch:n``: a
+random epoch when the health is first written (again after Redis lost its data),
+then a count, so a reply older than what a process already has is never adopted.
 
 When Redis is down or slower than *timeout_s*, requests go on with this
 process's own view, an event says so, and the store tries again after a
@@ -77,7 +79,7 @@ ENV_TLS_CA_FILE: Final = "MODELCFG_REDIS_TLS_CA_FILE"
 _CAS_TRIES: Final = 64
 """Compare-and-set attempts before an update counts as a fault (other writers won each time)."""
 
-_TURN_AFTER: Final = 2
+_TURN_AFTER: Final = 1
 """Lost compare-and-sets in a row after which a writer asks for its turn."""
 
 _READ_HEALTH: Final = """
@@ -137,8 +139,11 @@ while i <= #ARGV do
   redis.call('SREM', KEYS[2], ARGV[i])
   i = i + 1
 end
-if v == '' then redis.call('SET', KEYS[1], ARGV[3]) end
-return {1, tostring(redis.call('INCR', KEYS[1]))}
+local epoch, n = ARGV[3], 0
+if v ~= '' then epoch, n = string.match(v, '^(.*):(%d+)$') end
+local next = epoch .. ':' .. (tonumber(n) + 1)
+redis.call('SET', KEYS[1], next)
+return {1, next}
 """
 )
 
@@ -210,6 +215,20 @@ class _Fault(Exception):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
+
+
+class _Pending:
+    """
+    One health update waiting for this process's next compare-and-set.
+    """
+
+    __slots__ = ("change", "done", "error", "result")
+
+    def __init__(self, change: Callable[[HealthState], HealthState]) -> None:
+        self.change = change
+        self.done = False
+        self.result: HealthState | None = None
+        self.error: Exception | None = None
 
 
 class _Journal:
@@ -384,6 +403,7 @@ class RedisStateStore:
         self._retry_at = 0.0
         self._failures = 0
         self._journal = _Journal(journal_limit)
+        self._pending: list[_Pending] = []
 
     def __repr__(self) -> str:
         return f"RedisStateStore({self._url!r}, prefix={self.prefix!r})"
@@ -428,13 +448,12 @@ class RedisStateStore:
             return self._health
         if await self._reachable():
             try:
-                reply = await self._call(
-                    "load_health", [self._hv, self._hi], [self._version, self._h]
-                )
+                sent = self._version
+                reply = await self._call("load_health", [self._hv, self._hi], [sent, self._h])
             except _Fault as fault:
                 self._degrade(fault.reason)
             else:
-                self._adopt_health(reply)
+                self._adopt_health(reply, sent)
         return self._health
 
     async def update_health(self, change: Callable[[HealthState], HealthState]) -> HealthState:
@@ -445,14 +464,50 @@ class RedisStateStore:
         replayed onto the shared health once Redis is back.
         """
         if await self._reachable():
+            entry = _Pending(change)
+            self._pending.append(entry)
             try:
                 async with self._lock():
-                    return await self._compare_and_set(change)
+                    if not entry.done:
+                        await self._apply_pending()
             except _Fault as fault:
                 self._degrade(fault.reason)
+            finally:
+                if not entry.done and entry in self._pending:
+                    self._pending.remove(entry)
+            if entry.done:
+                if entry.error is not None:
+                    raise entry.error
+                assert entry.result is not None
+                return entry.result
         self._health = change(self._health)
         self._journal.add_health(change)
         return self._health
+
+    async def _apply_pending(self) -> None:
+        """
+        Apply every waiting update of this process in one compare-and-set, in order.
+
+        Requests of one process queue behind one round trip; the next one carries all
+        that came meanwhile, so a busy process writes once per round trip, not once
+        per request. Each update still sees the health its predecessors left.
+        """
+        batch = list(self._pending)
+
+        def combined(health: HealthState) -> HealthState:
+            for entry in batch:
+                try:
+                    health = entry.change(health)
+                except Exception as exc:  # that caller's own error, raised to it alone
+                    entry.result, entry.error = None, exc
+                else:
+                    entry.result, entry.error = health, None
+            return health
+
+        await self._compare_and_set(combined)
+        for entry in batch:
+            entry.done = True
+        self._pending = [entry for entry in self._pending if not entry.done]
 
     async def _compare_and_set(self, change: Callable[[HealthState], HealthState]) -> HealthState:
         for tries in range(_CAS_TRIES):
@@ -497,15 +552,25 @@ class RedisStateStore:
         # Another writer has its turn: it needs one round trip, so wait about that long.
         await anyio.sleep(0.0002 * (1 + self._random.random()) * min(tries + 1, 10))
 
-    def _adopt_health(self, reply: list[str]) -> None:
+    def _adopt_health(self, reply: list[str], sent: str | None = None) -> None:
+        """
+        Take the health a script read, unless this process already has a newer one.
+
+        A reply of the version alone means "unchanged since *sent*".
+        """
         version = str(reply[0])
-        if len(reply) > 1 or version != self._version:
-            members = reply[1:]
-            rows = []
-            for member, text in zip(members[::2], members[1::2], strict=True):
-                table, _, key = member.partition(":")
-                rows.append((table, key, text))
-            self._health = self._rows.build(rows)
+        if not _not_older(version, self._version):
+            return  # a read that crossed a newer update of this process's on the wire
+        if len(reply) == 1 and version and version == sent:
+            if version == self._version:
+                self._read_at = time.monotonic()
+            return
+        members = reply[1:]
+        rows = []
+        for member, text in zip(members[::2], members[1::2], strict=True):
+            table, _, key = member.partition(":")
+            rows.append((table, key, text))
+        self._health = self._rows.build(rows)
         self._version = version
         self._read_at = time.monotonic()
 
@@ -518,15 +583,16 @@ class RedisStateStore:
         """
         if await self._reachable():
             try:
+                sent = self._version
                 text, used, health = await self._call(
                     "load_session",
                     [self._s + session_id, self._si, self._hv, self._hi],
-                    [session_id, self._version, self._h],
+                    [session_id, sent, self._h],
                 )
             except _Fault as fault:
                 self._degrade(fault.reason)
             else:
-                self._adopt_health(health)
+                self._adopt_health(health, sent)
                 if text is None:
                     self._sessions.pop(session_id, None)
                     return None
@@ -910,6 +976,20 @@ class RedisStateStore:
                 observer(event)
             except Exception:  # an observer must never break a request
                 logger.exception("observer %r failed on %s", observer, type(event).__name__)
+
+
+def _not_older(version: str, than: str) -> bool:
+    """
+    Whether the health *version* (``epoch:n``) is not older than *than*.
+
+    An empty version (Redis has none: it lost its data, or was never written) and
+    another epoch are news, never old.
+    """
+    if not than or not version:
+        return True
+    epoch, _, count = version.rpartition(":")
+    than_epoch, _, than_count = than.rpartition(":")
+    return epoch != than_epoch or int(count) >= int(than_count)
 
 
 def _ms(ttl_s: float | None) -> int:

@@ -107,9 +107,10 @@ class RedisServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"redis-server exited with {self.process.returncode}")
-            with contextlib.suppress(OSError), socket.create_connection(
-                ("127.0.0.1", self.port), timeout=0.2
-            ) as conn:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as conn,
+            ):
                 conn.sendall(f"AUTH {self.password}\r\nPING\r\n".encode())
                 if b"PONG" in conn.recv(64) or b"PONG" in conn.recv(64):
                     return

@@ -259,9 +259,11 @@ async def test_a_record_that_is_not_json_is_refused(open_store: OpenStore) -> No
 async def test_a_reader_never_sees_half_an_update(open_store: OpenStore) -> None:
     """An update that opens two cooldowns at once is seen whole or not at all by another instance."""
     writer, reader = open_store(), open_store()
-    both = HealthState().with_failure(
-        failure(FailureKind.AUTH, T0, TARGETS[0]), POLICY
-    ).with_failure(failure(FailureKind.AUTH, T0, TARGETS[2]), POLICY)
+    both = (
+        HealthState()
+        .with_failure(failure(FailureKind.AUTH, T0, TARGETS[0]), POLICY)
+        .with_failure(failure(FailureKind.AUTH, T0, TARGETS[2]), POLICY)
+    )
     seen: set[int] = set()
     done = anyio.Event()
 
@@ -346,9 +348,7 @@ async def test_counters_expire_after_their_time_to_live(open_store: OpenStore) -
 # -- what survives ------------------------------------------------------------------------------
 
 
-async def test_persistent_state_survives_the_process(
-    open_store: OpenStore, kind: str
-) -> None:
+async def test_persistent_state_survives_the_process(open_store: OpenStore, kind: str) -> None:
     """A new instance, as after a crash, sees every update the old one completed."""
     if kind not in PERSISTENT:
         pytest.skip("the memory store keeps nothing after its process ends (docs/stores.md)")
