@@ -5,13 +5,13 @@ The SQLite store: its file, what it writes, bad files, the JSON format, and kill
 from __future__ import annotations
 
 import json
-from contextlib import closing
 import os
 import random
 import signal
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import anyio
