@@ -437,22 +437,22 @@ class SqliteStateStore:
                 (session_id, text, now),
             )
             (count,) = connection.execute("SELECT n FROM session_count").fetchone()
-            if count > self.max_sessions:
-                connection.execute(
-                    "DELETE FROM sessions WHERE id IN "
-                    "(SELECT id FROM sessions ORDER BY used_at LIMIT ?)",
-                    (count - self.max_sessions,),
-                )
-            connection.execute(
-                "DELETE FROM sessions WHERE used_at <= ?", (now - self.session_ttl_s,)
-            )
+            evicted = connection.execute(
+                "SELECT id FROM sessions WHERE used_at <= ? UNION "
+                "SELECT id FROM (SELECT id FROM sessions ORDER BY used_at LIMIT ?)",
+                (now - self.session_ttl_s, max(0, count - self.max_sessions)),
+            ).fetchall()
+            if evicted:
+                connection.executemany("DELETE FROM sessions WHERE id = ?", evicted)
+        for (gone,) in evicted:
+            self._sessions.pop(gone, None)
         self._cache_session(session_id, session, now)
 
     def _cache_session(self, session_id: str, session: SessionState, used_at: float) -> None:
         sessions = self._sessions
         sessions[session_id] = (session, used_at)
         sessions.move_to_end(session_id)
-        if len(sessions) > _SESSION_CACHE:
+        if len(sessions) > min(_SESSION_CACHE, self.max_sessions):
             sessions.popitem(last=False)
 
     def _all_sessions(self, connection: sqlite3.Connection) -> list[tuple[str, str]]:

@@ -311,10 +311,10 @@ async def test_sessions_beyond_the_cap_evict_the_least_recently_saved(
     await store.save_session("b", SessionState().with_success(TARGETS[1]))  # b is fresh again
     await store.save_session("e", SessionState().with_success(TARGETS[0]))
     reader = open_store(max_sessions=3, clock=clock)
+    expected = {"a": False, "b": True, "c": False, "d": True, "e": True}
 
-    assert {"a": False, "b": True, "c": False, "d": True, "e": True} == {
-        name: await reader.load_session(name) is not None for name in "abcde"
-    }
+    assert expected == {name: await reader.load_session(name) is not None for name in "abcde"}
+    assert expected == {name: await store.load_session(name) is not None for name in "abcde"}
 
 
 class _StepClock:

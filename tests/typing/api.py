@@ -49,8 +49,14 @@ from modelcfg.exceptions import (
     OutputInterruptedError,
     RedactedError,
 )
-from modelcfg.stores import FileStateStore, MemoryStateStore
-from modelcfg.typing import StateStore
+from modelcfg.stores import (
+    FileStateStore,
+    MemoryStateStore,
+    RedisStateStore,
+    SqliteStateStore,
+    StoreEvent,
+)
+from modelcfg.typing import CounterStore, StateStore
 
 
 def values() -> None:
@@ -95,6 +101,11 @@ async def run(cfg: Config) -> str:
     events: list[ExecutorEvent] = []
     store: StateStore = MemoryStateStore()
     file_store: StateStore = FileStateStore("state.json")
+    sqlite_store: StateStore = SqliteStateStore("state.db", max_sessions=1000)
+    budgets: CounterStore = SqliteStateStore("state.db")
+    seen: list[StoreEvent] = []
+    fleet: StateStore = RedisStateStore("redis://127.0.0.1:6379/0", observers=[seen.append])
+    spent: int = await budgets.add_to_counter("budget:day", 5, ttl_s=86400.0)
     async with httpx.AsyncClient() as client:
         executor = Executor.from_config(
             cfg,
