@@ -101,18 +101,20 @@ async def run(cfg: Config) -> str:
     events: list[ExecutorEvent] = []
     store: StateStore = MemoryStateStore()
     file_store: StateStore = FileStateStore("state.json")
-    sqlite_store: StateStore = SqliteStateStore("state.db", max_sessions=1000)
-    budgets: CounterStore = SqliteStateStore("state.db")
     seen: list[StoreEvent] = []
-    fleet: StateStore = RedisStateStore("redis://127.0.0.1:6379/0", observers=[seen.append])
-    spent: int = await budgets.add_to_counter("budget:day", 5, ttl_s=86400.0)
+    shared: list[StateStore] = [
+        SqliteStateStore("state.db", max_sessions=1000),
+        RedisStateStore("redis://127.0.0.1:6379/0", observers=[seen.append]),
+    ]
+    budgets: CounterStore = SqliteStateStore("state.db")
+    assert_type(await budgets.add_to_counter("budget:day", 5, ttl_s=86400.0), int)
     async with httpx.AsyncClient() as client:
         executor = Executor.from_config(
             cfg,
             client=client,
             auth_store=AuthStore(path=default_auth_path(os.environ)),
             environ=os.environ,
-            store=store if selection else file_store,
+            store=store if selection else file_store if shared else shared[0],
             observers=[events.append],
             limits=CallLimits(connect_s=5.0, first_token_s=None, idle_s=30.0, end_grace_s=1.0),
         )
