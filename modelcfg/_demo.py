@@ -17,7 +17,7 @@ import anyio
 import httpx
 
 from modelcfg._config._file import example_config_data
-from modelcfg._config._schema import load_config
+from modelcfg._config._load import load_config
 from modelcfg._core._state import dump_state
 from modelcfg._executor._executor import (
     AttemptFailed,

@@ -19,7 +19,8 @@ from typing import TextIO, TypeAlias
 import attrs
 
 from modelcfg._config._file import example_config_data, load_config_file
-from modelcfg._config._schema import Config, load_config
+from modelcfg._config._load import load_config
+from modelcfg._config._schema import Config
 from modelcfg._core._values import ModelRef, ProfileId
 from modelcfg.auth import AuthStore, default_auth_path
 from modelcfg.typing import JSON

@@ -25,8 +25,9 @@ import pytest
 
 from modelcfg import AttemptsExhaustedError, ProfileId
 from modelcfg._catalog._curated import curated_catalog
+from modelcfg._config._load import load_config
 from modelcfg._config._plan import build_routes, catalog_for
-from modelcfg._config._schema import Config, load_config
+from modelcfg._config._schema import Config
 from modelcfg._executor._executor import (
     Executor,
     _refresher_from,

@@ -17,18 +17,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as hst
 
 from modelcfg import ConfigError, FailureKind, FallbackChain, ModelStatus, Policy, ProfileId
+from modelcfg._config._converter import json_name
 from modelcfg._config._file import example_config_data
+from modelcfg._config._load import dump_config, load_config
+from modelcfg._config._providers import BUILTIN_PROVIDERS
 from modelcfg._config._schema import (
-    BUILTIN_PROVIDERS,
     AgentConfig,
     AuthMode,
     Config,
     ModelEntry,
     ProviderConfig,
     WireFormat,
-    dump_config,
-    json_name,
-    load_config,
 )
 from modelcfg._core._failures import redact
 

@@ -9,8 +9,8 @@ import pytest
 from modelcfg import ConfigError, FallbackChain, ModelRef, ProfileId
 from modelcfg._catalog._curated import curated_catalog
 from modelcfg._catalog._records import CatalogSource, Modality
+from modelcfg._config._load import load_config
 from modelcfg._config._plan import build_routes, catalog_for, profile_order
-from modelcfg._config._schema import load_config
 from modelcfg._core._state import ModelTraits
 
 CONFIG = load_config(

@@ -26,7 +26,8 @@ import httpx
 import pytest
 
 from modelcfg import AttemptsExhaustedError, OutputInterruptedError, ProfileId
-from modelcfg._config._schema import Config, load_config
+from modelcfg._config._load import load_config
+from modelcfg._config._schema import Config
 from modelcfg._executor._executor import Completion, Executor, ExecutorEvent, StoreCredentials
 from modelcfg._messages import ChatRequest, Message
 from modelcfg.adapters import CallableAdapter, Endpoint

@@ -27,7 +27,8 @@ from modelcfg import (
     ReasonCode,
     Selection,
 )
-from modelcfg._config._schema import Config, load_config
+from modelcfg._config._load import load_config
+from modelcfg._config._schema import Config
 from modelcfg._core._health import HealthState
 from modelcfg._core._state import SessionState
 from modelcfg._executor._executor import (
