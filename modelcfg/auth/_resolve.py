@@ -35,12 +35,12 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from types import MappingProxyType
 from typing import Final, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import attrs
 
+from modelcfg._config._providers import DEFAULT_ENV_VARS
 from modelcfg._core._failures import FailureKind
 from modelcfg._core._values import ProfileId
 from modelcfg._fileio import LockTimeoutError
@@ -78,23 +78,6 @@ DEFAULT_REFRESH_SKEW_S: Final = 60.0
 
 _REFRESH_S: Final = 60.0
 """The longest a refresh and its write-back may hold off a cancellation."""
-
-DEFAULT_ENV_VARS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
-    {
-        "anthropic": ("ANTHROPIC_API_KEY",),
-        "deepseek": ("DEEPSEEK_API_KEY",),
-        "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
-        "google": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
-        "groq": ("GROQ_API_KEY",),
-        "mistral": ("MISTRAL_API_KEY",),
-        "openai": ("OPENAI_API_KEY",),
-        "openrouter": ("OPENROUTER_API_KEY",),
-        "together": ("TOGETHER_API_KEY",),
-        "xai": ("XAI_API_KEY",),
-    }
-)
-"""The environment variables each well-known provider's key is read from, in order."""
-
 
 class CredentialOrigin(enum.StrEnum):
     """
