@@ -252,6 +252,14 @@ class Context:
         store = self.store()
         return {p: order for p in providers if (order := store.order(p))}
 
+    def stored_profiles(self, providers: Sequence[str]) -> dict[str, tuple[ProfileId, ...]]:
+        """
+        The profiles in the auth store of each provider that has some.
+        """
+        store = self.store()
+        found = {p: tuple(s.profile for s in store.profiles(p)) for p in providers}
+        return {p: profiles for p, profiles in found.items() if profiles}
+
     def now(self) -> float:
         """
         The current time, in seconds since the epoch.

@@ -180,6 +180,7 @@ def test_environment_secret_and_variable_are_reported() -> None:
             origin=CredentialOrigin.ENVIRONMENT,
             secret=Secret(value=ENV["ANTHROPIC_API_KEY"]),
             env_var="ANTHROPIC_API_KEY",
+            skipped=("anthropic:default skipped: not in the auth store",),
         )
         == resolved
     )

@@ -113,7 +113,7 @@ SCENARIOS = [
     ),
     pytest.param(
         Scenario(order=(), stored={"openai:work": _key("w")}, env=True),
-        id="profile-outside-order-unused",
+        id="stored-profile-used-without-an-order",
     ),
     pytest.param(
         Scenario(
@@ -223,7 +223,11 @@ def test_the_cli_names_the_key_the_executor_sends(
     cli.write_config(scenario.config())
     store = _store(cli.store_path, scenario)
     config = load_config(scenario.config())
-    routes = build_routes(config, catalog_for(config, curated=curated_catalog()))
+    routes = build_routes(
+        config,
+        catalog_for(config, curated=curated_catalog()),
+        stored_profiles={"openai": [s.profile for s in store.profiles("openai")]},
+    )
     sent: list[httpx.Request] = []
 
     async def run() -> None:

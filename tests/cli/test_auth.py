@@ -202,6 +202,9 @@ def test_validate_reports_an_oauth_token_nothing_can_refresh(configured: Cli) ->
 
 def test_status_lists_stored_profiles_outside_the_order(configured: Cli) -> None:
     """Stored profiles routing never uses are listed as not in auth.order; exit codes ignore them."""
+    config = example_config()
+    config["auth"]["order"]["openai"] = ["openai:default"]  # type: ignore[index]
+    configured.write_config(config)
     store = AuthStore(path=configured.store_path)
     store.put("openai:work", TokenCredential(token=CANARY, expires_at=1.0))
     store.put("groq:default", ApiKeyCredential(key=CANARY))
