@@ -162,9 +162,6 @@ def read_config_data(path: str | Path) -> dict[str, object]:
             file and, for syntax errors, the line and column. A key repeated in one
             JSON object, which would make all but the last value vanish, is an error
             at its path too.
-
-    .. versionchanged:: 0.1.0
-       Repeated keys and numbers too long to read are errors with their paths.
     """
     data, repeated = _parse(Path(path))
     if repeated:

@@ -38,11 +38,6 @@ DEFAULT = ProfileId.parse("anthropic:default")
 ENV = {"ANTHROPIC_API_KEY": "env-key-0123456789abcdef"}
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 def _key(name: str) -> ApiKeyCredential:
     return ApiKeyCredential(key=f"{name}-key-0123456789abcdef")
 

@@ -72,11 +72,6 @@ def config_for(*order: str) -> Config:
     )
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 class AuthenticationError(Exception):
     """
     Shaped like the official SDKs' ``AuthenticationError``: the key is everywhere.

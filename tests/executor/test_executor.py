@@ -95,11 +95,6 @@ KEYS = {"anthropic:sub": "key-sub", "anthropic:paid": "key-paid", "openai:defaul
 HELLO = ChatRequest(messages=[Message(role="user", content="hello")])
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 # --- a scripted provider ----------------------------------------------------------------------
 
 Reply = Callable[[httpx.Request], httpx.Response]

@@ -36,11 +36,6 @@ K = FailureKind
 TLS = ssl.create_default_context()  # built once: building one per client costs ~50 ms
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture(params=sorted(ADAPTERS))
 def wire(request: pytest.FixtureRequest) -> str:
     return str(request.param)
