@@ -43,6 +43,7 @@ from modelcfg.auth import (
     credential_for,
 )
 from modelcfg.exceptions import CredentialsError
+from modelcfg.testing import ScriptedTransport
 from tests.cli.conftest import LEAK_MARK, Cli
 
 NOW = time.time()
@@ -228,14 +229,10 @@ def test_the_cli_names_the_key_the_executor_sends(
         catalog_for(config, curated=curated_catalog()),
         stored_profiles={"openai": [s.profile for s in store.profiles("openai")]},
     )
-    sent: list[httpx.Request] = []
+    transport = ScriptedTransport([_ok], repeat_last=True)
 
     async def run() -> None:
-        def handler(request: httpx.Request) -> httpx.Response:
-            sent.append(request)
-            return _ok(request)
-
-        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        async with httpx.AsyncClient(transport=transport) as client:
             credentials = OrderedCredentials(
                 store=store,
                 environ=scenario.environ(),
@@ -255,7 +252,7 @@ def test_the_cli_names_the_key_the_executor_sends(
     cli_secret = _cli_secret(cli, scenario, store)
     anyio.run(run)
 
-    assert cli_secret == _sent_key(sent)
+    assert cli_secret == _sent_key(transport.requests)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
@@ -265,14 +262,10 @@ def test_the_cli_names_the_key_executor_from_config_sends(
     """Executor.from_config with the same store and environment sends the key the CLI names."""
     cli.write_config(scenario.config())
     store = _store(cli.store_path, scenario)
-    sent: list[httpx.Request] = []
+    transport = ScriptedTransport([_ok], repeat_last=True)
 
     async def run() -> None:
-        def handler(request: httpx.Request) -> httpx.Response:
-            sent.append(request)
-            return _ok(request)
-
-        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        async with httpx.AsyncClient(transport=transport) as client:
             executor = Executor.from_config(
                 load_config(scenario.config()),
                 client=client,
@@ -285,7 +278,7 @@ def test_the_cli_names_the_key_executor_from_config_sends(
     cli_secret = _cli_secret(cli, scenario, store, in_process=True)
     anyio.run(run)
 
-    assert cli_secret == _sent_key(sent)
+    assert cli_secret == _sent_key(transport.requests)
 
 
 def test_a_missing_profile_is_an_auth_failure_not_a_crash(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ import pytest
 
 from modelcfg import ChatRequest, Executor, Message, ProfileId, load_config
 from modelcfg.auth import ApiKeyCredential, AuthStore
+from modelcfg.testing import ScriptedTransport
 from tests.cli.conftest import LEAK_MARK, Cli
 
 HELLO = ChatRequest(messages=[Message(role="user", content="hello")])
@@ -120,33 +121,35 @@ def _store(path: Path, setup: Setup) -> AuthStore:
     return store
 
 
+def _answer(request: httpx.Request) -> httpx.Response:
+    """
+    An OpenAI chat completion for the requested model.
+    """
+    return httpx.Response(
+        200,
+        json={
+            "id": "c1",
+            "model": json.loads(request.content)["model"],
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": "hi"},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1},
+        },
+    )
+
+
 def _first_request(setup: Setup, store: AuthStore) -> tuple[tuple[str, ...], str | None]:
     """
     The executor's order for openai, and the key its first request sends.
     """
-    sent: list[str] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        sent.append(request.headers.get("authorization", "").removeprefix("Bearer "))
-        model = json.loads(request.content)["model"]
-        return httpx.Response(
-            200,
-            json={
-                "id": "c1",
-                "model": model,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": "hi"},
-                        "finish_reason": "stop",
-                    }
-                ],
-                "usage": {"prompt_tokens": 1, "completion_tokens": 1},
-            },
-        )
+    transport = ScriptedTransport([_answer], repeat_last=True)
 
     async def run() -> tuple[str, ...]:
-        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        async with httpx.AsyncClient(transport=transport) as client:
             executor = Executor.from_config(
                 load_config(setup.config()), client=client, auth_store=store, environ={}
             )
@@ -155,7 +158,8 @@ def _first_request(setup: Setup, store: AuthStore) -> tuple[tuple[str, ...], str
             return tuple(str(p) for p in executor.routes.auth_order["openai"])
 
     order = anyio.run(run)
-    return order, sent[0] if sent else None
+    keys = [r.headers["authorization"].removeprefix("Bearer ") for r in transport.requests]
+    return order, keys[0] if keys else None
 
 
 @pytest.mark.parametrize("setup", SETUPS)

@@ -5,9 +5,11 @@ httpx.AsyncClient, under asyncio and trio.
 
 from __future__ import annotations
 
+import re
 import ssl
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import anyio
 import httpx
@@ -346,3 +348,17 @@ async def test_missing_done_with_the_connection_open_finishes_promptly(
         getattr(outcome, "usage", None),
         elapsed_s < 1.0,
     )
+
+
+def test_the_docs_list_every_behaviour() -> None:
+    """docs/providers.md has a row for every behaviour a model name can pick, and no other."""
+    docs = (Path(__file__).parents[2] / "docs" / "providers.md").read_text(encoding="utf-8")
+    section = docs.split("## Testing against a misbehaving provider", 1)[1].split("```", 1)[0]
+    documented = {
+        name
+        for line in section.splitlines()
+        if line.startswith("| `")
+        for name in re.findall(r"`([a-z0-9-]+)`", line.split("|")[1])
+    }
+
+    assert set(BEHAVIOURS) == documented
