@@ -17,6 +17,7 @@ from modelcfg._cli._common import (
     chain_providers,
     emit_json,
     format_expiry,
+    known_provider,
     parse_profile,
     positive_seconds,
     render_table,
@@ -79,13 +80,7 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def _provider(context: Context, config: Config) -> str:
-    provider = str(context.args.provider).strip().lower()
-    if config.provider(provider) is None:
-        raise CliError(
-            f"provider {provider!r} is neither built in nor configured under $.providers",
-            Exit.NOT_FOUND,
-        )
-    return provider
+    return known_provider(config, str(context.args.provider))[0]
 
 
 # --- order ---------------------------------------------------------------------------------------

@@ -110,14 +110,7 @@ def _make_converter() -> cattrs.Converter:
     def structure_factory(cls: type) -> StructureHook:
         attrs.resolve_types(cls)
         renames = {
-            a.name: override(
-                rename=json_name(a.name),
-                struct_hook=(
-                    _mapping_hook(converter, a.type, parse_key=provider_id)
-                    if (cls, a.name) in _PROVIDER_KEYED
-                    else None
-                ),
-            )
+            a.name: override(rename=json_name(a.name), struct_hook=_field_hook(converter, cls, a))
             for a in attrs.fields(cls)
         }
         generated: StructureHook = make_dict_structure_fn(cls, converter, **renames)  # type: ignore[arg-type]
@@ -146,6 +139,22 @@ def _make_converter() -> cattrs.Converter:
 
 _PROVIDER_KEYED: Final = frozenset({(Config, "providers"), (AuthConfig, "order")})
 """The mappings keyed by provider id: keys are lower-cased and checked as provider ids."""
+
+_PROVIDER_VALUED: Final = frozenset({(ProfileConfig, "provider")})
+"""The fields that hold a provider id: lower-cased and checked as provider ids."""
+
+
+def _field_hook(
+    converter: cattrs.Converter, cls: type, field: attrs.Attribute[object]
+) -> StructureHook | None:
+    """
+    The structure hook of one field that reads provider ids, or ``None`` for the usual one.
+    """
+    if (cls, field.name) in _PROVIDER_KEYED:
+        return _mapping_hook(converter, field.type, parse_key=provider_id)
+    if (cls, field.name) in _PROVIDER_VALUED:
+        return lambda value, _type: provider_id(_structure_str(value, str))
+    return None
 
 
 class _TypeMismatch(TypeError):
