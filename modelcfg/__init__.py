@@ -100,25 +100,27 @@ if _TYPE_CHECKING:
         load_state,
     )
     from modelcfg._core._values import FallbackChain, ModelRef, ProfileId, Selection, Target
-    from modelcfg._executor._executor import (
+    from modelcfg._executor._credentials import (
+        CredentialSource,
+        StaticCredentials,
+        StoreCredentials,
+    )
+    from modelcfg._executor._executor import Executor
+    from modelcfg._executor._reports import (
         AttemptFailed,
         AttemptReport,
         AttemptStarted,
         AttemptSucceeded,
         CandidateSkipped,
         Completion,
-        CredentialSource,
-        Executor,
         ExecutorEvent,
         Observer,
-        ProviderSetup,
         RequestGaveUp,
-        StaticCredentials,
-        StoreCredentials,
-        StreamingCompletion,
         StreamRestarted,
         TierChanged,
     )
+    from modelcfg._executor._stream import StreamingCompletion
+    from modelcfg._executor._wiring import ProviderSetup
     from modelcfg._messages import (
         ChatRequest,
         ChatResponse,
@@ -279,25 +281,27 @@ _LAZY_BY_MODULE: dict[str, tuple[str, ...]] = {
         "load_state",
     ),
     "modelcfg._core._values": ("FallbackChain", "ModelRef", "ProfileId", "Selection", "Target"),
-    "modelcfg._executor._executor": (
+    "modelcfg._executor._credentials": (
+        "CredentialSource",
+        "StaticCredentials",
+        "StoreCredentials",
+    ),
+    "modelcfg._executor._executor": ("Executor",),
+    "modelcfg._executor._reports": (
         "AttemptFailed",
         "AttemptReport",
         "AttemptStarted",
         "AttemptSucceeded",
         "CandidateSkipped",
         "Completion",
-        "CredentialSource",
-        "Executor",
         "ExecutorEvent",
         "Observer",
-        "ProviderSetup",
         "RequestGaveUp",
-        "StaticCredentials",
-        "StoreCredentials",
-        "StreamingCompletion",
         "StreamRestarted",
         "TierChanged",
     ),
+    "modelcfg._executor._stream": ("StreamingCompletion",),
+    "modelcfg._executor._wiring": ("ProviderSetup",),
     "modelcfg._messages": (
         "ChatRequest",
         "ChatResponse",

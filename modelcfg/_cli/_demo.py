@@ -22,7 +22,7 @@ from modelcfg._cli._common import Context, Subparsers, add_json_flag
 if TYPE_CHECKING:
     import httpx
 
-    from modelcfg._executor._executor import Completion, ExecutorEvent
+    from modelcfg._executor._reports import Completion, ExecutorEvent
     from modelcfg.typing import JSON
 
 __all__ = ["demo", "register"]
@@ -120,7 +120,7 @@ class _Trace:
         self.events.append(event)
 
     def lines(self) -> list[str]:
-        from modelcfg._executor._executor import (
+        from modelcfg._executor._reports import (
             AttemptFailed,
             AttemptStarted,
             AttemptSucceeded,
@@ -184,7 +184,8 @@ async def _demo(out: TextIO, as_json: bool) -> int:
     from modelcfg._config._file import example_config_data
     from modelcfg._config._load import load_config
     from modelcfg._core._state import dump_state
-    from modelcfg._executor._executor import Executor, StaticCredentials
+    from modelcfg._executor._credentials import StaticCredentials
+    from modelcfg._executor._executor import Executor
     from modelcfg._messages import ChatRequest, Message
     from modelcfg.stores import MemoryStateStore
     from modelcfg.testing import FakeClock
