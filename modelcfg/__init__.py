@@ -36,6 +36,10 @@ if _TYPE_CHECKING:
     from modelcfg._config._file import (
         load_config_file,
     )
+    from modelcfg._config._load import (
+        dump_config,
+        load_config,
+    )
     from modelcfg._config._migrate import (
         Change,
         ChangeAction,
@@ -47,6 +51,9 @@ if _TYPE_CHECKING:
         build_routes,
         catalog_for,
     )
+    from modelcfg._config._providers import (
+        WireFormat,
+    )
     from modelcfg._config._resolve import (
         resolve_model,
     )
@@ -55,9 +62,6 @@ if _TYPE_CHECKING:
         Config,
         ModelEntry,
         ProviderConfig,
-        WireFormat,
-        dump_config,
-        load_config,
     )
     from modelcfg._core._actions import (
         Action,
@@ -96,25 +100,27 @@ if _TYPE_CHECKING:
         load_state,
     )
     from modelcfg._core._values import FallbackChain, ModelRef, ProfileId, Selection, Target
-    from modelcfg._executor._executor import (
+    from modelcfg._executor._credentials import (
+        CredentialSource,
+        StaticCredentials,
+        StoreCredentials,
+    )
+    from modelcfg._executor._executor import Executor
+    from modelcfg._executor._reports import (
         AttemptFailed,
         AttemptReport,
         AttemptStarted,
         AttemptSucceeded,
         CandidateSkipped,
         Completion,
-        CredentialSource,
-        Executor,
         ExecutorEvent,
         Observer,
-        ProviderSetup,
         RequestGaveUp,
-        StaticCredentials,
-        StoreCredentials,
-        StreamingCompletion,
         StreamRestarted,
         TierChanged,
     )
+    from modelcfg._executor._stream import StreamingCompletion
+    from modelcfg._executor._wiring import ProviderSetup
     from modelcfg._messages import (
         ChatRequest,
         ChatResponse,
@@ -224,93 +230,97 @@ __all__ = [
     "steps_to_json",
 ]
 
-# Public name -> the private module that defines it, imported on first access.
-_LAZY: dict[str, str] = {
-    "Failure": "modelcfg._core._failures",
-    "FailureKind": "modelcfg._core._failures",
-    "redact": "modelcfg._core._failures",
-    "FallbackChain": "modelcfg._core._values",
-    "ModelRef": "modelcfg._core._values",
-    "ProfileId": "modelcfg._core._values",
-    "Selection": "modelcfg._core._values",
-    "Target": "modelcfg._core._values",
-    "AuthMode": "modelcfg._config._schema",
-    "Config": "modelcfg._config._schema",
-    "ModelEntry": "modelcfg._config._schema",
-    "ProviderConfig": "modelcfg._config._schema",
-    "WireFormat": "modelcfg._config._schema",
-    "dump_config": "modelcfg._config._schema",
-    "load_config": "modelcfg._config._schema",
-    "load_config_file": "modelcfg._config._file",
-    "resolve_model": "modelcfg._config._resolve",
-    "CatalogFilter": "modelcfg._catalog._records",
-    "CatalogSource": "modelcfg._catalog._records",
-    "Modality": "modelcfg._catalog._records",
-    "ModelCatalog": "modelcfg._catalog._records",
-    "ModelInfo": "modelcfg._catalog._records",
-    "ModelStatus": "modelcfg._catalog._records",
-    "Pricing": "modelcfg._catalog._records",
-    "SearchHit": "modelcfg._catalog._records",
-    "curated_catalog": "modelcfg._catalog._curated",
-    "Change": "modelcfg._config._migrate",
-    "ChangeAction": "modelcfg._config._migrate",
-    "legacy_keys": "modelcfg._config._migrate",
-    "migrate_config": "modelcfg._config._migrate",
-    "seed_auth_order": "modelcfg._config._migrate",
-    "DEFAULT_RULES": "modelcfg._core._policy",
-    "KindRule": "modelcfg._core._policy",
-    "Policy": "modelcfg._core._policy",
-    "HealthState": "modelcfg._core._health",
-    "AttemptRecord": "modelcfg._core._state",
-    "AttemptState": "modelcfg._core._state",
-    "ModelTraits": "modelcfg._core._state",
-    "RequestNeeds": "modelcfg._core._state",
-    "Routes": "modelcfg._core._state",
-    "SessionState": "modelcfg._core._state",
-    "dump_state": "modelcfg._core._state",
-    "load_state": "modelcfg._core._state",
-    "Action": "modelcfg._core._actions",
-    "Call": "modelcfg._core._actions",
-    "GiveUp": "modelcfg._core._actions",
-    "Reason": "modelcfg._core._actions",
-    "ReasonCode": "modelcfg._core._actions",
-    "Skip": "modelcfg._core._actions",
-    "SkipCode": "modelcfg._core._actions",
-    "next_attempt": "modelcfg._core._decide",
-    "render_steps": "modelcfg._core._replay",
-    "replay": "modelcfg._core._replay",
-    "steps_to_json": "modelcfg._core._replay",
-    "build_routes": "modelcfg._config._plan",
-    "catalog_for": "modelcfg._config._plan",
-    "ChatRequest": "modelcfg._messages",
-    "ChatResponse": "modelcfg._messages",
-    "ImagePart": "modelcfg._messages",
-    "Message": "modelcfg._messages",
-    "StreamEnd": "modelcfg._messages",
-    "TextDelta": "modelcfg._messages",
-    "TextPart": "modelcfg._messages",
-    "ToolCall": "modelcfg._messages",
-    "ToolCallDelta": "modelcfg._messages",
-    "ToolSpec": "modelcfg._messages",
-    "Usage": "modelcfg._messages",
-    "AttemptFailed": "modelcfg._executor._executor",
-    "AttemptReport": "modelcfg._executor._executor",
-    "AttemptStarted": "modelcfg._executor._executor",
-    "AttemptSucceeded": "modelcfg._executor._executor",
-    "CandidateSkipped": "modelcfg._executor._executor",
-    "Completion": "modelcfg._executor._executor",
-    "CredentialSource": "modelcfg._executor._executor",
-    "Executor": "modelcfg._executor._executor",
-    "ExecutorEvent": "modelcfg._executor._executor",
-    "Observer": "modelcfg._executor._executor",
-    "ProviderSetup": "modelcfg._executor._executor",
-    "RequestGaveUp": "modelcfg._executor._executor",
-    "StaticCredentials": "modelcfg._executor._executor",
-    "StoreCredentials": "modelcfg._executor._executor",
-    "StreamRestarted": "modelcfg._executor._executor",
-    "StreamingCompletion": "modelcfg._executor._executor",
-    "TierChanged": "modelcfg._executor._executor",
+# Each public name once, under the private module that defines it; imported on first use.
+_LAZY_BY_MODULE: dict[str, tuple[str, ...]] = {
+    "modelcfg._catalog._curated": ("curated_catalog",),
+    "modelcfg._catalog._records": (
+        "CatalogFilter",
+        "CatalogSource",
+        "Modality",
+        "ModelCatalog",
+        "ModelInfo",
+        "ModelStatus",
+        "Pricing",
+        "SearchHit",
+    ),
+    "modelcfg._config._file": ("load_config_file",),
+    "modelcfg._config._load": ("dump_config", "load_config"),
+    "modelcfg._config._migrate": (
+        "Change",
+        "ChangeAction",
+        "legacy_keys",
+        "migrate_config",
+        "seed_auth_order",
+    ),
+    "modelcfg._config._plan": ("build_routes", "catalog_for"),
+    "modelcfg._config._providers": ("WireFormat",),
+    "modelcfg._config._resolve": ("resolve_model",),
+    "modelcfg._config._schema": ("AuthMode", "Config", "ModelEntry", "ProviderConfig"),
+    "modelcfg._core._actions": (
+        "Action",
+        "Call",
+        "GiveUp",
+        "Reason",
+        "ReasonCode",
+        "Skip",
+        "SkipCode",
+    ),
+    "modelcfg._core._decide": ("next_attempt",),
+    "modelcfg._core._failures": ("Failure", "FailureKind", "redact"),
+    "modelcfg._core._health": ("HealthState",),
+    "modelcfg._core._policy": ("DEFAULT_RULES", "KindRule", "Policy"),
+    "modelcfg._core._replay": ("render_steps", "replay", "steps_to_json"),
+    "modelcfg._core._state": (
+        "AttemptRecord",
+        "AttemptState",
+        "ModelTraits",
+        "RequestNeeds",
+        "Routes",
+        "SessionState",
+        "dump_state",
+        "load_state",
+    ),
+    "modelcfg._core._values": ("FallbackChain", "ModelRef", "ProfileId", "Selection", "Target"),
+    "modelcfg._executor._credentials": (
+        "CredentialSource",
+        "StaticCredentials",
+        "StoreCredentials",
+    ),
+    "modelcfg._executor._executor": ("Executor",),
+    "modelcfg._executor._reports": (
+        "AttemptFailed",
+        "AttemptReport",
+        "AttemptStarted",
+        "AttemptSucceeded",
+        "CandidateSkipped",
+        "Completion",
+        "ExecutorEvent",
+        "Observer",
+        "RequestGaveUp",
+        "StreamRestarted",
+        "TierChanged",
+    ),
+    "modelcfg._executor._stream": ("StreamingCompletion",),
+    "modelcfg._executor._wiring": ("ProviderSetup",),
+    "modelcfg._messages": (
+        "ChatRequest",
+        "ChatResponse",
+        "ImagePart",
+        "Message",
+        "StreamEnd",
+        "TextDelta",
+        "TextPart",
+        "ToolCall",
+        "ToolCallDelta",
+        "ToolSpec",
+        "Usage",
+    ),
 }
+
+_LAZY: dict[str, str] = {
+    name: module for module, names in _LAZY_BY_MODULE.items() for name in names
+}
+"""Public name -> the private module that defines it."""
 
 
 def __getattr__(name: str) -> object:
