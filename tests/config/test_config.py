@@ -20,6 +20,7 @@ from modelcfg import ConfigError, FailureKind, FallbackChain, ModelStatus, Polic
 from modelcfg._config._converter import json_name
 from modelcfg._config._file import example_config_data
 from modelcfg._config._load import dump_config, load_config
+from modelcfg._config._params import PARAM_SPECS, RESERVED_PARAMS, SYNONYMS
 from modelcfg._config._providers import BUILTIN_PROVIDERS
 from modelcfg._config._schema import (
     AgentConfig,
@@ -793,7 +794,11 @@ def model_entries(draw: hst.DrawFn, alias: str) -> dict[str, Any]:
     entry: dict[str, Any] = {}
     if draw(hst.booleans()):
         entry["alias"] = alias
-    maybe(draw, entry, "params", hst.dictionaries(hst.text(max_size=8), finite_json, max_size=3))
+    # Names modelcfg checks (temperature, n, stop, model, ...) have rules of their own.
+    free = hst.text(max_size=8).filter(
+        lambda k: k not in {*PARAM_SPECS, *RESERVED_PARAMS, *SYNONYMS}
+    )
+    maybe(draw, entry, "params", hst.dictionaries(free, finite_json, max_size=3))
     maybe(draw, entry, "name", plain_texts)
     maybe(
         draw,
