@@ -13,10 +13,12 @@ from modelcfg.exceptions import (
     AuthStoreError,
     ConfigError,
     CredentialsError,
+    InvalidParamsError,
     InvalidStateError,
     ModelcfgError,
     OutputInterruptedError,
     UnknownModelError,
+    UnknownPresetError,
 )
 
 if _TYPE_CHECKING:
@@ -47,6 +49,21 @@ if _TYPE_CHECKING:
         migrate_config,
         seed_auth_order,
     )
+    from modelcfg._config._param_plan import (
+        ModelChoice,
+        ParamResolver,
+        PresetRoute,
+        resolve_choice,
+    )
+    from modelcfg._config._params import (
+        LayerKind,
+        ParamLayer,
+        ParamSource,
+        ParamsPolicy,
+        Preset,
+        ResolvedParams,
+        resolve_params,
+    )
     from modelcfg._config._plan import (
         build_routes,
         catalog_for,
@@ -62,6 +79,13 @@ if _TYPE_CHECKING:
         Config,
         ModelEntry,
         ProviderConfig,
+    )
+    from modelcfg._config._wire_params import (
+        ParamDialect,
+        ParamPlan,
+        ParamProblem,
+        ParamProblemKind,
+        ParamTranslation,
     )
     from modelcfg._core._actions import (
         Action,
@@ -168,11 +192,14 @@ __all__ = [
     "GiveUp",
     "HealthState",
     "ImagePart",
+    "InvalidParamsError",
     "InvalidStateError",
     "KindRule",
+    "LayerKind",
     "Message",
     "Modality",
     "ModelCatalog",
+    "ModelChoice",
     "ModelEntry",
     "ModelInfo",
     "ModelRef",
@@ -181,7 +208,18 @@ __all__ = [
     "ModelcfgError",
     "Observer",
     "OutputInterruptedError",
+    "ParamDialect",
+    "ParamLayer",
+    "ParamPlan",
+    "ParamProblem",
+    "ParamProblemKind",
+    "ParamResolver",
+    "ParamSource",
+    "ParamTranslation",
+    "ParamsPolicy",
     "Policy",
+    "Preset",
+    "PresetRoute",
     "Pricing",
     "ProfileId",
     "ProviderConfig",
@@ -190,6 +228,7 @@ __all__ = [
     "ReasonCode",
     "RequestGaveUp",
     "RequestNeeds",
+    "ResolvedParams",
     "Routes",
     "SearchHit",
     "Selection",
@@ -209,6 +248,7 @@ __all__ = [
     "ToolCallDelta",
     "ToolSpec",
     "UnknownModelError",
+    "UnknownPresetError",
     "Usage",
     "WireFormat",
     "build_routes",
@@ -225,7 +265,9 @@ __all__ = [
     "redact",
     "render_steps",
     "replay",
+    "resolve_choice",
     "resolve_model",
+    "resolve_params",
     "seed_auth_order",
     "steps_to_json",
 ]
@@ -245,6 +287,28 @@ _LAZY_BY_MODULE: dict[str, tuple[str, ...]] = {
     ),
     "modelcfg._config._file": ("load_config_file",),
     "modelcfg._config._load": ("dump_config", "load_config"),
+    "modelcfg._config._param_plan": (
+        "ModelChoice",
+        "ParamResolver",
+        "PresetRoute",
+        "resolve_choice",
+    ),
+    "modelcfg._config._params": (
+        "LayerKind",
+        "ParamLayer",
+        "ParamSource",
+        "ParamsPolicy",
+        "Preset",
+        "ResolvedParams",
+        "resolve_params",
+    ),
+    "modelcfg._config._wire_params": (
+        "ParamDialect",
+        "ParamPlan",
+        "ParamProblem",
+        "ParamProblemKind",
+        "ParamTranslation",
+    ),
     "modelcfg._config._migrate": (
         "Change",
         "ChangeAction",

@@ -33,8 +33,8 @@ from modelcfg._config._params import (
 from modelcfg._config._resolve import resolve_model
 from modelcfg._config._schema import Config
 from modelcfg._config._wire_params import (
-    Dialect,
     ParamCapabilities,
+    ParamDialect,
     ParamPlan,
     dialect_for,
     plan_params,
@@ -47,9 +47,10 @@ from modelcfg.typing import JSON
 __all__ = [
     "NO_PRESET",
     "Arm",
-    "Choice",
     "Experiment",
+    "ModelChoice",
     "ParamResolver",
+    "PresetRoute",
     "active_experiment",
     "presets_of",
     "resolve_choice",
@@ -124,7 +125,9 @@ class ParamResolver:
         self.config = config
         self.catalog = catalog
         self.presets = presets_of(config)
-        self._static: dict[ModelRef, tuple[tuple[ParamLayer, ...], ParamCapabilities, Dialect]] = {}
+        self._static: dict[
+            ModelRef, tuple[tuple[ParamLayer, ...], ParamCapabilities, ParamDialect]
+        ] = {}
         self._aliases: dict[ModelRef, list[str]] = {}
         for alias, ref in config.aliases().items():
             self._aliases.setdefault(ref, []).append(alias)
@@ -171,7 +174,7 @@ class ParamResolver:
 
     def _model_layers(
         self, model: ModelRef
-    ) -> tuple[tuple[ParamLayer, ...], ParamCapabilities, Dialect]:
+    ) -> tuple[tuple[ParamLayer, ...], ParamCapabilities, ParamDialect]:
         found = self._static.get(model)
         if found is not None:
             return found
@@ -210,7 +213,7 @@ class ParamResolver:
         dialect = (
             dialect_for(settings.api, provider=model.provider, base_url=settings.base_url)
             if settings is not None
-            else Dialect.OPENAI_COMPATIBLE
+            else ParamDialect.OPENAI_COMPATIBLE
         )
         found = (tuple(layer for layer in layers if layer.values), caps, dialect)
         self._static[model] = found
@@ -305,7 +308,7 @@ _REQUEST: Final = ParamSource(kind=LayerKind.REQUEST)
 
 
 @attrs.frozen(kw_only=True)
-class Choice:
+class ModelChoice:
     """
     What ``/model`` text chose: a model (and profile), a preset, or both.
 
@@ -328,7 +331,7 @@ def resolve_choice(
     profiles: Iterable[ProfileId] = (),
     models: Iterable[ModelRef] = (),
     strict: bool = False,
-) -> Choice:
+) -> ModelChoice:
     """
     Resolve ``/model`` text that may end in ``+PRESET``.
 
@@ -346,7 +349,7 @@ def resolve_choice(
     text = text.strip()
     head, plus, tail = text.rpartition("+")
     if not plus:
-        return Choice(
+        return ModelChoice(
             selection=resolve_model(text, config, profiles=profiles, models=models, strict=strict)
         )
     presets = presets_of(config)
@@ -355,7 +358,7 @@ def resolve_choice(
     if preset is None and name.casefold() != NO_PRESET:
         if head.strip():
             try:  # a model id with a '+' in it
-                return Choice(
+                return ModelChoice(
                     selection=resolve_model(
                         text, config, profiles=profiles, models=models, strict=strict
                     )
@@ -369,8 +372,8 @@ def resolve_choice(
         else None
     )
     if preset is None:
-        return Choice(selection=selection, clears_preset=True)
-    return Choice(selection=selection, preset=preset.name)
+        return ModelChoice(selection=selection, clears_preset=True)
+    return ModelChoice(selection=selection, preset=preset.name)
 
 
 # --- experiments ----------------------------------------------------------------------------------

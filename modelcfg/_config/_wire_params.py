@@ -3,7 +3,7 @@ From resolved parameters to what one model on one wire is sent: checks and trans
 
 What lives here, and nowhere else:
 
-- :class:`Dialect`: which API's spelling a provider needs (OpenAI's own API,
+- :class:`ParamDialect`: which API's spelling a provider needs (OpenAI's own API,
   another OpenAI-compatible server, OpenRouter, Anthropic, a custom callable);
 - :class:`ParamCapabilities`: what the catalog knows a model accepts;
 - the checks of a value against a model (a reasoning model without
@@ -45,18 +45,18 @@ from modelcfg.typing import JSON, JSONObject
 
 __all__ = [
     "ANTHROPIC_BODY_PARAMS",
-    "Dialect",
     "ParamCapabilities",
+    "ParamDialect",
     "ParamPlan",
     "ParamProblem",
-    "ProblemKind",
-    "Translation",
+    "ParamProblemKind",
+    "ParamTranslation",
     "dialect_for",
     "plan_params",
 ]
 
 
-class Dialect(enum.StrEnum):
+class ParamDialect(enum.StrEnum):
     """
     Whose spelling of the parameters a provider needs.
     """
@@ -81,15 +81,15 @@ class Dialect(enum.StrEnum):
 
 
 _TITLES: Final = {
-    Dialect.OPENAI: "OpenAI's chat completions API",
-    Dialect.OPENAI_COMPATIBLE: "an OpenAI-compatible server",
-    Dialect.OPENROUTER: "OpenRouter",
-    Dialect.ANTHROPIC: "the Anthropic Messages API",
-    Dialect.CUSTOM: "a custom adapter",
+    ParamDialect.OPENAI: "OpenAI's chat completions API",
+    ParamDialect.OPENAI_COMPATIBLE: "an OpenAI-compatible server",
+    ParamDialect.OPENROUTER: "OpenRouter",
+    ParamDialect.ANTHROPIC: "the Anthropic Messages API",
+    ParamDialect.CUSTOM: "a custom adapter",
 }
 
 
-def dialect_for(api: WireFormat, *, provider: str, base_url: str | None = None) -> Dialect:
+def dialect_for(api: WireFormat, *, provider: str, base_url: str | None = None) -> ParamDialect:
     """
     The dialect of a provider that speaks *api*, at *base_url* (``None``: its built-in URL).
 
@@ -99,19 +99,23 @@ def dialect_for(api: WireFormat, *, provider: str, base_url: str | None = None) 
     """
     match api:
         case WireFormat.ANTHROPIC:
-            return Dialect.ANTHROPIC
+            return ParamDialect.ANTHROPIC
         case WireFormat.OPENROUTER:
-            return Dialect.OPENROUTER
+            return ParamDialect.OPENROUTER
         case WireFormat.CUSTOM:
-            return Dialect.CUSTOM
+            return ParamDialect.CUSTOM
         case WireFormat.OPENAI:
             if base_url is None:
-                return Dialect.OPENAI if provider == "openai" else Dialect.OPENAI_COMPATIBLE
+                return (
+                    ParamDialect.OPENAI if provider == "openai" else ParamDialect.OPENAI_COMPATIBLE
+                )
             host = urllib.parse.urlsplit(base_url).hostname or ""
-            return Dialect.OPENAI if host == "api.openai.com" else Dialect.OPENAI_COMPATIBLE
+            return (
+                ParamDialect.OPENAI if host == "api.openai.com" else ParamDialect.OPENAI_COMPATIBLE
+            )
 
 
-class ProblemKind(enum.StrEnum):
+class ParamProblemKind(enum.StrEnum):
     """
     Why a parameter cannot go to a model as it is.
     """
@@ -144,7 +148,7 @@ class ParamProblem:
     name: str
     value: JSON = attrs.field(hash=False)
     source: ParamSource | None
-    kind: ProblemKind
+    kind: ParamProblemKind
     reason: str
 
     def line(self) -> str:
@@ -156,7 +160,7 @@ class ParamProblem:
 
 
 @attrs.frozen(kw_only=True)
-class Translation:
+class ParamTranslation:
     """
     One parameter written as the wire needs it, or added because the wire requires it.
 
@@ -249,11 +253,11 @@ class ParamPlan:
     """
 
     model: ModelRef
-    dialect: Dialect
+    dialect: ParamDialect
     policy: ParamsPolicy
     resolved: ResolvedParams = attrs.field(hash=False)
     problems: tuple[ParamProblem, ...] = ()
-    translations: tuple[Translation, ...] = ()
+    translations: tuple[ParamTranslation, ...] = ()
     wire: Mapping[str, JSON] = attrs.field(factory=dict, hash=False)
 
     @property
@@ -264,7 +268,7 @@ class ParamPlan:
         """
         if self.policy is not ParamsPolicy.ERROR:
             return ()
-        return tuple(p for p in self.problems if p.kind is not ProblemKind.SUPERSEDED)
+        return tuple(p for p in self.problems if p.kind is not ParamProblemKind.SUPERSEDED)
 
     @property
     def dropped(self) -> tuple[ParamProblem, ...]:
@@ -272,7 +276,7 @@ class ParamPlan:
         The parameters left out of the request.
         """
         if self.policy is ParamsPolicy.PASS:
-            return tuple(p for p in self.problems if p.kind is ProblemKind.SUPERSEDED)
+            return tuple(p for p in self.problems if p.kind is ParamProblemKind.SUPERSEDED)
         return self.problems
 
     def lines(self) -> list[str]:
@@ -288,8 +292,8 @@ class ParamPlan:
                 ParamsPolicy.ERROR: "Refused (paramsPolicy is error)",
                 ParamsPolicy.PASS: "Sent although not accepted (paramsPolicy is pass)",
             }[self.policy]
-            superseded = [p for p in self.problems if p.kind is ProblemKind.SUPERSEDED]
-            others = [p for p in self.problems if p.kind is not ProblemKind.SUPERSEDED]
+            superseded = [p for p in self.problems if p.kind is ParamProblemKind.SUPERSEDED]
+            others = [p for p in self.problems if p.kind is not ParamProblemKind.SUPERSEDED]
             if others:
                 out.append(f"{heading}:")
                 out += [f"  {p.line()}" for p in others]
@@ -348,7 +352,7 @@ class _Work:
         resolved: ResolvedParams,
         model: ModelRef,
         caps: ParamCapabilities,
-        dialect: Dialect,
+        dialect: ParamDialect,
         policy: ParamsPolicy,
     ) -> None:
         self.values: dict[str, JSON] = dict(resolved.values)
@@ -358,11 +362,11 @@ class _Work:
         self.dialect = dialect
         self.policy = policy
         self.problems: list[ParamProblem] = []
-        self.translations: list[Translation] = []
+        self.translations: list[ParamTranslation] = []
         self.wire: dict[str, JSON] = {}
         self.origin: dict[str, str] = {}  # wire field -> the parameter it came from
 
-    def problem(self, name: str, kind: ProblemKind, reason: str) -> None:
+    def problem(self, name: str, kind: ParamProblemKind, reason: str) -> None:
         """
         Record a problem with a parameter still in :attr:`values`; drop it unless passed.
         """
@@ -372,10 +376,10 @@ class _Work:
                 name=name, value=value, source=self.sources.get(name), kind=kind, reason=reason
             )
         )
-        if kind is ProblemKind.SUPERSEDED or self.policy is not ParamsPolicy.PASS:
+        if kind is ParamProblemKind.SUPERSEDED or self.policy is not ParamsPolicy.PASS:
             del self.values[name]
 
-    def wire_problem(self, field: str, kind: ProblemKind, reason: str) -> None:
+    def wire_problem(self, field: str, kind: ParamProblemKind, reason: str) -> None:
         """
         Record a problem with a field already written to :attr:`wire`.
         """
@@ -406,7 +410,7 @@ class _Work:
         value = self.values.pop(name)
         for field, item in wire.items():
             self.send(field, item, name)
-        self.translations.append(Translation(name=name, value=value, wire=wire, reason=reason))
+        self.translations.append(ParamTranslation(name=name, value=value, wire=wire, reason=reason))
 
     def add(self, field: str, value: JSON, reason: str) -> None:
         """
@@ -414,7 +418,7 @@ class _Work:
         """
         self.send(field, value, field)
         self.translations.append(
-            Translation(name=None, value=None, wire={field: value}, reason=reason)
+            ParamTranslation(name=None, value=None, wire={field: value}, reason=reason)
         )
 
 
@@ -440,7 +444,7 @@ def plan_params(
     *,
     model: ModelRef,
     caps: ParamCapabilities,
-    dialect: Dialect,
+    dialect: ParamDialect,
     policy: ParamsPolicy = ParamsPolicy.DROP,
     default_max_tokens: int = 4096,
 ) -> ParamPlan:
@@ -468,7 +472,7 @@ def plan_params(
     for name in list(work.values):
         problem = value_problem(name, work.values[name])
         if problem is not None:
-            work.problem(name, ProblemKind.INVALID, f"{name} {problem}")
+            work.problem(name, ParamProblemKind.INVALID, f"{name} {problem}")
     _check_model(work)
     _TRANSLATORS[dialect](work, default_max_tokens)
     _check_accepted(work)
@@ -492,7 +496,7 @@ def _one_reasoning_spelling(work: _Work) -> None:
         if name != kept:
             work.problem(
                 name,
-                ProblemKind.SUPERSEDED,
+                ParamProblemKind.SUPERSEDED,
                 f"{kept} from {work.sources.get(kept)} sets reasoning instead",
             )
 
@@ -508,12 +512,14 @@ def _check_model(work: _Work) -> None:
     """
     caps, model = work.caps, work.model
     if caps.temperature is False:
-        refused = _SAMPLING + (_OPENAI_REASONING_REFUSES if work.dialect is Dialect.OPENAI else ())
+        refused = _SAMPLING + (
+            _OPENAI_REASONING_REFUSES if work.dialect is ParamDialect.OPENAI else ()
+        )
         for name in refused:
             if name in work.values:
                 work.problem(
                     name,
-                    ProblemKind.NOT_SUPPORTED,
+                    ParamProblemKind.NOT_SUPPORTED,
                     f"{model} is a reasoning model that takes no {name} (per the catalog)",
                 )
     if caps.reasoning is False:
@@ -521,7 +527,7 @@ def _check_model(work: _Work) -> None:
             if name in work.values:
                 work.problem(
                     name,
-                    ProblemKind.NOT_SUPPORTED,
+                    ParamProblemKind.NOT_SUPPORTED,
                     f"{model} does not reason, so it takes no {name} (per the catalog)",
                 )
     limit = caps.max_output_tokens
@@ -529,7 +535,7 @@ def _check_model(work: _Work) -> None:
     if limit is not None and isinstance(value, int) and value > limit:
         work.problem(
             "max_tokens",
-            ProblemKind.OUT_OF_RANGE,
+            ParamProblemKind.OUT_OF_RANGE,
             f"above the output limit of {model}, {limit} tokens",
         )
 
@@ -544,7 +550,7 @@ def _check_accepted(work: _Work) -> None:
     for field in [f for f in work.wire if f not in accepted]:
         work.wire_problem(
             field,
-            ProblemKind.NOT_SUPPORTED,
+            ParamProblemKind.NOT_SUPPORTED,
             f"{field} is not among the parameters {work.model} supports (per the catalog)",
         )
 
@@ -587,11 +593,11 @@ def _openai(work: _Work, _default_max_tokens: int) -> None:
     values = work.values
     for name, reason in _OPENAI_ABSENT.items():
         if name in values:
-            work.problem(name, ProblemKind.NOT_ON_WIRE, reason)
+            work.problem(name, ParamProblemKind.NOT_ON_WIRE, reason)
     if "stop" in values and work.caps.reasoning is True:
         work.problem(
             "stop",
-            ProblemKind.NOT_SUPPORTED,
+            ParamProblemKind.NOT_SUPPORTED,
             f"OpenAI's reasoning models such as {work.model} take no stop sequences",
         )
     if "max_tokens" in values:
@@ -605,7 +611,7 @@ def _openai(work: _Work, _default_max_tokens: int) -> None:
         if effort is None:
             work.problem(
                 "reasoning",
-                ProblemKind.NOT_ON_WIRE,
+                ParamProblemKind.NOT_ON_WIRE,
                 "OpenAI's chat completions API takes reasoning_effort, and this reasoning "
                 "object names no effort",
             )
@@ -653,7 +659,7 @@ def _openrouter(work: _Work, _default_max_tokens: int) -> None:
         else:
             work.problem(
                 "thinking",
-                ProblemKind.NOT_ON_WIRE,
+                ParamProblemKind.NOT_ON_WIRE,
                 "OpenRouter takes a reasoning object, and this thinking object has no "
                 "budget_tokens to carry over",
             )
@@ -744,7 +750,7 @@ def _anthropic(work: _Work, default_max_tokens: int) -> None:
     ):
         work.problem(
             "temperature",
-            ProblemKind.OUT_OF_RANGE,
+            ParamProblemKind.OUT_OF_RANGE,
             "the Anthropic Messages API takes a temperature from 0 to 1",
         )
     _anthropic_reasoning(work, cap)
@@ -754,7 +760,7 @@ def _anthropic(work: _Work, default_max_tokens: int) -> None:
         if isinstance(budget, int) and not ANTHROPIC_MIN_BUDGET <= budget < cap:
             work.problem(
                 "thinking",
-                ProblemKind.OUT_OF_RANGE,
+                ParamProblemKind.OUT_OF_RANGE,
                 f"budget_tokens must be at least {ANTHROPIC_MIN_BUDGET} and below "
                 f"max_tokens ({cap})",
             )
@@ -763,14 +769,14 @@ def _anthropic(work: _Work, default_max_tokens: int) -> None:
             if name in values:
                 work.problem(
                     name,
-                    ProblemKind.NOT_SUPPORTED,
+                    ParamProblemKind.NOT_SUPPORTED,
                     f"the Anthropic Messages API refuses {name} with extended thinking on",
                 )
         top_p = values.get("top_p")
         if isinstance(top_p, int | float) and not isinstance(top_p, bool) and top_p < 0.95:
             work.problem(
                 "top_p",
-                ProblemKind.OUT_OF_RANGE,
+                ParamProblemKind.OUT_OF_RANGE,
                 "with extended thinking on, the Anthropic Messages API takes top_p from 0.95 to 1",
             )
     if "stop" in values:
@@ -792,7 +798,9 @@ def _anthropic(work: _Work, default_max_tokens: int) -> None:
             "the Anthropic Messages API takes the end user's id as metadata.user_id",
         )
     for name in [n for n in values if n not in ANTHROPIC_BODY_PARAMS]:
-        work.problem(name, ProblemKind.NOT_ON_WIRE, f"the Anthropic Messages API has no {name}")
+        work.problem(
+            name, ParamProblemKind.NOT_ON_WIRE, f"the Anthropic Messages API has no {name}"
+        )
     _as_written(work, default_max_tokens)
 
 
@@ -828,7 +836,7 @@ def _anthropic_reasoning(work: _Work, cap: int) -> None:
             if cap <= ANTHROPIC_MIN_BUDGET:
                 work.problem(
                     name,
-                    ProblemKind.OUT_OF_RANGE,
+                    ParamProblemKind.OUT_OF_RANGE,
                     f"max_tokens ({cap}) leaves no room for Anthropic's smallest thinking "
                     f"budget, {ANTHROPIC_MIN_BUDGET} tokens",
                 )
@@ -846,7 +854,7 @@ def _anthropic_reasoning(work: _Work, cap: int) -> None:
         else:
             work.problem(
                 name,
-                ProblemKind.NOT_ON_WIRE,
+                ParamProblemKind.NOT_ON_WIRE,
                 "the Anthropic Messages API takes a thinking budget, and this names none",
             )
             continue
@@ -856,17 +864,17 @@ def _anthropic_reasoning(work: _Work, cap: int) -> None:
         if name in work.sources:
             work.sources["thinking"] = work.sources[name]
         work.translations.append(
-            Translation(name=name, value=before, wire={"thinking": thinking}, reason=reason)
+            ParamTranslation(name=name, value=before, wire={"thinking": thinking}, reason=reason)
         )
 
 
-_TRANSLATORS: Final[Mapping[Dialect, Callable[[_Work, int], None]]] = MappingProxyType(
+_TRANSLATORS: Final[Mapping[ParamDialect, Callable[[_Work, int], None]]] = MappingProxyType(
     {
-        Dialect.OPENAI: _openai,
-        Dialect.OPENAI_COMPATIBLE: _as_written,
-        Dialect.OPENROUTER: _openrouter,
-        Dialect.ANTHROPIC: _anthropic,
-        Dialect.CUSTOM: _as_written,
+        ParamDialect.OPENAI: _openai,
+        ParamDialect.OPENAI_COMPATIBLE: _as_written,
+        ParamDialect.OPENROUTER: _openrouter,
+        ParamDialect.ANTHROPIC: _anthropic,
+        ParamDialect.CUSTOM: _as_written,
     }
 )
 """Each dialect's translation; every one ends by sending what is left as written."""

@@ -1,5 +1,5 @@
 """
-Translation per wire and the checks against a model: one table, each row what one request sends.
+ParamTranslation per wire and the checks against a model: one table, each row what one request sends.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from modelcfg._config._params import (
 )
 from modelcfg._config._providers import WireFormat
 from modelcfg._config._wire_params import (
-    Dialect,
     ParamCapabilities,
-    ProblemKind,
+    ParamDialect,
+    ParamProblemKind,
     dialect_for,
     plan_params,
 )
@@ -43,11 +43,11 @@ class Row:
     """One request's parameters on one model and wire, and what is sent."""
 
     id: str
-    dialect: Dialect
+    dialect: ParamDialect
     caps: ParamCapabilities
     params: dict[str, Any]
     wire: dict[str, Any]
-    problems: tuple[tuple[str, ProblemKind], ...] = ()
+    problems: tuple[tuple[str, ParamProblemKind], ...] = ()
     policy: ParamsPolicy = ParamsPolicy.DROP
 
 
@@ -55,204 +55,210 @@ ROWS = [
     # OpenAI's own API: max_completion_tokens, reasoning models without sampling.
     Row(
         "openai: max_tokens is sent as max_completion_tokens",
-        Dialect.OPENAI,
+        ParamDialect.OPENAI,
         PLAIN,
         {"max_tokens": 500, "temperature": 0.3},
         {"max_completion_tokens": 500, "temperature": 0.3},
     ),
     Row(
         "openai: max_completion_tokens written as such stays",
-        Dialect.OPENAI,
+        ParamDialect.OPENAI,
         REASONING,
         {"max_completion_tokens": 500},
         {"max_completion_tokens": 500},
     ),
     Row(
         "openai: a reasoning model takes reasoning_effort, not temperature",
-        Dialect.OPENAI,
+        ParamDialect.OPENAI,
         REASONING,
         {"reasoning_effort": "high", "temperature": 0.2, "top_p": 0.9},
         {"reasoning_effort": "high"},
-        (("temperature", ProblemKind.NOT_SUPPORTED), ("top_p", ProblemKind.NOT_SUPPORTED)),
+        (
+            ("temperature", ParamProblemKind.NOT_SUPPORTED),
+            ("top_p", ParamProblemKind.NOT_SUPPORTED),
+        ),
     ),
     Row(
         "openai: a reasoning model refuses penalties and logprobs",
-        Dialect.OPENAI,
+        ParamDialect.OPENAI,
         REASONING,
         {"presence_penalty": 0.5, "logprobs": True},
         {},
-        (("presence_penalty", ProblemKind.NOT_SUPPORTED), ("logprobs", ProblemKind.NOT_SUPPORTED)),
+        (
+            ("presence_penalty", ParamProblemKind.NOT_SUPPORTED),
+            ("logprobs", ParamProblemKind.NOT_SUPPORTED),
+        ),
     ),
     Row(
         "openai: a reasoning model refuses stop",
-        Dialect.OPENAI,
+        ParamDialect.OPENAI,
         REASONING,
         {"stop": "END"},
         {},
-        (("stop", ProblemKind.NOT_SUPPORTED),),
+        (("stop", ParamProblemKind.NOT_SUPPORTED),),
     ),
     Row(
         "openai: reasoning_effort on a model that does not reason",
-        Dialect.OPENAI,
+        ParamDialect.OPENAI,
         PLAIN,
         {"reasoning_effort": "low", "seed": 3},
         {"seed": 3},
-        (("reasoning_effort", ProblemKind.NOT_SUPPORTED),),
+        (("reasoning_effort", ParamProblemKind.NOT_SUPPORTED),),
     ),
     Row(
         "openai: top_k has no field",
-        Dialect.OPENAI,
+        ParamDialect.OPENAI,
         PLAIN,
         {"top_k": 40},
         {},
-        (("top_k", ProblemKind.NOT_ON_WIRE),),
+        (("top_k", ParamProblemKind.NOT_ON_WIRE),),
     ),
     Row(
         "openai: OpenRouter's reasoning object becomes reasoning_effort",
-        Dialect.OPENAI,
+        ParamDialect.OPENAI,
         REASONING,
         {"reasoning": {"effort": "medium"}},
         {"reasoning_effort": "medium"},
     ),
     Row(
         "openai: max_tokens above the output limit",
-        Dialect.OPENAI,
+        ParamDialect.OPENAI,
         PLAIN,
         {"max_tokens": 20_000},
         {},
-        (("max_tokens", ProblemKind.OUT_OF_RANGE),),
+        (("max_tokens", ParamProblemKind.OUT_OF_RANGE),),
     ),
     Row(
         "openai: pass sends what the model refuses",
-        Dialect.OPENAI,
+        ParamDialect.OPENAI,
         REASONING,
         {"temperature": 0.2},
         {"temperature": 0.2},
-        (("temperature", ProblemKind.NOT_SUPPORTED),),
+        (("temperature", ParamProblemKind.NOT_SUPPORTED),),
         ParamsPolicy.PASS,
     ),
     Row(
         "openai: error leaves it out and refuses",
-        Dialect.OPENAI,
+        ParamDialect.OPENAI,
         REASONING,
         {"temperature": 0.2},
         {},
-        (("temperature", ProblemKind.NOT_SUPPORTED),),
+        (("temperature", ParamProblemKind.NOT_SUPPORTED),),
         ParamsPolicy.ERROR,
     ),
     # OpenRouter: the reasoning object.
     Row(
         "openrouter: reasoning_effort becomes the reasoning object",
-        Dialect.OPENROUTER,
+        ParamDialect.OPENROUTER,
         CLAUDE,
         {"reasoning_effort": "high", "max_tokens": 2000},
         {"reasoning": {"effort": "high"}, "max_tokens": 2000},
     ),
     Row(
         "openrouter: a thinking budget becomes reasoning.max_tokens",
-        Dialect.OPENROUTER,
+        ParamDialect.OPENROUTER,
         CLAUDE,
         {"thinking": {"type": "enabled", "budget_tokens": 3000}},
         {"reasoning": {"max_tokens": 3000}},
     ),
     Row(
         "openrouter: thinking disabled is effort none",
-        Dialect.OPENROUTER,
+        ParamDialect.OPENROUTER,
         CLAUDE,
         {"thinking": {"type": "disabled"}},
         {"reasoning": {"effort": "none"}},
     ),
     Row(
         "openrouter: max_completion_tokens is sent as max_tokens",
-        Dialect.OPENROUTER,
+        ParamDialect.OPENROUTER,
         UNKNOWN,
         {"max_completion_tokens": 100, "top_k": 5, "repetition_penalty": 1.1},
         {"max_tokens": 100, "top_k": 5, "repetition_penalty": 1.1},
     ),
     Row(
         "openrouter: fields outside supported_parameters",
-        Dialect.OPENROUTER,
+        ParamDialect.OPENROUTER,
         LISTED,
         {"temperature": 0.5, "seed": 1, "reasoning_effort": "low"},
         {"temperature": 0.5, "reasoning": {"effort": "low"}},
-        (("seed", ProblemKind.NOT_SUPPORTED),),
+        (("seed", ParamProblemKind.NOT_SUPPORTED),),
     ),
     # Anthropic: required max_tokens, thinking, its own names.
     Row(
         "anthropic: max_tokens is added when no layer sets it",
-        Dialect.ANTHROPIC,
+        ParamDialect.ANTHROPIC,
         UNKNOWN,
         {"temperature": 0.5},
         {"max_tokens": 4096, "temperature": 0.5},
     ),
     Row(
         "anthropic: the added max_tokens stays within the output limit",
-        Dialect.ANTHROPIC,
+        ParamDialect.ANTHROPIC,
         ParamCapabilities(max_output_tokens=1000),
         {},
         {"max_tokens": 1000},
     ),
     Row(
         "anthropic: max_completion_tokens is max_tokens",
-        Dialect.ANTHROPIC,
+        ParamDialect.ANTHROPIC,
         CLAUDE,
         {"max_completion_tokens": 900},
         {"max_tokens": 900},
     ),
     Row(
         "anthropic: stop is stop_sequences, a list",
-        Dialect.ANTHROPIC,
+        ParamDialect.ANTHROPIC,
         CLAUDE,
         {"stop": "END", "max_tokens": 10},
         {"stop_sequences": ["END"], "max_tokens": 10},
     ),
     Row(
         "anthropic: user is metadata.user_id",
-        Dialect.ANTHROPIC,
+        ParamDialect.ANTHROPIC,
         CLAUDE,
         {"user": "u-1", "max_tokens": 10},
         {"metadata": {"user_id": "u-1"}, "max_tokens": 10},
     ),
     Row(
         "anthropic: temperature above 1",
-        Dialect.ANTHROPIC,
+        ParamDialect.ANTHROPIC,
         CLAUDE,
         {"temperature": 1.5, "max_tokens": 10},
         {"max_tokens": 10},
-        (("temperature", ProblemKind.OUT_OF_RANGE),),
+        (("temperature", ParamProblemKind.OUT_OF_RANGE),),
     ),
     Row(
         "anthropic: reasoning_effort is a thinking budget, a share of max_tokens",
-        Dialect.ANTHROPIC,
+        ParamDialect.ANTHROPIC,
         CLAUDE,
         {"reasoning_effort": "medium", "max_tokens": 10_000},
         {"max_tokens": 10_000, "thinking": {"type": "enabled", "budget_tokens": 5000}},
     ),
     Row(
         "anthropic: the budget is at least 1024",
-        Dialect.ANTHROPIC,
+        ParamDialect.ANTHROPIC,
         CLAUDE,
         {"reasoning_effort": "low", "max_tokens": 2000},
         {"max_tokens": 2000, "thinking": {"type": "enabled", "budget_tokens": 1024}},
     ),
     Row(
         "anthropic: max_tokens too small for any budget",
-        Dialect.ANTHROPIC,
+        ParamDialect.ANTHROPIC,
         CLAUDE,
         {"reasoning_effort": "high", "max_tokens": 1024},
         {"max_tokens": 1024},
-        (("reasoning_effort", ProblemKind.OUT_OF_RANGE),),
+        (("reasoning_effort", ParamProblemKind.OUT_OF_RANGE),),
     ),
     Row(
         "anthropic: effort none leaves thinking off",
-        Dialect.ANTHROPIC,
+        ParamDialect.ANTHROPIC,
         CLAUDE,
         {"reasoning_effort": "none", "max_tokens": 5000},
         {"max_tokens": 5000},
     ),
     Row(
         "anthropic: thinking refuses temperature and top_k, and a low top_p",
-        Dialect.ANTHROPIC,
+        ParamDialect.ANTHROPIC,
         CLAUDE,
         {
             "thinking": {"type": "enabled", "budget_tokens": 2000},
@@ -263,57 +269,57 @@ ROWS = [
         },
         {"thinking": {"type": "enabled", "budget_tokens": 2000}, "max_tokens": 4000},
         (
-            ("temperature", ProblemKind.NOT_SUPPORTED),
-            ("top_k", ProblemKind.NOT_SUPPORTED),
-            ("top_p", ProblemKind.OUT_OF_RANGE),
+            ("temperature", ParamProblemKind.NOT_SUPPORTED),
+            ("top_k", ParamProblemKind.NOT_SUPPORTED),
+            ("top_p", ParamProblemKind.OUT_OF_RANGE),
         ),
     ),
     Row(
         "anthropic: a thinking budget at or above max_tokens",
-        Dialect.ANTHROPIC,
+        ParamDialect.ANTHROPIC,
         CLAUDE,
         {"thinking": {"type": "enabled", "budget_tokens": 4000}, "max_tokens": 4000},
         {"max_tokens": 4000},
-        (("thinking", ProblemKind.OUT_OF_RANGE),),
+        (("thinking", ParamProblemKind.OUT_OF_RANGE),),
     ),
     Row(
         "anthropic: OpenRouter's reasoning.max_tokens is the budget",
-        Dialect.ANTHROPIC,
+        ParamDialect.ANTHROPIC,
         CLAUDE,
         {"reasoning": {"max_tokens": 1500}, "max_tokens": 3000},
         {"max_tokens": 3000, "thinking": {"type": "enabled", "budget_tokens": 1500}},
     ),
     Row(
         "anthropic: fields the Messages API has not",
-        Dialect.ANTHROPIC,
+        ParamDialect.ANTHROPIC,
         CLAUDE,
         {"seed": 1, "presence_penalty": 0.1, "n": 2, "max_tokens": 10},
         {"max_tokens": 10},
         (
-            ("seed", ProblemKind.NOT_ON_WIRE),
-            ("presence_penalty", ProblemKind.NOT_ON_WIRE),
-            ("n", ProblemKind.NOT_ON_WIRE),
+            ("seed", ParamProblemKind.NOT_ON_WIRE),
+            ("presence_penalty", ParamProblemKind.NOT_ON_WIRE),
+            ("n", ParamProblemKind.NOT_ON_WIRE),
         ),
     ),
     Row(
         "anthropic: a model that does not reason takes no effort",
-        Dialect.ANTHROPIC,
+        ParamDialect.ANTHROPIC,
         PLAIN,
         {"reasoning_effort": "high", "max_tokens": 5000},
         {"max_tokens": 5000},
-        (("reasoning_effort", ProblemKind.NOT_SUPPORTED),),
+        (("reasoning_effort", ParamProblemKind.NOT_SUPPORTED),),
     ),
     # OpenAI-compatible servers and custom adapters take what is written.
     Row(
         "compatible: everything as written",
-        Dialect.OPENAI_COMPATIBLE,
+        ParamDialect.OPENAI_COMPATIBLE,
         UNKNOWN,
         {"max_completion_tokens": 7, "top_k": 3, "thinking": {"type": "enabled"}},
         {"max_tokens": 7, "top_k": 3, "thinking": {"type": "enabled"}},
     ),
     Row(
         "custom: everything as written",
-        Dialect.CUSTOM,
+        ParamDialect.CUSTOM,
         UNKNOWN,
         {"reasoning_effort": "low", "stop": "x"},
         {"reasoning_effort": "low", "stop": "x"},
@@ -321,15 +327,15 @@ ROWS = [
     # Checks on any wire.
     Row(
         "any: a value of the wrong type",
-        Dialect.OPENAI_COMPATIBLE,
+        ParamDialect.OPENAI_COMPATIBLE,
         UNKNOWN,
         {"temperature": "warm", "seed": 1},
         {"seed": 1},
-        (("temperature", ProblemKind.INVALID),),
+        (("temperature", ParamProblemKind.INVALID),),
     ),
     Row(
         "any: a later spelling of reasoning supersedes an earlier one",
-        Dialect.OPENAI,
+        ParamDialect.OPENAI,
         REASONING,
         {"reasoning_effort": "low"},
         {"reasoning_effort": "low"},
@@ -383,18 +389,18 @@ def test_the_latest_layer_wins_between_spellings_of_reasoning() -> None:
         resolve_params(stack),
         model=ModelRef.parse("anthropic/c"),
         caps=CLAUDE,
-        dialect=Dialect.ANTHROPIC,
+        dialect=ParamDialect.ANTHROPIC,
     )
 
     assert {"type": "enabled", "budget_tokens": 1500} == plan.wire["thinking"]
-    assert [("reasoning_effort", ProblemKind.SUPERSEDED)] == [
+    assert [("reasoning_effort", ParamProblemKind.SUPERSEDED)] == [
         (p.name, p.kind) for p in plan.problems
     ]
 
 
 def test_a_host_default_max_tokens_is_used_for_anthropic() -> None:
     """The adapter's default_max_tokens is what the plan adds when no layer sets one."""
-    row = Row("x", Dialect.ANTHROPIC, UNKNOWN, {}, {})
+    row = Row("x", ParamDialect.ANTHROPIC, UNKNOWN, {}, {})
 
     assert {"max_tokens": 2048} == dict(_plan(row, default_max_tokens=2048).wire)
 
@@ -402,17 +408,17 @@ def test_a_host_default_max_tokens_is_used_for_anthropic() -> None:
 @pytest.mark.parametrize(
     ("api", "provider", "base_url", "dialect"),
     [
-        (WireFormat.OPENAI, "openai", None, Dialect.OPENAI),
-        (WireFormat.OPENAI, "openai-eu", "https://api.openai.com/v1", Dialect.OPENAI),
-        (WireFormat.OPENAI, "openai", "http://127.0.0.1:8000/v1", Dialect.OPENAI_COMPATIBLE),
-        (WireFormat.OPENAI, "groq", None, Dialect.OPENAI_COMPATIBLE),
-        (WireFormat.OPENROUTER, "openrouter", None, Dialect.OPENROUTER),
-        (WireFormat.ANTHROPIC, "anthropic", None, Dialect.ANTHROPIC),
-        (WireFormat.CUSTOM, "mine", None, Dialect.CUSTOM),
+        (WireFormat.OPENAI, "openai", None, ParamDialect.OPENAI),
+        (WireFormat.OPENAI, "openai-eu", "https://api.openai.com/v1", ParamDialect.OPENAI),
+        (WireFormat.OPENAI, "openai", "http://127.0.0.1:8000/v1", ParamDialect.OPENAI_COMPATIBLE),
+        (WireFormat.OPENAI, "groq", None, ParamDialect.OPENAI_COMPATIBLE),
+        (WireFormat.OPENROUTER, "openrouter", None, ParamDialect.OPENROUTER),
+        (WireFormat.ANTHROPIC, "anthropic", None, ParamDialect.ANTHROPIC),
+        (WireFormat.CUSTOM, "mine", None, ParamDialect.CUSTOM),
     ],
 )
 def test_dialects_follow_the_wire_and_the_host(
-    api: WireFormat, provider: str, base_url: str | None, dialect: Dialect
+    api: WireFormat, provider: str, base_url: str | None, dialect: ParamDialect
 ) -> None:
     """OpenAI's own API is recognised by provider or host; other OpenAI-format servers are compatible."""
     assert dialect == dialect_for(api, provider=provider, base_url=base_url)
@@ -430,7 +436,7 @@ def test_explanations_name_the_layer_and_the_reason() -> None:
         resolve_params(stack),
         model=ModelRef.parse("openai/o3"),
         caps=REASONING,
-        dialect=Dialect.OPENAI,
+        dialect=ParamDialect.OPENAI,
     )
 
     assert [

@@ -93,6 +93,29 @@ def decide(cfg: Config) -> Action:
             assert_never(action)
 
 
+def params(cfg: Config) -> dict[str, object]:
+    resolver = modelcfg.ParamResolver(cfg, catalog_for(cfg, curated=curated_catalog()))
+    choice: modelcfg.ModelChoice = modelcfg.resolve_choice("openai/gpt-5.2+precise", cfg)
+    preset = resolver.preset(choice.preset or "fast")
+    plan: modelcfg.ParamPlan = resolver.plan(
+        ModelRef.parse("openai/gpt-5.2"), preset=preset, request={"temperature": None}
+    )
+    assert_type(plan.policy, modelcfg.ParamsPolicy)
+    for problem in plan.problems:
+        assert_type(problem.kind, modelcfg.ParamProblemKind)
+        assert_type(problem.line(), str)
+    layer = modelcfg.ParamLayer(
+        source=modelcfg.ParamSource(kind=modelcfg.LayerKind.REQUEST), values={"seed": 1}
+    )
+    resolved: modelcfg.ResolvedParams = modelcfg.resolve_params([layer])
+    assert_type(resolved.explain("seed"), str)
+    try:
+        resolver.preset("nope")
+    except modelcfg.UnknownPresetError as error:
+        assert_type(error.suggestions, tuple[str, ...])
+    return dict(plan.wire)
+
+
 def persist(state: AttemptState) -> AttemptState:
     return load_state(dump_state(state), AttemptState)
 
