@@ -306,6 +306,32 @@ class ParamPlan:
         out.append(f"Sent: {_show(dict(self.wire))}")
         return out
 
+    def summary(self) -> str:
+        """
+        One line: the fields sent, then what was left out and what was translated.
+
+        ``sends {"max_tokens": 8000}; dropped temperature (global); translated
+        reasoning_effort -> thinking``.
+        """
+        text = f"sends {_show(dict(self.wire))}"
+        left = self.dropped if self.policy is not ParamsPolicy.ERROR else self.problems
+        if left:
+            verb = "refused" if self.refused else "dropped"
+            names = ", ".join(f"{p.name} ({p.source or 'added'})" for p in left)
+            text += f"; {verb} {names}"
+        passed = [p for p in self.problems if p not in left]
+        if passed:
+            text += "; passed " + ", ".join(p.name for p in passed)
+        if self.translations:
+            moves = ", ".join(
+                f"{t.name} -> {', '.join(t.wire) or 'nothing'}"
+                if t.name is not None
+                else f"added {', '.join(t.wire)}"
+                for t in self.translations
+            )
+            text += f"; translated {moves}"
+        return text
+
     def to_json(self) -> JSONObject:
         """
         The plan as JSON: ``model``, ``dialect``, ``policy``, ``params`` (name ->

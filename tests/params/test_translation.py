@@ -451,3 +451,22 @@ def test_explanations_name_the_layer_and_the_reason() -> None:
         "reasoning models refuse it",
         'Sent: {"max_completion_tokens": 300}',
     ] == plan.lines()
+
+
+def test_a_plan_sums_itself_up_in_one_line() -> None:
+    """summary() names the fields sent, what was dropped with its layer, and what was translated."""
+    stack = [
+        ParamLayer(source=ParamSource(kind=LayerKind.GLOBAL), values={"temperature": 0.7}),
+        ParamLayer(source=ParamSource(kind=LayerKind.REQUEST), values={"max_tokens": 300}),
+    ]
+    plan = plan_params(
+        resolve_params(stack),
+        model=ModelRef.parse("openai/o3"),
+        caps=REASONING,
+        dialect=ParamDialect.OPENAI,
+    )
+
+    assert (
+        'sends {"max_completion_tokens": 300}; dropped temperature (global); '
+        "translated max_tokens -> max_completion_tokens"
+    ) == plan.summary()
