@@ -75,7 +75,7 @@ def six_layers() -> list[ParamLayer]:
 def main() -> None:
     layers = six_layers()
     resolve = sample_ns(lambda: resolve_params(layers), repeat=REPEAT, number=NUMBER)
-    print(f"{'resolve_params, 6 layers (target <= 10 us)':<52} {summary(resolve)}")
+    print(f"{'resolve_params, 6 layers (target <= 10 us)':<64} {summary(resolve)}")
 
     config = load_config(CONFIG)
     params = ParamResolver(config, catalog_for(config, curated=curated_catalog()))
@@ -95,18 +95,18 @@ def main() -> None:
             repeat=REPEAT,
             number=NUMBER,
         )
-        print(f"{'resolve for ' + model + ', 7 layers':<52} {summary(layered)}")
-        print(f"{'plan (resolve, check, translate) for ' + model:<52} {summary(planned)}")
+        print(f"{'resolve for ' + model + ', 7 layers':<64} {summary(layered)}")
+        print(f"{'plan (resolve, check, translate) for ' + model:<64} {summary(planned)}")
 
     split = Split.of("tone", [("control", 50), ("precise", 30), ("opus", 20)])
     assign = sample_ns(lambda: split.arm_for("session-4f1c2a"), repeat=REPEAT, number=NUMBER * 5)
-    print(f"{'Split.arm_for, 3 arms (target <= 2 us)':<52} {summary(assign)}")
+    print(f"{'Split.arm_for, 3 arms (target <= 2 us)':<64} {summary(assign)}")
 
     started = time.perf_counter()
     counts = collections.Counter(split.arm_for(f"session-{i}") for i in range(100_000))
     elapsed = time.perf_counter() - started
     shares = ", ".join(f"{arm} {counts[arm] / 1000:.2f} %" for arm, _ in split.arms)
-    print(f"{'100,000 session ids (weights 50 / 30 / 20)':<52} {shares}   in {elapsed:.2f} s")
+    print(f"{'100,000 session ids (weights 50 / 30 / 20)':<64} {shares}   in {elapsed:.2f} s")
 
 
 if __name__ == "__main__":

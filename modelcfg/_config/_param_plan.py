@@ -129,6 +129,7 @@ class ParamResolver:
             ModelRef, tuple[tuple[ParamLayer, ...], ParamCapabilities, ParamDialect]
         ] = {}
         self._aliases: dict[ModelRef, list[str]] = {}
+        self._preset_layers: dict[tuple[Preset, str | None], ParamLayer] = {}
         for alias, ref in config.aliases().items():
             self._aliases.setdefault(ref, []).append(alias)
         self._alias_params = {
@@ -243,7 +244,10 @@ class ParamResolver:
         static, _caps, _dialect = self._model_layers(model)
         layers = list(static)
         if preset is not None and preset.params:
-            layers.append(preset.layer(preset_via))
+            layer = self._preset_layers.get((preset, preset_via))
+            if layer is None:
+                layer = self._preset_layers[preset, preset_via] = preset.layer(preset_via)
+            layers.append(layer)
         if session:
             layers.append(ParamLayer(source=_SESSION, values=session))
         if request:

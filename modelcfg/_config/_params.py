@@ -349,6 +349,29 @@ class ParamSpec:
     choices: tuple[str, ...] | None = None
     meaning: str = ""
 
+    @property
+    def expected(self) -> str:
+        """
+        What a value must be, as a phrase: ``a number from 0 to 2``.
+        """
+        match self.kind:
+            case ValueKind.NUMBER | ValueKind.INTEGER:
+                what = "a whole number" if self.kind is ValueKind.INTEGER else "a number"
+                low, high = self.minimum, self.maximum
+                if low is not None and high is not None:
+                    return f"{what} from {_bound(low)} to {_bound(high)}"
+                return f"{what} of at least {_bound(low)}" if low is not None else what
+            case ValueKind.BOOLEAN:
+                return "true or false"
+            case ValueKind.STRING if self.choices is not None:
+                return f"one of {', '.join(map(repr, self.choices))}"
+            case ValueKind.STRING:
+                return "a string"
+            case ValueKind.STOP:
+                return "a string or a list of strings"
+            case ValueKind.OBJECT:
+                return "an object"
+
 
 REASONING_EFFORTS: Final = ("none", "minimal", "low", "medium", "high", "xhigh")
 """The values of ``reasoning_effort``, least effort first (OpenAI's chat completions
@@ -483,43 +506,33 @@ def value_problem(name: str, value: object) -> str | None:
     ``must be a number from 0 to 2, not 3``.
     """
     spec = PARAM_SPECS.get(canonical_name(name))
-    if spec is None or value is None:
+    if spec is None or value is None or _fits(spec, value):
         return None
+    shown = repr(value) if spec.choices is not None and isinstance(value, str) else _show(value)
+    return f"must be {spec.expected}, not {shown}"
+
+
+def _fits(spec: ParamSpec, value: object) -> bool:
     match spec.kind:
         case ValueKind.NUMBER | ValueKind.INTEGER:
-            whole = spec.kind is ValueKind.INTEGER
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return False
+            if isinstance(value, float) and (
+                spec.kind is ValueKind.INTEGER or not math.isfinite(value)
+            ):
+                return False
             low, high = spec.minimum, spec.maximum
-            what = "a whole number" if whole else "a number"
-            if low is not None and high is not None:
-                what += f" from {_bound(low)} to {_bound(high)}"
-            elif low is not None:
-                what += f" of at least {_bound(low)}"
-            if not isinstance(value, int | float) or isinstance(value, bool):
-                return f"must be {what}, not {_show(value)}"
-            if (whole and not isinstance(value, int)) or (
-                isinstance(value, float) and not math.isfinite(value)
-            ):
-                return f"must be {what}, not {_show(value)}"
-            if (low is not None and value < low) or (high is not None and value > high):
-                return f"must be {what}, not {_show(value)}"
+            return (low is None or value >= low) and (high is None or value <= high)
         case ValueKind.BOOLEAN:
-            if not isinstance(value, bool):
-                return f"must be true or false, not {_show(value)}"
+            return isinstance(value, bool)
         case ValueKind.STRING:
-            if not isinstance(value, str):
-                return f"must be a string, not {_show(value)}"
-            if spec.choices is not None and value not in spec.choices:
-                return f"must be one of {', '.join(map(repr, spec.choices))}, not {value!r}"
+            return isinstance(value, str) and (spec.choices is None or value in spec.choices)
         case ValueKind.STOP:
-            if isinstance(value, str) or (
+            return isinstance(value, str) or (
                 isinstance(value, list) and all(isinstance(item, str) for item in value)
-            ):
-                return None
-            return f"must be a string or a list of strings, not {_show(value)}"
+            )
         case ValueKind.OBJECT:
-            if not isinstance(value, dict):
-                return f"must be an object, not {_show(value)}"
-    return None
+            return isinstance(value, dict)
 
 
 def _bound(number: float) -> str:
