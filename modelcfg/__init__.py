@@ -63,15 +63,11 @@ if _TYPE_CHECKING:
         Action,
         Call,
         GiveUp,
-        Reason,
-        ReasonCode,
-        Skip,
-        SkipCode,
     )
     from modelcfg._core._decide import (
         next_attempt,
     )
-    from modelcfg._core._failures import Failure, FailureKind, redact
+    from modelcfg._core._failures import Failure, FailureKind
     from modelcfg._core._health import (
         HealthState,
     )
@@ -80,6 +76,8 @@ if _TYPE_CHECKING:
         KindRule,
         Policy,
     )
+    from modelcfg._core._reasons import Reason, ReasonCode, Skip, SkipCode
+    from modelcfg._core._redact import redact
     from modelcfg._core._replay import (
         render_steps,
         replay,
@@ -230,7 +228,7 @@ __all__ = [
 _LAZY: dict[str, str] = {
     "Failure": "modelcfg._core._failures",
     "FailureKind": "modelcfg._core._failures",
-    "redact": "modelcfg._core._failures",
+    "redact": "modelcfg._core._redact",
     "FallbackChain": "modelcfg._core._values",
     "ModelRef": "modelcfg._core._values",
     "ProfileId": "modelcfg._core._values",
@@ -274,10 +272,10 @@ _LAZY: dict[str, str] = {
     "Action": "modelcfg._core._actions",
     "Call": "modelcfg._core._actions",
     "GiveUp": "modelcfg._core._actions",
-    "Reason": "modelcfg._core._actions",
-    "ReasonCode": "modelcfg._core._actions",
-    "Skip": "modelcfg._core._actions",
-    "SkipCode": "modelcfg._core._actions",
+    "Reason": "modelcfg._core._reasons",
+    "ReasonCode": "modelcfg._core._reasons",
+    "Skip": "modelcfg._core._reasons",
+    "SkipCode": "modelcfg._core._reasons",
     "next_attempt": "modelcfg._core._decide",
     "render_steps": "modelcfg._core._replay",
     "replay": "modelcfg._core._replay",

@@ -13,6 +13,8 @@ import pytest
 PURE = (
     "modelcfg._core._values",
     "modelcfg._core._failures",
+    "modelcfg._core._redact",
+    "modelcfg._core._reasons",
     "modelcfg._core._policy",
     "modelcfg._core._health",
     "modelcfg._core._state",

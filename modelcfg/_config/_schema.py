@@ -42,8 +42,9 @@ from modelcfg._catalog._records import Modality, ModelInfo, ModelStatus, Pricing
 from modelcfg._config._endpoints import http_url_problem
 from modelcfg._config._migrate import legacy_keys, migrate_config
 from modelcfg._config._problems import quoted
-from modelcfg._core._failures import FailureKind, redact
+from modelcfg._core._failures import FailureKind
 from modelcfg._core._policy import DEFAULT_RULES, KindRule, Policy
+from modelcfg._core._redact import redact
 from modelcfg._core._values import FallbackChain, ModelRef, ProfileId
 from modelcfg.exceptions import ConfigError
 from modelcfg.typing import JSON

@@ -36,10 +36,12 @@ from collections.abc import Callable, Mapping
 
 import attrs
 
-from modelcfg._core._actions import Action, Call, GiveUp, format_clock
+from modelcfg._core._actions import Action, Call, GiveUp
 from modelcfg._core._decide import next_attempt
-from modelcfg._core._failures import Failure, FailureKind, _time_problem, _valid_time, redact
+from modelcfg._core._failures import Failure, FailureKind, _time_problem, _valid_time
 from modelcfg._core._health import HealthState
+from modelcfg._core._reasons import format_clock
+from modelcfg._core._redact import redact
 from modelcfg._core._state import AttemptState, RequestNeeds, Routes, SessionState, load_state
 from modelcfg._core._values import ProfileId, Selection
 from modelcfg.typing import JSON, JSONObject

@@ -26,10 +26,11 @@ import attrs
 import httpx
 
 from modelcfg._config._schema import AuthMode, Config
-from modelcfg._core._actions import Call, GiveUp, Reason, ReasonCode
+from modelcfg._core._actions import Call, GiveUp
 from modelcfg._core._decide import next_attempt
 from modelcfg._core._failures import Failure, FailureKind
 from modelcfg._core._health import HealthState
+from modelcfg._core._reasons import Reason, ReasonCode
 from modelcfg._core._state import AttemptState, RequestNeeds, Routes, SessionState
 from modelcfg._core._values import ProfileId, Selection, Target
 from modelcfg._executor._credentials import CredentialSource, StoreCredentials

@@ -18,7 +18,8 @@ import anyio
 import attrs
 import httpx
 
-from modelcfg._core._failures import Failure, FailureKind, redact
+from modelcfg._core._failures import Failure, FailureKind
+from modelcfg._core._redact import redact
 from modelcfg._core._values import ModelRef, ProfileId
 from modelcfg.adapters._errors import (
     _MAX_BODY,

@@ -30,7 +30,7 @@ from modelcfg._config._schema import (
     json_name,
     load_config,
 )
-from modelcfg._core._failures import redact
+from modelcfg._core._redact import redact
 
 BASE: dict[str, Any] = {
     "auth": {

@@ -16,10 +16,11 @@ from hypothesis import strategies as hst
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from modelcfg import Failure, FailureKind, FallbackChain, ModelRef, ProfileId, Selection, Target
-from modelcfg._core._actions import Action, Call, GiveUp, ReasonCode, Skip, SkipCode, format_clock
-from modelcfg._core._decide import jitter_unit, next_attempt
+from modelcfg._core._actions import Action, Call, GiveUp
+from modelcfg._core._decide import jitter_unit, next_attempt, profile_order
 from modelcfg._core._health import Circuit, HealthState, Window
 from modelcfg._core._policy import KindRule, Policy
+from modelcfg._core._reasons import ReasonCode, Skip, SkipCode, format_clock
 from modelcfg._core._state import AttemptState, ModelTraits, RequestNeeds, Routes, SessionState
 from modelcfg.exceptions import InvalidStateError
 
@@ -1399,3 +1400,44 @@ def test_a_skip_names_the_model_when_the_block_is_on_the_pair() -> None:
         "anthropic:a skipped: cooling down until 22:14:00 (rate limited)",
     ]
     assert expected == shown
+
+
+@pytest.mark.parametrize(
+    ("last_good", "override", "model", "expected"),
+    [
+        ({}, None, A, ((PA, PB, PC), False)),
+        ({"anthropic": PB}, None, A, ((PB, PA, PC), False)),
+        ({"anthropic": "anthropic:z"}, None, A, ((PA, PB, PC), False)),
+        ({"openai": OX}, None, A, ((PA, PB, PC), False)),
+        ({}, (A, PC, False), A, ((PC, PA, PB), False)),
+        ({}, (A, "anthropic:z", False), A, (("anthropic:z", PA, PB, PC), False)),
+        ({}, (A, PC, True), A, ((PC,), True)),
+        ({"anthropic": PB}, (A2, PC, True), A, ((PB, PA, PC), False)),
+        ({}, None, "mistral/large", (("mistral:default",), False)),
+    ],
+    ids=[
+        "auth order",
+        "last good leads",
+        "last good outside the order is ignored",
+        "another provider's last good is ignored",
+        "preferred profile leads",
+        "preferred profile outside the order goes first",
+        "strict pin is alone",
+        "a pin for another model is ignored",
+        "a provider without an order uses its default profile",
+    ],
+)
+def test_profile_order(
+    last_good: dict[str, str],
+    override: tuple[str, str, bool] | None,
+    model: str,
+    expected: tuple[tuple[str, ...], bool],
+) -> None:
+    """profile_order() puts a session's pin or preference first, else its last good profile."""
+    selection = None
+    if override is not None:
+        selection = Selection(model=m(override[0]), profile=p(override[1]), strict=override[2])
+    session = SessionState(last_good={k: p(v) for k, v in last_good.items()}, override=selection)
+    state = AttemptState.start(make_routes(), now=T0, session=session)
+
+    assert (tuple(p(x) for x in expected[0]), expected[1]) == profile_order(state, m(model))

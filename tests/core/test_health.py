@@ -14,7 +14,6 @@ from modelcfg import Failure, FailureKind, ModelRef, ProfileId, Target
 from modelcfg._core._health import (
     CIRCUIT_CYCLE,
     WINDOW_CYCLE,
-    BlockCode,
     Circuit,
     HealthState,
     Phase,
@@ -23,6 +22,7 @@ from modelcfg._core._health import (
     window_phase,
 )
 from modelcfg._core._policy import Policy
+from modelcfg._core._reasons import SkipCode
 
 T0 = 1_700_000_000.0
 K = FailureKind
@@ -98,7 +98,7 @@ def test_billing_disable_doubles_after_the_window_closed() -> None:
     blocked = first.blocked_until(TARGET, T0)
     assert blocked is not None
 
-    expected = (BlockCode.DISABLED, T0 + 300, T0 + 301 + 600)
+    expected = (SkipCode.DISABLED, T0 + 300, T0 + 301 + 600)
     assert expected == (blocked.code, blocked.until_at, until(second, T0 + 302))
 
 
@@ -127,7 +127,7 @@ def test_clearing_a_model_closes_its_circuit() -> None:
     blocked = health.blocked_until(TARGET, T0 + 1)
     assert blocked is not None
 
-    expected = BlockCode.CIRCUIT_OPEN
+    expected = SkipCode.CIRCUIT_OPEN
     assert expected == blocked.code
     assert until(health.cleared(model=MODEL), T0 + 1) is None
 
@@ -140,7 +140,7 @@ def test_half_open_allows_one_probe_at_a_time() -> None:
 
     assert health.probe_due(TARGET, T0 + 301)
     assert blocked is not None
-    expected = BlockCode.PROBE_IN_FLIGHT
+    expected = SkipCode.PROBE_IN_FLIGHT
     assert expected == blocked.code
     assert until(probing, T0 + 301 + POLICY.probe_lease_s) is None
 
@@ -294,7 +294,7 @@ def test_probe_failing_with_an_unmarked_kind_reopens_the_window() -> None:
     blocked = failed.blocked_until(TARGET, T0 + 33)
     assert blocked is not None
 
-    expected = (BlockCode.COOLING_DOWN, K.RATE_LIMITED, T0 + 32 + 60, None, 2)
+    expected = (SkipCode.COOLING_DOWN, K.RATE_LIMITED, T0 + 32 + 60, None, 2)
     window = failed.cooldowns[WORK]
     assert expected == (
         blocked.code,
@@ -335,7 +335,7 @@ def test_probe_of_a_half_open_circuit_reopens_it_on_a_model_failure() -> None:
     blocked = failed.blocked_until(TARGET, T0 + 3)
     assert blocked is not None
 
-    expected = (BlockCode.CIRCUIT_OPEN, T0 + 2 + POLICY.circuit_open_s)
+    expected = (SkipCode.CIRCUIT_OPEN, T0 + 2 + POLICY.circuit_open_s)
     assert expected == (blocked.code, blocked.until_at)
 
 

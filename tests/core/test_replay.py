@@ -9,7 +9,8 @@ import json
 import pytest
 
 from modelcfg import FallbackChain, ProfileId, Selection
-from modelcfg._core._actions import Call, GiveUp, ReasonCode
+from modelcfg._core._actions import Call, GiveUp
+from modelcfg._core._reasons import ReasonCode
 from modelcfg._core._replay import render_steps, replay, steps_to_json
 from modelcfg._core._state import Routes
 

@@ -13,8 +13,9 @@ from hypothesis import strategies as hst
 from modelcfg import Failure, FailureKind, FallbackChain, ModelRef, ProfileId, Selection, Target
 from modelcfg._core._actions import Call
 from modelcfg._core._decide import next_attempt
-from modelcfg._core._health import HealthState
-from modelcfg._core._policy import Policy
+from modelcfg._core._health import HealthState, Window
+from modelcfg._core._policy import KindRule, Mark, Policy, Scope
+from modelcfg._core._reasons import Reason, ReasonCode, Skip, SkipCode
 from modelcfg._core._state import (
     AttemptState,
     ModelTraits,
@@ -235,3 +236,67 @@ def test_a_success_time_in_milliseconds_is_refused() -> None:
 
     with pytest.raises(ValueError, match=r"milliseconds"):
         call.state.succeeded(1_700_000_000_000.0)
+
+
+def test_routes_plans_stay_out_of_eq_repr_and_json() -> None:
+    """The routes' per-model plans are derived: equal routes compare equal, and repr and JSON omit them."""
+    r = routes()
+    r._plan_for(A)
+
+    assert routes() == r
+    assert "_plans" not in repr(r)
+    dumped = dump_state(r)
+    assert isinstance(dumped, dict)
+    assert {"chain", "image_chain", "auth_order", "traits", "policy"} == set(dumped)
+
+
+@pytest.mark.parametrize(
+    ("build", "expected"),
+    [
+        pytest.param(
+            lambda: (
+                load_state({"kind": "auth", "until_at": 1.0, "last_failure_at": 0.0}, Window).kind
+            ),
+            FailureKind.AUTH,
+            id="window-kind",
+        ),
+        pytest.param(
+            lambda: load_state({"code": "rotate_profile", "message": "m"}, Reason).code,
+            ReasonCode.ROTATE_PROFILE,
+            id="reason-code",
+        ),
+        pytest.param(
+            lambda: load_state({"model": "anthropic/opus", "code": "disabled"}, Skip).code,
+            SkipCode.DISABLED,
+            id="skip-code",
+        ),
+        pytest.param(
+            lambda: Failure(kind="auth", observed_at=T0).kind,  # type: ignore[arg-type]
+            FailureKind.AUTH,
+            id="failure-kind",
+        ),
+        pytest.param(
+            lambda: KindRule(mark="cooldown", scope="profile_model").mark,  # type: ignore[arg-type]
+            Mark.COOLDOWN,
+            id="mark",
+        ),
+        pytest.param(
+            lambda: KindRule(mark="cooldown", scope="profile_model").scope,  # type: ignore[arg-type]
+            Scope.PROFILE_MODEL,
+            id="scope",
+        ),
+    ],
+)
+def test_codes_and_kinds_read_as_text_become_enum_members(build: object, expected: object) -> None:
+    """A code or kind given as text, to load_state() or to an input record, becomes the member."""
+    assert callable(build)
+
+    actual = build()
+    assert expected == actual
+    assert type(expected) is type(actual)
+
+
+def test_an_unknown_kind_is_a_value_error() -> None:
+    """A window read with a kind that does not exist raises ValueError naming where."""
+    with pytest.raises(ValueError, match=r"expected FailureKind @ \$\.kind"):
+        load_state({"kind": "nonsense", "until_at": 1.0, "last_failure_at": 0.0}, Window)
