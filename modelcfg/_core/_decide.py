@@ -438,7 +438,7 @@ def _call(
         reason=code,
         delay_s=delay_s,
         health=health,
-        updates=(ClaimProbe(target=target, at=state.now + delay_s),) if probe else (),
+        claim=ClaimProbe(target=target, at=state.now + delay_s) if probe else None,
     )
     reason = Reason(code=code, message=message)
     return Call(

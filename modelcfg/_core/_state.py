@@ -345,6 +345,7 @@ class AttemptState:
         current: The target of the latest call.
         current_reason: Why the latest call was made.
         current_delay_s: The delay before the latest call.
+        current_probe: Whether the latest call is a half-open probe.
         pending: Whether the latest call's outcome is still to be reported.
         tried: Profiles that already failed on the current model in this request.
         target_failures: Failures in a row of the current target.
@@ -365,6 +366,7 @@ class AttemptState:
     current: Target | None = None
     current_reason: ReasonCode | None = None
     current_delay_s: float = 0.0
+    current_probe: bool = False
     pending: bool = False
     tried: tuple[ProfileId, ...] = ()
     target_failures: int = 0
@@ -518,12 +520,13 @@ class AttemptState:
         reason: ReasonCode,
         delay_s: float,
         health: HealthState,
-        updates: tuple[HealthUpdate, ...] = (),
+        claim: ClaimProbe | None = None,
     ) -> AttemptState:
         """
         The state once a call to *target* (the model at *index*) was decided.
 
-        *health* is the snapshot after the decision's *updates* (a probe claimed).
+        With *claim*, the call is a half-open probe: *health* is the snapshot holding
+        its lease, and the claim joins :attr:`updates`.
         """
         same_model = index == self.index and self.attempts > 0
         same_target = target == self.current
@@ -535,13 +538,14 @@ class AttemptState:
             current=target,
             current_reason=reason,
             current_delay_s=delay_s,
+            current_probe=claim is not None,
             pending=True,
             tried=self.tried if same_model else (),
             target_failures=self.target_failures if same_target else 0,
             context_floor=self.context_floor,
             attempts=self.attempts + 1,
             history=self.history,
-            updates=(*self.updates, *updates),
+            updates=self.updates if claim is None else (*self.updates, claim),
         )
 
     def with_failure(self, failure: Failure) -> AttemptState:
@@ -550,17 +554,15 @@ class AttemptState:
 
         The failure goes into the history and the health snapshot. One that the
         request's own deadline caused (code ``deadline``) says nothing about the
-        target: the snapshot only gets the call's half-open probe back.
+        target: the health records nothing, and a probe the call held is given back.
 
         Raises:
             InvalidStateError: No call is waiting for its outcome.
         """
         target = self._pending_target("a failure")
-        update: HealthUpdate
+        updates: tuple[HealthUpdate, ...] = (RecordFailure(failure=failure, target=target),)
         if failure.code == DEADLINE_CODE:
-            update = ReleaseProbe(target=target)
-        else:
-            update = RecordFailure(failure=failure, target=target)
+            updates = (ReleaseProbe(target=target),) if self.current_probe else ()
         record = AttemptRecord(
             number=self.attempts,
             target=target,
@@ -572,7 +574,7 @@ class AttemptState:
         tried = self.tried if target.profile in self.tried else (*self.tried, target.profile)
         return AttemptState(
             request=self.request,
-            health=self.health.applied((update,), self.request.routes.policy),
+            health=self.health.applied(updates, self.request.routes.policy),
             now=max(self.now, failure.observed_at),
             index=self.index,
             current=target,
@@ -583,7 +585,7 @@ class AttemptState:
             context_floor=self.context_floor,
             attempts=self.attempts,
             history=(*self.history, record),
-            updates=(update,),
+            updates=updates,
         )
 
     def succeeded(self, at: float) -> AttemptState:
@@ -624,6 +626,17 @@ class AttemptState:
         The finished state of a request that gave up.
         """
         return attrs.evolve(self, pending=False, finished=True)
+
+    def cancelled(self) -> AttemptState:
+        """
+        The finished state of a request cancelled while its latest call was out.
+
+        The call has no outcome to record, but a half-open probe it held is given
+        back (see :attr:`updates`), so the next caller need not wait its lease out.
+        """
+        target = self.current
+        updates = (ReleaseProbe(target=target),) if self.current_probe and target else ()
+        return attrs.evolve(self, pending=False, finished=True, updates=updates)
 
     def with_context_floor(self, floor: int) -> AttemptState:
         """

@@ -15,8 +15,13 @@ from modelcfg._core._health import (
     CIRCUIT_CYCLE,
     WINDOW_CYCLE,
     Circuit,
+    ClaimProbe,
     HealthState,
     Phase,
+    ProbeClaim,
+    RecordFailure,
+    RecordSuccess,
+    ReleaseProbe,
     Transition,
     circuit_phase,
     window_phase,
@@ -507,3 +512,71 @@ def test_a_probe_failing_for_the_request_only_leaves_the_circuit_half_open() -> 
     after = _circuit_probing().with_failure(fail(K.CONTENT_FILTER, HALF_AT + 1), CIRCUIT_POLICY)
 
     assert Phase.HALF_OPEN == circuit_phase(after.circuits.get(MODEL), HALF_AT + 1)
+
+
+@pytest.mark.parametrize(
+    ("health", "at", "expected"),
+    [
+        (HealthState(), T0, ProbeClaim.OPEN),
+        (HealthState().with_failure(fail(K.AUTH, T0), POLICY), T0 + 1, ProbeClaim.BLOCKED),
+        (HealthState().with_failure(fail(K.AUTH, T0), POLICY), T0 + 300, ProbeClaim.CLAIMED),
+        (
+            HealthState()
+            .with_failure(fail(K.AUTH, T0), POLICY)
+            .with_probe_started(TARGET, T0 + 300, POLICY),
+            T0 + 301,
+            ProbeClaim.BLOCKED,
+        ),
+    ],
+    ids=["healthy", "cooling down", "window ended", "another caller's probe"],
+)
+def test_claim_probe_says_whether_a_call_may_go_and_whether_it_probes(
+    health: HealthState, at: float, expected: ProbeClaim
+) -> None:
+    """claim_probe() is BLOCKED while anything blocks, CLAIMED once a window ended, else OPEN."""
+    claim, _after, blocked = health.claim_probe(TARGET, at, POLICY)
+
+    assert expected == claim
+    assert health.blocked_until(TARGET, at) == blocked
+
+
+def test_a_claimed_probe_holds_the_lease_and_others_are_blocked() -> None:
+    """The health a claim returns holds the probe's lease: a second claim is BLOCKED."""
+    ended = HealthState().with_failure(fail(K.AUTH, T0), POLICY)
+    _claim, claimed, _blocked = ended.claim_probe(TARGET, T0 + 300, POLICY)
+    second, unchanged, blocked = claimed.claim_probe(TARGET, T0 + 301, POLICY)
+
+    assert ended.with_probe_started(TARGET, T0 + 300, POLICY) == claimed
+    assert (ProbeClaim.BLOCKED, claimed) == (second, unchanged)
+    assert blocked is not None
+    expected = SkipCode.PROBE_IN_FLIGHT
+    assert expected == blocked.code
+
+
+def test_applied_folds_each_update_through_its_transition() -> None:
+    """applied() gives what the named transitions give, in the same order."""
+    auth = fail(K.AUTH, T0)
+    updates = (
+        RecordFailure(failure=auth, target=TARGET),
+        ClaimProbe(target=TARGET, at=T0 + 300),
+        ReleaseProbe(target=TARGET),
+        ClaimProbe(target=TARGET, at=T0 + 301),
+        RecordSuccess(target=TARGET, at=T0 + 302),
+    )
+
+    expected = (
+        HealthState()
+        .with_failure(auth, POLICY, target=TARGET)
+        .with_probe_started(TARGET, T0 + 300, POLICY)
+        .with_probe_released(TARGET)
+        .with_probe_started(TARGET, T0 + 301, POLICY)
+        .with_success(TARGET, T0 + 302)
+    )
+    assert expected == HealthState().applied(updates, POLICY)
+
+
+def test_a_blocked_claim_changes_nothing_when_applied() -> None:
+    """A ClaimProbe applied while the target is blocked leaves the health as it was."""
+    cooling = HealthState().with_failure(fail(K.AUTH, T0), POLICY)
+
+    assert cooling == cooling.applied((ClaimProbe(target=TARGET, at=T0 + 1),), POLICY)

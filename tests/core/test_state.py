@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hst
@@ -13,7 +14,14 @@ from hypothesis import strategies as hst
 from modelcfg import Failure, FailureKind, FallbackChain, ModelRef, ProfileId, Selection, Target
 from modelcfg._core._actions import Call
 from modelcfg._core._decide import next_attempt
-from modelcfg._core._health import HealthState, Window
+from modelcfg._core._health import (
+    ClaimProbe,
+    HealthState,
+    RecordFailure,
+    RecordSuccess,
+    ReleaseProbe,
+    Window,
+)
 from modelcfg._core._policy import KindRule, Mark, Policy, Scope
 from modelcfg._core._reasons import Reason, ReasonCode, Skip, SkipCode
 from modelcfg._core._state import (
@@ -300,3 +308,21 @@ def test_an_unknown_kind_is_a_value_error() -> None:
     """A window read with a kind that does not exist raises ValueError naming where."""
     with pytest.raises(ValueError, match=r"expected FailureKind @ \$\.kind"):
         load_state({"kind": "nonsense", "until_at": 1.0, "last_failure_at": 0.0}, Window)
+
+
+def test_an_attempt_state_with_every_kind_of_update_round_trips_through_json() -> None:
+    """Each kind of health update is tagged in the JSON form and read back as itself."""
+    target = Target(model=A, profile=WORK)
+    updates = (
+        RecordFailure(failure=Failure(kind=FailureKind.AUTH, observed_at=T0), target=target),
+        ReleaseProbe(target=target),
+        ClaimProbe(target=target, at=T0 + 1),
+        RecordSuccess(target=target, at=T0 + 2),
+    )
+    state = attrs.evolve(AttemptState.start(routes(), now=T0), updates=updates)
+    dumped = dump_state(state)
+    assert isinstance(dumped, dict)
+
+    expected = ["record_failure", "release_probe", "claim_probe", "record_success"]
+    assert expected == [u["update"] for u in dumped["updates"]]
+    assert state == json_round_trip(state, AttemptState)
