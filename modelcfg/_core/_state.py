@@ -300,7 +300,8 @@ class Request:
         session: The session's memory as the request started.
         needs: What the request needs.
         seed: The seed of the backoff jitter.
-        started_at: When the request started; the deadline counts from here.
+        started_at: When the request started.
+        deadline_at: When its overall deadline ends (``deadline_s`` after the start).
         candidates: The models of the request, in order (text or image chain).
         image_route: Whether the candidates are the image chain.
     """
@@ -310,6 +311,7 @@ class Request:
     needs: RequestNeeds
     seed: int
     started_at: float
+    deadline_at: float
     candidates: tuple[ModelRef, ...]
     image_route: bool = False
 
@@ -319,13 +321,6 @@ class Request:
         The rules and knobs (the routes' policy).
         """
         return self.routes.policy
-
-    @property
-    def deadline_at(self) -> float:
-        """
-        When the request's overall deadline ends.
-        """
-        return self.started_at + self.routes.policy.deadline_s
 
 
 @attrs.frozen(kw_only=True)
@@ -412,6 +407,7 @@ class AttemptState:
             needs=needs,
             seed=seed,
             started_at=now,
+            deadline_at=now + routes.policy.deadline_s,
             candidates=candidates,
             image_route=image_route,
         )
@@ -560,9 +556,14 @@ class AttemptState:
             InvalidStateError: No call is waiting for its outcome.
         """
         target = self._pending_target("a failure")
-        updates: tuple[HealthUpdate, ...] = (RecordFailure(failure=failure, target=target),)
-        if failure.code == DEADLINE_CODE:
-            updates = (ReleaseProbe(target=target),) if self.current_probe else ()
+        health = self.health
+        updates: tuple[HealthUpdate, ...] = ()
+        if failure.code != DEADLINE_CODE:
+            health = health.with_failure(failure, self.request.routes.policy, target=target)
+            updates = (RecordFailure(failure=failure, target=target),)
+        elif self.current_probe:
+            health = health.with_probe_released(target)
+            updates = (ReleaseProbe(target=target),)
         record = AttemptRecord(
             number=self.attempts,
             target=target,
@@ -574,7 +575,7 @@ class AttemptState:
         tried = self.tried if target.profile in self.tried else (*self.tried, target.profile)
         return AttemptState(
             request=self.request,
-            health=self.health.applied(updates, self.request.routes.policy),
+            health=health,
             now=max(self.now, failure.observed_at),
             index=self.index,
             current=target,
@@ -610,15 +611,14 @@ class AttemptState:
             failure=None,
             ended_at=at,
         )
-        update = RecordSuccess(target=target, at=at)
         return attrs.evolve(
             self,
             now=max(self.now, at),
-            health=self.health.applied((update,), self.request.routes.policy),
+            health=self.health.with_success(target, at),
             history=(*self.history, record),
             pending=False,
             finished=True,
-            updates=(update,),
+            updates=(RecordSuccess(target=target, at=at),),
         )
 
     def gave_up(self) -> AttemptState:
