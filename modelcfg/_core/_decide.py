@@ -25,8 +25,12 @@ __all__ = ["jitter_unit", "next_attempt", "profile_order"]
 _MASK64: Final = (1 << 64) - 1
 
 
+_WORDS: Final = {kind: kind.value.replace("_", " ") for kind in FailureKind}
+"""Each failure kind in words, for the reasons' messages."""
+
+
 def _words(kind: FailureKind) -> str:
-    return kind.value.replace("_", " ")
+    return _WORDS[kind]
 
 
 def jitter_unit(seed: int, attempt: int) -> float:

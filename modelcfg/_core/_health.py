@@ -482,8 +482,6 @@ class HealthState:
         """
         now = failure.observed_at
         rule = policy.rule_for(failure.kind)
-        cooldowns, model_cooldowns = self.cooldowns, self.model_cooldowns
-        disables, circuits = self.disables, self.circuits
         profile, model = failure.profile, failure.model
         if target is not None:
             profile = profile if profile is not None else target.profile
@@ -493,37 +491,31 @@ class HealthState:
             pair = target
         elif profile is not None and model is not None:
             pair = Target(model=model, profile=profile)
-        if rule.mark is not Mark.NONE and profile is not None:
-            ra = (
-                policy.capped_retry_after(failure.retry_after_s)
-                if rule.honour_retry_after
-                else None
-            )
-            kind = failure.kind
-            if rule.mark is Mark.DISABLE:
-                window = _next_window(disables.get(profile), kind, rule, now, ra, policy)
-                disables = {**disables, profile: window}
-            elif rule.scope is Scope.PROFILE or pair is None:
-                window = _next_window(cooldowns.get(profile), kind, rule, now, ra, policy)
-                cooldowns = {**cooldowns, profile: window}
-            else:
-                window = _next_window(model_cooldowns.get(pair), kind, rule, now, ra, policy)
-                model_cooldowns = {**model_cooldowns, pair: window}
-        if rule.trips_circuit and model is not None:
-            circuits = {**circuits, model: _circuit_after(circuits.get(model), now, policy)}
+        # The window the rule marks moves on to its next one; in the others, a half-open
+        # probe of this very target reports (only when the model is known too).
+        mark = rule.mark if profile is not None else Mark.NONE
+        scoped = rule.scope is Scope.PROFILE_MODEL and pair is not None
+        ra = policy.capped_retry_after(failure.retry_after_s) if rule.honour_retry_after else None
+        probed = pair is not None
+        disables, cooldowns = self.disables, self.cooldowns
+        if profile is not None:
+            marks = mark is Mark.DISABLE
+            disables = _after(disables, profile, failure, rule, marks, probed, ra, policy)
+            marks = mark is Mark.COOLDOWN and not scoped
+            cooldowns = _after(cooldowns, profile, failure, rule, marks, probed, ra, policy)
+        model_cooldowns = self.model_cooldowns
         if pair is not None:
-            # A half-open probe reported: whatever the kind, its lease ends now, and a
-            # window it was probing opens again (Probing -> Open) unless the failure
-            # was about the request rather than the target.
-            reopen = rule.mark is not Mark.NONE or rule.trips_circuit
-            disables = _after_probe_in(disables, pair.profile, now, reopen, policy)
-            cooldowns = _after_probe_in(cooldowns, pair.profile, now, reopen, policy)
-            model_cooldowns = _after_probe_in(model_cooldowns, pair, now, reopen, policy)
-            circuit = circuits.get(pair.model)
-            if circuit is not None and circuit.probe_until_at is not None:
-                # A failure that trips circuits already reopened it above; any other
-                # gives the lease back and leaves the circuit half-open.
-                circuits = {**circuits, pair.model: attrs.evolve(circuit, probe_until_at=None)}
+            marks = mark is Mark.COOLDOWN and scoped
+            model_cooldowns = _after(model_cooldowns, pair, failure, rule, marks, True, ra, policy)
+        circuits = self.circuits
+        if model is not None:
+            circuit = circuits.get(model)
+            if rule.trips_circuit:
+                circuits = {**circuits, model: _circuit_after(circuit, now, policy)}
+            elif probed and circuit is not None and circuit.probe_until_at is not None:
+                # A probe of a half-open circuit failed for the request only: it gives
+                # the lease back and leaves the circuit half-open.
+                circuits = {**circuits, model: attrs.evolve(circuit, probe_until_at=None)}
         return HealthState(
             cooldowns=cooldowns,
             model_cooldowns=model_cooldowns,
@@ -715,24 +707,36 @@ def _blocked_by(
     return Blocked(until_at=until, code=code, kind=window.kind, model_scoped=model_scoped)
 
 
-def _after_probe_in(
-    windows: Mapping[_K, Window], key: _K, now: float, reopen: bool, policy: Policy
+def _after(
+    windows: Mapping[_K, Window],
+    key: _K,
+    failure: Failure,
+    rule: KindRule,
+    marks: bool,
+    probed: bool,
+    retry_after_s: float | None,
+    policy: Policy,
 ) -> Mapping[_K, Window]:
     """
-    *windows* once a failure at *now* reported on a target that *key* covers.
+    *windows* once *failure* (under *rule*) reported on a target that *key* covers.
 
-    When the window at *key* had a half-open probe out, it opens again by its own
-    kind's rule (escalated as usual) if *reopen*, else it just gives the lease
-    back. Otherwise *windows* is returned as it is.
+    When the failure *marks* this table, the window at *key* moves on to its next one,
+    which also ends a half-open probe out on it. Otherwise, when the failure was a call
+    to the target itself (*probed*) while the window's half-open probe was out, the
+    window opens again by its own kind's rule (escalated as usual) if the failure is
+    about the target, or just gives the lease back if it is about the request only.
     """
-    window = windows.get(key)
-    if window is None or window.probe_until_at is None or now < window.until_at:
-        return windows
-    if reopen:
-        kind = window.kind
-        window = _next_window(window, kind, policy.rule_for(kind), now, None, policy)
+    old = windows.get(key)
+    now = failure.observed_at
+    if marks:
+        window = _next_window(old, failure.kind, rule, now, retry_after_s, policy)
+    elif probed and old is not None and old.probe_until_at is not None and now >= old.until_at:
+        if rule.mark is not Mark.NONE or rule.trips_circuit:
+            window = _next_window(old, old.kind, policy.rule_for(old.kind), now, None, policy)
+        else:
+            window = attrs.evolve(old, probe_until_at=None)
     else:
-        window = attrs.evolve(window, probe_until_at=None)
+        return windows
     return {**windows, key: window}
 
 
