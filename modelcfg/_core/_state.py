@@ -500,13 +500,49 @@ class AttemptState:
 
         The snapshot holds every update applied so far, so :attr:`updates` is emptied.
         """
-        return attrs.evolve(self, health=health, updates=())
+        return AttemptState(
+            request=self.request,
+            health=health,
+            now=self.now,
+            index=self.index,
+            current=self.current,
+            current_reason=self.current_reason,
+            current_delay_s=self.current_delay_s,
+            current_probe=self.current_probe,
+            pending=self.pending,
+            tried=self.tried,
+            target_failures=self.target_failures,
+            context_floor=self.context_floor,
+            attempts=self.attempts,
+            history=self.history,
+            finished=self.finished,
+            updates=(),
+        )
 
     def with_now(self, now: float) -> AttemptState:
         """
         The state with the clock at *now*; time never runs backwards here.
         """
-        return self if now <= self.now else attrs.evolve(self, now=now)
+        if now <= self.now:
+            return self
+        return AttemptState(
+            request=self.request,
+            health=self.health,
+            now=now,
+            index=self.index,
+            current=self.current,
+            current_reason=self.current_reason,
+            current_delay_s=self.current_delay_s,
+            current_probe=self.current_probe,
+            pending=self.pending,
+            tried=self.tried,
+            target_failures=self.target_failures,
+            context_floor=self.context_floor,
+            attempts=self.attempts,
+            history=self.history,
+            finished=self.finished,
+            updates=self.updates,
+        )
 
     def moved_to(
         self,
@@ -611,12 +647,21 @@ class AttemptState:
             failure=None,
             ended_at=at,
         )
-        return attrs.evolve(
-            self,
-            now=max(self.now, at),
+        return AttemptState(
+            request=self.request,
             health=self.health.with_success(target, at),
-            history=(*self.history, record),
+            now=max(self.now, at),
+            index=self.index,
+            current=self.current,
+            current_reason=self.current_reason,
+            current_delay_s=self.current_delay_s,
+            current_probe=self.current_probe,
             pending=False,
+            tried=self.tried,
+            target_failures=self.target_failures,
+            context_floor=self.context_floor,
+            attempts=self.attempts,
+            history=(*self.history, record),
             finished=True,
             updates=(RecordSuccess(target=target, at=at),),
         )
