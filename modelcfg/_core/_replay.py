@@ -36,6 +36,7 @@ from collections.abc import Callable, Mapping
 
 import attrs
 
+from modelcfg._config._problems import at_path, key_path
 from modelcfg._core._actions import Action, Call, GiveUp
 from modelcfg._core._decide import next_attempt
 from modelcfg._core._failures import Failure, FailureKind, _time_problem, _valid_time
@@ -104,7 +105,7 @@ class ReplayStep:
 
 
 def _where(path: str, message: str) -> ValueError:
-    return ValueError(f"{path}: {message}")
+    return ValueError(at_path(path, message))
 
 
 def _object(value: object, path: str, keys: tuple[str, ...]) -> Mapping[str, object]:
@@ -114,7 +115,7 @@ def _object(value: object, path: str, keys: tuple[str, ...]) -> Mapping[str, obj
         if key not in keys:
             hint = difflib.get_close_matches(str(key), keys, n=1)
             more = f" (did you mean {hint[0]!r}?)" if hint else ""
-            raise _where(f"{path}.{key}", f"{key!r} is not a known key{more}")
+            raise _where(key_path(path, key), f"{key!r} is not a known key{more}")
     return value
 
 
@@ -201,10 +202,7 @@ def _parse_selection(text: str, strict: bool) -> Selection:
 def _health(value: object, path: str) -> HealthState:
     if not isinstance(value, Mapping):
         raise _where(path, f"expected an object (a dumped HealthState), not {value!r}")
-    try:
-        health = load_state(value, HealthState)
-    except ValueError as error:
-        raise _where(path, str(error)) from None
+    health = load_state(value, HealthState, path=path)
     for table in (health.cooldowns, health.model_cooldowns, health.disables):
         for window in table.values():
             for at in (window.until_at, window.last_failure_at):
@@ -221,7 +219,7 @@ def _session(value: object, path: str, select: Selector = _parse_selection) -> S
     if not isinstance(raw, Mapping):
         raise _where(f"{path}.lastGood", "expected an object mapping providers to profiles")
     for provider, text in raw.items():
-        where = f"{path}.lastGood.{provider}"
+        where = key_path(f"{path}.lastGood", provider)
         try:
             profile = ProfileId.parse(_text(text, where))
         except ValueError as error:

@@ -13,11 +13,14 @@ transition copies only the progress; every :class:`~modelcfg.Call` and
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+import types
+import typing
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
+from modelcfg._config._problems import at_path, did_you_mean, json_kind, key_path
 from modelcfg._core._failures import DEADLINE_CODE, Failure, _valid_time
 from modelcfg._core._health import (
     ClaimProbe,
@@ -747,27 +750,75 @@ def dump_state(value: object) -> object:
     return state_converter().unstructure(value)
 
 
-def load_state(data: object, cls: type[_T]) -> _T:
+def load_state(data: object, cls: type[_T], *, path: str = "$") -> _T:
     """
     Build a *cls* back from what :func:`dump_state` returned.
+
+    Args:
+        data: The JSON values.
+        cls: The class to build.
+        path: Where *data* sits in a larger document, for the messages.
 
     Raises:
         ValueError: The data does not describe a *cls* (whatever its shape: ``None``,
             a list, a string, a missing or unknown key, a bad value); the message
-            names every problem with its JSON path, like ``expected a mapping @
-            $.cooldowns``.
+            names every problem as ``$.path: message``, like ``$.cooldowns:
+            expected an object``, separated by ``; ``.
     """
     # Imported here, like the converter, so that deciding never pays for cattrs.
     import cattrs
 
-    name = getattr(cls, "__name__", repr(cls))
     if not isinstance(data, Mapping) and attrs.has(cls):
-        shape = "null" if data is None else f"a {type(data).__name__}"
-        raise ValueError(f"The data for a {name} must be a JSON object (a mapping), not {shape}.")
+        name = getattr(cls, "__name__", repr(cls))
+        raise ValueError(at_path(path, f"expected an object (a {name}), not {json_kind(data)}"))
     try:
         return state_converter().structure(data, cls)
     except cattrs.BaseValidationError as error:
-        problems = "; ".join(cattrs.transform_error(error, path="$"))
-        raise ValueError(f"The data does not describe a {name}: {problems}.") from error
+        raise ValueError("; ".join(_problems(error, path))) from error
     except (TypeError, ValueError, AttributeError, KeyError) as error:
-        raise ValueError(f"The data does not describe a {name}: {error}.") from error
+        raise ValueError(at_path(path, str(error) or type(error).__name__)) from error
+
+
+def _problems(error: BaseException, path: str, expected: object = None) -> Iterator[str]:
+    """
+    Every leaf of a cattrs error tree as ``$.path: message``; *expected* is the type
+    that was being read at *path*.
+    """
+    import cattrs
+
+    if isinstance(error, cattrs.IterableValidationError):
+        with_index, loose = error.group_exceptions()
+        for sub, item in with_index:
+            yield from _problems(sub, key_path(path, item.index), item.type)
+        for sub in loose:
+            yield from _problems(sub, path, expected)
+    elif isinstance(error, cattrs.ClassValidationError):
+        with_field, whole = error.group_exceptions()
+        for sub, field in with_field:
+            yield from _problems(sub, key_path(path, field.name), field.type)
+        for sub in whole:
+            yield from _problems(sub, path, expected)
+    elif isinstance(error, cattrs.ForbiddenExtraKeysError):
+        known = [field.name for field in attrs.fields(error.cl)] if attrs.has(error.cl) else []
+        for key in sorted(map(str, error.extra_fields)):
+            yield at_path(key_path(path, key), f"unknown key{did_you_mean(key, known)}")
+    elif isinstance(error, KeyError):
+        yield at_path(path, "is required")
+    elif isinstance(error, AttributeError | TypeError) and _container(expected):
+        yield at_path(path, f"expected {_container(expected)}")
+    else:
+        yield at_path(path, str(error) or type(error).__name__)
+
+
+def _container(expected: object) -> str:
+    """
+    ``an object`` or ``a list`` when *expected* (perhaps optional) reads one, else ``""``.
+    """
+    options = typing.get_args(expected) if isinstance(expected, types.UnionType) else (expected,)
+    for option in options:
+        origin = typing.get_origin(option) or option
+        if attrs.has(option) or (isinstance(origin, type) and issubclass(origin, Mapping)):
+            return "an object"
+        if isinstance(origin, type) and issubclass(origin, tuple | list):
+            return "a list"
+    return ""

@@ -191,7 +191,7 @@ def test_a_script_can_start_from_a_given_health() -> None:
         ([], "$.health: expected an object (a dumped HealthState), not []"),
         (
             {"cooldowns": {"anthropic:a": {"kind": "bored"}}},
-            "$.health: The data does not describe a HealthState",
+            "$.health.cooldowns['anthropic:a'].kind: 'bored' is not a valid FailureKind",
         ),
         (
             {

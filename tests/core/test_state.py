@@ -188,36 +188,59 @@ def test_dumped_state_uses_text_forms() -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (None, "The data for a HealthState must be a JSON object (a mapping), not null."),
-        ([], "The data for a HealthState must be a JSON object (a mapping), not a list."),
-        ("x", "The data for a HealthState must be a JSON object (a mapping), not a str."),
+        (None, "$: expected an object (a HealthState), not null"),
+        ([], "$: expected an object (a HealthState), not a list"),
+        ("x", "$: expected an object (a HealthState), not a string"),
+        ({"cooldowns": 5}, "$.cooldowns: expected an object"),
         (
-            {"cooldowns": 5},
-            "The data does not describe a HealthState: expected a mapping @ $.cooldowns.",
-        ),
-        (
-            {"bogus": 1},
-            "The data does not describe a HealthState: extra fields found (bogus) @ $.",
+            {"bogus": 1, "cooldown": {}},
+            "$.bogus: unknown key; $.cooldown: unknown key (did you mean 'cooldowns' or "
+            "'model_cooldowns'?)",
         ),
         (
             {"cooldowns": {"anthropic:a": {"kind": "auth", "until_at": 1}}},
-            "The data does not describe a HealthState: required field missing "
-            "@ $.cooldowns['anthropic:a'].last_failure_at.",
+            "$.cooldowns['anthropic:a'].last_failure_at: is required",
+        ),
+        (
+            {"circuits": {"anthropic/opus": {"outcomes": 3}}},
+            "$.circuits['anthropic/opus'].outcomes: expected a list",
+        ),
+        (
+            {"cooldowns": {"anthropic": {"kind": "auth", "until_at": 1, "last_failure_at": 0}}},
+            "$.cooldowns.anthropic: 'anthropic' is not a profile id: write it as 'provider:name'",
         ),
     ],
-    ids=["null", "list", "string", "wrong type", "unknown key", "missing field"],
+    ids=[
+        "null",
+        "list",
+        "string",
+        "wrong type",
+        "unknown keys",
+        "missing field",
+        "not a list",
+        "bad key",
+    ],
 )
-def test_load_state_rejects_malformed_data_with_one_error_type(data: object, message: str) -> None:
-    """Any malformed input to load_state() raises ValueError with a sentence naming the path."""
-    with pytest.raises(ValueError, match=r"^The data ") as caught:
+def test_load_state_names_every_problem_with_its_path(data: object, message: str) -> None:
+    """Any malformed input to load_state() raises ValueError with each problem as $.path: message."""
+    with pytest.raises(ValueError, match=r"^\$") as caught:
         load_state(data, HealthState)
 
     assert message == str(caught.value)
 
 
+def test_load_state_reports_under_a_given_path() -> None:
+    """With a path, the problems are named where the data sits in a larger document."""
+    with pytest.raises(ValueError, match=r"state\.health") as caught:
+        load_state({"cooldowns": []}, HealthState, path="$.state.health")
+
+    expected = "$.state.health.cooldowns: expected an object"
+    assert expected == str(caught.value)
+
+
 def test_load_state_rejects_a_malformed_attempt_state() -> None:
     """A list where an attempt state belongs raises ValueError, not AttributeError."""
-    with pytest.raises(ValueError, match="must be a JSON object"):
+    with pytest.raises(ValueError, match="expected an object"):
         load_state([], AttemptState)
 
 
@@ -306,7 +329,7 @@ def test_codes_and_kinds_read_as_text_become_enum_members(build: object, expecte
 
 def test_an_unknown_kind_is_a_value_error() -> None:
     """A window read with a kind that does not exist raises ValueError naming where."""
-    with pytest.raises(ValueError, match=r"expected FailureKind @ \$\.kind"):
+    with pytest.raises(ValueError, match=r"^\$\.kind: 'nonsense' is not a valid FailureKind"):
         load_state({"kind": "nonsense", "until_at": 1.0, "last_failure_at": 0.0}, Window)
 
 
