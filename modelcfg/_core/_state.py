@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
-from modelcfg._config._problems import at_path, did_you_mean, json_kind, key_path
 from modelcfg._core._failures import DEADLINE_CODE, Failure, _valid_time
 from modelcfg._core._health import (
     ClaimProbe,
@@ -497,16 +496,17 @@ class AttemptState:
 
     # -- transitions -----------------------------------------------------------------
 
-    def with_health(self, health: HealthState) -> AttemptState:
+    def with_health(self, health: HealthState, *, now: float | None = None) -> AttemptState:
         """
-        The state reading *health*, a fresher snapshot of the shared health.
+        The state reading *health*, a fresher snapshot of the shared health, and with
+        the clock at *now* when given (time never runs backwards here).
 
         The snapshot holds every update applied so far, so :attr:`updates` is emptied.
         """
         return AttemptState(
             request=self.request,
             health=health,
-            now=self.now,
+            now=self.now if now is None or now <= self.now else now,
             index=self.index,
             current=self.current,
             current_reason=self.current_reason,
@@ -768,6 +768,8 @@ def load_state(data: object, cls: type[_T], *, path: str = "$") -> _T:
     # Imported here, like the converter, so that deciding never pays for cattrs.
     import cattrs
 
+    from modelcfg._config._problems import at_path, json_kind
+
     if not isinstance(data, Mapping) and attrs.has(cls):
         name = getattr(cls, "__name__", repr(cls))
         raise ValueError(at_path(path, f"expected an object (a {name}), not {json_kind(data)}"))
@@ -785,6 +787,8 @@ def _problems(error: BaseException, path: str, expected: object = None) -> Itera
     that was being read at *path*.
     """
     import cattrs
+
+    from modelcfg._config._problems import at_path, did_you_mean, key_path
 
     if isinstance(error, cattrs.IterableValidationError):
         with_index, loose = error.group_exceptions()

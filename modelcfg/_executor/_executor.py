@@ -490,7 +490,7 @@ class _Run:
         """
         *state* reading *health*, the shared health just loaded, at the clock's time.
         """
-        return state.with_health(health).with_now(self.executor.clock())
+        return state.with_health(health, now=self.executor.clock())
 
     async def _apply(self, updates: tuple[HealthUpdate, ...]) -> None:
         """
@@ -505,7 +505,9 @@ class _Run:
     ) -> tuple[bool, HealthState]:
         """
         As *call* goes out: apply *outcome* and check the call in the shared health, in
-        one atomic update, claiming its half-open probe when the core claimed one.
+        one atomic update, claiming its half-open probe when the core claimed one. The
+        check is made at the time the core planned the call for (its decision's time
+        plus its delay), as the core's own claim was.
 
         Returns:
             Whether the shared health agrees with the decision (the target is open, or

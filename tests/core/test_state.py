@@ -119,6 +119,19 @@ def test_with_now_never_goes_back() -> None:
     assert expected == state.with_now(T0 + 5).now
 
 
+def test_with_health_may_move_the_clock_on_but_never_back() -> None:
+    """with_health(now=...) reads the health and keeps the later of the two times."""
+    state = AttemptState.start(routes(), now=T0)
+    health = HealthState().with_success(Target(model=A, profile=WORK), T0)
+
+    expected = (health, T0, T0 + 5)
+    assert expected == (
+        state.with_health(health, now=T0 - 5).health,
+        state.with_health(health, now=T0 - 5).now,
+        state.with_health(health, now=T0 + 5).now,
+    )
+
+
 def json_round_trip(value: object, cls: type[object]) -> object:
     return load_state(json.loads(json.dumps(dump_state(value))), cls)
 
