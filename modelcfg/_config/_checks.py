@@ -23,7 +23,7 @@ from modelcfg._config._endpoints import http_url_problem
 from modelcfg._config._problems import Lost, at_path, did_you_mean, key_path
 from modelcfg._config._providers import BUILTIN_PROVIDERS, WireFormat
 from modelcfg._config._schema import ChainConfig, Config, ProviderConfig
-from modelcfg._core._failures import redact
+from modelcfg._core._redact import redact
 from modelcfg._core._values import ModelRef
 
 __all__ = ["check"]

@@ -37,10 +37,12 @@ from collections.abc import Callable, Mapping
 import attrs
 
 from modelcfg._config._problems import at_path, key_path
-from modelcfg._core._actions import Action, Call, GiveUp, format_clock
+from modelcfg._core._actions import Action, Call, GiveUp
 from modelcfg._core._decide import next_attempt
-from modelcfg._core._failures import Failure, FailureKind, _time_problem, _valid_time, redact
+from modelcfg._core._failures import Failure, FailureKind, _time_problem, _valid_time
 from modelcfg._core._health import HealthState
+from modelcfg._core._reasons import format_clock
+from modelcfg._core._redact import redact
 from modelcfg._core._state import AttemptState, RequestNeeds, Routes, SessionState, load_state
 from modelcfg._core._values import ProfileId, Selection
 from modelcfg.typing import JSON, JSONObject
@@ -200,10 +202,7 @@ def _parse_selection(text: str, strict: bool) -> Selection:
 def _health(value: object, path: str) -> HealthState:
     if not isinstance(value, Mapping):
         raise _where(path, f"expected an object (a dumped HealthState), not {value!r}")
-    try:
-        health = load_state(value, HealthState)
-    except ValueError as error:
-        raise _where(path, str(error)) from None
+    health = load_state(value, HealthState, path=path)
     for table in (health.cooldowns, health.model_cooldowns, health.disables):
         for window in table.values():
             for at in (window.until_at, window.last_failure_at):

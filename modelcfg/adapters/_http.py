@@ -31,7 +31,8 @@ import anyio
 import attrs
 import httpx
 
-from modelcfg._core._failures import Failure, redact
+from modelcfg._core._failures import Failure
+from modelcfg._core._redact import redact
 from modelcfg._core._values import ModelRef, ProfileId
 from modelcfg._messages import (
     ChatRequest,

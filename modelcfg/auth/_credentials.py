@@ -17,7 +17,8 @@ from typing import Final, TypeAlias
 
 import attrs
 
-from modelcfg._core._failures import Failure, FailureKind, redact
+from modelcfg._core._failures import Failure, FailureKind
+from modelcfg._core._redact import redact
 from modelcfg._core._values import ModelRef, ProfileId
 from modelcfg.exceptions import CredentialsError
 from modelcfg.typing import JSON, JSONObject

@@ -37,7 +37,8 @@ import httpx
 from anyio.abc import SocketAttribute
 
 from modelcfg._config._endpoints import http_url_problem
-from modelcfg._core._failures import FailureKind, redact
+from modelcfg._core._failures import FailureKind
+from modelcfg._core._redact import redact
 from modelcfg._core._values import ProfileId
 from modelcfg.auth._credentials import (
     OAuthCredential,

@@ -29,7 +29,7 @@ from modelcfg._config._schema import (
     ProviderConfig,
     WireFormat,
 )
-from modelcfg._core._failures import redact
+from modelcfg._core._redact import redact
 
 BASE: dict[str, Any] = {
     "auth": {
