@@ -51,7 +51,7 @@ from modelcfg.auth import (
     MemoryAuthStore,
     import_legacy_auth,
 )
-from modelcfg.auth._legacy import is_legacy_auth_document
+from modelcfg.auth._legacy_format import is_legacy_auth_document
 from modelcfg.exceptions import ConfigError
 from modelcfg.typing import JSON
 

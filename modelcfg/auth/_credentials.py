@@ -59,9 +59,6 @@ class Secret:
         ValueError: *value* is empty or has surrounding white space.
 
     .. versionadded:: 0.1.0
-    .. versionchanged:: 0.1.0
-       No longer an attrs class, so ``attrs.asdict()`` of a credential keeps the
-       ``Secret`` object instead of copying its value into a dictionary.
     """
 
     __slots__ = ("_value",)

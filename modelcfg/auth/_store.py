@@ -40,6 +40,7 @@ from modelcfg.auth._credentials import (
     profile_from_json,
     profile_to_json,
 )
+from modelcfg.auth._legacy_format import is_legacy_auth_document
 from modelcfg.exceptions import AuthStoreError
 from modelcfg.typing import JSONObject
 
@@ -406,7 +407,7 @@ def _parse_store(data: bytes, path: Path) -> _Contents:
             f"The auth store {where} must hold a JSON object; it was left untouched.", path=where
         )
     version = doc.get("version")
-    if "version" not in doc and _is_legacy(doc):
+    if "version" not in doc and is_legacy_auth_document(doc):
         raise AuthStoreError(
             f"The auth store {where} is a legacy auth.json (credentials without a 'version'); "
             "run `modelcfg doctor --fix` to move it to auth.json.bak and import its "
@@ -470,13 +471,6 @@ def _parse_store(data: bytes, path: Path) -> _Contents:
             path=where,
         )
     return _Contents(profiles=profiles, order=order)
-
-
-def _is_legacy(doc: dict[str, object]) -> bool:
-    # Imported here: the legacy importer builds on this module.
-    from modelcfg.auth._legacy import is_legacy_auth_document
-
-    return is_legacy_auth_document(doc)
 
 
 def _dump_store(contents: _Contents) -> bytes:
@@ -602,9 +596,6 @@ def login_api_key(
             profile name is malformed. The message never contains the key.
 
     .. versionadded:: 0.1.0
-    .. versionchanged:: 0.1.0
-       Keys that are not valid UTF-8, longer than 16 KiB or not printable ASCII are
-       refused with a clear message instead of failing when the store is written.
     """
     cleaned = key.strip()
     if not cleaned:
