@@ -38,6 +38,7 @@ __all__ = [
     "backup_copy",
     "exclusive_lock",
     "fsync_directory",
+    "keep_backup",
     "lock_path_for",
     "loose_permissions",
 ]
@@ -186,27 +187,53 @@ def loose_permissions(path: Path) -> int | None:
     return bits if bits & 0o077 else None
 
 
-def backup_copy(path: Path, *, suffix: str = ".bak") -> Path | None:
+def backup_copy(path: Path, *, suffix: str = ".bak", mode: int | None = None) -> Path | None:
     """
     Copy *path* to ``path + suffix`` and return the copy, never overwriting a backup.
 
     When ``name.bak`` already holds exactly the same bytes, nothing is written and
     ``None`` is returned. When it holds something else, ``name.bak.1``,
-    ``name.bak.2``, ... is used. Permission bits are copied; the copy is written
-    atomically.
+    ``name.bak.2``, ... is used. The copy is written atomically.
+
+    Args:
+        path: The file to back up.
+        suffix: What the backup's name adds to *path*'s.
+        mode: The backup's permission bits (0600 for a file holding keys); the
+            original's by default.
+
+    Raises:
+        FileNotFoundError: *path* does not exist.
+    """
+    backup, written = keep_backup(path, suffix=suffix, mode=mode)
+    return backup if written else None
+
+
+def keep_backup(path: Path, *, suffix: str = ".bak", mode: int | None = None) -> tuple[Path, bool]:
+    """
+    Make sure a backup holds the current bytes of *path*, and say which one.
+
+    Like :func:`backup_copy`, but an existing backup with the same bytes is
+    returned too (and given *mode* when one is asked for).
+
+    Returns:
+        The backup holding *path*'s bytes, and whether it was written now.
 
     Raises:
         FileNotFoundError: *path* does not exist.
     """
     data = path.read_bytes()
-    mode = stat.S_IMODE(path.stat().st_mode)
+    original = stat.S_IMODE(path.stat().st_mode)
     candidate = path.with_name(path.name + suffix)
     counter = 0
     while candidate.exists():
         if candidate.read_bytes() == data:
-            return None
+            if mode is not None and stat.S_IMODE(candidate.stat().st_mode) != mode:
+                os.chmod(candidate, mode)
+            return candidate, False
         counter += 1
         candidate = path.with_name(f"{path.name}{suffix}.{counter}")
-    atomic_write(candidate, data, mode=mode)
+    atomic_write(candidate, data, mode=original if mode is None else mode)
     shutil.copystat(path, candidate)
-    return candidate
+    if mode is not None:
+        os.chmod(candidate, mode)  # copystat copied the original's bits
+    return candidate, True

@@ -17,7 +17,7 @@ from typing import Final
 import attrs
 
 from modelcfg._core._values import ProfileId
-from modelcfg._fileio import backup_copy
+from modelcfg._fileio import PRIVATE_FILE_MODE, backup_copy
 from modelcfg.auth._credentials import credential_kind
 from modelcfg.auth._legacy_format import (
     Found,
@@ -147,7 +147,7 @@ def import_legacy_auth(
     else:
         sources = {item.from_file for item in new.values() if item.from_file}
         for path in sorted(sources - already_backed_up):
-            backup = backup_copy(path)
+            backup = backup_copy(path, mode=PRIVATE_FILE_MODE)  # it holds keys
             if backup is not None:
                 backups.append(backup)
         added = store.add_missing({pid: item.credential for pid, item in new.items()})

@@ -44,6 +44,7 @@ from typing import Final
 
 import attrs
 
+from modelcfg._core._failures import redact
 from modelcfg._core._values import ProfileId
 from modelcfg.auth._credentials import (
     ApiKeyCredential,
@@ -70,6 +71,7 @@ _ACCESS_FIELDS: Final = ("access_token", "access", "accessToken")
 _REFRESH_FIELDS: Final = ("refresh_token", "refresh", "refreshToken")
 _EXPIRY_FIELDS: Final = ("expires_at", "expires", "expiresAt", "expiry", "expires_on")
 _MILLIS_THRESHOLD: Final = 1e11
+_SHOWN_CHARS: Final = 24
 _SECOND_NAMES: Final = {"oauth": "oauth", "api_key": "api-key", "token": "token"}
 
 
@@ -92,6 +94,17 @@ class Found:
     credential: Credential
     origin: str
     from_file: Path | None
+
+
+def _shown(name: str) -> str:
+    """
+    An entry's name as a note quotes it: key-shaped text masked, and cut short.
+
+    A legacy file may hold a key where a name belongs; notes are printed, so a
+    name that reads like a key never shows, and a long one shows its start only.
+    """
+    masked = redact(name)
+    return repr(masked if len(masked) <= _SHOWN_CHARS else masked[: _SHOWN_CHARS - 1] + "…")
 
 
 def _first(obj: Mapping[str, object], fields: tuple[str, ...]) -> object:
@@ -194,7 +207,9 @@ def scan_oauth_doc(doc: dict[str, object], path: Path, notes: list[str]) -> list
     for provider, entry in doc.items():
         credential = _credential(entry, oauth_file=True)
         if credential is None or not _valid_provider(provider.lower()):
-            notes.append(f"{path}: entry {provider!r} is not recognised as OAuth tokens; skipped.")
+            notes.append(
+                f"{path}: entry {_shown(provider)} is not recognised as OAuth tokens; skipped."
+            )
             continue
         found.append(
             Found(
@@ -240,7 +255,9 @@ def scan_auth_doc(doc: dict[str, object], path: Path, notes: list[str]) -> list[
             except ValueError:
                 credential = None
             if credential is None:
-                notes.append(f"{path}: profile {key!r} is not a recognised credential; skipped.")
+                notes.append(
+                    f"{path}: profile {_shown(key)} is not a recognised credential; skipped."
+                )
                 continue
             found.append(
                 Found(
@@ -257,7 +274,7 @@ def scan_auth_doc(doc: dict[str, object], path: Path, notes: list[str]) -> list[
         provider = _env_name_provider(key) if key.isupper() else key.lower()
         credential = _credential(entry, oauth_file=False)
         if provider is None or credential is None or not _valid_provider(provider):
-            notes.append(f"{path}: entry {key!r} is not a recognised credential; skipped.")
+            notes.append(f"{path}: entry {_shown(key)} is not a recognised credential; skipped.")
             continue
         found.append(
             Found(

@@ -576,6 +576,36 @@ class AuthStore(_StoreBase):
         logger.debug("Wrote the auth store %s.", self.path)
 
 
+@attrs.frozen(kw_only=True)
+class _ReplacingLegacy(AuthStore):
+    """
+    An auth store whose file is still the legacy ``auth.json`` holding *legacy*.
+
+    While the file holds exactly those bytes it reads as empty, and the first
+    change replaces it with a store file, in one atomic rename under the lock:
+    the legacy credentials stay in place until the store that holds them is on disk.
+    """
+
+    legacy: bytes = attrs.field(repr=False)
+
+    def _read(self) -> _Contents:
+        data = self._load_bytes()
+        if data is None or data == self.legacy:
+            return _Contents()
+        return _parse_store(data, self.path)
+
+
+def replacing_legacy(store: AuthStore, legacy: bytes) -> AuthStore:
+    """
+    *store*, reading as empty while its file still holds the legacy bytes *legacy*.
+
+    ``modelcfg doctor --fix`` imports a legacy ``auth.json`` found at the store's
+    own path into this, after keeping a backup: its first write replaces the
+    legacy file with the new store, so a crash at any point leaves the keys on disk.
+    """
+    return _ReplacingLegacy(path=store.path, lock_timeout_s=store.lock_timeout_s, legacy=legacy)
+
+
 def login_api_key(
     store: AuthStoreProtocol, provider: str, *, key: str, profile_name: str = "default"
 ) -> ProfileId:
