@@ -255,7 +255,7 @@ def _profile_credential(
     pid: ProfileId,
     *,
     store: AuthStoreProtocol,
-    environ: Mapping[str, str],
+    env: tuple[str, Secret] | None,
     names: tuple[str, ...],
     order: tuple[ProfileId, ...] | None,
     now: float,
@@ -265,6 +265,8 @@ def _profile_credential(
     """
     The one rule: what a call with profile *pid* sends, before any refresh.
 
+    *env* is the provider's environment key (the variable and its value), if any;
+    *names* are the variables looked at, for the hint when there is none.
     A usable stored credential is sent. Otherwise the provider's environment key
     stands in when *pid* is the first profile of *order* and no profile of *order*
     can be used, or, for a profile outside *order* (or with no order known), when
@@ -293,9 +295,8 @@ def _profile_credential(
     else:
         stands_in = pid.name == "default" and stored is None
     if stands_in:
-        found = env_key(names, environ)
-        if found is not None:
-            name, secret = found
+        if env is not None:
+            name, secret = env
             return ResolvedCredential(
                 provider=pid.provider,
                 origin=CredentialOrigin.ENVIRONMENT,
@@ -363,6 +364,10 @@ def resolve_credential(
     key = provider.strip().lower()
     at = time.time() if now is None else now
     names = env_vars_for(key, env_vars)
+    env = env_key(names, environ)
+    # The whole environment must not stay in this frame: error trackers record the
+    # locals of every frame an exception passes through.
+    del environ
 
     def rule(
         pid: ProfileId, order: tuple[ProfileId, ...] | None
@@ -370,7 +375,7 @@ def resolve_credential(
         return _profile_credential(
             pid,
             store=store,
-            environ=environ,
+            env=env,
             names=names,
             order=order,
             now=at,
@@ -394,13 +399,12 @@ def resolve_credential(
         )
     candidates = effective_order(key, store=store, order=order)
     if not candidates:
-        found = env_key(names, environ)
-        if found is not None:
+        if env is not None:
             return ResolvedCredential(
                 provider=key,
                 origin=CredentialOrigin.ENVIRONMENT,
-                secret=found[1],
-                env_var=found[0],
+                secret=env[1],
+                env_var=env[0],
             )
         return ResolvedCredential(
             provider=key, origin=CredentialOrigin.NONE, hint=missing_hint(key, names)
@@ -472,6 +476,8 @@ async def credential_for(
     pid = profile if isinstance(profile, ProfileId) else ProfileId.parse(profile)
     at = time.time() if now is None else now
     names = env_vars_for(pid.provider, env_vars)
+    env = env_key(names, environ)
+    del environ  # kept out of this frame's locals, as in resolve_credential()
     may_refresh = refreshable_with(refresher, pid.provider)
     ids = None if order is None else _as_ids(pid.provider, order)
     result = await off_loop(
@@ -479,7 +485,7 @@ async def credential_for(
         lambda: _profile_credential(
             pid,
             store=store,
-            environ=environ,
+            env=env,
             names=names,
             order=ids,
             now=at,
