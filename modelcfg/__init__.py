@@ -96,25 +96,27 @@ if _TYPE_CHECKING:
         load_state,
     )
     from modelcfg._core._values import FallbackChain, ModelRef, ProfileId, Selection, Target
-    from modelcfg._executor._executor import (
+    from modelcfg._executor._credentials import (
+        CredentialSource,
+        StaticCredentials,
+        StoreCredentials,
+    )
+    from modelcfg._executor._executor import Executor
+    from modelcfg._executor._reports import (
         AttemptFailed,
         AttemptReport,
         AttemptStarted,
         AttemptSucceeded,
         CandidateSkipped,
         Completion,
-        CredentialSource,
-        Executor,
         ExecutorEvent,
         Observer,
-        ProviderSetup,
         RequestGaveUp,
-        StaticCredentials,
-        StoreCredentials,
-        StreamingCompletion,
         StreamRestarted,
         TierChanged,
     )
+    from modelcfg._executor._stream import StreamingCompletion
+    from modelcfg._executor._wiring import ProviderSetup
     from modelcfg._messages import (
         ChatRequest,
         ChatResponse,
@@ -293,23 +295,23 @@ _LAZY: dict[str, str] = {
     "ToolCallDelta": "modelcfg._messages",
     "ToolSpec": "modelcfg._messages",
     "Usage": "modelcfg._messages",
-    "AttemptFailed": "modelcfg._executor._executor",
-    "AttemptReport": "modelcfg._executor._executor",
-    "AttemptStarted": "modelcfg._executor._executor",
-    "AttemptSucceeded": "modelcfg._executor._executor",
-    "CandidateSkipped": "modelcfg._executor._executor",
-    "Completion": "modelcfg._executor._executor",
-    "CredentialSource": "modelcfg._executor._executor",
+    "AttemptFailed": "modelcfg._executor._reports",
+    "AttemptReport": "modelcfg._executor._reports",
+    "AttemptStarted": "modelcfg._executor._reports",
+    "AttemptSucceeded": "modelcfg._executor._reports",
+    "CandidateSkipped": "modelcfg._executor._reports",
+    "Completion": "modelcfg._executor._reports",
+    "CredentialSource": "modelcfg._executor._credentials",
     "Executor": "modelcfg._executor._executor",
-    "ExecutorEvent": "modelcfg._executor._executor",
-    "Observer": "modelcfg._executor._executor",
-    "ProviderSetup": "modelcfg._executor._executor",
-    "RequestGaveUp": "modelcfg._executor._executor",
-    "StaticCredentials": "modelcfg._executor._executor",
-    "StoreCredentials": "modelcfg._executor._executor",
-    "StreamRestarted": "modelcfg._executor._executor",
-    "StreamingCompletion": "modelcfg._executor._executor",
-    "TierChanged": "modelcfg._executor._executor",
+    "ExecutorEvent": "modelcfg._executor._reports",
+    "Observer": "modelcfg._executor._reports",
+    "ProviderSetup": "modelcfg._executor._wiring",
+    "RequestGaveUp": "modelcfg._executor._reports",
+    "StaticCredentials": "modelcfg._executor._credentials",
+    "StoreCredentials": "modelcfg._executor._credentials",
+    "StreamRestarted": "modelcfg._executor._reports",
+    "StreamingCompletion": "modelcfg._executor._stream",
+    "TierChanged": "modelcfg._executor._reports",
 }
 
 

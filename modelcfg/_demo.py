@@ -19,16 +19,16 @@ import httpx
 from modelcfg._config._file import example_config_data
 from modelcfg._config._schema import load_config
 from modelcfg._core._state import dump_state
-from modelcfg._executor._executor import (
+from modelcfg._executor._credentials import StaticCredentials
+from modelcfg._executor._executor import Executor
+from modelcfg._executor._reports import (
     AttemptFailed,
     AttemptStarted,
     AttemptSucceeded,
     CandidateSkipped,
     Completion,
-    Executor,
     ExecutorEvent,
     RequestGaveUp,
-    StaticCredentials,
     TierChanged,
 )
 from modelcfg._messages import ChatRequest, Message

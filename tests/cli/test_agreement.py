@@ -27,11 +27,8 @@ from modelcfg import AttemptsExhaustedError, ProfileId
 from modelcfg._catalog._curated import curated_catalog
 from modelcfg._config._plan import build_routes, catalog_for
 from modelcfg._config._schema import Config, load_config
-from modelcfg._executor._executor import (
-    Executor,
-    _refresher_from,
-    providers_from_config,
-)
+from modelcfg._executor._executor import Executor
+from modelcfg._executor._wiring import _refresher_from, providers_from_config
 from modelcfg._messages import ChatRequest, Message
 from modelcfg.auth import (
     ApiKeyCredential,

@@ -27,7 +27,9 @@ import pytest
 
 from modelcfg import AttemptsExhaustedError, OutputInterruptedError, ProfileId
 from modelcfg._config._schema import Config, load_config
-from modelcfg._executor._executor import Completion, Executor, ExecutorEvent, StoreCredentials
+from modelcfg._executor._credentials import StoreCredentials
+from modelcfg._executor._executor import Executor
+from modelcfg._executor._reports import Completion, ExecutorEvent
 from modelcfg._messages import ChatRequest, Message
 from modelcfg.adapters import CallableAdapter, Endpoint
 from modelcfg.auth import ApiKeyCredential, MemoryAuthStore, OAuthCredential

@@ -30,16 +30,15 @@ from modelcfg import (
 from modelcfg._config._schema import Config, load_config
 from modelcfg._core._health import HealthState
 from modelcfg._core._state import SessionState
-from modelcfg._executor._executor import (
-    DEFAULT_LIMITS,
+from modelcfg._executor._credentials import StaticCredentials
+from modelcfg._executor._executor import DEFAULT_LIMITS, Executor
+from modelcfg._executor._reports import (
     AttemptFailed,
     AttemptStarted,
     AttemptSucceeded,
     Completion,
-    Executor,
     ExecutorEvent,
     RequestGaveUp,
-    StaticCredentials,
     StreamRestarted,
     TierChanged,
 )
