@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import hmac
 import math
+import sys
 from typing import Final, TypeAlias
 
 import attrs
 
+from modelcfg._config._problems import quoted
 from modelcfg._core._failures import Failure, FailureKind, redact
 from modelcfg._core._values import ModelRef, ProfileId
 from modelcfg.exceptions import CredentialsError
@@ -98,7 +100,11 @@ class Secret:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Secret):
             return NotImplemented
-        return hmac.compare_digest(self._value.encode("utf-8"), other._value.encode("utf-8"))
+        # surrogatepass: a value read from JSON may hold a lone surrogate (a \ud800 escape).
+        return hmac.compare_digest(
+            self._value.encode("utf-8", "surrogatepass"),
+            other._value.encode("utf-8", "surrogatepass"),
+        )
 
     def __hash__(self) -> int:
         return hash((Secret, self._value))
@@ -130,15 +136,80 @@ def _to_optional_secret(value: Secret | str | None) -> Secret | None:
     return None if value is None else _to_secret(value)
 
 
+def _finite(value: object) -> bool:
+    """
+    Whether *value* is a number a float can hold: finite, and no whole number too large.
+
+    Whole numbers are compared exactly, so one with hundreds of digits is refused
+    instead of raising ``OverflowError`` on its way to a float.
+    """
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -sys.float_info.max <= value <= sys.float_info.max
+    return isinstance(value, float) and math.isfinite(value)
+
+
 def _check_epoch(
     _instance: object, attribute: attrs.Attribute[float | None], value: float | None
 ) -> None:
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"{attribute.name} must be seconds since the epoch, not {value!r}")
+    if not _finite(value):
+        raise ValueError(f"{attribute.name} must be seconds since the epoch, not {shown(value)}")
     if value < 0:
-        raise ValueError(f"{attribute.name} must not be negative, not {value!r}")
+        raise ValueError(f"{attribute.name} must not be negative, not {shown(value)}")
+
+
+@attrs.frozen
+class LongNumber:
+    """
+    A whole number in a JSON file with more digits than Python converts.
+
+    :func:`whole_number` makes one instead of failing, so that the number is
+    reported at its ``$.path`` like any other wrong value.
+    """
+
+    digits: int
+
+
+def whole_number(text: str) -> int | LongNumber:
+    """
+    The ``parse_int`` hook of :func:`json.loads`: *text* as an int, or a :class:`LongNumber`.
+    """
+    limit = sys.get_int_max_str_digits()
+    digits = len(text.lstrip("-"))
+    return LongNumber(digits=digits) if limit and digits > limit else int(text)
+
+
+def shown(value: object) -> str:
+    """
+    *value* as a message may show it: a short string with key-shaped text masked, a
+    short number, else only what kind of JSON value it is (never a long or nested value).
+    """
+    match value:
+        case None:
+            return "null"
+        case bool():
+            return str(value).lower()
+        case str():
+            text = redact(value)
+            text = text if len(text) <= 40 else text[:39] + "…"
+            return quoted(text)
+        case int() if abs(value) < 10**18:
+            return str(value)
+        case float() if _finite(value):
+            return repr(value)
+        case int() | float():
+            return "a number too large or not finite"
+        case LongNumber(digits=digits):
+            return f"a number with {digits} digits"
+        case list():
+            return "a list"
+        case dict():
+            return "an object"
+        case _:
+            return f"a {type(value).__name__}"
 
 
 @attrs.frozen(kw_only=True)
@@ -321,7 +392,7 @@ _COMMON: Final = frozenset({"kind", "provider", "last_used_at", "last_failure_at
 def _string(obj: JSONObject, key: str, where: str) -> str:
     value = obj.get(key)
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{where}.{key} must be a non-empty string")
+        raise ValueError(f"{where}.{key}: must be a non-empty string")
     return value
 
 
@@ -330,7 +401,7 @@ def _optional_string(obj: JSONObject, key: str, where: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{where}.{key} must be a non-empty string or null")
+        raise ValueError(f"{where}.{key}: must be a non-empty string or null")
     return value
 
 
@@ -338,8 +409,11 @@ def _optional_time(obj: JSONObject, key: str, where: str) -> float | None:
     value = obj.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"{where}.{key} must be a number of seconds since the epoch or null")
+    if not _finite(value) or not isinstance(value, int | float) or value < 0:
+        raise ValueError(
+            f"{where}.{key}: must be a number of seconds since the epoch or null, "
+            f"not {shown(value)}"
+        )
     return float(value)
 
 
@@ -350,24 +424,25 @@ def profile_from_json(profile: ProfileId, obj: JSON, *, where: str) -> StoredPro
     Args:
         profile: The id the object is stored under.
         obj: The JSON object.
-        where: Its JSON path, for error messages (``$.profiles["openai:default"]``).
+        where: Its JSON path, for error messages (``$.profiles['openai:default']``).
 
     Raises:
-        ValueError: The object is malformed; the message names *where* and never a secret.
+        ValueError: The object is malformed; the message is ``"$.path: what is wrong"``
+            and never holds a secret.
     """
     if not isinstance(obj, dict):
-        raise ValueError(f"{where} must be an object")
+        raise ValueError(f"{where}: must be an object, not {shown(obj)}")
     kind = obj.get("kind")
     if not isinstance(kind, str) or kind not in _FIELDS:
-        raise ValueError(f"{where}.kind must be one of 'api_key', 'token', 'oauth'")
+        raise ValueError(f"{where}.kind: must be one of 'api_key', 'token', 'oauth'")
     required, optional = _FIELDS[kind]
     unknown = sorted(set(obj) - required - optional - _COMMON)
     if unknown:
-        raise ValueError(f"{where} has unknown keys: {', '.join(unknown)}")
+        raise ValueError(f"{where}: unknown keys {', '.join(shown(k) for k in unknown)}")
     provider = obj.get("provider", profile.provider)
     if provider != profile.provider:
         raise ValueError(
-            f"{where}.provider is {provider!r} but the profile id names {profile.provider!r}"
+            f"{where}.provider: is {shown(provider)} but the profile id names {profile.provider!r}"
         )
     credential: Credential
     if kind == "api_key":

@@ -36,7 +36,7 @@ is :mod:`modelcfg.auth._legacy`'s job.
 from __future__ import annotations
 
 import json
-import math
+import sys
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -52,6 +52,7 @@ from modelcfg.auth._credentials import (
     OAuthCredential,
     TokenCredential,
     credential_kind,
+    whole_number,
 )
 from modelcfg.auth._env import DEFAULT_ENV_VARS
 
@@ -121,16 +122,23 @@ def _text(value: object) -> str | None:
 
 
 def _epoch(value: object) -> float | None:
+    """
+    An expiry in seconds since the epoch, or ``None`` when *value* is not a usable one.
+
+    Numbers above 1e11 are milliseconds; text is ISO 8601 with a time zone.
+    Anything else (a date before 1970, a number no float holds) counts as unknown.
+    """
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float) and math.isfinite(value) and value > 0:
+    if isinstance(value, int | float) and 0 < value <= sys.float_info.max:
         return value / 1000.0 if value > _MILLIS_THRESHOLD else float(value)
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
+            seconds = parsed.timestamp() if parsed.tzinfo is not None else None
+        except (ValueError, OverflowError):
             return None
-        return parsed.timestamp() if parsed.tzinfo is not None else None
+        return seconds if seconds is not None and seconds > 0 else None
     return None
 
 
@@ -179,7 +187,8 @@ def parse_document(data: bytes, path: Path, notes: list[str]) -> dict[str, objec
     The JSON object in the bytes *data* of the legacy file *path*, or ``None`` with a note.
     """
     try:
-        doc = json.loads(data.decode("utf-8"))
+        # A number too long for Python to read becomes a LongNumber: an unusable value.
+        doc = json.loads(data.decode("utf-8"), parse_int=whole_number)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         notes.append(f"{path} was not imported: it cannot be read as JSON ({type(exc).__name__}).")
         return None

@@ -26,6 +26,8 @@ from typing import Final, Protocol, runtime_checkable
 
 import attrs
 
+from modelcfg._config._problems import quoted
+from modelcfg._core._failures import redact
 from modelcfg._core._values import ProfileId
 from modelcfg._fileio import (
     LockTimeoutError,
@@ -39,6 +41,8 @@ from modelcfg.auth._credentials import (
     StoredProfile,
     profile_from_json,
     profile_to_json,
+    shown,
+    whole_number,
 )
 from modelcfg.auth._legacy_format import is_legacy_auth_document
 from modelcfg.exceptions import AuthStoreError
@@ -378,97 +382,110 @@ class MemoryAuthStore(_StoreBase):
                 self._box[0] = updated
 
 
+def _store_error(message: str, path: Path) -> AuthStoreError:
+    """
+    An :class:`AuthStoreError` about the file *path*, key-shaped text masked.
+
+    Messages quote what the file holds (profile ids, provider names, order
+    entries); a key pasted into one of those places must not be printed.
+    """
+    return AuthStoreError(redact(message), path=str(path))
+
+
 def _parse_store(data: bytes, path: Path) -> _Contents:
     """
-    Parse the bytes of an auth-store file; every problem names the file.
+    Parse the bytes of an auth-store file; every problem names the file and its ``$.path``.
 
     Raises:
         AuthStoreError: The file is not a valid auth store this version can read.
     """
-    where = str(path)
     try:
-        doc = json.loads(data.decode("utf-8"))
+        doc = json.loads(data.decode("utf-8"), parse_int=whole_number)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         # The decoder's message quotes no content, only a position.
-        raise AuthStoreError(
-            f"The auth store {where} is not valid JSON ({type(exc).__name__} at "
+        raise _store_error(
+            f"The auth store {path} is not valid JSON ({type(exc).__name__} at "
             f"{getattr(exc, 'pos', getattr(exc, 'start', '?'))}); it was left untouched. "
             "Fix or move it away, then log in again.",
-            path=where,
+            path,
         ) from None
     except RecursionError:
-        raise AuthStoreError(
-            f"The auth store {where} is nested too deeply to be an auth store; it was left "
+        raise _store_error(
+            f"The auth store {path} is nested too deeply to be an auth store; it was left "
             "untouched. Fix or move it away, then log in again.",
-            path=where,
+            path,
         ) from None
     if not isinstance(doc, dict):
-        raise AuthStoreError(
-            f"The auth store {where} must hold a JSON object; it was left untouched.", path=where
+        raise _store_error(
+            f"The auth store {path} must hold a JSON object; it was left untouched.", path
         )
     version = doc.get("version")
     if "version" not in doc and is_legacy_auth_document(doc):
-        raise AuthStoreError(
-            f"The auth store {where} is a legacy auth.json (credentials without a 'version'); "
+        raise _store_error(
+            f"The auth store {path} is a legacy auth.json (credentials without a 'version'); "
             "run `modelcfg doctor --fix` to move it to auth.json.bak and import its "
             "credentials. It was left untouched.",
-            path=where,
+            path,
         )
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise AuthStoreError(
-            f"The auth store {where} has no valid 'version' (expected {AUTH_STORE_VERSION}); "
+        raise _store_error(
+            f"The auth store {path} has no valid 'version' (expected {AUTH_STORE_VERSION}); "
             "it was left untouched.",
-            path=where,
+            path,
         )
     if version > AUTH_STORE_VERSION:
-        raise AuthStoreError(
-            f"The auth store {where} has format version {version}, written by a newer "
+        raise _store_error(
+            f"The auth store {path} has format version {shown(version)}, written by a newer "
             f"modelcfg; this version reads up to {AUTH_STORE_VERSION}. Upgrade modelcfg. "
             "The file was left untouched.",
-            path=where,
+            path,
         )
     problems: list[str] = []
     unknown = sorted(set(doc) - {"version", "profiles", "order"})
     if unknown:
-        problems.append(f"$ has unknown keys: {', '.join(unknown)}")
+        problems.append(f"$: unknown keys {', '.join(shown(key) for key in unknown)}")
     raw_profiles = doc.get("profiles", {})
     raw_order = doc.get("order", {})
     profiles: dict[ProfileId, StoredProfile] = {}
     order: dict[str, tuple[ProfileId, ...]] = {}
     if not isinstance(raw_profiles, dict):
-        problems.append("$.profiles must be an object")
+        problems.append(f"$.profiles: must be an object, not {shown(raw_profiles)}")
         raw_profiles = {}
     for key, value in raw_profiles.items():
-        key_where = f"$.profiles[{json.dumps(key)}]"
+        key_where = f"$.profiles[{quoted(key)}]"
         try:
             pid = ProfileId.parse(key)
+        except ValueError:
+            problems.append(f"{key_where}: is not a profile id ('provider:name')")
+            continue
+        try:
             profiles[pid] = profile_from_json(pid, value, where=key_where)
         except ValueError as exc:
-            problems.append(f"{key_where}: {exc}" if key_where not in str(exc) else str(exc))
+            problems.append(str(exc))
     if not isinstance(raw_order, dict):
-        problems.append("$.order must be an object")
+        problems.append(f"$.order: must be an object, not {shown(raw_order)}")
         raw_order = {}
     for provider, ids in raw_order.items():
-        order_where = f"$.order[{json.dumps(provider)}]"
+        order_where = f"$.order[{quoted(provider)}]"
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-            problems.append(f"{order_where} must be a list of profile ids")
+            problems.append(f"{order_where}: must be a list of profile ids")
             continue
         try:
             parsed = tuple(ProfileId.parse(i) for i in ids)
-        except ValueError as exc:
-            problems.append(f"{order_where}: {exc}")
+        except ValueError:
+            problems.append(f"{order_where}: holds an entry that is not a profile id")
             continue
         if any(p.provider != provider for p in parsed):
-            problems.append(f"{order_where} names a profile of another provider")
+            problems.append(f"{order_where}: names a profile of another provider")
             continue
         if parsed:
             order[provider] = parsed
     if problems:
-        raise AuthStoreError(
-            f"The auth store {where} is malformed and was left untouched: "
+        raise _store_error(
+            f"The auth store {path} is malformed and was left untouched: "
             + "; ".join(problems)
             + ".",
-            path=where,
+            path,
         )
     return _Contents(profiles=profiles, order=order)
 
@@ -482,7 +499,9 @@ def _dump_store(contents: _Contents) -> bytes:
         },
         "order": {k: [str(p) for p in v] for k, v in sorted(contents.order.items())},
     }
-    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    # ASCII with \u escapes: any text the file held, even a lone surrogate a hand edit
+    # put there (which UTF-8 cannot encode), is written back as it was read.
+    return (json.dumps(doc, indent=2) + "\n").encode("ascii")
 
 
 @attrs.frozen(kw_only=True)

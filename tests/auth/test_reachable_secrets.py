@@ -12,6 +12,7 @@ record locals (containers opened, anything else by its ``repr``).
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import traceback
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -65,10 +66,8 @@ def _children(value: object) -> Iterator[object]:
             yield item
     elif isinstance(value, list | tuple | set | frozenset):
         yield from value
-    try:
+    with contextlib.suppress(TypeError):  # no __dict__
         yield from vars(value).values()
-    except TypeError:
-        pass
     for klass in type(value).__mro__:
         for name in getattr(klass, "__slots__", ()):
             try:
@@ -212,13 +211,16 @@ async def test_a_provider_echoing_the_credential_leaves_no_road_to_it(
         environ=environ,
     )
 
-    with pytest.raises(AttemptsExhaustedError) as raised:
-        if streamed:
-            async with executor.stream(HELLO) as answer:
-                async for _event in answer:
-                    pass
-        else:
+    async def ask() -> None:
+        if not streamed:
             await executor.complete(HELLO)
+            return
+        async with executor.stream(HELLO) as answer:
+            async for _event in answer:
+                pass
+
+    with pytest.raises(AttemptsExhaustedError) as raised:
+        await ask()
 
     assert [] == leaks(raised.value, SECRETS)
 
