@@ -31,7 +31,7 @@ their JSON form. ``docs/explain.md`` documents the format for users.
 from __future__ import annotations
 
 import difflib
-import math
+import sys
 from collections.abc import Callable, Mapping
 
 import attrs
@@ -117,7 +117,12 @@ def _object(value: object, path: str, keys: tuple[str, ...]) -> Mapping[str, obj
 
 
 def _number(value: object, path: str, *, minimum: float = 0.0) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        # Compared, not math.isfinite(): a whole number beyond floats must not overflow.
+        or not -sys.float_info.max <= value <= sys.float_info.max
+    ):
         raise _where(path, f"expected a number, not {value!r}")
     if value < minimum:
         raise _where(path, f"expected a number >= {minimum:g}, not {value!r}")

@@ -737,7 +737,10 @@ def load_state(data: object, cls: type[_T]) -> _T:
     try:
         return state_converter().structure(data, cls)
     except cattrs.BaseValidationError as error:
-        problems = "; ".join(cattrs.transform_error(error, path="$"))
+        try:
+            problems = "; ".join(cattrs.transform_error(error, path="$"))
+        except TypeError:  # cattrs cannot word keys that are not strings (a Python mapping's)
+            problems = "it holds a key that is not a string"
         raise ValueError(f"The data does not describe a {name}: {problems}.") from error
     except (TypeError, ValueError, AttributeError, KeyError) as error:
         raise ValueError(f"The data does not describe a {name}: {error}.") from error

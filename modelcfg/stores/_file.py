@@ -129,7 +129,7 @@ class FileStateStore:
                 return self._cache[1], self._cache[2]
         try:
             data = json.loads(self.path.read_bytes())
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             raise StateFileError(
                 f"The state file {self.path} cannot be read ({type(exc).__name__}); "
                 "it was left as it is: move it away to start with fresh state.",
