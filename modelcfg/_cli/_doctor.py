@@ -180,7 +180,7 @@ def _unfinished_imports(context: Context, store_path: Path) -> tuple[Path, ...]:
     return tuple(
         backup
         for backup, doc in legacy
-        if not {found.credential.secret for found in scan_auth_doc(doc, backup, [])} & held
+        if not {found.credential.secret for found in scan_auth_doc(doc, str(backup), [])} & held
     )
 
 

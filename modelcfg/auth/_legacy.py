@@ -77,17 +77,17 @@ def _read(path: Path, notes: list[str]) -> dict[str, object] | None:
     except OSError as exc:
         notes.append(f"{path} was not imported: it cannot be read as JSON ({type(exc).__name__}).")
         return None
-    return parse_document(data, path, notes)
+    return parse_document(data, str(path), notes)
 
 
 def _scan_oauth(path: Path, notes: list[str]) -> list[Found]:
     doc = _read(path, notes)
-    return [] if doc is None else scan_oauth_doc(doc, path, notes)
+    return [] if doc is None else scan_oauth_doc(doc, str(path), notes)
 
 
 def _scan_auth(path: Path, notes: list[str]) -> list[Found]:
     doc = _read(path, notes)
-    return [] if doc is None else scan_auth_doc(doc, path, notes)
+    return [] if doc is None else scan_auth_doc(doc, str(path), notes)
 
 
 def import_legacy_auth(
@@ -145,7 +145,7 @@ def import_legacy_auth(
     if dry_run:
         added = tuple(new)
     else:
-        sources = {item.from_file for item in new.values() if item.from_file}
+        sources = {Path(item.from_file) for item in new.values() if item.from_file}
         for path in sorted(sources - already_backed_up):
             backup = backup_copy(path, mode=PRIVATE_FILE_MODE)  # it holds keys
             if backup is not None:

@@ -39,7 +39,6 @@ import json
 import sys
 from collections.abc import Mapping
 from datetime import datetime
-from pathlib import Path
 from typing import Final
 
 import attrs
@@ -87,14 +86,14 @@ class Found:
         provider: Its provider.
         credential: The credential.
         origin: Where it came from, for people: a file path or ``environment variable X``.
-        from_file: The file it came from, or ``None`` for the environment.
+        from_file: The file it came from (its path as text), or ``None`` for the environment.
     """
 
     profile_name: str | None
     provider: str
     credential: Credential
     origin: str
-    from_file: Path | None
+    from_file: str | None
 
 
 def _shown(name: str) -> str:
@@ -182,7 +181,7 @@ def _env_name_provider(name: str) -> str | None:
     return None
 
 
-def parse_document(data: bytes, path: Path, notes: list[str]) -> dict[str, object] | None:
+def parse_document(data: bytes, path: str, notes: list[str]) -> dict[str, object] | None:
     """
     The JSON object in the bytes *data* of the legacy file *path*, or ``None`` with a note.
     """
@@ -206,7 +205,7 @@ def _valid_provider(provider: str) -> bool:
     return True
 
 
-def scan_oauth_doc(doc: dict[str, object], path: Path, notes: list[str]) -> list[Found]:
+def scan_oauth_doc(doc: dict[str, object], path: str, notes: list[str]) -> list[Found]:
     """
     The credentials of a legacy ``oauth.json`` document read from *path*.
 
@@ -225,7 +224,7 @@ def scan_oauth_doc(doc: dict[str, object], path: Path, notes: list[str]) -> list
                 profile_name=None,
                 provider=provider.lower(),
                 credential=credential,
-                origin=str(path),
+                origin=path,
                 from_file=path,
             )
         )
@@ -242,10 +241,10 @@ def is_legacy_auth_document(doc: Mapping[str, object]) -> bool:
     """
     if "version" in doc:
         return False
-    return bool(scan_auth_doc(dict(doc), Path("auth.json"), []))
+    return bool(scan_auth_doc(dict(doc), "auth.json", []))
 
 
-def scan_auth_doc(doc: dict[str, object], path: Path, notes: list[str]) -> list[Found]:
+def scan_auth_doc(doc: dict[str, object], path: str, notes: list[str]) -> list[Found]:
     """
     The credentials of a legacy ``auth.json`` document read from *path*.
 
@@ -273,7 +272,7 @@ def scan_auth_doc(doc: dict[str, object], path: Path, notes: list[str]) -> list[
                     profile_name=pid.name,
                     provider=pid.provider,
                     credential=credential,
-                    origin=str(path),
+                    origin=path,
                     from_file=path,
                 )
             )
@@ -290,7 +289,7 @@ def scan_auth_doc(doc: dict[str, object], path: Path, notes: list[str]) -> list[
                 profile_name=None,
                 provider=provider,
                 credential=credential,
-                origin=str(path),
+                origin=path,
                 from_file=path,
             )
         )
