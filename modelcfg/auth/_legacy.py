@@ -17,7 +17,7 @@ from typing import Final
 import attrs
 
 from modelcfg._core._values import ProfileId
-from modelcfg._fileio import PRIVATE_FILE_MODE, backup_copy
+from modelcfg._fileio import PRIVATE_FILE_MODE, backup_copy, read_regular_file
 from modelcfg.auth._credentials import credential_kind
 from modelcfg.auth._legacy_format import (
     Found,
@@ -71,7 +71,7 @@ def _read(path: Path, notes: list[str]) -> dict[str, object] | None:
     The JSON object in the legacy file *path*, or ``None`` (missing, or unreadable with a note).
     """
     try:
-        data = path.read_bytes()
+        data = read_regular_file(path)  # a FIFO is refused, never waited on
     except FileNotFoundError:
         return None
     except OSError as exc:

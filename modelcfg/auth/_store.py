@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import stat
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping
@@ -31,9 +33,10 @@ from modelcfg._core._failures import redact
 from modelcfg._core._values import ProfileId
 from modelcfg._fileio import (
     LockTimeoutError,
+    NotRegularFileError,
     atomic_write,
     exclusive_lock,
-    loose_permissions,
+    read_regular,
 )
 from modelcfg.auth._credentials import (
     ApiKeyCredential,
@@ -382,6 +385,23 @@ class MemoryAuthStore(_StoreBase):
                 self._box[0] = updated
 
 
+def _not_a_file(path: Path, what: str) -> str:
+    if what == "a symbolic link":
+        try:
+            target = f" ({os.readlink(path)})"
+        except OSError:
+            target = ""
+        return (
+            f"The auth store {path} is a symbolic link{target}; modelcfg does not follow it, "
+            "so that no write can replace a file somewhere else. Pass the file it links to "
+            "with --auth-store (or MODELCFG_AUTH_STORE), or move the file there."
+        )
+    return (
+        f"The auth store {path} is {what}, not a regular file; it was left untouched. "
+        "Move it away, or pass another store with --auth-store."
+    )
+
+
 def _store_error(message: str, path: Path) -> AuthStoreError:
     """
     An :class:`AuthStoreError` about the file *path*, key-shaped text masked.
@@ -529,27 +549,39 @@ class AuthStore(_StoreBase):
 
     path: Path = attrs.field(converter=Path)
     lock_timeout_s: float = 10.0
-    _warned: list[bool] = attrs.field(factory=list, eq=False, repr=False, init=False)
+    _warned: list[str] = attrs.field(factory=list, eq=False, repr=False, init=False)
 
     def _load_bytes(self) -> bytes | None:
         try:
-            data = self.path.read_bytes()
+            data, status = read_regular(self.path, follow_symlinks=False)
         except FileNotFoundError:
             return None
+        except NotRegularFileError as exc:
+            raise _store_error(_not_a_file(self.path, exc.what), self.path) from None
         except OSError as exc:
-            raise AuthStoreError(
-                f"Cannot read the auth store {self.path}: {exc.strerror}.", path=str(self.path)
-            ) from exc
-        bits = loose_permissions(self.path)
-        if bits is not None and not self._warned:
-            self._warned.append(True)
-            warnings.warn(
+            raise _store_error(
+                f"Cannot read the auth store {self.path}: {exc.strerror or exc}.", self.path
+            ) from None
+        bits = stat.S_IMODE(status.st_mode)
+        if bits & 0o077:
+            self._warn_once(
                 f"The auth store {self.path} can be read by other users (mode {bits:04o}); "
-                f"run `chmod 600 {self.path}` (modelcfg also fixes it at the next write).",
-                InsecureAuthFileWarning,
-                stacklevel=4,
+                f"run `chmod 600 {self.path}` (modelcfg also fixes it at the next write)."
+            )
+        me = os.geteuid()
+        if status.st_uid != me and me != 0:  # root keeps each store with its owner
+            self._warn_once(
+                f"The auth store {self.path} belongs to another user (uid {status.st_uid}), "
+                f"not to you (uid {me}): whoever owns it can read and change the credentials "
+                "you use. Use a store of your own (--auth-store, MODELCFG_HOME)."
             )
         return data
+
+    def _warn_once(self, message: str) -> None:
+        if message in self._warned:
+            return
+        self._warned.append(message)
+        warnings.warn(message, InsecureAuthFileWarning, stacklevel=5)
 
     def _read(self) -> _Contents:
         data = self._load_bytes()
@@ -583,14 +615,14 @@ class AuthStore(_StoreBase):
                     return
                 atomic_write(self.path, _dump_store(updated))
         except LockTimeoutError as exc:
-            raise AuthStoreError(
-                f"Cannot change the auth store {self.path}: {exc}", path=str(self.path)
+            raise _store_error(
+                f"Cannot change the auth store {self.path}: {exc}", self.path
             ) from exc
         except OSError as exc:
-            raise AuthStoreError(
+            raise _store_error(
                 f"Cannot write the auth store {self.path}: {exc.strerror or exc}; "
                 "the previous content is unchanged.",
-                path=str(self.path),
+                self.path,
             ) from exc
         logger.debug("Wrote the auth store %s.", self.path)
 
