@@ -9,7 +9,6 @@ changes nothing.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Final
@@ -18,6 +17,7 @@ import attrs
 
 from modelcfg._core._values import ProfileId
 from modelcfg._fileio import PRIVATE_FILE_MODE, backup_copy, read_regular_file
+from modelcfg._log import logger_for
 from modelcfg.auth._credentials import credential_kind
 from modelcfg.auth._legacy_format import (
     Found,
@@ -31,7 +31,7 @@ from modelcfg.auth._store import AuthStoreProtocol
 
 __all__ = ["LegacyAuthImport", "import_legacy_auth"]
 
-logger = logging.getLogger(__name__)
+logger = logger_for(__name__)
 
 _KIND_WORDS: Final = {"api_key": "API key", "token": "token", "oauth": "OAuth tokens"}
 

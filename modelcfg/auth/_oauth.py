@@ -21,7 +21,6 @@ import binascii
 import contextlib
 import hashlib
 import json
-import logging
 import math
 import re
 import secrets
@@ -39,6 +38,7 @@ from anyio.abc import SocketAttribute
 from modelcfg._config._endpoints import http_url_problem
 from modelcfg._core._failures import FailureKind, redact
 from modelcfg._core._values import ProfileId
+from modelcfg._log import logger_for
 from modelcfg.auth._credentials import (
     OAuthCredential,
     OAuthError,
@@ -60,7 +60,7 @@ __all__ = [
     "refresh_oauth",
 ]
 
-logger = logging.getLogger(__name__)
+logger = logger_for(__name__)
 
 LOOPBACK_HOST: Final = "127.0.0.1"
 _MAX_REQUEST_BYTES: Final = 16 * 1024

@@ -16,7 +16,6 @@ first use, so that ``import modelcfg.auth`` does not load it.
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager
 from typing import Final, Protocol, TypeVar
@@ -24,6 +23,7 @@ from typing import Final, Protocol, TypeVar
 from modelcfg._core._failures import FailureKind
 from modelcfg._core._values import ProfileId
 from modelcfg._fileio import LockTimeoutError
+from modelcfg._log import logger_for
 from modelcfg.auth._credentials import Credential, OAuthCredential, RefreshFailedError
 from modelcfg.auth._store import AuthStore, AuthStoreProtocol, MemoryAuthStore
 from modelcfg.exceptions import CredentialsError
@@ -37,7 +37,7 @@ __all__ = [
     "refreshed",
 ]
 
-logger = logging.getLogger(__name__)
+logger = logger_for(__name__)
 
 _T = TypeVar("_T")
 

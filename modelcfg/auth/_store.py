@@ -16,7 +16,6 @@ Runtime routing state (cooldowns, health) never goes in here.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import stat
 import threading
@@ -38,6 +37,7 @@ from modelcfg._fileio import (
     exclusive_lock,
     read_regular,
 )
+from modelcfg._log import logger_for
 from modelcfg.auth._credentials import (
     ApiKeyCredential,
     Credential,
@@ -62,7 +62,7 @@ __all__ = [
     "logout",
 ]
 
-logger = logging.getLogger(__name__)
+logger = logger_for(__name__)
 
 AUTH_STORE_VERSION: Final = 1
 """The auth-store file format this version of modelcfg reads and writes."""
