@@ -2,15 +2,17 @@
 Keys from environment variables, and providers that need no key at all.
 
 Everything here is given the environment (``environ``); nothing reads ``os.environ``.
+The variables of the built-in providers come from their table
+(:data:`~modelcfg.auth.DEFAULT_ENV_VARS`, defined in ``modelcfg._config._providers``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from types import MappingProxyType
 from typing import Final
 from urllib.parse import urlsplit
 
+from modelcfg._config._providers import DEFAULT_ENV_VARS
 from modelcfg.auth._credentials import Secret
 
 __all__ = [
@@ -20,22 +22,6 @@ __all__ = [
     "keyless_provider",
     "missing_hint",
 ]
-
-DEFAULT_ENV_VARS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
-    {
-        "anthropic": ("ANTHROPIC_API_KEY",),
-        "deepseek": ("DEEPSEEK_API_KEY",),
-        "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
-        "google": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
-        "groq": ("GROQ_API_KEY",),
-        "mistral": ("MISTRAL_API_KEY",),
-        "openai": ("OPENAI_API_KEY",),
-        "openrouter": ("OPENROUTER_API_KEY",),
-        "together": ("TOGETHER_API_KEY",),
-        "xai": ("XAI_API_KEY",),
-    }
-)
-"""The environment variables each well-known provider's key is read from, in order."""
 
 _LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
 

@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 
 import attrs
 
+from modelcfg._core._decide import rotation_order
 from modelcfg._core._values import ProfileId
 from modelcfg.auth._credentials import (
     ApiKeyCredential,
@@ -149,21 +150,21 @@ def effective_order(
     """
     Return the profiles to try for *provider*, in order.
 
-    The store's override (``modelcfg auth order set``) wins; else *order* (the
-    config's ``auth.order[provider]``); else every stored profile of the provider,
-    ``default`` first, then by name. Profiles of other providers are dropped.
+    The one rule (:func:`modelcfg._core._decide.rotation_order`): the store's
+    override (``modelcfg auth order set``) wins; else *order* (the config's
+    ``auth.order[provider]``); else every stored profile of the provider, ``default``
+    first, then by name; else ``provider:default``. Profiles of other providers are
+    dropped.
 
     .. versionadded:: 0.1.0
     """
     key = provider.strip().lower()
-    override = store.order(key)
-    if override:
-        return override
-    configured = tuple(p if isinstance(p, ProfileId) else ProfileId.parse(p) for p in order)
-    configured = tuple(dict.fromkeys(p for p in configured if p.provider == key))
-    if configured:
-        return configured
-    return tuple(p.profile for p in store.profiles(key))
+    return rotation_order(
+        key,
+        override=store.order(key),
+        configured=tuple(p if isinstance(p, ProfileId) else ProfileId.parse(p) for p in order),
+        stored=tuple(p.profile for p in store.profiles(key)),
+    )
 
 
 def _when(at: float | None) -> str:
