@@ -18,7 +18,7 @@ from typing import Final, TypeAlias
 
 import attrs
 
-from modelcfg._config._problems import quoted
+from modelcfg._config._problems import at_path, json_type, key_path, quoted
 from modelcfg._core._failures import Failure, FailureKind, redact
 from modelcfg._core._values import ModelRef, ProfileId
 from modelcfg.exceptions import CredentialsError
@@ -184,32 +184,23 @@ def whole_number(text: str) -> int | LongNumber:
 
 def shown(value: object) -> str:
     """
-    *value* as a message may show it: a short string with key-shaped text masked, a
-    short number, else only what kind of JSON value it is (never a long or nested value).
+    *value* as a message about a JSON file may show it (:func:`json_type`'s words),
+    with key-shaped text in a string masked and a number too long to read as its size.
     """
     match value:
-        case None:
-            return "null"
-        case bool():
-            return str(value).lower()
-        case str():
-            text = redact(value)
-            text = text if len(text) <= 40 else text[:39] + "…"
-            return quoted(text)
-        case int() if abs(value) < 10**18:
-            return str(value)
-        case float() if _finite(value):
-            return repr(value)
-        case int() | float():
-            return "a number too large or not finite"
         case LongNumber(digits=digits):
             return f"a number with {digits} digits"
-        case list():
-            return "a list"
-        case dict():
-            return "an object"
+        case str():
+            return json_type(redact(value))
         case _:
-            return f"a {type(value).__name__}"
+            return json_type(value)
+
+
+def named(key: object) -> str:
+    """
+    A key of a JSON object as a message names it: quoted, key-shaped text masked.
+    """
+    return quoted(redact(key)) if isinstance(key, str) else json_type(key)
 
 
 @attrs.frozen(kw_only=True)
@@ -392,7 +383,7 @@ _COMMON: Final = frozenset({"kind", "provider", "last_used_at", "last_failure_at
 def _string(obj: JSONObject, key: str, where: str) -> str:
     value = obj.get(key)
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{where}.{key}: must be a non-empty string")
+        raise ValueError(at_path(key_path(where, key), "must be a non-empty string"))
     return value
 
 
@@ -401,7 +392,7 @@ def _optional_string(obj: JSONObject, key: str, where: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{where}.{key}: must be a non-empty string or null")
+        raise ValueError(at_path(key_path(where, key), "must be a non-empty string or null"))
     return value
 
 
@@ -411,8 +402,10 @@ def _optional_time(obj: JSONObject, key: str, where: str) -> float | None:
         return None
     if not _finite(value) or not isinstance(value, int | float) or value < 0:
         raise ValueError(
-            f"{where}.{key}: must be a number of seconds since the epoch or null, "
-            f"not {shown(value)}"
+            at_path(
+                key_path(where, key),
+                f"must be a number of seconds since the epoch or null, not {shown(value)}",
+            )
         )
     return float(value)
 
@@ -431,18 +424,23 @@ def profile_from_json(profile: ProfileId, obj: JSON, *, where: str) -> StoredPro
             and never holds a secret.
     """
     if not isinstance(obj, dict):
-        raise ValueError(f"{where}: must be an object, not {shown(obj)}")
+        raise ValueError(at_path(where, f"must be an object, not {shown(obj)}"))
     kind = obj.get("kind")
     if not isinstance(kind, str) or kind not in _FIELDS:
-        raise ValueError(f"{where}.kind: must be one of 'api_key', 'token', 'oauth'")
+        raise ValueError(
+            at_path(key_path(where, "kind"), "must be one of 'api_key', 'token', 'oauth'")
+        )
     required, optional = _FIELDS[kind]
     unknown = sorted(set(obj) - required - optional - _COMMON)
     if unknown:
-        raise ValueError(f"{where}: unknown keys {', '.join(shown(k) for k in unknown)}")
+        raise ValueError(at_path(where, f"unknown keys {', '.join(named(k) for k in unknown)}"))
     provider = obj.get("provider", profile.provider)
     if provider != profile.provider:
         raise ValueError(
-            f"{where}.provider: is {shown(provider)} but the profile id names {profile.provider!r}"
+            at_path(
+                key_path(where, "provider"),
+                f"is {shown(provider)} but the profile id names {profile.provider!r}",
+            )
         )
     credential: Credential
     if kind == "api_key":

@@ -27,7 +27,7 @@ from typing import Final, Protocol, runtime_checkable
 
 import attrs
 
-from modelcfg._config._problems import quoted
+from modelcfg._config._problems import at_path, key_path
 from modelcfg._core._failures import redact
 from modelcfg._core._values import ProfileId
 from modelcfg._fileio import (
@@ -42,6 +42,7 @@ from modelcfg.auth._credentials import (
     ApiKeyCredential,
     Credential,
     StoredProfile,
+    named,
     profile_from_json,
     profile_to_json,
     shown,
@@ -463,40 +464,40 @@ def _parse_store(data: bytes, path: Path) -> _Contents:
     problems: list[str] = []
     unknown = sorted(set(doc) - {"version", "profiles", "order"})
     if unknown:
-        problems.append(f"$: unknown keys {', '.join(shown(key) for key in unknown)}")
+        problems.append(at_path("$", f"unknown keys {', '.join(named(key) for key in unknown)}"))
     raw_profiles = doc.get("profiles", {})
     raw_order = doc.get("order", {})
     profiles: dict[ProfileId, StoredProfile] = {}
     order: dict[str, tuple[ProfileId, ...]] = {}
     if not isinstance(raw_profiles, dict):
-        problems.append(f"$.profiles: must be an object, not {shown(raw_profiles)}")
+        problems.append(at_path("$.profiles", f"must be an object, not {shown(raw_profiles)}"))
         raw_profiles = {}
     for key, value in raw_profiles.items():
-        key_where = f"$.profiles[{quoted(key)}]"
+        key_where = key_path("$.profiles", redact(key))
         try:
             pid = ProfileId.parse(key)
         except ValueError:
-            problems.append(f"{key_where}: is not a profile id ('provider:name')")
+            problems.append(at_path(key_where, "is not a profile id ('provider:name')"))
             continue
         try:
             profiles[pid] = profile_from_json(pid, value, where=key_where)
         except ValueError as exc:
             problems.append(str(exc))
     if not isinstance(raw_order, dict):
-        problems.append(f"$.order: must be an object, not {shown(raw_order)}")
+        problems.append(at_path("$.order", f"must be an object, not {shown(raw_order)}"))
         raw_order = {}
     for provider, ids in raw_order.items():
-        order_where = f"$.order[{quoted(provider)}]"
+        order_where = key_path("$.order", redact(provider))
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-            problems.append(f"{order_where}: must be a list of profile ids")
+            problems.append(at_path(order_where, "must be a list of profile ids"))
             continue
         try:
             parsed = tuple(ProfileId.parse(i) for i in ids)
         except ValueError:
-            problems.append(f"{order_where}: holds an entry that is not a profile id")
+            problems.append(at_path(order_where, "holds an entry that is not a profile id"))
             continue
         if any(p.provider != provider for p in parsed):
-            problems.append(f"{order_where}: names a profile of another provider")
+            problems.append(at_path(order_where, "names a profile of another provider"))
             continue
         if parsed:
             order[provider] = parsed

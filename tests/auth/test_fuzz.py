@@ -131,7 +131,7 @@ def test_store_errors_mask_key_shaped_names(tmp_path: Path) -> None:
         AuthStore(path=path).profiles()
 
     assert MARK not in str(raised.value)
-    assert "$.order['openai']: names a profile of another provider" in str(raised.value)
+    assert "$.order.openai: names a profile of another provider" in str(raised.value)
 
 
 @settings(max_examples=150, deadline=None)

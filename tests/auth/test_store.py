@@ -339,8 +339,8 @@ BAD_FILES = [
         b'{"version": 1, "profiles": {"openai:x": {"kind": "token", "token": "t", "expires_at": 1'
         + b"0" * 400
         + b"}}}",
-        r"expires_at: must be a number of seconds since the epoch or null, not a number too "
-        r"large",
+        r"expires_at: must be a number of seconds since the epoch or null, not a number with "
+        r"401 digits",
         id="number-beyond-floats",
     ),
     pytest.param(
