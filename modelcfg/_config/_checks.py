@@ -378,6 +378,13 @@ _CREDENTIAL_PARAMS: Final = frozenset(
 )
 
 
+def names_credential_param(name: str) -> bool:
+    """
+    Whether a request parameter's name says it carries a credential (``api_key``, ``x-api-key``).
+    """
+    return name.casefold().replace("-", "_") in _CREDENTIAL_PARAMS
+
+
 def _key_shaped(config: Config) -> list[str]:
     """
     Values that look like keys where no key belongs: ``params`` (sent in every
@@ -397,7 +404,9 @@ def _key_shaped(config: Config) -> list[str]:
             if isinstance(value, Mapping):
                 for name, item in value.items():
                     inner = key_path(where, name)
-                    if str(name).casefold().replace("-", "_") in _CREDENTIAL_PARAMS:
+                    # A number, a boolean or null under such a name carries no credential.
+                    text = isinstance(item, str | Mapping | list | tuple)
+                    if text and names_credential_param(str(name)):
                         errors.append(at_path(inner, f"is sent in the request body; {_NO_SECRETS}"))
                     else:
                         todo.append((inner, item))
