@@ -69,8 +69,11 @@ class Secret:
 
     def __init__(self, *, value: str) -> None:
         if not isinstance(value, str):
-            raise TypeError(f"A secret must be a string, not {type(value).__name__}.")
+            kind = type(value).__name__
+            del value  # kept out of the error's frame: error trackers record locals
+            raise TypeError(f"A secret must be a string, not {kind}.")
         if not value or value != value.strip():
+            del value
             raise ValueError("A secret must be non-empty and have no surrounding white space.")
         object.__setattr__(self, "_value", value)
 
@@ -129,7 +132,15 @@ class Secret:
 
 
 def _to_secret(value: Secret | str) -> Secret:
-    return value if isinstance(value, Secret) else Secret(value=value)
+    """
+    *value* as a :class:`Secret`; text is stripped first (a key read from a file ends in a newline).
+
+    Stripping here, rather than refusing, also keeps a padded key out of the
+    frames of a ``ValueError`` raised through a credential's ``__init__``.
+    """
+    if isinstance(value, Secret):
+        return value
+    return Secret(value=value.strip() if isinstance(value, str) else value)
 
 
 def _to_optional_secret(value: Secret | str | None) -> Secret | None:

@@ -658,6 +658,29 @@ def replacing_legacy(store: AuthStore, legacy: bytes) -> AuthStore:
     return _ReplacingLegacy(path=store.path, lock_timeout_s=store.lock_timeout_s, legacy=legacy)
 
 
+def _key_problem(key: str) -> str | None:
+    """
+    Why *key* (stripped) cannot be stored as an API key, or ``None`` when it can.
+    """
+    if not key:
+        return "is empty"
+    try:
+        size = len(key.encode("utf-8"))
+    except UnicodeEncodeError:  # undecodable input bytes, kept as surrogate escapes
+        return "is not valid UTF-8 text"
+    if size > MAX_API_KEY_BYTES:
+        limit = MAX_API_KEY_BYTES // 1024
+        return f"is longer than {limit} KiB ({size} bytes), so it is not an API key"
+    if any(ch.isspace() for ch in key):
+        return "contains white space inside it"
+    if not (key.isascii() and key.isprintable()):
+        return (
+            "contains characters other than printable ASCII (a curly quote or a control "
+            "character, perhaps from copying it), which cannot be sent in an HTTP header"
+        )
+    return None
+
+
 def login_api_key(
     store: AuthStoreProtocol, provider: str, *, key: str, profile_name: str = "default"
 ) -> ProfileId:
@@ -680,29 +703,12 @@ def login_api_key(
     .. versionadded:: 0.1.0
     """
     cleaned = key.strip()
-    if not cleaned:
-        raise ValueError(f"The API key for {provider} is empty; nothing was stored.")
-    try:
-        size = len(cleaned.encode("utf-8"))
-    except UnicodeEncodeError:  # undecodable input bytes, kept as surrogate escapes
-        raise ValueError(
-            f"The API key for {provider} is not valid UTF-8 text; nothing was stored."
-        ) from None
-    if size > MAX_API_KEY_BYTES:
-        raise ValueError(
-            f"The API key for {provider} is longer than {MAX_API_KEY_BYTES // 1024} KiB "
-            f"({size} bytes), so it is not an API key; nothing was stored."
-        )
-    if any(ch.isspace() for ch in cleaned):
-        raise ValueError(
-            f"The API key for {provider} contains white space inside it; nothing was stored."
-        )
-    if not (cleaned.isascii() and cleaned.isprintable()):
-        raise ValueError(
-            f"The API key for {provider} contains characters other than printable ASCII "
-            "(a curly quote or a control character, perhaps from copying it), which cannot "
-            "be sent in an HTTP header; nothing was stored."
-        )
+    problem = _key_problem(cleaned)
+    if problem is not None:
+        # Raised from here, outside any handler, with the key gone from this frame:
+        # error trackers record frame locals and chained exceptions.
+        del key, cleaned
+        raise ValueError(f"The API key for {provider} {problem}; nothing was stored.")
     profile = ProfileId(provider=provider, name=profile_name)
     store.put(profile, ApiKeyCredential(key=cleaned))
     return profile

@@ -31,7 +31,9 @@ from modelcfg.auth import (
     OAuthEndpoints,
     OAuthRefresher,
     RefreshFailedError,
+    Secret,
     credential_for,
+    login_api_key,
     refresh_oauth,
     resolve_credential,
 )
@@ -87,6 +89,14 @@ def _frames(tb: TracebackType | None, *, caught: bool) -> Iterator[tuple[str, st
             yield frame.f_code.co_name, name, value
 
 
+def _safe_repr(value: object) -> str:
+    """``repr(value)``, or a placeholder when it fails (as error trackers read locals)."""
+    try:
+        return repr(value)
+    except Exception:
+        return "<repr failed>"
+
+
 def leaks(error: BaseException, secrets: tuple[str, ...]) -> list[str]:
     """
     Where any of *secrets* can be reached from *error*; empty when nowhere.
@@ -131,7 +141,7 @@ def leaks(error: BaseException, secrets: tuple[str, ...]) -> list[str]:
         if deep or isinstance(value, Mapping | list | tuple | set | frozenset):
             todo += [(child, where, deep) for child in _children(value)]
         else:
-            check(repr(value), f"{where} (repr)")
+            check(_safe_repr(value), f"{where} (repr)")
     return found
 
 
@@ -353,3 +363,37 @@ async def test_a_missing_profile_leaves_no_road_to_the_environment() -> None:
 
     assert [] == leaks(awaited.value, SECRETS)
     assert [] == leaks(resolved.value, SECRETS)
+
+
+# --- a key refused on its way in ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [f"{STORED_KEY} {STORED_KEY}", f"{STORED_KEY}\u201d", f"{STORED_KEY}\x00"],
+    ids=["white space inside", "curly quote", "control character"],
+)
+def test_a_key_login_refuses_leaves_no_road_to_it(bad: str) -> None:
+    """login_api_key refusing a malformed key keeps it in no frame of the error."""
+    with pytest.raises(ValueError, match="nothing was stored") as raised:
+        login_api_key(MemoryAuthStore(), "openai", key=bad)
+
+    assert [] == leaks(raised.value, SECRETS)
+
+
+def test_a_secret_refused_on_construction_leaves_no_road_to_it() -> None:
+    """A Secret refusing a padded value keeps it in no frame of the error."""
+    with pytest.raises(ValueError, match="surrounding white space") as raised:
+        Secret(value=f" {STORED_KEY}\n")
+
+    assert [] == leaks(raised.value, SECRETS)
+
+
+def test_credentials_strip_a_padded_secret() -> None:
+    """A credential given a key with a trailing newline (read from a file) stores it stripped."""
+    credential = OAuthCredential(access=f"{ACCESS}\n", refresh=f" {REFRESH}")
+
+    assert (ACCESS, REFRESH) == (
+        credential.access.reveal(),
+        credential.refresh.reveal() if credential.refresh else None,
+    )
