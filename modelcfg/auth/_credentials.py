@@ -68,14 +68,17 @@ class Secret:
     _value: str
 
     def __init__(self, *, value: str) -> None:
-        if not isinstance(value, str):
-            kind = type(value).__name__
-            del value  # kept out of the error's frame: error trackers record locals
+        # A refused value is deleted before raising: error trackers record frame locals.
+        given: object = value  # checked at run time too: callers may pass anything
+        del value
+        if not isinstance(given, str):
+            kind = type(given).__name__
+            del given
             raise TypeError(f"A secret must be a string, not {kind}.")
-        if not value or value != value.strip():
-            del value
+        if not given or given != given.strip():
+            del given
             raise ValueError("A secret must be non-empty and have no surrounding white space.")
-        object.__setattr__(self, "_value", value)
+        object.__setattr__(self, "_value", given)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("A Secret is immutable.")
