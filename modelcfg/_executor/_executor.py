@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -49,6 +48,7 @@ from modelcfg._executor._reports import (
 from modelcfg._executor._scrub import chainable
 from modelcfg._executor._stream import StreamingCompletion
 from modelcfg._executor._wiring import ProviderSetup, _refresher_from, providers_from_config
+from modelcfg._log import logger_for
 from modelcfg._messages import (
     ChatRequest,
     ChatResponse,
@@ -75,7 +75,7 @@ if TYPE_CHECKING:
     from modelcfg.typing import Clock, StateStore
 
 
-logger = logging.getLogger(__name__)
+logger = logger_for(__name__)
 
 _CLEANUP_S: Final = 5.0
 """The longest a shielded clean-up (giving back a probe) may take after a cancellation."""
