@@ -39,6 +39,7 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from modelcfg._catalog._records import Modality, ModelInfo, ModelStatus, Pricing
+from modelcfg._config._aliases import builtin_aliases, listed_models
 from modelcfg._config._endpoints import http_url_problem
 from modelcfg._config._migrate import legacy_keys, migrate_config
 from modelcfg._config._problems import quoted
@@ -205,15 +206,21 @@ class AgentConfig:
 
     def aliases(self) -> Mapping[str, ModelRef]:
         """
-        Every alias, lower-cased, to the model it names.
+        Every alias, lower-cased, to the model it names: the user's, and the built-in
+        ones (``opus``, ``gpt``, ...) of the listed models (see ``_config/_aliases.py``).
         """
         index = self._alias_index
         if index is None:
             index = {
-                entry.alias.casefold(): ref
-                for ref, entry in self.models.items()
-                if entry.alias is not None
+                entry.alias.casefold(): ref for ref, entry in self.models.items() if entry.alias
             }
+            chains = [(c.primary, *c.fallbacks) for c in (self.model, self.image_model) if c]
+            builtin = builtin_aliases(
+                listed_models(chains, self.models),
+                opted_out=[ref for ref, entry in self.models.items() if entry.alias == ""],
+                taken=index,
+            )
+            index = {**builtin, **index}
             object.__setattr__(self, "_alias_index", index)
         return index
 
@@ -1203,7 +1210,7 @@ def _check(config: Config, lost: _Lost | None = None) -> list[str]:
             # The record these fields make must itself be valid (limits that agree,
             # a non-empty name and input, ...): checked now, not when first used.
             errors += _record_problems(ref, overrides, path)
-        if entry.alias is None:
+        if not entry.alias:  # None, or "" to take no built-in alias
             continue
         if not _ALIAS_RE.match(entry.alias):
             errors.append(
