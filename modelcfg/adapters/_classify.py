@@ -675,8 +675,9 @@ def _duck_body(error: BaseException) -> object:
         body = _json_or_text(body[:_MAX_BODY])
     if body is None and isinstance(response, httpx.Response):
         body = _json_or_text(_body_text(response))
-    if isinstance(body, dict) and "error" not in body:
-        # openai's SDK keeps only the inner error object; code and type are on it
+    if isinstance(body, dict) and "error" not in body and {"message", "type", "code"} & set(body):
+        # openai's SDK keeps only the inner error object; code and type are on it (a
+        # body of another shape, FastAPI's {"detail": ...}, is left as it came)
         body = {"error": body}
     if body is None or body == "":
         code, kind = getattr(error, "code", None), getattr(error, "type", None)

@@ -90,6 +90,10 @@ class BadRequestError(APIError):
     pass
 
 
+class NotFoundError(APIError):
+    pass
+
+
 class HTTPError(Exception):
     """
     Shaped like the exceptions of other client libraries: whatever attributes they set.
@@ -975,6 +979,50 @@ ROWS: list[Row] = [
                 "message": "maximum context length is 8192 tokens",
                 "type": "invalid_request_error",
                 "code": "context_length_exceeded",
+            },
+        ),
+    ),
+    Row(
+        id="sdk-404-fastapi-detail-is-a-wrong-url",
+        adapter="callable",
+        kind=K.INVALID_REQUEST,
+        error=NotFoundError("Error code: 404", status_code=404, body={"detail": "Not Found"}),
+    ),
+    Row(
+        id="sdk-404-invalid-url-is-a-wrong-url",
+        adapter="callable",
+        kind=K.INVALID_REQUEST,
+        error=NotFoundError(
+            "Error code: 404",
+            status_code=404,
+            body={
+                "message": "Invalid URL (POST /v1/chat/completion)",
+                "type": "invalid_request_error",
+                "code": None,
+            },
+        ),
+    ),
+    Row(
+        id="sdk-404-html-is-a-wrong-url",
+        adapter="callable",
+        kind=K.INVALID_REQUEST,
+        error=NotFoundError(
+            "<html><body><h1>404 Not Found</h1></body></html>",
+            status_code=404,
+            body="<html><body><h1>404 Not Found</h1></body></html>",
+        ),
+    ),
+    Row(
+        id="sdk-404-model-not-found",
+        adapter="callable",
+        kind=K.MODEL_NOT_FOUND,
+        error=NotFoundError(
+            "Error code: 404",
+            status_code=404,
+            body={
+                "message": "The model `gpt-9` does not exist",
+                "type": "invalid_request_error",
+                "code": "model_not_found",
             },
         ),
     ),
