@@ -34,7 +34,8 @@ import re
 from collections.abc import Iterable
 from typing import Final
 
-from modelcfg._config._schema import BUILTIN_PROVIDERS, Config
+from modelcfg._config._providers import BUILTIN_PROVIDERS
+from modelcfg._config._schema import Config
 from modelcfg._core._values import ModelRef, ProfileId, Selection
 from modelcfg.exceptions import UnknownModelError
 

@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from modelcfg import ChatRequest, Executor, Message, load_config
-from modelcfg._config._schema import BUILTIN_PROVIDERS
+from modelcfg._config._providers import BUILTIN_PROVIDERS
 from modelcfg.testing import FakeProvider
 from modelcfg.typing import JSON
 
@@ -34,11 +34,6 @@ KEY = "sk-conformance-fake-0123456789"
 MODEL = "some-model"
 HELLO = ChatRequest(messages=[Message(role="user", content="Hi")], system="Be brief.")
 TLS = ssl.create_default_context()  # built once: building one per client costs ~50 ms
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @attrs.frozen(kw_only=True)
@@ -268,27 +263,28 @@ def test_every_builtin_provider_has_a_published_row() -> None:
 
 
 def test_rows_agree_with_the_builtin_table() -> None:
-    """Each row's URL is the built-in base URL plus the wire's path, and its key variable is read."""
+    """Each row's URL is the built-in base URL plus the wire's path; its key variable is read; keyless rows are the local servers."""
     joined = {
         provider: (
             builtin_base(provider)
             + ("/v1/messages" if row.wire == "anthropic" else "/chat/completions"),
             row.env is None or row.env in _env_vars(provider),
+            BUILTIN_PROVIDERS[provider].keyless,
         )
         for provider, row in PUBLISHED.items()
     }
 
-    assert {provider: (row.url, True) for provider, row in PUBLISHED.items()} == joined
+    assert {
+        provider: (row.url, True, row.auth == "none") for provider, row in PUBLISHED.items()
+    } == joined
 
 
 def builtin_base(provider: str) -> str:
-    return BUILTIN_PROVIDERS[provider].base_url or ""
+    return BUILTIN_PROVIDERS[provider].base_url
 
 
 def _env_vars(provider: str) -> tuple[str, ...]:
-    builtin = BUILTIN_PROVIDERS[provider]
-    found = getattr(builtin, "env_vars", None) or getattr(builtin, "api_key_env", None)
-    return tuple(found or ())
+    return BUILTIN_PROVIDERS[provider].env_vars
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from modelcfg import ModelRef, ProfileId, Selection, UnknownModelError
 from modelcfg._catalog._curated import curated_catalog
 from modelcfg._config._aliases import BUILTIN_ALIASES, builtin_aliases
+from modelcfg._config._load import dump_config, load_config
 from modelcfg._config._resolve import _edits, known_profiles, resolve_model
-from modelcfg._config._schema import dump_config, load_config
 
 CONFIG = load_config(
     {

@@ -38,11 +38,6 @@ PRIMARY = ModelRef.parse("openai/gpt-5.2")
 MINI = ModelRef.parse("openai/gpt-5-mini")
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.mark.parametrize(
     ("chosen", "expected"),
     [

@@ -38,11 +38,6 @@ TLS = ssl.create_default_context()  # built once: building one per client costs 
 NOW = 1_767_225_600.0
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 def executor(
     client: httpx.AsyncClient,
     *,

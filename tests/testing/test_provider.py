@@ -6,9 +6,11 @@ httpx.AsyncClient, under asyncio and trio.
 from __future__ import annotations
 
 import json
+import re
 import ssl
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import anyio
 import httpx
@@ -53,11 +55,6 @@ GOOD_BODIES: dict[str, dict[str, JSON]] = {
     },
 }
 PATHS = {"openai": "/chat/completions", "anthropic": "/messages"}
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture(params=sorted(ADAPTERS))
@@ -654,3 +651,17 @@ def test_api_root_must_be_a_path(root: str) -> None:
 
     with pytest.raises(ValueError, match="api_root must be a path"):
         FakeProvider(api_root=root)
+
+
+def test_the_docs_list_every_behaviour() -> None:
+    """docs/providers.md has a row for every behaviour a model name can pick, and no other."""
+    docs = (Path(__file__).parents[2] / "docs" / "providers.md").read_text(encoding="utf-8")
+    section = docs.split("## Testing against a misbehaving provider", 1)[1].split("```", 1)[0]
+    documented = {
+        name
+        for line in section.splitlines()
+        if line.startswith("| `")
+        for name in re.findall(r"`([a-z0-9-]+)`", line.split("|")[1])
+    }
+
+    assert set(BEHAVIOURS) == documented
