@@ -27,7 +27,9 @@ the stream; a garbage body when not streaming); ``no-done`` (no ``[DONE]`` /
 proxies do: the client must finish on its own); ``context-length`` and
 ``content-filter`` (400 with each provider's error shape); ``flap`` (503 while
 down, then healthy; see :class:`Flap`); ``auth`` (401, echoing the key it got,
-to test redaction); ``billing`` (402); ``not-found`` (404 model). Any other
+to test redaction); ``billing`` (402); ``200-error`` (HTTP 200 whose body is
+an error object, as OpenRouter sends: a 429 in its numeric code); ``not-found``
+(404 model). Any other
 model name behaves like ``ok``. Answers are deterministic:
 ``"Hello from <model>"``, 12 input and 4 output tokens.
 
@@ -1195,6 +1197,33 @@ _TABLE: Final[Mapping[str, _Row]] = {
                     "error": {
                         "code": 402,
                         "message": "Insufficient credits. Add more credits to continue.",
+                    }
+                },
+            ),
+        )
+    ),
+    # OpenRouter answers some failures with HTTP 200 and an error object for a body,
+    # the status it means in a numeric code; the Anthropic wire gets the same.
+    "200-error": _Row(
+        error=_Error(
+            anthropic=_WireError(
+                status=200,
+                type="",
+                message="",
+                body={
+                    "type": "error",
+                    "error": {"type": "rate_limit_error", "message": "Rate limit reached"},
+                },
+            ),
+            openai=_WireError(
+                status=200,
+                type="",
+                message="",
+                body={
+                    "error": {
+                        "code": 429,
+                        "message": "Provider returned error",
+                        "metadata": {"raw": "upstream rate limit", "provider_name": "Fake"},
                     }
                 },
             ),

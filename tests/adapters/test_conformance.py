@@ -132,6 +132,10 @@ PUBLISHED: Mapping[str, Published] = {
     # https://lmstudio.ai/docs/app/api/endpoints/openai: base_url http://localhost:1234/v1,
     # POST /v1/chat/completions, no key unless authentication is switched on.
     "lmstudio": Published(url="http://127.0.0.1:1234/v1/chat/completions", auth="none", env=None),
+    # https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html: `vllm serve`
+    # listens on port 8000; base_url http://localhost:8000/v1, POST /v1/chat/completions;
+    # a key only when the server is started with --api-key.
+    "vllm": Published(url="http://127.0.0.1:8000/v1/chat/completions", auth="none", env=None),
 }
 """Every built-in provider's chat request, as its published API reference gives it."""
 

@@ -10,11 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from modelcfg import ModelRef, ProfileId, Selection, UnknownModelError
+from modelcfg import ConfigError, ModelRef, ProfileId, Selection, UnknownModelError
 from modelcfg._catalog._curated import curated_catalog
 from modelcfg._config._aliases import BUILTIN_ALIASES, builtin_aliases
 from modelcfg._config._load import dump_config, load_config
 from modelcfg._config._resolve import _edits, known_profiles, resolve_model
+from modelcfg._core._values import PROVIDER_ALIASES
 
 CONFIG = load_config(
     {
@@ -578,3 +579,58 @@ def _family(alias: str, listed: list[ModelRef], opted_out: list[ModelRef]) -> li
         for ref in listed
         if ref not in opted_out and pattern.fullmatch(ref.model.rsplit("/", 1)[-1])
     ]
+
+
+# ------------------------------------------------------------------ provider aliases
+
+
+def test_provider_aliases_are_one_provider_across_the_config() -> None:
+    """A provider configured, ordered and used under different aliases is the one canonical provider."""
+    config = load_config(
+        {
+            "providers": {"Z.ai": {"api": "openai", "baseUrl": "https://api.z.ai/api/paas/v4"}},
+            "auth": {"order": {"z-ai": ["ZAI:work"]}},
+            "agent": {"model": {"primary": "z.ai/glm-4.6"}},
+        }
+    )
+    chain = config.text_chain()
+
+    assert (
+        ["zai"],
+        (ProfileId.parse("zai:work"),),
+        "zai/glm-4.6",
+        "https://api.z.ai/api/paas/v4",
+    ) == (
+        list(config.providers),
+        config.auth_order("Z.ai"),
+        str(chain.primary) if chain else None,
+        getattr(config.provider("z-ai"), "base_url", None),
+    )
+
+
+def test_two_aliases_of_one_provider_are_refused() -> None:
+    """Two provider keys that are aliases of one provider are refused, as one would hide the other."""
+    with pytest.raises(ConfigError) as info:
+        load_config(
+            {
+                "providers": {
+                    "z.ai": {"api": "openai", "baseUrl": "https://a.example.test/v1"},
+                    "zai": {"api": "openai", "baseUrl": "https://b.example.test/v1"},
+                }
+            }
+        )
+
+    assert 1 == len(info.value.errors)
+
+
+@pytest.mark.parametrize(
+    ("written", "canonical"),
+    [(alias, canonical) for alias, canonical in sorted(PROVIDER_ALIASES.items())],
+)
+def test_every_provider_alias_becomes_its_canonical_id(written: str, canonical: str) -> None:
+    """Each alias, in any case, reads as its canonical provider id in model and profile ids."""
+
+    assert (canonical, canonical) == (
+        ModelRef.parse(f"{written.upper()}/m").provider,
+        ProfileId.parse(f"{written}:p").provider,
+    )

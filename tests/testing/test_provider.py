@@ -125,6 +125,7 @@ async def test_ok(wire: str, fake: FakeProvider, stream: bool) -> None:
         pytest.param("auth", [K.AUTH], id="auth"),
         pytest.param("billing", [K.BILLING], id="billing"),
         pytest.param("not-found", [K.MODEL_NOT_FOUND], id="not-found"),
+        pytest.param("200-error", [K.RATE_LIMITED], id="error-object-under-200"),
         pytest.param("reset", [K.CONNECTION], id="reset"),
         pytest.param("primary", [K.SERVER, K.SERVER, "ok"], id="flap-down-for-two-requests"),
     ],
