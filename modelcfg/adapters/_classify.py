@@ -133,9 +133,6 @@ class ErrorTable:
             whose class and cause said nothing, first match wins.
         wrong_url_statuses: The statuses that can mean the URL serves no API.
         wrong_url_messages: The messages that say no route exists at the URL.
-
-    .. versionchanged:: 0.1.0
-       Added *exception_messages*, *wrong_url_statuses* and *wrong_url_messages*.
     """
 
     codes: Mapping[str, FailureKind] = attrs.field(hash=False)

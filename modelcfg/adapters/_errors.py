@@ -48,9 +48,6 @@ class ProviderHTTPError(ProviderError):
         headers: The response headers, lower-cased, with the credential masked.
         body: The response body as text, redacted and cut to 64 KiB.
         url: The URL the request went to (scheme, host, port and path only), or ``""``.
-
-    .. versionchanged:: 0.1.0
-       Added *url*, so that a wrong base URL can be named.
     """
 
     def __init__(
@@ -289,9 +286,6 @@ class ErrorInfo:
             HTML and other JSON (FastAPI's ``{"detail": "Not Found"}``) are not.
         status: An HTTP error status the body names itself (OpenRouter's numeric
             ``error.code``), for a body that came with a success status.
-
-    .. versionchanged:: 0.1.0
-       Added *shaped* and *status*.
     """
 
     codes: tuple[str, ...] = ()
