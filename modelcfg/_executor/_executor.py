@@ -253,7 +253,8 @@ class Executor:
             session: The session's memory (last-known-good profile, ``/model``
                 choice); or give *session_id* to keep it in the state store.
             session_id: Load and save the session in the state store under this id.
-            selection: The session's ``/model`` choice for this and later requests.
+            selection: The session's ``/model`` choice for this and later requests;
+                choosing the chain's primary without a profile clears the choice.
             needs: What the request needs; by default only whether it has images.
 
         Returns:
@@ -336,7 +337,7 @@ class Executor:
             session = await self.store.load_session(session_id)
         session = session if session is not None else SessionState()
         if selection is not None:
-            session = session.with_selection(selection)
+            session = session.with_selection(selection, default=self.routes.chain.primary)
         needs = needs if needs is not None else RequestNeeds(has_images=request.has_images)
         state = AttemptState.start(
             self.routes,
