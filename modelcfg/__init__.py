@@ -20,17 +20,21 @@ from modelcfg.exceptions import (
 )
 
 if _TYPE_CHECKING:
+    from modelcfg._catalog._catalog import (
+        ModelCatalog,
+    )
     from modelcfg._catalog._curated import (
         curated_catalog,
     )
     from modelcfg._catalog._records import (
-        CatalogFilter,
         CatalogSource,
         Modality,
-        ModelCatalog,
         ModelInfo,
         ModelStatus,
         Pricing,
+    )
+    from modelcfg._catalog._search import (
+        CatalogFilter,
         SearchHit,
     )
     from modelcfg._config._file import (
@@ -243,14 +247,14 @@ _LAZY: dict[str, str] = {
     "load_config": "modelcfg._config._schema",
     "load_config_file": "modelcfg._config._file",
     "resolve_model": "modelcfg._config._resolve",
-    "CatalogFilter": "modelcfg._catalog._records",
+    "CatalogFilter": "modelcfg._catalog._search",
     "CatalogSource": "modelcfg._catalog._records",
     "Modality": "modelcfg._catalog._records",
-    "ModelCatalog": "modelcfg._catalog._records",
+    "ModelCatalog": "modelcfg._catalog._catalog",
     "ModelInfo": "modelcfg._catalog._records",
     "ModelStatus": "modelcfg._catalog._records",
     "Pricing": "modelcfg._catalog._records",
-    "SearchHit": "modelcfg._catalog._records",
+    "SearchHit": "modelcfg._catalog._search",
     "curated_catalog": "modelcfg._catalog._curated",
     "Change": "modelcfg._config._migrate",
     "ChangeAction": "modelcfg._config._migrate",

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import argparse
 
+from modelcfg._catalog._catalog import ModelCatalog
 from modelcfg._catalog._curated import curated_catalog
-from modelcfg._catalog._records import CatalogFilter, Modality, ModelCatalog, ModelInfo
+from modelcfg._catalog._records import Modality, ModelInfo
+from modelcfg._catalog._search import CatalogFilter
 from modelcfg._cli._common import (
     CliError,
     Context,

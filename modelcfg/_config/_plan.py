@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from modelcfg._catalog._records import CatalogSource, ModelCatalog, ModelInfo
+from modelcfg._catalog._catalog import ModelCatalog
+from modelcfg._catalog._records import CatalogSource, ModelInfo
 from modelcfg._config._schema import Config
 from modelcfg._core._state import ModelTraits, Routes
 from modelcfg._core._values import ModelRef, ProfileId

@@ -18,25 +18,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 from modelcfg import ModelRef
+from modelcfg._catalog._catalog import ModelCatalog
+from modelcfg._catalog._families import build_catalog, build_family
+from modelcfg._catalog._json import catalog_from_json, catalog_to_json
+from modelcfg._catalog._openrouter import catalog_from_openrouter, info_from_openrouter
 from modelcfg._catalog._records import (
-    CatalogFilter,
     CatalogSource,
-    MatchField,
-    MatchKind,
     Modality,
-    ModelCatalog,
     ModelInfo,
     ModelStatus,
     Pricing,
-    build_catalog,
-    build_family,
-    catalog_from_json,
-    catalog_from_openrouter,
-    catalog_to_json,
-    info_from_openrouter,
     model_key,
     native_ref,
 )
+from modelcfg._catalog._search import CatalogFilter, MatchField, MatchKind
 from tests import strategies as st
 
 # ---------------------------------------------------------------- strategies (local)
@@ -1248,9 +1243,12 @@ def test_catalog_from_json_rejects(data: dict[str, object], match: str) -> None:
 _FORBIDDEN = {"httpx", "anyio", "time", "random", "os", "logging"}
 
 
-def test_catalog_module_imports_nothing_impure() -> None:
-    """_catalog imports none of httpx, anyio, time, random, os or logging."""
-    source = Path(__file__).parents[2] / "modelcfg" / "_catalog" / "_records.py"
+@pytest.mark.parametrize(
+    "module", ["_records", "_search", "_catalog", "_families", "_openrouter", "_json"]
+)
+def test_catalog_module_imports_nothing_impure(module: str) -> None:
+    """The pure catalog modules import none of httpx, anyio, time, random, os or logging."""
+    source = Path(__file__).parents[2] / "modelcfg" / "_catalog" / f"{module}.py"
     tree = ast.parse(source.read_text(encoding="utf-8"))
     imported = set()
     for node in ast.walk(tree):
@@ -1265,7 +1263,7 @@ def test_catalog_module_imports_nothing_impure() -> None:
 def test_importing_catalog_loads_no_data_and_no_cattrs() -> None:
     """Importing _catalog neither reads the curated data nor imports cattrs, httpx or anyio."""
     code = (
-        "import sys, modelcfg._catalog._records; "
+        "import sys, modelcfg._catalog._catalog, modelcfg._catalog._families; "
         "print(sorted(m for m in ('cattrs', 'httpx', 'anyio', 'modelcfg._catalog._curated', 'json') "
         "if m in sys.modules))"
     )

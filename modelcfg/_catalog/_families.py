@@ -1,0 +1,232 @@
+"""
+Curated data as model families: a family's defaults, laid under each member.
+
+Pure: the caller reads the file (``modelcfg._catalog._curated``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Final
+
+from modelcfg._catalog._catalog import ModelCatalog
+from modelcfg._catalog._records import (
+    CUTOFF_RE,
+    OVERRIDABLE,
+    PRICE_KEYS,
+    CatalogSource,
+    Modality,
+    ModelInfo,
+    ModelStatus,
+    raise_if,
+)
+from modelcfg._core._values import ModelRef
+
+__all__ = ["build_catalog", "build_family"]
+
+
+_DATA_KEYS: Final = OVERRIDABLE
+_FAMILY_KEYS: Final = frozenset({"family", "provider", "defaults", "members", "note"})
+_MEMBER_KEYS: Final = _DATA_KEYS | {"id", "note"}
+_BOOL_KEYS: Final = ("tools", "streaming", "structured_output", "reasoning", "temperature")
+_COUNT_KEYS: Final = ("context_window", "max_output_tokens")
+
+
+def _check_fields(data: Mapping[str, object], path: str, errors: list[str]) -> dict[str, object]:
+    """
+    Type-check the record fields of a family's defaults or of a member.
+    """
+    fields: dict[str, object] = {}
+    for key, value in data.items():
+        where = f"{path}.{key}"
+        if key not in _DATA_KEYS:
+            continue
+        if value is None:
+            fields[key] = None
+        elif key in _BOOL_KEYS and not isinstance(value, bool):
+            errors.append(f"{where}: expected true, false or null, got {value!r}")
+        elif key in _COUNT_KEYS and not (
+            isinstance(value, int) and not isinstance(value, bool) and value > 0
+        ):
+            errors.append(f"{where}: expected a positive whole number of tokens, got {value!r}")
+        elif key == "name" and not (isinstance(value, str) and value.strip()):
+            errors.append(f"{where}: expected a non-empty text, got {value!r}")
+        elif key == "input" and not (
+            isinstance(value, list)
+            and value
+            and all(isinstance(v, str) and v in Modality.__members__.values() for v in value)
+        ):
+            allowed = ", ".join(m.value for m in Modality)
+            errors.append(
+                f"{where}: expected a non-empty list of modalities ({allowed}), got {value!r}"
+            )
+        elif key == "status" and value not in ModelStatus.__members__.values():
+            allowed = ", ".join(s.value for s in ModelStatus)
+            errors.append(f"{where}: expected one of {allowed}, got {value!r}")
+        elif key == "knowledge_cutoff" and not (isinstance(value, str) and CUTOFF_RE.match(value)):
+            errors.append(f"{where}: expected a date written YYYY-MM or YYYY-MM-DD, got {value!r}")
+        elif key == "pricing":
+            if not isinstance(value, Mapping):
+                errors.append(f"{where}: expected an object of prices, got {value!r}")
+                continue
+            prices = {}
+            for name, price in value.items():
+                if name not in PRICE_KEYS:
+                    errors.append(
+                        f"{where}.{name}: unknown price; "
+                        f"expected one of {', '.join(sorted(PRICE_KEYS))}"
+                    )
+                elif price is not None and not (
+                    isinstance(price, int | float)
+                    and not isinstance(price, bool)
+                    and math.isfinite(price)
+                    and price >= 0
+                ):
+                    errors.append(
+                        f"{where}.{name}: expected a non-negative number of USD per million "
+                        f"tokens or null, got {price!r}"
+                    )
+                else:
+                    prices[name] = price
+            fields[key] = prices
+        else:
+            fields[key] = value
+    return fields
+
+
+def _check_keys(
+    data: Mapping[str, object], allowed: frozenset[str], path: str, errors: list[str]
+) -> None:
+    for key in data:
+        if not isinstance(key, str) or key not in allowed:
+            errors.append(
+                f"{path}.{key}: unknown key; expected one of {', '.join(sorted(allowed))}"
+            )
+
+
+def _layer(base: Mapping[str, object], over: Mapping[str, object]) -> dict[str, object]:
+    """
+    Lay member fields over family defaults; pricing merges price by price.
+    """
+    fields = dict(base)
+    for key, value in over.items():
+        below = fields.get("pricing")
+        if key == "pricing" and isinstance(value, Mapping) and isinstance(below, Mapping):
+            fields[key] = {**below, **value}
+        else:
+            fields[key] = value
+    return fields
+
+
+def _build_family(
+    spec: object, path: str, source: CatalogSource, errors: list[str]
+) -> list[ModelInfo]:
+    if not isinstance(spec, Mapping):
+        errors.append(f"{path}: expected a family object, got {type(spec).__name__}")
+        return []
+    _check_keys(spec, _FAMILY_KEYS, path, errors)
+    family = spec.get("family")
+    provider = spec.get("provider")
+    if not (isinstance(family, str) and family.strip()):
+        errors.append(f"{path}.family: expected the family's name, got {family!r}")
+        family = None
+    if not isinstance(provider, str) or not provider.strip():
+        errors.append(f"{path}.provider: expected a provider id, got {provider!r}")
+        return []
+    defaults = spec.get("defaults", {})
+    if not isinstance(defaults, Mapping):
+        errors.append(f"{path}.defaults: expected an object of shared fields, got {defaults!r}")
+        defaults = {}
+    _check_keys(defaults, _DATA_KEYS, f"{path}.defaults", errors)
+    shared = _check_fields(defaults, f"{path}.defaults", errors)
+    members = spec.get("members")
+    if not isinstance(members, list) or not members:
+        errors.append(f"{path}.members: expected a non-empty list of members, got {members!r}")
+        return []
+    infos = []
+    for i, member in enumerate(members):
+        where = f"{path}.members[{i}]"
+        if not isinstance(member, Mapping):
+            errors.append(f"{where}: expected a member object, got {member!r}")
+            continue
+        _check_keys(member, _MEMBER_KEYS, where, errors)
+        model_id = member.get("id")
+        if not isinstance(model_id, str):
+            errors.append(f"{where}.id: expected the provider's model id, got {model_id!r}")
+            continue
+        count = len(errors)
+        fields = _layer(shared, _check_fields(member, where, errors))
+        if len(errors) > count:
+            continue
+        try:
+            ref = ModelRef(provider=provider, model=model_id)
+            infos.append(ModelInfo(ref=ref, source=source, family=family, **fields))  # type: ignore[arg-type]
+        except (TypeError, ValueError) as exc:
+            errors.append(f"{where}: {exc}")
+    return infos
+
+
+def build_family(
+    spec: Mapping[str, object], *, path: str = "$", source: CatalogSource = CatalogSource.CURATED
+) -> tuple[ModelInfo, ...]:
+    """
+    Expand one family of models into records.
+
+    A family is a mapping with ``family`` (its name), ``provider``, optional
+    ``defaults`` shared by every member and a non-empty list of ``members``.
+    Each member has an ``id`` and overrides only what differs; ``pricing``
+    overrides price by price. ``note`` keys document the data and are ignored.
+    The record fields are those of :meth:`ModelInfo.with_overrides`, written
+    in JSON (``input`` as a list, ``pricing`` as an object)::
+
+        {"family": "gpt-4.1", "provider": "openai",
+         "defaults": {"tools": true, "context_window": 1047576,
+                      "pricing": {"input": 2.0, "output": 8.0}},
+         "members": [{"id": "gpt-4.1", "name": "GPT-4.1"},
+                     {"id": "gpt-4.1-mini", "pricing": {"input": 0.4, "output": 1.6}}]}
+
+    Args:
+        spec: The family.
+        path: The JSON path of *spec*, used in error messages.
+        source: The source recorded on every record.
+
+    Raises:
+        ValueError: The data is wrong; every problem is listed with its JSON path.
+    """
+    errors: list[str] = []
+    infos = _build_family(spec, path, source, errors)
+    raise_if(errors, f"the model family at {path}")
+    return tuple(infos)
+
+
+def build_catalog(
+    data: Mapping[str, object], *, source: CatalogSource = CatalogSource.CURATED
+) -> ModelCatalog:
+    """
+    Build a catalog from ``{"format": 1, "families": [...]}``.
+
+    Raises:
+        ValueError: The data is wrong or names a model twice; every problem is
+            listed with its JSON path.
+    """
+    errors: list[str] = []
+    _check_keys(data, frozenset({"format", "families", "note"}), "$", errors)
+    if data.get("format") != 1:
+        errors.append(f"$.format: expected 1, got {data.get('format')!r}")
+    families = data.get("families")
+    if not isinstance(families, list):
+        errors.append(f"$.families: expected a list of families, got {families!r}")
+        families = []
+    infos: list[ModelInfo] = []
+    where: dict[ModelRef, str] = {}
+    for i, spec in enumerate(families):
+        path = f"$.families[{i}]"
+        for info in _build_family(spec, path, source, errors):
+            if info.ref in where:
+                errors.append(f"{path}: {info.ref} is already defined at {where[info.ref]}")
+                continue
+            where[info.ref] = path
+            infos.append(info)
+    raise_if(errors, "the catalog data")
+    return ModelCatalog(records=infos)
