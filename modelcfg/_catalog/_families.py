@@ -7,8 +7,10 @@ Pure: the caller reads the file (``modelcfg._catalog._curated``).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final
+
+import attrs
 
 from modelcfg._catalog._catalog import ModelCatalog
 from modelcfg._catalog._records import (
@@ -26,72 +28,123 @@ from modelcfg._core._values import ModelRef
 __all__ = ["build_catalog", "build_family"]
 
 
-_DATA_KEYS: Final = OVERRIDABLE
 _FAMILY_KEYS: Final = frozenset({"family", "provider", "defaults", "members", "note"})
-_MEMBER_KEYS: Final = _DATA_KEYS | {"id", "note"}
-_BOOL_KEYS: Final = ("tools", "streaming", "structured_output", "reasoning", "temperature")
-_COUNT_KEYS: Final = ("context_window", "max_output_tokens")
+_MEMBER_KEYS: Final = OVERRIDABLE | {"id", "note"}
+
+
+def _is_bool(value: object) -> bool:
+    return isinstance(value, bool)
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _is_modalities(value: object) -> bool:
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(v, str) and v in Modality.__members__.values() for v in value)
+    )
+
+
+def _is_status(value: object) -> bool:
+    return value in ModelStatus.__members__.values()
+
+
+def _is_cutoff(value: object) -> bool:
+    return isinstance(value, str) and CUTOFF_RE.match(value) is not None
+
+
+def _is_price(value: object) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value >= 0
+    )
+
+
+@attrs.frozen
+class _Rule:
+    """
+    What one record field of the data must be: a test, and the words for what it expects.
+    """
+
+    accepts: Callable[[object], bool]
+    expected: str
+
+
+_BOOL: Final = _Rule(_is_bool, "true, false or null")
+_COUNT: Final = _Rule(_is_count, "a positive whole number of tokens")
+
+_FIELD_RULES: Final[Mapping[str, _Rule]] = {
+    "name": _Rule(_is_text, "a non-empty text"),
+    "input": _Rule(
+        _is_modalities,
+        f"a non-empty list of modalities ({', '.join(m.value for m in Modality)})",
+    ),
+    "tools": _BOOL,
+    "streaming": _BOOL,
+    "structured_output": _BOOL,
+    "reasoning": _BOOL,
+    "temperature": _BOOL,
+    "context_window": _COUNT,
+    "max_output_tokens": _COUNT,
+    # "pricing" is an object checked price by price: see _check_prices.
+    "knowledge_cutoff": _Rule(_is_cutoff, "a date written YYYY-MM or YYYY-MM-DD"),
+    "status": _Rule(_is_status, f"one of {', '.join(s.value for s in ModelStatus)}"),
+}
+"""The record fields of the data and what each must be; ``null`` always means unknown."""
+
+_PRICE_RULE: Final = _Rule(_is_price, "a non-negative number of USD per million tokens or null")
+
+
+def _check_prices(value: object, where: str, errors: list[str]) -> dict[str, object] | None:
+    """
+    Check a ``pricing`` object price by price; ``None`` when it is not an object at all.
+    """
+    if not isinstance(value, Mapping):
+        errors.append(f"{where}: expected an object of prices, got {value!r}")
+        return None
+    prices = {}
+    for name, price in value.items():
+        if name not in PRICE_KEYS:
+            errors.append(
+                f"{where}.{name}: unknown price; expected one of {', '.join(sorted(PRICE_KEYS))}"
+            )
+        elif price is not None and not _PRICE_RULE.accepts(price):
+            errors.append(f"{where}.{name}: expected {_PRICE_RULE.expected}, got {price!r}")
+        else:
+            prices[name] = price
+    return prices
 
 
 def _check_fields(data: Mapping[str, object], path: str, errors: list[str]) -> dict[str, object]:
     """
-    Type-check the record fields of a family's defaults or of a member.
+    Type-check the record fields of a family's defaults or of a member, by :data:`_FIELD_RULES`.
+
+    Other keys are left to :func:`_check_keys`; a field that fails is reported and left out.
     """
     fields: dict[str, object] = {}
     for key, value in data.items():
         where = f"{path}.{key}"
-        if key not in _DATA_KEYS:
+        if key == "pricing":
+            prices = None if value is None else _check_prices(value, where, errors)
+            if value is None or prices is not None:
+                fields[key] = prices
             continue
-        if value is None:
-            fields[key] = None
-        elif key in _BOOL_KEYS and not isinstance(value, bool):
-            errors.append(f"{where}: expected true, false or null, got {value!r}")
-        elif key in _COUNT_KEYS and not (
-            isinstance(value, int) and not isinstance(value, bool) and value > 0
-        ):
-            errors.append(f"{where}: expected a positive whole number of tokens, got {value!r}")
-        elif key == "name" and not (isinstance(value, str) and value.strip()):
-            errors.append(f"{where}: expected a non-empty text, got {value!r}")
-        elif key == "input" and not (
-            isinstance(value, list)
-            and value
-            and all(isinstance(v, str) and v in Modality.__members__.values() for v in value)
-        ):
-            allowed = ", ".join(m.value for m in Modality)
-            errors.append(
-                f"{where}: expected a non-empty list of modalities ({allowed}), got {value!r}"
-            )
-        elif key == "status" and value not in ModelStatus.__members__.values():
-            allowed = ", ".join(s.value for s in ModelStatus)
-            errors.append(f"{where}: expected one of {allowed}, got {value!r}")
-        elif key == "knowledge_cutoff" and not (isinstance(value, str) and CUTOFF_RE.match(value)):
-            errors.append(f"{where}: expected a date written YYYY-MM or YYYY-MM-DD, got {value!r}")
-        elif key == "pricing":
-            if not isinstance(value, Mapping):
-                errors.append(f"{where}: expected an object of prices, got {value!r}")
-                continue
-            prices = {}
-            for name, price in value.items():
-                if name not in PRICE_KEYS:
-                    errors.append(
-                        f"{where}.{name}: unknown price; "
-                        f"expected one of {', '.join(sorted(PRICE_KEYS))}"
-                    )
-                elif price is not None and not (
-                    isinstance(price, int | float)
-                    and not isinstance(price, bool)
-                    and math.isfinite(price)
-                    and price >= 0
-                ):
-                    errors.append(
-                        f"{where}.{name}: expected a non-negative number of USD per million "
-                        f"tokens or null, got {price!r}"
-                    )
-                else:
-                    prices[name] = price
-            fields[key] = prices
-        else:
+        rule = _FIELD_RULES.get(key)
+        if rule is None:
+            continue
+        if value is None or rule.accepts(value):
             fields[key] = value
+        else:
+            errors.append(f"{where}: expected {rule.expected}, got {value!r}")
     return fields
 
 
@@ -138,7 +191,7 @@ def _build_family(
     if not isinstance(defaults, Mapping):
         errors.append(f"{path}.defaults: expected an object of shared fields, got {defaults!r}")
         defaults = {}
-    _check_keys(defaults, _DATA_KEYS, f"{path}.defaults", errors)
+    _check_keys(defaults, OVERRIDABLE, f"{path}.defaults", errors)
     shared = _check_fields(defaults, f"{path}.defaults", errors)
     members = spec.get("members")
     if not isinstance(members, list) or not members:

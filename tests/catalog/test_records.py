@@ -790,6 +790,14 @@ def test_build_family_expands_members() -> None:
     ) == built
 
 
+def test_family_field_table_covers_every_overridable_field() -> None:
+    """The family data's field rules name exactly the fields a record lets data set."""
+    from modelcfg._catalog import _families
+    from modelcfg._catalog._records import OVERRIDABLE
+
+    assert OVERRIDABLE == {*_families._FIELD_RULES, "pricing"}
+
+
 def test_build_family_source_is_recorded() -> None:
     """The source given to build_family() is recorded on every record."""
 
