@@ -13,6 +13,7 @@ from modelcfg.exceptions import (
     AuthStoreError,
     ConfigError,
     CredentialsError,
+    DiscoveryError,
     InvalidStateError,
     ModelcfgError,
     OutputInterruptedError,
@@ -20,11 +21,28 @@ from modelcfg.exceptions import (
 )
 
 if _TYPE_CHECKING:
+    from modelcfg._catalog._cache import (
+        FileCatalogCache,
+        MemoryCatalogCache,
+        default_cache_path,
+    )
     from modelcfg._catalog._catalog import (
         ModelCatalog,
     )
     from modelcfg._catalog._curated import (
         curated_catalog,
+    )
+    from modelcfg._catalog._discovery import (
+        CatalogDiff,
+        DiscoverySource,
+        SourceKind,
+        parse_listing,
+    )
+    from modelcfg._catalog._fetch import (
+        fetch_models,
+    )
+    from modelcfg._catalog._listing import (
+        ModelListing,
     )
     from modelcfg._catalog._records import (
         CatalogSource,
@@ -32,10 +50,22 @@ if _TYPE_CHECKING:
         ModelInfo,
         ModelStatus,
         Pricing,
+        Provenance,
+    )
+    from modelcfg._catalog._refresh import (
+        RefreshOutcome,
+        RefreshReport,
+        SourceRefresh,
+        refresh_catalog,
     )
     from modelcfg._catalog._search import (
         CatalogFilter,
         SearchHit,
+        SortOrder,
+    )
+    from modelcfg._catalog._snapshot import (
+        CatalogSnapshot,
+        SourceSnapshot,
     )
     from modelcfg._config._file import (
         load_config_file,
@@ -146,7 +176,9 @@ __all__ = [
     "AuthStoreError",
     "Call",
     "CandidateSkipped",
+    "CatalogDiff",
     "CatalogFilter",
+    "CatalogSnapshot",
     "CatalogSource",
     "Change",
     "ChangeAction",
@@ -158,21 +190,26 @@ __all__ = [
     "CredentialSource",
     "CredentialsError",
     "DEFAULT_RULES",
+    "DiscoveryError",
+    "DiscoverySource",
     "Executor",
     "ExecutorEvent",
     "Failure",
     "FailureKind",
     "FallbackChain",
+    "FileCatalogCache",
     "GiveUp",
     "HealthState",
     "ImagePart",
     "InvalidStateError",
     "KindRule",
+    "MemoryCatalogCache",
     "Message",
     "Modality",
     "ModelCatalog",
     "ModelEntry",
     "ModelInfo",
+    "ModelListing",
     "ModelRef",
     "ModelStatus",
     "ModelTraits",
@@ -182,10 +219,13 @@ __all__ = [
     "Policy",
     "Pricing",
     "ProfileId",
+    "Provenance",
     "ProviderConfig",
     "ProviderSetup",
     "Reason",
     "ReasonCode",
+    "RefreshOutcome",
+    "RefreshReport",
     "RequestGaveUp",
     "RequestNeeds",
     "Routes",
@@ -194,6 +234,10 @@ __all__ = [
     "SessionState",
     "Skip",
     "SkipCode",
+    "SortOrder",
+    "SourceKind",
+    "SourceRefresh",
+    "SourceSnapshot",
     "StaticCredentials",
     "StoreCredentials",
     "StreamEnd",
@@ -212,15 +256,19 @@ __all__ = [
     "build_routes",
     "catalog_for",
     "curated_catalog",
+    "default_cache_path",
     "dump_config",
     "dump_state",
+    "fetch_models",
     "legacy_keys",
     "load_config",
     "load_config_file",
     "load_state",
     "migrate_config",
     "next_attempt",
+    "parse_listing",
     "redact",
+    "refresh_catalog",
     "render_steps",
     "replay",
     "resolve_model",
@@ -256,6 +304,23 @@ _LAZY: dict[str, str] = {
     "Pricing": "modelcfg._catalog._records",
     "SearchHit": "modelcfg._catalog._search",
     "curated_catalog": "modelcfg._catalog._curated",
+    "Provenance": "modelcfg._catalog._records",
+    "SortOrder": "modelcfg._catalog._search",
+    "CatalogDiff": "modelcfg._catalog._discovery",
+    "DiscoverySource": "modelcfg._catalog._discovery",
+    "SourceKind": "modelcfg._catalog._discovery",
+    "parse_listing": "modelcfg._catalog._discovery",
+    "ModelListing": "modelcfg._catalog._listing",
+    "fetch_models": "modelcfg._catalog._fetch",
+    "CatalogSnapshot": "modelcfg._catalog._snapshot",
+    "SourceSnapshot": "modelcfg._catalog._snapshot",
+    "FileCatalogCache": "modelcfg._catalog._cache",
+    "MemoryCatalogCache": "modelcfg._catalog._cache",
+    "default_cache_path": "modelcfg._catalog._cache",
+    "RefreshOutcome": "modelcfg._catalog._refresh",
+    "RefreshReport": "modelcfg._catalog._refresh",
+    "SourceRefresh": "modelcfg._catalog._refresh",
+    "refresh_catalog": "modelcfg._catalog._refresh",
     "Change": "modelcfg._config._migrate",
     "ChangeAction": "modelcfg._config._migrate",
     "legacy_keys": "modelcfg._config._migrate",

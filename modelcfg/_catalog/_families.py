@@ -6,6 +6,7 @@ Pure: the caller reads the file (``modelcfg._catalog._curated``).
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Mapping
 from typing import Final
@@ -21,11 +22,12 @@ from modelcfg._catalog._records import (
     Modality,
     ModelInfo,
     ModelStatus,
+    date_seconds,
     raise_if,
 )
 from modelcfg._core._values import ModelRef
 
-__all__ = ["build_catalog", "build_family"]
+__all__ = ["build_catalog", "build_family", "regenerate"]
 
 
 _FAMILY_KEYS: Final = frozenset({"family", "provider", "defaults", "members", "note"})
@@ -257,16 +259,26 @@ def build_catalog(
     data: Mapping[str, object], *, source: CatalogSource = CatalogSource.CURATED
 ) -> ModelCatalog:
     """
-    Build a catalog from ``{"format": 1, "families": [...]}``.
+    Build a catalog from ``{"format": 1, "as_of": "2025-11", "families": [...]}``.
+
+    ``as_of`` (optional) dates the data, ``YYYY-MM`` or ``YYYY-MM-DD``; every record
+    then has that date, at midnight UTC, as its ``fetched_at``, so merges can tell
+    whether a discovered record is newer (see :meth:`ModelCatalog.combined`).
 
     Raises:
         ValueError: The data is wrong or names a model twice; every problem is
             listed with its JSON path.
     """
     errors: list[str] = []
-    _check_keys(data, frozenset({"format", "families", "note"}), "$", errors)
+    _check_keys(data, frozenset({"format", "families", "note", "as_of"}), "$", errors)
     if data.get("format") != 1:
         errors.append(f"$.format: expected 1, got {data.get('format')!r}")
+    as_of = data.get("as_of")
+    fetched_at = None
+    if as_of is not None:
+        fetched_at = date_seconds(as_of)
+        if fetched_at is None:
+            errors.append(f"$.as_of: expected a date written YYYY-MM or YYYY-MM-DD, got {as_of!r}")
     families = data.get("families")
     if not isinstance(families, list):
         errors.append(f"$.families: expected a list of families, got {families!r}")
@@ -276,6 +288,8 @@ def build_catalog(
     for i, spec in enumerate(families):
         path = f"$.families[{i}]"
         for info in _build_family(spec, path, source, errors):
+            if fetched_at is not None:
+                info = attrs.evolve(info, fetched_at=fetched_at)
             if info.ref in where:
                 errors.append(f"{path}: {info.ref} is already defined at {where[info.ref]}")
                 continue
@@ -283,3 +297,103 @@ def build_catalog(
             infos.append(info)
     raise_if(errors, "the catalog data")
     return ModelCatalog(records=infos)
+
+
+# --------------------------------------------------------------------------- regeneration
+
+
+_REFRESHED: Final = ("context_window", "max_output_tokens")
+"""Member figures taken from a discovered snapshot (prices and status are handled apart)."""
+
+
+def _effective(family: Mapping[str, object], member: Mapping[str, object], key: str) -> object:
+    if key in member:
+        return member[key]
+    defaults = family.get("defaults")
+    return defaults.get(key) if isinstance(defaults, Mapping) else None
+
+
+def _set_member(
+    family: Mapping[str, object], member: dict[str, object], key: str, value: object
+) -> None:
+    """
+    Give *member* *value* for *key*, as an override only where the family default differs.
+    """
+    defaults = family.get("defaults")
+    default = defaults.get(key) if isinstance(defaults, Mapping) else None
+    if value == default and not (isinstance(defaults, Mapping) and key not in defaults):
+        member.pop(key, None)
+    else:
+        member[key] = value
+
+
+def regenerate(
+    data: Mapping[str, object], discovered: ModelCatalog, *, as_of: str
+) -> tuple[dict[str, object], tuple[str, ...]]:
+    """
+    The curated data with the figures a discovered snapshot gives for its models.
+
+    For each member whose ``provider/id`` the snapshot lists, the known prices
+    (input, output, cache read, cache write), the context window and the output
+    limit are taken from the snapshot, and a deprecation it announces is
+    recorded; what the snapshot leaves unknown stays as curated, and so do the
+    hand-checked capabilities. A figure equal to the family's default is not
+    repeated on the member. ``as_of`` dates the result.
+
+    Returns:
+        The new data, and one line per figure changed (``$.families[9].members[0]
+        openrouter/x: pricing.input 3.0 -> 2.5``).
+
+    Raises:
+        ValueError: The result is not valid curated data (see :func:`build_catalog`).
+    """
+    new = copy.deepcopy(dict(data))
+    new["as_of"] = as_of
+    changes: list[str] = []
+    families = new.get("families")
+    for i, family in enumerate(families if isinstance(families, list) else []):
+        if not isinstance(family, dict) or not isinstance(family.get("members"), list):
+            continue
+        for j, member in enumerate(family["members"]):
+            if not isinstance(member, dict):
+                continue
+            try:
+                ref = ModelRef(provider=str(family.get("provider")), model=str(member.get("id")))
+            except ValueError:
+                continue
+            found = discovered.get(ref)
+            if found is None:
+                continue
+            where = f"$.families[{i}].members[{j}] {ref}"
+
+            def change(key: str, before: object, after: object, where: str = where) -> None:
+                changes.append(f"{where}: {key} {before!r} -> {after!r}")
+
+            for key in _REFRESHED:
+                value = getattr(found, key)
+                before = _effective(family, member, key)
+                if value is not None and value != before:
+                    _set_member(family, member, key, value)
+                    change(key, before, value)
+            if found.pricing is not None:
+                defaults = family.get("defaults")
+                base = defaults.get("pricing") if isinstance(defaults, Mapping) else None
+                base = dict(base) if isinstance(base, Mapping) else {}
+                own = member.get("pricing")
+                own = dict(own) if isinstance(own, Mapping) else {}
+                prices = {**base, **own}  # how members lay prices over the family's
+                for name in ("input", "output", "cache_read", "cache_write"):
+                    value = getattr(found.pricing, name)
+                    if value is not None and value != prices.get(name):
+                        change(f"pricing.{name}", prices.get(name), value)
+                        prices[name] = value
+                override = {k: v for k, v in prices.items() if k not in base or base[k] != v}
+                if override:
+                    member["pricing"] = override
+                else:
+                    member.pop("pricing", None)
+            if found.status.ended and _effective(family, member, "status") != found.status.value:
+                change("status", _effective(family, member, "status"), found.status.value)
+                member["status"] = found.status.value
+    build_catalog(new)  # the result must still be valid curated data
+    return new, tuple(changes)

@@ -1,16 +1,29 @@
 """
 Normalising OpenRouter's ``GET /api/v1/models`` into discovered records.
 
-Pure: the caller fetches the response.
+The response is ``{"data": [model, ...]}``; each model documents ``id``,
+``canonical_slug``, ``name``, ``created``, ``context_length``, ``architecture``
+(``input_modalities``, ``output_modalities``), ``pricing`` (USD per token, as
+decimal text), ``top_provider`` (``context_length``, ``max_completion_tokens``),
+``supported_parameters``, ``knowledge_cutoff`` and ``expiration_date``. Any of
+them may be missing or ``null``; what is missing stays unknown.
+
+Pure: the caller fetches the response and passes the time it was fetched.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
 from typing import Final
 
 from modelcfg._catalog._catalog import ModelCatalog
+from modelcfg._catalog._listing import (
+    ModelListing,
+    count,
+    data_list,
+    per_million,
+    unix_seconds,
+)
 from modelcfg._catalog._records import (
     CUTOFF_RE,
     CatalogSource,
@@ -18,13 +31,15 @@ from modelcfg._catalog._records import (
     ModelInfo,
     ModelStatus,
     Pricing,
+    date_seconds,
 )
 from modelcfg._core._values import ModelRef
+from modelcfg.exceptions import DiscoveryError
 
-__all__ = ["catalog_from_openrouter", "info_from_openrouter"]
+__all__ = ["catalog_from_openrouter", "info_from_openrouter", "parse_openrouter_models"]
 
 
-_OPENROUTER_MODALITIES: Final = {
+_INPUTS: Final = {
     "text": Modality.TEXT,
     "image": Modality.IMAGE,
     "audio": Modality.AUDIO,
@@ -32,59 +47,63 @@ _OPENROUTER_MODALITIES: Final = {
     "file": Modality.PDF,
     "pdf": Modality.PDF,
 }
-_OPENROUTER_PRICES: Final = {
+_OUTPUTS: Final = {
+    "text": Modality.TEXT,
+    "image": Modality.IMAGE,
+    "audio": Modality.AUDIO,
+    "video": Modality.VIDEO,
+}
+"""Output modalities of a chat model; embeddings, rerank scores and the like are not."""
+
+_PRICES: Final = {
     "prompt": "input",
     "completion": "output",
     "input_cache_read": "cache_read",
     "input_cache_write": "cache_write",
 }
-_PER_MILLION: Final = Decimal(1_000_000)
+"""OpenRouter's per-token prices that a record keeps (``request``, ``image``,
+``web_search`` and ``internal_reasoning`` have no place in it)."""
+
+_REASONING: Final = frozenset({"reasoning", "include_reasoning"})
 
 
-def _count(value: object) -> int | None:
-    if isinstance(value, bool):
+def _modalities(raw: object, table: Mapping[str, Modality]) -> set[Modality] | None:
+    if not isinstance(raw, list):
         return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return value if isinstance(value, int) and value > 0 else None
+    return {table[m] for m in raw if isinstance(m, str) and m in table}
 
 
-def _per_million(value: object) -> float | None:
-    """
-    Convert a USD-per-token price (a string or number) to USD per million tokens.
-
-    Negative prices (OpenRouter's "-1" for variable pricing) and garbage give ``None``.
-    """
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        return None
-    try:
-        price = Decimal(str(value).strip()) * _PER_MILLION
-    except InvalidOperation:
-        return None
-    if not price.is_finite() or price < 0:
-        return None
-    return float(price)
-
-
-def info_from_openrouter(record: Mapping[str, object]) -> ModelInfo:
+def info_from_openrouter(
+    record: Mapping[str, object], *, provider: str = "openrouter", fetched_at: float | None = None
+) -> ModelInfo:
     """
     Normalise one entry of OpenRouter's ``/api/v1/models`` into a discovered record.
 
-    Prices arrive as USD-per-token strings and are converted to USD per million
-    tokens; ``architecture.input_modalities`` maps ``file`` to PDF;
-    ``supported_parameters`` tells tools, temperature, structured outputs and
-    reasoning; ``top_provider.max_completion_tokens`` is the output limit.
-    OpenRouter streams every model, so ``streaming`` is true. A field that is
-    missing or malformed is left unknown rather than failing the record.
+    Prices arrive as USD-per-token text and become USD per million tokens,
+    exactly (see :func:`~modelcfg._catalog._listing.per_million`); ``"-1"`` or a
+    missing price is unknown, never free. ``architecture.input_modalities`` maps
+    ``file`` to PDF; ``output_modalities`` gives ``output``.
+    ``supported_parameters`` tells tools (``tools``), temperature, structured
+    outputs (``structured_outputs``) and reasoning (``reasoning`` or
+    ``include_reasoning``); ``top_provider.max_completion_tokens`` is the output
+    limit. An ``expiration_date`` makes the model deprecated, retiring on that
+    date. OpenRouter streams every model, so ``streaming`` is true. A field that
+    is missing or malformed is left unknown rather than failing the record.
+
+    Args:
+        record: One element of the response's ``data``.
+        provider: The provider id the record is filed under.
+        fetched_at: When the listing was fetched, in seconds since the epoch.
 
     Raises:
-        ValueError: The record has no usable ``id``.
+        ValueError: The record has no usable ``id``, or it is not a chat model (it
+            outputs embeddings or scores only).
     """
     model_id = record.get("id")
     if not isinstance(model_id, str) or not model_id.strip():
         raise ValueError(f"an OpenRouter model record needs a text 'id', got {model_id!r}")
     try:
-        ref = ModelRef(provider="openrouter", model=model_id.strip())
+        ref = ModelRef(provider=provider, model=model_id.strip())
     except ValueError:
         raise ValueError(f"the OpenRouter model id {model_id!r} is not a usable model id") from None
 
@@ -92,29 +111,35 @@ def info_from_openrouter(record: Mapping[str, object]) -> ModelInfo:
     name = record.get("name")
     if isinstance(name, str) and name.strip():
         fields["name"] = name.strip()
+    slug = record.get("canonical_slug")
+    if isinstance(slug, str) and slug.strip() and slug.strip() != ref.model:
+        fields["canonical_id"] = slug.strip()
+    fields["created_at"] = unix_seconds(record.get("created"))
 
     architecture = record.get("architecture")
     if isinstance(architecture, Mapping):
-        raw = architecture.get("input_modalities")
-        if isinstance(raw, list):
-            modalities = {_OPENROUTER_MODALITIES.get(m) for m in raw if isinstance(m, str)}
-            modalities.discard(None)
-            if modalities:
-                fields["input"] = modalities | {Modality.TEXT}
+        inputs = _modalities(architecture.get("input_modalities"), _INPUTS)
+        if inputs:
+            fields["input"] = inputs | {Modality.TEXT}
+        raw_outputs = architecture.get("output_modalities")
+        outputs = _modalities(raw_outputs, _OUTPUTS)
+        if outputs is not None and raw_outputs:
+            if not outputs:
+                kinds = ", ".join(str(m) for m in raw_outputs)
+                raise ValueError(f"{ref.model!r} outputs {kinds}, not text: it is not a chat model")
+            fields["output"] = outputs
 
     top = record.get("top_provider")
     top = top if isinstance(top, Mapping) else {}
-    context = _count(record.get("context_length")) or _count(top.get("context_length"))
+    context = count(record.get("context_length")) or count(top.get("context_length"))
     fields["context_window"] = context
-    max_output = _count(top.get("max_completion_tokens"))
+    max_output = count(top.get("max_completion_tokens"))
     if max_output is not None and (context is None or max_output <= context):
         fields["max_output_tokens"] = max_output
 
     pricing = record.get("pricing")
     if isinstance(pricing, Mapping):
-        prices = {
-            ours: _per_million(pricing.get(theirs)) for theirs, ours in _OPENROUTER_PRICES.items()
-        }
+        prices = {ours: per_million(pricing.get(theirs)) for theirs, ours in _PRICES.items()}
         if any(p is not None for p in prices.values()):
             fields["pricing"] = Pricing(**prices)
 
@@ -124,36 +149,70 @@ def info_from_openrouter(record: Mapping[str, object]) -> ModelInfo:
         fields["tools"] = "tools" in names
         fields["temperature"] = "temperature" in names
         fields["structured_output"] = "structured_outputs" in names
-        fields["reasoning"] = bool(names & {"reasoning", "include_reasoning"})
+        fields["reasoning"] = bool(names & _REASONING)
 
     cutoff = record.get("knowledge_cutoff")
     if isinstance(cutoff, str) and CUTOFF_RE.match(cutoff.strip()):
         fields["knowledge_cutoff"] = cutoff.strip()
-    if record.get("expiration_date"):
+    expiration = record.get("expiration_date")
+    if isinstance(expiration, str) and expiration.strip():
         fields["status"] = ModelStatus.DEPRECATED
+        fields["retires_at"] = date_seconds(expiration.strip()[:10])
 
-    return ModelInfo(ref=ref, source=CatalogSource.DISCOVERED, **fields)  # type: ignore[arg-type]
+    return ModelInfo(
+        ref=ref,
+        source=CatalogSource.DISCOVERED,
+        origin=provider,
+        fetched_at=fetched_at,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def parse_openrouter_models(
+    payload: object, *, provider: str = "openrouter", fetched_at: float | None = None
+) -> ModelListing:
+    """
+    Normalise a whole ``/api/v1/models`` response (``{"data": [...]}``).
+
+    An entry that is not an object, has no usable id, is not a chat model, or
+    repeats an id already listed is skipped with a reason; the others are kept.
+
+    Raises:
+        DiscoveryError: The response is not an object with a ``data`` list.
+    """
+    data = data_list(payload, provider, "OpenRouter models")
+    records: list[ModelInfo] = []
+    skipped: list[str] = []
+    seen: set[ModelRef] = set()
+    for i, entry in enumerate(data):
+        if not isinstance(entry, Mapping):
+            skipped.append(f"$.data[{i}]: skipped: not an object")
+            continue
+        try:
+            info = info_from_openrouter(entry, provider=provider, fetched_at=fetched_at)
+        except (TypeError, ValueError) as exc:
+            skipped.append(f"$.data[{i}]: skipped: {exc}")
+            continue
+        if info.ref in seen:
+            skipped.append(
+                f"$.data[{i}]: skipped: {info.ref.model!r} is listed twice; kept the first"
+            )
+            continue
+        seen.add(info.ref)
+        records.append(info)
+    return ModelListing(source=provider, records=tuple(records), skipped=tuple(skipped))
 
 
 def catalog_from_openrouter(payload: Mapping[str, object]) -> tuple[ModelCatalog, tuple[str, ...]]:
     """
-    Normalise a whole ``/api/v1/models`` response (``{"data": [...]}``).
-
-    Records without a usable id are skipped; a later record for the same id wins.
+    Normalise a whole ``/api/v1/models`` response into a catalog.
 
     Returns:
-        The discovered catalog, and one sentence per skipped record.
+        The discovered catalog, and one sentence per skipped record (or, when
+        the response is not a models list, one sentence saying so).
     """
-    data = payload.get("data")
-    if not isinstance(data, list):
-        return ModelCatalog(), ("the OpenRouter models response has no 'data' list",)
-    infos, skipped = [], []
-    for i, record in enumerate(data):
-        if not isinstance(record, Mapping):
-            skipped.append(f"$.data[{i}]: skipped: not an object")
-            continue
-        try:
-            infos.append(info_from_openrouter(record))
-        except ValueError as exc:
-            skipped.append(f"$.data[{i}]: skipped: {exc}")
-    return ModelCatalog.from_records(infos), tuple(skipped)
+    try:
+        listing = parse_openrouter_models(payload)
+    except DiscoveryError as exc:
+        return ModelCatalog(), (str(exc),)
+    return ModelCatalog(records=listing.records), listing.skipped

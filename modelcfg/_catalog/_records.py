@@ -3,7 +3,8 @@ Model records and how they are keyed.
 
 A :class:`ModelInfo` describes one model on one provider: what it accepts, what
 it supports, how much it holds and what it costs. ``None`` always means
-*unknown*, never *no*. :func:`model_key` and :func:`native_ref` link the records
+*unknown*, never *no*. Every record says where it came from (a
+:class:`Provenance`). :func:`model_key` and :func:`native_ref` link the records
 of one model served by several providers.
 
 This module is pure: it reads no files, clock, environment or network.
@@ -11,6 +12,7 @@ This module is pure: it reads no files, clock, environment or network.
 
 from __future__ import annotations
 
+import datetime
 import enum
 import math
 import re
@@ -27,6 +29,7 @@ __all__ = [
     "ModelInfo",
     "ModelStatus",
     "Pricing",
+    "Provenance",
     "model_key",
     "native_ref",
 ]
@@ -34,7 +37,7 @@ __all__ = [
 
 class Modality(enum.StrEnum):
     """
-    A kind of input a model accepts.
+    A kind of content a model accepts (or produces).
     """
 
     TEXT = "text"
@@ -58,6 +61,13 @@ class ModelStatus(enum.StrEnum):
     RETIRED = "retired"
     """No longer served; calls fail."""
 
+    @property
+    def ended(self) -> bool:
+        """
+        Whether the model's end has been announced or reached (deprecated or retired).
+        """
+        return self in (ModelStatus.DEPRECATED, ModelStatus.RETIRED)
+
 
 class CatalogSource(enum.StrEnum):
     """
@@ -70,6 +80,84 @@ class CatalogSource(enum.StrEnum):
     """Fetched from a provider's models API (metadata only)."""
     USER = "user"
     """Defined or overridden in the user's config."""
+
+
+def _check_optional_time(
+    _instance: object, attribute: attrs.Attribute[float | None], value: float | None
+) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(
+            f"{attribute.name} must be a number of seconds since the epoch, not {value!r}"
+        )
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(
+            f"{attribute.name} must be a finite, non-negative number of seconds since the "
+            f"epoch, not {value!r}"
+        )
+
+
+def _check_origin(
+    _instance: object, _attribute: attrs.Attribute[str | None], value: str | None
+) -> None:
+    if value is not None and not (isinstance(value, str) and value.strip()):
+        raise ValueError(
+            f"origin must be a non-empty text (a discovery source) or None, not {value!r}"
+        )
+
+
+def date_seconds(text: object) -> float | None:
+    """
+    A date written ``YYYY-MM`` or ``YYYY-MM-DD`` (midnight UTC, the 1st for a month) as
+    seconds since the epoch; ``None`` for anything else.
+    """
+    if not isinstance(text, str) or CUTOFF_RE.match(text) is None:
+        return None
+    year, month, *day = (int(part) for part in text.split("-"))
+    try:
+        when = datetime.datetime(year, month, day[0] if day else 1, tzinfo=datetime.UTC)
+    except ValueError:  # 2025-02-30
+        return None
+    return when.timestamp()
+
+
+def format_date(at: float, *, with_time: bool = True) -> str:
+    """
+    A time in seconds since the epoch as UTC text: ``2026-12-07 21:04 UTC`` (or ``2026-12-07``).
+    """
+    when = datetime.datetime.fromtimestamp(at, datetime.UTC)
+    return when.strftime("%Y-%m-%d %H:%M UTC" if with_time else "%Y-%m-%d")
+
+
+@attrs.frozen(kw_only=True)
+class Provenance:
+    """
+    Where a record's facts came from.
+
+    Attributes:
+        source: Curated data, a provider's models listing, or the user's config.
+        origin: For discovered facts, the listing they came from (``openrouter``,
+            ``anthropic``, a configured provider's id).
+        fetched_at: When the facts were gathered, in seconds since the epoch: the
+            fetch of a listing, or the date of the curated data; ``None`` when unknown.
+    """
+
+    source: CatalogSource = attrs.field(converter=CatalogSource)
+    origin: str | None = attrs.field(default=None, validator=_check_origin)
+    fetched_at: float | None = attrs.field(default=None, validator=_check_optional_time)
+
+    def __str__(self) -> str:
+        """
+        ``curated (2025-11-01)``, ``discovered from openrouter (2026-12-07 21:04 UTC)``, ``user``.
+        """
+        text = self.source.value
+        if self.origin is not None:
+            text += f" from {self.origin}"
+        if self.fetched_at is not None:
+            curated = self.source is CatalogSource.CURATED
+            text += f" ({format_date(self.fetched_at, with_time=not curated)})"
+        return text
 
 
 # --------------------------------------------------------------------------- records
@@ -228,6 +316,29 @@ def _check_family(
         raise ValueError(f"family of {instance.ref} must be a non-empty text or None")
 
 
+def _check_output(
+    instance: ModelInfo,
+    _attribute: attrs.Attribute[frozenset[Modality]],
+    value: frozenset[Modality],
+) -> None:
+    if not value:
+        raise ValueError(f"output of {instance.ref} must name at least one modality")
+
+
+def _check_optional_text(
+    instance: ModelInfo, attribute: attrs.Attribute[str | None], value: str | None
+) -> None:
+    if value is not None and not (isinstance(value, str) and value.strip()):
+        raise ValueError(f"{attribute.name} of {instance.ref} must be a non-empty text or None")
+
+
+def _check_provenance(
+    instance: ModelInfo, attribute: attrs.Attribute[Provenance | None], value: Provenance | None
+) -> None:
+    if value is not None and not isinstance(value, Provenance):
+        raise TypeError(f"{attribute.name} of {instance.ref} must be a Provenance or None")
+
+
 def _default_name(instance: ModelInfo) -> str:
     return instance.ref.model
 
@@ -274,6 +385,21 @@ class ModelInfo:
         status: Where the model is in its life cycle.
         source: Where this record came from.
         family: The curated family the record was built from, if any.
+        output: The modalities the model produces; text only by default
+            (image generators add ``image``).
+        origin: For a discovered record, the listing it came from (``openrouter``,
+            ``anthropic``, ``openai`` or a configured provider's id).
+        fetched_at: When the record's facts were gathered, in seconds since the
+            epoch: the fetch of its listing, or the date of the curated data.
+        created_at: When the provider published the model, in seconds since the epoch.
+        retires_at: When the provider may stop serving the model (an announced
+            expiration), in seconds since the epoch.
+        canonical_id: The provider's permanent id for the model, when it has one
+            (OpenRouter's ``canonical_slug``, which never changes).
+        pricing_from: Where ``pricing`` came from when a newer source than the
+            record's own supplied it (see :meth:`ModelCatalog.combined`).
+        status_from: Where ``status`` came from when a newer source than the
+            record's own supplied it.
 
     .. versionadded:: 0.1.0
     """
@@ -297,6 +423,16 @@ class ModelInfo:
     status: ModelStatus = attrs.field(default=ModelStatus.ACTIVE, converter=ModelStatus)
     source: CatalogSource = attrs.field(default=CatalogSource.USER, converter=CatalogSource)
     family: str | None = attrs.field(default=None, validator=_check_family)
+    output: frozenset[Modality] = attrs.field(
+        default=_TEXT_ONLY, converter=to_modalities, validator=_check_output
+    )
+    origin: str | None = attrs.field(default=None, validator=_check_origin)
+    fetched_at: float | None = attrs.field(default=None, validator=_check_optional_time)
+    created_at: float | None = attrs.field(default=None, validator=_check_optional_time)
+    retires_at: float | None = attrs.field(default=None, validator=_check_optional_time)
+    canonical_id: str | None = attrs.field(default=None, validator=_check_optional_text)
+    pricing_from: Provenance | None = attrs.field(default=None, validator=_check_provenance)
+    status_from: Provenance | None = attrs.field(default=None, validator=_check_provenance)
 
     def __attrs_post_init__(self) -> None:
         if (
@@ -315,6 +451,29 @@ class ModelInfo:
         Return the record of a model nobody described: text-only, every limit unknown.
         """
         return cls(ref=ref, source=source)
+
+    @property
+    def provenance(self) -> Provenance:
+        """
+        Where the record came from: its source, the listing and when its facts were gathered.
+        """
+        return Provenance(source=self.source, origin=self.origin, fetched_at=self.fetched_at)
+
+    @property
+    def variant(self) -> str | None:
+        """
+        The ``:variant`` suffix of the model id (``free`` for ``meta-llama/llama-3.3-70b:free``).
+        """
+        _, colon, variant = self.ref.model.rpartition(":")
+        return variant if colon and variant and "/" not in variant else None
+
+    @property
+    def free(self) -> bool:
+        """
+        Whether input and output are both known to cost nothing (unknown prices are never free).
+        """
+        pricing = self.pricing
+        return pricing is not None and pricing.input == 0 and pricing.output == 0
 
     @property
     def image_input(self) -> bool:
@@ -357,6 +516,11 @@ class ModelInfo:
                 )
             base.update({k: v for k, v in pricing.items() if v is not None})
             changes["pricing"] = base
+        # A price or status the user sets is the user's own, not a newer source's.
+        if "pricing" in changes:
+            changes["pricing_from"] = None
+        if "status" in changes:
+            changes["status_from"] = None
         return attrs.evolve(self, **changes)
 
 

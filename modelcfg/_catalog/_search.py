@@ -1,21 +1,34 @@
 """
-Searching model records: filters, matching and ranking.
+Searching model records: filters, matching, ranking and sorting.
+
+What lives here:
+
+- :class:`CatalogFilter`: what a searched-for model must offer, with the reason
+  a record fails (:meth:`~CatalogFilter.rejects`);
+- :class:`MatchKind`, :class:`MatchField` and :class:`SearchHit`: how a query
+  matched a record, best first: exact, then prefix, then token, then typo;
+- :class:`SortOrder`: relevance, price, context or newest;
+- :class:`SearchIndex`: what a catalog computes once to answer searches
+  quickly (normalised texts, sorted keys, a word index, filter columns).
+
+Text is compared in lower case with separators (space, ``-``, ``_``, ``.``,
+``:``, ``/``) ignored, so ``sonnet 4.5`` equals ``Sonnet-4-5``.
 
 Pure: no files, clock, environment or network.
 """
 
 from __future__ import annotations
 
-import difflib
+import bisect
 import enum
 import math
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Final
 
 import attrs
 
 from modelcfg._catalog._records import (
-    SEPARATORS_RE,
     CatalogSource,
     Modality,
     ModelInfo,
@@ -25,7 +38,15 @@ from modelcfg._catalog._records import (
 )
 from modelcfg._core._values import ModelRef
 
-__all__ = ["CatalogFilter", "MatchField", "MatchKind", "SearchHit", "search_records"]
+__all__ = [
+    "CatalogFilter",
+    "MatchField",
+    "MatchKind",
+    "SearchHit",
+    "SearchIndex",
+    "SortOrder",
+    "search_records",
+]
 
 
 class MatchKind(enum.StrEnum):
@@ -34,33 +55,52 @@ class MatchKind(enum.StrEnum):
     """
 
     EXACT = "exact"
-    """The text equals the query (ignoring case and ``.``/``-``/space differences)."""
+    """The text equals the query (ignoring case and separators)."""
     PREFIX = "prefix"
     """The text starts with the query."""
-    SUBSTRING = "substring"
-    """The text contains the query."""
-    WORDS = "words"
-    """The text contains every word of the query."""
-    FUZZY = "fuzzy"
-    """The text is close to the query (:mod:`difflib` similarity)."""
+    TOKEN = "token"
+    """Each word of the query starts a word of the text, in any order."""
+    TYPO = "typo"
+    """As a token match, but some words of the query are one typo away from a word of the text."""
     ANY = "any"
     """The query was empty: every record passing the filters matches."""
 
 
 class MatchField(enum.StrEnum):
     """
-    Which part of a record a search query matched.
+    Which part of a record a search query matched, best first.
     """
 
     ALIAS = "alias"
+    """The alias the user's config gives the model."""
     ID = "id"
+    """The model id, the last segment of a ``vendor/name`` id, or the canonical id."""
     REF = "ref"
+    """The whole ``provider/model`` text."""
     NAME = "name"
+    """The display name."""
+
+
+class SortOrder(enum.StrEnum):
+    """
+    How search results are ordered.
+    """
+
+    RELEVANCE = "relevance"
+    """Best match first (the catalog's order for an empty query)."""
+    PRICE = "price"
+    """Cheapest input, then output, price first; unknown prices last."""
+    CONTEXT = "context"
+    """Largest context window first; unknown windows last."""
+    NEWEST = "newest"
+    """Most recently published first; unknown dates last."""
 
 
 _KIND_RANK: Final = {kind: rank for rank, kind in enumerate(MatchKind)}
 _FIELD_RANK: Final = {field: rank for rank, field in enumerate(MatchField)}
-_FUZZY_CUTOFF: Final = 0.72
+_SEPARATORS_RE: Final = re.compile(r"[\W_]+")
+_TYPO_MIN: Final = 3
+"""Words shorter than this are never read as typos: too many words are one edit from them."""
 
 
 @attrs.frozen(kw_only=True)
@@ -73,7 +113,8 @@ class SearchHit:
         kind: How the query matched.
         field: Which part of the record matched.
         text: The text that matched (the alias, id, ref or name itself).
-        score: Similarity with the query, from 0 to 1 (1 for an exact match).
+        score: How much of the text the query covers, from 0 to 1 (1 for an exact match).
+        typos: For a typo match, each query word read as a typo and the word it stands for.
     """
 
     info: ModelInfo
@@ -81,6 +122,7 @@ class SearchHit:
     field: MatchField
     text: str
     score: float
+    typos: tuple[tuple[str, str], ...] = ()
 
     @property
     def reason(self) -> str:
@@ -93,21 +135,21 @@ class SearchHit:
                 return f"{what} equals the query"
             case MatchKind.PREFIX:
                 return f"{what} starts with the query"
-            case MatchKind.SUBSTRING:
-                return f"{what} contains the query"
-            case MatchKind.WORDS:
-                return f"{what} contains every word of the query"
-            case MatchKind.FUZZY:
-                return f"{what} is close to the query ({self.score:.0%} similar)"
+            case MatchKind.TOKEN:
+                return f"each word of the query starts a word of {what}"
+            case MatchKind.TYPO:
+                typos = ", ".join(f"{typed!r} for {meant!r}" for typed, meant in self.typos)
+                return f"{what} matches, reading {typos}"
             case MatchKind.ANY:
                 return "the query is empty; every model that passes the filters matches"
 
-    def sort_key(self) -> tuple[int, int, float, int, str]:
+    def sort_key(self) -> tuple[int, int, int, float, int, str]:
         """
-        The key results are ordered by: kind, field, similarity, text length, ref.
+        The relevance order: kind, typos, field, coverage, text length, ref.
         """
         return (
             _KIND_RANK[self.kind],
+            len(self.typos),
             _FIELD_RANK[self.field],
             -self.score,
             len(self.text),
@@ -115,10 +157,18 @@ class SearchHit:
         )
 
 
+# --------------------------------------------------------------------------- filters
+
+
 def _check_optional_limit(
     _instance: object, attribute: attrs.Attribute[float | None], value: float | None
 ) -> None:
-    if value is not None and not (math.isfinite(value) and value >= 0):
+    if value is not None and not (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value >= 0
+    ):
         raise ValueError(f"{attribute.name} must be a non-negative number, not {value!r}")
 
 
@@ -131,6 +181,34 @@ def _check_min_context(
         )
 
 
+def _to_statuses(value: object) -> frozenset[ModelStatus] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = (value,)
+    if not isinstance(value, Iterable):
+        raise TypeError(f"status must be a collection of statuses, not {value!r}")
+    try:
+        statuses = frozenset(ModelStatus(item) for item in value)
+    except ValueError:
+        allowed = ", ".join(s.value for s in ModelStatus)
+        raise ValueError(f"status names an unknown status; use {allowed}") from None
+    if not statuses:
+        raise ValueError("status must name at least one status, or be None for any")
+    return statuses
+
+
+def _to_provider(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"provider must be a provider id, not {value!r}")
+    return value.strip().lower()
+
+
+_CAPABILITIES: Final = ("tools", "streaming", "structured_output", "reasoning")
+
+
 @attrs.frozen(kw_only=True)
 class CatalogFilter:
     """
@@ -138,7 +216,7 @@ class CatalogFilter:
 
     A capability set to ``True`` must be known to be supported, ``False`` known
     to be absent, ``None`` is not checked. A record whose value is unknown fails
-    a check unless ``allow_unknown`` is set.
+    a check unless ``allow_unknown`` is set; an unknown price is never free.
 
     Attributes:
         input: Modalities the model must accept.
@@ -149,9 +227,12 @@ class CatalogFilter:
         max_input_price: Highest acceptable input price, USD per million tokens.
         max_output_price: Highest acceptable output price, USD per million tokens.
         min_context: Smallest acceptable context window, in tokens.
-        provider: Only this provider's models.
+        provider: Only this provider's models (matched case-insensitively).
         source: Only records from this source.
-        include_retired: Whether retired models are listed.
+        free: Only models whose input and output are known to cost nothing.
+        status: Only models in these life-cycle stages; ``None`` means any stage
+            but retired (see ``include_retired``).
+        include_retired: Whether retired models are listed when ``status`` is ``None``.
         allow_unknown: Whether unknown values pass the checks.
     """
 
@@ -163,25 +244,35 @@ class CatalogFilter:
     max_input_price: float | None = attrs.field(default=None, validator=_check_optional_limit)
     max_output_price: float | None = attrs.field(default=None, validator=_check_optional_limit)
     min_context: int | None = attrs.field(default=None, validator=_check_min_context)
-    provider: str | None = None
+    provider: str | None = attrs.field(default=None, converter=_to_provider)
     source: CatalogSource | None = None
+    free: bool = False
+    status: frozenset[ModelStatus] | None = attrs.field(default=None, converter=_to_statuses)
     include_retired: bool = False
     allow_unknown: bool = False
+
+    def _status_ok(self, status: ModelStatus) -> bool:
+        if self.status is not None:
+            return status in self.status
+        return self.include_retired or status is not ModelStatus.RETIRED
 
     def rejects(self, info: ModelInfo) -> str | None:
         """
         Say why *info* fails this filter, or return ``None`` when it passes.
         """
-        if info.status is ModelStatus.RETIRED and not self.include_retired:
-            return "the model is retired"
-        if self.provider is not None and info.ref.provider != self.provider.strip().lower():
+        if not self._status_ok(info.status):
+            if self.status is None:
+                return "the model is retired"
+            stages = " or ".join(sorted(s.value for s in self.status))
+            return f"it is {info.status.value}, not {stages}"
+        if self.provider is not None and info.ref.provider != self.provider:
             return f"it is served by {info.ref.provider}, not {self.provider}"
         if self.source is not None and info.source is not self.source:
             return f"it is a {info.source.value} record, not a {self.source.value} one"
         missing = sorted(m.value for m in self.input - info.input)
         if missing:
             return f"it does not accept {', '.join(missing)} input"
-        for name in ("tools", "streaming", "structured_output", "reasoning"):
+        for name in _CAPABILITIES:
             wanted: bool | None = getattr(self, name)
             actual: bool | None = getattr(info, name)
             if wanted is None or (actual is None and self.allow_unknown):
@@ -191,6 +282,9 @@ class CatalogFilter:
             if actual is not wanted:
                 return f"it {'lacks' if wanted else 'has'} {name.replace('_', ' ')}"
         pricing = info.pricing or Pricing()
+        if self.free and not info.free:
+            known = pricing.input is not None and pricing.output is not None
+            return "it is not free" if known else "its prices are unknown, so it is not free"
         for limit, price, label in (
             (self.max_input_price, pricing.input, "input"),
             (self.max_output_price, pricing.output, "output"),
@@ -209,118 +303,398 @@ class CatalogFilter:
                 return f"its context window ({window} tokens) is below {self.min_context}"
         return None
 
+    def accepts(self, info: ModelInfo) -> bool:
+        """
+        Whether *info* passes this filter (:meth:`rejects` without the words).
+        """
+        return self.rejects(info) is None
 
-def _norm(text: str) -> str:
-    return SEPARATORS_RE.sub("-", text.strip().lower()).strip("-")
+    def select(self, index: SearchIndex, ids: Sequence[int]) -> list[int]:
+        """
+        The records of *index* among *ids* that pass, checked column by column.
+
+        It agrees with :meth:`accepts` record by record (a test says so); it is
+        how searches over many records stay fast.
+        """
+        cols = index.columns
+        kept = list(ids)
+        if self.status is not None:
+            statuses = self.status
+            kept = [i for i in kept if cols.status[i] in statuses]
+        elif not self.include_retired:
+            kept = [i for i in kept if cols.status[i] is not ModelStatus.RETIRED]
+        if self.provider is not None:
+            provider = self.provider
+            kept = [i for i in kept if cols.provider[i] == provider]
+        if self.source is not None:
+            source = self.source
+            kept = [i for i in kept if cols.source[i] is source]
+        if self.input:
+            wanted_input = self.input
+            kept = [i for i in kept if wanted_input <= cols.input[i]]
+        unknown_ok = self.allow_unknown
+        for name in _CAPABILITIES:
+            required: bool | None = getattr(self, name)
+            if required is not None:
+                flags: list[bool | None] = getattr(cols, name)
+                kept = [
+                    i for i in kept if flags[i] is required or (unknown_ok and flags[i] is None)
+                ]
+        if self.free:
+            kept = [i for i in kept if cols.input_price[i] == 0 and cols.output_price[i] == 0]
+        for limit, column in (
+            (self.max_input_price, cols.input_price),
+            (self.max_output_price, cols.output_price),
+        ):
+            if limit is not None:
+                kept = [
+                    i
+                    for i in kept
+                    if ((price := column[i]) is None and unknown_ok)
+                    or (price is not None and price <= limit)
+                ]
+        if self.min_context is not None:
+            least = self.min_context
+            windows = cols.context
+            kept = [
+                i
+                for i in kept
+                if ((window := windows[i]) is None and unknown_ok)
+                or (window is not None and window >= least)
+            ]
+        return kept
 
 
-def _fields_of(info: ModelInfo, alias: str | None) -> list[tuple[MatchField, str]]:
-    fields = []
-    if alias:
-        fields.append((MatchField.ALIAS, alias))
-    fields.append((MatchField.ID, info.ref.model))
+# --------------------------------------------------------------------------- the index
+
+
+def compact(text: str) -> str:
+    """
+    *text* in lower case without separators: ``Claude Sonnet-4.5`` -> ``claudesonnet45``.
+    """
+    return _SEPARATORS_RE.sub("", text.lower())
+
+
+def words_of(text: str) -> tuple[str, ...]:
+    """
+    The words of *text* in lower case: ``Claude Sonnet-4.5`` -> ``claude sonnet 4 5``.
+    """
+    return tuple(w for w in _SEPARATORS_RE.split(text.lower()) if w)
+
+
+@attrs.frozen
+class _Text:
+    """
+    One searchable text of a record, prepared once.
+    """
+
+    field: MatchField
+    text: str
+    compact: str
+    words: tuple[str, ...]
+    starts: tuple[str, ...]
+    """The compact text from each word on: ``claudesonnet45``, ``sonnet45``, ``45``, ``5``."""
+
+    @classmethod
+    def of(cls, field: MatchField, text: str) -> _Text:
+        words = words_of(text)
+        starts = tuple("".join(words[i:]) for i in range(len(words)))
+        return cls(field, text, "".join(words), words, starts)
+
+
+def _texts_of(info: ModelInfo) -> tuple[_Text, ...]:
+    texts = [(MatchField.ID, info.ref.model)]
     if "/" in info.ref.model:
-        fields.append((MatchField.ID, info.ref.model.rsplit("/", 1)[-1]))
-    fields.append((MatchField.REF, str(info.ref)))
-    fields.append((MatchField.NAME, info.name))
-    return fields
+        texts.append((MatchField.ID, info.ref.model.rsplit("/", 1)[-1]))
+    if info.canonical_id:
+        texts.append((MatchField.ID, info.canonical_id))
+    texts += [(MatchField.REF, str(info.ref)), (MatchField.NAME, info.name)]
+    return tuple(_Text.of(field, text) for field, text in texts)
 
 
-def _similarity(matcher: difflib.SequenceMatcher[str], span: int, text: str) -> float:
+@attrs.frozen
+class _Columns:
     """
-    The best :mod:`difflib` ratio between the query and *text* or a run of its words.
-
-    *matcher* holds the query as its second sequence (which difflib indexes
-    once); runs have as many words as the query (*span*). Ratios below the
-    fuzzy cutoff are not worth computing and count as 0.
+    The facts filters and sorts read, one list per fact, indexed like the records.
     """
-    best = 0.0
-    words = text.replace("/", "-").split("-")
-    runs = ("-".join(words[i : i + span]) for i in range(len(words) - span + 1))
-    for candidate in (text, *runs):
-        matcher.set_seq1(candidate)
-        floor = max(best, _FUZZY_CUTOFF)
-        if matcher.real_quick_ratio() >= floor and matcher.quick_ratio() >= floor:
-            best = max(best, matcher.ratio())
+
+    status: list[ModelStatus]
+    provider: list[str]
+    source: list[CatalogSource]
+    input: list[frozenset[Modality]]
+    tools: list[bool | None]
+    streaming: list[bool | None]
+    structured_output: list[bool | None]
+    reasoning: list[bool | None]
+    input_price: list[float | None]
+    output_price: list[float | None]
+    context: list[int | None]
+    created: list[float | None]
+
+    @classmethod
+    def of(cls, records: Sequence[ModelInfo]) -> _Columns:
+        prices = [info.pricing or Pricing() for info in records]
+        return cls(
+            status=[info.status for info in records],
+            provider=[info.ref.provider for info in records],
+            source=[info.source for info in records],
+            input=[info.input for info in records],
+            tools=[info.tools for info in records],
+            streaming=[info.streaming for info in records],
+            structured_output=[info.structured_output for info in records],
+            reasoning=[info.reasoning for info in records],
+            input_price=[p.input for p in prices],
+            output_price=[p.output for p in prices],
+            context=[info.context_window for info in records],
+            created=[info.created_at for info in records],
+        )
+
+
+def _one_edit(typed: str, word: str) -> bool:
+    """
+    Whether *typed* is one edit from *word*: a letter added, dropped, changed, or two swapped.
+
+    Three-letter words allow only a swap (``gtp`` for ``gpt``).
+    """
+    if typed == word:
+        return False
+    short = len(typed) < 4
+    if len(typed) == len(word):
+        diffs = [i for i, (a, b) in enumerate(zip(typed, word, strict=True)) if a != b]
+        if len(diffs) == 2:
+            i, j = diffs
+            return j == i + 1 and typed[i] == word[j] and typed[j] == word[i]
+        return len(diffs) == 1 and not short
+    if short or abs(len(typed) - len(word)) != 1:
+        return False
+    longer, shorter = (typed, word) if len(typed) > len(word) else (word, typed)
+    for i in range(len(shorter)):
+        if longer[i] != shorter[i]:
+            return longer[i + 1 :] == shorter[i:]
+    return True
+
+
+def _deletions(word: str) -> set[str]:
+    return {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}
+
+
+class SearchIndex:
+    """
+    What a catalog prepares once to answer searches quickly.
+
+    Build it with :meth:`of`; :class:`~modelcfg.ModelCatalog` keeps one for its
+    records. It holds each record's searchable texts (id, last id segment,
+    canonical id, ref, display name), sorted keys for exact and prefix
+    lookups, the compact text from each word on for token lookups, the
+    vocabulary for typos (its deletion table is built on the first typo), and
+    a column per filtered fact.
+    """
+
+    def __init__(self, records: Sequence[ModelInfo]) -> None:
+        self.records: tuple[ModelInfo, ...] = tuple(records)
+        self.texts: list[tuple[_Text, ...]] = [_texts_of(info) for info in self.records]
+        self.columns = _Columns.of(self.records)
+        starts: list[tuple[str, int]] = []
+        word_ids: dict[str, set[int]] = {}
+        for i, texts in enumerate(self.texts):
+            seen: set[str] = set()
+            for text in texts:
+                for start in text.starts:
+                    if start not in seen:
+                        seen.add(start)
+                        starts.append((start, i))
+                for word in text.words:
+                    word_ids.setdefault(word, set()).add(i)
+        starts.sort()
+        self._start_keys = [key for key, _ in starts]
+        self._start_ids = [i for _, i in starts]
+        self._word_ids = word_ids
+        self._deletes: dict[str, list[str]] | None = None
+
+    @classmethod
+    def of(cls, records: Sequence[ModelInfo]) -> SearchIndex:
+        """
+        Prepare *records* for searching.
+        """
+        return cls(records)
+
+    def starting_with(self, prefix: str) -> set[int]:
+        """
+        The records with a word from which the compact text starts with *prefix*.
+        """
+        keys = self._start_keys
+        lo = bisect.bisect_left(keys, prefix)
+        hi = bisect.bisect_left(keys, prefix + "\U0010ffff", lo)
+        return set(self._start_ids[lo:hi])
+
+    def close_words(self, typed: str) -> list[str]:
+        """
+        The words of the index one typo from *typed* (see :func:`_one_edit`).
+        """
+        if len(typed) < _TYPO_MIN:
+            return []
+        deletes = self._deletes
+        if deletes is None:
+            table: dict[str, list[str]] = {}
+            for word in self._word_ids:
+                if len(word) >= _TYPO_MIN:
+                    for variant in _deletions(word):
+                        table.setdefault(variant, []).append(word)
+            self._deletes = deletes = table
+        found = {w for variant in _deletions(typed) for w in deletes.get(variant, ())}
+        return sorted(w for w in found if _one_edit(typed, w))
+
+    def with_word(self, word: str) -> set[int]:
+        """
+        The records one of whose texts has *word*.
+        """
+        return self._word_ids.get(word, set())
+
+
+# --------------------------------------------------------------------------- matching
+
+
+@attrs.frozen
+class _Query:
+    compact: str
+    words: tuple[str, ...]
+    typos: Mapping[str, frozenset[str]]
+    """Each query word matching no word start in the catalog -> the words one typo away."""
+
+
+def _match_text(query: _Query, text: _Text) -> tuple[MatchKind, float, tuple[tuple[str, str], ...]]:
+    """
+    How *query* matches one text: its kind, its coverage, and the typos read.
+    """
+    if not text.compact:
+        return MatchKind.ANY, 0.0, ()
+    if text.compact == query.compact:
+        return MatchKind.EXACT, 1.0, ()
+    if text.compact.startswith(query.compact):
+        return MatchKind.PREFIX, len(query.compact) / len(text.compact), ()
+    typos: list[tuple[str, str]] = []
+    for word in query.words:
+        if any(start.startswith(word) for start in text.starts):
+            continue
+        meant = next((w for w in text.words if w in query.typos.get(word, ())), None)
+        if meant is None:
+            return MatchKind.ANY, 0.0, ()
+        typos.append((word, meant))
+    covered = sum(len(w) for w in query.words) / len(text.compact)
+    return (MatchKind.TYPO if typos else MatchKind.TOKEN), min(covered, 1.0), tuple(typos)
+
+
+def _best(info: ModelInfo, texts: Iterable[_Text], query: _Query) -> SearchHit | None:
+    best: SearchHit | None = None
+    for text in texts:
+        kind, score, typos = _match_text(query, text)
+        if kind is MatchKind.ANY:
+            continue
+        hit = SearchHit(
+            info=info, kind=kind, field=text.field, text=text.text, score=score, typos=typos
+        )
+        if best is None or hit.sort_key() < best.sort_key():
+            best = hit
     return best
 
 
-def _direct_match(query: str, words: list[str], normal: str) -> tuple[MatchKind, float] | None:
-    """
-    Match *normal* (a normalised field) exactly, by prefix, substring or words.
-    """
-    if normal == query:
-        return MatchKind.EXACT, 1.0
-    if normal.startswith(query):
-        return MatchKind.PREFIX, len(query) / len(normal)
-    if query in normal:
-        return MatchKind.SUBSTRING, len(query) / len(normal)
-    if len(words) > 1 and all(word in normal for word in words):
-        return MatchKind.WORDS, sum(map(len, words)) / len(normal)
-    return None
+def _price_key(info: ModelInfo) -> tuple[bool, float, bool, float]:
+    pricing = info.pricing or Pricing()
+    return (
+        pricing.input is None,
+        pricing.input or 0.0,
+        pricing.output is None,
+        pricing.output or 0.0,
+    )
 
 
-def _best_hit(
-    info: ModelInfo,
-    alias: str | None,
-    query: str,
-    words: list[str],
-    matcher: difflib.SequenceMatcher[str],
-) -> SearchHit | None:
-    """
-    The best match of the query on any field of *info*; fuzzy only when nothing else matched.
-    """
-    fields = [(field, text, _norm(text)) for field, text in _fields_of(info, alias)]
-    found = []
-    for field, text, normal in fields:
-        if normal and (match := _direct_match(query, words, normal)) is not None:
-            found.append(
-                SearchHit(info=info, kind=match[0], field=field, text=text, score=match[1])
-            )
-    if not found:
-        span = query.count("-") + 1
-        for field, text, normal in fields:
-            if normal and (score := _similarity(matcher, span, normal)) >= _FUZZY_CUTOFF:
-                found.append(
-                    SearchHit(info=info, kind=MatchKind.FUZZY, field=field, text=text, score=score)
-                )
-    return min(found, key=SearchHit.sort_key, default=None)
+def _context_key(info: ModelInfo) -> tuple[bool, int]:
+    window = info.context_window
+    return window is None, -(window or 0)
+
+
+def _newest_key(info: ModelInfo) -> tuple[bool, float]:
+    created = info.created_at
+    return created is None, -(created or 0.0)
+
+
+_SORT_KEYS: Final[Mapping[SortOrder, Callable[[ModelInfo], tuple[object, ...]]]] = {
+    SortOrder.PRICE: _price_key,
+    SortOrder.CONTEXT: _context_key,
+    SortOrder.NEWEST: _newest_key,
+}
 
 
 def search_records(
-    records: Iterable[ModelInfo],
+    index: SearchIndex,
     query: str = "",
     *,
     filters: CatalogFilter | None = None,
     aliases: Mapping[ModelRef, str] | None = None,
     limit: int | None = None,
+    sort: SortOrder = SortOrder.RELEVANCE,
 ) -> tuple[SearchHit, ...]:
     """
-    Search *records*: see :meth:`~modelcfg.ModelCatalog.search`.
+    Search the records of *index*: see :meth:`~modelcfg.ModelCatalog.search`.
     """
-    aliases = aliases or {}
     filters = filters or CatalogFilter()
-    query_norm = _norm(query)
-    words = [w for w in query_norm.split("-") if w]
-    matcher = difflib.SequenceMatcher(None, "", query_norm, autojunk=False)
-    hits = []
-    for info in records:
-        if filters.rejects(info) is not None:
-            continue
-        if not query_norm:
-            hits.append(
-                SearchHit(
-                    info=info,
-                    kind=MatchKind.ANY,
-                    field=MatchField.ID,
-                    text=info.ref.model,
-                    score=0.0,
-                )
+    sort = SortOrder(sort)
+    words = words_of(query)
+    position = {info.ref: i for i, info in enumerate(index.records)} if aliases else {}
+    alias_texts = {
+        position[ref]: _Text.of(MatchField.ALIAS, alias)
+        for ref, alias in (aliases or {}).items()
+        if alias and ref in position
+    }
+    hits: list[SearchHit]
+    if not words:
+        ids = filters.select(index, range(len(index.records)))
+        hits = [
+            SearchHit(
+                info=index.records[i],
+                kind=MatchKind.ANY,
+                field=MatchField.ID,
+                text=index.records[i].ref.model,
+                score=0.0,
             )
-            continue
-        best = _best_hit(info, aliases.get(info.ref), query_norm, words, matcher)
-        if best is not None:
-            hits.append(best)
-    if query_norm:
+            for i in ids
+        ]
+    else:
+        typos: dict[str, frozenset[str]] = {}
+        candidates: set[int] | None = None
+        for word in dict.fromkeys(words):
+            found = index.starting_with(word)
+            alias_found = {i for i, t in alias_texts.items() if _starts(t, word)}
+            if not found and not alias_found:
+                close = index.close_words(word)
+                close += [w for t in alias_texts.values() for w in t.words if _one_edit(word, w)]
+                typos[word] = frozenset(close)
+                for meant in close:
+                    found |= index.with_word(meant)
+                found |= {i for i, t in alias_texts.items() if set(t.words) & typos[word]}
+            found |= alias_found
+            candidates = found if candidates is None else candidates & found
+            if not candidates:
+                break
+        # A query that is not word by word in a text may still start it: "gpt4o", "sonnet45".
+        whole = compact(query)
+        candidates = (candidates or set()) | index.starting_with(whole)
+        candidates |= {i for i, t in alias_texts.items() if t.compact.startswith(whole)}
+        prepared = _Query(compact=whole, words=words, typos=typos)
+        hits = []
+        for i in filters.select(index, sorted(candidates)):
+            texts = index.texts[i]
+            if i in alias_texts:
+                texts = (alias_texts[i], *texts)
+            hit = _best(index.records[i], texts, prepared)
+            if hit is not None:
+                hits.append(hit)
         hits.sort(key=SearchHit.sort_key)
+    if sort is not SortOrder.RELEVANCE:
+        key = _SORT_KEYS[sort]
+        hits.sort(key=lambda hit: key(hit.info))  # stable: relevance breaks ties
     return tuple(hits[:limit] if limit is not None else hits)
+
+
+def _starts(text: _Text, word: str) -> bool:
+    return any(start.startswith(word) for start in text.starts)

@@ -11,7 +11,9 @@ Both are context managers and never listen on anything but loopback.
 
 from __future__ import annotations
 
+from modelcfg.testing._models import FakeModelsServer
 from modelcfg.testing._oauth import FakeOAuthServer
 from modelcfg.testing._provider import BEHAVIOURS, FakeProvider, Flap, RecordedRequest
 
 __all__ = ["BEHAVIOURS", "FakeOAuthServer", "FakeProvider", "Flap", "RecordedRequest"]
+__all__ += ["FakeModelsServer"]
