@@ -175,7 +175,11 @@ def _layer(base: Mapping[str, object], over: Mapping[str, object]) -> dict[str, 
 
 
 def _build_family(
-    spec: object, path: str, source: CatalogSource, errors: list[str]
+    spec: object,
+    path: str,
+    source: CatalogSource,
+    errors: list[str],
+    fetched_at: float | None = None,
 ) -> list[ModelInfo]:
     if not isinstance(spec, Mapping):
         errors.append(f"{path}: expected a family object, got {type(spec).__name__}")
@@ -216,7 +220,9 @@ def _build_family(
             continue
         try:
             ref = ModelRef(provider=provider, model=model_id)
-            infos.append(ModelInfo(ref=ref, source=source, family=family, **fields))  # type: ignore[arg-type]
+            infos.append(
+                ModelInfo(ref=ref, source=source, family=family, fetched_at=fetched_at, **fields)  # type: ignore[arg-type]
+            )
         except (TypeError, ValueError) as exc:
             errors.append(f"{where}: {exc}")
     return infos
@@ -287,9 +293,7 @@ def build_catalog(
     where: dict[ModelRef, str] = {}
     for i, spec in enumerate(families):
         path = f"$.families[{i}]"
-        for info in _build_family(spec, path, source, errors):
-            if fetched_at is not None:
-                info = attrs.evolve(info, fetched_at=fetched_at)
+        for info in _build_family(spec, path, source, errors, fetched_at):
             if info.ref in where:
                 errors.append(f"{path}: {info.ref} is already defined at {where[info.ref]}")
                 continue

@@ -109,7 +109,8 @@ def per_million(value: object) -> float | None:
     Absent, negative (OpenRouter's ``"-1"`` for a price set per request),
     non-finite and unreadable prices give ``None``: unknown, never free.
     """
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    kind = type(value)
+    if kind is not str and (kind is bool or not isinstance(value, str | int | float)):
         return None
     try:
         price = Decimal(str(value).strip()) * _PER_MILLION

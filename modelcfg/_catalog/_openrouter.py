@@ -14,7 +14,7 @@ Pure: the caller fetches the response and passes the time it was fetched.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final
+from typing import Final, TypeGuard
 
 from modelcfg._catalog._catalog import ModelCatalog
 from modelcfg._catalog._listing import (
@@ -67,6 +67,13 @@ _PRICES: Final = {
 _REASONING: Final = frozenset({"reasoning", "include_reasoning"})
 
 
+def _is_object(value: object) -> TypeGuard[Mapping[str, object]]:
+    """
+    Whether *value* is a JSON object (a ``dict`` first: the ABC check costs more).
+    """
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def _modalities(raw: object, table: Mapping[str, Modality]) -> set[Modality] | None:
     if not isinstance(raw, list):
         return None
@@ -117,20 +124,20 @@ def info_from_openrouter(
     fields["created_at"] = unix_seconds(record.get("created"))
 
     architecture = record.get("architecture")
-    if isinstance(architecture, Mapping):
+    if _is_object(architecture):
         inputs = _modalities(architecture.get("input_modalities"), _INPUTS)
         if inputs:
             fields["input"] = inputs | {Modality.TEXT}
         raw_outputs = architecture.get("output_modalities")
         outputs = _modalities(raw_outputs, _OUTPUTS)
-        if outputs is not None and raw_outputs:
+        if outputs is not None and isinstance(raw_outputs, list) and raw_outputs:
             if not outputs:
                 kinds = ", ".join(str(m) for m in raw_outputs)
                 raise ValueError(f"{ref.model!r} outputs {kinds}, not text: it is not a chat model")
             fields["output"] = outputs
 
     top = record.get("top_provider")
-    top = top if isinstance(top, Mapping) else {}
+    top = top if _is_object(top) else {}
     context = count(record.get("context_length")) or count(top.get("context_length"))
     fields["context_window"] = context
     max_output = count(top.get("max_completion_tokens"))
@@ -138,7 +145,7 @@ def info_from_openrouter(
         fields["max_output_tokens"] = max_output
 
     pricing = record.get("pricing")
-    if isinstance(pricing, Mapping):
+    if _is_object(pricing):
         prices = {ours: per_million(pricing.get(theirs)) for theirs, ours in _PRICES.items()}
         if any(p is not None for p in prices.values()):
             fields["pricing"] = Pricing(**prices)
@@ -185,7 +192,7 @@ def parse_openrouter_models(
     skipped: list[str] = []
     seen: set[ModelRef] = set()
     for i, entry in enumerate(data):
-        if not isinstance(entry, Mapping):
+        if not _is_object(entry):
             skipped.append(f"$.data[{i}]: skipped: not an object")
             continue
         try:

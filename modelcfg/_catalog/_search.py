@@ -382,24 +382,39 @@ def words_of(text: str) -> tuple[str, ...]:
     return tuple(w for w in _SEPARATORS_RE.split(text.lower()) if w)
 
 
+_MARK: Final = "\x00"
+
+
 @attrs.frozen
 class _Text:
     """
-    One searchable text of a record, prepared once.
+    One searchable text of a record, prepared when the record is first a candidate.
     """
 
     field: MatchField
     text: str
     compact: str
     words: tuple[str, ...]
-    starts: tuple[str, ...]
-    """The compact text from each word on: ``claudesonnet45``, ``sonnet45``, ``45``, ``5``."""
+    marked: str
+    """The compact text from each word on, each after a mark: ``\\0claudesonnet45\\0sonnet45...``,
+    so that "a word of the text starts with W" is one substring test."""
 
     @classmethod
     def of(cls, field: MatchField, text: str) -> _Text:
         words = words_of(text)
-        starts = tuple("".join(words[i:]) for i in range(len(words)))
-        return cls(field, text, "".join(words), words, starts)
+        whole = "".join(words)
+        starts = []
+        offset = 0
+        for word in words:
+            starts.append(_MARK + whole[offset:])
+            offset += len(word)
+        return cls(field, text, whole, words, "".join(starts))
+
+    def starts_with(self, word: str) -> bool:
+        """
+        Whether the text, from the start of one of its words on, starts with *word*.
+        """
+        return _MARK + word in self.marked
 
 
 def _texts_of(info: ModelInfo) -> tuple[_Text, ...]:
@@ -483,32 +498,32 @@ class SearchIndex:
     What a catalog prepares once to answer searches quickly.
 
     Build it with :meth:`of`; :class:`~modelcfg.ModelCatalog` keeps one for its
-    records. It holds each record's searchable texts (id, last id segment,
-    canonical id, ref, display name), sorted keys for exact and prefix
-    lookups, the compact text from each word on for token lookups, the
-    vocabulary for typos (its deletion table is built on the first typo), and
-    a column per filtered fact.
+    records. It holds the vocabulary of the records' words (of the ref, the
+    display name and the canonical id) with the records each word is in,
+    sorted for prefix lookups; a column per filtered fact; and, prepared on
+    first use, each candidate's texts and the table of one-letter deletions
+    that finds typos. Lookups give candidates; :func:`search_records` then
+    checks each candidate's texts exactly.
     """
 
     def __init__(self, records: Sequence[ModelInfo]) -> None:
         self.records: tuple[ModelInfo, ...] = tuple(records)
-        self.texts: list[tuple[_Text, ...]] = [_texts_of(info) for info in self.records]
         self.columns = _Columns.of(self.records)
-        starts: list[tuple[str, int]] = []
+        self._texts: dict[int, tuple[_Text, ...]] = {}
         word_ids: dict[str, set[int]] = {}
-        for i, texts in enumerate(self.texts):
-            seen: set[str] = set()
-            for text in texts:
-                for start in text.starts:
-                    if start not in seen:
-                        seen.add(start)
-                        starts.append((start, i))
-                for word in text.words:
-                    word_ids.setdefault(word, set()).add(i)
-        starts.sort()
-        self._start_keys = [key for key, _ in starts]
-        self._start_ids = [i for _, i in starts]
+        split = _SEPARATORS_RE.split
+        for i, info in enumerate(self.records):
+            text = f"{info.ref} {info.name} {info.canonical_id or ''}".lower()
+            for word in split(text):
+                if word:
+                    ids = word_ids.get(word)
+                    if ids is None:
+                        word_ids[word] = {i}
+                    else:
+                        ids.add(i)
         self._word_ids = word_ids
+        self._vocabulary = sorted(word_ids)
+        self._longest = max(map(len, word_ids), default=0)
         self._deletes: dict[str, list[str]] | None = None
 
     @classmethod
@@ -518,14 +533,52 @@ class SearchIndex:
         """
         return cls(records)
 
-    def starting_with(self, prefix: str) -> set[int]:
+    def texts_of(self, i: int) -> tuple[_Text, ...]:
         """
-        The records with a word from which the compact text starts with *prefix*.
+        The searchable texts of record *i*, prepared on first use.
         """
-        keys = self._start_keys
-        lo = bisect.bisect_left(keys, prefix)
-        hi = bisect.bisect_left(keys, prefix + "\U0010ffff", lo)
-        return set(self._start_ids[lo:hi])
+        texts = self._texts.get(i)
+        if texts is None:
+            texts = self._texts[i] = _texts_of(self.records[i])
+        return texts
+
+    def with_word(self, word: str) -> set[int]:
+        """
+        The records one of whose texts has *word*.
+        """
+        return self._word_ids.get(word, set())
+
+    def with_word_starting(self, prefix: str, within: set[int] | None = None) -> set[int]:
+        """
+        The records (among *within*, if given) with a word that starts with *prefix*.
+        """
+        vocabulary = self._vocabulary
+        found: set[int] = set()
+        i = bisect.bisect_left(vocabulary, prefix)
+        while i < len(vocabulary) and vocabulary[i].startswith(prefix):
+            ids = self._word_ids[vocabulary[i]]
+            found |= ids if within is None else ids & within
+            i += 1
+        return found
+
+    def starting_with(self, glued: str) -> set[int]:
+        """
+        The records that may have consecutive words reading *glued* from a word's start
+        (``sonnet45``: ``sonnet``, ``4``, ``5``): a superset, which the texts then decide.
+        """
+
+        def rest(at: int, within: set[int] | None) -> set[int]:
+            tail = glued[at:]
+            found = self.with_word_starting(tail, within)  # the last word may be cut short
+            for size in range(1, min(len(tail), self._longest + 1)):
+                ids = self._word_ids.get(tail[:size])
+                if ids:
+                    narrowed = ids if within is None else ids & within
+                    if narrowed:
+                        found |= rest(at + size, narrowed)
+            return found
+
+        return rest(0, None) if glued else set()
 
     def close_words(self, typed: str) -> list[str]:
         """
@@ -544,12 +597,6 @@ class SearchIndex:
         found = {w for variant in _deletions(typed) for w in deletes.get(variant, ())}
         return sorted(w for w in found if _one_edit(typed, w))
 
-    def with_word(self, word: str) -> set[int]:
-        """
-        The records one of whose texts has *word*.
-        """
-        return self._word_ids.get(word, set())
-
 
 # --------------------------------------------------------------------------- matching
 
@@ -560,42 +607,60 @@ class _Query:
     words: tuple[str, ...]
     typos: Mapping[str, frozenset[str]]
     """Each query word matching no word start in the catalog -> the words one typo away."""
+    marks: tuple[tuple[str, str], ...] = attrs.field(init=False)
+    """Each query word after the mark, as :class:`_Text` ``marked`` holds word starts."""
+    letters: int = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "marks", tuple((_MARK + w, w) for w in self.words))
+        object.__setattr__(self, "letters", sum(len(w) for w in self.words))
 
 
 def _match_text(query: _Query, text: _Text) -> tuple[MatchKind, float, tuple[tuple[str, str], ...]]:
     """
     How *query* matches one text: its kind, its coverage, and the typos read.
     """
-    if not text.compact:
+    whole = text.compact
+    if not whole:
         return MatchKind.ANY, 0.0, ()
-    if text.compact == query.compact:
+    if whole == query.compact:
         return MatchKind.EXACT, 1.0, ()
-    if text.compact.startswith(query.compact):
-        return MatchKind.PREFIX, len(query.compact) / len(text.compact), ()
+    if whole.startswith(query.compact):
+        return MatchKind.PREFIX, len(query.compact) / len(whole), ()
     typos: list[tuple[str, str]] = []
-    for word in query.words:
-        if any(start.startswith(word) for start in text.starts):
+    marked = text.marked
+    for mark, word in query.marks:
+        if mark in marked:
             continue
-        meant = next((w for w in text.words if w in query.typos.get(word, ())), None)
+        close = query.typos.get(word)
+        meant = next((w for w in text.words if w in close), None) if close else None
         if meant is None:
             return MatchKind.ANY, 0.0, ()
         typos.append((word, meant))
-    covered = sum(len(w) for w in query.words) / len(text.compact)
+    covered = query.letters / len(whole)
     return (MatchKind.TYPO if typos else MatchKind.TOKEN), min(covered, 1.0), tuple(typos)
 
 
 def _best(info: ModelInfo, texts: Iterable[_Text], query: _Query) -> SearchHit | None:
-    best: SearchHit | None = None
+    best: (
+        tuple[
+            tuple[int, int, int, float, int], _Text, MatchKind, float, tuple[tuple[str, str], ...]
+        ]
+        | None
+    ) = None
     for text in texts:
         kind, score, typos = _match_text(query, text)
         if kind is MatchKind.ANY:
             continue
-        hit = SearchHit(
-            info=info, kind=kind, field=text.field, text=text.text, score=score, typos=typos
-        )
-        if best is None or hit.sort_key() < best.sort_key():
-            best = hit
-    return best
+        key = (_KIND_RANK[kind], len(typos), _FIELD_RANK[text.field], -score, len(text.text))
+        if best is None or key < best[0]:
+            best = (key, text, kind, score, typos)
+    if best is None:
+        return None
+    _, text, kind, score, typos = best
+    return SearchHit(
+        info=info, kind=kind, field=text.field, text=text.text, score=score, typos=typos
+    )
 
 
 def _price_key(info: ModelInfo) -> tuple[bool, float, bool, float]:
@@ -625,6 +690,12 @@ _SORT_KEYS: Final[Mapping[SortOrder, Callable[[ModelInfo], tuple[object, ...]]]]
 }
 
 
+def _any_hit(info: ModelInfo) -> SearchHit:
+    return SearchHit(
+        info=info, kind=MatchKind.ANY, field=MatchField.ID, text=info.ref.model, score=0.0
+    )
+
+
 def search_records(
     index: SearchIndex,
     query: str = "",
@@ -640,61 +711,54 @@ def search_records(
     filters = filters or CatalogFilter()
     sort = SortOrder(sort)
     words = words_of(query)
-    position = {info.ref: i for i, info in enumerate(index.records)} if aliases else {}
+    records = index.records
+    if not words:
+        # Everything that passes: order and cut first, then make the few hits asked for.
+        ids = filters.select(index, range(len(records)))
+        if sort is not SortOrder.RELEVANCE:
+            key = _SORT_KEYS[sort]
+            ids.sort(key=lambda i: key(records[i]))
+        return tuple(_any_hit(records[i]) for i in ids[:limit])
+    position = {info.ref: i for i, info in enumerate(records)} if aliases else {}
     alias_texts = {
         position[ref]: _Text.of(MatchField.ALIAS, alias)
         for ref, alias in (aliases or {}).items()
         if alias and ref in position
     }
-    hits: list[SearchHit]
-    if not words:
-        ids = filters.select(index, range(len(index.records)))
-        hits = [
-            SearchHit(
-                info=index.records[i],
-                kind=MatchKind.ANY,
-                field=MatchField.ID,
-                text=index.records[i].ref.model,
-                score=0.0,
-            )
-            for i in ids
-        ]
-    else:
-        typos: dict[str, frozenset[str]] = {}
-        candidates: set[int] | None = None
-        for word in dict.fromkeys(words):
-            found = index.starting_with(word)
-            alias_found = {i for i, t in alias_texts.items() if _starts(t, word)}
-            if not found and not alias_found:
-                close = index.close_words(word)
-                close += [w for t in alias_texts.values() for w in t.words if _one_edit(word, w)]
-                typos[word] = frozenset(close)
-                for meant in close:
-                    found |= index.with_word(meant)
-                found |= {i for i, t in alias_texts.items() if set(t.words) & typos[word]}
-            found |= alias_found
-            candidates = found if candidates is None else candidates & found
-            if not candidates:
-                break
-        # A query that is not word by word in a text may still start it: "gpt4o", "sonnet45".
-        whole = compact(query)
+    typos: dict[str, frozenset[str]] = {}
+    candidates: set[int] | None = None
+    for word in dict.fromkeys(words):
+        found = index.starting_with(word)
+        if not any(t.starts_with(word) for i in found for t in index.texts_of(i)):
+            found = set()  # the lookup's superset holds no real match: read it as a typo
+        alias_found = {i for i, t in alias_texts.items() if t.starts_with(word)}
+        if not found and not alias_found:
+            close = index.close_words(word)
+            close += [w for t in alias_texts.values() for w in t.words if _one_edit(word, w)]
+            typos[word] = frozenset(close)
+            for meant in close:
+                found |= index.with_word(meant)
+            found |= {i for i, t in alias_texts.items() if set(t.words) & typos[word]}
+        found |= alias_found
+        candidates = found if candidates is None else candidates & found
+        if not candidates:
+            break
+    # A query that is not word by word in a text may still start it: "gpt4o", "sonnet45".
+    whole = compact(query)
+    if len(words) > 1:
         candidates = (candidates or set()) | index.starting_with(whole)
         candidates |= {i for i, t in alias_texts.items() if t.compact.startswith(whole)}
-        prepared = _Query(compact=whole, words=words, typos=typos)
-        hits = []
-        for i in filters.select(index, sorted(candidates)):
-            texts = index.texts[i]
-            if i in alias_texts:
-                texts = (alias_texts[i], *texts)
-            hit = _best(index.records[i], texts, prepared)
-            if hit is not None:
-                hits.append(hit)
-        hits.sort(key=SearchHit.sort_key)
+    prepared = _Query(compact=whole, words=words, typos=typos)
+    hits = []
+    for i in filters.select(index, sorted(candidates or ())):
+        texts = index.texts_of(i)
+        if i in alias_texts:
+            texts = (alias_texts[i], *texts)
+        hit = _best(records[i], texts, prepared)
+        if hit is not None:
+            hits.append(hit)
+    hits.sort(key=SearchHit.sort_key)
     if sort is not SortOrder.RELEVANCE:
         key = _SORT_KEYS[sort]
         hits.sort(key=lambda hit: key(hit.info))  # stable: relevance breaks ties
-    return tuple(hits[:limit] if limit is not None else hits)
-
-
-def _starts(text: _Text, word: str) -> bool:
-    return any(start.startswith(word) for start in text.starts)
+    return tuple(hits[:limit])

@@ -19,9 +19,7 @@ import attrs
 from modelcfg._catalog._cache import FileCatalogCache, default_cache_path
 from modelcfg._catalog._catalog import ModelCatalog
 from modelcfg._catalog._curated import curated_catalog
-from modelcfg._catalog._discovery import DiscoverySource
 from modelcfg._catalog._json import catalog_to_json
-from modelcfg._catalog._promote import PromotionError, promote
 from modelcfg._catalog._records import Modality, ModelInfo, format_date
 from modelcfg._catalog._snapshot import DEFAULT_TTL_S, CatalogSnapshot
 from modelcfg._cli._common import (
@@ -38,7 +36,6 @@ from modelcfg._cli._common import (
     used_providers,
 )
 from modelcfg._cli._creds import keyless, resolve
-from modelcfg._config._edit import edit_config_file
 from modelcfg._config._plan import catalog_for
 from modelcfg._config._schema import Config
 from modelcfg._core._values import ModelRef
@@ -47,6 +44,7 @@ from modelcfg.exceptions import ConfigError
 from modelcfg.typing import JSON, JSONObject
 
 if TYPE_CHECKING:
+    from modelcfg._catalog._discovery import DiscoverySource
     from modelcfg._catalog._refresh import RefreshReport, SourceRefresh
 
 __all__ = [
@@ -290,6 +288,8 @@ def _sources(context: Context, config: Config) -> list[tuple[DiscoverySource, Se
     """
     The listings to refresh, each with its credential (``None`` when it needs none or has none).
     """
+    from modelcfg._catalog._discovery import DiscoverySource  # refreshing only
+
     named: Sequence[str] | None = context.args.source
     explicit = named is not None
     names = (
@@ -501,6 +501,9 @@ def run_promote(context: Context) -> int:
     """
     ``catalog promote ID``: add a catalog model to the config file, validated and atomically.
     """
+    from modelcfg._catalog._promote import PromotionError, promote
+    from modelcfg._config._edit import edit_config_file
+
     config = context.config()
     catalog = user_catalog(context, config)
     info = find(catalog, config, str(context.args.id))

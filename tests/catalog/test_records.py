@@ -985,7 +985,19 @@ _FORBIDDEN = {"httpx", "anyio", "time", "random", "os", "logging"}
 
 
 @pytest.mark.parametrize(
-    "module", ["_records", "_search", "_catalog", "_families", "_openrouter", "_json"]
+    "module",
+    [
+        "_records",
+        "_search",
+        "_catalog",
+        "_families",
+        "_openrouter",
+        "_json",
+        "_listing",
+        "_discovery",
+        "_snapshot",
+        "_promote",
+    ],
 )
 def test_catalog_module_imports_nothing_impure(module: str) -> None:
     """The pure catalog modules import none of httpx, anyio, time, random, os or logging."""
