@@ -525,6 +525,7 @@ class SearchIndex:
         self._vocabulary = sorted(word_ids)
         self._longest = max(map(len, word_ids), default=0)
         self._deletes: dict[str, list[str]] | None = None
+        self._positions: dict[ModelRef, int] | None = None
 
     @classmethod
     def of(cls, records: Sequence[ModelInfo]) -> SearchIndex:
@@ -532,6 +533,15 @@ class SearchIndex:
         Prepare *records* for searching.
         """
         return cls(records)
+
+    def position_of(self, ref: ModelRef) -> int | None:
+        """
+        The index of *ref*'s record, or ``None`` when the index does not hold it.
+        """
+        positions = self._positions
+        if positions is None:
+            positions = self._positions = {info.ref: i for i, info in enumerate(self.records)}
+        return positions.get(ref)
 
     def texts_of(self, i: int) -> tuple[_Text, ...]:
         """
@@ -696,6 +706,39 @@ def _any_hit(info: ModelInfo) -> SearchHit:
     )
 
 
+def _candidates(
+    index: SearchIndex, words: tuple[str, ...], alias_texts: Mapping[int, _Text]
+) -> tuple[set[int], dict[str, frozenset[str]]]:
+    """
+    The records that may match every query word, and the typo readings of the words
+    that match nothing as typed (word -> the words one edit away).
+    """
+    typos: dict[str, frozenset[str]] = {}
+    candidates: set[int] | None = None
+    for word in dict.fromkeys(words):
+        found = index.starting_with(word)
+        if not any(t.starts_with(word) for i in found for t in index.texts_of(i)):
+            found = set()  # the lookup's superset holds no real match: read it as a typo
+        alias_found = {i for i, t in alias_texts.items() if t.starts_with(word)}
+        if not found and not alias_found:
+            close = index.close_words(word)
+            close += [w for t in alias_texts.values() for w in t.words if _one_edit(word, w)]
+            typos[word] = frozenset(close)
+            for meant in close:
+                found |= index.with_word(meant)
+            found |= {i for i, t in alias_texts.items() if set(t.words) & typos[word]}
+        found |= alias_found
+        candidates = found if candidates is None else candidates & found
+        if not candidates:
+            break
+    if len(words) > 1:
+        # A query that is not word by word in a text may still start it: "gpt 4o" -> "gpt-4o".
+        whole = "".join(words)
+        candidates = (candidates or set()) | index.starting_with(whole)
+        candidates |= {i for i, t in alias_texts.items() if t.compact.startswith(whole)}
+    return candidates or set(), typos
+
+
 def search_records(
     index: SearchIndex,
     query: str = "",
@@ -719,38 +762,16 @@ def search_records(
             key = _SORT_KEYS[sort]
             ids.sort(key=lambda i: key(records[i]))
         return tuple(_any_hit(records[i]) for i in ids[:limit])
-    position = {info.ref: i for i, info in enumerate(records)} if aliases else {}
     alias_texts = {
-        position[ref]: _Text.of(MatchField.ALIAS, alias)
+        i: _Text.of(MatchField.ALIAS, alias)
         for ref, alias in (aliases or {}).items()
-        if alias and ref in position
+        if alias and (i := index.position_of(ref)) is not None
     }
-    typos: dict[str, frozenset[str]] = {}
-    candidates: set[int] | None = None
-    for word in dict.fromkeys(words):
-        found = index.starting_with(word)
-        if not any(t.starts_with(word) for i in found for t in index.texts_of(i)):
-            found = set()  # the lookup's superset holds no real match: read it as a typo
-        alias_found = {i for i, t in alias_texts.items() if t.starts_with(word)}
-        if not found and not alias_found:
-            close = index.close_words(word)
-            close += [w for t in alias_texts.values() for w in t.words if _one_edit(word, w)]
-            typos[word] = frozenset(close)
-            for meant in close:
-                found |= index.with_word(meant)
-            found |= {i for i, t in alias_texts.items() if set(t.words) & typos[word]}
-        found |= alias_found
-        candidates = found if candidates is None else candidates & found
-        if not candidates:
-            break
-    # A query that is not word by word in a text may still start it: "gpt4o", "sonnet45".
+    candidates, typos = _candidates(index, words, alias_texts)
     whole = compact(query)
-    if len(words) > 1:
-        candidates = (candidates or set()) | index.starting_with(whole)
-        candidates |= {i for i, t in alias_texts.items() if t.compact.startswith(whole)}
     prepared = _Query(compact=whole, words=words, typos=typos)
     hits = []
-    for i in filters.select(index, sorted(candidates or ())):
+    for i in filters.select(index, sorted(candidates)):
         texts = index.texts_of(i)
         if i in alias_texts:
             texts = (alias_texts[i], *texts)
