@@ -24,7 +24,8 @@ from __future__ import annotations
 import attrs
 
 from modelcfg._catalog._records import CatalogSource, Modality, ModelInfo, ModelStatus
-from modelcfg._config._schema import AgentConfig, Config, ModelEntry, dump_config
+from modelcfg._config._load import dump_config
+from modelcfg._config._schema import AgentConfig, Config, ModelEntry
 from modelcfg._core._values import ModelRef
 
 __all__ = ["Promotion", "PromotionError", "entry_fields", "promote"]

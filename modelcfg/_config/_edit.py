@@ -39,8 +39,8 @@ from typing import Final, Literal
 import attrs
 
 from modelcfg._config._file import read_config_data
+from modelcfg._config._load import load_config_data
 from modelcfg._config._problems import quoted
-from modelcfg._config._schema import load_config_data
 from modelcfg._fileio import PRIVATE_FILE_MODE, atomic_write, exclusive_lock
 
 __all__ = ["ConfigEdit", "dumps_toml", "edit_config_file", "has_toml_comments"]

@@ -19,45 +19,50 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Final, Protocol, TypeAlias, assert_never
+from typing import TYPE_CHECKING, Final, TypeAlias, assert_never
 
 import anyio
 import attrs
 import httpx
 
-from modelcfg._config._schema import AuthMode, Config, ProviderConfig, WireFormat
+from modelcfg._config._schema import AuthMode, Config
 from modelcfg._core._actions import Call, GiveUp, Reason, ReasonCode
 from modelcfg._core._decide import next_attempt
-from modelcfg._core._failures import Failure, FailureKind, redact
+from modelcfg._core._failures import Failure, FailureKind
 from modelcfg._core._health import HealthState
 from modelcfg._core._state import AttemptState, RequestNeeds, Routes, SessionState
-from modelcfg._core._values import ModelRef, ProfileId, Selection, Target
+from modelcfg._core._values import ProfileId, Selection, Target
+from modelcfg._executor._credentials import CredentialSource, StoreCredentials
+from modelcfg._executor._reports import (
+    AttemptFailed,
+    AttemptReport,
+    AttemptStarted,
+    AttemptSucceeded,
+    CandidateSkipped,
+    Completion,
+    ExecutorEvent,
+    Observer,
+    RequestGaveUp,
+    TierChanged,
+)
+from modelcfg._executor._scrub import chainable
+from modelcfg._executor._stream import StreamingCompletion
+from modelcfg._executor._wiring import ProviderSetup, _refresher_from, providers_from_config
 from modelcfg._messages import (
     ChatRequest,
     ChatResponse,
-    StreamEnd,
-    StreamEvent,
-    TextDelta,
-    ToolCallDelta,
-    Usage,
-    collect_stream,
 )
 from modelcfg.adapters import (
-    AnthropicAdapter,
     CallLimits,
     DeadlineExceededError,
     Endpoint,
     HTTPAdapter,
-    OpenAIAdapter,
-    StreamInterruptedError,
 )
-from modelcfg.adapters._http import duck_status
 from modelcfg.exceptions import (
     AttemptsExhaustedError,
     CredentialsError,
     ModelcfgError,
     OutputInterruptedError,
-    RedactedError,
 )
 from modelcfg.stores import MemoryStateStore
 
@@ -67,25 +72,6 @@ if TYPE_CHECKING:
     from modelcfg.auth import AuthStoreProtocol, Refresher
     from modelcfg.typing import Clock, StateStore
 
-__all__ = [
-    "AttemptFailed",
-    "AttemptReport",
-    "AttemptStarted",
-    "AttemptSucceeded",
-    "CandidateSkipped",
-    "Completion",
-    "CredentialSource",
-    "Executor",
-    "ExecutorEvent",
-    "Observer",
-    "ProviderSetup",
-    "RequestGaveUp",
-    "StaticCredentials",
-    "StoreCredentials",
-    "StreamRestarted",
-    "StreamingCompletion",
-    "TierChanged",
-]
 
 logger = logging.getLogger(__name__)
 
@@ -98,380 +84,6 @@ a wait, or to claim a half-open probe) and decides again, before the call goes o
 
 DEFAULT_LIMITS: Final = CallLimits(connect_s=10.0, first_token_s=120.0, idle_s=60.0)
 """Per-attempt limits used when the host gives none."""
-
-
-# --- what the host sees ---------------------------------------------------------------------
-
-
-@attrs.frozen(kw_only=True)
-class AttemptReport:
-    """
-    One attempt of a request, as it happened.
-
-    Attributes:
-        number: 1 for the first attempt, then 2, 3, ...
-        target: The model and profile called.
-        reason: Why the core chose this target.
-        delay_s: How long the executor waited before the call.
-        started_at: When the call went out, in seconds since the epoch.
-        latency_s: From the call going out to its end (success or failure).
-        first_token_s: From the call going out to the first content, when any arrived.
-        failure: How it failed; ``None`` for the successful attempt.
-    """
-
-    number: int
-    target: Target
-    reason: Reason
-    delay_s: float
-    started_at: float
-    latency_s: float
-    first_token_s: float | None = None
-    failure: Failure | None = None
-
-
-@attrs.frozen(kw_only=True)
-class Completion:
-    """
-    The answer to a request, and how it was obtained.
-
-    Attributes:
-        response: The answer of the successful attempt.
-        target: The model and profile that answered.
-        attempts: Every attempt, failed ones first, the successful one last.
-        state: The final decision state (history, session, health snapshot).
-
-    Only the successful attempt's usage counts: failed attempts are never billed
-    as completions.
-    """
-
-    response: ChatResponse
-    target: Target
-    attempts: tuple[AttemptReport, ...]
-    state: AttemptState = attrs.field(repr=False)
-
-    @property
-    def model(self) -> ModelRef:
-        """
-        The model that answered.
-        """
-        return self.target.model
-
-    @property
-    def profile(self) -> ProfileId:
-        """
-        The profile whose credentials answered.
-        """
-        return self.target.profile
-
-    @property
-    def text(self) -> str:
-        """
-        The answer's text.
-        """
-        return self.response.text
-
-    @property
-    def usage(self) -> Usage:
-        """
-        The tokens of the successful attempt.
-        """
-        return self.response.usage
-
-    @property
-    def session(self) -> SessionState:
-        """
-        The session after this request (last-known-good profile updated).
-        """
-        return self.state.session
-
-
-@attrs.frozen(kw_only=True)
-class StreamRestarted:
-    """
-    Yielded by a stream when the answer is being restarted on another target: the
-    caller must discard everything it received before this event.
-
-    Attributes:
-        failure: Why the previous stream ended.
-    """
-
-    failure: Failure
-
-
-# --- observer events ------------------------------------------------------------------------
-
-
-@attrs.frozen(kw_only=True)
-class AttemptStarted:
-    """An attempt is about to go out (after its delay)."""
-
-    number: int
-    target: Target
-    reason: Reason
-    delay_s: float
-    probe: bool
-
-
-@attrs.frozen(kw_only=True)
-class CandidateSkipped:
-    """The core passed over a candidate without calling it."""
-
-    message: str
-    code: str
-
-
-@attrs.frozen(kw_only=True)
-class AttemptFailed:
-    """An attempt failed."""
-
-    number: int
-    target: Target
-    failure: Failure
-    latency_s: float
-
-
-@attrs.frozen(kw_only=True)
-class AttemptSucceeded:
-    """An attempt answered."""
-
-    number: int
-    target: Target
-    latency_s: float
-    first_token_s: float | None
-    usage: Usage
-
-
-@attrs.frozen(kw_only=True)
-class RequestGaveUp:
-    """The request gave up."""
-
-    reason: Reason
-    failures: tuple[Failure, ...]
-
-
-@attrs.frozen(kw_only=True)
-class TierChanged:
-    """
-    Rotation moved from a subscription (OAuth or token) profile to a paid API key:
-    a host may want to tell its user that requests now cost money.
-    """
-
-    from_profile: ProfileId
-    to_profile: ProfileId
-    from_mode: AuthMode
-    to_mode: AuthMode
-
-
-ExecutorEvent: TypeAlias = (
-    AttemptStarted
-    | CandidateSkipped
-    | AttemptFailed
-    | AttemptSucceeded
-    | RequestGaveUp
-    | TierChanged
-)
-"""Everything an observer may be told."""
-
-
-class Observer(Protocol):
-    """
-    Receives executor events, for logging and metrics. Must not block; exceptions it
-    raises are logged and ignored.
-    """
-
-    def __call__(self, event: ExecutorEvent, /) -> None: ...
-
-
-# --- credentials ----------------------------------------------------------------------------
-
-
-class CredentialSource(Protocol):
-    """
-    Gives the secret to send for a profile, or ``None`` for a provider that needs none.
-
-    Raises:
-        CredentialsError: The profile has no usable credential (an auth failure of
-            that profile, so the core rotates).
-    """
-
-    async def credential(self, profile: ProfileId) -> str | None: ...
-
-
-class StaticCredentials:
-    """
-    Credentials from a fixed mapping of profile to secret (tests, demos, simple hosts).
-
-    A profile that is not in the mapping has no credential: providers that need
-    none (local servers) work, others answer 401, which rotates.
-    """
-
-    def __init__(
-        self, secrets_by_profile: Mapping[ProfileId, str] | Mapping[str, str] | None = None
-    ) -> None:
-        items = (secrets_by_profile or {}).items()
-        self._secrets = {
-            (p if isinstance(p, ProfileId) else ProfileId.parse(p)): s for p, s in items
-        }
-
-    def __repr__(self) -> str:
-        return f"StaticCredentials(<{len(self._secrets)} profiles>)"
-
-    async def credential(self, profile: ProfileId) -> str | None:
-        return self._secrets.get(profile)
-
-
-class StoreCredentials:
-    """
-    Credentials from the auth store, then the environment key.
-
-    The environment key stands in for the first profile of the provider's order
-    (*orders*) when no profile of that order is usable, and for a missing
-    ``provider:default`` outside it: the rule ``modelcfg models list`` reports
-    with (:func:`~modelcfg.auth.credential_for`). OAuth tokens about to expire
-    are refreshed (one refresh per profile at a time in this process) and
-    written back to the store. Providers in *keyless* (local servers) are called
-    without a credential when none is stored.
-    """
-
-    def __init__(
-        self,
-        store: AuthStoreProtocol,
-        *,
-        environ: Mapping[str, str],
-        env_vars: Mapping[str, Sequence[str]] | None = None,
-        refresher: Refresher | None = None,
-        keyless: frozenset[str] = frozenset(),
-        clock: Clock = time.time,
-        orders: Mapping[str, Sequence[ProfileId]] | None = None,
-    ) -> None:
-        self._store = store
-        self._orders = {p: tuple(o) for p, o in (orders or {}).items()}
-        self._environ = environ
-        self._env_vars = dict(env_vars or {})
-        self._refresher = refresher
-        self._keyless = keyless
-        self._clock = clock
-        self._locks: dict[ProfileId, anyio.Lock] = {}
-
-    def __repr__(self) -> str:
-        return f"StoreCredentials({self._store!r})"
-
-    async def credential(self, profile: ProfileId) -> str | None:
-        from modelcfg.auth import credential_for
-
-        lock = self._locks.setdefault(profile, anyio.Lock())
-        async with lock:
-            try:
-                resolved = await credential_for(
-                    profile,
-                    store=self._store,
-                    environ=self._environ,
-                    env_vars=self._env_vars.get(profile.provider, ()),
-                    refresher=self._refresher,
-                    now=self._clock(),
-                    order=self._orders.get(profile.provider),
-                )
-            except CredentialsError:
-                if profile.provider in self._keyless and self._store.get(profile) is None:
-                    return None  # a local server that needs no key
-                raise
-        return resolved.require().reveal() if resolved.found else None
-
-
-# --- providers ------------------------------------------------------------------------------
-
-
-@attrs.frozen(kw_only=True)
-class ProviderSetup:
-    """
-    How to reach one provider: its adapter, base URL and extra headers.
-    """
-
-    adapter: Adapter = attrs.field(eq=False)
-    base_url: str = ""
-    headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
-
-    def endpoint(self, model: ModelRef, credential: str | None) -> Endpoint:
-        """
-        The endpoint of one attempt on *model*.
-        """
-        return Endpoint(
-            model=model.model, base_url=self.base_url, credential=credential, headers=self.headers
-        )
-
-
-def _adapter_for(api: WireFormat) -> Adapter | None:
-    match api:
-        case WireFormat.OPENAI:
-            return OpenAIAdapter()
-        case WireFormat.OPENROUTER:
-            return OpenAIAdapter.openrouter()
-        case WireFormat.ANTHROPIC:
-            return AnthropicAdapter()
-        case WireFormat.CUSTOM:
-            return None
-        case _:
-            assert_never(api)
-
-
-def providers_from_config(
-    config: Config, providers: Sequence[str], *, adapters: Mapping[str, Adapter] | None = None
-) -> dict[str, ProviderSetup]:
-    """
-    The provider setups for *providers*: the host's adapters first, else the wire
-    format the config names.
-
-    Raises:
-        ModelcfgError: A provider is unknown, or is ``custom`` without an adapter.
-    """
-    adapters = adapters or {}
-    setups: dict[str, ProviderSetup] = {}
-    for provider in providers:
-        settings = config.provider(provider)
-        adapter = adapters.get(provider)
-        if adapter is None:
-            if settings is None:
-                raise ModelcfgError(
-                    f"Provider {provider!r} is neither built in nor configured under "
-                    "$.providers, and no adapter was given for it."
-                )
-            adapter = _adapter_for(settings.api)
-        if adapter is None:
-            raise ModelcfgError(
-                f"Provider {provider!r} is 'custom': pass its adapter "
-                f"(Executor.from_config(..., adapters={{{provider!r}: ...}}))."
-            )
-        setups[provider] = ProviderSetup(
-            adapter=adapter,
-            base_url=(settings.base_url or "") if settings else "",
-            headers=dict(settings.headers) if settings else {},
-        )
-    return setups
-
-
-def _refresher_from(
-    config: Config,
-    settings: Mapping[str, ProviderConfig],
-    client: httpx.AsyncClient,
-    clock: Clock,
-) -> Refresher | None:
-    """
-    The OAuth refresher for every provider whose config names OAuth endpoints.
-    """
-    from modelcfg.auth import OAuthEndpoints, OAuthRefresher
-
-    endpoints = {
-        provider: OAuthEndpoints(
-            authorize_url=s.oauth.authorize_url,
-            token_url=s.oauth.token_url,
-            client_id=s.oauth.client_id,
-            scopes=s.oauth.scopes,
-        )
-        for provider, s in settings.items()
-        if s.oauth is not None
-    }
-    return OAuthRefresher(endpoints=endpoints, client=client, clock=clock) if endpoints else None
-
 
 # --- the executor ---------------------------------------------------------------------------
 
@@ -582,7 +194,10 @@ class Executor:
         routes = build_routes(config, catalog)
         if auth_store is not None:
             overrides = {p: auth_store.order(p) for p in routes.auth_order}
-            routes = build_routes(config, catalog, order_overrides=overrides)
+            stored = {p: [s.profile for s in auth_store.profiles(p)] for p in routes.auth_order}
+            routes = build_routes(
+                config, catalog, order_overrides=overrides, stored_profiles=stored
+            )
         if credentials is None:
             from modelcfg.auth import MemoryAuthStore, keyless_provider
 
@@ -1062,13 +677,6 @@ class _Run:
             await self.executor.store.save_session(self.session_id, self.state.session)
 
 
-def _unbounded(_call: Call) -> contextlib.AbstractContextManager[None]:
-    """
-    No bound at all: a stream read that its idle limit bounds already.
-    """
-    return contextlib.nullcontext()
-
-
 @functools.lru_cache(maxsize=8)
 def _without_first_token(limits: CallLimits) -> CallLimits:
     """
@@ -1115,129 +723,6 @@ class _Bounded:
         ) from None  # what it replaces is the scope's own cancellation
 
 
-# --- keeping secrets out of chained exceptions ------------------------------------------------
-
-_SCAN_DEPTH: Final = 6
-_SCAN_NODES: Final = 5_000
-
-
-def chainable(exc: BaseException, credential: str | None) -> BaseException:
-    """
-    What to chain as ``__cause__`` of the error the caller sees, for *exc* that an
-    attempt raised after sending *credential*.
-
-    Providers and SDKs echo keys back, and not only in messages: an SDK exception
-    keeps the error body, the response and the request (whose headers hold the key),
-    and chains further exceptions. *exc* is chained as it is when none of that holds
-    the credential. Otherwise a stand-in is chained and *exc* itself is left alone
-    (never mutated: it belongs to the host's SDK): an httpx transport error becomes
-    a copy of its own class with the key masked and no request attached; anything
-    else becomes a :class:`~modelcfg.exceptions.RedactedError` naming the original
-    class, its status and its masked message. Causes and contexts are treated the
-    same way; the traceback is kept.
-    """
-    if not credential or len(credential) < 4 or not _holds(exc, credential):
-        return exc
-    return _stand_in(exc, credential, set())
-
-
-def _stand_in(exc: BaseException, secret: str, seen: set[int]) -> BaseException:
-    seen.add(id(exc))
-    try:
-        text = str(exc)
-    except Exception:  # a broken __str__ says nothing
-        text = ""
-    message = redact(text, secret)
-    replacement: BaseException
-    if isinstance(exc, httpx.RequestError) and type(exc).__init__ is httpx.RequestError.__init__:
-        replacement = type(exc)(message)
-    else:
-        replacement = RedactedError(
-            f"{type(exc).__qualname__}: {message}" if message else type(exc).__qualname__,
-            type_name=f"{type(exc).__module__}.{type(exc).__qualname__}",
-            status=duck_status(exc),
-        )
-
-    def link(other: BaseException | None) -> BaseException | None:
-        if other is None or id(other) in seen:
-            return None
-        if not _holds(other, secret):
-            return other
-        return _stand_in(other, secret, seen)
-
-    replacement.__cause__ = link(exc.__cause__)
-    replacement.__context__ = link(exc.__context__)
-    replacement.__suppress_context__ = exc.__suppress_context__
-    return replacement.with_traceback(exc.__traceback__)
-
-
-def _holds(root: object, secret: str) -> bool:
-    """
-    Whether *secret* appears anywhere in *root*: its text, arguments, attributes,
-    bodies, headers, requests and responses, and the exceptions chained to it.
-
-    Fails closed: a scan cut short (more than ``_SCAN_NODES`` values, or something
-    deeper than ``_SCAN_DEPTH`` left unread) counts as holding the secret, so the
-    caller chains a masked stand-in rather than what it could not check.
-    """
-    needle = secret.encode()
-    stack: list[tuple[object, int]] = [(root, 0)]
-    seen: set[int] = set()
-    while stack:
-        if len(seen) >= _SCAN_NODES:
-            return True
-        value, depth = stack.pop()
-        if value is None or isinstance(value, bool | int | float) or id(value) in seen:
-            continue
-        seen.add(id(value))
-        if isinstance(value, str):
-            if secret in value:
-                return True
-            continue
-        if isinstance(value, bytes | bytearray | memoryview):
-            if needle in bytes(value):
-                return True
-            continue
-        children: list[object] = []
-        if isinstance(value, BaseException):
-            with contextlib.suppress(Exception):
-                children.append(str(value))
-            children += [value.args, getattr(value, "__notes__", None)]
-            children += [value.__cause__, value.__context__]
-        if isinstance(value, httpx.Request | httpx.Response):
-            children += [str(value.url) if isinstance(value, httpx.Request) else None]
-            children.append(list(value.headers.raw))
-            with contextlib.suppress(Exception):
-                children.append(value.content)  # only when read
-            children.append(getattr(value, "_request", None))
-        elif isinstance(value, Mapping):
-            with contextlib.suppress(Exception):
-                children += [item for pair in value.items() for item in pair]
-        elif isinstance(value, list | tuple | set | frozenset):
-            children += list(value)
-        with contextlib.suppress(Exception):
-            children += list(vars(value).values())
-        for name in getattr(type(value), "__slots__", ()):
-            with contextlib.suppress(Exception):
-                children.append(getattr(value, name))
-        if depth >= _SCAN_DEPTH:
-            # Texts at the limit are still read; anything that would need a deeper walk
-            # is left unread, so the scan cannot say the secret is absent.
-            terminal = [child for child in children if _is_terminal(child)]
-            if len(terminal) < len(children):
-                return True
-            children = terminal
-        stack.extend((child, depth + 1) for child in children)
-    return False
-
-
-def _is_terminal(value: object) -> bool:
-    """
-    Whether the scan reads *value* without walking into it: ``None``, a number, a text.
-    """
-    return value is None or isinstance(value, bool | int | float | str | bytes | bytearray)
-
-
 def _credentials_failure(exc: CredentialsError, target: Target, now: float) -> Failure:
     """
     The failure of a profile whose credential could not be had: an auth failure,
@@ -1256,142 +741,3 @@ def _credentials_failure(exc: CredentialsError, target: Target, now: float) -> F
         profile=target.profile,
         code="missing_credentials",
     )
-
-
-class StreamingCompletion:
-    """
-    A streamed answer: iterate it for events; ``completion`` is set once it ended.
-
-    Events are :class:`~modelcfg.TextDelta`, :class:`~modelcfg.ToolCallDelta`,
-    :class:`~modelcfg.StreamEnd` and, only with restarts allowed,
-    :class:`StreamRestarted`. The success is recorded (``completion`` set, health
-    and session saved, observers told) before the :class:`~modelcfg.StreamEnd`
-    is yielded, so a caller may stop reading there.
-    """
-
-    def __init__(
-        self, executor: Executor, run: _Run, request: ChatRequest, restart_after_output: bool
-    ) -> None:
-        self._executor = executor
-        self._run = run
-        self._request = request
-        self._restart = restart_after_output
-        self._events: AsyncIterator[StreamEvent | StreamRestarted] | None = None
-        self.completion: Completion | None = None
-
-    def __repr__(self) -> str:
-        return f"StreamingCompletion(done={self.completion is not None})"
-
-    def __aiter__(self) -> AsyncIterator[StreamEvent | StreamRestarted]:
-        if self._events is None:
-            self._events = self._iterate()
-        return self._events
-
-    async def aclose(self) -> None:
-        """
-        Close the underlying stream (done for you by ``async with``).
-        """
-        events = self._events
-        if events is not None and hasattr(events, "aclose"):
-            with anyio.CancelScope(shield=True):
-                await events.aclose()
-
-    async def text(self) -> str:
-        """
-        Consume the whole stream and return its text (restarts handled).
-        """
-        parts: list[str] = []
-        async for event in self:
-            if isinstance(event, StreamRestarted):
-                parts.clear()
-            elif isinstance(event, TextDelta):
-                parts.append(event.text)
-        return "".join(parts)
-
-    async def _iterate(self) -> AsyncIterator[StreamEvent | StreamRestarted]:
-        run, executor = self._run, self._executor
-        failure: Failure | None = None
-        interrupted: OutputInterruptedError | None = None
-        while interrupted is None:
-            call = await run.decide(failure)
-            adapter = executor.providers[call.target.model.provider].adapter
-            started = anyio.current_time()
-            first_token: float | None = None
-            received: list[StreamEvent] = []
-            end: StreamEnd | None = None
-            credential: str | None = None
-            settled = False
-            try:
-                credential = await executor._credential(call.target)
-                async with contextlib.AsyncExitStack() as stack:
-                    # The deadline bounds the attempt until its first event (content or
-                    # the end): the scope closes before anything is yielded to the caller.
-                    # Once output flows, the idle limit bounds each read, and a long
-                    # answer that keeps coming is not cut at the deadline; without an
-                    # idle limit the deadline bounds each read, so no read is unbounded.
-                    limits = run.limits()
-                    with run.bounded(call):
-                        events = aiter(
-                            await stack.enter_async_context(
-                                adapter.stream(
-                                    executor.client,
-                                    self._request,
-                                    executor._endpoint(call.target, credential),
-                                    limits=limits,
-                                )
-                            )
-                        )
-                        event = await anext(events, None)
-                    reads = run.bounded if limits.idle_s is None else _unbounded
-                    while event is not None:
-                        received.append(event)
-                        if isinstance(event, StreamEnd):
-                            end = event
-                            break
-                        if first_token is None and isinstance(event, TextDelta | ToolCallDelta):
-                            first_token = anyio.current_time() - started
-                        yield event
-                        with reads(call):
-                            event = await anext(events, None)
-                if end is None:
-                    raise StreamInterruptedError(
-                        f"the {adapter.name} stream for model {call.target.model} ended "
-                        "without its end event",
-                        provider=adapter.name,
-                        model=call.target.model.model,
-                        reason="cut",
-                        started=first_token is not None,
-                    )
-                response = collect_stream(received)
-                settled = True
-            except Exception as exc:  # every provider failure is classified, never raised
-                settled = True
-                after_output = first_token is not None
-                failure = run.failed(
-                    call,
-                    exc,
-                    anyio.current_time() - started,
-                    credential,
-                    after_output=after_output,
-                )
-                if after_output and not self._restart:
-                    # Raised below, outside this handler, so that the raw exception
-                    # (which may hold the key) is not its __context__ either.
-                    interrupted = await run.interrupted(call, failure)
-                elif after_output:
-                    yield StreamRestarted(failure=failure)
-                continue
-            finally:
-                # Not kept in this frame: a traceback through it must not show the key.
-                # (The adapter's event iterator holds it too, until the stack closes it.)
-                credential = None
-                if not settled:  # cancelled or abandoned mid-stream: give back a held probe
-                    await run.release_probe(call.target)
-            latency = anyio.current_time() - started
-            # Recorded before the end is yielded: a caller may stop reading at StreamEnd.
-            self.completion = await run.succeeded(
-                call, response, latency, first_token_s=first_token
-            )
-            yield end
-            return
-        raise interrupted from run.last_exception()

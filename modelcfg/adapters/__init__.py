@@ -14,28 +14,21 @@ parses the response (also streamed), and classifies what went wrong into a
 
 from __future__ import annotations
 
-from modelcfg.adapters._http import (
-    ERROR_TABLE,
-    Adapter,
-    CallLimits,
+from modelcfg.adapters._classify import ERROR_TABLE, ErrorTable, MessageRule, classify
+from modelcfg.adapters._errors import (
     DeadlineExceededError,
-    Endpoint,
     ErrorInfo,
-    ErrorTable,
     FirstTokenTimeoutError,
-    HTTPAdapter,
     MalformedResponseError,
-    MessageRule,
     ProviderError,
     ProviderHTTPError,
     ProviderStreamError,
     StreamInterruptedError,
-    StreamParser,
     UnsupportedRequestError,
-    classify,
     error_info,
-    open_http_stream,
 )
+from modelcfg.adapters._http import HTTPAdapter, open_http_stream
+from modelcfg.adapters._protocol import Adapter, CallLimits, Endpoint, StreamParser
 from modelcfg.adapters._retry_after import retry_after_s
 from modelcfg.adapters._sse import SSEDecoder, SSEEvent
 from modelcfg.adapters.anthropic import AnthropicAdapter, AnthropicStreamParser

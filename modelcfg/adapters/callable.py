@@ -41,18 +41,11 @@ from modelcfg._messages import (
     TextDelta,
     ToolCallDelta,
 )
-from modelcfg.adapters._http import (
-    ERROR_TABLE,
-    CallLimits,
-    Endpoint,
-    ErrorTable,
-    FirstTokenTimeoutError,
-    MalformedResponseError,
-    StreamParser,
-    classify,
-    pump_events,
-)
+from modelcfg.adapters._classify import ERROR_TABLE, ErrorTable, classify
+from modelcfg.adapters._errors import FirstTokenTimeoutError, MalformedResponseError
+from modelcfg.adapters._http import pump_events
 from modelcfg.adapters._json import as_object
+from modelcfg.adapters._protocol import CallLimits, Endpoint, StreamParser
 from modelcfg.adapters.anthropic import AnthropicAdapter, AnthropicStreamParser
 from modelcfg.adapters.openai import OpenAIAdapter, OpenAIStreamParser
 
@@ -214,7 +207,7 @@ class CallableAdapter:
         request: ChatRequest,
         endpoint: Endpoint,
         *,
-        limits: CallLimits = CallLimits(),  # noqa: B008 - frozen value
+        limits: CallLimits = CallLimits(),
     ) -> ChatResponse:
         """
         Make one non-streamed call through the callable; *client* is ignored.
@@ -290,7 +283,7 @@ class CallableAdapter:
         request: ChatRequest,
         endpoint: Endpoint,
         *,
-        limits: CallLimits = CallLimits(),  # noqa: B008 - frozen value
+        limits: CallLimits = CallLimits(),
     ) -> contextlib.AbstractAsyncContextManager[AsyncIterator[StreamEvent]]:
         """
         Make one streamed call: ``async with adapter.stream(...) as events:``.

@@ -38,17 +38,16 @@ from modelcfg._messages import (
     ToolCallDelta,
     Usage,
 )
-from modelcfg.adapters._http import (
-    ERROR_TABLE,
-    Endpoint,
-    ErrorTable,
-    HTTPAdapter,
+from modelcfg.adapters._classify import ERROR_TABLE, ErrorTable
+from modelcfg.adapters._errors import (
     MalformedResponseError,
     ProviderStreamError,
     StreamInterruptedError,
     error_info,
 )
+from modelcfg.adapters._http import HTTPAdapter
 from modelcfg.adapters._json import as_int, as_list, as_object, as_str, dumps, loads_object
+from modelcfg.adapters._protocol import Endpoint
 from modelcfg.adapters._sse import SSEEvent
 from modelcfg.typing import JSON, JSONObject
 

@@ -25,7 +25,8 @@ from modelcfg._catalog._discovery import (
 from modelcfg._catalog._listing import per_million, rfc3339_seconds
 from modelcfg._catalog._openrouter import info_from_openrouter, parse_openrouter_models
 from modelcfg._catalog._records import CatalogSource, Modality, ModelInfo, ModelStatus, Pricing
-from modelcfg._config._schema import BUILTIN_PROVIDERS, ProviderConfig, WireFormat
+from modelcfg._config._providers import BUILTIN_PROVIDERS
+from modelcfg._config._schema import Config, ProviderConfig, WireFormat
 from modelcfg.exceptions import DiscoveryError
 from modelcfg.testing._listings import anthropic_models, openai_models, openrouter_models
 
@@ -465,9 +466,10 @@ def test_source_urls(kind: str, base: str, url: str) -> None:
 
 def test_sources_follow_the_provider_table() -> None:
     """Built-in providers map to their listing kind; only OpenRouter's needs no key; custom has none."""
+    config = Config()
     sources = {
-        name: DiscoverySource.for_provider(name, settings)
-        for name, settings in BUILTIN_PROVIDERS.items()
+        name: DiscoverySource.for_provider(name, config.provider(name))  # type: ignore[arg-type]
+        for name in BUILTIN_PROVIDERS
     }
     custom = DiscoverySource.for_provider("mine", ProviderConfig(api=WireFormat.CUSTOM))
 

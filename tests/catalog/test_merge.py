@@ -21,8 +21,8 @@ from modelcfg._catalog._records import (
     Pricing,
     Provenance,
 )
+from modelcfg._config._load import load_config
 from modelcfg._config._plan import catalog_for
-from modelcfg._config._schema import load_config
 
 CURATED_AT = datetime.datetime(2025, 11, 1, tzinfo=datetime.UTC).timestamp()
 LATER = CURATED_AT + 30 * 86_400

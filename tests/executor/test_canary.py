@@ -26,8 +26,11 @@ import httpx
 import pytest
 
 from modelcfg import AttemptsExhaustedError, OutputInterruptedError, ProfileId
-from modelcfg._config._schema import Config, load_config
-from modelcfg._executor._executor import Completion, Executor, ExecutorEvent, StoreCredentials
+from modelcfg._config._load import load_config
+from modelcfg._config._schema import Config
+from modelcfg._executor._credentials import StoreCredentials
+from modelcfg._executor._executor import Executor
+from modelcfg._executor._reports import Completion, ExecutorEvent
 from modelcfg._messages import ChatRequest, Message
 from modelcfg.adapters import CallableAdapter, Endpoint
 from modelcfg.auth import ApiKeyCredential, MemoryAuthStore, OAuthCredential
@@ -69,11 +72,6 @@ def config_for(*order: str) -> Config:
             "agent": {"model": {"primary": chain[0], "fallbacks": chain[1:]}},
         }
     )
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 class AuthenticationError(Exception):

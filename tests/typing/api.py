@@ -49,8 +49,15 @@ from modelcfg.exceptions import (
     OutputInterruptedError,
     RedactedError,
 )
-from modelcfg.stores import FileStateStore, MemoryStateStore
-from modelcfg.typing import StateStore
+from modelcfg.stores import (
+    FileStateStore,
+    MemoryStateStore,
+    RedisStateStore,
+    SqliteStateStore,
+    StoreEvent,
+)
+from modelcfg.testing import FakeClock, ScriptedTransport
+from modelcfg.typing import CounterStore, StateStore
 
 
 def values() -> None:
@@ -95,13 +102,20 @@ async def run(cfg: Config) -> str:
     events: list[ExecutorEvent] = []
     store: StateStore = MemoryStateStore()
     file_store: StateStore = FileStateStore("state.json")
+    seen: list[StoreEvent] = []
+    shared: list[StateStore] = [
+        SqliteStateStore("state.db", max_sessions=1000),
+        RedisStateStore("redis://127.0.0.1:6379/0", observers=[seen.append]),
+    ]
+    budgets: CounterStore = SqliteStateStore("state.db")
+    assert_type(await budgets.add_to_counter("budget:day", 5, ttl_s=86400.0), int)
     async with httpx.AsyncClient() as client:
         executor = Executor.from_config(
             cfg,
             client=client,
             auth_store=AuthStore(path=default_auth_path(os.environ)),
             environ=os.environ,
-            store=store if selection else file_store,
+            store=store if selection else file_store if shared else shared[0],
             observers=[events.append],
             limits=CallLimits(connect_s=5.0, first_token_s=None, idle_s=30.0, end_grace_s=1.0),
         )
@@ -130,3 +144,19 @@ async def run(cfg: Config) -> str:
         )
         assert executor2.routes.chain.primary == answer.model
         return answer.text + text + modelcfg.__name__
+
+
+async def with_test_doubles(cfg: Config) -> str:
+    clock = FakeClock(now=0.0, tick_s=0.5)
+    transport = ScriptedTransport(
+        [httpx.ConnectError("down"), lambda request: httpx.Response(200, json={})],
+        repeat_last=True,
+    )
+    async with httpx.AsyncClient(transport=transport) as client:
+        executor = Executor.from_config(cfg, client=client, clock=clock, sleep=clock.sleep)
+        answer = await executor.complete(ChatRequest(messages=[Message(role="user", content="x")]))
+    assert_type(transport.requests, list[httpx.Request])
+    assert_type(transport.remaining, int)
+    assert_type(clock.sleeps, list[float])
+    clock.advance(1.0)
+    return answer.text + str(clock())

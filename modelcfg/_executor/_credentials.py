@@ -1,0 +1,116 @@
+"""
+Where the executor gets the secret to send for a profile.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+import anyio
+
+from modelcfg._core._values import ProfileId
+from modelcfg.exceptions import (
+    CredentialsError,
+)
+
+if TYPE_CHECKING:
+    from modelcfg.auth import AuthStoreProtocol, Refresher
+    from modelcfg.typing import Clock
+
+
+# --- credentials ----------------------------------------------------------------------------
+
+
+class CredentialSource(Protocol):
+    """
+    Gives the secret to send for a profile, or ``None`` for a provider that needs none.
+
+    Raises:
+        CredentialsError: The profile has no usable credential (an auth failure of
+            that profile, so the core rotates).
+    """
+
+    async def credential(self, profile: ProfileId) -> str | None: ...
+
+
+class StaticCredentials:
+    """
+    Credentials from a fixed mapping of profile to secret (tests, demos, simple hosts).
+
+    A profile that is not in the mapping has no credential: providers that need
+    none (local servers) work, others answer 401, which rotates.
+    """
+
+    def __init__(
+        self, secrets_by_profile: Mapping[ProfileId, str] | Mapping[str, str] | None = None
+    ) -> None:
+        items = (secrets_by_profile or {}).items()
+        self._secrets = {
+            (p if isinstance(p, ProfileId) else ProfileId.parse(p)): s for p, s in items
+        }
+
+    def __repr__(self) -> str:
+        return f"StaticCredentials(<{len(self._secrets)} profiles>)"
+
+    async def credential(self, profile: ProfileId) -> str | None:
+        return self._secrets.get(profile)
+
+
+class StoreCredentials:
+    """
+    Credentials from the auth store, then the environment key.
+
+    The environment key stands in for the first profile of the provider's order
+    (*orders*) when no profile of that order is usable, and for a missing
+    ``provider:default`` outside it: the rule ``modelcfg models list`` reports
+    with (:func:`~modelcfg.auth.credential_for`). OAuth tokens about to expire
+    are refreshed (one refresh per profile at a time in this process) and
+    written back to the store. Providers in *keyless* (local servers) are called
+    without a credential when none is stored.
+    """
+
+    def __init__(
+        self,
+        store: AuthStoreProtocol,
+        *,
+        environ: Mapping[str, str],
+        env_vars: Mapping[str, Sequence[str]] | None = None,
+        refresher: Refresher | None = None,
+        keyless: frozenset[str] = frozenset(),
+        clock: Clock = time.time,
+        orders: Mapping[str, Sequence[ProfileId]] | None = None,
+    ) -> None:
+        self._store = store
+        self._orders = {p: tuple(o) for p, o in (orders or {}).items()}
+        self._environ = environ
+        self._env_vars = dict(env_vars or {})
+        self._refresher = refresher
+        self._keyless = keyless
+        self._clock = clock
+        self._locks: dict[ProfileId, anyio.Lock] = {}
+
+    def __repr__(self) -> str:
+        return f"StoreCredentials({self._store!r})"
+
+    async def credential(self, profile: ProfileId) -> str | None:
+        from modelcfg.auth import credential_for
+
+        lock = self._locks.setdefault(profile, anyio.Lock())
+        async with lock:
+            try:
+                resolved = await credential_for(
+                    profile,
+                    store=self._store,
+                    environ=self._environ,
+                    env_vars=self._env_vars.get(profile.provider, ()),
+                    refresher=self._refresher,
+                    now=self._clock(),
+                    order=self._orders.get(profile.provider),
+                )
+            except CredentialsError:
+                if profile.provider in self._keyless and self._store.get(profile) is None:
+                    return None  # a local server that needs no key
+                raise
+        return resolved.require().reveal() if resolved.found else None

@@ -1,0 +1,200 @@
+"""
+What the host sees of a request: completions, attempt reports and the observer events.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, TypeAlias
+
+import attrs
+
+from modelcfg._config._schema import AuthMode
+from modelcfg._core._actions import Reason
+from modelcfg._core._failures import Failure
+from modelcfg._core._state import AttemptState, SessionState
+from modelcfg._core._values import ModelRef, ProfileId, Target
+from modelcfg._messages import (
+    ChatResponse,
+    Usage,
+)
+
+# --- what the host sees ---------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class AttemptReport:
+    """
+    One attempt of a request, as it happened.
+
+    Attributes:
+        number: 1 for the first attempt, then 2, 3, ...
+        target: The model and profile called.
+        reason: Why the core chose this target.
+        delay_s: How long the executor waited before the call.
+        started_at: When the call went out, in seconds since the epoch.
+        latency_s: From the call going out to its end (success or failure).
+        first_token_s: From the call going out to the first content, when any arrived.
+        failure: How it failed; ``None`` for the successful attempt.
+    """
+
+    number: int
+    target: Target
+    reason: Reason
+    delay_s: float
+    started_at: float
+    latency_s: float
+    first_token_s: float | None = None
+    failure: Failure | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Completion:
+    """
+    The answer to a request, and how it was obtained.
+
+    Attributes:
+        response: The answer of the successful attempt.
+        target: The model and profile that answered.
+        attempts: Every attempt, failed ones first, the successful one last.
+        state: The final decision state (history, session, health snapshot).
+
+    Only the successful attempt's usage counts: failed attempts are never billed
+    as completions.
+    """
+
+    response: ChatResponse
+    target: Target
+    attempts: tuple[AttemptReport, ...]
+    state: AttemptState = attrs.field(repr=False)
+
+    @property
+    def model(self) -> ModelRef:
+        """
+        The model that answered.
+        """
+        return self.target.model
+
+    @property
+    def profile(self) -> ProfileId:
+        """
+        The profile whose credentials answered.
+        """
+        return self.target.profile
+
+    @property
+    def text(self) -> str:
+        """
+        The answer's text.
+        """
+        return self.response.text
+
+    @property
+    def usage(self) -> Usage:
+        """
+        The tokens of the successful attempt.
+        """
+        return self.response.usage
+
+    @property
+    def session(self) -> SessionState:
+        """
+        The session after this request (last-known-good profile updated).
+        """
+        return self.state.session
+
+
+@attrs.frozen(kw_only=True)
+class StreamRestarted:
+    """
+    Yielded by a stream when the answer is being restarted on another target: the
+    caller must discard everything it received before this event.
+
+    Attributes:
+        failure: Why the previous stream ended.
+    """
+
+    failure: Failure
+
+
+# --- observer events ------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class AttemptStarted:
+    """An attempt is about to go out (after its delay)."""
+
+    number: int
+    target: Target
+    reason: Reason
+    delay_s: float
+    probe: bool
+
+
+@attrs.frozen(kw_only=True)
+class CandidateSkipped:
+    """The core passed over a candidate without calling it."""
+
+    message: str
+    code: str
+
+
+@attrs.frozen(kw_only=True)
+class AttemptFailed:
+    """An attempt failed."""
+
+    number: int
+    target: Target
+    failure: Failure
+    latency_s: float
+
+
+@attrs.frozen(kw_only=True)
+class AttemptSucceeded:
+    """An attempt answered."""
+
+    number: int
+    target: Target
+    latency_s: float
+    first_token_s: float | None
+    usage: Usage
+
+
+@attrs.frozen(kw_only=True)
+class RequestGaveUp:
+    """The request gave up."""
+
+    reason: Reason
+    failures: tuple[Failure, ...]
+
+
+@attrs.frozen(kw_only=True)
+class TierChanged:
+    """
+    Rotation moved from a subscription (OAuth or token) profile to a paid API key:
+    a host may want to tell its user that requests now cost money.
+    """
+
+    from_profile: ProfileId
+    to_profile: ProfileId
+    from_mode: AuthMode
+    to_mode: AuthMode
+
+
+ExecutorEvent: TypeAlias = (
+    AttemptStarted
+    | CandidateSkipped
+    | AttemptFailed
+    | AttemptSucceeded
+    | RequestGaveUp
+    | TierChanged
+)
+"""Everything an observer may be told."""
+
+
+class Observer(Protocol):
+    """
+    Receives executor events, for logging and metrics. Must not block; exceptions it
+    raises are logged and ignored.
+    """
+
+    def __call__(self, event: ExecutorEvent, /) -> None: ...

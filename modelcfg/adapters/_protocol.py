@@ -1,0 +1,210 @@
+"""
+What an adapter is: the Adapter and StreamParser protocols, endpoints and per-attempt call limits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Final, Literal, Protocol, Self, runtime_checkable
+
+import attrs
+import httpx
+
+from modelcfg._core._failures import Failure
+from modelcfg._core._values import ModelRef, ProfileId
+from modelcfg._messages import (
+    ChatRequest,
+    ChatResponse,
+    StreamEvent,
+)
+from modelcfg.adapters._sse import SSEEvent
+
+if TYPE_CHECKING:
+    from modelcfg.typing import JSON
+
+
+# --------------------------------------------------------------------------- values
+
+
+@attrs.frozen(kw_only=True)
+class Endpoint:
+    """
+    Where one attempt goes and as whom: everything an adapter needs besides the request.
+
+    Attributes:
+        model: The provider's model id (``gpt-4o``, ``anthropic/claude-sonnet-4``).
+        base_url: The API root including its version path
+            (``https://api.openai.com/v1``, ``https://api.anthropic.com/v1``).
+        credential: The API key or OAuth access token; only ever sent in a header.
+        headers: Extra request headers (never shown in reprs: they may hold secrets).
+    """
+
+    model: str
+    base_url: str = ""
+    credential: str | None = attrs.field(default=None, repr=False)
+    headers: Mapping[str, str] = attrs.field(factory=dict, repr=False, hash=False)
+
+    def url(self, path: str) -> str:
+        """
+        Join the base URL and an API path such as ``/chat/completions``.
+        """
+        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+def _check_limit(
+    _instance: object, attribute: attrs.Attribute[float | None], value: float | None
+) -> None:
+    if value is not None and not value > 0:
+        raise ValueError(
+            f"{attribute.name} must be a positive number of seconds or None, not {value!r}"
+        )
+
+
+_END_GRACE_S: Final[float | None] = 2.0
+"""How long a stream is waited for after its finish reason, by default."""
+
+
+@attrs.frozen(kw_only=True)
+class CallLimits:
+    """
+    Per-attempt time limits; ``None`` leaves that limit off.
+
+    The host client's own ``timeout=`` does not apply to provider calls: adapters
+    build their requests themselves, and httpx applies a client's timeout only to
+    requests the client builds. These limits, and the request's deadline (the
+    policy's ``deadline_s``, which the executor applies to every attempt whatever
+    these say), are what bound a call.
+
+    Attributes:
+        connect_s: Time to establish a connection (an httpx timeout).
+        read_s: Longest wait for any bytes from the socket (an httpx timeout).
+        first_token_s: Time from sending the request to the first content of a
+            stream; for a non-streamed call, to the complete answer (its first token
+            arrives with its last).
+        idle_s: Longest gap between content events once a stream has started; a
+            longer gap is a stall.
+        end_grace_s: Once a stream carried its finish reason, how long to wait for
+            the events that may still follow it (OpenAI's usage chunk, ``[DONE]``)
+            before the answer counts as complete anyway; ``None`` waits up to
+            *idle_s*.
+    """
+
+    connect_s: float | None = attrs.field(default=None, validator=_check_limit)
+    read_s: float | None = attrs.field(default=None, validator=_check_limit)
+    first_token_s: float | None = attrs.field(default=None, validator=_check_limit)
+    idle_s: float | None = attrs.field(default=None, validator=_check_limit)
+    end_grace_s: float | None = attrs.field(default=_END_GRACE_S, validator=_check_limit)
+
+
+# ----------------------------------------------------------------- the protocol
+
+
+class StreamParser(Protocol):
+    """
+    Turns a wire format's stream payloads into stream events, as a frozen value.
+    """
+
+    @property
+    def finished(self) -> bool:
+        """
+        Whether the stream's end was seen and :class:`StreamEnd` emitted.
+        """
+        ...
+
+    @property
+    def finishable(self) -> bool:
+        """
+        Whether a finish reason was seen, so the answer is complete without an end marker.
+        """
+        ...
+
+    def feed(self, event: SSEEvent) -> tuple[Self, tuple[StreamEvent, ...]]:
+        """
+        Read one SSE event; raise on a malformed event or an error event.
+        """
+        ...
+
+    def feed_json(self, payload: JSON) -> tuple[Self, tuple[StreamEvent, ...]]:
+        """
+        Read one decoded payload (for example an SDK chunk's ``model_dump()``).
+        """
+        ...
+
+    def finish(self, reason: Literal["cut", "stalled"]) -> tuple[StreamEvent, ...]:
+        """
+        End the stream: return the closing :class:`StreamEnd` or raise if unfinished.
+        """
+        ...
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """
+    A provider adapter: what the executor calls for one attempt.
+
+    ``client`` is the host's ``httpx.AsyncClient`` (adapters never build one);
+    adapters that do not speak HTTP themselves accept ``None``.
+    """
+
+    @property
+    def name(self) -> str:
+        """
+        The adapter's short name, used in messages.
+        """
+        ...
+
+    async def complete(
+        self,
+        client: httpx.AsyncClient | None,
+        request: ChatRequest,
+        endpoint: Endpoint,
+        *,
+        limits: CallLimits = ...,
+    ) -> ChatResponse:
+        """
+        Make one non-streamed attempt; raise what :meth:`classify` understands.
+        """
+        ...
+
+    def stream(
+        self,
+        client: httpx.AsyncClient | None,
+        request: ChatRequest,
+        endpoint: Endpoint,
+        *,
+        limits: CallLimits = ...,
+    ) -> AbstractAsyncContextManager[AsyncIterator[StreamEvent]]:
+        """
+        Make one streamed attempt: ``async with adapter.stream(...) as events``.
+        """
+        ...
+
+    def classify(
+        self,
+        error: BaseException | httpx.Response,
+        *,
+        now: float,
+        model: ModelRef | None = None,
+        profile: ProfileId | None = None,
+        credential: str | None = None,
+    ) -> Failure:
+        """
+        Turn what a call raised into a :class:`Failure`; never raises.
+        """
+        ...
+
+
+class HTTPWire(Protocol):
+    """
+    The pure half of an HTTP adapter, which the shared call path drives.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    def build_request(self, request: ChatRequest, endpoint: Endpoint) -> httpx.Request: ...
+
+    def parse_response(self, response: httpx.Response) -> ChatResponse: ...
+
+    def stream_parser(self, request: ChatRequest) -> StreamParser: ...
