@@ -421,6 +421,17 @@ def _flag(value: bool | None) -> str:
     return "?" if value is None else ("yes" if value else "no")
 
 
+def _config_row(config: Config, ref: ModelRef) -> list[tuple[str, str]]:
+    """
+    The row naming the facts the config's own entry sets for *ref* (they win), if any.
+    """
+    entry = config.agent.models.get(ref)
+    fields = [] if entry is None else list(entry.catalog_overrides())
+    if not fields:
+        return []
+    return [("config sets", ", ".join(name.replace("_", " ") for name in fields) + " (it wins)")]
+
+
 def run_show(context: Context) -> int:
     """
     ``catalog show ID``: one model's record, where each fact came from, and its other providers.
@@ -442,6 +453,7 @@ def run_show(context: Context) -> int:
         ("name", info.name),
         ("alias", alias or "-"),
         ("source", str(info.provenance)),
+        *_config_row(config, info.ref),
         ("input", inputs_text(info)),
         ("output", ",".join(m.value for m in Modality if m in info.output)),
         ("context", f"{context_text(info)} tokens"),
