@@ -13,6 +13,7 @@ from modelcfg.exceptions import (
     AuthStoreError,
     ConfigError,
     CredentialsError,
+    DiscoveryError,
     InvalidStateError,
     ModelcfgError,
     OutputInterruptedError,
@@ -20,18 +21,51 @@ from modelcfg.exceptions import (
 )
 
 if _TYPE_CHECKING:
+    from modelcfg._catalog._cache import (
+        FileCatalogCache,
+        MemoryCatalogCache,
+        default_cache_path,
+    )
+    from modelcfg._catalog._catalog import (
+        ModelCatalog,
+    )
     from modelcfg._catalog._curated import (
         curated_catalog,
     )
+    from modelcfg._catalog._discovery import (
+        CatalogDiff,
+        DiscoverySource,
+        SourceKind,
+        parse_listing,
+    )
+    from modelcfg._catalog._fetch import (
+        fetch_models,
+    )
+    from modelcfg._catalog._listing import (
+        ModelListing,
+    )
     from modelcfg._catalog._records import (
-        CatalogFilter,
         CatalogSource,
         Modality,
-        ModelCatalog,
         ModelInfo,
         ModelStatus,
         Pricing,
+        Provenance,
+    )
+    from modelcfg._catalog._refresh import (
+        RefreshOutcome,
+        RefreshReport,
+        SourceRefresh,
+        refresh_catalog,
+    )
+    from modelcfg._catalog._search import (
+        CatalogFilter,
         SearchHit,
+        SortOrder,
+    )
+    from modelcfg._catalog._snapshot import (
+        CatalogSnapshot,
+        SourceSnapshot,
     )
     from modelcfg._config._file import (
         load_config_file,
@@ -146,7 +180,9 @@ __all__ = [
     "AuthStoreError",
     "Call",
     "CandidateSkipped",
+    "CatalogDiff",
     "CatalogFilter",
+    "CatalogSnapshot",
     "CatalogSource",
     "Change",
     "ChangeAction",
@@ -158,21 +194,26 @@ __all__ = [
     "CredentialSource",
     "CredentialsError",
     "DEFAULT_RULES",
+    "DiscoveryError",
+    "DiscoverySource",
     "Executor",
     "ExecutorEvent",
     "Failure",
     "FailureKind",
     "FallbackChain",
+    "FileCatalogCache",
     "GiveUp",
     "HealthState",
     "ImagePart",
     "InvalidStateError",
     "KindRule",
+    "MemoryCatalogCache",
     "Message",
     "Modality",
     "ModelCatalog",
     "ModelEntry",
     "ModelInfo",
+    "ModelListing",
     "ModelRef",
     "ModelStatus",
     "ModelTraits",
@@ -182,10 +223,13 @@ __all__ = [
     "Policy",
     "Pricing",
     "ProfileId",
+    "Provenance",
     "ProviderConfig",
     "ProviderSetup",
     "Reason",
     "ReasonCode",
+    "RefreshOutcome",
+    "RefreshReport",
     "RequestGaveUp",
     "RequestNeeds",
     "Routes",
@@ -194,6 +238,10 @@ __all__ = [
     "SessionState",
     "Skip",
     "SkipCode",
+    "SortOrder",
+    "SourceKind",
+    "SourceRefresh",
+    "SourceSnapshot",
     "StaticCredentials",
     "StoreCredentials",
     "StreamEnd",
@@ -212,15 +260,19 @@ __all__ = [
     "build_routes",
     "catalog_for",
     "curated_catalog",
+    "default_cache_path",
     "dump_config",
     "dump_state",
+    "fetch_models",
     "legacy_keys",
     "load_config",
     "load_config_file",
     "load_state",
     "migrate_config",
     "next_attempt",
+    "parse_listing",
     "redact",
+    "refresh_catalog",
     "render_steps",
     "replay",
     "resolve_model",
@@ -230,17 +282,33 @@ __all__ = [
 
 # Each public name once, under the private module that defines it; imported on first use.
 _LAZY_BY_MODULE: dict[str, tuple[str, ...]] = {
+    "modelcfg._catalog._cache": ("FileCatalogCache", "MemoryCatalogCache", "default_cache_path"),
+    "modelcfg._catalog._catalog": ("ModelCatalog",),
     "modelcfg._catalog._curated": ("curated_catalog",),
+    "modelcfg._catalog._discovery": (
+        "CatalogDiff",
+        "DiscoverySource",
+        "SourceKind",
+        "parse_listing",
+    ),
+    "modelcfg._catalog._fetch": ("fetch_models",),
+    "modelcfg._catalog._listing": ("ModelListing",),
     "modelcfg._catalog._records": (
-        "CatalogFilter",
         "CatalogSource",
         "Modality",
-        "ModelCatalog",
         "ModelInfo",
         "ModelStatus",
         "Pricing",
-        "SearchHit",
+        "Provenance",
     ),
+    "modelcfg._catalog._refresh": (
+        "RefreshOutcome",
+        "RefreshReport",
+        "SourceRefresh",
+        "refresh_catalog",
+    ),
+    "modelcfg._catalog._search": ("CatalogFilter", "SearchHit", "SortOrder"),
+    "modelcfg._catalog._snapshot": ("CatalogSnapshot", "SourceSnapshot"),
     "modelcfg._config._file": ("load_config_file",),
     "modelcfg._config._load": ("dump_config", "load_config"),
     "modelcfg._config._migrate": (

@@ -12,6 +12,7 @@ Every exception modelcfg raises on purpose.
     ├── AttemptsExhaustedError         .state, .failures; __cause__: the last provider error
     ├── OutputInterruptedError         .failure, .state, .failures: a stream cut after output
     ├── RedactedError                  .type_name, .status: stands in for an error with a key
+    ├── DiscoveryError                 .source, .status: a models listing failed or is not one
     └── ProviderError                  .provider, .model (defined in modelcfg.adapters)
         ├── ProviderHTTPError          .status, .headers, .body (redacted)
         ├── ProviderStreamError        .code, .detail, .started
@@ -47,6 +48,7 @@ __all__ = [
     "AuthStoreError",
     "ConfigError",
     "CredentialsError",
+    "DiscoveryError",
     "InvalidStateError",
     "ModelcfgError",
     "OutputInterruptedError",
@@ -190,5 +192,21 @@ class RedactedError(ModelcfgError):
 
     def __init__(self, message: str, *, type_name: str, status: int | None = None) -> None:
         self.type_name = type_name
+        self.status = status
+        super().__init__(message)
+
+
+class DiscoveryError(ModelcfgError):
+    """
+    A provider's models listing could not be fetched, or what came back is not a
+    models list; the catalog cache keeps its last good snapshot.
+
+    Attributes:
+        source: The listing: ``openrouter``, ``anthropic`` or a provider's id.
+        status: The HTTP status of the failed response, if there was one.
+    """
+
+    def __init__(self, message: str, *, source: str, status: int | None = None) -> None:
+        self.source = source
         self.status = status
         super().__init__(message)

@@ -69,7 +69,7 @@ from modelcfg.exceptions import (
 from modelcfg.stores import MemoryStateStore
 
 if TYPE_CHECKING:
-    from modelcfg._catalog._records import ModelCatalog
+    from modelcfg._catalog._catalog import ModelCatalog
     from modelcfg.adapters import Adapter
     from modelcfg.auth import AuthStoreProtocol, Refresher
     from modelcfg.typing import Clock, StateStore
