@@ -130,6 +130,7 @@ if _TYPE_CHECKING:
         ToolSpec,
         Usage,
     )
+    from modelcfg._sync import Client, SyncStream
 
 __all__ = [
     "Action",
@@ -150,6 +151,7 @@ __all__ = [
     "ChangeAction",
     "ChatRequest",
     "ChatResponse",
+    "Client",
     "Completion",
     "Config",
     "ConfigError",
@@ -197,6 +199,7 @@ __all__ = [
     "StreamEnd",
     "StreamRestarted",
     "StreamingCompletion",
+    "SyncStream",
     "Target",
     "TextDelta",
     "TextPart",
@@ -312,6 +315,8 @@ _LAZY: dict[str, str] = {
     "StreamRestarted": "modelcfg._executor._reports",
     "StreamingCompletion": "modelcfg._executor._stream",
     "TierChanged": "modelcfg._executor._reports",
+    "Client": "modelcfg._sync",
+    "SyncStream": "modelcfg._sync",
 }
 
 
