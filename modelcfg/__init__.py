@@ -10,12 +10,20 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 from modelcfg.exceptions import (
     AttemptsExhaustedError,
+    AuthFailedError,
     AuthStoreError,
+    BadRequestError,
     ConfigError,
+    ContentFilteredError,
+    ContextOverflowError,
     CredentialsError,
+    DeadlineReachedError,
     InvalidStateError,
     ModelcfgError,
     OutputInterruptedError,
+    ProviderUnavailableError,
+    QuotaExceededError,
+    RateLimitedError,
     UnknownModelError,
 )
 
@@ -131,9 +139,11 @@ if _TYPE_CHECKING:
         Usage,
     )
     from modelcfg._sync import Client, SyncStream
+    from modelcfg._transport import AsyncOpenAITransport, OpenAITransport
 
 __all__ = [
     "Action",
+    "AsyncOpenAITransport",
     "AttemptFailed",
     "AttemptRecord",
     "AttemptReport",
@@ -141,8 +151,10 @@ __all__ = [
     "AttemptState",
     "AttemptSucceeded",
     "AttemptsExhaustedError",
+    "AuthFailedError",
     "AuthMode",
     "AuthStoreError",
+    "BadRequestError",
     "Call",
     "CandidateSkipped",
     "CatalogFilter",
@@ -155,9 +167,12 @@ __all__ = [
     "Completion",
     "Config",
     "ConfigError",
+    "ContentFilteredError",
+    "ContextOverflowError",
     "CredentialSource",
     "CredentialsError",
     "DEFAULT_RULES",
+    "DeadlineReachedError",
     "Executor",
     "ExecutorEvent",
     "Failure",
@@ -178,12 +193,16 @@ __all__ = [
     "ModelTraits",
     "ModelcfgError",
     "Observer",
+    "OpenAITransport",
     "OutputInterruptedError",
     "Policy",
     "Pricing",
     "ProfileId",
     "ProviderConfig",
     "ProviderSetup",
+    "ProviderUnavailableError",
+    "QuotaExceededError",
+    "RateLimitedError",
     "Reason",
     "ReasonCode",
     "RequestGaveUp",
@@ -317,6 +336,8 @@ _LAZY: dict[str, str] = {
     "TierChanged": "modelcfg._executor._reports",
     "Client": "modelcfg._sync",
     "SyncStream": "modelcfg._sync",
+    "AsyncOpenAITransport": "modelcfg._transport",
+    "OpenAITransport": "modelcfg._transport",
 }
 
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from modelcfg._catalog._records import ModelCatalog
     from modelcfg._config._schema import Config
     from modelcfg._core._state import RequestNeeds, SessionState
-    from modelcfg._core._values import Selection
+    from modelcfg._core._values import Selection, Target
     from modelcfg._executor._credentials import CredentialSource
     from modelcfg._executor._reports import Observer
     from modelcfg.adapters import Adapter, CallLimits
@@ -380,10 +380,19 @@ class SyncStream:
         self._receive: MemoryObjectReceiveStream[StreamEvent | StreamRestarted] | None = None
         self._pending: list[StreamEvent | StreamRestarted] = []
         self._done = False
+        self._streaming: StreamingCompletion | None = None
         self.completion: Completion | None = None
 
     def __repr__(self) -> str:
         return f"SyncStream(done={self.completion is not None})"
+
+    @property
+    def target(self) -> Target | None:
+        """
+        The model and profile the events come from (the latest attempt's); ``None``
+        before the first event.
+        """
+        return self._streaming.target if self._streaming is not None else None
 
     def __enter__(self) -> Self:
         return self
@@ -440,12 +449,11 @@ class SyncStream:
             return
         portal = self._client._portal_for_call()
         if self._future is None:
-            send, receive = portal.call(_channel)
-            self._receive = receive
+            send, self._receive = portal.call(_channel)
             self._future = portal.start_task_soon(self._pump, send)
-        receive = self._receive
-        assert receive is not None
-        batch = portal.call(_take, receive)
+        if self._receive is None:
+            return
+        batch = portal.call(_take, self._receive)
         if batch:
             batch.reverse()
             self._pending = batch
@@ -458,6 +466,7 @@ class SyncStream:
 
     async def _pump(self, send: MemoryObjectSendStream[StreamEvent | StreamRestarted]) -> None:
         async with send, self._open() as answer:
+            self._streaming = answer
             async for event in answer:
                 await send.send(event)
             self.completion = answer.completion

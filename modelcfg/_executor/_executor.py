@@ -59,10 +59,10 @@ from modelcfg.adapters import (
     HTTPAdapter,
 )
 from modelcfg.exceptions import (
-    AttemptsExhaustedError,
     CredentialsError,
     ModelcfgError,
     OutputInterruptedError,
+    gave_up_error,
 )
 from modelcfg.stores import MemoryStateStore
 
@@ -467,8 +467,11 @@ class _Run:
                 await self._save_session()
                 executor._notify(RequestGaveUp(reason=reason, failures=failures))
                 logger.warning("request gave up: %s", reason)
-                raise AttemptsExhaustedError(
-                    f"The request gave up: {reason}", state=final, reason=str(reason)
+                raise gave_up_error(
+                    f"The request gave up: {reason}",
+                    state=final,
+                    reason=str(reason),
+                    code=reason.code.value,
                 ) from self.last_exception()
             case Call(target=target, state=next_state):
                 self.state = next_state

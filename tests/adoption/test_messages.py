@@ -122,5 +122,6 @@ def test_from_dict_round_trips_the_openai_form(role: str, text: str) -> None:
 
     wire = OpenAIAdapter().build_body(ChatRequest(messages=[message]), "m")["messages"]
 
-    assert isinstance(wire, list) and isinstance(wire[0], dict)
+    assert isinstance(wire, list)
+    assert isinstance(wire[0], dict)
     assert message == Message.from_dict(wire[0])

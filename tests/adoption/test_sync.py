@@ -184,9 +184,11 @@ def test_stream_yields_events_and_sets_the_completion(fake: FakeProvider) -> Non
 
 def test_stream_text_reads_the_whole_answer(fake: FakeProvider) -> None:
     """SyncStream.text() returns the streamed text."""
-    with Client(local_config(fake, "local/ok"), credentials=KEYS) as client:
-        with client.stream(HELLO) as answer:
-            text = answer.text()
+    with (
+        Client(local_config(fake, "local/ok"), credentials=KEYS) as client,
+        client.stream(HELLO) as answer,
+    ):
+        text = answer.text()
 
     assert "Hello from ok" == text
 
