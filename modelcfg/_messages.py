@@ -209,6 +209,8 @@ class Message:
         )
 
 
+_SIMPLE_ROLES: frozenset[object] = frozenset({"system", "user", "assistant"})
+
 _MESSAGE_KEYS: frozenset[str] = frozenset(
     {"role", "content", "tool_calls", "tool_call_id", "name", "refusal"}
 )
@@ -249,6 +251,10 @@ def _call_from_dict(data: Mapping[str, object], where: str) -> ToolCall:
 
 def _message_from_dict(data: Mapping[str, object], where: str) -> Message:
     data = _mapping(data, where)
+    role, text = data.get("role"), data.get("content")
+    if len(data) == 2 and role in _SIMPLE_ROLES and type(text) is str:
+        # The common case, {"role": "user", "content": "..."}, without the general walk.
+        return Message(role=role, content=text)  # type: ignore[arg-type]  # checked
     unknown = sorted(set(data) - _MESSAGE_KEYS)
     if unknown:
         raise ValueError(

@@ -9,14 +9,15 @@ their requests run concurrently on that loop and share health and sessions.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import contextlib
 import functools
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Final, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
 import anyio
 import anyio.from_thread
@@ -45,6 +46,9 @@ if TYPE_CHECKING:
 __all__ = ["Client", "SyncStream"]
 
 _T = TypeVar("_T")
+
+_KEEP_SELECTIONS: Final = 256
+"""How many resolved ``/model`` texts a client keeps (the configuration never changes)."""
 
 _BATCH: Final = 64
 """The most stream events one hop from the loop thread hands over."""
@@ -138,15 +142,20 @@ class Client:
         backend: str,
     ) -> None:
         self._config = config
+        self._selections: dict[str, Selection] = {}
         self._lock = threading.Lock()
         self._closed = False
         self._portal_running = True
         self._streams: set[SyncStream] = set()
+        self._calls: set[concurrent.futures.Future[Any]] = set()
         self._exit = contextlib.ExitStack()
         self._portal: BlockingPortal = self._exit.enter_context(
             anyio.from_thread.start_blocking_portal(backend, name="modelcfg-client")
         )
+        self._loop: asyncio.AbstractEventLoop | None = None
         try:
+            if backend == "asyncio":
+                self._loop = self._portal.call(_running_loop)
             self._http = self._portal.call(_made_on_loop, http_client or httpx.AsyncClient)
             try:
                 self._executor = self._portal.call(
@@ -192,7 +201,12 @@ class Client:
                 "This client was built without a configuration, so it cannot resolve "
                 f"/model text ({model!r}): pass a Selection, or build it with config=."
             )
-        return resolve_selection(model, self._config, self._executor)
+        selection = self._selections.get(model)
+        if selection is None:
+            selection = resolve_selection(model, self._config, self._executor)
+            if len(self._selections) < _KEEP_SELECTIONS:
+                self._selections[model] = selection
+        return selection
 
     def complete(
         self,
@@ -231,7 +245,7 @@ class Client:
             selection=selection,
             needs=needs,
         )
-        return self._portal_for_call().call(call)
+        return self._run(call)
 
     def stream(
         self,
@@ -274,7 +288,8 @@ class Client:
 
     def close(self) -> None:
         """
-        End open streams, close the ``httpx.AsyncClient`` and stop the loop thread.
+        End open streams and calls (those raise :class:`~modelcfg.ModelcfgError` in
+        their threads), close the ``httpx.AsyncClient`` and stop the loop thread.
 
         Safe to call more than once, from any thread but the client's own loop.
         """
@@ -283,6 +298,9 @@ class Client:
                 return
             self._closed = True
             streams = tuple(self._streams)
+            calls = tuple(self._calls)
+        for call in calls:
+            call.cancel()
         for stream in streams:
             stream.close()
         self._portal_running = False
@@ -307,6 +325,35 @@ class Client:
         if model is None or not isinstance(model, str):
             return model
         return self.resolve(model)
+
+    def _run(self, call: Callable[[], Awaitable[_T]]) -> _T:
+        """
+        What *call* returns, awaited on the client's loop; this thread waits.
+
+        On asyncio the coroutine goes to the loop in one hop
+        (``asyncio.run_coroutine_threadsafe``), rather than the portal's two (one
+        to start a task, one for its result); if this thread is interrupted, the
+        call is cancelled.
+        """
+        portal = self._portal_for_call()
+        loop = self._loop
+        if loop is None:
+            return portal.call(call)
+        future = asyncio.run_coroutine_threadsafe(_awaited(call), loop)
+        with self._lock:
+            self._calls.add(future)
+        try:
+            return future.result()
+        except concurrent.futures.CancelledError:
+            if self._closed:  # close() cancelled it
+                raise _closed_error() from None
+            raise
+        except BaseException:
+            future.cancel()
+            raise
+        finally:
+            with self._lock:
+                self._calls.discard(future)
 
     def _portal_for_call(self, *, closing: bool = False) -> BlockingPortal:
         if self._closed and not (closing and self._portal_running):
@@ -337,6 +384,14 @@ def resolve_selection(text: str, config: Config, executor: Executor) -> Selectio
             f"which no model of the configured chains uses; this client reaches {known}."
         )
     return selection
+
+
+async def _running_loop() -> asyncio.AbstractEventLoop:
+    return asyncio.get_running_loop()
+
+
+async def _awaited(call: Callable[[], Awaitable[_T]]) -> _T:
+    return await call()
 
 
 async def _made_on_loop(make: Callable[[], _T]) -> _T:
@@ -453,7 +508,8 @@ class SyncStream:
             self._future = portal.start_task_soon(self._pump, send)
         if self._receive is None:
             return
-        batch = portal.call(_take, self._receive)
+        receive = self._receive
+        batch = self._client._run(lambda: _take(receive))
         if batch:
             batch.reverse()
             self._pending = batch

@@ -37,7 +37,7 @@ from modelcfg._messages import (
     ToolSpec,
     Usage,
 )
-from modelcfg._sync import Client, SyncStream, resolve_selection
+from modelcfg._sync import _KEEP_SELECTIONS, Client, SyncStream, resolve_selection
 from modelcfg.exceptions import (
     AttemptsExhaustedError,
     AuthFailedError,
@@ -464,6 +464,7 @@ class AsyncOpenAITransport(httpx.AsyncBaseTransport):
         self.config = config
         self.inner = inner if inner is not None else httpx.AsyncHTTPTransport()
         self._owned: httpx.AsyncClient | None = None
+        self._selections: dict[str, Selection] = {}
 
     @classmethod
     def from_config(
@@ -511,7 +512,11 @@ class AsyncOpenAITransport(httpx.AsyncBaseTransport):
             return await self.inner.handle_async_request(request)
         try:
             asked = read_chat_request(await request.aread())
-            selection = resolve_selection(asked.model, self.config, self.executor)
+            selection = self._selections.get(asked.model)
+            if selection is None:
+                selection = resolve_selection(asked.model, self.config, self.executor)
+                if len(self._selections) < _KEEP_SELECTIONS:
+                    self._selections[asked.model] = selection
             if asked.request.stream:
                 return await self._stream(request, asked, selection)
             completion = await self.executor.complete(asked.request, selection=selection)

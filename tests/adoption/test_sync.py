@@ -274,3 +274,26 @@ def test_a_failing_executor_build_leaves_no_thread(fake: FakeProvider) -> None:
         Client(config, credentials=KEYS)
 
     assert before == client_threads()
+
+
+def test_close_ends_calls_in_flight_in_other_threads() -> None:
+    """A call still waiting on a silent provider raises ModelcfgError in its thread when the client closes."""
+    raised: list[BaseException] = []
+    with FakeProvider() as silent:
+        client = Client(local_config(silent, "local/silent"), credentials=KEYS)
+
+        def ask() -> None:
+            try:
+                client.complete(HELLO)
+            except BaseException as exc:  # reported below
+                raised.append(exc)
+
+        thread = threading.Thread(target=ask)
+        thread.start()
+        while not silent.requests:
+            threading.Event().wait(0.01)
+        client.close()
+        thread.join()
+
+    assert [ModelcfgError] == [type(e) for e in raised]
+    assert "closed" in str(raised[0])
