@@ -52,6 +52,7 @@ from modelcfg._messages import (
     ChatRequest,
     ChatResponse,
 )
+from modelcfg._observe import log_event
 from modelcfg.adapters import (
     CallLimits,
     DeadlineExceededError,
@@ -242,6 +243,7 @@ class Executor:
         session_id: str | None = None,
         selection: Selection | None = None,
         needs: RequestNeeds | None = None,
+        request_id: str | None = None,
     ) -> Completion:
         """
         Get one complete (non-streamed) answer, failing over as the core decides.
@@ -253,6 +255,8 @@ class Executor:
             session_id: Load and save the session in the state store under this id.
             selection: The session's ``/model`` choice for this and later requests.
             needs: What the request needs; by default only whether it has images.
+            request_id: The id every event, log record and the completion carry; a
+                new random one by default (pass the host's own to correlate).
 
         Returns:
             The answer, with the model and profile that gave it and every attempt.
@@ -261,7 +265,7 @@ class Executor:
             AttemptsExhaustedError: Every candidate failed or was skipped; it carries
                 every failure, and ``__cause__`` is the last provider exception.
         """
-        run = await self._start(request, session, session_id, selection, needs)
+        run = await self._start(request, session, session_id, selection, needs, request_id)
         failure: Failure | None = None
         while True:
             call = await run.decide(failure)
@@ -300,6 +304,7 @@ class Executor:
         selection: Selection | None = None,
         needs: RequestNeeds | None = None,
         restart_after_output: bool = False,
+        request_id: str | None = None,
     ) -> AsyncIterator[StreamingCompletion]:
         """
         Stream one answer: ``async with executor.stream(request) as answer:``.
@@ -313,7 +318,7 @@ class Executor:
         Iterating raises :class:`~modelcfg.AttemptsExhaustedError` when every
         candidate failed; ``answer.completion`` holds the result once the stream ended.
         """
-        run = await self._start(request, session, session_id, selection, needs)
+        run = await self._start(request, session, session_id, selection, needs, request_id)
         answer = StreamingCompletion(self, run, request, restart_after_output)
         try:
             yield answer
@@ -329,6 +334,7 @@ class Executor:
         session_id: str | None,
         selection: Selection | None,
         needs: RequestNeeds | None,
+        request_id: str | None = None,
     ) -> _Run:
         if session is None and session_id is not None:
             session = await self.store.load_session(session_id)
@@ -344,7 +350,7 @@ class Executor:
             needs=needs,
             seed=self.seeds(),
         )
-        return _Run(self, state, session_id)
+        return _Run(self, state, session_id, request_id or secrets.token_hex(8))
 
     async def _credential(self, target: Target) -> str | None:
         return await self.credentials.credential(target.profile)
@@ -353,6 +359,7 @@ class Executor:
         return self.providers[target.model.provider].endpoint(target.model, credential)
 
     def _notify(self, event: ExecutorEvent) -> None:
+        log_event(logger, event)
         for observer in self.observers:
             try:
                 observer(event)
@@ -365,8 +372,11 @@ class _Run:
     One request in flight: its decision state and its attempt reports.
     """
 
-    def __init__(self, executor: Executor, state: AttemptState, session_id: str | None) -> None:
+    def __init__(
+        self, executor: Executor, state: AttemptState, session_id: str | None, request_id: str
+    ) -> None:
         self.executor = executor
+        self.request_id = request_id
         self.state = state
         self.session_id = session_id
         self.reports: list[AttemptReport] = []
@@ -462,14 +472,16 @@ class _Run:
         if unrecorded is not None:
             await self.record_failure(unrecorded, failed_target)
         for skip in action.skipped:
-            logger.info("%s", skip)
-            executor._notify(CandidateSkipped(message=str(skip), code=str(skip.code)))
+            executor._notify(
+                CandidateSkipped(message=str(skip), code=str(skip.code), request_id=self.request_id)
+            )
         match action:
             case GiveUp(reason=reason, failures=failures, state=final):
                 self.state = final
                 await self._save_session()
-                executor._notify(RequestGaveUp(reason=reason, failures=failures))
-                logger.warning("request gave up: %s", reason)
+                executor._notify(
+                    RequestGaveUp(reason=reason, failures=failures, request_id=self.request_id)
+                )
                 raise gave_up_error(
                     f"The request gave up: {reason}",
                     state=final,
@@ -489,6 +501,7 @@ class _Run:
                         reason=action.reason,
                         delay_s=waited_s,
                         probe=self.probing == target,
+                        request_id=self.request_id,
                     )
                 )
                 return action
@@ -552,6 +565,7 @@ class _Run:
                     to_profile=target.profile,
                     from_mode=before,
                     to_mode=after,
+                    request_id=self.request_id,
                 )
             )
 
@@ -590,10 +604,13 @@ class _Run:
         self._report(call, latency_s, None, failure)
         executor._notify(
             AttemptFailed(
-                number=call.state.attempts, target=target, failure=failure, latency_s=latency_s
+                number=call.state.attempts,
+                target=target,
+                failure=failure,
+                latency_s=latency_s,
+                request_id=self.request_id,
             )
         )
-        logger.info("attempt %d on %s failed: %s", call.state.attempts, target, failure)
         return failure
 
     async def record_failure(self, failure: Failure, target: Target | None) -> None:
@@ -621,8 +638,9 @@ class _Run:
             message=f"the stream from {call.target.model} was cut after part of the answer "
             "had reached the caller, who did not ask for restarts",
         )
-        self.executor._notify(RequestGaveUp(reason=reason, failures=self.state.failures))
-        logger.warning("request gave up: %s", reason)
+        self.executor._notify(
+            RequestGaveUp(reason=reason, failures=self.state.failures, request_id=self.request_id)
+        )
         return OutputInterruptedError(
             f"The stream from {call.target.model} was cut after part of the answer "
             f"had reached the caller ({failure.kind.value}); discard the partial "
@@ -652,10 +670,15 @@ class _Run:
                 latency_s=latency_s,
                 first_token_s=first_token_s,
                 usage=response.usage,
+                request_id=self.request_id,
             )
         )
         return Completion(
-            response=response, target=target, attempts=tuple(self.reports), state=self.state
+            response=response,
+            target=target,
+            attempts=tuple(self.reports),
+            state=self.state,
+            request_id=self.request_id,
         )
 
     def _report(
