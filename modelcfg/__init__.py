@@ -141,6 +141,7 @@ if _TYPE_CHECKING:
         ToolCallDelta,
         ToolSpec,
         Usage,
+        collect_stream,
     )
     from modelcfg._sync import Client, SyncStream
     from modelcfg._transport import AsyncOpenAITransport, OpenAITransport
@@ -235,6 +236,7 @@ __all__ = [
     "WireFormat",
     "build_routes",
     "catalog_for",
+    "collect_stream",
     "curated_catalog",
     "dump_config",
     "dump_state",
@@ -325,6 +327,7 @@ _LAZY_BY_MODULE: dict[str, tuple[str, ...]] = {
     "modelcfg._executor._stream": ("StreamingCompletion",),
     "modelcfg._executor._wiring": ("ProviderSetup",),
     "modelcfg._messages": (
+        "collect_stream",
         "ChatRequest",
         "ChatResponse",
         "ImagePart",
