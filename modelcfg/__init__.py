@@ -10,13 +10,21 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 from modelcfg.exceptions import (
     AttemptsExhaustedError,
+    AuthFailedError,
     AuthStoreError,
+    BadRequestError,
     ConfigError,
+    ContentFilteredError,
+    ContextOverflowError,
     CredentialsError,
+    DeadlineReachedError,
     DiscoveryError,
     InvalidStateError,
     ModelcfgError,
     OutputInterruptedError,
+    ProviderUnavailableError,
+    QuotaExceededError,
+    RateLimitedError,
     UnknownModelError,
 )
 
@@ -165,10 +173,14 @@ if _TYPE_CHECKING:
         ToolCallDelta,
         ToolSpec,
         Usage,
+        collect_stream,
     )
+    from modelcfg._sync import Client, SyncStream
+    from modelcfg._transport import AsyncOpenAITransport, OpenAITransport
 
 __all__ = [
     "Action",
+    "AsyncOpenAITransport",
     "AttemptFailed",
     "AttemptRecord",
     "AttemptReport",
@@ -176,8 +188,10 @@ __all__ = [
     "AttemptState",
     "AttemptSucceeded",
     "AttemptsExhaustedError",
+    "AuthFailedError",
     "AuthMode",
     "AuthStoreError",
+    "BadRequestError",
     "Call",
     "CandidateSkipped",
     "CatalogDiff",
@@ -188,12 +202,16 @@ __all__ = [
     "ChangeAction",
     "ChatRequest",
     "ChatResponse",
+    "Client",
     "Completion",
     "Config",
     "ConfigError",
+    "ContentFilteredError",
+    "ContextOverflowError",
     "CredentialSource",
     "CredentialsError",
     "DEFAULT_RULES",
+    "DeadlineReachedError",
     "DiscoveryError",
     "DiscoverySource",
     "Executor",
@@ -219,6 +237,7 @@ __all__ = [
     "ModelTraits",
     "ModelcfgError",
     "Observer",
+    "OpenAITransport",
     "OutputInterruptedError",
     "Policy",
     "Pricing",
@@ -226,6 +245,9 @@ __all__ = [
     "Provenance",
     "ProviderConfig",
     "ProviderSetup",
+    "ProviderUnavailableError",
+    "QuotaExceededError",
+    "RateLimitedError",
     "Reason",
     "ReasonCode",
     "RefreshOutcome",
@@ -247,6 +269,7 @@ __all__ = [
     "StreamEnd",
     "StreamRestarted",
     "StreamingCompletion",
+    "SyncStream",
     "Target",
     "TextDelta",
     "TextPart",
@@ -259,6 +282,7 @@ __all__ = [
     "WireFormat",
     "build_routes",
     "catalog_for",
+    "collect_stream",
     "curated_catalog",
     "default_cache_path",
     "dump_config",
@@ -363,6 +387,7 @@ _LAZY_BY_MODULE: dict[str, tuple[str, ...]] = {
     "modelcfg._executor._stream": ("StreamingCompletion",),
     "modelcfg._executor._wiring": ("ProviderSetup",),
     "modelcfg._messages": (
+        "collect_stream",
         "ChatRequest",
         "ChatResponse",
         "ImagePart",
@@ -375,6 +400,8 @@ _LAZY_BY_MODULE: dict[str, tuple[str, ...]] = {
         "ToolSpec",
         "Usage",
     ),
+    "modelcfg._sync": ("Client", "SyncStream"),
+    "modelcfg._transport": ("AsyncOpenAITransport", "OpenAITransport"),
 }
 
 _LAZY: dict[str, str] = {

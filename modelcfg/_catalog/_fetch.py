@@ -33,7 +33,7 @@ from modelcfg._catalog._discovery import (
 )
 from modelcfg._catalog._listing import ModelListing
 from modelcfg._catalog._records import ModelInfo
-from modelcfg._core._failures import redact
+from modelcfg._core._redact import redact
 from modelcfg.exceptions import DiscoveryError
 
 __all__ = ["Fetched", "Revealable", "fetch_models"]
