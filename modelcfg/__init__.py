@@ -10,30 +10,72 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 from modelcfg.exceptions import (
     AttemptsExhaustedError,
+    AuthFailedError,
     AuthStoreError,
+    BadRequestError,
     ConfigError,
+    ContentFilteredError,
+    ContextOverflowError,
     CredentialsError,
+    DeadlineReachedError,
+    DiscoveryError,
     InvalidParamsError,
     InvalidStateError,
     ModelcfgError,
     OutputInterruptedError,
+    ProviderUnavailableError,
+    QuotaExceededError,
+    RateLimitedError,
     UnknownModelError,
     UnknownPresetError,
 )
 
 if _TYPE_CHECKING:
+    from modelcfg._catalog._cache import (
+        FileCatalogCache,
+        MemoryCatalogCache,
+        default_cache_path,
+    )
+    from modelcfg._catalog._catalog import (
+        ModelCatalog,
+    )
     from modelcfg._catalog._curated import (
         curated_catalog,
     )
+    from modelcfg._catalog._discovery import (
+        CatalogDiff,
+        DiscoverySource,
+        SourceKind,
+        parse_listing,
+    )
+    from modelcfg._catalog._fetch import (
+        fetch_models,
+    )
+    from modelcfg._catalog._listing import (
+        ModelListing,
+    )
     from modelcfg._catalog._records import (
-        CatalogFilter,
         CatalogSource,
         Modality,
-        ModelCatalog,
         ModelInfo,
         ModelStatus,
         Pricing,
+        Provenance,
+    )
+    from modelcfg._catalog._refresh import (
+        RefreshOutcome,
+        RefreshReport,
+        SourceRefresh,
+        refresh_catalog,
+    )
+    from modelcfg._catalog._search import (
+        CatalogFilter,
         SearchHit,
+        SortOrder,
+    )
+    from modelcfg._catalog._snapshot import (
+        CatalogSnapshot,
+        SourceSnapshot,
     )
     from modelcfg._config._file import (
         load_config_file,
@@ -91,15 +133,11 @@ if _TYPE_CHECKING:
         Action,
         Call,
         GiveUp,
-        Reason,
-        ReasonCode,
-        Skip,
-        SkipCode,
     )
     from modelcfg._core._decide import (
         next_attempt,
     )
-    from modelcfg._core._failures import Failure, FailureKind, redact
+    from modelcfg._core._failures import Failure, FailureKind
     from modelcfg._core._health import (
         HealthState,
     )
@@ -108,6 +146,8 @@ if _TYPE_CHECKING:
         KindRule,
         Policy,
     )
+    from modelcfg._core._reasons import Reason, ReasonCode, Skip, SkipCode
+    from modelcfg._core._redact import redact
     from modelcfg._core._replay import (
         render_steps,
         replay,
@@ -157,10 +197,14 @@ if _TYPE_CHECKING:
         ToolCallDelta,
         ToolSpec,
         Usage,
+        collect_stream,
     )
+    from modelcfg._sync import Client, SyncStream
+    from modelcfg._transport import AsyncOpenAITransport, OpenAITransport
 
 __all__ = [
     "Action",
+    "AsyncOpenAITransport",
     "AttemptFailed",
     "AttemptRecord",
     "AttemptReport",
@@ -168,27 +212,38 @@ __all__ = [
     "AttemptState",
     "AttemptSucceeded",
     "AttemptsExhaustedError",
+    "AuthFailedError",
     "AuthMode",
     "AuthStoreError",
+    "BadRequestError",
     "Call",
     "CandidateSkipped",
+    "CatalogDiff",
     "CatalogFilter",
+    "CatalogSnapshot",
     "CatalogSource",
     "Change",
     "ChangeAction",
     "ChatRequest",
     "ChatResponse",
+    "Client",
     "Completion",
     "Config",
     "ConfigError",
+    "ContentFilteredError",
+    "ContextOverflowError",
     "CredentialSource",
     "CredentialsError",
     "DEFAULT_RULES",
+    "DeadlineReachedError",
+    "DiscoveryError",
+    "DiscoverySource",
     "Executor",
     "ExecutorEvent",
     "Failure",
     "FailureKind",
     "FallbackChain",
+    "FileCatalogCache",
     "GiveUp",
     "HealthState",
     "ImagePart",
@@ -196,17 +251,20 @@ __all__ = [
     "InvalidStateError",
     "KindRule",
     "LayerKind",
+    "MemoryCatalogCache",
     "Message",
     "Modality",
     "ModelCatalog",
     "ModelChoice",
     "ModelEntry",
     "ModelInfo",
+    "ModelListing",
     "ModelRef",
     "ModelStatus",
     "ModelTraits",
     "ModelcfgError",
     "Observer",
+    "OpenAITransport",
     "OutputInterruptedError",
     "ParamDialect",
     "ParamLayer",
@@ -222,10 +280,16 @@ __all__ = [
     "PresetRoute",
     "Pricing",
     "ProfileId",
+    "Provenance",
     "ProviderConfig",
     "ProviderSetup",
+    "ProviderUnavailableError",
+    "QuotaExceededError",
+    "RateLimitedError",
     "Reason",
     "ReasonCode",
+    "RefreshOutcome",
+    "RefreshReport",
     "RequestGaveUp",
     "RequestNeeds",
     "ResolvedParams",
@@ -235,11 +299,16 @@ __all__ = [
     "SessionState",
     "Skip",
     "SkipCode",
+    "SortOrder",
+    "SourceKind",
+    "SourceRefresh",
+    "SourceSnapshot",
     "StaticCredentials",
     "StoreCredentials",
     "StreamEnd",
     "StreamRestarted",
     "StreamingCompletion",
+    "SyncStream",
     "Target",
     "TextDelta",
     "TextPart",
@@ -253,16 +322,21 @@ __all__ = [
     "WireFormat",
     "build_routes",
     "catalog_for",
+    "collect_stream",
     "curated_catalog",
+    "default_cache_path",
     "dump_config",
     "dump_state",
+    "fetch_models",
     "legacy_keys",
     "load_config",
     "load_config_file",
     "load_state",
     "migrate_config",
     "next_attempt",
+    "parse_listing",
     "redact",
+    "refresh_catalog",
     "render_steps",
     "replay",
     "resolve_choice",
@@ -274,17 +348,33 @@ __all__ = [
 
 # Each public name once, under the private module that defines it; imported on first use.
 _LAZY_BY_MODULE: dict[str, tuple[str, ...]] = {
+    "modelcfg._catalog._cache": ("FileCatalogCache", "MemoryCatalogCache", "default_cache_path"),
+    "modelcfg._catalog._catalog": ("ModelCatalog",),
     "modelcfg._catalog._curated": ("curated_catalog",),
+    "modelcfg._catalog._discovery": (
+        "CatalogDiff",
+        "DiscoverySource",
+        "SourceKind",
+        "parse_listing",
+    ),
+    "modelcfg._catalog._fetch": ("fetch_models",),
+    "modelcfg._catalog._listing": ("ModelListing",),
     "modelcfg._catalog._records": (
-        "CatalogFilter",
         "CatalogSource",
         "Modality",
-        "ModelCatalog",
         "ModelInfo",
         "ModelStatus",
         "Pricing",
-        "SearchHit",
+        "Provenance",
     ),
+    "modelcfg._catalog._refresh": (
+        "RefreshOutcome",
+        "RefreshReport",
+        "SourceRefresh",
+        "refresh_catalog",
+    ),
+    "modelcfg._catalog._search": ("CatalogFilter", "SearchHit", "SortOrder"),
+    "modelcfg._catalog._snapshot": ("CatalogSnapshot", "SourceSnapshot"),
     "modelcfg._config._file": ("load_config_file",),
     "modelcfg._config._load": ("dump_config", "load_config"),
     "modelcfg._config._param_plan": (
@@ -320,19 +410,13 @@ _LAZY_BY_MODULE: dict[str, tuple[str, ...]] = {
     "modelcfg._config._providers": ("WireFormat",),
     "modelcfg._config._resolve": ("resolve_model",),
     "modelcfg._config._schema": ("AuthMode", "Config", "ModelEntry", "ProviderConfig"),
-    "modelcfg._core._actions": (
-        "Action",
-        "Call",
-        "GiveUp",
-        "Reason",
-        "ReasonCode",
-        "Skip",
-        "SkipCode",
-    ),
+    "modelcfg._core._actions": ("Action", "Call", "GiveUp"),
     "modelcfg._core._decide": ("next_attempt",),
-    "modelcfg._core._failures": ("Failure", "FailureKind", "redact"),
+    "modelcfg._core._failures": ("Failure", "FailureKind"),
     "modelcfg._core._health": ("HealthState",),
     "modelcfg._core._policy": ("DEFAULT_RULES", "KindRule", "Policy"),
+    "modelcfg._core._reasons": ("Reason", "ReasonCode", "Skip", "SkipCode"),
+    "modelcfg._core._redact": ("redact",),
     "modelcfg._core._replay": ("render_steps", "replay", "steps_to_json"),
     "modelcfg._core._state": (
         "AttemptRecord",
@@ -367,6 +451,7 @@ _LAZY_BY_MODULE: dict[str, tuple[str, ...]] = {
     "modelcfg._executor._stream": ("StreamingCompletion",),
     "modelcfg._executor._wiring": ("ProviderSetup",),
     "modelcfg._messages": (
+        "collect_stream",
         "ChatRequest",
         "ChatResponse",
         "ImagePart",
@@ -379,6 +464,8 @@ _LAZY_BY_MODULE: dict[str, tuple[str, ...]] = {
         "ToolSpec",
         "Usage",
     ),
+    "modelcfg._sync": ("Client", "SyncStream"),
+    "modelcfg._transport": ("AsyncOpenAITransport", "OpenAITransport"),
 }
 
 _LAZY: dict[str, str] = {

@@ -20,7 +20,7 @@ from typing import Final
 
 import attrs
 
-from modelcfg._catalog._records import ModelCatalog
+from modelcfg._catalog._catalog import ModelCatalog
 from modelcfg._config._params import (
     BUILTIN_PRESETS,
     LayerKind,

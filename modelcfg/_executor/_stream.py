@@ -29,6 +29,7 @@ from modelcfg.exceptions import (
 
 if TYPE_CHECKING:
     from modelcfg._core._actions import Call
+    from modelcfg._core._values import Target
     from modelcfg._executor._executor import Executor, _Run
 
 
@@ -55,6 +56,16 @@ class StreamingCompletion:
 
     def __repr__(self) -> str:
         return f"StreamingCompletion(done={self.completion is not None})"
+
+    @property
+    def target(self) -> Target | None:
+        """
+        The model and profile the events come from (the latest attempt's); ``None``
+        before the first call.
+
+        .. versionadded:: 0.2.0
+        """
+        return self._run.state.current
 
     def __aiter__(self) -> AsyncIterator[StreamEvent | StreamRestarted]:
         if self._events is None:
@@ -160,7 +171,7 @@ class StreamingCompletion:
                 # (The adapter's event iterator holds it too, until the stack closes it.)
                 credential = None
                 if not settled:  # cancelled or abandoned mid-stream: give back a held probe
-                    await run.release_probe(call.target)
+                    await run.cancelled()
             latency = anyio.current_time() - started
             # Recorded before the end is yielded: a caller may stop reading at StreamEnd.
             self.completion = await run.succeeded(
