@@ -54,6 +54,7 @@ __all__ = [
     "active_experiment",
     "presets_of",
     "resolve_choice",
+    "routed_models",
 ]
 
 NO_PRESET: Final = "none"
@@ -458,3 +459,16 @@ def active_experiment(config: Config) -> Experiment | None:
         split = Split.of(name, ((arm, setting.weight) for arm, setting in entry.arms.items()))
         return Experiment(split=split, arms=arms)
     return None
+
+
+def routed_models(config: Config) -> tuple[ModelRef, ...]:
+    """
+    The models presets and experiment arms send requests to, so that routes know them.
+    """
+    texts: list[str] = []
+    for preset in config.presets.values():
+        texts += [t for t in (preset.model, *(preset.fallbacks or ())) if t is not None]
+    for experiment in config.experiments.values():
+        texts += [arm.model for arm in experiment.arms.values() if arm.model is not None]
+    found = (config.lookup(text) for text in texts)
+    return tuple(dict.fromkeys(ref for ref in found if ref is not None))

@@ -166,6 +166,17 @@ async def run(cfg: Config) -> str:
             cfg, client=client, credentials=StaticCredentials({"openai:default": "k"})
         )
         assert executor2.routes.chain.primary == answer.model
+        session = modelcfg.SessionState().with_preset("precise").with_params({"seed": 1})
+        try:
+            tuned = await executor2.complete(request, session=session, preset="fast")
+        except modelcfg.InvalidParamsError as error:
+            assert_type(error.problems, tuple[modelcfg.ParamProblem, ...])
+            raise
+        for report in tuned.attempts:
+            assert_type(report.arm, str | None)
+            assert_type(dict(report.params), dict[str, modelcfg.typing.JSON])
+        dropped = [e.dropped for e in events if isinstance(e, modelcfg.ParamsDropped)]
+        assert_type(dropped, list[tuple[modelcfg.ParamProblem, ...]])
         return answer.text + text + modelcfg.__name__
 
 
