@@ -108,6 +108,18 @@ class PresetRoute:
     model: ModelRef | None = None
     chain: FallbackChain | None = None
 
+    def over(self, chain: FallbackChain, lead: ModelRef | None = None) -> FallbackChain:
+        """
+        The chain a request follows: this route's chain; else *chain* with this
+        route's model (or, when it names none, *lead*: an experiment arm's) first.
+        """
+        if self.chain is not None:
+            return self.chain
+        first = self.model or lead
+        if first is None or first == chain.primary:
+            return chain
+        return FallbackChain.of(first, *(m for m in chain.models if m != first))
+
 
 class ParamResolver:
     """

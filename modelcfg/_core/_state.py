@@ -777,7 +777,7 @@ def _json_value(value: object, _type: object) -> object:
         return [_json_value(item, object) for item in value]
     if isinstance(value, Mapping) and all(isinstance(key, str) for key in value):
         return {key: _json_value(item, object) for key, item in value.items()}
-    raise ValueError(f"expected a JSON value, not a {type(value).__name__}")
+    raise ValueError(f"expected a JSON value, not a Python {type(value).__name__}")
 
 
 _UPDATE_TAGS: dict[type, str] = {

@@ -425,10 +425,8 @@ class Executor:
         unless the session chose one) ahead of the configured chain.
         """
         route = self.params.route(preset) if self.params is not None and preset else PresetRoute()
-        chain = route.chain or self.routes.chain
-        lead = route.model or (arm.model if arm is not None and session.override is None else None)
-        if route.chain is None and lead is not None and lead != chain.primary:
-            chain = FallbackChain.of(lead, *(m for m in chain.models if m != lead))
+        lead = arm.model if arm is not None and session.override is None else None
+        chain = route.over(self.routes.chain, lead)
         routes = self._routes.get(chain)
         if routes is None:
             routes = self._routes[chain] = attrs.evolve(self.routes, chain=chain)

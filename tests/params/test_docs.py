@@ -19,10 +19,19 @@ PAGE = Path(__file__).parents[2] / "docs" / "params.md"
 TEXT = PAGE.read_text(encoding="utf-8")
 
 
+FENCE = re.compile(r"(?:<!-- file: ([^>]+?) -->\n)?```json\n(.*?)```", re.S)
+
+
 def _config() -> dict[str, object]:
-    """The page's example configuration: its first JSON block."""
-    data: dict[str, object] = json.loads(re.findall(r"```json\n(.*?)```", TEXT, flags=re.S)[0])
+    """The page's example configuration: its first JSON block that is not a file."""
+    text = next(block for name, block in FENCE.findall(TEXT) if not name)
+    data: dict[str, object] = json.loads(text)
     return data
+
+
+def _files() -> dict[str, str]:
+    """The files the page shows (a JSON block marked ``<!-- file: NAME -->``)."""
+    return {name: block for name, block in FENCE.findall(TEXT) if name}
 
 
 def _examples() -> list[tuple[str, list[str]]]:
@@ -48,7 +57,13 @@ def test_the_page_has_explain_examples() -> None:
 
     assert all(
         name in commands
-        for name in ("params explain", "params presets", "experiments show", "experiments assign")
+        for name in (
+            "params explain",
+            "params presets",
+            "experiments show",
+            "experiments assign",
+            "explain script.json",
+        )
     )
 
 
@@ -59,11 +74,14 @@ def test_the_example_config_loads() -> None:
 
 @pytest.mark.parametrize(("command", "expected"), EXAMPLES, ids=[c for c, _ in EXAMPLES])
 def test_a_documented_command_prints_what_the_page_shows(
-    tmp_path: Path, command: str, expected: list[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str, expected: list[str]
 ) -> None:
     """Run on the page's configuration, each command prints exactly the lines shown under it."""
     path = tmp_path / "config.json"
     path.write_text(json.dumps(_config()), encoding="utf-8")
+    for name, text in _files().items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
     stdout, stderr = io.StringIO(), io.StringIO()
     code = main(
         ["--config", str(path), *shlex.split(command)[1:]],
