@@ -218,14 +218,12 @@ class ParamCapabilities:
         """
         if info is None:
             return _UNKNOWN
-        accepted = getattr(info, "supported_parameters", None)
-        defaults = getattr(info, "default_parameters", None)
         return cls(
             temperature=info.temperature,
             reasoning=info.reasoning,
             max_output_tokens=info.max_output_tokens,
-            accepted=frozenset(accepted) if accepted is not None else None,
-            defaults=dict(defaults) if defaults else {},
+            accepted=info.supported_parameters,
+            defaults=dict(info.default_parameters),
         )
 
 
@@ -566,6 +564,19 @@ def _check_model(work: _Work) -> None:
         )
 
 
+LISTED_PARAMS: Final = frozenset(
+    {
+        *("temperature", "top_p", "top_k", "min_p", "top_a", "seed", "max_tokens", "stop"),
+        *("frequency_penalty", "presence_penalty", "repetition_penalty", "logit_bias"),
+        *("logprobs", "top_logprobs", "reasoning", "include_reasoning", "verbosity"),
+        *("parallel_tool_calls", "reasoning_effort", "max_completion_tokens"),
+    }
+)
+"""The sampling and length fields a model's ``supported_parameters`` speaks for
+(https://openrouter.ai/docs/api-reference/parameters). Other fields (``user``,
+``metadata``, ...) belong to the request, not the model, and are not checked there."""
+
+
 def _check_accepted(work: _Work) -> None:
     """
     Fields outside the model's listed ``supported_parameters``, when the catalog has the list.
@@ -573,7 +584,7 @@ def _check_accepted(work: _Work) -> None:
     accepted = work.caps.accepted
     if accepted is None:
         return
-    for field in [f for f in work.wire if f not in accepted]:
+    for field in [f for f in work.wire if f in LISTED_PARAMS and f not in accepted]:
         work.wire_problem(
             field,
             ParamProblemKind.NOT_SUPPORTED,
