@@ -8,20 +8,30 @@ Unknown capability always means "try it", never "skip".
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Mapping
 from typing import Final
 
+import attrs
+
 from modelcfg._core._reasons import SkipCode
 from modelcfg._core._state import ModelTraits, RequestNeeds
+from modelcfg._core._values import ModelRef
 from modelcfg._messages import ChatRequest, ImagePart
 
 __all__ = [
     "CHARS_PER_TOKEN",
     "SAFETY_MARGIN",
+    "ModelStats",
+    "Placement",
+    "RoutingPolicy",
     "estimate_tokens",
     "estimated_cost_usd",
+    "explain_order",
     "needs_of",
+    "order_candidates",
+    "place_candidates",
     "unmet_need",
 ]
 
@@ -190,3 +200,164 @@ def unmet_need(needs: RequestNeeds, traits: ModelTraits) -> tuple[SkipCode, str]
         if cost is not None and cost > limit:
             return SkipCode.OVER_BUDGET, f"estimated ${cost:.6f}, limit ${limit:.6f}"
     return None
+
+
+# --- policies that order the candidates ---------------------------------------------------------
+
+
+class RoutingPolicy(enum.StrEnum):
+    """
+    How the candidates that can serve a request are ordered.
+    """
+
+    ORDERED = "ordered"
+    """The configured chain, as it is (the default)."""
+    COST = "cost"
+    """Cheapest estimated cost first (catalog prices times the request's token estimate)."""
+    LATENCY = "latency"
+    """Lowest recent median latency first, else lowest time to first token."""
+    RELIABILITY = "reliability"
+    """Highest recent success rate first."""
+
+
+@attrs.frozen(kw_only=True)
+class ModelStats:
+    """
+    What recent traffic says of one model, for the latency and reliability policies.
+
+    Attributes:
+        p50_s: The median latency in seconds, if measured.
+        ttft_s: The median time to first token in seconds, if measured.
+        success_rate: The share of recent calls that succeeded, from 0 to 1, if measured.
+    """
+
+    p50_s: float | None = None
+    ttft_s: float | None = None
+    success_rate: float | None = None
+
+
+_NO_STATS = ModelStats()
+
+
+@attrs.frozen(kw_only=True)
+class Placement:
+    """
+    Where one candidate stands after a policy ordered the candidates, and why.
+
+    Attributes:
+        model: The candidate.
+        configured: Its position in the configured order, from 0.
+        key: The value the policy sorted by, or ``None`` when unknown (unknowns go
+            last, in configured order).
+        why: One sentence for people.
+    """
+
+    model: ModelRef
+    configured: int
+    key: float | None
+    why: str
+
+
+def _key(
+    policy: RoutingPolicy, needs: RequestNeeds, traits: ModelTraits, stats: ModelStats
+) -> tuple[float | None, str]:
+    if policy is RoutingPolicy.COST:
+        cost = estimated_cost_usd(needs, traits)
+        return cost, ("cost unknown" if cost is None else f"estimated ${cost:.6f}")
+    if policy is RoutingPolicy.LATENCY:
+        if stats.p50_s is not None:
+            return stats.p50_s, f"p50 {stats.p50_s * 1000:.0f} ms"
+        if stats.ttft_s is not None:
+            return stats.ttft_s, f"time to first token {stats.ttft_s * 1000:.0f} ms"
+        return None, "latency unknown"
+    if policy is RoutingPolicy.RELIABILITY:
+        rate = stats.success_rate
+        if rate is None:
+            return None, "success rate unknown"
+        return -rate, f"success rate {rate:.0%}"
+    return None, "configured order"
+
+
+def place_candidates(
+    candidates: tuple[ModelRef, ...],
+    policy: RoutingPolicy,
+    *,
+    needs: RequestNeeds,
+    traits: Mapping[ModelRef, ModelTraits],
+    stats: Mapping[ModelRef, ModelStats] | None = None,
+    fixed_lead: bool = False,
+) -> tuple[Placement, ...]:
+    """
+    The candidates in the order *policy* puts them, each with why it stands there.
+
+    The sort is stable: ties, and candidates whose key is unknown (placed last),
+    keep the configured order. With *fixed_lead* (the user's explicit selection
+    leads the candidates) the first candidate stays first and only the rest are
+    ordered; ``ordered`` changes nothing. The result is always a permutation of
+    *candidates*.
+    """
+    stats = stats if stats is not None else {}
+    placed: list[Placement] = []
+    for index, model in enumerate(candidates):
+        known = traits.get(model, ModelTraits())
+        key, why = _key(policy, needs, known, stats.get(model, _NO_STATS))
+        placed.append(Placement(model=model, configured=index, key=key, why=why))
+    if policy is RoutingPolicy.ORDERED or len(placed) < 2:
+        return tuple(placed)
+    lead: list[Placement] = []
+    if fixed_lead:
+        lead = [attrs.evolve(placed[0], why="the user's selection stays first")]
+        placed = placed[1:]
+    placed.sort(key=lambda p: (p.key is None, p.key if p.key is not None else 0.0, p.configured))
+    return (*lead, *placed)
+
+
+def order_candidates(
+    candidates: tuple[ModelRef, ...],
+    policy: RoutingPolicy,
+    *,
+    needs: RequestNeeds,
+    traits: Mapping[ModelRef, ModelTraits],
+    stats: Mapping[ModelRef, ModelStats] | None = None,
+    fixed_lead: bool = False,
+) -> tuple[ModelRef, ...]:
+    """
+    :func:`place_candidates` as models only, without the words (the fast path).
+    """
+    if policy is RoutingPolicy.ORDERED or len(candidates) < 2:
+        return candidates
+    stats = stats if stats is not None else {}
+    start = 1 if fixed_lead else 0
+    keyed = []
+    for index in range(start, len(candidates)):
+        model = candidates[index]
+        key = _fast_key(policy, needs, traits.get(model), stats.get(model))
+        keyed.append((key is None, key or 0.0, index, model))
+    keyed.sort()
+    return (*candidates[:start], *(row[3] for row in keyed))
+
+
+def _fast_key(
+    policy: RoutingPolicy,
+    needs: RequestNeeds,
+    traits: ModelTraits | None,
+    stats: ModelStats | None,
+) -> float | None:
+    if policy is RoutingPolicy.COST:
+        return estimated_cost_usd(needs, traits) if traits is not None else None
+    if stats is None:
+        return None
+    if policy is RoutingPolicy.LATENCY:
+        return stats.p50_s if stats.p50_s is not None else stats.ttft_s
+    rate = stats.success_rate
+    return -rate if rate is not None else None
+
+
+def explain_order(placements: tuple[Placement, ...], policy: RoutingPolicy) -> str:
+    """
+    One line per candidate: its place, the model, where it was configured, and why.
+    """
+    lines = [f"policy {policy.value}:"]
+    for place, p in enumerate(placements, 1):
+        lines.append(f"  {place}. {p.model} (configured #{p.configured + 1}): {p.why}")
+    return "\n".join(lines)
