@@ -42,10 +42,6 @@ RECOVERED_ABOVE: Final = 0.8
 """A degraded target whose score rises above this has recovered (hysteresis)."""
 
 
-def _decay(dt: float) -> float:
-    return float(0.5 ** (max(dt, 0.0) / HALF_LIFE_S))
-
-
 def _bucket(seconds: float) -> int:
     if not seconds > _SMALLEST_S:  # also NaN
         return 0
@@ -67,13 +63,12 @@ class LatencySketch:
 
     weights: tuple[float, ...] = (0.0,) * _BUCKETS
 
-    def added(self, seconds: float, factor: float) -> LatencySketch:
+    def added(self, seconds: float, weight: float) -> LatencySketch:
         """
-        The sketch with old weights times *factor* and one more duration.
+        The sketch with one more duration, weighing *weight*.
         """
-        index = _bucket(seconds)
-        weights = [w * factor for w in self.weights] if factor != 1.0 else list(self.weights)
-        weights[index] += 1.0
+        weights = list(self.weights)
+        weights[_bucket(seconds)] += weight
         return LatencySketch(weights=tuple(weights))
 
     def percentile(self, q: float) -> float | None:
@@ -81,7 +76,7 @@ class LatencySketch:
         The *q* quantile (0 to 1) in seconds, or ``None`` with no data.
         """
         total = sum(self.weights)
-        if total <= 1e-9:
+        if total <= 0.0:
             return None
         wanted = q * total
         seen = 0.0
@@ -101,30 +96,41 @@ class HealthEvent(enum.StrEnum):
     RECOVERED = "recovered"
 
 
+_REBASE_HALF_LIVES: Final = 400.0
+"""Past this many half-lives from the reference time the stored weights are rebased."""
+
+
 @attrs.frozen(kw_only=True)
 class TargetMetrics:
     """
     What recent calls of one target measured; update it with :meth:`with_success`
     and :meth:`with_failure`.
 
+    An update costs the same whatever the history: instead of decaying every stored
+    weight, each new outcome is weighed ``2 ** ((at - ref_at) / HALF_LIFE_S)``, and
+    reading divides by the weight of ``updated_at`` (the weights are rebased to a
+    new reference time before they could overflow).
+
     Attributes:
+        ref_at: The reference time of the stored weights, or ``None`` with no data.
         updated_at: When it last changed (seconds since the epoch), or ``None``.
-        successes: Decayed count of successes.
-        errors: Decayed count of failures.
-        by_kind: Decayed count of failures per kind, in :class:`FailureKind` order.
+        success_weight: The successes, weighed.
+        error_weight: The failures, weighed.
+        kind_weights: The failures of each kind, weighed, in :class:`FailureKind` order.
         latency: Call durations.
         ttft: Times to first token (streams).
-        tokens_per_s: Decayed average of output tokens per second, if measured.
+        tokens_per_s: Moving average of output tokens per second, if measured.
         last_failure: The kind of the latest failure, if any.
         last_failure_at: When it happened.
         degraded: Whether the score fell below :data:`DEGRADED_BELOW` and has not
             risen above :data:`RECOVERED_ABOVE` since.
     """
 
+    ref_at: float | None = None
     updated_at: float | None = None
-    successes: float = 0.0
-    errors: float = 0.0
-    by_kind: tuple[float, ...] = (0.0,) * len(_KINDS)
+    success_weight: float = 0.0
+    error_weight: float = 0.0
+    kind_weights: tuple[float, ...] = (0.0,) * len(_KINDS)
     latency: LatencySketch = LatencySketch()
     ttft: LatencySketch = LatencySketch()
     tokens_per_s: float | None = None
@@ -132,16 +138,40 @@ class TargetMetrics:
     last_failure_at: float | None = None
     degraded: bool = False
 
-    def _factor(self, at: float) -> float:
-        return 1.0 if self.updated_at is None else _decay(at - self.updated_at)
+    def _now_weight(self) -> float:
+        if self.ref_at is None or self.updated_at is None:
+            return 1.0
+        return float(2.0 ** ((self.updated_at - self.ref_at) / HALF_LIFE_S))
+
+    @property
+    def successes(self) -> float:
+        """
+        Successes, each counting half as much per half-life of age.
+        """
+        return self.success_weight / self._now_weight()
+
+    @property
+    def errors(self) -> float:
+        """
+        Failures, each counting half as much per half-life of age.
+        """
+        return self.error_weight / self._now_weight()
+
+    @property
+    def by_kind(self) -> dict[FailureKind, float]:
+        """
+        Failures of each kind, decayed like :attr:`errors`.
+        """
+        now = self._now_weight()
+        return {kind: weight / now for kind, weight in zip(_KINDS, self.kind_weights, strict=True)}
 
     @property
     def success_rate(self) -> float | None:
         """
         Successes over all outcomes, recent ones weighing more; ``None`` with no data.
         """
-        total = self.successes + self.errors
-        return None if total <= 1e-9 else self.successes / total
+        total = self.success_weight + self.error_weight
+        return None if total <= 0.0 else self.success_weight / total
 
     @property
     def score(self) -> float:
@@ -150,14 +180,41 @@ class TargetMetrics:
         errors + 2)`` over the decayed counts, so a target nothing is known of scores
         0.5 and a few outcomes move it less than many.
         """
-        return (self.successes + 1.0) / (self.successes + self.errors + 2.0)
+        successes = self.successes
+        return (successes + 1.0) / (successes + self.errors + 2.0)
 
     def error_rate(self, kind: FailureKind) -> float:
         """
         The share of recent outcomes that failed with *kind*.
         """
-        total = self.successes + self.errors
-        return 0.0 if total <= 1e-9 else self.by_kind[_KIND_INDEX[kind]] / total
+        total = self.success_weight + self.error_weight
+        return 0.0 if total <= 0.0 else self.kind_weights[_KIND_INDEX[kind]] / total
+
+    def _weighed(self, at: float) -> tuple[TargetMetrics, float, float]:
+        """
+        Itself (rebased when needed), the time of the update, and the weight of an
+        outcome then. An outcome older than the latest counts as of the latest.
+        """
+        current = self
+        last = self.updated_at
+        at = at if last is None or at > last else last
+        ref = self.ref_at
+        if ref is None:
+            return current, at, 1.0
+        age = (at - ref) / HALF_LIFE_S
+        if age > _REBASE_HALF_LIVES:
+            scale = float(2.0**-age)
+            current = attrs.evolve(
+                self,
+                ref_at=at,
+                success_weight=self.success_weight * scale,
+                error_weight=self.error_weight * scale,
+                kind_weights=tuple(w * scale for w in self.kind_weights),
+                latency=LatencySketch(weights=tuple(w * scale for w in self.latency.weights)),
+                ttft=LatencySketch(weights=tuple(w * scale for w in self.ttft.weights)),
+            )
+            return current, at, 1.0
+        return current, at, float(2.0**age)
 
     def with_success(
         self,
@@ -170,43 +227,45 @@ class TargetMetrics:
         """
         The metrics after a success at *at* that took *latency_s*.
         """
-        factor = self._factor(at)
-        speed = self.tokens_per_s
+        base, at, weight = self._weighed(at)
+        speed = base.tokens_per_s
         if output_tokens is not None and latency_s > 0:
             rate = output_tokens / latency_s
             speed = rate if speed is None else 0.8 * speed + 0.2 * rate
-        last = self.updated_at
         return TargetMetrics(
-            updated_at=at if last is None or at > last else last,
-            successes=self.successes * factor + 1.0,
-            errors=self.errors * factor,
-            by_kind=self.by_kind if factor == 1.0 else tuple([c * factor for c in self.by_kind]),
-            latency=self.latency.added(latency_s, factor),
-            ttft=self.ttft.added(ttft_s, factor) if ttft_s is not None else self.ttft,
+            ref_at=at if base.ref_at is None else base.ref_at,
+            updated_at=at,
+            success_weight=base.success_weight + weight,
+            error_weight=base.error_weight,
+            kind_weights=base.kind_weights,
+            latency=base.latency.added(latency_s, weight),
+            ttft=base.ttft.added(ttft_s, weight) if ttft_s is not None else base.ttft,
             tokens_per_s=speed,
-            last_failure=self.last_failure,
-            last_failure_at=self.last_failure_at,
-            degraded=self.degraded,
+            last_failure=base.last_failure,
+            last_failure_at=base.last_failure_at,
+            degraded=base.degraded,
         )._flagged()
 
     def with_failure(self, at: float, kind: FailureKind, latency_s: float) -> TargetMetrics:
         """
         The metrics after a failure of *kind* at *at* that took *latency_s*.
         """
-        factor = self._factor(at)
-        by_kind = [c * factor for c in self.by_kind]
-        by_kind[_KIND_INDEX[kind]] += 1.0
-        updated = attrs.evolve(
-            self,
-            updated_at=at if self.updated_at is None else max(at, self.updated_at),
-            successes=self.successes * factor,
-            errors=self.errors * factor + 1.0,
-            by_kind=tuple(by_kind),
-            latency=self.latency.added(latency_s, factor),
+        base, at, weight = self._weighed(at)
+        kinds = list(base.kind_weights)
+        kinds[_KIND_INDEX[kind]] += weight
+        return TargetMetrics(
+            ref_at=at if base.ref_at is None else base.ref_at,
+            updated_at=at,
+            success_weight=base.success_weight,
+            error_weight=base.error_weight + weight,
+            kind_weights=tuple(kinds),
+            latency=base.latency.added(latency_s, weight),
+            ttft=base.ttft,
+            tokens_per_s=base.tokens_per_s,
             last_failure=kind,
             last_failure_at=at,
-        )
-        return updated._flagged()
+            degraded=base.degraded,
+        )._flagged()
 
     def _flagged(self) -> TargetMetrics:
         score = self.score

@@ -99,7 +99,7 @@ def test_metrics_stay_bounded_under_any_sequence(
     assert (40, 40, len(FailureKind)) == (
         len(metrics.latency.weights),
         len(metrics.ttft.weights),
-        len(metrics.by_kind),
+        len(metrics.kind_weights),
     )
     assert 0.0 < metrics.score < 1.0
     assert metrics.successes + metrics.errors <= len(steps) + 1e-6
