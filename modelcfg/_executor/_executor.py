@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -49,10 +48,12 @@ from modelcfg._executor._reports import (
 from modelcfg._executor._scrub import chainable
 from modelcfg._executor._stream import StreamingCompletion
 from modelcfg._executor._wiring import ProviderSetup, _refresher_from, providers_from_config
+from modelcfg._log import logger_for
 from modelcfg._messages import (
     ChatRequest,
     ChatResponse,
 )
+from modelcfg._observe import log_event
 from modelcfg.adapters import (
     CallLimits,
     DeadlineExceededError,
@@ -61,21 +62,21 @@ from modelcfg.adapters import (
 )
 from modelcfg.adapters._classify import cut_after_output
 from modelcfg.exceptions import (
-    AttemptsExhaustedError,
     CredentialsError,
     ModelcfgError,
     OutputInterruptedError,
+    gave_up_error,
 )
 from modelcfg.stores import MemoryStateStore
 
 if TYPE_CHECKING:
-    from modelcfg._catalog._records import ModelCatalog
+    from modelcfg._catalog._catalog import ModelCatalog
     from modelcfg.adapters import Adapter
     from modelcfg.auth import AuthStoreProtocol, Refresher
     from modelcfg.typing import Clock, StateStore
 
 
-logger = logging.getLogger(__name__)
+logger = logger_for(__name__)
 
 _CLEANUP_S: Final = 5.0
 """The longest a shielded clean-up (giving back a probe) may take after a cancellation."""
@@ -244,6 +245,7 @@ class Executor:
         session_id: str | None = None,
         selection: Selection | None = None,
         needs: RequestNeeds | None = None,
+        request_id: str | None = None,
     ) -> Completion:
         """
         Get one complete (non-streamed) answer, failing over as the core decides.
@@ -253,8 +255,11 @@ class Executor:
             session: The session's memory (last-known-good profile, ``/model``
                 choice); or give *session_id* to keep it in the state store.
             session_id: Load and save the session in the state store under this id.
-            selection: The session's ``/model`` choice for this and later requests.
+            selection: The session's ``/model`` choice for this and later requests;
+                choosing the chain's primary without a profile clears the choice.
             needs: What the request needs; by default only whether it has images.
+            request_id: The id every event, log record and the completion carry; a
+                new random one by default (pass the host's own to correlate).
 
         Returns:
             The answer, with the model and profile that gave it and every attempt.
@@ -263,7 +268,7 @@ class Executor:
             AttemptsExhaustedError: Every candidate failed or was skipped; it carries
                 every failure, and ``__cause__`` is the last provider exception.
         """
-        run = await self._start(request, session, session_id, selection, needs)
+        run = await self._start(request, session, session_id, selection, needs, request_id)
         failure: Failure | None = None
         while True:
             call = await run.decide(failure)
@@ -302,6 +307,7 @@ class Executor:
         selection: Selection | None = None,
         needs: RequestNeeds | None = None,
         restart_after_output: bool = False,
+        request_id: str | None = None,
     ) -> AsyncIterator[StreamingCompletion]:
         """
         Stream one answer: ``async with executor.stream(request) as answer:``.
@@ -315,7 +321,7 @@ class Executor:
         Iterating raises :class:`~modelcfg.AttemptsExhaustedError` when every
         candidate failed; ``answer.completion`` holds the result once the stream ended.
         """
-        run = await self._start(request, session, session_id, selection, needs)
+        run = await self._start(request, session, session_id, selection, needs, request_id)
         answer = StreamingCompletion(self, run, request, restart_after_output)
         try:
             yield answer
@@ -331,12 +337,13 @@ class Executor:
         session_id: str | None,
         selection: Selection | None,
         needs: RequestNeeds | None,
+        request_id: str | None = None,
     ) -> _Run:
         if session is None and session_id is not None:
             session = await self.store.load_session(session_id)
         session = session if session is not None else SessionState()
         if selection is not None:
-            session = session.with_selection(selection)
+            session = session.with_selection(selection, default=self.routes.chain.primary)
         needs = needs if needs is not None else RequestNeeds(has_images=request.has_images)
         state = AttemptState.start(
             self.routes,
@@ -346,7 +353,7 @@ class Executor:
             needs=needs,
             seed=self.seeds(),
         )
-        return _Run(self, state, session_id)
+        return _Run(self, state, session_id, request_id or secrets.token_hex(8))
 
     async def _credential(self, target: Target) -> str | None:
         return await self.credentials.credential(target.profile)
@@ -355,6 +362,7 @@ class Executor:
         return self.providers[target.model.provider].endpoint(target.model, credential)
 
     def _notify(self, event: ExecutorEvent) -> None:
+        log_event(logger, event)
         for observer in self.observers:
             try:
                 observer(event)
@@ -367,8 +375,11 @@ class _Run:
     One request in flight: its decision state and its attempt reports.
     """
 
-    def __init__(self, executor: Executor, state: AttemptState, session_id: str | None) -> None:
+    def __init__(
+        self, executor: Executor, state: AttemptState, session_id: str | None, request_id: str
+    ) -> None:
         self.executor = executor
+        self.request_id = request_id
         self.state = state
         self.session_id = session_id
         self.reports: list[AttemptReport] = []
@@ -447,8 +458,9 @@ class _Run:
             recorded = self.state if failure is None else self.state.with_failure(failure)
             action = next_attempt(None, self._fresh(recorded, health))
         for skip in action.skipped:
-            logger.info("%s", skip)
-            executor._notify(CandidateSkipped(message=str(skip), code=str(skip.code)))
+            executor._notify(
+                CandidateSkipped(message=str(skip), code=str(skip.code), request_id=self.request_id)
+            )
         if isinstance(action, GiveUp):
             await self._give_up(action)
         return self._started(action, waited_s)
@@ -460,10 +472,16 @@ class _Run:
         """
         self.state = action.state
         await self._save_session()
-        self.executor._notify(RequestGaveUp(reason=action.reason, failures=action.failures))
-        logger.warning("request gave up: %s", action.reason)
-        raise AttemptsExhaustedError(
-            f"The request gave up: {action.reason}", state=action.state, reason=str(action.reason)
+        self.executor._notify(
+            RequestGaveUp(
+                reason=action.reason, failures=action.failures, request_id=self.request_id
+            )
+        )
+        raise gave_up_error(
+            f"The request gave up: {action.reason}",
+            state=action.state,
+            reason=str(action.reason),
+            code=action.reason.code.value,
         ) from self.last_exception()
 
     def _started(self, call: Call, waited_s: float) -> Call:
@@ -483,6 +501,7 @@ class _Run:
                 reason=call.reason,
                 delay_s=waited_s,
                 probe=call.probe,
+                request_id=self.request_id,
             )
         )
         return call
@@ -552,6 +571,7 @@ class _Run:
                     to_profile=target.profile,
                     from_mode=before,
                     to_mode=after,
+                    request_id=self.request_id,
                 )
             )
 
@@ -587,10 +607,13 @@ class _Run:
         self._report(call, latency_s, None, failure)
         executor._notify(
             AttemptFailed(
-                number=call.state.attempts, target=target, failure=failure, latency_s=latency_s
+                number=call.state.attempts,
+                target=target,
+                failure=failure,
+                latency_s=latency_s,
+                request_id=self.request_id,
             )
         )
-        logger.info("attempt %d on %s failed: %s", call.state.attempts, target, failure)
         return failure
 
     async def interrupted(self, call: Call, failure: Failure) -> OutputInterruptedError:
@@ -609,8 +632,9 @@ class _Run:
             message=f"the stream from {call.target.model} was cut after part of the answer "
             "had reached the caller, who did not ask for restarts",
         )
-        self.executor._notify(RequestGaveUp(reason=reason, failures=self.state.failures))
-        logger.warning("request gave up: %s", reason)
+        self.executor._notify(
+            RequestGaveUp(reason=reason, failures=self.state.failures, request_id=self.request_id)
+        )
         return OutputInterruptedError(
             f"The stream from {call.target.model} was cut after part of the answer "
             f"had reached the caller ({failure.kind.value}); discard the partial "
@@ -638,10 +662,15 @@ class _Run:
                 latency_s=latency_s,
                 first_token_s=first_token_s,
                 usage=response.usage,
+                request_id=self.request_id,
             )
         )
         return Completion(
-            response=response, target=target, attempts=tuple(self.reports), state=self.state
+            response=response,
+            target=target,
+            attempts=tuple(self.reports),
+            state=self.state,
+            request_id=self.request_id,
         )
 
     def _report(

@@ -57,6 +57,7 @@ class Completion:
         target: The model and profile that answered.
         attempts: Every attempt, failed ones first, the successful one last.
         state: The final decision state (history, session, health snapshot).
+        request_id: The request's id, also on every event and log record about it.
 
     Only the successful attempt's usage counts: failed attempts are never billed
     as completions.
@@ -66,6 +67,7 @@ class Completion:
     target: Target
     attempts: tuple[AttemptReport, ...]
     state: AttemptState = attrs.field(repr=False)
+    request_id: str = ""
 
     @property
     def model(self) -> ModelRef:
@@ -128,6 +130,7 @@ class AttemptStarted:
     reason: Reason
     delay_s: float
     probe: bool
+    request_id: str = ""
 
 
 @attrs.frozen(kw_only=True)
@@ -136,6 +139,7 @@ class CandidateSkipped:
 
     message: str
     code: str
+    request_id: str = ""
 
 
 @attrs.frozen(kw_only=True)
@@ -146,6 +150,7 @@ class AttemptFailed:
     target: Target
     failure: Failure
     latency_s: float
+    request_id: str = ""
 
 
 @attrs.frozen(kw_only=True)
@@ -157,6 +162,7 @@ class AttemptSucceeded:
     latency_s: float
     first_token_s: float | None
     usage: Usage
+    request_id: str = ""
 
 
 @attrs.frozen(kw_only=True)
@@ -165,6 +171,7 @@ class RequestGaveUp:
 
     reason: Reason
     failures: tuple[Failure, ...]
+    request_id: str = ""
 
 
 @attrs.frozen(kw_only=True)
@@ -178,7 +185,11 @@ class TierChanged:
     to_profile: ProfileId
     from_mode: AuthMode
     to_mode: AuthMode
+    request_id: str = ""
 
+
+# Every event carries ``request_id``: the id of the request it is about (the one on
+# its Completion and its log records).
 
 ExecutorEvent: TypeAlias = (
     AttemptStarted

@@ -48,7 +48,9 @@ from modelcfg.adapters._errors import (
     ProviderStreamError,
     StreamInterruptedError,
     _secrets,
+    is_error_object,
 )
+from modelcfg.adapters._json import loads_object
 from modelcfg.adapters._protocol import CallLimits, Endpoint, HTTPWire, StreamParser
 from modelcfg.adapters._sse import SSEDecoder
 
@@ -249,15 +251,26 @@ async def send_http(
             model=endpoint.model,
             limit_s=limits.first_token_s,
         ) from exc
-    if error_body is not None:
-        raise ProviderHTTPError.from_response(
+    if error_body is not None or _error_object(response.content):
+        # An error status, or a success status with an error object for a body
+        # (OpenAI-compatible servers and OpenRouter send those): classify() reads it.
+        error = ProviderHTTPError.from_response(
             response,
             provider=wire.name,
             model=endpoint.model,
             credential=endpoint.credential,
             content=error_body,
         )
+        del error_body  # the raw body may echo the key; error trackers record frame locals
+        raise error
     return wire.parse_response(response)
+
+
+def _error_object(content: bytes) -> bool:
+    """
+    Whether a success body is an error object; parsed only when it has an ``"error"`` key.
+    """
+    return b'"error"' in content and is_error_object(loads_object(content))
 
 
 @contextlib.asynccontextmanager
@@ -306,13 +319,15 @@ async def open_http_stream(
                     content = await read_error_body(response)
             except TimeoutError as exc:
                 raise too_slow() from exc
-            raise ProviderHTTPError.from_response(
+            error = ProviderHTTPError.from_response(
                 response,
                 provider=wire.name,
                 model=endpoint.model,
                 credential=endpoint.credential,
                 content=content,
             )
+            del content  # the raw body may echo the key; error trackers record frame locals
+            raise error
         chunks = response.aiter_bytes()
         events = pump_events(
             chunks,
