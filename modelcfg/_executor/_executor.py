@@ -461,7 +461,8 @@ class _Run:
         waited_s = 0.0
         for tries in range(_PROBE_CLAIMS):
             if isinstance(action, GiveUp) or not (action.delay_s or action.probe):
-                await self._apply(action.updates)
+                if action.updates:  # A first call has none.
+                    await self._apply(action.updates)
                 break
             # What the latest outcome taught goes to the shared health before a wait, so
             # other requests see it; a probe's claim goes out with its call.
