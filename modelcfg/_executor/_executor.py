@@ -33,6 +33,7 @@ from modelcfg._core._decide import next_attempt
 from modelcfg._core._failures import Failure, FailureKind
 from modelcfg._core._health import ClaimProbe, HealthState, HealthUpdate, ProbeClaim
 from modelcfg._core._reasons import Reason, ReasonCode
+from modelcfg._core._routing import needs_of
 from modelcfg._core._state import AttemptState, RequestNeeds, Routes, SessionState
 from modelcfg._core._values import FallbackChain, ProfileId, Selection, Target
 from modelcfg._executor._credentials import CredentialSource, StoreCredentials
@@ -65,7 +66,7 @@ from modelcfg.adapters import (
     Endpoint,
     HTTPAdapter,
 )
-from modelcfg.adapters._classify import cut_after_output
+from modelcfg.adapters._classify import UNSUPPORTED_CODE_PREFIX, cut_after_output
 from modelcfg.exceptions import (
     CredentialsError,
     InvalidParamsError,
@@ -349,6 +350,8 @@ class Executor:
         candidate failed; ``answer.completion`` holds the result once the stream ended.
         *preset* and the parameters work as in :meth:`complete`.
         """
+        if needs is None:
+            needs = attrs.evolve(needs_of(request), streaming=True)
         run = await self._start(request, session, session_id, selection, needs, request_id, preset)
         answer = StreamingCompletion(self, run, request, restart_after_output)
         try:
@@ -379,7 +382,7 @@ class Executor:
             else None
         )
         chosen, via = self._preset(preset, session, arm)
-        needs = needs if needs is not None else RequestNeeds(has_images=request.has_images)
+        needs = needs if needs is not None else needs_of(request)
         state = AttemptState.start(
             self._routes_for(chosen, arm, session),
             now=self.clock(),
@@ -441,6 +444,25 @@ class Executor:
 
     def _endpoint(self, target: Target, credential: str | None) -> Endpoint:
         return self.providers[target.model.provider].endpoint(target.model, credential)
+
+    def _learn(self, failure: Failure, target: Target) -> None:
+        """
+        Remember, for the process lifetime, a need *target*'s model turned down
+        (an ``unsupported`` failure naming it), so later requests skip the model.
+        """
+        code = failure.code
+        if failure.kind is not FailureKind.UNSUPPORTED or code is None:
+            return
+        if not code.startswith(UNSUPPORTED_CODE_PREFIX):
+            return
+        need = code.removeprefix(UNSUPPORTED_CODE_PREFIX)
+        routes = self.routes
+        model = target.model
+        traits = routes.traits_for(model)
+        if need in traits.lacking:
+            return
+        learned = attrs.evolve(traits, lacking=tuple(sorted({*traits.lacking, need})))
+        self.routes = attrs.evolve(routes, traits={**routes.traits, model: learned})
 
     def _notify(self, event: ExecutorEvent) -> None:
         log_event(logger, event)
@@ -532,7 +554,8 @@ class _Run:
         waited_s = 0.0
         for tries in range(_PROBE_CLAIMS):
             if isinstance(action, GiveUp) or not (action.delay_s or action.probe):
-                await self._apply(action.updates)
+                if action.updates:  # A first call has none.
+                    await self._apply(action.updates)
                 break
             # What the latest outcome taught goes to the shared health before a wait, so
             # other requests see it; a probe's claim goes out with its call.
@@ -748,6 +771,7 @@ class _Run:
             )
         if after_output:
             failure = cut_after_output(failure)
+        executor._learn(failure, target)
         self._last_error = (exc, credential)
         self._report(call, latency_s, None, failure)
         executor._notify(
