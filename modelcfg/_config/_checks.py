@@ -20,7 +20,7 @@ import attrs
 from modelcfg._catalog._records import ModelInfo
 from modelcfg._config._converter import field_message, in_json_terms, json_name
 from modelcfg._config._endpoints import http_url_problem
-from modelcfg._config._param_checks import check_params
+from modelcfg._config._param_checks import check_params, params_sections
 from modelcfg._config._problems import Lost, at_path, did_you_mean, key_path
 from modelcfg._config._providers import BUILTIN_PROVIDERS, WireFormat
 from modelcfg._config._schema import ChainConfig, Config, ProviderConfig
@@ -400,7 +400,9 @@ def _key_shaped(config: Config) -> list[str]:
             errors.append(at_path(path, f"the model id looks like a credential; {_NO_CREDENTIALS}"))
         if entry.alias is not None and redact(entry.alias) != entry.alias:
             errors.append(at_path(f"{path}.alias", f"looks like a credential; {_NO_CREDENTIALS}"))
-        todo: list[tuple[str, object]] = [(f"{path}.params", dict(entry.params))]
+    # Every layer of parameters is sent in request bodies: global, provider, model, alias, preset.
+    for where, values in params_sections(config):
+        todo: list[tuple[str, object]] = [(where, dict(values))]
         while todo:  # loading refused anything nested more than 64 levels deep
             where, value = todo.pop()
             if isinstance(value, Mapping):

@@ -173,7 +173,7 @@ class Executor:
         self.seeds = seeds
         self.params = params
         self.experiment = experiment
-        self._routes: dict[FallbackChain, Routes] = {routes.chain: routes}
+        self._routes: dict[FallbackChain, tuple[Routes, Routes]] = {}
 
     def __repr__(self) -> str:
         return f"Executor(chain={self.routes.chain}, store={self.store!r})"
@@ -429,11 +429,15 @@ class Executor:
         """
         route = self.params.route(preset) if self.params is not None and preset else PresetRoute()
         lead = arm.model if arm is not None and session.override is None else None
-        chain = route.over(self.routes.chain, lead)
-        routes = self._routes.get(chain)
-        if routes is None:
-            routes = self._routes[chain] = attrs.evolve(self.routes, chain=chain)
-        return routes
+        base = self.routes
+        chain = route.over(base.chain, lead)
+        if chain == base.chain:
+            return base
+        # Made once per chain, and again when the routes learned something since.
+        made = self._routes.get(chain)
+        if made is None or made[0] is not base:
+            made = self._routes[chain] = (base, attrs.evolve(base, chain=chain))
+        return made[1]
 
     def _default_max_tokens(self, target: Target) -> int:
         adapter = self.providers[target.model.provider].adapter

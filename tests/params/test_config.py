@@ -265,3 +265,31 @@ def test_only_the_enabled_experiment_assigns() -> None:
         {name: arm.preset for name, arm in experiment.arms.items()},
     )
     assert "tone:" + experiment.split.arm_for("s-1") == experiment.assign("s-1").label
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"params": {"api_key": "anything"}},
+        {"providers": {"openai": {"params": {"x-api-key": "anything"}}}},
+        {
+            "agent": {
+                "aliasParams": {"gpt": {"token": "anything"}},
+                "model": {"primary": "openai/gpt-4o"},
+            }
+        },
+        {"presets": {"p": {"params": {"user": "sk-proj-DO-NOT-LEAK-0123456789abcdef"}}}},
+        {
+            "presets": {
+                "p": {"params": {"metadata": {"note": ["sk-ant-api03-DO-NOT-LEAK-0123456789"]}}}
+            }
+        },
+    ],
+)
+def test_credentials_in_any_layer_are_refused_unechoed(data: dict[str, Any]) -> None:
+    """Every layer is sent in request bodies, so a credential in any of them is refused, and never shown."""
+    with pytest.raises(ConfigError) as caught:
+        load_config(data)
+
+    assert "credentials do not belong in the config" in str(caught.value)
+    assert "DO-NOT-LEAK" not in str(caught.value)
