@@ -216,6 +216,7 @@ class Client:
         session: SessionState | None = None,
         session_id: str | None = None,
         needs: RequestNeeds | None = None,
+        preset: str | None = None,
     ) -> Completion:
         """
         Get one complete answer, failing over as the core decides; blocks until done.
@@ -227,6 +228,7 @@ class Client:
             session: The session's memory; or give *session_id*.
             session_id: Load and save the session in the state store under this id.
             needs: What the request needs; by default only whether it has images.
+            preset: A preset for this request (see :meth:`Executor.complete`).
 
         Returns:
             The answer, with the model and profile that gave it and every attempt.
@@ -244,6 +246,7 @@ class Client:
             session_id=session_id,
             selection=selection,
             needs=needs,
+            preset=preset,
         )
         return self._run(call)
 
@@ -256,6 +259,7 @@ class Client:
         session_id: str | None = None,
         needs: RequestNeeds | None = None,
         restart_after_output: bool = False,
+        preset: str | None = None,
     ) -> SyncStream:
         """
         Stream one answer: ``with client.stream(request) as answer: for event in answer:``.
@@ -278,6 +282,7 @@ class Client:
                 selection=selection,
                 needs=needs,
                 restart_after_output=restart_after_output,
+                preset=preset,
             ),
         )
         with self._lock:

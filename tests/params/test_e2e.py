@@ -18,6 +18,7 @@ import pytest
 
 from modelcfg import (
     ChatRequest,
+    Client,
     Config,
     Executor,
     ExecutorEvent,
@@ -395,3 +396,19 @@ async def test_a_stream_sends_the_resolved_parameters_too() -> None:
         "stream": True,
         "stream_options": {"include_usage": True},
     } == received
+
+
+def test_the_sync_client_takes_a_preset() -> None:
+    """modelcfg.Client passes a request's preset through: its body carries the preset's parameters."""
+    transport = ScriptedTransport([openai_answer("gpt-4o")])
+    config = load_config({"agent": {"model": {"primary": "openai/gpt-4o"}}})
+    with Client(
+        config,
+        credentials=KEYS,
+        http_client=lambda: httpx.AsyncClient(transport=transport),
+    ) as client:
+        client.complete(HELLO, preset="precise")
+
+    assert {"model": "gpt-4o", "messages": MESSAGES, "temperature": 0.2} == body(
+        transport.requests[0]
+    )
