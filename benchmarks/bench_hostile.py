@@ -21,17 +21,15 @@ time (target: under 50 ms). It exits 1 when a target is missed.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import resource
+import subprocess
 import sys
 import time
-from multiprocessing.connection import Connection
 
 import anyio
 import httpx
 
 import modelcfg
-from modelcfg.testing import FakeProvider
 
 BEHAVIOURS = ("endless-body", "gzip-bomb", "endless-sse", "sse-no-dispatch")
 RSS_TARGET_MIB = 64.0
@@ -39,13 +37,14 @@ STALL_TARGET_MS = 50.0
 TICK_S = 0.005
 
 
-def serve(conn: Connection) -> None:
-    """
-    Run the loopback provider until told to stop (in a child process).
-    """
-    with FakeProvider() as provider:
-        conn.send(provider.base_url)
-        conn.recv()
+SERVE = """
+import sys
+from modelcfg.testing import FakeProvider
+with FakeProvider() as provider:
+    print(provider.base_url, flush=True)
+    sys.stdin.read()
+"""
+"""Runs the loopback provider in a child process until its stdin closes."""
 
 
 def peak_rss_mib() -> float:
@@ -77,7 +76,9 @@ async def one(base_url: str, model: str, streamed: bool) -> tuple[str, float, fl
     async with httpx.AsyncClient() as client, anyio.create_task_group() as tg:
         tg.start_soon(ticker)
         executor = modelcfg.Executor.from_config(
-            config, client=client, environ={"EVIL_API_KEY": "sk-bench-0123456789"}
+            config,
+            client=client,
+            credentials=modelcfg.StaticCredentials({"evil:default": "sk-bench-0123456789"}),
         )
         request = modelcfg.ChatRequest(messages=[modelcfg.Message(role="user", content="hi")])
         start = time.perf_counter()
@@ -111,7 +112,8 @@ async def main(base_url: str) -> bool:
         print(
             f"{model:16} {'ok  ' if ok else 'MISS'} {took:6.2f} s  "
             f"peak RSS +{above:5.1f} MiB  longest loop block {worst * 1000:5.1f} ms\n"
-            f"{'':16}      {outcome[:150]}"
+            f"{'':16}      {outcome[:150]}",
+            flush=True,
         )
     return met
 
@@ -120,12 +122,13 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=("asyncio", "trio"), default="asyncio")
     args = parser.parse_args()
-    parent, child = multiprocessing.Pipe()
-    server = multiprocessing.get_context("spawn").Process(target=serve, args=(child,))
-    server.start()
-    try:
-        met = anyio.run(main, parent.recv(), backend=args.backend)
-    finally:
-        parent.send("stop")
-        server.join(10)
+    with subprocess.Popen(
+        [sys.executable, "-c", SERVE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as server:
+        assert server.stdin is not None
+        assert server.stdout is not None
+        try:
+            met = anyio.run(main, server.stdout.readline().strip(), backend=args.backend)
+        finally:
+            server.stdin.close()
     sys.exit(0 if met else 1)

@@ -29,6 +29,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Final, Literal, Protocol
 
 import anyio
+import anyio.lowlevel
 import attrs
 import httpx
 
@@ -133,6 +134,8 @@ class DecodedBody:
         try:
             while True:
                 if inflater.unconsumed_tail:
+                    # Let others run between the pieces of one inflating chunk.
+                    await anyio.lowlevel.checkpoint()
                     out = inflater.decompress(inflater.unconsumed_tail, _PIECE)
                 elif self._done:
                     out = inflater.flush()
@@ -167,13 +170,19 @@ async def read_success_body(
     Raises:
         MalformedResponseError: The decoded body is longer than *limit* bytes.
     """
-    kept = bytearray()
+    # Pieces, joined once at the end: a growing bytearray's reallocations would
+    # briefly hold twice what was read.
+    kept: list[bytes] = []
+    size = 0
     body = DecodedBody(response)
     chunks = body.source
     try:
         async for chunk in body:
-            kept += chunk
-            if limit is not None and len(kept) > limit:
+            kept.append(chunk)
+            size += len(chunk)
+            if limit is not None and size > limit:
+                # Freed now: the error's traceback would otherwise hold it until collected.
+                kept.clear()
                 raise MalformedResponseError(
                     f"the {provider} answer for model {model} is larger than the "
                     f"{limit}-byte cap (CallLimits.max_body_bytes); the rest was not read",
@@ -194,7 +203,7 @@ async def read_success_body(
     read = httpx.Response(
         response.status_code,
         headers=headers,
-        content=bytes(kept),
+        content=b"".join(kept),
         request=response.request,
         extensions=response.extensions,
     )
