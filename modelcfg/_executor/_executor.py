@@ -61,7 +61,7 @@ from modelcfg.adapters import (
     Endpoint,
     HTTPAdapter,
 )
-from modelcfg.adapters._classify import UNSUPPORTED_CODE_PREFIX, cut_after_output
+from modelcfg.adapters._classify import HOST_ERRORS, UNSUPPORTED_CODE_PREFIX, cut_after_output
 from modelcfg.exceptions import (
     CredentialsError,
     ModelcfgError,
@@ -286,6 +286,8 @@ class Executor:
                         limits=run.limits(),
                     )
                 settled = True
+            except HOST_ERRORS:  # the host's own trouble (out of memory): never retried
+                raise
             except Exception as exc:  # every provider failure is classified, never raised
                 settled = True
                 failure = run.failed(call, exc, anyio.current_time() - started, credential)
