@@ -1,0 +1,131 @@
+"""
+Scenario tests for failure conduct over time: rate limits on a shared key, and a
+primary that goes down and recovers under a steady stream of requests.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import anyio
+import httpx
+import pytest
+
+from modelcfg import ModelRef, ProfileId, ReasonCode
+from modelcfg._config._load import load_config
+from modelcfg._executor._credentials import StaticCredentials
+from modelcfg._executor._executor import Executor
+from modelcfg.stores import MemoryStateStore
+from modelcfg.testing import FakeClock
+from tests.executor.test_executor import HELLO, _anthropic_ok, anthropic_error
+
+pytestmark = pytest.mark.anyio
+
+OPUS = ModelRef.parse("anthropic/claude-opus-4-5")
+SONNET = ModelRef.parse("anthropic/claude-sonnet-4-5")
+ONE_KEY = load_config(
+    {
+        "providers": {"anthropic": {"api": "anthropic", "baseUrl": "http://mock/v1"}},
+        "agent": {"model": {"primary": str(OPUS), "fallbacks": [str(SONNET)]}},
+    }
+)
+KEY = {"anthropic:default": "key-default"}
+
+
+class Upstream:
+    """
+    A MockTransport handler for one Anthropic key: each model answers as its script
+    says at the fake clock's time; every call is recorded as (time, model).
+    """
+
+    def __init__(self, clock: FakeClock, down: dict[str, tuple[float, float]]) -> None:
+        self.clock = clock
+        self.down = down
+        self.calls: list[tuple[float, str]] = []
+        self.error = anthropic_error(529, "overloaded_error", "busy")
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        name: str = json.loads(request.content)["model"]
+        at = self.clock.now
+        self.calls.append((at, name))
+        start, end = self.down.get(name, (0.0, 0.0))
+        if start <= at < end:
+            return self.error(request)
+        return httpx.Response(200, json=_anthropic_ok(request))
+
+    def at(self, model: ModelRef) -> list[float]:
+        return [at for at, name in self.calls if name == model.model]
+
+
+def executor_for(client: httpx.AsyncClient, clock: FakeClock, store: MemoryStateStore) -> Executor:
+    return Executor.from_config(
+        ONE_KEY,
+        client=client,
+        credentials=StaticCredentials(KEY),
+        store=store,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+
+
+async def test_rate_limited_primary_falls_back_at_once_on_the_same_key() -> None:
+    """A 429 with Retry-After 30 on the primary is answered by the fallback on the same key at once, and the next request skips the primary while its pair cools."""
+    clock = FakeClock()
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        model = json.loads(request.content)["model"]
+        calls.append(model)
+        if model == OPUS.model:
+            return anthropic_error(429, "rate_limit_error", "slow down", **{"retry-after": "30"})(
+                request
+            )
+        return httpx.Response(200, json=_anthropic_ok(request))
+
+    store = MemoryStateStore()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        ex = executor_for(client, clock, store)
+        first = await ex.complete(HELLO)
+        clock.advance(10)
+        second = await ex.complete(HELLO)
+        clock.advance(25)
+        third = await ex.complete(HELLO)
+
+    assert (SONNET, ProfileId.parse("anthropic:default")) == (first.model, first.profile)
+    assert [] == clock.sleeps
+    assert ReasonCode.FALLBACK_MODEL == first.attempts[-1].reason.code
+    assert (SONNET, 1) == (second.model, len(second.attempts))
+    # Once the pair's window has passed, the primary is probed again; still limited.
+    assert SONNET == third.model
+    expected = [OPUS.model, SONNET.model, SONNET.model, OPUS.model, SONNET.model]
+    assert expected == calls
+
+
+async def test_a_recovered_primary_gets_traffic_back_within_thirty_seconds() -> None:
+    """A primary down for 60 s under a steady stream sees at most one probe per window, and serves again within 30 s of recovering."""
+    clock = FakeClock()
+    start = clock.now
+    upstream = Upstream(clock, {OPUS.model: (start, start + 60)})
+    store = MemoryStateStore()
+    served: list[tuple[float, ModelRef]] = []
+    async with httpx.AsyncClient(transport=httpx.MockTransport(upstream)) as client:
+        ex = executor_for(client, clock, store)
+        for _tick in range(40):  # Three concurrent requests every 5 s, for 200 s.
+            async with anyio.create_task_group() as group:
+                for _ in range(3):
+                    group.start_soon(_serve, ex, clock, served)
+            clock.advance(5)
+
+    outage = [at for at in upstream.at(OPUS) if at < start + 60]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(outage)]
+    back = min(at for at, model in served if model == OPUS and at >= start + 60)
+    assert [] == clock.sleeps
+    assert all(gap >= 15 for gap in gaps), gaps
+    assert back - (start + 60) <= 30
+    assert all(model == OPUS for at, model in served if at >= back)
+
+
+async def _serve(ex: Executor, clock: FakeClock, served: list[tuple[float, ModelRef]]) -> None:
+    at = clock.now
+    served.append((at, (await ex.complete(HELLO)).model))
