@@ -195,6 +195,8 @@ def _retry(state: AttemptState, failure: Failure, rule: KindRule) -> Call | None
     if health.blocked_until(target, now) is not None:
         return None  # A circuit opened or a window started: let rotation or fallback try.
     request = state.request
+    if target.profile in request.unavailable:
+        return None  # Its credential went missing: it is skipped from now on.
     policy = request.routes.policy
     delay = policy.backoff_s(state.target_failures, jitter_unit(request.seed, state.attempts))
     if rule.honour_retry_after and failure.retry_after_s is not None:
@@ -273,6 +275,19 @@ def _move_on(state: AttemptState, failure: Failure | None, rule: KindRule | None
         for target in targets:
             if same_model and target.profile in tried:
                 continue
+            # Special case: a profile without a credential is no provider failure; it is
+            # skipped with what to set, never called (not even when pinned) nor waited for.
+            missing = request.unavailable.get(target.profile)
+            if missing is not None:
+                skips.append(
+                    Skip(
+                        model=model,
+                        profile=target.profile,
+                        code=SkipCode.NO_CREDENTIAL,
+                        detail=missing,
+                    )
+                )
+                continue
             claim, claimed, blocked = health.claim_probe(target, now, policy)
             if blocked is None or pinned:
                 return _chosen(state, failure, target, index, pinned, (claim, claimed), skips)
@@ -297,7 +312,7 @@ def _move_on(state: AttemptState, failure: Failure | None, rule: KindRule | None
         for profile in state.tried:
             target = Target(model=current.model, profile=profile)
             same = target == current
-            if same and not again:
+            if (same and not again) or profile in request.unavailable:
                 continue
             blocked = health.blocked_until(target, now)
             if blocked is not None:
@@ -420,6 +435,9 @@ def _wait_or_give_up(
     else:
         where = f" on {failed.model}" if failed is not None else ""
         message = f"{_words(failure.kind)}{where} and no candidate is left to try"
+    missing = [s for s in skips if s.code is SkipCode.NO_CREDENTIAL]
+    if missing:
+        message += f"; {missing[0]}"
     return _give_up(state, ReasonCode.CHAIN_EXHAUSTED, message, skips)
 
 

@@ -65,6 +65,7 @@ class SkipCode(enum.StrEnum):
     CIRCUIT_OPEN = "circuit_open"
     PROBE_IN_FLIGHT = "probe_in_flight"
     CONTEXT_TOO_SMALL = "context_too_small"
+    NO_CREDENTIAL = "no_credential"
 
 
 def format_clock(at: float) -> str:
@@ -147,6 +148,8 @@ class Skip:
             subject = str(self.profile)
         if self.code is SkipCode.CONTEXT_TOO_SMALL:
             return f"{subject} skipped: context window too small ({self.detail})"
+        if self.code is SkipCode.NO_CREDENTIAL:
+            return f"{self.profile or subject} skipped: no credential ({self.detail})"
         words = _BLOCK_WORDS[self.code]
         until = f" until {format_clock(self.until_at)}" if self.until_at is not None else ""
         why = f" ({self.kind.value.replace('_', ' ')})" if self.kind is not None else ""

@@ -313,6 +313,8 @@ class Request:
         deadline_at: When its overall deadline ends (``deadline_s`` after the start).
         candidates: The models of the request, in order (text or image chain).
         image_route: Whether the candidates are the image chain.
+        unavailable: Profiles the host found without a usable credential during the
+            request, each with what to set; they are skipped, never called or cooled.
     """
 
     routes: Routes
@@ -323,6 +325,7 @@ class Request:
     deadline_at: float
     candidates: tuple[ModelRef, ...]
     image_route: bool = False
+    unavailable: Mapping[ProfileId, str] = attrs.field(factory=dict)
 
     @property
     def policy(self) -> Policy:
@@ -692,6 +695,14 @@ class AttemptState:
         target = self.current
         updates = (ReleaseProbe(target=target),) if self.current_probe and target else ()
         return attrs.evolve(self, pending=False, finished=True, updates=updates)
+
+    def without_profile(self, profile: ProfileId, why: str) -> AttemptState:
+        """
+        The state once the host found *profile* without a usable credential (*why* says
+        what to set): later decisions of the request skip it, with no attempt and no mark.
+        """
+        unavailable = {**self.request.unavailable, profile: why}
+        return attrs.evolve(self, request=attrs.evolve(self.request, unavailable=unavailable))
 
     def with_context_floor(self, floor: int) -> AttemptState:
         """

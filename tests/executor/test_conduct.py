@@ -12,13 +12,16 @@ import anyio
 import httpx
 import pytest
 
-from modelcfg import ModelRef, ProfileId, ReasonCode
+from modelcfg import AttemptsExhaustedError, ModelRef, ProfileId, ReasonCode
 from modelcfg._config._load import load_config
 from modelcfg._executor._credentials import StaticCredentials
 from modelcfg._executor._executor import Executor
+from modelcfg._executor._reports import CandidateSkipped, ExecutorEvent
+from modelcfg._messages import ChatRequest, ChatResponse
+from modelcfg.adapters import CallableAdapter, Endpoint
 from modelcfg.stores import MemoryStateStore
 from modelcfg.testing import FakeClock
-from tests.executor.test_executor import HELLO, _anthropic_ok, anthropic_error
+from tests.executor.test_executor import HELLO, _anthropic_ok, anthropic_error, openai_ok
 
 pytestmark = pytest.mark.anyio
 
@@ -129,3 +132,125 @@ async def test_a_recovered_primary_gets_traffic_back_within_thirty_seconds() -> 
 async def _serve(ex: Executor, clock: FakeClock, served: list[tuple[float, ModelRef]]) -> None:
     at = clock.now
     served.append((at, (await ex.complete(HELLO)).model))
+
+
+# --- missing credentials ---------------------------------------------------------------------
+
+GPT = ModelRef.parse("openai/gpt-5.2")
+TWO_PROVIDERS = load_config(
+    {
+        "providers": {
+            "anthropic": {"api": "anthropic", "baseUrl": "http://mock/v1"},
+            "openai": {"api": "openai", "baseUrl": "http://mock/v1"},
+        },
+        "agent": {"model": {"primary": str(GPT), "fallbacks": [str(OPUS)]}},
+    }
+)
+
+
+def two_providers(seen: list[str]) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        if request.url.path.endswith("/chat/completions"):
+            return openai_ok()(request)
+        return httpx.Response(200, json=_anthropic_ok(request))
+
+    return httpx.MockTransport(handler)
+
+
+async def test_a_missing_key_skips_the_profile_before_any_call() -> None:
+    """A provider without a key is skipped with what to set: no attempt, no cooldown, and a key set later is used by the next request."""
+    environ = {"ANTHROPIC_API_KEY": "sk-ant-test"}
+    seen: list[str] = []
+    events: list[ExecutorEvent] = []
+    store = MemoryStateStore()
+    clock = FakeClock()
+    async with httpx.AsyncClient(transport=two_providers(seen)) as client:
+        ex = Executor.from_config(
+            TWO_PROVIDERS,
+            client=client,
+            environ=environ,
+            store=store,
+            observers=[events.append],
+            clock=clock,
+            sleep=clock.sleep,
+        )
+        first = await ex.complete(HELLO)
+        health = await store.load_health()
+        environ["OPENAI_API_KEY"] = "sk-openai-test"
+        second = await ex.complete(HELLO)
+
+    skips = [e.message for e in events if isinstance(e, CandidateSkipped)]
+    assert (OPUS, 1) == (first.model, len(first.attempts))
+    assert ["/v1/messages", "/v1/chat/completions"] == seen
+    assert [
+        "openai:default skipped: no credential (No credentials for openai: set "
+        "OPENAI_API_KEY or run `modelcfg login openai`.)"
+    ] == skips
+    assert ({}, {}) == (dict(health.cooldowns), dict(health.model_cooldowns))
+    assert (GPT, 1) == (second.model, len(second.attempts))
+    assert [] == clock.sleeps
+
+
+async def test_no_key_anywhere_gives_up_naming_what_to_set() -> None:
+    """With no credential for any candidate, the request gives up at once, naming the variable to set."""
+    seen: list[str] = []
+    async with httpx.AsyncClient(transport=two_providers(seen)) as client:
+        ex = Executor.from_config(TWO_PROVIDERS, client=client, environ={}, clock=FakeClock())
+        with pytest.raises(AttemptsExhaustedError) as info:
+            await ex.complete(HELLO)
+
+    assert [] == seen
+    assert "set OPENAI_API_KEY or run `modelcfg login openai`" in str(info.value)
+    assert () == info.value.state.history
+
+
+async def test_from_config_reads_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without environ=, the executor reads os.environ, as the providers' SDKs do."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-the-environment")
+    keys: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        keys.append(request.headers["authorization"])
+        return openai_ok()(request)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        ex = Executor.from_config(TWO_PROVIDERS, client=client, clock=FakeClock())
+        result = await ex.complete(HELLO)
+
+    assert GPT == result.model
+    assert ["Bearer sk-from-the-environment"] == keys
+
+
+@pytest.mark.parametrize("needs_credential", [True, False])
+async def test_a_callable_provider_may_need_no_credential(needs_credential: bool) -> None:
+    """A callable that handles its own auth and says so is called with no credential; one that does not say so is skipped."""
+    config = load_config(
+        {
+            "providers": {
+                "mine": {"api": "custom"},
+                "anthropic": {"api": "anthropic", "baseUrl": "http://mock/v1"},
+            },
+            "agent": {"model": {"primary": "mine/m1", "fallbacks": [str(OPUS)]}},
+        }
+    )
+    credentials: list[str | None] = []
+
+    async def call(request: ChatRequest, endpoint: Endpoint) -> ChatResponse:
+        credentials.append(endpoint.credential)
+        return ChatResponse(text="mine", model="m1")
+
+    adapter = CallableAdapter(call=call, needs_credential=needs_credential)
+    seen: list[str] = []
+    async with httpx.AsyncClient(transport=two_providers(seen)) as client:
+        ex = Executor.from_config(
+            config,
+            client=client,
+            adapters={"mine": adapter},
+            environ={"ANTHROPIC_API_KEY": "sk-ant-test"},
+            clock=FakeClock(),
+        )
+        result = await ex.complete(HELLO)
+
+    expected = ("mine/m1", [None]) if not needs_credential else (str(OPUS), [])
+    assert expected == (str(result.model), credentials)
