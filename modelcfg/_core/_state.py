@@ -13,6 +13,7 @@ transition copies only the progress; every :class:`~modelcfg.Call` and
 from __future__ import annotations
 
 import functools
+import math
 import types
 import typing
 from collections.abc import Iterable, Iterator, Mapping
@@ -393,6 +394,7 @@ class AttemptState:
         health: HealthState | None = None,
         needs: RequestNeeds | None = None,
         seed: int = 0,
+        deadline_s: float | None = None,
     ) -> AttemptState:
         """
         The state of a new request, before its first decision.
@@ -404,12 +406,18 @@ class AttemptState:
             health: The shared health snapshot; all healthy when ``None``.
             needs: What the request needs; plain text when ``None``.
             seed: The seed of the backoff jitter (vary it per request).
+            deadline_s: How long this request may take, instead of the policy's
+                ``deadline_s``: no call, retry or wait goes past it.
 
         Raises:
             ValueError: *now* is not finite or falls outside the years 1 to 9999
                 (milliseconds, most often).
         """
         _valid_time(now, "now, the request's start,")
+        if deadline_s is not None and not (
+            isinstance(deadline_s, int | float) and math.isfinite(deadline_s) and deadline_s > 0
+        ):
+            raise ValueError(f"deadline_s must be a finite number > 0, not {deadline_s!r}")
         session = session if session is not None else SessionState()
         needs = needs if needs is not None else RequestNeeds()
         candidates, image_route = candidate_models(routes, needs, session)
@@ -419,7 +427,7 @@ class AttemptState:
             needs=needs,
             seed=seed,
             started_at=now,
-            deadline_at=now + routes.policy.deadline_s,
+            deadline_at=now + (routes.policy.deadline_s if deadline_s is None else deadline_s),
             candidates=candidates,
             image_route=image_route,
         )

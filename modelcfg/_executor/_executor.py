@@ -249,6 +249,7 @@ class Executor:
         selection: Selection | None = None,
         needs: RequestNeeds | None = None,
         request_id: str | None = None,
+        deadline_s: float | None = None,
     ) -> Completion:
         """
         Get one complete (non-streamed) answer, failing over as the core decides.
@@ -263,6 +264,9 @@ class Executor:
             needs: What the request needs; by default only whether it has images.
             request_id: The id every event, log record and the completion carry; a
                 new random one by default (pass the host's own to correlate).
+            deadline_s: How long this request may take in all, instead of the
+                policy's ``deadline_s``: no call, retry or cooldown wait goes past it,
+                and a wait that would is not taken (the request falls back or gives up).
 
         Returns:
             The answer, with the model and profile that gave it and every attempt.
@@ -271,7 +275,9 @@ class Executor:
             AttemptsExhaustedError: Every candidate failed or was skipped; it carries
                 every failure, and ``__cause__`` is the last provider exception.
         """
-        run = await self._start(request, session, session_id, selection, needs, request_id)
+        run = await self._start(
+            request, session, session_id, selection, needs, request_id, deadline_s
+        )
         failure: Failure | None = None
         while True:
             call = await run.decide(failure)
@@ -311,6 +317,7 @@ class Executor:
         needs: RequestNeeds | None = None,
         restart_after_output: bool = False,
         request_id: str | None = None,
+        deadline_s: float | None = None,
     ) -> AsyncIterator[StreamingCompletion]:
         """
         Stream one answer: ``async with executor.stream(request) as answer:``.
@@ -323,8 +330,11 @@ class Executor:
 
         Iterating raises :class:`~modelcfg.AttemptsExhaustedError` when every
         candidate failed; ``answer.completion`` holds the result once the stream ended.
+        *deadline_s* bounds the whole request, as for :meth:`complete`.
         """
-        run = await self._start(request, session, session_id, selection, needs, request_id)
+        run = await self._start(
+            request, session, session_id, selection, needs, request_id, deadline_s
+        )
         answer = StreamingCompletion(self, run, request, restart_after_output)
         try:
             yield answer
@@ -341,6 +351,7 @@ class Executor:
         selection: Selection | None,
         needs: RequestNeeds | None,
         request_id: str | None = None,
+        deadline_s: float | None = None,
     ) -> _Run:
         if session is None and session_id is not None:
             session = await self.store.load_session(session_id)
@@ -355,6 +366,7 @@ class Executor:
             health=await self.store.load_health(),
             needs=needs,
             seed=self.seeds(),
+            deadline_s=deadline_s,
         )
         return _Run(self, state, session_id, request_id or secrets.token_hex(8))
 

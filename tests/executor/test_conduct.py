@@ -12,7 +12,7 @@ import anyio
 import httpx
 import pytest
 
-from modelcfg import AttemptsExhaustedError, ModelRef, ProfileId, ReasonCode
+from modelcfg import AttemptsExhaustedError, ModelRef, ProfileId, RateLimitedError, ReasonCode
 from modelcfg._config._load import load_config
 from modelcfg._executor._credentials import StaticCredentials
 from modelcfg._executor._executor import Executor
@@ -254,3 +254,54 @@ async def test_a_callable_provider_may_need_no_credential(needs_credential: bool
 
     expected = ("mine/m1", [None]) if not needs_credential else (str(OPUS), [])
     assert expected == (str(result.model), credentials)
+
+
+# --- per-request deadline ----------------------------------------------------------------------
+
+ONE_MODEL = load_config(
+    {
+        "providers": {"anthropic": {"api": "anthropic", "baseUrl": "http://mock/v1"}},
+        "agent": {"model": {"primary": str(OPUS)}},
+    }
+)
+
+
+@pytest.mark.parametrize(("deadline_s", "sleeps"), [(None, 1), (10.0, 0)])
+async def test_a_request_deadline_bounds_cooldown_waits(
+    deadline_s: float | None, sleeps: int
+) -> None:
+    """A rate limit with Retry-After 30 is waited for under the policy's deadline, but not past a 10 s deadline the caller gives."""
+    clock = FakeClock()
+    replies = [
+        anthropic_error(429, "rate_limit_error", "slow down", **{"retry-after": "30"}),
+        lambda request: httpx.Response(200, json=_anthropic_ok(request)),
+    ]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return replies.pop(0)(request)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        ex = Executor.from_config(
+            ONE_MODEL,
+            client=client,
+            credentials=StaticCredentials(KEY),
+            clock=clock,
+            sleep=clock.sleep,
+        )
+        try:
+            result: ModelRef | str = (await ex.complete(HELLO, deadline_s=deadline_s)).model
+        except RateLimitedError as exc:
+            result = exc.reason.split(":")[0]
+
+    assert sleeps == len(clock.sleeps)
+    assert all(delay >= 30 for delay in clock.sleeps)
+    assert (OPUS if deadline_s is None else "deadline_reached") == result
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, float("nan"), float("inf")])
+async def test_a_request_deadline_must_be_positive(bad: float) -> None:
+    """A deadline that is not a finite positive number is refused, naming the argument."""
+    async with httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(500))) as c:
+        ex = Executor.from_config(ONE_MODEL, client=c, credentials=StaticCredentials(KEY))
+        with pytest.raises(ValueError, match="deadline_s"):
+            await ex.complete(HELLO, deadline_s=bad)
