@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Final
 
+import modelcfg._log  # noqa: F401  (the modelcfg logger's NullHandler comes with logging)
 from modelcfg._executor._reports import (
     AttemptFailed,
     AttemptStarted,
