@@ -225,6 +225,10 @@ class Executor:
             )
         providers = providers_from_config(config, tuple(routes.auth_order), adapters=adapters)
         modes = {pid: profile.mode for pid, profile in config.auth.profiles.items()}
+        if auth_store is not None:
+            # The stored credential's kind says what the profile is: an OAuth login
+            # counts as a subscription even when the config declares no mode for it.
+            modes.update(_stored_modes(auth_store, tuple(routes.auth_order)))
         return cls(
             routes,
             providers=providers,
@@ -816,3 +820,24 @@ def _credentials_failure(exc: CredentialsError, target: Target, now: float) -> F
         profile=target.profile,
         code="missing_credentials",
     )
+
+
+def _stored_modes(
+    store: AuthStoreProtocol, providers: tuple[str, ...]
+) -> dict[ProfileId, AuthMode]:
+    """
+    The auth mode of each profile the store holds for *providers*, by its credential's kind.
+    """
+    from modelcfg.auth import ApiKeyCredential, OAuthCredential
+
+    modes: dict[ProfileId, AuthMode] = {}
+    for provider in providers:
+        for stored in store.profiles(provider):
+            credential = stored.credential
+            if isinstance(credential, OAuthCredential):
+                modes[stored.profile] = AuthMode.OAUTH
+            elif isinstance(credential, ApiKeyCredential):
+                modes[stored.profile] = AuthMode.API_KEY
+            else:
+                modes[stored.profile] = AuthMode.TOKEN
+    return modes

@@ -14,11 +14,13 @@ import pytest
 
 from modelcfg import AttemptsExhaustedError, ModelRef, ProfileId, RateLimitedError, ReasonCode
 from modelcfg._config._load import load_config
+from modelcfg._config._schema import AuthMode
 from modelcfg._executor._credentials import StaticCredentials
 from modelcfg._executor._executor import Executor
-from modelcfg._executor._reports import CandidateSkipped, ExecutorEvent
+from modelcfg._executor._reports import CandidateSkipped, ExecutorEvent, TierChanged
 from modelcfg._messages import ChatRequest, ChatResponse
 from modelcfg.adapters import CallableAdapter, Endpoint
+from modelcfg.auth import ApiKeyCredential, MemoryAuthStore, OAuthCredential
 from modelcfg.stores import MemoryStateStore
 from modelcfg.testing import FakeClock
 from tests.executor.test_executor import HELLO, _anthropic_ok, anthropic_error, openai_ok
@@ -305,3 +307,41 @@ async def test_a_request_deadline_must_be_positive(bad: float) -> None:
         ex = Executor.from_config(ONE_MODEL, client=c, credentials=StaticCredentials(KEY))
         with pytest.raises(ValueError, match="deadline_s"):
             await ex.complete(HELLO, deadline_s=bad)
+
+
+# --- the tier change follows the stored credential ------------------------------------------
+
+
+async def test_the_tier_change_follows_the_stored_credential_kind() -> None:
+    """Moving from a stored OAuth login to a stored API key tells the observers, with no mode declared in the config."""
+    config = load_config(
+        {
+            "auth": {"order": {"anthropic": ["anthropic:sub", "anthropic:paid"]}},
+            "providers": {"anthropic": {"api": "anthropic", "baseUrl": "http://mock/v1"}},
+            "agent": {"model": {"primary": str(OPUS)}},
+        }
+    )
+    store = MemoryAuthStore()
+    store.put("anthropic:sub", OAuthCredential(access="oauth-access"))
+    store.put("anthropic:paid", ApiKeyCredential(key="paid-key"))
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("x-api-key") == "paid-key":
+            return httpx.Response(200, json=_anthropic_ok(request))
+        return anthropic_error(401, "authentication_error", "expired")(request)
+
+    events: list[ExecutorEvent] = []
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        ex = Executor.from_config(
+            config,
+            client=client,
+            auth_store=store,
+            environ={},
+            observers=[events.append],
+            clock=FakeClock(),
+        )
+        result = await ex.complete(HELLO)
+
+    tiers = [(e.from_mode, e.to_mode) for e in events if isinstance(e, TierChanged)]
+    assert ProfileId.parse("anthropic:paid") == result.profile
+    assert [(AuthMode.OAUTH, AuthMode.API_KEY)] == tiers
