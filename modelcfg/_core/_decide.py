@@ -16,6 +16,7 @@ from modelcfg._core._failures import Failure, FailureKind
 from modelcfg._core._health import ClaimProbe, HealthState, ProbeClaim
 from modelcfg._core._policy import KindRule, Mark
 from modelcfg._core._reasons import Reason, ReasonCode, Skip, SkipCode, format_clock
+from modelcfg._core._routing import unmet_need
 from modelcfg._core._state import AttemptState, _ModelPlan
 from modelcfg._core._values import ModelRef, ProfileId, Target
 from modelcfg.exceptions import InvalidStateError
@@ -270,6 +271,11 @@ def _move_on(state: AttemptState, failure: Failure | None, rule: KindRule | None
                     detail=f"needs {need} tokens, has {known}",
                 )
             )
+            continue
+        unmet = unmet_need(request.needs, plan.traits)
+        if unmet is not None:
+            # Special case: the model is known to lack something the request needs.
+            skips.append(Skip(model=model, code=unmet[0], detail=unmet[1]))
             continue
         targets, pinned = _ordered_targets(state, model, plan)
         for target in targets:

@@ -243,6 +243,10 @@ DEFAULT_RULES: Final[Mapping[FailureKind, KindRule]] = {
     _K.INVALID_REQUEST: KindRule(
         note="Gives up at once with the provider's message.",
     ),
+    _K.UNSUPPORTED: KindRule(
+        fall_back=True,
+        note="The model lacks what the request used: the next model, no retry, no mark.",
+    ),
     _K.STREAM_INTERRUPTED: KindRule(
         fall_back=True,
         trips_circuit=True,

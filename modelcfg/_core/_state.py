@@ -61,6 +61,15 @@ def _optional_positive(
         raise ValueError(f"{attribute.name} must be a whole number > 0 or None, not {value!r}")
 
 
+def _optional_price(
+    _instance: object, attribute: attrs.Attribute[float | None], value: float | None
+) -> None:
+    if value is not None and (
+        not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value < 1e12
+    ):
+        raise ValueError(f"{attribute.name} must be a number >= 0 or None, not {value!r}")
+
+
 @attrs.frozen(kw_only=True)
 class ModelTraits:
     """
@@ -70,11 +79,36 @@ class ModelTraits:
         context_window: The context window in tokens, if known.
         image_input: Whether the model accepts images (``False`` when unknown).
         max_output_tokens: The longest answer in tokens, if known.
+        tools: Whether the model can call tools; ``None`` when unknown (then it is tried).
+        streaming: Whether the model can stream; ``None`` when unknown.
+        pdf_input: Whether the model reads PDF documents; ``None`` when unknown.
+        audio_input: Whether the model hears audio; ``None`` when unknown.
+        json_output: Whether the model can be held to JSON output; ``None`` when unknown.
+        schema_output: Whether the model can be held to a JSON schema; ``None`` when unknown.
+        reasoning: Whether the model reasons before answering; ``None`` when unknown.
+        input_modalities_known: Whether ``image_input`` is a fact rather than the
+            text-only default: only then does a request with images skip a model
+            that does not take them.
+        input_price: USD per million prompt tokens, if known.
+        output_price: USD per million output tokens, if known.
+        lacking: Needs the model turned down at run time (a provider's "not
+            supported" answer), by name (``tools``, ``json_output``, ...).
     """
 
     context_window: int | None = attrs.field(default=None, validator=_optional_positive)
     image_input: bool = False
     max_output_tokens: int | None = attrs.field(default=None, validator=_optional_positive)
+    tools: bool | None = None
+    streaming: bool | None = None
+    pdf_input: bool | None = None
+    audio_input: bool | None = None
+    json_output: bool | None = None
+    schema_output: bool | None = None
+    reasoning: bool | None = None
+    input_modalities_known: bool = False
+    input_price: float | None = attrs.field(default=None, validator=_optional_price)
+    output_price: float | None = attrs.field(default=None, validator=_optional_price)
+    lacking: tuple[str, ...] = ()
 
 
 _UNKNOWN_TRAITS = ModelTraits()
@@ -112,11 +146,13 @@ class _ModelPlan:
         led_by: For each profile of that order, the same targets with that profile first
             and the others in order.
         context_window: The model's known context window, if known.
+        traits: What is known of the model.
     """
 
     targets: tuple[Target, ...]
     led_by: Mapping[ProfileId, tuple[Target, ...]]
     context_window: int | None
+    traits: ModelTraits = _UNKNOWN_TRAITS
 
     @classmethod
     def build(
@@ -127,7 +163,9 @@ class _ModelPlan:
         """
         targets = tuple(Target(model=model, profile=profile) for profile in order)
         led_by = {lead.profile: (lead, *(t for t in targets if t != lead)) for lead in targets}
-        return cls(targets=targets, led_by=led_by, context_window=traits.context_window)
+        return cls(
+            targets=targets, led_by=led_by, context_window=traits.context_window, traits=traits
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -195,16 +233,42 @@ class Routes:
 @attrs.frozen(kw_only=True)
 class RequestNeeds:
     """
-    What one request needs from a model; more needs may be added later.
+    What one request needs from a model, checked before any call.
+
+    A model known to lack a need is skipped with the need named in the skip; a
+    model whose capability is unknown is tried. :func:`modelcfg.needs_of` infers
+    the needs a :class:`~modelcfg.ChatRequest` shows.
 
     Attributes:
         has_images: The request carries images.
-        min_context_tokens: The prompt's size estimate; models known to be smaller
-            are skipped before any call.
+        min_context_tokens: The prompt's size estimate plus the room asked for the
+            answer; models known to be smaller are skipped before any call.
+        tools: The request offers tools.
+        streaming: The answer is streamed.
+        pdf_input: The request carries PDF documents.
+        audio_input: The request carries audio.
+        json_output: The answer must be JSON.
+        schema_output: The answer must follow a JSON schema.
+        reasoning: The request asks for reasoning (thinking).
+        prompt_tokens: The prompt's estimated size in tokens, for the cost estimate.
+        output_tokens: The answer's expected size in tokens (``max_tokens``), for
+            the cost estimate.
+        max_cost_usd: The most the request may cost, in USD: a model whose
+            estimated cost is higher is skipped (unknown prices are tried).
     """
 
     has_images: bool = False
     min_context_tokens: int | None = attrs.field(default=None, validator=_optional_positive)
+    tools: bool = False
+    streaming: bool = False
+    pdf_input: bool = False
+    audio_input: bool = False
+    json_output: bool = False
+    schema_output: bool = False
+    reasoning: bool = False
+    prompt_tokens: int | None = attrs.field(default=None, validator=_optional_positive)
+    output_tokens: int | None = attrs.field(default=None, validator=_optional_positive)
+    max_cost_usd: float | None = attrs.field(default=None, validator=_optional_price)
 
 
 def uses_image_chain(routes: Routes, needs: RequestNeeds, current: ModelRef | None = None) -> bool:

@@ -31,6 +31,7 @@ from modelcfg._core._decide import next_attempt
 from modelcfg._core._failures import Failure, FailureKind
 from modelcfg._core._health import ClaimProbe, HealthState, HealthUpdate, ProbeClaim, ReleaseProbe
 from modelcfg._core._reasons import Reason, ReasonCode
+from modelcfg._core._routing import needs_of
 from modelcfg._core._state import AttemptState, RequestNeeds, Routes, SessionState
 from modelcfg._core._values import ProfileId, Selection, Target
 from modelcfg._executor._credentials import CredentialSource, StoreCredentials
@@ -61,7 +62,7 @@ from modelcfg.adapters import (
     Endpoint,
     HTTPAdapter,
 )
-from modelcfg.adapters._classify import cut_after_output
+from modelcfg.adapters._classify import UNSUPPORTED_CODE_PREFIX, cut_after_output
 from modelcfg.exceptions import (
     CredentialsError,
     ModelcfgError,
@@ -336,6 +337,8 @@ class Executor:
         candidate failed; ``answer.completion`` holds the result once the stream ended.
         *deadline_s* bounds the whole request, as for :meth:`complete`.
         """
+        if needs is None:
+            needs = attrs.evolve(needs_of(request), streaming=True)
         run = await self._start(
             request, session, session_id, selection, needs, request_id, deadline_s
         )
@@ -362,7 +365,7 @@ class Executor:
         session = session if session is not None else SessionState()
         if selection is not None:
             session = session.with_selection(selection, default=self.routes.chain.primary)
-        needs = needs if needs is not None else RequestNeeds(has_images=request.has_images)
+        needs = needs if needs is not None else needs_of(request)
         state = AttemptState.start(
             self.routes,
             now=self.clock(),
@@ -396,6 +399,25 @@ class Executor:
 
     def _endpoint(self, target: Target, credential: str | None) -> Endpoint:
         return self.providers[target.model.provider].endpoint(target.model, credential)
+
+    def _learn(self, failure: Failure, target: Target) -> None:
+        """
+        Remember, for the process lifetime, a need *target*'s model turned down
+        (an ``unsupported`` failure naming it), so later requests skip the model.
+        """
+        code = failure.code
+        if failure.kind is not FailureKind.UNSUPPORTED or code is None:
+            return
+        if not code.startswith(UNSUPPORTED_CODE_PREFIX):
+            return
+        need = code.removeprefix(UNSUPPORTED_CODE_PREFIX)
+        routes = self.routes
+        model = target.model
+        traits = routes.traits_for(model)
+        if need in traits.lacking:
+            return
+        learned = attrs.evolve(traits, lacking=tuple(sorted({*traits.lacking, need})))
+        self.routes = attrs.evolve(routes, traits={**routes.traits, model: learned})
 
     def _notify(self, event: ExecutorEvent) -> None:
         log_event(logger, event)
@@ -664,6 +686,7 @@ class _Run:
             )
         if after_output:
             failure = cut_after_output(failure)
+        executor._learn(failure, target)
         self._last_error = (exc, credential)
         self._report(call, latency_s, None, failure)
         executor._notify(
