@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -25,10 +26,10 @@ import attrs
 import httpx
 
 from modelcfg._config._schema import AuthMode, Config
-from modelcfg._core._actions import Call, GiveUp
+from modelcfg._core._actions import Action, Call, GiveUp
 from modelcfg._core._decide import next_attempt
 from modelcfg._core._failures import Failure, FailureKind
-from modelcfg._core._health import ClaimProbe, HealthState, HealthUpdate, ProbeClaim
+from modelcfg._core._health import ClaimProbe, HealthState, HealthUpdate, ProbeClaim, ReleaseProbe
 from modelcfg._core._reasons import Reason, ReasonCode
 from modelcfg._core._routing import needs_of
 from modelcfg._core._state import AttemptState, RequestNeeds, Routes, SessionState
@@ -185,10 +186,12 @@ class Executor:
         Build an executor from a configuration.
 
         Credentials come from *credentials* if given, else from *auth_store*, with
-        the environment key of *environ* for the order's first profile when nothing
-        in the order is usable (the rule ``modelcfg models list`` reports), else from
-        *environ* alone. The catalog defaults to the curated one with the config's
-        own model entries.
+        the environment key of *environ* (``os.environ`` unless given, read afresh at
+        each request) for the order's first profile when nothing in the order is
+        usable (the rule ``modelcfg models list`` reports), else from *environ* alone.
+        A profile with no usable credential is skipped before any call, with what to
+        set, and is neither counted as an attempt nor cooled down. The catalog
+        defaults to the curated one with the config's own model entries.
         """
         from modelcfg._catalog._curated import curated_catalog
         from modelcfg._config._plan import build_routes, catalog_for
@@ -210,7 +213,7 @@ class Executor:
                 refresher = _refresher_from(config, settings, client, clock)
             credentials = StoreCredentials(
                 auth_store if auth_store is not None else MemoryAuthStore(),
-                environ=environ if environ is not None else {},
+                environ=environ if environ is not None else os.environ,
                 env_vars={p: s.api_key_env for p, s in settings.items()},
                 refresher=refresher,
                 keyless=frozenset(
@@ -223,6 +226,10 @@ class Executor:
             )
         providers = providers_from_config(config, tuple(routes.auth_order), adapters=adapters)
         modes = {pid: profile.mode for pid, profile in config.auth.profiles.items()}
+        if auth_store is not None:
+            # The stored credential's kind says what the profile is: an OAuth login
+            # counts as a subscription even when the config declares no mode for it.
+            modes.update(_stored_modes(auth_store, tuple(routes.auth_order)))
         return cls(
             routes,
             providers=providers,
@@ -247,6 +254,7 @@ class Executor:
         selection: Selection | None = None,
         needs: RequestNeeds | None = None,
         request_id: str | None = None,
+        deadline_s: float | None = None,
     ) -> Completion:
         """
         Get one complete (non-streamed) answer, failing over as the core decides.
@@ -261,6 +269,9 @@ class Executor:
             needs: What the request needs; by default only whether it has images.
             request_id: The id every event, log record and the completion carry; a
                 new random one by default (pass the host's own to correlate).
+            deadline_s: How long this request may take in all, instead of the
+                policy's ``deadline_s``: no call, retry or cooldown wait goes past it,
+                and a wait that would is not taken (the request falls back or gives up).
 
         Returns:
             The answer, with the model and profile that gave it and every attempt.
@@ -269,7 +280,9 @@ class Executor:
             AttemptsExhaustedError: Every candidate failed or was skipped; it carries
                 every failure, and ``__cause__`` is the last provider exception.
         """
-        run = await self._start(request, session, session_id, selection, needs, request_id)
+        run = await self._start(
+            request, session, session_id, selection, needs, request_id, deadline_s
+        )
         failure: Failure | None = None
         while True:
             call = await run.decide(failure)
@@ -311,6 +324,7 @@ class Executor:
         needs: RequestNeeds | None = None,
         restart_after_output: bool = False,
         request_id: str | None = None,
+        deadline_s: float | None = None,
     ) -> AsyncIterator[StreamingCompletion]:
         """
         Stream one answer: ``async with executor.stream(request) as answer:``.
@@ -323,10 +337,13 @@ class Executor:
 
         Iterating raises :class:`~modelcfg.AttemptsExhaustedError` when every
         candidate failed; ``answer.completion`` holds the result once the stream ended.
+        *deadline_s* bounds the whole request, as for :meth:`complete`.
         """
         if needs is None:
             needs = attrs.evolve(needs_of(request), streaming=True)
-        run = await self._start(request, session, session_id, selection, needs, request_id)
+        run = await self._start(
+            request, session, session_id, selection, needs, request_id, deadline_s
+        )
         answer = StreamingCompletion(self, run, request, restart_after_output)
         try:
             yield answer
@@ -343,6 +360,7 @@ class Executor:
         selection: Selection | None,
         needs: RequestNeeds | None,
         request_id: str | None = None,
+        deadline_s: float | None = None,
     ) -> _Run:
         if session is None and session_id is not None:
             session = await self.store.load_session(session_id)
@@ -357,11 +375,29 @@ class Executor:
             health=await self.store.load_health(),
             needs=needs,
             seed=self.seeds(),
+            deadline_s=deadline_s,
         )
         return _Run(self, state, session_id, request_id or secrets.token_hex(8))
 
     async def _credential(self, target: Target) -> str | None:
+        if not self._needs_credential(target):
+            return None
         return await self.credentials.credential(target.profile)
+
+    def _needs_credential(self, target: Target) -> bool:
+        adapter = self.providers[target.model.provider].adapter
+        return bool(getattr(adapter, "needs_credential", True))
+
+    async def _missing_credential(self, target: Target) -> str | None:
+        """
+        What to set for *target*'s profile when it has no usable credential, checked
+        afresh without sending anything; ``None`` when it has one or needs none.
+        """
+        check = getattr(self.credentials, "missing", None)
+        if check is None or not self._needs_credential(target):
+            return None
+        missing: str | None = await check(target.profile)
+        return missing
 
     def _endpoint(self, target: Target, credential: str | None) -> Endpoint:
         return self.providers[target.model.provider].endpoint(target.model, credential)
@@ -461,6 +497,38 @@ class _Run:
         executor = self.executor
         action = next_attempt(failure, self._fresh(self.state, await executor.store.load_health()))
         waited_s = 0.0
+        while True:
+            action, waited = await self._settle(action, failure)
+            waited_s += waited
+            if isinstance(action, GiveUp):
+                break
+            missing = await executor._missing_credential(action.target)
+            if missing is None:
+                break
+            # No credential is no provider failure: the profile is skipped for the rest of
+            # the request with what to set, without an attempt or a mark; a probe the call
+            # claimed is given back. Credentials are read afresh by the next request.
+            if action.probe:
+                await self._apply((ReleaseProbe(target=action.target),))
+            self.state = self.state.without_profile(action.target.profile, missing)
+            recorded = self.state if failure is None else self.state.with_failure(failure)
+            health = await executor.store.load_health()
+            action = next_attempt(None, self._fresh(recorded, health))
+        for skip in action.skipped:
+            executor._notify(
+                CandidateSkipped(message=str(skip), code=str(skip.code), request_id=self.request_id)
+            )
+        if isinstance(action, GiveUp):
+            await self._give_up(action)
+        return self._started(action, waited_s)
+
+    async def _settle(self, action: Action, failure: Failure | None) -> tuple[Action, float]:
+        """
+        Carry out *action*'s wait and check it against the shared health as it goes out,
+        deciding again while they disagree; the action that stands and the time waited.
+        """
+        executor = self.executor
+        waited_s = 0.0
         for tries in range(_PROBE_CLAIMS):
             if isinstance(action, GiveUp) or not (action.delay_s or action.probe):
                 if action.updates:  # A first call has none.
@@ -481,13 +549,7 @@ class _Run:
             # that holds it too (the store has it by now), so the core counts it once.
             recorded = self.state if failure is None else self.state.with_failure(failure)
             action = next_attempt(None, self._fresh(recorded, health))
-        for skip in action.skipped:
-            executor._notify(
-                CandidateSkipped(message=str(skip), code=str(skip.code), request_id=self.request_id)
-            )
-        if isinstance(action, GiveUp):
-            await self._give_up(action)
-        return self._started(action, waited_s)
+        return action, waited_s
 
     async def _give_up(self, action: GiveUp) -> NoReturn:
         """
@@ -784,3 +846,24 @@ def _credentials_failure(exc: CredentialsError, target: Target, now: float) -> F
         profile=target.profile,
         code="missing_credentials",
     )
+
+
+def _stored_modes(
+    store: AuthStoreProtocol, providers: tuple[str, ...]
+) -> dict[ProfileId, AuthMode]:
+    """
+    The auth mode of each profile the store holds for *providers*, by its credential's kind.
+    """
+    from modelcfg.auth import ApiKeyCredential, OAuthCredential
+
+    modes: dict[ProfileId, AuthMode] = {}
+    for provider in providers:
+        for stored in store.profiles(provider):
+            credential = stored.credential
+            if isinstance(credential, OAuthCredential):
+                modes[stored.profile] = AuthMode.OAUTH
+            elif isinstance(credential, ApiKeyCredential):
+                modes[stored.profile] = AuthMode.API_KEY
+            else:
+                modes[stored.profile] = AuthMode.TOKEN
+    return modes
