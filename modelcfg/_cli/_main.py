@@ -16,7 +16,17 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import NoReturn, TextIO
 
-from modelcfg._cli import _auth, _catalog, _demo, _doctor, _explain, _login, _models, _validate
+from modelcfg._cli import (
+    _auth,
+    _catalog,
+    _demo,
+    _doctor,
+    _explain,
+    _login,
+    _models,
+    _params,
+    _validate,
+)
 from modelcfg._cli._common import (
     CliError,
     Context,
@@ -48,6 +58,8 @@ COMMANDS: tuple[tuple[str, Register], ...] = (
     ("doctor", _doctor.register),
     ("validate", _validate.register),
     ("explain", _explain.register),
+    ("params", _params.register),
+    ("experiments", _params.register_experiments),
     ("demo", _demo.register),
 )
 """Every command, in the order ``--help`` lists them."""

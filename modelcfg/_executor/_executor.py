@@ -17,6 +17,7 @@ import functools
 import os
 import secrets
 import time
+import typing
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, NoReturn, TypeAlias
@@ -25,6 +26,8 @@ import anyio
 import attrs
 import httpx
 
+from modelcfg._config._param_plan import Arm, Experiment, ParamResolver, PresetRoute
+from modelcfg._config._params import Preset
 from modelcfg._config._schema import AuthMode, Config
 from modelcfg._core._actions import Action, Call, GiveUp
 from modelcfg._core._decide import next_attempt
@@ -33,7 +36,7 @@ from modelcfg._core._health import ClaimProbe, HealthState, HealthUpdate, ProbeC
 from modelcfg._core._reasons import Reason, ReasonCode
 from modelcfg._core._routing import needs_of
 from modelcfg._core._state import AttemptState, RequestNeeds, Routes, SessionState
-from modelcfg._core._values import ProfileId, Selection, Target
+from modelcfg._core._values import FallbackChain, ProfileId, Selection, Target
 from modelcfg._executor._credentials import CredentialSource, StoreCredentials
 from modelcfg._executor._reports import (
     AttemptFailed,
@@ -44,6 +47,7 @@ from modelcfg._executor._reports import (
     Completion,
     ExecutorEvent,
     Observer,
+    ParamsDropped,
     RequestGaveUp,
     TierChanged,
 )
@@ -57,6 +61,7 @@ from modelcfg._messages import (
 )
 from modelcfg._observe import log_event
 from modelcfg.adapters import (
+    AnthropicAdapter,
     CallLimits,
     DeadlineExceededError,
     Endpoint,
@@ -65,6 +70,7 @@ from modelcfg.adapters import (
 from modelcfg.adapters._classify import HOST_ERRORS, UNSUPPORTED_CODE_PREFIX, cut_after_output
 from modelcfg.exceptions import (
     CredentialsError,
+    InvalidParamsError,
     ModelcfgError,
     OutputInterruptedError,
     gave_up_error,
@@ -75,7 +81,7 @@ if TYPE_CHECKING:
     from modelcfg._catalog._catalog import ModelCatalog
     from modelcfg.adapters import Adapter
     from modelcfg.auth import AuthStoreProtocol, Refresher
-    from modelcfg.typing import Clock, StateStore
+    from modelcfg.typing import JSON, Clock, StateStore
 
 
 logger = logger_for(__name__)
@@ -118,6 +124,10 @@ class Executor:
         clock: Seconds since the epoch, for every timestamp the core sees.
         sleep: Waits a number of seconds (tests pass a recorder).
         seeds: A fresh jitter seed per request.
+        params: The configuration's parameters and presets: each attempt sends
+            what they resolve to for its model (see :class:`~modelcfg.ParamResolver`).
+            Without it, requests send their own ``params`` as written.
+        experiment: The A/B experiment requests with a session id take part in.
     """
 
     def __init__(
@@ -134,6 +144,8 @@ class Executor:
         clock: Clock = time.time,
         sleep: Sleep = anyio.sleep,
         seeds: Callable[[], int] = lambda: secrets.randbits(32),
+        params: ParamResolver | None = None,
+        experiment: Experiment | None = None,
     ) -> None:
         chains = (routes.chain, *((routes.image_chain,) if routes.image_chain else ()))
         needed = {m.provider for chain in chains for m in chain.models}
@@ -160,6 +172,9 @@ class Executor:
         self.clock = clock
         self.sleep = sleep
         self.seeds = seeds
+        self.params = params
+        self.experiment = experiment
+        self._routes: dict[FallbackChain, Routes] = {routes.chain: routes}
 
     def __repr__(self) -> str:
         return f"Executor(chain={self.routes.chain}, store={self.store!r})"
@@ -191,19 +206,22 @@ class Executor:
         usable (the rule ``modelcfg models list`` reports), else from *environ* alone.
         A profile with no usable credential is skipped before any call, with what to
         set, and is neither counted as an attempt nor cooled down. The catalog
-        defaults to the curated one with the config's own model entries.
+        defaults to the curated one with the config's own model entries. The config's
+        parameters, presets and enabled experiment apply to every request.
         """
         from modelcfg._catalog._curated import curated_catalog
+        from modelcfg._config._param_plan import active_experiment, routed_models
         from modelcfg._config._plan import build_routes, catalog_for
 
         if catalog is None:
             catalog = catalog_for(config, curated=curated_catalog())
-        routes = build_routes(config, catalog)
+        also = routed_models(config)
+        routes = build_routes(config, catalog, also=also)
         if auth_store is not None:
             overrides = {p: auth_store.order(p) for p in routes.auth_order}
             stored = {p: [s.profile for s in auth_store.profiles(p)] for p in routes.auth_order}
             routes = build_routes(
-                config, catalog, order_overrides=overrides, stored_profiles=stored
+                config, catalog, order_overrides=overrides, stored_profiles=stored, also=also
             )
         if credentials is None:
             from modelcfg.auth import MemoryAuthStore, keyless_provider
@@ -241,6 +259,8 @@ class Executor:
             profile_modes=modes,
             clock=clock,
             sleep=sleep,
+            params=ParamResolver(config, catalog),
+            experiment=active_experiment(config),
         )
 
     # --- public calls -----------------------------------------------------------------------
@@ -255,6 +275,7 @@ class Executor:
         needs: RequestNeeds | None = None,
         request_id: str | None = None,
         deadline_s: float | None = None,
+        preset: str | None = None,
     ) -> Completion:
         """
         Get one complete (non-streamed) answer, failing over as the core decides.
@@ -272,6 +293,7 @@ class Executor:
             deadline_s: How long this request may take in all, instead of the
                 policy's ``deadline_s``: no call, retry or cooldown wait goes past it,
                 and a wait that would is not taken (the request falls back or gives up).
+            preset: A preset for this request, over the session's.
 
         Returns:
             The answer, with the model and profile that gave it and every attempt.
@@ -279,9 +301,13 @@ class Executor:
         Raises:
             AttemptsExhaustedError: Every candidate failed or was skipped; it carries
                 every failure, and ``__cause__`` is the last provider exception.
+            UnknownPresetError: The preset (the request's or the session's) names none.
+            InvalidParamsError: Under ``paramsPolicy: "error"``, the next attempt's
+                model or provider does not take some of the parameters; raised before
+                that attempt's call.
         """
         run = await self._start(
-            request, session, session_id, selection, needs, request_id, deadline_s
+            request, session, session_id, selection, needs, request_id, deadline_s, preset
         )
         failure: Failure | None = None
         while True:
@@ -294,7 +320,7 @@ class Executor:
                 with run.bounded(call):
                     response = await self.providers[call.target.model.provider].adapter.complete(
                         self.client,
-                        request,
+                        run.request_for(call),
                         self._endpoint(call.target, credential),
                         limits=run.limits(),
                     )
@@ -325,6 +351,7 @@ class Executor:
         restart_after_output: bool = False,
         request_id: str | None = None,
         deadline_s: float | None = None,
+        preset: str | None = None,
     ) -> AsyncIterator[StreamingCompletion]:
         """
         Stream one answer: ``async with executor.stream(request) as answer:``.
@@ -337,12 +364,13 @@ class Executor:
 
         Iterating raises :class:`~modelcfg.AttemptsExhaustedError` when every
         candidate failed; ``answer.completion`` holds the result once the stream ended.
-        *deadline_s* bounds the whole request, as for :meth:`complete`.
+        *deadline_s* bounds the whole request, as for :meth:`complete`; *preset* and
+        the parameters work as there too.
         """
         if needs is None:
             needs = attrs.evolve(needs_of(request), streaming=True)
         run = await self._start(
-            request, session, session_id, selection, needs, request_id, deadline_s
+            request, session, session_id, selection, needs, request_id, deadline_s, preset
         )
         answer = StreamingCompletion(self, run, request, restart_after_output)
         try:
@@ -361,15 +389,22 @@ class Executor:
         needs: RequestNeeds | None,
         request_id: str | None = None,
         deadline_s: float | None = None,
+        preset: str | None = None,
     ) -> _Run:
         if session is None and session_id is not None:
             session = await self.store.load_session(session_id)
         session = session if session is not None else SessionState()
         if selection is not None:
             session = session.with_selection(selection, default=self.routes.chain.primary)
+        arm = (
+            self.experiment.assign(session_id)
+            if self.experiment is not None and session_id is not None
+            else None
+        )
+        chosen, via = self._preset(preset, session, arm)
         needs = needs if needs is not None else needs_of(request)
         state = AttemptState.start(
-            self.routes,
+            self._routes_for(chosen, arm, session),
             now=self.clock(),
             session=session,
             health=await self.store.load_health(),
@@ -377,7 +412,53 @@ class Executor:
             seed=self.seeds(),
             deadline_s=deadline_s,
         )
-        return _Run(self, state, session_id, request_id or secrets.token_hex(8))
+        run = _Run(self, state, session_id, request_id or secrets.token_hex(8), request)
+        run.preset, run.preset_via, run.arm = chosen, via, arm.label if arm else None
+        run.session_params = typing.cast("Mapping[str, JSON]", session.params)
+        return run
+
+    def _preset(
+        self, name: str | None, session: SessionState, arm: Arm | None
+    ) -> tuple[Preset | None, str | None]:
+        """
+        The preset in force and why (for explanations): the request's, else the
+        session's, else the experiment arm's.
+
+        Raises:
+            UnknownPresetError: The preset named is not one the config has.
+            ModelcfgError: A preset is asked for, but there are no presets to ask.
+        """
+        if name is not None:
+            found: tuple[str | None, str | None] = (name, None)
+        elif session.preset is not None:
+            found = (session.preset, "the session's choice")
+        elif arm is not None and arm.preset is not None:
+            found = (arm.preset, f"experiment {arm.experiment}, arm {arm.name}")
+        else:
+            return None, None
+        if self.params is None:
+            raise ModelcfgError(
+                f"Preset {found[0]!r} was asked for, but this executor has no presets: build "
+                "it with Executor.from_config(), or pass params=ParamResolver(config)."
+            )
+        return self.params.preset(found[0] or ""), found[1]
+
+    def _routes_for(self, preset: Preset | None, arm: Arm | None, session: SessionState) -> Routes:
+        """
+        The routes of one request: the preset's chain, or its model (else the arm's,
+        unless the session chose one) ahead of the configured chain.
+        """
+        route = self.params.route(preset) if self.params is not None and preset else PresetRoute()
+        lead = arm.model if arm is not None and session.override is None else None
+        chain = route.over(self.routes.chain, lead)
+        routes = self._routes.get(chain)
+        if routes is None:
+            routes = self._routes[chain] = attrs.evolve(self.routes, chain=chain)
+        return routes
+
+    def _default_max_tokens(self, target: Target) -> int:
+        adapter = self.providers[target.model.provider].adapter
+        return adapter.default_max_tokens if isinstance(adapter, AnthropicAdapter) else 4096
 
     async def _credential(self, target: Target) -> str | None:
         if not self._needs_credential(target):
@@ -436,7 +517,12 @@ class _Run:
     """
 
     def __init__(
-        self, executor: Executor, state: AttemptState, session_id: str | None, request_id: str
+        self,
+        executor: Executor,
+        state: AttemptState,
+        session_id: str | None,
+        request_id: str,
+        request: ChatRequest,
     ) -> None:
         self.executor = executor
         self.request_id = request_id
@@ -449,6 +535,13 @@ class _Run:
         # worked out only when the request raises (a fallback that answers never pays).
         self._last_error: tuple[BaseException, str | None] | None = None
         self.previous: ProfileId | None = None
+        # What the request's parameters resolve from, and what each attempt sent.
+        self.request = request
+        self.preset: Preset | None = None
+        self.preset_via: str | None = None
+        self.arm: str | None = None
+        self.session_params: Mapping[str, JSON] = {}
+        self.requests: dict[int, ChatRequest] = {}
 
     def last_exception(self) -> BaseException | None:
         """
@@ -520,6 +613,7 @@ class _Run:
             )
         if isinstance(action, GiveUp):
             await self._give_up(action)
+        await self._prepare(action)
         return self._started(action, waited_s)
 
     async def _settle(self, action: Action, failure: Failure | None) -> tuple[Action, float]:
@@ -550,6 +644,57 @@ class _Run:
             recorded = self.state if failure is None else self.state.with_failure(failure)
             action = next_attempt(None, self._fresh(recorded, health))
         return action, waited_s
+
+    def request_for(self, call: Call) -> ChatRequest:
+        """
+        The request *call* sends: with the parameters resolved for its model.
+        """
+        return self.requests[call.state.attempts]
+
+    async def _prepare(self, call: Call) -> None:
+        """
+        Resolve, check and translate the parameters of *call*'s model, before it goes out.
+
+        Dropped parameters are told to the observers; under ``paramsPolicy: "error"``
+        a refusal gives back the probe the call held and raises.
+        """
+        executor, request = self.executor, self.request
+        number = call.state.attempts
+        if executor.params is None:
+            self.requests[number] = request
+            return
+        target = call.target
+        plan = executor.params.plan(
+            target.model,
+            preset=self.preset,
+            preset_via=self.preset_via,
+            session=self.session_params,
+            request=request.params,
+            default_max_tokens=executor._default_max_tokens(target),
+        )
+        if plan.refused:
+            self.state = call.state
+            await self.cancelled()
+            lines = "; ".join(problem.line() for problem in plan.refused)
+            raise InvalidParamsError(
+                f"The request was refused before calling {target.model}, which does not "
+                f"take some of its parameters (paramsPolicy is error): {lines}.",
+                model=str(target.model),
+                problems=plan.refused,
+            )
+        if plan.dropped:
+            executor._notify(
+                ParamsDropped(
+                    number=number,
+                    target=target,
+                    dropped=plan.dropped,
+                    request_id=self.request_id,
+                )
+            )
+        wire = dict(plan.wire)
+        self.requests[number] = (
+            request if wire == request.params else attrs.evolve(request, params=wire)
+        )
 
     async def _give_up(self, action: GiveUp) -> NoReturn:
         """
@@ -588,6 +733,7 @@ class _Run:
                 delay_s=waited_s,
                 probe=call.probe,
                 request_id=self.request_id,
+                arm=self.arm,
             )
         )
         return call
@@ -699,6 +845,7 @@ class _Run:
                 failure=failure,
                 latency_s=latency_s,
                 request_id=self.request_id,
+                arm=self.arm,
             )
         )
         return failure
@@ -750,6 +897,7 @@ class _Run:
                 first_token_s=first_token_s,
                 usage=response.usage,
                 request_id=self.request_id,
+                arm=self.arm,
             )
         )
         return Completion(
@@ -758,6 +906,7 @@ class _Run:
             attempts=tuple(self.reports),
             state=self.state,
             request_id=self.request_id,
+            arm=self.arm,
         )
 
     def _report(
@@ -774,6 +923,8 @@ class _Run:
                 latency_s=latency_s,
                 first_token_s=first_token_s,
                 failure=failure,
+                params=self.requests[number].params if number in self.requests else {},
+                arm=self.arm,
             )
         )
 

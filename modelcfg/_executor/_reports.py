@@ -4,11 +4,13 @@ What the host sees of a request: completions, attempt reports and the observer e
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol, TypeAlias
 
 import attrs
 
 from modelcfg._config._schema import AuthMode
+from modelcfg._config._wire_params import ParamProblem
 from modelcfg._core._failures import Failure
 from modelcfg._core._reasons import Reason
 from modelcfg._core._state import AttemptState, SessionState
@@ -17,6 +19,7 @@ from modelcfg._messages import (
     ChatResponse,
     Usage,
 )
+from modelcfg.typing import JSON
 
 # --- what the host sees ---------------------------------------------------------------------
 
@@ -35,6 +38,10 @@ class AttemptReport:
         latency_s: From the call going out to its end (success or failure).
         first_token_s: From the call going out to the first content, when any arrived.
         failure: How it failed; ``None`` for the successful attempt.
+        params: The parameters its request body carried, as the provider's API
+            spells them (see :class:`~modelcfg.ParamPlan`); a fallback model may get
+            other ones than the primary.
+        arm: The experiment arm of the request, ``experiment:arm``, when it is in one.
     """
 
     number: int
@@ -45,6 +52,8 @@ class AttemptReport:
     latency_s: float
     first_token_s: float | None = None
     failure: Failure | None = None
+    params: Mapping[str, JSON] = attrs.field(factory=dict, hash=False)
+    arm: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -58,6 +67,7 @@ class Completion:
         attempts: Every attempt, failed ones first, the successful one last.
         state: The final decision state (history, session, health snapshot).
         request_id: The request's id, also on every event and log record about it.
+        arm: The experiment arm of the request, ``experiment:arm``, when it is in one.
 
     Only the successful attempt's usage counts: failed attempts are never billed
     as completions.
@@ -68,6 +78,7 @@ class Completion:
     attempts: tuple[AttemptReport, ...]
     state: AttemptState = attrs.field(repr=False)
     request_id: str = ""
+    arm: str | None = None
 
     @property
     def model(self) -> ModelRef:
@@ -131,6 +142,7 @@ class AttemptStarted:
     delay_s: float
     probe: bool
     request_id: str = ""
+    arm: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -151,6 +163,7 @@ class AttemptFailed:
     failure: Failure
     latency_s: float
     request_id: str = ""
+    arm: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -162,6 +175,20 @@ class AttemptSucceeded:
     latency_s: float
     first_token_s: float | None
     usage: Usage
+    request_id: str = ""
+    arm: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ParamsDropped:
+    """
+    Under ``paramsPolicy: "drop"``, an attempt goes out without parameters its model
+    or provider does not take (each with the layer it came from and why).
+    """
+
+    number: int
+    target: Target
+    dropped: tuple[ParamProblem, ...]
     request_id: str = ""
 
 
@@ -198,6 +225,7 @@ ExecutorEvent: TypeAlias = (
     | AttemptSucceeded
     | RequestGaveUp
     | TierChanged
+    | ParamsDropped
 )
 """Everything an observer may be told."""
 
