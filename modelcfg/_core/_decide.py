@@ -164,15 +164,11 @@ def _after_failure(state: AttemptState, failure: Failure) -> Action:
         )
     # Special case: an overflow rules out this model and every model not known to be larger.
     if kind is FailureKind.CONTEXT_OVERFLOW:
+        # With this model's window unknown, later candidates stay in play unless they
+        # are known to be no larger than a floor already learnt in this request.
         window = routes.traits_for(target.model).context_window
-        if window is None:
-            return _give_up(
-                state,
-                ReasonCode.NO_LARGER_CONTEXT,
-                f"the prompt does not fit {target.model}, whose context window is unknown, "
-                "so no other model is known to be larger",
-            )
-        state = state.with_context_floor(max(window, state.context_floor or 0))
+        if window is not None:
+            state = state.with_context_floor(max(window, state.context_floor or 0))
 
     if state.attempts >= policy.max_attempts:
         return _give_up(
@@ -200,6 +196,8 @@ def _retry(state: AttemptState, failure: Failure, rule: KindRule) -> Call | None
     if health.blocked_until(target, now) is not None:
         return None  # A circuit opened or a window started: let rotation or fallback try.
     request = state.request
+    if target.profile in request.unavailable:
+        return None  # Its credential went missing: it is skipped from now on.
     policy = request.routes.policy
     delay = policy.backoff_s(state.target_failures, jitter_unit(request.seed, state.attempts))
     if rule.honour_retry_after and failure.retry_after_s is not None:
@@ -283,6 +281,19 @@ def _move_on(state: AttemptState, failure: Failure | None, rule: KindRule | None
         for target in targets:
             if same_model and target.profile in tried:
                 continue
+            # Special case: a profile without a credential is no provider failure; it is
+            # skipped with what to set, never called (not even when pinned) nor waited for.
+            missing = request.unavailable.get(target.profile)
+            if missing is not None:
+                skips.append(
+                    Skip(
+                        model=model,
+                        profile=target.profile,
+                        code=SkipCode.NO_CREDENTIAL,
+                        detail=missing,
+                    )
+                )
+                continue
             claim, claimed, blocked = health.claim_probe(target, now, policy)
             if blocked is None or pinned:
                 return _chosen(state, failure, target, index, pinned, (claim, claimed), skips)
@@ -307,7 +318,7 @@ def _move_on(state: AttemptState, failure: Failure | None, rule: KindRule | None
         for profile in state.tried:
             target = Target(model=current.model, profile=profile)
             same = target == current
-            if same and not again:
+            if (same and not again) or profile in request.unavailable:
                 continue
             blocked = health.blocked_until(target, now)
             if blocked is not None:
@@ -347,9 +358,15 @@ def _chosen(
         message = f"{_words(failure.kind)} with {failed.profile}: next profile {target.profile}"
     elif failure.kind is FailureKind.CONTEXT_OVERFLOW:
         code = ReasonCode.LARGER_CONTEXT
-        message = (
-            f"the prompt did not fit {failed.model}: {target.model} has a larger context window"
-        )
+        if state.context_floor is None:
+            message = (
+                f"the prompt did not fit {failed.model}, whose context window is unknown: "
+                f"trying {target.model}, which is not known to be smaller"
+            )
+        else:
+            message = (
+                f"the prompt did not fit {failed.model}: {target.model} has a larger context window"
+            )
     elif failure.kind is FailureKind.STREAM_INTERRUPTED:
         code = ReasonCode.RESTART_STREAM
         message = f"the stream from {failed.model} was cut: restarting on {target.model}"
@@ -373,7 +390,12 @@ def _wait_or_give_up(
     request = state.request
     deadline_at = request.deadline_at
     if waits:
-        until_at, index, target, same = min(waits, key=lambda w: (w[0], w[1]))
+        # A candidate that has not failed in this request comes before waiting for one
+        # that has, when its reopening fits the deadline: the fallback is not held back
+        # behind the primary that just failed.
+        failed_here = {r.target for r in state.history if r.failure is not None}
+        fresh = [w for w in waits if w[2] not in failed_here and w[0] <= deadline_at]
+        until_at, index, target, same = min(fresh or waits, key=lambda w: (w[0], w[1]))
         policy = request.routes.policy
         unit = jitter_unit(request.seed, state.attempts)
         # Jittered past the window's end, so callers waiting for it do not arrive together;
@@ -419,6 +441,9 @@ def _wait_or_give_up(
     else:
         where = f" on {failed.model}" if failed is not None else ""
         message = f"{_words(failure.kind)}{where} and no candidate is left to try"
+    missing = [s for s in skips if s.code is SkipCode.NO_CREDENTIAL]
+    if missing:
+        message += f"; {missing[0]}"
     return _give_up(state, ReasonCode.CHAIN_EXHAUSTED, message, skips)
 
 

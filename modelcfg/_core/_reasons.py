@@ -65,6 +65,7 @@ class SkipCode(enum.StrEnum):
     CIRCUIT_OPEN = "circuit_open"
     PROBE_IN_FLIGHT = "probe_in_flight"
     CONTEXT_TOO_SMALL = "context_too_small"
+    NO_CREDENTIAL = "no_credential"
     LACKS_TOOLS = "lacks_tools"
     LACKS_STREAMING = "lacks_streaming"
     LACKS_IMAGE_INPUT = "lacks_image_input"
@@ -169,6 +170,8 @@ class Skip:
             subject = str(self.profile)
         if self.code is SkipCode.CONTEXT_TOO_SMALL:
             return f"{subject} skipped: context window too small ({self.detail})"
+        if self.code is SkipCode.NO_CREDENTIAL:
+            return f"{self.profile or subject} skipped: no credential ({self.detail})"
         if self.code in _NEED_WORDS:
             return f"{subject} skipped: {_NEED_WORDS[self.code]} ({self.detail})"
         words = _BLOCK_WORDS[self.code]

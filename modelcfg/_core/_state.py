@@ -396,6 +396,8 @@ class Request:
         deadline_at: When its overall deadline ends (``deadline_s`` after the start).
         candidates: The models of the request, in order (text or image chain).
         image_route: Whether the candidates are the image chain.
+        unavailable: Profiles the host found without a usable credential during the
+            request, each with what to set; they are skipped, never called or cooled.
     """
 
     routes: Routes
@@ -406,6 +408,7 @@ class Request:
     deadline_at: float
     candidates: tuple[ModelRef, ...]
     image_route: bool = False
+    unavailable: Mapping[ProfileId, str] = attrs.field(factory=dict)
 
     @property
     def policy(self) -> Policy:
@@ -473,6 +476,7 @@ class AttemptState:
         health: HealthState | None = None,
         needs: RequestNeeds | None = None,
         seed: int = 0,
+        deadline_s: float | None = None,
     ) -> AttemptState:
         """
         The state of a new request, before its first decision.
@@ -484,12 +488,18 @@ class AttemptState:
             health: The shared health snapshot; all healthy when ``None``.
             needs: What the request needs; plain text when ``None``.
             seed: The seed of the backoff jitter (vary it per request).
+            deadline_s: How long this request may take, instead of the policy's
+                ``deadline_s``: no call, retry or wait goes past it.
 
         Raises:
             ValueError: *now* is not finite or falls outside the years 1 to 9999
                 (milliseconds, most often).
         """
         _valid_time(now, "now, the request's start,")
+        if deadline_s is not None and not (
+            isinstance(deadline_s, int | float) and math.isfinite(deadline_s) and deadline_s > 0
+        ):
+            raise ValueError(f"deadline_s must be a finite number > 0, not {deadline_s!r}")
         session = session if session is not None else SessionState()
         needs = needs if needs is not None else RequestNeeds()
         candidates, image_route = candidate_models(routes, needs, session)
@@ -499,7 +509,7 @@ class AttemptState:
             needs=needs,
             seed=seed,
             started_at=now,
-            deadline_at=now + routes.policy.deadline_s,
+            deadline_at=now + (routes.policy.deadline_s if deadline_s is None else deadline_s),
             candidates=candidates,
             image_route=image_route,
         )
@@ -775,6 +785,14 @@ class AttemptState:
         target = self.current
         updates = (ReleaseProbe(target=target),) if self.current_probe and target else ()
         return attrs.evolve(self, pending=False, finished=True, updates=updates)
+
+    def without_profile(self, profile: ProfileId, why: str) -> AttemptState:
+        """
+        The state once the host found *profile* without a usable credential (*why* says
+        what to set): later decisions of the request skip it, with no attempt and no mark.
+        """
+        unavailable = {**self.request.unavailable, profile: why}
+        return attrs.evolve(self, request=attrs.evolve(self.request, unavailable=unavailable))
 
     def with_context_floor(self, floor: int) -> AttemptState:
         """

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import secrets
 import time
 import typing
@@ -28,10 +29,10 @@ import httpx
 from modelcfg._config._param_plan import Arm, Experiment, ParamResolver, PresetRoute
 from modelcfg._config._params import Preset
 from modelcfg._config._schema import AuthMode, Config
-from modelcfg._core._actions import Call, GiveUp
+from modelcfg._core._actions import Action, Call, GiveUp
 from modelcfg._core._decide import next_attempt
 from modelcfg._core._failures import Failure, FailureKind
-from modelcfg._core._health import ClaimProbe, HealthState, HealthUpdate, ProbeClaim
+from modelcfg._core._health import ClaimProbe, HealthState, HealthUpdate, ProbeClaim, ReleaseProbe
 from modelcfg._core._reasons import Reason, ReasonCode
 from modelcfg._core._routing import needs_of
 from modelcfg._core._state import AttemptState, RequestNeeds, Routes, SessionState
@@ -66,7 +67,7 @@ from modelcfg.adapters import (
     Endpoint,
     HTTPAdapter,
 )
-from modelcfg.adapters._classify import UNSUPPORTED_CODE_PREFIX, cut_after_output
+from modelcfg.adapters._classify import HOST_ERRORS, UNSUPPORTED_CODE_PREFIX, cut_after_output
 from modelcfg.exceptions import (
     CredentialsError,
     InvalidParamsError,
@@ -200,11 +201,13 @@ class Executor:
         Build an executor from a configuration.
 
         Credentials come from *credentials* if given, else from *auth_store*, with
-        the environment key of *environ* for the order's first profile when nothing
-        in the order is usable (the rule ``modelcfg models list`` reports), else from
-        *environ* alone. The catalog defaults to the curated one with the config's
-        own model entries. The config's parameters, presets and enabled experiment
-        apply to every request.
+        the environment key of *environ* (``os.environ`` unless given, read afresh at
+        each request) for the order's first profile when nothing in the order is
+        usable (the rule ``modelcfg models list`` reports), else from *environ* alone.
+        A profile with no usable credential is skipped before any call, with what to
+        set, and is neither counted as an attempt nor cooled down. The catalog
+        defaults to the curated one with the config's own model entries. The config's
+        parameters, presets and enabled experiment apply to every request.
         """
         from modelcfg._catalog._curated import curated_catalog
         from modelcfg._config._param_plan import active_experiment, routed_models
@@ -228,7 +231,7 @@ class Executor:
                 refresher = _refresher_from(config, settings, client, clock)
             credentials = StoreCredentials(
                 auth_store if auth_store is not None else MemoryAuthStore(),
-                environ=environ if environ is not None else {},
+                environ=environ if environ is not None else os.environ,
                 env_vars={p: s.api_key_env for p, s in settings.items()},
                 refresher=refresher,
                 keyless=frozenset(
@@ -241,6 +244,10 @@ class Executor:
             )
         providers = providers_from_config(config, tuple(routes.auth_order), adapters=adapters)
         modes = {pid: profile.mode for pid, profile in config.auth.profiles.items()}
+        if auth_store is not None:
+            # The stored credential's kind says what the profile is: an OAuth login
+            # counts as a subscription even when the config declares no mode for it.
+            modes.update(_stored_modes(auth_store, tuple(routes.auth_order)))
         return cls(
             routes,
             providers=providers,
@@ -267,6 +274,7 @@ class Executor:
         selection: Selection | None = None,
         needs: RequestNeeds | None = None,
         request_id: str | None = None,
+        deadline_s: float | None = None,
         preset: str | None = None,
     ) -> Completion:
         """
@@ -282,6 +290,9 @@ class Executor:
             needs: What the request needs; by default only whether it has images.
             request_id: The id every event, log record and the completion carry; a
                 new random one by default (pass the host's own to correlate).
+            deadline_s: How long this request may take in all, instead of the
+                policy's ``deadline_s``: no call, retry or cooldown wait goes past it,
+                and a wait that would is not taken (the request falls back or gives up).
             preset: A preset for this request, over the session's.
 
         Returns:
@@ -295,7 +306,9 @@ class Executor:
                 model or provider does not take some of the parameters; raised before
                 that attempt's call.
         """
-        run = await self._start(request, session, session_id, selection, needs, request_id, preset)
+        run = await self._start(
+            request, session, session_id, selection, needs, request_id, deadline_s, preset
+        )
         failure: Failure | None = None
         while True:
             call = await run.decide(failure)
@@ -312,6 +325,8 @@ class Executor:
                         limits=run.limits(),
                     )
                 settled = True
+            except HOST_ERRORS:  # the host's own trouble (out of memory): never retried
+                raise
             except Exception as exc:  # every provider failure is classified, never raised
                 settled = True
                 failure = run.failed(call, exc, anyio.current_time() - started, credential)
@@ -335,6 +350,7 @@ class Executor:
         needs: RequestNeeds | None = None,
         restart_after_output: bool = False,
         request_id: str | None = None,
+        deadline_s: float | None = None,
         preset: str | None = None,
     ) -> AsyncIterator[StreamingCompletion]:
         """
@@ -348,11 +364,14 @@ class Executor:
 
         Iterating raises :class:`~modelcfg.AttemptsExhaustedError` when every
         candidate failed; ``answer.completion`` holds the result once the stream ended.
-        *preset* and the parameters work as in :meth:`complete`.
+        *deadline_s* bounds the whole request, as for :meth:`complete`; *preset* and
+        the parameters work as there too.
         """
         if needs is None:
             needs = attrs.evolve(needs_of(request), streaming=True)
-        run = await self._start(request, session, session_id, selection, needs, request_id, preset)
+        run = await self._start(
+            request, session, session_id, selection, needs, request_id, deadline_s, preset
+        )
         answer = StreamingCompletion(self, run, request, restart_after_output)
         try:
             yield answer
@@ -369,6 +388,7 @@ class Executor:
         selection: Selection | None,
         needs: RequestNeeds | None,
         request_id: str | None = None,
+        deadline_s: float | None = None,
         preset: str | None = None,
     ) -> _Run:
         if session is None and session_id is not None:
@@ -390,6 +410,7 @@ class Executor:
             health=await self.store.load_health(),
             needs=needs,
             seed=self.seeds(),
+            deadline_s=deadline_s,
         )
         run = _Run(self, state, session_id, request_id or secrets.token_hex(8), request)
         run.preset, run.preset_via, run.arm = chosen, via, arm.label if arm else None
@@ -444,7 +465,24 @@ class Executor:
         return adapter.default_max_tokens if isinstance(adapter, AnthropicAdapter) else 4096
 
     async def _credential(self, target: Target) -> str | None:
+        if not self._needs_credential(target):
+            return None
         return await self.credentials.credential(target.profile)
+
+    def _needs_credential(self, target: Target) -> bool:
+        adapter = self.providers[target.model.provider].adapter
+        return bool(getattr(adapter, "needs_credential", True))
+
+    async def _missing_credential(self, target: Target) -> str | None:
+        """
+        What to set for *target*'s profile when it has no usable credential, checked
+        afresh without sending anything; ``None`` when it has one or needs none.
+        """
+        check = getattr(self.credentials, "missing", None)
+        if check is None or not self._needs_credential(target):
+            return None
+        missing: str | None = await check(target.profile)
+        return missing
 
     def _endpoint(self, target: Target, credential: str | None) -> Endpoint:
         return self.providers[target.model.provider].endpoint(target.model, credential)
@@ -556,6 +594,39 @@ class _Run:
         executor = self.executor
         action = next_attempt(failure, self._fresh(self.state, await executor.store.load_health()))
         waited_s = 0.0
+        while True:
+            action, waited = await self._settle(action, failure)
+            waited_s += waited
+            if isinstance(action, GiveUp):
+                break
+            missing = await executor._missing_credential(action.target)
+            if missing is None:
+                break
+            # No credential is no provider failure: the profile is skipped for the rest of
+            # the request with what to set, without an attempt or a mark; a probe the call
+            # claimed is given back. Credentials are read afresh by the next request.
+            if action.probe:
+                await self._apply((ReleaseProbe(target=action.target),))
+            self.state = self.state.without_profile(action.target.profile, missing)
+            recorded = self.state if failure is None else self.state.with_failure(failure)
+            health = await executor.store.load_health()
+            action = next_attempt(None, self._fresh(recorded, health))
+        for skip in action.skipped:
+            executor._notify(
+                CandidateSkipped(message=str(skip), code=str(skip.code), request_id=self.request_id)
+            )
+        if isinstance(action, GiveUp):
+            await self._give_up(action)
+        await self._prepare(action)
+        return self._started(action, waited_s)
+
+    async def _settle(self, action: Action, failure: Failure | None) -> tuple[Action, float]:
+        """
+        Carry out *action*'s wait and check it against the shared health as it goes out,
+        deciding again while they disagree; the action that stands and the time waited.
+        """
+        executor = self.executor
+        waited_s = 0.0
         for tries in range(_PROBE_CLAIMS):
             if isinstance(action, GiveUp) or not (action.delay_s or action.probe):
                 if action.updates:  # A first call has none.
@@ -576,14 +647,7 @@ class _Run:
             # that holds it too (the store has it by now), so the core counts it once.
             recorded = self.state if failure is None else self.state.with_failure(failure)
             action = next_attempt(None, self._fresh(recorded, health))
-        for skip in action.skipped:
-            executor._notify(
-                CandidateSkipped(message=str(skip), code=str(skip.code), request_id=self.request_id)
-            )
-        if isinstance(action, GiveUp):
-            await self._give_up(action)
-        await self._prepare(action)
-        return self._started(action, waited_s)
+        return action, waited_s
 
     def request_for(self, call: Call) -> ChatRequest:
         """
@@ -937,3 +1001,24 @@ def _credentials_failure(exc: CredentialsError, target: Target, now: float) -> F
         profile=target.profile,
         code="missing_credentials",
     )
+
+
+def _stored_modes(
+    store: AuthStoreProtocol, providers: tuple[str, ...]
+) -> dict[ProfileId, AuthMode]:
+    """
+    The auth mode of each profile the store holds for *providers*, by its credential's kind.
+    """
+    from modelcfg.auth import ApiKeyCredential, OAuthCredential
+
+    modes: dict[ProfileId, AuthMode] = {}
+    for provider in providers:
+        for stored in store.profiles(provider):
+            credential = stored.credential
+            if isinstance(credential, OAuthCredential):
+                modes[stored.profile] = AuthMode.OAUTH
+            elif isinstance(credential, ApiKeyCredential):
+                modes[stored.profile] = AuthMode.API_KEY
+            else:
+                modes[stored.profile] = AuthMode.TOKEN
+    return modes

@@ -408,6 +408,13 @@ ERROR_TABLE: Final = ErrorTable(
 # ------------------------------------------------------------------- classify
 
 
+HOST_ERRORS: Final[tuple[type[BaseException], ...]] = (MemoryError, RecursionError, SystemError)
+"""Errors of the host's own process, not of a provider: never classified, never retried.
+
+The executor lets them propagate; retrying on another provider would only repeat them.
+"""
+
+
 def classify(
     error: BaseException | httpx.Response,
     *,
