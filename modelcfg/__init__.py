@@ -186,6 +186,7 @@ if _TYPE_CHECKING:
         TierChanged,
     )
     from modelcfg._executor._stream import StreamingCompletion
+    from modelcfg._executor._tally import ArmStats, ExperimentTally
     from modelcfg._executor._wiring import ProviderSetup
     from modelcfg._messages import (
         ChatRequest,
@@ -206,6 +207,7 @@ if _TYPE_CHECKING:
 
 __all__ = [
     "Action",
+    "ArmStats",
     "AsyncOpenAITransport",
     "AttemptFailed",
     "AttemptRecord",
@@ -242,6 +244,7 @@ __all__ = [
     "DiscoverySource",
     "Executor",
     "ExecutorEvent",
+    "ExperimentTally",
     "Failure",
     "FailureKind",
     "FallbackChain",
@@ -456,6 +459,7 @@ _LAZY_BY_MODULE: dict[str, tuple[str, ...]] = {
         "TierChanged",
     ),
     "modelcfg._executor._stream": ("StreamingCompletion",),
+    "modelcfg._executor._tally": ("ArmStats", "ExperimentTally"),
     "modelcfg._executor._wiring": ("ProviderSetup",),
     "modelcfg._messages": (
         "collect_stream",

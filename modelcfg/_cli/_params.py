@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from decimal import Decimal
+from pathlib import Path
 
+from modelcfg._catalog._catalog import ModelCatalog
 from modelcfg._catalog._curated import curated_catalog
 from modelcfg._cli._common import (
     CliError,
@@ -30,6 +33,7 @@ from modelcfg._config._param_plan import (
 )
 from modelcfg._config._plan import catalog_for
 from modelcfg._core._experiments import BUCKETS
+from modelcfg._executor._tally import ArmStats, ExperimentTally, merged
 from modelcfg.typing import JSON, JSONObject
 
 __all__ = ["register", "register_experiments"]
@@ -96,6 +100,14 @@ def register_experiments(subparsers: Subparsers, common: argparse.ArgumentParser
     assign.add_argument("sessions", metavar="SESSION", nargs="+", help="session ids")
     add_json_flag(assign)
     assign.set_defaults(run=run_assign)
+    report = sub.add_parser(
+        "report",
+        parents=[common],
+        help="outcomes per arm from ExperimentTally files (one per process), side by side",
+    )
+    report.add_argument("files", metavar="FILE", nargs="+", help="ExperimentTally.to_json() files")
+    add_json_flag(report)
+    report.set_defaults(run=run_report)
 
 
 # --- params explain -------------------------------------------------------------------------------
@@ -285,4 +297,103 @@ def run_assign(context: Context) -> int:
     ]
     context.out.line(f"experiment {active.name}")
     context.out.line(render_table(["SESSION", "ARM", "PRESET", "MODEL"], rows))
+    return Exit.OK
+
+
+# --- experiments report ---------------------------------------------------------------------------
+
+
+def _cost(stats: ArmStats, catalog: ModelCatalog) -> Decimal | None:
+    """
+    What an arm's answering attempts cost, in USD, from the catalog's prices;
+    ``None`` when a model with tokens has a price the catalog does not know.
+    """
+    total = Decimal(0)
+    for model, usage in stats.usage.items():
+        info = catalog.get(model)
+        pricing = info.pricing if info is not None else None
+        parts = (
+            (usage.input_tokens, pricing.input if pricing else None),
+            (usage.output_tokens, pricing.output if pricing else None),
+            (usage.cache_read_tokens, pricing.cache_read if pricing else None),
+            (usage.cache_write_tokens, pricing.cache_write if pricing else None),
+        )
+        for tokens, price in parts:
+            if not tokens:
+                continue
+            if price is None:
+                return None
+            total += Decimal(tokens) * Decimal(str(price)) / 1_000_000
+    return total
+
+
+def _mean(total: float, count: int) -> float | None:
+    return total / count if count else None
+
+
+def run_report(context: Context) -> int:
+    """
+    ``experiments report FILE...``: each arm's requests, success rate, latency, tokens and cost.
+    """
+    found: list[ArmStats] = []
+    for name in context.args.files:
+        path = Path(name)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise CliError(f"cannot read {path}: {exc.strerror or exc}", Exit.USAGE) from None
+        except ValueError as exc:
+            raise CliError(f"{path} is not JSON: {exc}", Exit.USAGE) from None
+        try:
+            found += ExperimentTally.from_json(data)
+        except ValueError as exc:
+            raise CliError(f"{path}: {exc}", Exit.USAGE) from None
+    config = context.config()
+    catalog = catalog_for(config, curated=curated_catalog())
+    arms = merged(found)
+    if context.args.json:
+        items: list[JSON] = []
+        for stats in arms:
+            cost = _cost(stats, catalog)
+            tokens = stats.tokens
+            items.append(
+                {
+                    "arm": stats.arm,
+                    "requests": stats.requests,
+                    "answered": stats.answered,
+                    "successRate": stats.success_rate,
+                    "attempts": stats.attempts,
+                    "failures": dict(stats.failures),
+                    "meanLatencySeconds": stats.mean_latency_s,
+                    "meanFirstTokenSeconds": _mean(*stats.first_token_s),
+                    "inputTokens": tokens.total_input_tokens,
+                    "outputTokens": tokens.output_tokens,
+                    "costUsd": None if cost is None else str(cost),
+                }
+            )
+        emit_json(context.out, {"arms": items})
+        return Exit.OK
+    rows = []
+    for stats in arms:
+        cost = _cost(stats, catalog)
+        rate = stats.success_rate
+        latency = stats.mean_latency_s
+        first = _mean(*stats.first_token_s)
+        tokens = stats.tokens
+        rows.append(
+            [
+                stats.arm,
+                str(stats.requests),
+                "-" if rate is None else f"{rate:.1%}",
+                str(stats.attempts),
+                str(sum(stats.failures.values())),
+                "-" if latency is None else f"{latency:.2f} s",
+                "-" if first is None else f"{first:.2f} s",
+                f"{tokens.total_input_tokens:,}/{tokens.output_tokens:,}",
+                "?" if cost is None else f"${cost:.4f}",
+            ]
+        )
+    headers = ["ARM", "REQUESTS", "SUCCESS", "ATTEMPTS", "FAILED", "LATENCY", "FIRST TOKEN"]
+    headers += ["TOKENS IN/OUT", "COST"]
+    context.out.line(render_table(headers, rows))
     return Exit.OK

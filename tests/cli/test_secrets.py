@@ -182,6 +182,7 @@ def test_no_command_ever_prints_a_stored_secret(
         ["params", "presets", "--json"],
         ["experiments", "show"],
         ["experiments", "assign", "s-1", "--json"],
+        ["experiments", "report", "no-such-tally.json"],
         ["demo"],
         ["demo", "--json"],
         ["login", "openai", "--oauth"],
@@ -251,5 +252,6 @@ def test_command_paths_cover_every_command() -> None:
         ("params", "presets"),
         ("experiments", "show"),
         ("experiments", "assign"),
+        ("experiments", "report"),
         ("demo",),
     } == leaf_commands(paths)

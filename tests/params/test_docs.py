@@ -63,6 +63,7 @@ def test_the_page_has_explain_examples() -> None:
             "experiments show",
             "experiments assign",
             "explain script.json",
+            "experiments report",
         )
     )
 

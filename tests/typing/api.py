@@ -177,6 +177,13 @@ async def run(cfg: Config) -> str:
             assert_type(dict(report.params), dict[str, modelcfg.typing.JSON])
         dropped = [e.dropped for e in events if isinstance(e, modelcfg.ParamsDropped)]
         assert_type(dropped, list[tuple[modelcfg.ParamProblem, ...]])
+        tally = modelcfg.ExperimentTally()
+        tally(events[0])
+        for stats in tally.stats():
+            assert_type(stats.success_rate, float | None)
+        assert_type(
+            modelcfg.ExperimentTally.from_json(tally.to_json()), tuple[modelcfg.ArmStats, ...]
+        )
         return answer.text + text + modelcfg.__name__
 
 
