@@ -501,6 +501,7 @@ class Executor:
             return
         learned = attrs.evolve(traits, lacking=tuple(sorted({*traits.lacking, need})))
         self.routes = attrs.evolve(routes, traits={**routes.traits, model: learned})
+        self._routes = {self.routes.chain: self.routes}  # presets' routes learn it too
 
     def _notify(self, event: ExecutorEvent) -> None:
         log_event(logger, event)
