@@ -19,6 +19,8 @@ PURE = (
     "modelcfg._core._actions",
     "modelcfg._core._decide",
     "modelcfg._core._replay",
+    "modelcfg._core._cost",
+    "modelcfg._core._budget",
     "modelcfg._config._resolve",
     "modelcfg._config._migrate",
     "modelcfg._catalog._records",
