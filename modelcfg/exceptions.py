@@ -9,6 +9,7 @@ Every exception modelcfg raises on purpose.
     ├── InvalidStateError
     ├── CredentialsError               .provider
     ├── AuthStoreError                 .path
+    ├── UsageLedgerError               .path: a ledger that cannot be read or written safely
     ├── AttemptsExhaustedError         .state, .failures; __cause__: the last provider error
     ├── OutputInterruptedError         .failure, .state, .failures: a stream cut after output
     ├── RedactedError                  .type_name, .status: stands in for an error with a key
@@ -52,6 +53,7 @@ __all__ = [
     "OutputInterruptedError",
     "RedactedError",
     "UnknownModelError",
+    "UsageLedgerError",
 ]
 
 
@@ -121,6 +123,21 @@ class AuthStoreError(ModelcfgError):
 
     Attributes:
         path: The store's file, when it is file-backed.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+class UsageLedgerError(ModelcfgError):
+    """
+    A usage ledger cannot be opened, read or written safely; nothing stored was changed.
+
+    Attributes:
+        path: The ledger's database file.
+
+    .. versionadded:: 0.2.0
     """
 
     def __init__(self, message: str, *, path: str | None = None) -> None:
