@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import NoReturn, TextIO
 
-from modelcfg._cli import _auth, _demo, _doctor, _explain, _login, _models, _validate
+from modelcfg._cli import _auth, _demo, _doctor, _explain, _login, _models, _usage, _validate
 from modelcfg._cli._common import (
     CliError,
     Context,
@@ -47,6 +47,7 @@ COMMANDS: tuple[tuple[str, Register], ...] = (
     ("doctor", _doctor.register),
     ("validate", _validate.register),
     ("explain", _explain.register),
+    ("usage", _usage.register),
     ("demo", _demo.register),
 )
 """Every command, in the order ``--help`` lists them."""
