@@ -173,6 +173,8 @@ def test_no_command_ever_prints_a_stored_secret(
         ["explain", str(script), "--json"],
         ["demo"],
         ["demo", "--json"],
+        ["usage", "--chart"],
+        ["usage", "--json"],
         ["login", "openai", "--oauth"],
         ["logout", "openai:nosuch"],
     ]
@@ -233,5 +235,6 @@ def test_command_paths_cover_every_command() -> None:
         ("doctor",),
         ("validate",),
         ("explain",),
+        ("usage",),
         ("demo",),
     } == leaf_commands(paths)
