@@ -42,7 +42,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from modelcfg._config._schema import Config, load_config
+from modelcfg._config._load import load_config
+from modelcfg._config._schema import Config
 from modelcfg._executor._credentials import StaticCredentials
 from modelcfg._executor._executor import Executor
 from modelcfg._messages import ChatRequest, Message

@@ -152,9 +152,6 @@ class AttemptsExhaustedError(ModelcfgError):
     Attributes:
         state: The final attempt state, with every failure in its history.
         reason: Why the core gave up, in one sentence.
-
-    .. versionchanged:: 0.1.0
-       *state* is typed :class:`~modelcfg.AttemptState`; :attr:`failures` was added.
     """
 
     def __init__(self, message: str, *, state: AttemptState, reason: str) -> None:
@@ -178,9 +175,6 @@ class OutputInterruptedError(ModelcfgError):
     Attributes:
         failure: How the stream ended (kind ``stream_interrupted``).
         state: The decision state at that point (finished).
-
-    .. versionchanged:: 0.1.0
-       *failure* and *state* are typed; :attr:`failures` was added.
     """
 
     def __init__(self, message: str, *, failure: Failure, state: AttemptState) -> None:

@@ -17,6 +17,7 @@ from modelcfg._cli._common import (
     chain_providers,
     emit_json,
     format_expiry,
+    known_provider,
     parse_profile,
     positive_seconds,
     render_table,
@@ -32,7 +33,6 @@ from modelcfg._cli._creds import (
     resolve,
     short_source,
 )
-from modelcfg._config._plan import profile_order
 from modelcfg._config._schema import Config
 from modelcfg._core._values import ProfileId
 from modelcfg.auth import OAuthCredential, StoredProfile
@@ -80,13 +80,7 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def _provider(context: Context, config: Config) -> str:
-    provider = str(context.args.provider).strip().lower()
-    if config.provider(provider) is None:
-        raise CliError(
-            f"provider {provider!r} is neither built in nor configured under $.providers",
-            Exit.NOT_FOUND,
-        )
-    return provider
+    return known_provider(config, str(context.args.provider))[0]
 
 
 # --- order ---------------------------------------------------------------------------------------
@@ -99,13 +93,21 @@ def run_order_get(context: Context) -> int:
     config = context.config()
     provider = _provider(context, config)
     override = context.store().order(provider)
-    effective = profile_order(config, provider, {provider: override} if override else None)
+    effective = auth_order(context, config, provider)
+    declared = [p for p in config.auth.profiles if p.provider == provider]
+    stored = [
+        p for p in context.stored_profiles((provider,)).get(provider, ()) if p not in declared
+    ]
     if override:
         origin = "auth store override"
     elif config.auth_order(provider):
         origin = "config auth.order"
-    elif any(p.provider == provider for p in config.auth.profiles):
+    elif declared and stored:
+        origin = "config auth.profiles, then auth store profiles"
+    elif declared:
         origin = "config auth.profiles"
+    elif stored:
+        origin = "auth store profiles"
     else:
         origin = "default"
     if context.args.json:
@@ -163,7 +165,7 @@ def run_order_clear(context: Context) -> int:
     config = context.config()
     provider = _provider(context, config)
     existed = context.store().clear_order(provider)
-    effective = profile_order(config, provider)
+    effective = auth_order(context, config, provider)
     what = "Cleared the order override" if existed else "There was no order override"
     context.out.line(
         f"{what} of {provider}; the order is now {' -> '.join(str(p) for p in effective)}."

@@ -19,7 +19,10 @@ from typing import TextIO, TypeAlias
 import attrs
 
 from modelcfg._config._file import example_config_data, load_config_file
-from modelcfg._config._schema import Config, load_config
+from modelcfg._config._load import load_config
+from modelcfg._config._problems import did_you_mean
+from modelcfg._config._providers import BUILTIN_PROVIDERS
+from modelcfg._config._schema import Config, ProviderConfig, provider_id
 from modelcfg._core._values import ModelRef, ProfileId
 from modelcfg.auth import AuthStore, default_auth_path
 from modelcfg.typing import JSON
@@ -34,9 +37,11 @@ __all__ = [
     "config_path",
     "emit_json",
     "format_expiry",
+    "known_provider",
     "load_cli_config",
     "nonempty_path",
     "parse_profile",
+    "parse_provider",
     "positive_seconds",
     "render_table",
     "used_providers",
@@ -251,6 +256,14 @@ class Context:
         store = self.store()
         return {p: order for p in providers if (order := store.order(p))}
 
+    def stored_profiles(self, providers: Sequence[str]) -> dict[str, tuple[ProfileId, ...]]:
+        """
+        The profiles in the auth store of each provider that has some.
+        """
+        store = self.store()
+        found = {p: tuple(s.profile for s in store.profiles(p)) for p in providers}
+        return {p: profiles for p, profiles in found.items() if profiles}
+
     def now(self) -> float:
         """
         The current time, in seconds since the epoch.
@@ -282,6 +295,39 @@ def chain_providers(config: Config) -> tuple[str, ...]:
         if chain is not None:
             refs.extend(chain.models)
     return tuple(dict.fromkeys(r.provider for r in refs))
+
+
+def parse_provider(text: str) -> str:
+    """
+    *text* as a provider id, lower-cased and checked as the config checks provider ids.
+
+    Raises:
+        CliError: The text is not a provider id (exit code 2).
+    """
+    try:
+        return provider_id(text)
+    except ValueError as exc:
+        raise CliError(f"{text!r} is not a provider: {exc}", Exit.USAGE) from None
+
+
+def known_provider(config: Config, text: str) -> tuple[str, ProviderConfig]:
+    """
+    The provider *text* names, and its settings.
+
+    Raises:
+        CliError: The text is not a provider id (exit code 2), or the provider is
+            neither built in nor configured (exit code 4).
+    """
+    provider = parse_provider(text)
+    settings = config.provider(provider)
+    if settings is None:
+        known = [*BUILTIN_PROVIDERS, *config.providers]
+        raise CliError(
+            f"provider {provider!r} is neither built in nor configured under $.providers"
+            f"{did_you_mean(provider, known)}",
+            Exit.NOT_FOUND,
+        )
+    return provider, settings
 
 
 def parse_profile(text: str, provider: str | None = None) -> ProfileId:

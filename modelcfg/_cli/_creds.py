@@ -31,9 +31,13 @@ __all__ = [
 
 def auth_order(context: Context, config: Config, provider: str) -> tuple[ProfileId, ...]:
     """
-    The rotation order of *provider*, as routing uses it (the store's override first).
+    The rotation order of *provider*, as routing uses it (the one rule, over the store's
+    override and profiles and the config).
     """
-    return profile_order(config, provider, context.order_overrides((provider,)))
+    key = provider.strip().lower()
+    return profile_order(
+        config, key, context.order_overrides((key,)), context.stored_profiles((key,))
+    )
 
 
 def env_names(config: Config, provider: str) -> tuple[str, ...]:

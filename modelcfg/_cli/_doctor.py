@@ -42,8 +42,9 @@ from modelcfg._cli._common import (
     nonempty_path,
 )
 from modelcfg._config._file import read_config_data
+from modelcfg._config._load import load_config
 from modelcfg._config._migrate import AuthMode, Change, legacy_keys, migrate_config, seed_auth_order
-from modelcfg._config._schema import BUILTIN_PROVIDERS, load_config
+from modelcfg._config._providers import BUILTIN_PROVIDERS
 from modelcfg._fileio import atomic_write, backup_copy
 from modelcfg.auth import (
     AuthStoreProtocol,

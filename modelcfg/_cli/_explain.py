@@ -91,6 +91,7 @@ def run_explain(context: Context) -> int:
         config,
         catalog_for(config, curated=curated_catalog()),
         order_overrides=context.order_overrides(used_providers(config)),
+        stored_profiles=context.stored_profiles(used_providers(config)),
     )
     known = frozenset(p for order in routes.auth_order.values() for p in order)
 

@@ -13,11 +13,13 @@ from modelcfg._cli._common import (
     Exit,
     Subparsers,
     is_tty,
+    known_provider,
     parse_profile,
+    parse_provider,
     positive_seconds,
 )
 from modelcfg._cli._creds import auth_order, order_set_command
-from modelcfg._config._schema import AuthMode, Config, ProviderConfig
+from modelcfg._config._schema import AuthMode, Config
 from modelcfg._config._schema import OAuthEndpoints as ConfigOAuthEndpoints
 from modelcfg._core._values import ProfileId
 from modelcfg.auth import login_api_key, logout
@@ -67,17 +69,6 @@ def register_logout(subparsers: Subparsers, common: argparse.ArgumentParser) -> 
     out.set_defaults(run=run_logout)
 
 
-def _known_provider(config: Config, text: str) -> tuple[str, ProviderConfig]:
-    provider = text.strip().lower()
-    settings = config.provider(provider)
-    if settings is None:
-        raise CliError(
-            f"provider {provider!r} is neither built in nor configured under $.providers",
-            Exit.NOT_FOUND,
-        )
-    return provider, settings
-
-
 def run_login(context: Context) -> int:
     """
     ``login PROVIDER``: create or replace ``PROVIDER:default`` (or ``PROVIDER:NAME``).
@@ -87,7 +78,7 @@ def run_login(context: Context) -> int:
     without echo (or from stdin with ``--stdin``).
     """
     config = context.config()
-    provider, settings = _known_provider(config, str(context.args.provider))
+    provider, settings = known_provider(config, str(context.args.provider))
     profile = parse_profile(str(context.args.profile), provider)
     if profile.provider != provider:
         raise CliError(
@@ -220,13 +211,7 @@ def run_logout(context: Context) -> int:
     Exit 4 when the profile was not in the auth store.
     """
     text = str(context.args.profile)
-    if ":" in text:
-        profile = parse_profile(text)
-    else:
-        try:
-            profile = ProfileId.default_for(text)
-        except ValueError as exc:
-            raise CliError(f"{text!r} is not a provider: {exc}", Exit.USAGE) from None
+    profile = parse_profile(text) if ":" in text else ProfileId.default_for(parse_provider(text))
     if logout(context.store(), profile):
         context.out.line(f"Logged out {profile}: its credentials were deleted.")
         return Exit.OK

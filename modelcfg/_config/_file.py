@@ -14,7 +14,9 @@ from pathlib import Path
 
 import attrs
 
-from modelcfg._config._schema import Config, _key_path, load_config_data
+from modelcfg._config._load import load_config_data
+from modelcfg._config._problems import key_path
+from modelcfg._config._schema import Config
 from modelcfg.exceptions import ConfigError
 
 __all__ = ["example_config_data", "load_config_file", "read_config_data"]
@@ -73,7 +75,7 @@ class _Findings:
                 )
             elif isinstance(value, dict) and id(value) in self.repeated:
                 repeated += [
-                    f"{_key_path(path, key)}: this key appears more than once in the object, and "
+                    f"{key_path(path, key)}: this key appears more than once in the object, and "
                     "only the last one would count; keep one"
                     for key in self.repeated[id(value)]
                 ]
@@ -89,7 +91,7 @@ def _walk(data: object) -> Iterator[tuple[str, object]]:
         path, value = stack.pop()
         yield path, value
         if isinstance(value, dict):
-            stack.extend((_key_path(path, k), v) for k, v in reversed(value.items()))
+            stack.extend((key_path(path, k), v) for k, v in reversed(value.items()))
         elif isinstance(value, list):
             stack.extend((f"{path}[{i}]", v) for i, v in reversed(list(enumerate(value))))
 
@@ -160,9 +162,6 @@ def read_config_data(path: str | Path) -> dict[str, object]:
             file and, for syntax errors, the line and column. A key repeated in one
             JSON object, which would make all but the last value vanish, is an error
             at its path too.
-
-    .. versionchanged:: 0.1.0
-       Repeated keys and numbers too long to read are errors with their paths.
     """
     data, repeated = _parse(Path(path))
     if repeated:

@@ -31,7 +31,7 @@ from typing import Final, Literal
 
 import attrs
 
-from modelcfg._config._problems import quoted
+from modelcfg._config._problems import json_kind, key_path
 from modelcfg._core._failures import redact
 from modelcfg._core._values import ModelRef, ProfileId
 
@@ -129,7 +129,6 @@ _LEGACY_ORDER: Final = (
     "allowedModels",
     "modelAliases",
 )
-_IDENTIFIER: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _MAX_SHOWN: Final = 80
 
 AuthMode = Literal["api_key", "oauth", "token"]
@@ -270,7 +269,7 @@ def seed_auth_order(
         provider, name = profile.provider, str(profile)
         if provider in order:
             continue
-        order_path = _key_path("$.auth.order", provider)
+        order_path = key_path("$.auth.order", provider)
         order[provider] = [name]
         changes.append(
             Change(
@@ -281,7 +280,7 @@ def seed_auth_order(
             )
         )
         if provider in mode_of and name not in profiles:
-            profile_path = _key_path("$.auth.profiles", name)
+            profile_path = key_path("$.auth.profiles", name)
             profiles[name] = {"provider": provider, "mode": mode_of[provider]}
             changes.append(
                 Change(
@@ -677,7 +676,7 @@ def _take_aliases(agent: dict[str, object]) -> tuple[list[_Alias], list[Change]]
     ]
     aliases: list[_Alias] = []
     for alias, target in legacy.items():
-        path = _key_path(legacy_path, alias)
+        path = key_path(legacy_path, alias)
         if not isinstance(target, str):
             changes.append(_invalid(path, target, "a model id", "dropped the alias"))
         else:
@@ -687,7 +686,7 @@ def _take_aliases(agent: dict[str, object]) -> tuple[list[_Alias], list[Change]]
                     _invalid(path, alias, "a non-empty alias", "kept the model without it")
                 )
             resolved = _resolve(target, path, {})
-            changes += resolved.noted_at(_key_path("$.agent.models", resolved.text))
+            changes += resolved.noted_at(key_path("$.agent.models", resolved.text))
             aliases.append(_Alias(alias=alias if usable else "", target=resolved.text, source=path))
     return aliases, changes
 
@@ -734,7 +733,7 @@ def _note_texts(
     for index, value in enumerate(values):
         ref = _canonical(value)
         if ref is not None:
-            refs.setdefault(ref, f"{path}[{index}]" if indexed else path)
+            refs.setdefault(ref, key_path(path, index) if indexed else path)
 
 
 def _add_model_entries(
@@ -761,7 +760,7 @@ def _add_model_entries(
         if ref in present:
             continue
         present.add(ref)
-        path = _key_path("$.agent.models", ref)
+        path = key_path("$.agent.models", ref)
         models[ref] = {}
         changes.append(
             Change(
@@ -788,11 +787,11 @@ def _apply_aliases(models: dict[object, object], aliases: list[_Alias]) -> list[
             continue
         key = key_of.get(item.target, item.target)
         entry = models.get(key)
-        path = _key_path(_key_path("$.agent.models", key), "alias")
+        path = key_path(key_path("$.agent.models", key), "alias")
         if not isinstance(entry, dict):
             changes.append(
                 _invalid(
-                    _key_path("$.agent.models", key),
+                    key_path("$.agent.models", key),
                     entry,
                     "an object",
                     f"could not add the alias {item.alias!r} from {item.source}",
@@ -869,7 +868,7 @@ def _apply_aliases(models: dict[object, object], aliases: list[_Alias]) -> list[
 def _require_object(data: object) -> Mapping[str, object]:
     if not isinstance(data, Mapping):
         raise ValueError(
-            f"$: the configuration must be a JSON object, not {_json_type(data)}; "
+            f"$: the configuration must be a JSON object, not {json_kind(data)}; "
             "there is nothing to migrate"
         )
     return data
@@ -936,17 +935,6 @@ def _canonical(value: object) -> str | None:
         return None
 
 
-def _key_path(path: str, key: object) -> str:
-    """
-    *path* extended by a mapping key: ``.name`` for plain names, else ``['key']``.
-    """
-    if isinstance(key, str) and _IDENTIFIER.match(key):
-        return f"{path}.{key}"
-    if isinstance(key, str):
-        return f"{path}[{quoted(key)}]"
-    return f"{path}[{_repr(key)}]"
-
-
 def _repr(value: object) -> str:
     """
     ``repr(value)``, or what it is when it has none to give (a number with more digits
@@ -955,25 +943,7 @@ def _repr(value: object) -> str:
     try:
         return repr(value)
     except (ValueError, RecursionError):
-        return f"<{_json_type(value)}>"
-
-
-def _json_type(value: object) -> str:
-    match value:
-        case None:
-            return "null"
-        case bool():
-            return "a boolean"
-        case int() | float():
-            return "a number"
-        case str():
-            return "a string"
-        case list() | tuple():
-            return "a list"
-        case Mapping():
-            return "an object"
-        case _:
-            return f"a {type(value).__name__}"
+        return f"<{json_kind(value)}>"
 
 
 def _show(value: object) -> str:
@@ -985,7 +955,7 @@ def _show(value: object) -> str:
 
 
 def _invalid(path: str, value: object, expected: str, outcome: str) -> Change:
-    found = _json_type(value)
+    found = json_kind(value)
     if value is not None:
         try:
             shown = redact(json.dumps(value, ensure_ascii=False, default=repr))

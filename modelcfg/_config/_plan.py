@@ -1,8 +1,9 @@
 """
 From a configuration and a catalog to what the decision core reads.
 
-Pure: the caller supplies the curated (and any discovered) catalog and the auth
-store's order overrides; nothing here reads files, the clock or the network.
+Pure: the caller supplies the curated (and any discovered) catalog and what the
+auth store holds (order overrides, stored profiles); nothing here reads files,
+the clock or the network.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from modelcfg._catalog._records import CatalogSource, ModelCatalog, ModelInfo
+from modelcfg._config._problems import at_path, key_path
 from modelcfg._config._schema import Config
+from modelcfg._core._decide import rotation_order
 from modelcfg._core._state import ModelTraits, Routes
 from modelcfg._core._values import ModelRef, ProfileId
 from modelcfg.exceptions import ConfigError
@@ -44,7 +47,9 @@ def catalog_for(
         try:
             user.append(info.with_overrides(**overrides))
         except ValueError as exc:  # e.g. maxOutputTokens above the catalog's context window
-            errors.append(f"$.agent.models['{ref}']: {exc} (with the catalog's record)")
+            errors.append(
+                at_path(key_path("$.agent.models", str(ref)), f"{exc} (with the catalog's record)")
+            )
     if errors:
         raise ConfigError(errors)
     return base.with_models(user) if user else base
@@ -62,22 +67,29 @@ def traits_of(info: ModelInfo) -> ModelTraits:
 
 
 def profile_order(
-    config: Config, provider: str, overrides: Mapping[str, Sequence[ProfileId]] | None = None
+    config: Config,
+    provider: str,
+    overrides: Mapping[str, Sequence[ProfileId]] | None = None,
+    stored: Mapping[str, Sequence[ProfileId]] | None = None,
 ) -> tuple[ProfileId, ...]:
     """
-    The rotation order of *provider*'s profiles.
+    The rotation order of *provider*'s profiles, by the one rule
+    (:func:`modelcfg._core._decide.rotation_order`).
 
-    The auth store's override wins, then ``auth.order[provider]``, then the profiles
-    the config declares for the provider (in declaration order), then
-    ``provider:default`` alone (which falls back to environment credentials).
+    Args:
+        config: The configuration (its ``auth.order`` and ``auth.profiles``).
+        provider: The provider id, in any case.
+        overrides: The auth store's order overrides, by provider.
+        stored: The profiles in the auth store, by provider.
     """
-    if overrides and overrides.get(provider):
-        return tuple(overrides[provider])
-    configured = config.auth_order(provider)
-    if configured:
-        return configured
-    declared = tuple(p for p in config.auth.profiles if p.provider == provider)
-    return declared or (ProfileId.default_for(provider),)
+    key = provider.strip().lower()
+    return rotation_order(
+        key,
+        override=tuple((overrides or {}).get(key, ())),
+        configured=config.auth_order(key),
+        declared=tuple(config.auth.profiles),
+        stored=tuple((stored or {}).get(key, ())),
+    )
 
 
 def build_routes(
@@ -85,6 +97,7 @@ def build_routes(
     catalog: ModelCatalog,
     *,
     order_overrides: Mapping[str, Sequence[ProfileId]] | None = None,
+    stored_profiles: Mapping[str, Sequence[ProfileId]] | None = None,
     also: Iterable[ModelRef] = (),
 ) -> Routes:
     """
@@ -94,6 +107,8 @@ def build_routes(
         config: A validated configuration with ``agent.model`` set.
         catalog: The catalog the config sees (see :func:`catalog_for`).
         order_overrides: Per-provider profile orders set in the auth store.
+        stored_profiles: Per-provider profiles in the auth store; with no order set,
+            they are tried after those the config declares (see :func:`profile_order`).
         also: Models outside the chains whose traits the core may need (a model a
             session selected with ``/model``).
 
@@ -102,7 +117,9 @@ def build_routes(
     """
     chain = config.text_chain()
     if chain is None:
-        raise ConfigError(["$.agent.model: is required to route requests: set agent.model.primary"])
+        raise ConfigError(
+            [at_path("$.agent.model", "is required to route requests: set agent.model.primary")]
+        )
     image_chain = config.image_chain()
     models = dict.fromkeys(
         (
@@ -116,7 +133,9 @@ def build_routes(
     return Routes(
         chain=chain,
         image_chain=image_chain,
-        auth_order={p: profile_order(config, p, order_overrides) for p in providers},
+        auth_order={
+            p: profile_order(config, p, order_overrides, stored_profiles) for p in providers
+        },
         traits={ref: traits_of(catalog.info(ref)) for ref in models},
         policy=config.policy,
     )

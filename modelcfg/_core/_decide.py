@@ -452,3 +452,44 @@ def _give_up(
 ) -> GiveUp:
     final = state.gave_up()
     return _new_give_up(_new_reason(code, message), final.failures, tuple(skips), final)
+
+
+# --- the rotation order --------------------------------------------------------------------------
+
+
+def rotation_order(
+    provider: str,
+    *,
+    override: tuple[ProfileId, ...] = (),
+    configured: tuple[ProfileId, ...] = (),
+    declared: tuple[ProfileId, ...] = (),
+    stored: tuple[ProfileId, ...] = (),
+) -> tuple[ProfileId, ...]:
+    """
+    The order in which *provider*'s profiles are tried: the one rule.
+
+    The routes (:func:`modelcfg.build_routes`), the credential lookup
+    (:func:`modelcfg.auth.effective_order`) and the command line (``modelcfg auth
+    order get``, ``modelcfg models list``) all take their order from here. The first
+    of these that names a profile of *provider* is the order:
+
+    1. *override*, the auth store's order (``modelcfg auth order set``);
+    2. *configured*, the config's ``auth.order[provider]``;
+    3. every profile known for the provider: those the config declares under
+       ``auth.profiles`` (*declared*, in declaration order), then those in the auth
+       store (*stored*), ``default`` first, then by name. So a profile stored with
+       ``modelcfg login anthropic --profile work`` is used with no order set;
+    4. ``provider:default`` alone, with which the provider's environment key is sent.
+
+    Profiles of other providers are dropped; a repeated profile keeps its first place.
+    """
+    key = provider.strip().lower()
+
+    def own(profiles: tuple[ProfileId, ...]) -> tuple[ProfileId, ...]:
+        return tuple(dict.fromkeys(p for p in profiles if p.provider == key))
+
+    for chosen in (own(override), own(configured)):
+        if chosen:
+            return chosen
+    by_name = tuple(sorted(own(stored), key=lambda p: (p.name != "default", p.name)))
+    return own((*declared, *by_name)) or (ProfileId.default_for(key),)

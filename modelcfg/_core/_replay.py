@@ -36,6 +36,7 @@ from collections.abc import Callable, Mapping
 
 import attrs
 
+from modelcfg._config._problems import at_path, key_path
 from modelcfg._core._actions import Action, Call, GiveUp, format_clock
 from modelcfg._core._decide import next_attempt
 from modelcfg._core._failures import Failure, FailureKind, _time_problem, _valid_time, redact
@@ -102,7 +103,7 @@ class ReplayStep:
 
 
 def _where(path: str, message: str) -> ValueError:
-    return ValueError(f"{path}: {message}")
+    return ValueError(at_path(path, message))
 
 
 def _object(value: object, path: str, keys: tuple[str, ...]) -> Mapping[str, object]:
@@ -112,7 +113,7 @@ def _object(value: object, path: str, keys: tuple[str, ...]) -> Mapping[str, obj
         if key not in keys:
             hint = difflib.get_close_matches(str(key), keys, n=1)
             more = f" (did you mean {hint[0]!r}?)" if hint else ""
-            raise _where(f"{path}.{key}", f"{key!r} is not a known key{more}")
+            raise _where(key_path(path, key), f"{key!r} is not a known key{more}")
     return value
 
 
@@ -219,7 +220,7 @@ def _session(value: object, path: str, select: Selector = _parse_selection) -> S
     if not isinstance(raw, Mapping):
         raise _where(f"{path}.lastGood", "expected an object mapping providers to profiles")
     for provider, text in raw.items():
-        where = f"{path}.lastGood.{provider}"
+        where = key_path(f"{path}.lastGood", provider)
         try:
             profile = ProfileId.parse(_text(text, where))
         except ValueError as error:

@@ -194,7 +194,10 @@ class Executor:
         routes = build_routes(config, catalog)
         if auth_store is not None:
             overrides = {p: auth_store.order(p) for p in routes.auth_order}
-            routes = build_routes(config, catalog, order_overrides=overrides)
+            stored = {p: [s.profile for s in auth_store.profiles(p)] for p in routes.auth_order}
+            routes = build_routes(
+                config, catalog, order_overrides=overrides, stored_profiles=stored
+            )
         if credentials is None:
             from modelcfg.auth import MemoryAuthStore, keyless_provider
 

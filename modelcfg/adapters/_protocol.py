@@ -88,9 +88,6 @@ class CallLimits:
             the events that may still follow it (OpenAI's usage chunk, ``[DONE]``)
             before the answer counts as complete anyway; ``None`` waits up to
             *idle_s*.
-
-    .. versionchanged:: 0.1.0
-       Added *end_grace_s*; the client's ``timeout=`` is documented as not applying.
     """
 
     connect_s: float | None = attrs.field(default=None, validator=_check_limit)

@@ -35,12 +35,13 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from types import MappingProxyType
 from typing import Final, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import attrs
 
+from modelcfg._config._providers import DEFAULT_ENV_VARS
+from modelcfg._core._decide import rotation_order
 from modelcfg._core._failures import FailureKind
 from modelcfg._core._values import ProfileId
 from modelcfg._fileio import LockTimeoutError
@@ -78,22 +79,6 @@ DEFAULT_REFRESH_SKEW_S: Final = 60.0
 
 _REFRESH_S: Final = 60.0
 """The longest a refresh and its write-back may hold off a cancellation."""
-
-DEFAULT_ENV_VARS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
-    {
-        "anthropic": ("ANTHROPIC_API_KEY",),
-        "deepseek": ("DEEPSEEK_API_KEY",),
-        "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
-        "google": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
-        "groq": ("GROQ_API_KEY",),
-        "mistral": ("MISTRAL_API_KEY",),
-        "openai": ("OPENAI_API_KEY",),
-        "openrouter": ("OPENROUTER_API_KEY",),
-        "together": ("TOGETHER_API_KEY",),
-        "xai": ("XAI_API_KEY",),
-    }
-)
-"""The environment variables each well-known provider's key is read from, in order."""
 
 
 class CredentialOrigin(enum.StrEnum):
@@ -218,21 +203,21 @@ def effective_order(
     """
     Return the profiles to try for *provider*, in order.
 
-    The store's override (``modelcfg auth order set``) wins; else *order* (the
-    config's ``auth.order[provider]``); else every stored profile of the provider,
-    ``default`` first, then by name. Profiles of other providers are dropped.
+    The one rule (:func:`modelcfg._core._decide.rotation_order`): the store's
+    override (``modelcfg auth order set``) wins; else *order* (the config's
+    ``auth.order[provider]``); else every stored profile of the provider, ``default``
+    first, then by name; else ``provider:default``. Profiles of other providers are
+    dropped.
 
     .. versionadded:: 0.1.0
     """
     key = provider.strip().lower()
-    override = store.order(key)
-    if override:
-        return override
-    configured = tuple(p if isinstance(p, ProfileId) else ProfileId.parse(p) for p in order)
-    configured = tuple(dict.fromkeys(p for p in configured if p.provider == key))
-    if configured:
-        return configured
-    return tuple(p.profile for p in store.profiles(key))
+    return rotation_order(
+        key,
+        override=store.order(key),
+        configured=tuple(p if isinstance(p, ProfileId) else ProfileId.parse(p) for p in order),
+        stored=tuple(p.profile for p in store.profiles(key)),
+    )
 
 
 def _from_env(

@@ -42,7 +42,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Final, Literal, Self
 
@@ -51,30 +51,6 @@ import attrs
 from modelcfg.typing import JSON, JSONObject
 
 __all__ = ["BEHAVIOURS", "FakeProvider", "Flap", "RecordedRequest"]
-
-BEHAVIOURS: Final = (
-    "ok",
-    "429-once",
-    "429",
-    "500-once",
-    "503",
-    "overloaded",
-    "reset",
-    "silent",
-    "slow-first-token",
-    "cut",
-    "stall",
-    "malformed",
-    "no-done",
-    "no-done-open",
-    "context-length",
-    "content-filter",
-    "flap",
-    "auth",
-    "billing",
-    "not-found",
-)
-"""Every behaviour a model name can pick."""
 
 _LOOPBACK: Final = frozenset({"127.0.0.1", "::1", "localhost"})
 _INPUT_TOKENS: Final = 12
@@ -520,138 +496,35 @@ class _Exchange:
     def pieces(self) -> tuple[str, ...]:
         return ("Hello", " from", " ", self.model)
 
-    # -- errors
-
-    def error(
-        self, status: int, kind: str, message: str, code: JSON = None, **headers: str
-    ) -> None:
-        if self.wire == "anthropic":
-            body: JSON = {"type": "error", "error": {"type": kind, "message": message}}
-        else:
-            body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
-        _send_json(
-            self.conn, status, body, {name.replace("_", "-"): v for name, v in headers.items()}
-        )
-
     def run(self, behaviour: str, flap: Flap, elapsed_s: float) -> None:
-        anthropic = self.wire == "anthropic"
-        match behaviour:
-            case "429-once" if self.count == 1:
-                wait = f"{self.provider.retry_after_s:g}"
-                self.error(
-                    429,
-                    "rate_limit_error" if anthropic else "requests",
-                    "Rate limit reached for requests",
-                    "rate_limit_exceeded",
-                    retry_after=wait,
-                )
-            case "429":
-                self.error(
-                    429,
-                    "rate_limit_error" if anthropic else "requests",
-                    "Rate limit reached for requests",
-                    "rate_limit_exceeded",
-                )
-            case "500-once" if self.count == 1:
-                self.error(
-                    500,
-                    "api_error" if anthropic else "server_error",
-                    "The server had an error while processing your request.",
-                )
-            case "503":
-                self.error(
-                    503,
-                    "api_error" if anthropic else "server_error",
-                    "The service is temporarily unavailable.",
-                )
-            case "overloaded":
-                if anthropic:
-                    self.error(529, "overloaded_error", "Overloaded")
-                else:
-                    self.error(503, "server_error", "The engine is currently overloaded.")
-            case "flap" if (
-                flap.down_requests is not None and self.count <= flap.down_requests
-            ) or (flap.down_s is not None and elapsed_s < flap.down_s):
-                self.error(
-                    503,
-                    "api_error" if anthropic else "server_error",
-                    "The service is temporarily unavailable.",
-                )
-            case "context-length":
-                if anthropic:
-                    self.error(
-                        400,
-                        "invalid_request_error",
-                        "prompt is too long: 210000 tokens > 200000 maximum",
-                    )
-                else:
-                    self.error(
-                        400,
-                        "invalid_request_error",
-                        "This model's maximum context length is 8192 tokens. However, your "
-                        "messages resulted in 9000 tokens.",
-                        "context_length_exceeded",
-                    )
-            case "content-filter":
-                if anthropic:
-                    self.error(
-                        400, "invalid_request_error", "Output blocked by content filtering policy"
-                    )
-                else:
-                    self.error(
-                        400,
-                        "invalid_request_error",
-                        "Your request was rejected as a result of our safety system.",
-                        "content_policy_violation",
-                    )
-            case "auth":
-                if anthropic:
-                    self.error(401, "authentication_error", f"invalid x-api-key: {self.key}")
-                else:
-                    self.error(
-                        401,
-                        "invalid_request_error",
-                        f"Incorrect API key provided: {self.key}.",
-                        "invalid_api_key",
-                    )
-            case "billing":
-                if anthropic:
-                    self.error(
-                        402,
-                        "billing_error",
-                        "Your credit balance is too low to access the Anthropic API.",
-                    )
-                else:
-                    _send_json(
-                        self.conn,
-                        402,
-                        {
-                            "error": {
-                                "code": 402,
-                                "message": "Insufficient credits. Add more credits to continue.",
-                            }
-                        },
-                    )
-            case "not-found":
-                if anthropic:
-                    self.error(404, "not_found_error", f"model: {self.model}")
-                else:
-                    self.error(
-                        404,
-                        "invalid_request_error",
-                        f"The model `{self.model}` does not exist or you do not have access to it.",
-                        "model_not_found",
-                    )
-            case "reset":
-                self.conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            case "silent":
-                self.provider._runtime.stopping.wait()
-            case "slow-first-token":
-                self.answer(delay_s=self.provider.first_token_delay_s)
-            case "cut" | "stall" | "malformed" | "no-done" | "no-done-open":
-                self.answer(fault=behaviour)
-            case _:
-                self.answer()
+        """
+        Answer as *behaviour* says: its error while its condition holds, else its
+        action, else a normal answer.
+        """
+        row = _TABLE.get(behaviour, _TABLE["ok"])
+        if row.error is not None and row.when(self, flap, elapsed_s):
+            self.send_error(row.error.anthropic if self.wire == "anthropic" else row.error.openai)
+        elif row.action is not None:
+            row.action(self)
+        else:
+            self.answer()
+
+    def send_error(self, error: _WireError) -> None:
+        """
+        Send *error*, in this exchange's wire format.
+        """
+        message = error.message.format(model=self.model, key=self.key)
+        headers = {"retry-after": f"{self.provider.retry_after_s:g}"} if error.retry_after else {}
+        body: JSON
+        if error.body is not None:
+            body = error.body
+        elif self.wire == "anthropic":
+            body = {"type": "error", "error": {"type": error.type, "message": message}}
+        else:
+            body = {
+                "error": {"message": message, "type": error.type, "param": None, "code": error.code}
+            }
+        _send_json(self.conn, error.status, body, headers)
 
     # -- answers
 
@@ -863,3 +736,235 @@ class _Exchange:
                 self.provider._runtime.stopping.wait()
             return
         self.conn.sendall(_head(200, head) + payload)
+
+
+# --- the behaviours ------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class _WireError:
+    """
+    One error answer in one wire format.
+
+    Attributes:
+        status: The HTTP status.
+        type: The error's ``type``.
+        message: Its message; ``{model}`` and ``{key}`` are filled in.
+        code: The OpenAI-style ``code``.
+        retry_after: Send ``Retry-After`` (the provider's *retry_after_s*).
+        body: A whole body to send instead (a provider with another error shape).
+    """
+
+    status: int
+    type: str
+    message: str
+    code: JSON = None
+    retry_after: bool = False
+    body: JSON = None
+
+
+@attrs.frozen(kw_only=True)
+class _Error:
+    """
+    An error answer, as each wire format words it.
+    """
+
+    anthropic: _WireError
+    openai: _WireError
+
+
+Condition = Callable[["_Exchange", Flap, float], bool]
+"""Whether a behaviour's error applies to this request: (exchange, flap, seconds since first)."""
+
+
+def _always(_exchange: _Exchange, _flap: Flap, _elapsed_s: float) -> bool:
+    return True
+
+
+def _first(exchange: _Exchange, _flap: Flap, _elapsed_s: float) -> bool:
+    return exchange.count == 1
+
+
+def _down(exchange: _Exchange, flap: Flap, elapsed_s: float) -> bool:
+    return (flap.down_requests is not None and exchange.count <= flap.down_requests) or (
+        flap.down_s is not None and elapsed_s < flap.down_s
+    )
+
+
+@attrs.frozen(kw_only=True)
+class _Row:
+    """
+    What one behaviour does.
+
+    Attributes:
+        error: The error it answers with while *when* holds (then it answers normally).
+        when: When the error applies.
+        action: What it does instead of a normal answer, for behaviours that are not
+            an error (a reset, silence, a faulty stream).
+    """
+
+    error: _Error | None = None
+    when: Condition = _always
+    action: Callable[[_Exchange], None] | None = None
+
+
+def _reset(exchange: _Exchange) -> None:
+    # A zero linger time makes close() send a TCP reset instead of a clean FIN.
+    exchange.conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def _silent(exchange: _Exchange) -> None:
+    exchange.provider._runtime.stopping.wait()
+
+
+def _slow_first_token(exchange: _Exchange) -> None:
+    exchange.answer(delay_s=exchange.provider.first_token_delay_s)
+
+
+def _faulty(fault: str) -> Callable[[_Exchange], None]:
+    return lambda exchange: exchange.answer(fault=fault)
+
+
+_RATE_LIMITED = (429, "Rate limit reached for requests", "rate_limit_exceeded")
+_UNAVAILABLE: Final = _Error(
+    anthropic=_WireError(
+        status=503, type="api_error", message="The service is temporarily unavailable."
+    ),
+    openai=_WireError(
+        status=503, type="server_error", message="The service is temporarily unavailable."
+    ),
+)
+
+
+def _rate_limited(*, retry_after: bool) -> _Error:
+    status, message, code = _RATE_LIMITED
+    return _Error(
+        anthropic=_WireError(
+            status=status, type="rate_limit_error", message=message, retry_after=retry_after
+        ),
+        openai=_WireError(
+            status=status, type="requests", message=message, code=code, retry_after=retry_after
+        ),
+    )
+
+
+_TABLE: Final[Mapping[str, _Row]] = {
+    "ok": _Row(),
+    "429-once": _Row(error=_rate_limited(retry_after=True), when=_first),
+    "429": _Row(error=_rate_limited(retry_after=False)),
+    "500-once": _Row(
+        error=_Error(
+            anthropic=_WireError(
+                status=500,
+                type="api_error",
+                message="The server had an error while processing your request.",
+            ),
+            openai=_WireError(
+                status=500,
+                type="server_error",
+                message="The server had an error while processing your request.",
+            ),
+        ),
+        when=_first,
+    ),
+    "503": _Row(error=_UNAVAILABLE),
+    # Anthropic's own overload status; OpenAI-compatible servers say 503.
+    "overloaded": _Row(
+        error=_Error(
+            anthropic=_WireError(status=529, type="overloaded_error", message="Overloaded"),
+            openai=_WireError(
+                status=503, type="server_error", message="The engine is currently overloaded."
+            ),
+        )
+    ),
+    "reset": _Row(action=_reset),
+    "silent": _Row(action=_silent),
+    "slow-first-token": _Row(action=_slow_first_token),
+    "cut": _Row(action=_faulty("cut")),
+    "stall": _Row(action=_faulty("stall")),
+    "malformed": _Row(action=_faulty("malformed")),
+    "no-done": _Row(action=_faulty("no-done")),
+    "no-done-open": _Row(action=_faulty("no-done-open")),
+    "context-length": _Row(
+        error=_Error(
+            anthropic=_WireError(
+                status=400,
+                type="invalid_request_error",
+                message="prompt is too long: 210000 tokens > 200000 maximum",
+            ),
+            openai=_WireError(
+                status=400,
+                type="invalid_request_error",
+                message="This model's maximum context length is 8192 tokens. However, your "
+                "messages resulted in 9000 tokens.",
+                code="context_length_exceeded",
+            ),
+        )
+    ),
+    "content-filter": _Row(
+        error=_Error(
+            anthropic=_WireError(
+                status=400,
+                type="invalid_request_error",
+                message="Output blocked by content filtering policy",
+            ),
+            openai=_WireError(
+                status=400,
+                type="invalid_request_error",
+                message="Your request was rejected as a result of our safety system.",
+                code="content_policy_violation",
+            ),
+        )
+    ),
+    "flap": _Row(error=_UNAVAILABLE, when=_down),
+    # The key is echoed, as real providers partly do, so tests can check redaction.
+    "auth": _Row(
+        error=_Error(
+            anthropic=_WireError(
+                status=401, type="authentication_error", message="invalid x-api-key: {key}"
+            ),
+            openai=_WireError(
+                status=401,
+                type="invalid_request_error",
+                message="Incorrect API key provided: {key}.",
+                code="invalid_api_key",
+            ),
+        )
+    ),
+    # OpenAI-compatible billing errors come in OpenRouter's shape: a numeric code.
+    "billing": _Row(
+        error=_Error(
+            anthropic=_WireError(
+                status=402,
+                type="billing_error",
+                message="Your credit balance is too low to access the Anthropic API.",
+            ),
+            openai=_WireError(
+                status=402,
+                type="",
+                message="",
+                body={
+                    "error": {
+                        "code": 402,
+                        "message": "Insufficient credits. Add more credits to continue.",
+                    }
+                },
+            ),
+        )
+    ),
+    "not-found": _Row(
+        error=_Error(
+            anthropic=_WireError(status=404, type="not_found_error", message="model: {model}"),
+            openai=_WireError(
+                status=404,
+                type="invalid_request_error",
+                message="The model `{model}` does not exist or you do not have access to it.",
+                code="model_not_found",
+            ),
+        )
+    ),
+}
+"""Every behaviour a model name can pick, and what it does; any other name behaves like ``ok``."""
+
+BEHAVIOURS: Final = tuple(_TABLE)
+"""Every behaviour a model name can pick."""

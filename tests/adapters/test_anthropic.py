@@ -51,11 +51,6 @@ HELLO = ChatRequest(messages=[Message(role="user", content="Hi")])
 ADAPTER = AnthropicAdapter()
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 def body(request: httpx.Request) -> dict[str, JSON]:
     value = json.loads(request.content)
     assert isinstance(value, dict)

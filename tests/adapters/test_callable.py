@@ -44,11 +44,6 @@ HELLO = ChatRequest(messages=[Message(role="user", content="Hi")])
 NO_LIMITS = CallLimits()
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @attrs.frozen(kw_only=True)
 class Dumped:
     """

@@ -53,11 +53,6 @@ ADAPTER = OpenAIAdapter()
 NO_LIMITS = CallLimits()
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @attrs.frozen(kw_only=True)
 class Trickle(httpx.AsyncByteStream):
     """

@@ -40,11 +40,6 @@ NOW = 1_800_000_000.0
 PROFILE = ProfileId.parse("anthropic:default")
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 class LoopbackOnly(httpx.AsyncBaseTransport):
     """
     Sends requests only to 127.0.0.1 and records every URL it was asked for.

@@ -50,11 +50,6 @@ CANARY = f"sk-canary-{MARK}-0123456789"
 NOW = 1_800_000_000.0
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture
 def server() -> Iterator[FakeOAuthServer]:
     with FakeOAuthServer(token_prefix=f"sk-canary-{MARK}-", email="me@example.com") as fake:

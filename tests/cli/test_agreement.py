@@ -25,8 +25,9 @@ import pytest
 
 from modelcfg import AttemptsExhaustedError, ProfileId
 from modelcfg._catalog._curated import curated_catalog
+from modelcfg._config._load import load_config
 from modelcfg._config._plan import build_routes, catalog_for
-from modelcfg._config._schema import Config, load_config
+from modelcfg._config._schema import Config
 from modelcfg._executor._executor import Executor
 from modelcfg._executor._wiring import _refresher_from, providers_from_config
 from modelcfg._messages import ChatRequest, Message
@@ -39,6 +40,7 @@ from modelcfg.auth import (
     credential_for,
 )
 from modelcfg.exceptions import CredentialsError
+from modelcfg.testing import ScriptedTransport
 from tests.cli.conftest import LEAK_MARK, Cli
 
 NOW = time.time()
@@ -109,7 +111,7 @@ SCENARIOS = [
     ),
     pytest.param(
         Scenario(order=(), stored={"openai:work": _key("w")}, env=True),
-        id="profile-outside-order-unused",
+        id="stored-profile-used-without-an-order",
     ),
     pytest.param(
         Scenario(
@@ -219,15 +221,15 @@ def test_the_cli_names_the_key_the_executor_sends(
     cli.write_config(scenario.config())
     store = _store(cli.store_path, scenario)
     config = load_config(scenario.config())
-    routes = build_routes(config, catalog_for(config, curated=curated_catalog()))
-    sent: list[httpx.Request] = []
+    routes = build_routes(
+        config,
+        catalog_for(config, curated=curated_catalog()),
+        stored_profiles={"openai": [s.profile for s in store.profiles("openai")]},
+    )
+    transport = ScriptedTransport([_ok], repeat_last=True)
 
     async def run() -> None:
-        def handler(request: httpx.Request) -> httpx.Response:
-            sent.append(request)
-            return _ok(request)
-
-        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        async with httpx.AsyncClient(transport=transport) as client:
             credentials = OrderedCredentials(
                 store=store,
                 environ=scenario.environ(),
@@ -247,7 +249,7 @@ def test_the_cli_names_the_key_the_executor_sends(
     cli_secret = _cli_secret(cli, scenario, store)
     anyio.run(run)
 
-    assert cli_secret == _sent_key(sent)
+    assert cli_secret == _sent_key(transport.requests)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
@@ -257,14 +259,10 @@ def test_the_cli_names_the_key_executor_from_config_sends(
     """Executor.from_config with the same store and environment sends the key the CLI names."""
     cli.write_config(scenario.config())
     store = _store(cli.store_path, scenario)
-    sent: list[httpx.Request] = []
+    transport = ScriptedTransport([_ok], repeat_last=True)
 
     async def run() -> None:
-        def handler(request: httpx.Request) -> httpx.Response:
-            sent.append(request)
-            return _ok(request)
-
-        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        async with httpx.AsyncClient(transport=transport) as client:
             executor = Executor.from_config(
                 load_config(scenario.config()),
                 client=client,
@@ -277,7 +275,7 @@ def test_the_cli_names_the_key_executor_from_config_sends(
     cli_secret = _cli_secret(cli, scenario, store, in_process=True)
     anyio.run(run)
 
-    assert cli_secret == _sent_key(sent)
+    assert cli_secret == _sent_key(transport.requests)
 
 
 def test_a_missing_profile_is_an_auth_failure_not_a_crash(tmp_path: Path) -> None:

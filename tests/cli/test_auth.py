@@ -54,6 +54,15 @@ def test_order_set_get_clear_round_trip(configured: Cli) -> None:
             ["anthropic", "work", "anthropic:work"], 2, "names a profile twice", id="twice"
         ),
         pytest.param(["nosuch", "x"], 4, "'nosuch' is neither built in", id="unknown-provider"),
+        pytest.param(
+            ["antropic", "x"], 4, "(did you mean 'anthropic'?)", id="unknown-provider-suggested"
+        ),
+        pytest.param(
+            ["open ai", "x"],
+            2,
+            "'open ai' is not a provider: provider 'open ai' is not a provider id",
+            id="not-a-provider-id",
+        ),
         pytest.param(["anthropic", "bad name"], 2, "is not a profile", id="malformed"),
     ],
 )
@@ -202,6 +211,9 @@ def test_validate_reports_an_oauth_token_nothing_can_refresh(configured: Cli) ->
 
 def test_status_lists_stored_profiles_outside_the_order(configured: Cli) -> None:
     """Stored profiles routing never uses are listed as not in auth.order; exit codes ignore them."""
+    config = example_config()
+    config["auth"]["order"]["openai"] = ["openai:default"]  # type: ignore[index]
+    configured.write_config(config)
     store = AuthStore(path=configured.store_path)
     store.put("openai:work", TokenCredential(token=CANARY, expires_at=1.0))
     store.put("groq:default", ApiKeyCredential(key=CANARY))
@@ -281,3 +293,31 @@ def test_status_json_exit_code_tells_expiring_soon_from_a_usage_error(configured
 
     assert (2, 2) == (soon.code, soon.json()["exitCode"])
     assert (2, "") == (usage.code, usage.stdout)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["auth", "order", "get", "Open AI"],
+        ["auth", "order", "set", "Open AI", "work"],
+        ["login", "Open AI", "--stdin"],
+        ["logout", "Open AI"],
+    ],
+)
+def test_every_command_reads_a_provider_one_way(configured: Cli, command: list[str]) -> None:
+    """auth order, login and logout refuse a text that is no provider id with the same words."""
+    result = configured.call(*command, stdin="k")
+
+    assert_one_line_error(
+        result, 2, "'Open AI' is not a provider: provider 'open ai' is not a provider id"
+    )
+
+
+def test_a_provider_in_any_case_is_the_same_provider(configured: Cli) -> None:
+    """auth order get ANTHROPIC shows the order of anthropic."""
+    result = configured.call("auth", "order", "get", "ANTHROPIC", "--json")
+
+    assert ("anthropic", ["anthropic:default", "anthropic:work"]) == (
+        result.json()["provider"],
+        result.json()["effective"],
+    )

@@ -17,18 +17,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as hst
 
 from modelcfg import ConfigError, FailureKind, FallbackChain, ModelStatus, Policy, ProfileId
+from modelcfg._config._converter import json_name
 from modelcfg._config._file import example_config_data
+from modelcfg._config._load import dump_config, load_config
+from modelcfg._config._providers import BUILTIN_PROVIDERS
 from modelcfg._config._schema import (
-    BUILTIN_PROVIDERS,
     AgentConfig,
     AuthMode,
     Config,
     ModelEntry,
     ProviderConfig,
     WireFormat,
-    dump_config,
-    json_name,
-    load_config,
 )
 from modelcfg._core._failures import redact
 
@@ -1261,3 +1260,68 @@ def test_deep_nesting_is_a_config_error_also_when_migrating() -> None:
         assert info.value.errors[0].endswith(
             ": nests more than 64 levels deep, too deep for a configuration"
         )
+
+
+def test_provider_ids_are_read_one_way_wherever_they_appear() -> None:
+    """Provider keys and a profile's provider are lower-cased as model and profile ids are."""
+    config = load_config(
+        {
+            "auth": {
+                "profiles": {"anthropic:work": {"provider": "Anthropic"}},
+                "order": {"ANTHROPIC": ["anthropic:work"]},
+            },
+            "providers": {"My-Local": {"baseUrl": "http://127.0.0.1:8000/v1"}},
+            "agent": {"model": {"primary": "my-local/llama"}},
+        }
+    )
+
+    assert "anthropic" == config.auth.profiles[ProfileId.parse("anthropic:work")].provider
+    assert (ProfileId.parse("anthropic:work"),) == config.auth_order("Anthropic")
+    assert ["my-local"] == list(config.providers)
+
+
+@pytest.mark.parametrize(
+    ("data", "path"),
+    [
+        pytest.param(
+            {"providers": {"an thropic": {"baseUrl": "http://x.example"}}},
+            "$.providers['an thropic']",
+            id="provider-key",
+        ),
+        pytest.param(
+            {"auth": {"order": {"an thropic": []}}}, "$.auth.order['an thropic']", id="order-key"
+        ),
+        pytest.param(
+            {"auth": {"profiles": {"anthropic:work": {"provider": "an thropic"}}}},
+            "$.auth.profiles['anthropic:work'].provider",
+            id="profile-provider",
+        ),
+    ],
+)
+def test_a_bad_provider_id_is_worded_as_the_value_types_word_it(
+    data: dict[str, Any], path: str
+) -> None:
+    """A provider id that is not one gets the value types' own message, at its path."""
+    with pytest.raises(ValueError, match="is not a provider id") as expected:
+        ProfileId(provider="an thropic", name="x")
+    with pytest.raises(ConfigError) as raised:
+        load_config(data)
+
+    assert (f"{path}: {expected.value}",) == raised.value.errors
+
+
+def test_two_keys_naming_one_provider_are_refused() -> None:
+    """OpenAI and openai under providers name one provider: one would replace the other."""
+    data = {
+        "providers": {
+            "Local": {"baseUrl": "http://127.0.0.1:1/v1"},
+            "local": {"baseUrl": "http://127.0.0.1:2/v1"},
+        }
+    }
+
+    with pytest.raises(ConfigError) as raised:
+        load_config(data)
+
+    assert ("$.providers.local: 'local' names the same provider as 'Local'; keep one of them",) == (
+        raised.value.errors
+    )

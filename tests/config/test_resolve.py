@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from modelcfg import ModelRef, ProfileId, Selection, UnknownModelError
+from modelcfg._config._load import load_config
 from modelcfg._config._resolve import known_profiles, resolve_model
-from modelcfg._config._schema import load_config
 
 CONFIG = load_config(
     {

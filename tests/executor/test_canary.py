@@ -26,7 +26,8 @@ import httpx
 import pytest
 
 from modelcfg import AttemptsExhaustedError, OutputInterruptedError, ProfileId
-from modelcfg._config._schema import Config, load_config
+from modelcfg._config._load import load_config
+from modelcfg._config._schema import Config
 from modelcfg._executor._credentials import StoreCredentials
 from modelcfg._executor._executor import Executor
 from modelcfg._executor._reports import Completion, ExecutorEvent
@@ -71,11 +72,6 @@ def config_for(*order: str) -> Config:
             "agent": {"model": {"primary": chain[0], "fallbacks": chain[1:]}},
         }
     )
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 class AuthenticationError(Exception):

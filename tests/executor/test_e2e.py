@@ -78,11 +78,6 @@ RETRY_AFTER_S = 1.0
 FIRST_TOKEN_DELAY_S = 0.3
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture(params=sorted(PROVIDERS))
 def wire(request: pytest.FixtureRequest) -> str:
     return str(request.param)

@@ -27,7 +27,8 @@ from modelcfg import (
     ReasonCode,
     Selection,
 )
-from modelcfg._config._schema import Config, load_config
+from modelcfg._config._load import load_config
+from modelcfg._config._schema import Config
 from modelcfg._core._health import HealthState
 from modelcfg._core._state import SessionState
 from modelcfg._executor._credentials import StaticCredentials
@@ -91,11 +92,6 @@ CONFIG = load_config(
 )
 KEYS = {"anthropic:sub": "key-sub", "anthropic:paid": "key-paid", "openai:default": CANARY}
 HELLO = ChatRequest(messages=[Message(role="user", content="hello")])
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 # --- a scripted provider ----------------------------------------------------------------------

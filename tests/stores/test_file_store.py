@@ -59,11 +59,6 @@ anyio.run(work)
 """
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def test_two_processes_writing_at_once_lose_no_update(tmp_path: Path) -> None:
     """Processes that update one state file at the same time lose neither health nor sessions."""
     path = tmp_path / "state.json"

@@ -5,9 +5,11 @@ httpx.AsyncClient, under asyncio and trio.
 
 from __future__ import annotations
 
+import re
 import ssl
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import anyio
 import httpx
@@ -34,11 +36,6 @@ LIMITS = CallLimits(connect_s=2.0, read_s=5.0, first_token_s=2.0, idle_s=0.3)
 ADAPTERS: dict[str, Adapter] = {"openai": OpenAIAdapter(), "anthropic": AnthropicAdapter()}
 K = FailureKind
 TLS = ssl.create_default_context()  # built once: building one per client costs ~50 ms
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture(params=sorted(ADAPTERS))
@@ -351,3 +348,17 @@ async def test_missing_done_with_the_connection_open_finishes_promptly(
         getattr(outcome, "usage", None),
         elapsed_s < 1.0,
     )
+
+
+def test_the_docs_list_every_behaviour() -> None:
+    """docs/providers.md has a row for every behaviour a model name can pick, and no other."""
+    docs = (Path(__file__).parents[2] / "docs" / "providers.md").read_text(encoding="utf-8")
+    section = docs.split("## Testing against a misbehaving provider", 1)[1].split("```", 1)[0]
+    documented = {
+        name
+        for line in section.splitlines()
+        if line.startswith("| `")
+        for name in re.findall(r"`([a-z0-9-]+)`", line.split("|")[1])
+    }
+
+    assert set(BEHAVIOURS) == documented

@@ -50,6 +50,7 @@ from modelcfg.exceptions import (
     RedactedError,
 )
 from modelcfg.stores import FileStateStore, MemoryStateStore
+from modelcfg.testing import FakeClock, ScriptedTransport
 from modelcfg.typing import StateStore
 
 
@@ -130,3 +131,19 @@ async def run(cfg: Config) -> str:
         )
         assert executor2.routes.chain.primary == answer.model
         return answer.text + text + modelcfg.__name__
+
+
+async def with_test_doubles(cfg: Config) -> str:
+    clock = FakeClock(now=0.0, tick_s=0.5)
+    transport = ScriptedTransport(
+        [httpx.ConnectError("down"), lambda request: httpx.Response(200, json={})],
+        repeat_last=True,
+    )
+    async with httpx.AsyncClient(transport=transport) as client:
+        executor = Executor.from_config(cfg, client=client, clock=clock, sleep=clock.sleep)
+        answer = await executor.complete(ChatRequest(messages=[Message(role="user", content="x")]))
+    assert_type(transport.requests, list[httpx.Request])
+    assert_type(transport.remaining, int)
+    assert_type(clock.sleeps, list[float])
+    clock.advance(1.0)
+    return answer.text + str(clock())
