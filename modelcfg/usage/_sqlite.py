@@ -14,7 +14,11 @@ How it is safe:
   written), never more than *max_pending*. A batch is one transaction, so the
   database holds whole batches only, and is never corrupt.
 - Several processes may write one file at once: WAL mode, a busy timeout, and a
-  batch that could not be written is kept and retried, never dropped.
+  batch that could not be written is kept and retried, never dropped. A record
+  that can never be stored (a cost beyond 64-bit picodollars) is dropped alone,
+  counted and logged.
+- The writer converts records in chunks and lets SQLite sum the hourly totals,
+  so request threads wait little for the interpreter lock while it works.
 - The schema's version is SQLite's ``user_version``; :func:`migrate` brings an
   older file up to date in one transaction and refuses a newer one.
 - Rows older than *retention_s* are deleted (in small chunks) when the ledger
@@ -101,12 +105,35 @@ _RAW_SUMS: Final = (
 )
 """The sums of one attempt row, in :data:`_SUM_COLUMNS` order."""
 
-_UPSERT: Final = (
+_DIMENSION_VALUES: Final = (
+    ("total", "''"),
+    ("provider", "provider"),
+    ("model", "model"),
+    ("profile", "COALESCE(profile, '')"),
+    ("session", "COALESCE(session, '')"),
+    ("api_key", "COALESCE(api_key, '')"),
+    ("arm", "COALESCE(arm, '')"),
+)
+"""Each dimension of the hourly sums, and its value in an attempt row."""
+
+_ADD_SUMS: Final = tuple(
     f"INSERT INTO hourly (dim, unit, value, {', '.join(_SUM_COLUMNS)}) "
-    f"VALUES (?, ?, ?, {', '.join('?' * len(_SUM_COLUMNS))}) "
+    f"SELECT '{dim}', CAST(at / 3600 AS INTEGER), {value}, "
+    + ", ".join(f"SUM({term})" for term in _RAW_SUMS.split(", "))
+    + " FROM attempts WHERE id > ? GROUP BY 2, 3 "
     "ON CONFLICT (dim, unit, value) DO UPDATE SET "
     + ", ".join(f"{c} = {c} + excluded.{c}" for c in _SUM_COLUMNS)
+    for dim, value in _DIMENSION_VALUES
 )
+"""Add the attempts after a row id to the hourly sums, one statement per dimension: SQLite
+sums them itself, in the batch's transaction."""
+
+_CLOSING_TRIES: Final = 3
+"""How often the writer tries a batch once the ledger is closing, before it gives up."""
+
+_CHUNK: Final = 200
+"""Records converted between two pauses of the writer, so a request thread waits little for
+the interpreter lock."""
 
 
 def _report_query(by: GroupBy) -> str:
@@ -237,7 +264,7 @@ def _check_version(version: int, latest: int = SCHEMA_VERSION) -> None:
         )
 
 
-def _row(record: UsageRecord, cost_pico: int) -> tuple[object, ...]:
+def _row(record: UsageRecord) -> tuple[object, ...]:
     usage = record.usage
     return (
         record.at,
@@ -254,7 +281,7 @@ def _row(record: UsageRecord, cost_pico: int) -> tuple[object, ...]:
         usage.cache_read_tokens,
         usage.cache_write_tokens,
         usage.reasoning_tokens,
-        cost_pico,
+        to_picodollars(record.cost.usd),
         unpriced_text(record.cost),
         int(record.answered),
         None if record.failure is None else record.failure.value,
@@ -342,9 +369,10 @@ class SQLiteLedger:
         self.busy_timeout_s = busy_timeout_s
         self.clock = clock
         self.dropped = 0
-        """How many records were dropped because *max_pending* were waiting."""
+        """How many records were dropped: *max_pending* were waiting, or one could not be stored."""
         self._pending: list[UsageRecord] = []
         self._recorded = 0  # records accepted so far
+        self._handled = 0  # of those, committed or dropped by the writer
         self._written = 0  # of those, committed
         self._lock = threading.Lock()
         self._done = threading.Condition(self._lock)
@@ -460,44 +488,97 @@ class SQLiteLedger:
 
     def _run(self) -> None:
         connection: sqlite3.Connection | None = None
+        failures_while_closing = 0
         while True:
             self._wake.wait(self.flush_interval_s)
             self._wake.clear()
             with self._lock:
                 batch, self._pending = self._pending, []
                 closing = self._closed
+            written = len(batch)
             try:
                 if connection is None:
                     connection = self._connect()
                 if batch:
-                    self._write(connection, batch)
+                    written = self._write_batch(connection, batch)
                 self._prune(connection)
-            except Exception as exc:  # a busy or full disk: keep the batch for the next try
+            except (sqlite3.Error, UsageLedgerError) as exc:  # busy, locked, disk full: retry
                 logger.warning(
                     "usage ledger %s: could not write %d records: %s", self.path, len(batch), exc
                 )
                 with self._lock:
                     self._pending[:0] = batch
-                if closing:
+                failures_while_closing += closing
+                if failures_while_closing >= _CLOSING_TRIES:
+                    logger.error(
+                        "usage ledger %s closed with %d records unwritten",
+                        self.path,
+                        len(self._pending),
+                    )
                     break
                 time.sleep(self.flush_interval_s)
                 continue
             with self._done:
-                self._written += len(batch)
+                self._written += written
+                self._handled += len(batch)
                 self._done.notify_all()
                 if closing and not self._pending:
                     break
         if connection is not None:
             connection.close()
 
+    def _write_batch(self, connection: sqlite3.Connection, batch: list[UsageRecord]) -> int:
+        """
+        Write *batch* in one transaction, or, when a record in it cannot be stored at
+        all (a cost beyond what SQLite's integers hold), record by record, dropping
+        (and logging) those that cannot. Returns how many were written.
+
+        Raises:
+            sqlite3.Error: The database is busy, locked or full: try the batch again later.
+        """
+        try:
+            self._write(connection, batch)
+            return len(batch)
+        except sqlite3.OperationalError as exc:
+            if "integer overflow" not in str(exc):
+                raise
+        except (OverflowError, ValueError, sqlite3.DataError, sqlite3.IntegrityError):
+            pass
+        written = 0
+        for record in batch:
+            try:
+                self._write(connection, [record])
+                written += 1
+            except sqlite3.OperationalError as exc:
+                if "integer overflow" not in str(exc):
+                    raise
+                self._drop(record, exc)
+            except (OverflowError, ValueError, sqlite3.DataError, sqlite3.IntegrityError) as exc:
+                self._drop(record, exc)
+        return written
+
+    def _drop(self, record: UsageRecord, exc: Exception) -> None:
+        with self._lock:
+            self.dropped += 1
+        logger.error(
+            "usage ledger %s dropped the record of request %r attempt %d: %s",
+            self.path,
+            record.request_id,
+            record.attempt,
+            exc,
+        )
+
     def _write(self, connection: sqlite3.Connection, batch: list[UsageRecord]) -> None:
-        costs = [to_picodollars(record.cost.usd) for record in batch]
-        rows = [_row(record, cost) for record, cost in zip(batch, costs, strict=True)]
-        sums = _sums(batch, costs)
+        rows: list[tuple[object, ...]] = []
+        for start in range(0, len(batch), _CHUNK):
+            rows += [_row(record) for record in batch[start : start + _CHUNK]]
+            time.sleep(0)  # let request threads run between chunks
         connection.execute("BEGIN IMMEDIATE")
         try:
+            (last,) = connection.execute("SELECT COALESCE(MAX(id), 0) FROM attempts").fetchone()
             connection.executemany(_INSERT, rows)
-            connection.executemany(_UPSERT, sums)
+            for statement in _ADD_SUMS:
+                connection.execute(statement, (last,))
             connection.execute("COMMIT")
         except BaseException:
             connection.execute("ROLLBACK")
@@ -534,16 +615,16 @@ class SQLiteLedger:
         """
         with self._done:
             target = self._recorded
-            if self._thread is None or self._written >= target:
+            if self._thread is None or self._handled >= target:
                 return
         self._wake.set()
         with self._done:
-            while self._written < target:
+            while self._handled < target:
                 thread = self._thread
                 if thread is None or not thread.is_alive():
                     raise UsageLedgerError(
                         f"The usage ledger {str(self.path)!r} stopped with "
-                        f"{target - self._written} records unwritten.",
+                        f"{target - self._handled} records unwritten.",
                         path=str(self.path),
                     )
                 self._done.wait(0.1)
@@ -645,48 +726,6 @@ class SQLiteLedger:
             rows=order_rows(rows, by),
             total=total_of(rows),
         )
-
-
-def _sums(batch: list[UsageRecord], costs: list[int]) -> list[tuple[object, ...]]:
-    """
-    The hourly sums a batch of records (with their costs in picodollars) adds to:
-    one row per dimension, hour and value.
-    """
-    sums: dict[tuple[str, int, str], list[int]] = {}
-    for record, cost in zip(batch, costs, strict=True):
-        usage = record.usage
-        failed = not record.answered
-        adds = (
-            int(record.attempt == 1),
-            1,
-            int(failed),
-            usage.input_tokens,
-            usage.output_tokens,
-            usage.cache_read_tokens,
-            usage.cache_write_tokens,
-            usage.reasoning_tokens,
-            cost,
-            cost if failed else 0,
-            int(not record.cost.known),
-        )
-        hour = int(record.at // 3600)
-        for dim, value in (
-            ("total", ""),
-            ("provider", record.model.provider),
-            ("model", str(record.model)),
-            ("profile", "" if record.profile is None else str(record.profile)),
-            ("session", record.session or ""),
-            ("api_key", record.api_key or ""),
-            ("arm", record.arm or ""),
-        ):
-            key = (dim, hour, value)
-            found = sums.get(key)
-            if found is None:
-                sums[key] = list(adds)
-            else:
-                for index, add in enumerate(adds):
-                    found[index] += add
-    return [(*key, *values) for key, values in sums.items()]
 
 
 def _label(value: object, by: GroupBy) -> str:

@@ -99,6 +99,23 @@ def test_sums_beyond_what_sqlite_integers_hold_are_added_in_python(tmp_path: Pat
         assert Decimal("10000000") == ledger.report(since_at=T0, until_at=T0 + 86400).total.cost_usd
 
 
+def test_a_record_that_cannot_be_stored_is_dropped_and_the_rest_written(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An attempt costing more than SQLite's integers hold is dropped and logged; its batch is not."""
+    with fresh(tmp_path, batch_size=3) as ledger:
+        ledger.record(record(request="before"))
+        ledger.record(record(request="absurd", output_tokens=10**12))
+        ledger.record(record(request="after"))
+        ledger.flush()
+
+        assert (["before", "after"], 1) == (
+            [r.request_id for r in ledger.records()],
+            ledger.dropped,
+        )
+    assert "dropped the record of request 'absurd' attempt 1" in caplog.text
+
+
 def test_a_new_file_gets_the_latest_schema_in_wal_mode(tmp_path: Path) -> None:
     """Opening a missing file creates it, private, at the latest version, in WAL mode."""
     with fresh(tmp_path) as ledger:
