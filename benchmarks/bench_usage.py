@@ -65,7 +65,7 @@ RATES = Rates(input="1.25", output="10", cache_read="0.125")
 
 
 def _records(count: int, seed: int = 7) -> list[UsageRecord]:
-    """A month of a busy host: 6 models, 3 profiles each, 50 API keys, 2 arms, chats of 20 attempts."""
+    """A month of a busy host: 6 models, 3 profiles each, 50 API keys, 2 arms, 20-attempt chats."""
     rng = random.Random(seed)
     profiles = {
         m: [ProfileId(provider=m.provider, name=n) for n in ("a", "b", "c")] for m in MODELS

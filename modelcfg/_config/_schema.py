@@ -22,6 +22,7 @@ import attrs
 
 from modelcfg._catalog._records import Modality, ModelStatus, Pricing
 from modelcfg._config._providers import BUILTIN_PROVIDERS, WireFormat
+from modelcfg._core._budget import Budget
 from modelcfg._core._policy import Policy
 from modelcfg._core._values import FallbackChain, ModelRef, ProfileId
 
@@ -241,6 +242,7 @@ class Config:
     agent: AgentConfig = attrs.field(factory=AgentConfig)
     providers: Mapping[str, ProviderConfig] = attrs.field(factory=dict)
     policy: Policy = attrs.field(factory=Policy)
+    budgets: tuple[Budget, ...] = ()
 
     def provider(self, provider_id: str) -> ProviderConfig | None:
         """

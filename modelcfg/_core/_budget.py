@@ -275,10 +275,13 @@ def _check_match(instance: Budget, _attribute: object, value: str | None) -> Non
         raise ValueError("a total budget matches everything: give it no match")
     if not value.strip():
         raise ValueError("a budget's match must not be empty (leave it out to match each)")
-    if instance.scope is BudgetScope.MODEL:
-        ModelRef.parse(value)
-    if instance.scope is BudgetScope.PROFILE:
-        ProfileId.parse(value)
+    try:
+        if instance.scope is BudgetScope.MODEL:
+            ModelRef.parse(value)
+        elif instance.scope is BudgetScope.PROFILE:
+            ProfileId.parse(value)
+    except ValueError as exc:
+        raise ValueError(f"the match of a {instance.scope} budget is not one: {exc}") from None
 
 
 @attrs.frozen(kw_only=True)

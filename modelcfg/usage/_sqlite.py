@@ -48,6 +48,7 @@ from modelcfg.typing import Clock
 from modelcfg.usage._ledger import (
     DEFAULT_RETENTION_S,
     NONE_KEY,
+    TOTAL_KEY,
     GroupBy,
     ReportRow,
     UsageRecord,
@@ -55,9 +56,7 @@ from modelcfg.usage._ledger import (
     cost_from,
     day_of,
     hour_of,
-    order_rows,
     summarise,
-    total_of,
     unpriced_text,
 )
 
@@ -718,13 +717,20 @@ class SQLiteLedger:
             raise _problem(self.path, "read", exc) from None
         finally:
             connection.close()
-        rows = [_report_row(_label(group[0], by), group[1:]) for group in groups]
+        # Sort and total the integer sums first: a report by session may have many rows.
+        sums = [(_label(group[0], by), [_int(value) for value in group[1:]]) for group in groups]
+        cost = _SUM_COLUMNS.index("cost_pico")
+        if by in (GroupBy.DAY, GroupBy.HOUR):
+            sums.sort(key=lambda row: row[0])
+        else:
+            sums.sort(key=lambda row: (-row[1][cost], -row[1][1], row[0]))
+        totals = [sum(column) for column in zip(*(values for _, values in sums), strict=True)]
         return UsageReport(
             by=by,
             since_at=since_at,
             until_at=until_at,
-            rows=order_rows(rows, by),
-            total=total_of(rows),
+            rows=tuple(_report_row(key, values) for key, values in sums),
+            total=_report_row(TOTAL_KEY, totals or [0] * len(_SUM_COLUMNS)),
         )
 
 
@@ -740,16 +746,16 @@ def _label(value: object, by: GroupBy) -> str:
 
 def _int(value: object) -> int:
     """A sum SQLite returned: an integer, or ``NULL`` over no rows."""
+    if type(value) is int:
+        return value
     if value is None:
         return 0
-    if isinstance(value, int):
-        return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
     raise UsageLedgerError(f"The usage ledger holds a sum that is not a whole number: {value!r}.")
 
 
-def _report_row(key: str, sums: Sequence[object]) -> ReportRow:
+def _report_row(key: str, sums: Sequence[int]) -> ReportRow:
     """A report row from the sums of :data:`_SUM_COLUMNS`, in their order."""
     (
         requests,
@@ -763,7 +769,7 @@ def _report_row(key: str, sums: Sequence[object]) -> ReportRow:
         cost,
         failure_cost,
         unpriced,
-    ) = (_int(value) for value in sums)
+    ) = sums
     return ReportRow(
         key=key,
         requests=requests,

@@ -228,7 +228,7 @@ def test_alerts_are_due_at_their_fractions_of_the_limit(
     [
         ({"name": "has space"}, "budget name"),
         ({"scope": "total", "match": "x"}, "total budget matches everything"),
-        ({"scope": "model", "match": "no-slash"}, "provider/model"),
+        ({"scope": "model", "match": "no-slash"}, "the match of a model budget is not one"),
         ({"scope": "nope"}, "'nope' is not a valid BudgetScope"),
         ({"limit_usd": "-1"}, "budget limit"),
         ({"alerts": [0]}, "above 0"),
