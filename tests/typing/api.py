@@ -49,9 +49,15 @@ from modelcfg.exceptions import (
     OutputInterruptedError,
     RedactedError,
 )
-from modelcfg.stores import FileStateStore, MemoryStateStore
+from modelcfg.stores import (
+    FileStateStore,
+    MemoryStateStore,
+    RedisStateStore,
+    SqliteStateStore,
+    StoreEvent,
+)
 from modelcfg.testing import FakeClock, ScriptedTransport
-from modelcfg.typing import StateStore
+from modelcfg.typing import CounterStore, StateStore
 
 
 def values() -> None:
@@ -96,13 +102,20 @@ async def run(cfg: Config) -> str:
     events: list[ExecutorEvent] = []
     store: StateStore = MemoryStateStore()
     file_store: StateStore = FileStateStore("state.json")
+    seen: list[StoreEvent] = []
+    shared: list[StateStore] = [
+        SqliteStateStore("state.db", max_sessions=1000),
+        RedisStateStore("redis://127.0.0.1:6379/0", observers=[seen.append]),
+    ]
+    budgets: CounterStore = SqliteStateStore("state.db")
+    assert_type(await budgets.add_to_counter("budget:day", 5, ttl_s=86400.0), int)
     async with httpx.AsyncClient() as client:
         executor = Executor.from_config(
             cfg,
             client=client,
             auth_store=AuthStore(path=default_auth_path(os.environ)),
             environ=os.environ,
-            store=store if selection else file_store,
+            store=store if selection else file_store if shared else shared[0],
             observers=[events.append],
             limits=CallLimits(connect_s=5.0, first_token_s=None, idle_s=30.0, end_grace_s=1.0),
         )
