@@ -36,7 +36,8 @@ __all__ = ["BudgetAlert", "BudgetKeeper", "Counters", "Refusal", "Reservation"]
 
 class Counters(Protocol):
     """
-    Atomic named counters, as every state store of :mod:`modelcfg.stores` keeps them.
+    Atomic named counters: the part of :class:`modelcfg.typing.CounterStore` budgets use,
+    which every state store of :mod:`modelcfg.stores` implements.
     """
 
     async def add_to_counter(self, key: str, amount: int, *, ttl_s: float | None = None) -> int: ...

@@ -4,7 +4,6 @@ Tests for budgets kept in a store's counters: reservations, refusals, settlement
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 import anyio
@@ -13,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from modelcfg import ModelRef, ProfileId
+from modelcfg.stores import MemoryStateStore
 from modelcfg.usage import Budget, BudgetPeriod, Cost, Spender
 from modelcfg.usage._budgets import BudgetAlert, BudgetKeeper, Counters, Refusal, Reservation
 from tests.usage.records import T0
@@ -25,22 +25,6 @@ OPENAI = Spender(
     session="chat-1",
     api_key="team-a",
 )
-
-
-class MemoryCounters:
-    """Counters in a dict, as the memory state store keeps them (expiry aside)."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, int] = {}
-        self.lock = threading.Lock()
-
-    async def add_to_counter(self, key: str, amount: int, *, ttl_s: float | None = None) -> int:
-        with self.lock:
-            self.values[key] = self.values.get(key, 0) + amount
-            return self.values[key]
-
-    async def load_counter(self, key: str) -> int:
-        return self.values.get(key, 0)
 
 
 class Interleaving:
@@ -89,7 +73,7 @@ def keeper(
     alerts: list[BudgetAlert] = []
     made = BudgetKeeper(
         budgets or (daily(),),
-        counters if counters is not None else MemoryCounters(),
+        counters if counters is not None else MemoryStateStore(),
         clock=clock or Clock(),
         on_alert=alerts.append,
     )
@@ -191,7 +175,7 @@ async def test_alerts_fire_once_per_period_per_threshold() -> None:
 
 async def test_two_processes_sharing_counters_alert_once() -> None:
     """Keepers over one store (two workers) give each alert once between them."""
-    shared = MemoryCounters()
+    shared = MemoryStateStore()
     first, second = keeper(counters=shared), keeper(counters=shared)
     for budgets in (first, second, first):
         reservation = await budgets.reserve(OPENAI, usd("0.3"))
@@ -269,7 +253,7 @@ async def test_an_attempt_costing_more_than_its_estimate_can_cross_the_limit() -
 def test_budget_names_must_be_unique() -> None:
     """Two budgets with one name would share counters, so they are refused."""
     with pytest.raises(ValueError, match="budget names must be unique: 'daily'"):
-        BudgetKeeper([daily(), daily(scope="total", match=None)], MemoryCounters())
+        BudgetKeeper([daily(), daily(scope="total", match=None)], MemoryStateStore())
 
 
 @settings(max_examples=10, deadline=None)
@@ -284,7 +268,7 @@ def test_concurrent_requests_never_cross_a_limit_by_more_than_one_estimate(
 ) -> None:
     """200 concurrent requests against one hard limit: the spend never exceeds it by more than one estimate."""
     cents = Decimal("0.01")
-    counters = MemoryCounters()
+    counters = MemoryStateStore()
     budgets = BudgetKeeper(
         [daily(limit_usd=Decimal(limit) * cents)], Interleaving(counters), clock=Clock()
     )
