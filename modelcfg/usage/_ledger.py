@@ -325,11 +325,12 @@ class _Tally:
 
 def order_rows(rows: Iterable[ReportRow], by: GroupBy) -> tuple[ReportRow, ...]:
     """
-    Rows in report order: by time for ``day`` and ``hour``, else largest cost first.
+    Rows in report order: by time for ``day`` and ``hour``, else largest cost first,
+    then most attempts, then the row without a value, then by value.
     """
     if by in (GroupBy.DAY, GroupBy.HOUR):
         return tuple(sorted(rows, key=lambda r: r.key))
-    return tuple(sorted(rows, key=lambda r: (-r.cost_usd, -r.attempts, r.key)))
+    return tuple(sorted(rows, key=lambda r: (-r.cost_usd, -r.attempts, r.key != NONE_KEY, r.key)))
 
 
 def summarise(

@@ -140,14 +140,19 @@ def _report_query(by: GroupBy) -> str:
     The sums per group: the hourly sums of the whole hours, the attempts of the two ends.
     """
     summed, raw = _TIME_KEYS.get(by, ("NULLIF(value, '')", _DIMENSIONS[by]))
-    sums = ", ".join(f"SUM({c})" for c in _SUM_COLUMNS)
+    sums = ", ".join(f"COALESCE(SUM({c}), 0)" for c in _SUM_COLUMNS)
+    cost = 2 + _SUM_COLUMNS.index("cost_pico")
+    attempts = 2 + _SUM_COLUMNS.index("attempts")
+    # The order of order_rows(): by time, else the costliest first, then most attempts,
+    # then no value first and the values in code-point order (UTF-8 bytes keep it).
+    order = "k" if by in _TIME_KEYS else f"{cost} DESC, {attempts} DESC, k IS NOT NULL, k"
     return (
         f"SELECT k, {sums} FROM ("
         f"SELECT {summed} AS k, {', '.join(_SUM_COLUMNS)} FROM hourly "
         "WHERE dim = ? AND unit >= ? AND unit < ? "
         f"UNION ALL SELECT {raw} AS k, {_RAW_SUMS} FROM attempts WHERE at >= ? AND at < ? "
         f"UNION ALL SELECT {raw} AS k, {_RAW_SUMS} FROM attempts WHERE at >= ? AND at < ?"
-        ") GROUP BY k"
+        f") GROUP BY k ORDER BY {order}"
     )
 
 
@@ -717,31 +722,24 @@ class SQLiteLedger:
             raise _problem(self.path, "read", exc) from None
         finally:
             connection.close()
-        # Sort and total the integer sums first: a report by session may have many rows.
-        sums = [(_label(group[0], by), [_int(value) for value in group[1:]]) for group in groups]
-        cost = _SUM_COLUMNS.index("cost_pico")
-        if by in (GroupBy.DAY, GroupBy.HOUR):
-            sums.sort(key=lambda row: row[0])
+        # Rows come sorted, their sums whole numbers (SQLite sums INTEGER columns exactly).
+        if by in _TIME_KEYS:
+            label = day_of if by is GroupBy.DAY else hour_of
+            unit_s = 86400.0 if by is GroupBy.DAY else 3600.0
+            keys = [label(group[0] * unit_s) for group in groups]
         else:
-            sums.sort(key=lambda row: (-row[1][cost], -row[1][1], row[0]))
-        totals = [sum(column) for column in zip(*(values for _, values in sums), strict=True)]
+            keys = [NONE_KEY if group[0] is None else str(group[0]) for group in groups]
+        values = [group[1:] for group in groups]
+        if not all(type(v) is int for row in values for v in row):
+            values = [tuple(map(_int, row)) for row in values]
+        totals = [sum(column) for column in zip(*values, strict=True)]
         return UsageReport(
             by=by,
             since_at=since_at,
             until_at=until_at,
-            rows=tuple(_report_row(key, values) for key, values in sums),
+            rows=tuple(map(_report_row, keys, values)),
             total=_report_row(TOTAL_KEY, totals or [0] * len(_SUM_COLUMNS)),
         )
-
-
-def _label(value: object, by: GroupBy) -> str:
-    if value is None:
-        return NONE_KEY
-    if by is GroupBy.DAY:
-        return day_of(_int(value) * 86400.0)
-    if by is GroupBy.HOUR:
-        return hour_of(_int(value) * 3600.0)
-    return str(value)
 
 
 def _int(value: object) -> int:

@@ -293,4 +293,5 @@ def test_concurrent_requests_never_cross_a_limit_by_more_than_one_estimate(
 
     assert spent <= Decimal(limit) * cents + max(estimates) * cents
     assert spent <= Decimal(limit) * cents  # estimates bound the costs, so not even one over
-    assert admitted, "some request fits under any limit of a cent or more"
+    # The first request reserves first (asyncio runs tasks in order): if it fits, it goes out.
+    assert admitted or estimates[0] > limit
