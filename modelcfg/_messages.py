@@ -15,6 +15,7 @@ from typing import Literal, TypeAlias
 
 import attrs
 
+from modelcfg._core._cost import Cost
 from modelcfg.typing import JSON, JSONObject
 
 __all__ = [
@@ -386,12 +387,15 @@ class StreamEnd:
         usage: The tokens the attempt used (zero when the provider did not report them).
         model: The model that answered, as the provider reported it.
         provider_request_id: The provider's id for the request or response.
+        cost: What *usage* cost at the catalog's prices; the executor sets it on
+            the end it yields (adapters leave it ``None``).
     """
 
     finish_reason: str | None = None
     usage: Usage = attrs.field(factory=Usage)
     model: str | None = None
     provider_request_id: str | None = None
+    cost: Cost | None = None
 
 
 StreamEvent: TypeAlias = TextDelta | ToolCallDelta | StreamEnd

@@ -10,6 +10,7 @@ import attrs
 
 from modelcfg._config._schema import AuthMode
 from modelcfg._core._actions import Reason
+from modelcfg._core._cost import ZERO_COST, Cost
 from modelcfg._core._failures import Failure
 from modelcfg._core._state import AttemptState, SessionState
 from modelcfg._core._values import ModelRef, ProfileId, Target
@@ -17,6 +18,7 @@ from modelcfg._messages import (
     ChatResponse,
     Usage,
 )
+from modelcfg.usage._budgets import BudgetAlert
 
 # --- what the host sees ---------------------------------------------------------------------
 
@@ -35,6 +37,9 @@ class AttemptReport:
         latency_s: From the call going out to its end (success or failure).
         first_token_s: From the call going out to the first content, when any arrived.
         failure: How it failed; ``None`` for the successful attempt.
+        usage: The tokens the provider reported for it: the answer's, or what a
+            failed or interrupted attempt was billed; ``None`` when it reported none.
+        cost: What *usage* cost at the catalog's prices (``None`` without usage).
     """
 
     number: int
@@ -45,6 +50,8 @@ class AttemptReport:
     latency_s: float
     first_token_s: float | None = None
     failure: Failure | None = None
+    usage: Usage | None = None
+    cost: Cost | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -57,15 +64,29 @@ class Completion:
         target: The model and profile that answered.
         attempts: Every attempt, failed ones first, the successful one last.
         state: The final decision state (history, session, health snapshot).
+        cost: What the answer cost at the catalog's prices (``Cost.total`` is
+            ``None`` when a price is unknown).
 
-    Only the successful attempt's usage counts: failed attempts are never billed
-    as completions.
+    ``usage`` and ``cost`` are the answering attempt's; failed attempts that were
+    billed anyway are in ``attempts``, and :attr:`spent` adds them up.
     """
 
     response: ChatResponse
     target: Target
     attempts: tuple[AttemptReport, ...]
     state: AttemptState = attrs.field(repr=False)
+    cost: Cost = attrs.field(factory=Cost.unknown)
+
+    @property
+    def spent(self) -> Cost:
+        """
+        What the whole request cost: the answer and every failed attempt that was billed.
+        """
+        total = ZERO_COST
+        for attempt in self.attempts:
+            if attempt.cost is not None:
+                total += attempt.cost
+        return total
 
     @property
     def model(self) -> ModelRef:
@@ -157,6 +178,7 @@ class AttemptSucceeded:
     latency_s: float
     first_token_s: float | None
     usage: Usage
+    cost: Cost | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -187,6 +209,7 @@ ExecutorEvent: TypeAlias = (
     | AttemptSucceeded
     | RequestGaveUp
     | TierChanged
+    | BudgetAlert
 )
 """Everything an observer may be told."""
 
