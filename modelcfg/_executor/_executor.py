@@ -27,6 +27,8 @@ import httpx
 
 from modelcfg._config._schema import AuthMode, Config
 from modelcfg._core._actions import Call, GiveUp, Reason, ReasonCode
+from modelcfg._core._budget import Budget
+from modelcfg._core._cost import Cost
 from modelcfg._core._decide import next_attempt
 from modelcfg._core._failures import Failure, FailureKind
 from modelcfg._core._health import HealthState
@@ -65,12 +67,16 @@ from modelcfg.exceptions import (
     OutputInterruptedError,
 )
 from modelcfg.stores import MemoryStateStore
+from modelcfg.typing import CounterStore
+from modelcfg.usage._accounting import Accounting, Charge
+from modelcfg.usage._budgets import Counters, Reservation
 
 if TYPE_CHECKING:
     from modelcfg._catalog._records import ModelCatalog
     from modelcfg.adapters import Adapter
     from modelcfg.auth import AuthStoreProtocol, Refresher
     from modelcfg.typing import Clock, StateStore
+    from modelcfg.usage._ledger import UsageLedger
 
 
 logger = logging.getLogger(__name__)
@@ -113,6 +119,11 @@ class Executor:
         clock: Seconds since the epoch, for every timestamp the core sees.
         sleep: Waits a number of seconds (tests pass a recorder).
         seeds: A fresh jitter seed per request.
+        catalog: Where attempts' prices come from (see :mod:`modelcfg.usage`);
+            without one every cost is unknown.
+        ledger: Where every billed attempt is recorded (batched, off the request path).
+        budgets: Spend limits kept in *store*'s counters: a hard one skips a
+            candidate whose estimated cost would cross it, before the call.
     """
 
     def __init__(
@@ -129,6 +140,9 @@ class Executor:
         clock: Clock = time.time,
         sleep: Sleep = anyio.sleep,
         seeds: Callable[[], int] = lambda: secrets.randbits(32),
+        catalog: ModelCatalog | None = None,
+        ledger: UsageLedger | None = None,
+        budgets: Sequence[Budget] = (),
     ) -> None:
         chains = (routes.chain, *((routes.image_chain,) if routes.image_chain else ()))
         needed = {m.provider for chain in chains for m in chain.models}
@@ -155,6 +169,14 @@ class Executor:
         self.clock = clock
         self.sleep = sleep
         self.seeds = seeds
+        self.accounting = Accounting(
+            catalog=catalog,
+            ledger=ledger,
+            budgets=budgets,
+            counters=_counters(self.store, budgets),
+            clock=clock,
+            on_alert=self._notify,
+        )
 
     def __repr__(self) -> str:
         return f"Executor(chain={self.routes.chain}, store={self.store!r})"
@@ -176,6 +198,7 @@ class Executor:
         refresher: Refresher | None = None,
         clock: Clock = time.time,
         sleep: Sleep = anyio.sleep,
+        ledger: UsageLedger | None = None,
     ) -> Executor:
         """
         Build an executor from a configuration.
@@ -184,7 +207,8 @@ class Executor:
         the environment key of *environ* for the order's first profile when nothing
         in the order is usable (the rule ``modelcfg models list`` reports), else from
         *environ* alone. The catalog defaults to the curated one with the config's
-        own model entries.
+        own model entries, and prices attempts; the config's ``budgets`` are kept
+        in *store*, and every billed attempt goes to *ledger* when one is given.
         """
         from modelcfg._catalog._curated import curated_catalog
         from modelcfg._config._plan import build_routes, catalog_for
@@ -230,6 +254,9 @@ class Executor:
             profile_modes=modes,
             clock=clock,
             sleep=sleep,
+            catalog=catalog,
+            ledger=ledger,
+            budgets=config.budgets,
         )
 
     # --- public calls -----------------------------------------------------------------------
@@ -242,6 +269,7 @@ class Executor:
         session_id: str | None = None,
         selection: Selection | None = None,
         needs: RequestNeeds | None = None,
+        api_key_id: str | None = None,
     ) -> Completion:
         """
         Get one complete (non-streamed) answer, failing over as the core decides.
@@ -253,15 +281,18 @@ class Executor:
             session_id: Load and save the session in the state store under this id.
             selection: The session's ``/model`` choice for this and later requests.
             needs: What the request needs; by default only whether it has images.
+            api_key_id: Your id for the API key your caller used (a name or a hash,
+                never the secret): its budgets apply, and the ledger records it.
 
         Returns:
-            The answer, with the model and profile that gave it and every attempt.
+            The answer, with the model and profile that gave it, every attempt, and
+            the usage and cost of each.
 
         Raises:
             AttemptsExhaustedError: Every candidate failed or was skipped; it carries
                 every failure, and ``__cause__`` is the last provider exception.
         """
-        run = await self._start(request, session, session_id, selection, needs)
+        run = await self._start(request, session, session_id, selection, needs, api_key_id)
         failure: Failure | None = None
         while True:
             call = await run.decide(failure)
@@ -300,6 +331,7 @@ class Executor:
         selection: Selection | None = None,
         needs: RequestNeeds | None = None,
         restart_after_output: bool = False,
+        api_key_id: str | None = None,
     ) -> AsyncIterator[StreamingCompletion]:
         """
         Stream one answer: ``async with executor.stream(request) as answer:``.
@@ -313,7 +345,7 @@ class Executor:
         Iterating raises :class:`~modelcfg.AttemptsExhaustedError` when every
         candidate failed; ``answer.completion`` holds the result once the stream ended.
         """
-        run = await self._start(request, session, session_id, selection, needs)
+        run = await self._start(request, session, session_id, selection, needs, api_key_id)
         answer = StreamingCompletion(self, run, request, restart_after_output)
         try:
             yield answer
@@ -329,6 +361,7 @@ class Executor:
         session_id: str | None,
         selection: Selection | None,
         needs: RequestNeeds | None,
+        api_key_id: str | None = None,
     ) -> _Run:
         if session is None and session_id is not None:
             session = await self.store.load_session(session_id)
@@ -344,7 +377,8 @@ class Executor:
             needs=needs,
             seed=self.seeds(),
         )
-        return _Run(self, state, session_id)
+        charge = Charge(request_id=secrets.token_hex(8), session=session_id, api_key=api_key_id)
+        return _Run(self, state, session_id, request, charge)
 
     async def _credential(self, target: Target) -> str | None:
         return await self.credentials.credential(target.profile)
@@ -365,10 +399,23 @@ class _Run:
     One request in flight: its decision state and its attempt reports.
     """
 
-    def __init__(self, executor: Executor, state: AttemptState, session_id: str | None) -> None:
+    def __init__(
+        self,
+        executor: Executor,
+        state: AttemptState,
+        session_id: str | None,
+        request: ChatRequest,
+        charge: Charge,
+    ) -> None:
         self.executor = executor
         self.state = state
         self.session_id = session_id
+        self.request = request
+        self.charge = charge
+        # What the call out now holds of its budgets, and a failed attempt's cost that
+        # its budgets are still to be charged (settled as the next decision begins).
+        self.reservation: Reservation | None = None
+        self.unsettled: tuple[Reservation | None, Cost | None] | None = None
         self.reports: list[AttemptReport] = []
         self.started_at: dict[int, float] = {}
         self.waited_s: dict[int, float] = {}
@@ -741,3 +788,20 @@ def _credentials_failure(exc: CredentialsError, target: Target, now: float) -> F
         profile=target.profile,
         code="missing_credentials",
     )
+
+
+def _counters(store: StateStore, budgets: Sequence[Budget]) -> Counters | None:
+    """
+    *store*'s counters, where the budgets are kept; ``None`` when there are no budgets.
+
+    Raises:
+        ModelcfgError: There are budgets and *store* keeps no counters.
+    """
+    if not budgets:
+        return None
+    if not isinstance(store, CounterStore):
+        raise ModelcfgError(
+            f"Budgets are kept in the state store's counters, and {store!r} has none: "
+            "use a store from modelcfg.stores (memory, SQLite or Redis)."
+        )
+    return store

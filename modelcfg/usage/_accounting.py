@@ -3,11 +3,12 @@ What the executor does about money, in one place: price attempts, keep them in t
 ledger, and reserve and charge budgets.
 
 The executor calls three things: :meth:`Accounting.reserve` before an attempt goes
-out (a :class:`~modelcfg.usage.Refusal` skips the candidate),
-:meth:`Accounting.charge` after it ended (answered or not, with whatever usage the
-provider reported), and :meth:`Accounting.release` when it was never sent or was
-cancelled before any usage came back. Recording is batched by the ledger, so none
-of this waits for a disk; budget counters live in the executor's state store.
+out (a :class:`~modelcfg.usage.Refusal` skips the candidate), :meth:`Accounting.record`
+when it ended (answered or not, with whatever usage the provider reported), and
+:meth:`Accounting.settle` to charge its budgets (or give the reservation back when
+it cost nothing, was never sent, or was cancelled). Recording is batched by the
+ledger, so none of this waits for a disk; budget counters live in the executor's
+state store.
 """
 
 from __future__ import annotations
@@ -151,14 +152,7 @@ class Accounting:
             charge.spender(target), self.estimate(target.model, request)
         )
 
-    async def release(self, reservation: Reservation | None) -> None:
-        """
-        Give back a reservation whose attempt cost nothing.
-        """
-        if reservation is not None and self.keeper is not None:
-            await self.keeper.release(reservation)
-
-    async def charge(
+    def record(
         self,
         *,
         charge: Charge,
@@ -168,19 +162,17 @@ class Accounting:
         answered: bool,
         failure: FailureKind | None = None,
         latency_s: float | None = None,
-        reservation: Reservation | None = None,
     ) -> Cost | None:
         """
-        Price an attempt that ended, record it, and charge its budgets.
+        Price an attempt that ended and record it in the ledger (batched: never waits).
 
         A failed attempt is recorded only when its provider reported usage for it
         (it was billed); *usage* is then what was reported.
 
         Returns:
-            The attempt's cost, or ``None`` for a failed attempt without usage.
+            The attempt's cost, or ``None`` for an attempt without usage.
         """
         if usage is None or (not answered and usage.is_empty):
-            await self.release(reservation)
             return None
         cost = self.cost(target.model, usage)
         if self.ledger is not None:
@@ -201,6 +193,16 @@ class Accounting:
                     latency_s=latency_s,
                 )
             )
-        if reservation is not None and self.keeper is not None:
-            await self.keeper.settle(reservation, cost)
         return cost
+
+    async def settle(self, reservation: Reservation | None, cost: Cost | None) -> None:
+        """
+        Charge an attempt's *cost* to the budgets its *reservation* held, or give the
+        reservation back when the attempt cost nothing (``None``).
+        """
+        if reservation is None or self.keeper is None:
+            return
+        if cost is None:
+            await self.keeper.release(reservation)
+        else:
+            await self.keeper.settle(reservation, cost)

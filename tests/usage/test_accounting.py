@@ -57,10 +57,10 @@ def test_the_estimate_prices_the_prompt_and_the_requests_output_limit() -> None:
     assert Cost(usd=Decimal("0.00513")) == accounting().estimate(GPT.model, REQUEST)
 
 
-async def test_an_answer_is_recorded_with_its_cost_and_who_it_is_charged_to() -> None:
+def test_an_answer_is_recorded_with_its_cost_and_who_it_is_charged_to() -> None:
     """charge() records the answered attempt with the request's ids and returns its cost."""
     ledger = MemoryLedger()
-    cost = await accounting(ledger=ledger).charge(
+    cost = accounting(ledger=ledger).record(
         charge=CHARGE, attempt=2, target=GPT, usage=Usage(output_tokens=100), answered=True
     )
     (kept,) = ledger.records()
@@ -76,11 +76,11 @@ async def test_an_answer_is_recorded_with_its_cost_and_who_it_is_charged_to() ->
     )
 
 
-async def test_a_failure_is_recorded_only_when_its_usage_was_reported() -> None:
+def test_a_failure_is_recorded_only_when_its_usage_was_reported() -> None:
     """A failed attempt with billed tokens is recorded as not answered; one without is not."""
     ledger = MemoryLedger()
     books = accounting(ledger=ledger)
-    billed = await books.charge(
+    billed = books.record(
         charge=CHARGE,
         attempt=1,
         target=GPT,
@@ -88,7 +88,7 @@ async def test_a_failure_is_recorded_only_when_its_usage_was_reported() -> None:
         answered=False,
         failure=FailureKind.STREAM_INTERRUPTED,
     )
-    unbilled = await books.charge(
+    unbilled = books.record(
         charge=CHARGE, attempt=2, target=GPT, usage=None, answered=False, failure=FailureKind.SERVER
     )
 
@@ -113,19 +113,27 @@ async def test_budgets_are_reserved_then_charged_the_actual_cost() -> None:
     books = accounting(budgets=[budget], counters=store)
     held = await books.reserve(GPT, REQUEST, CHARGE)
     assert isinstance(held, Reservation)
-    await books.charge(
-        charge=CHARGE,
-        attempt=1,
-        target=GPT,
-        usage=Usage(output_tokens=100),
-        answered=True,
-        reservation=held,
+    cost = books.record(
+        charge=CHARGE, attempt=1, target=GPT, usage=Usage(output_tokens=100), answered=True
     )
+    await books.settle(held, cost)
     second = await books.reserve(GPT, REQUEST, CHARGE)
     third = await books.reserve(GPT, REQUEST, CHARGE)
 
     assert (True, True) == (isinstance(second, Reservation), isinstance(third, Refusal))
     assert Decimal("0.00613") == await books.keeper.spent(budget, "chat-1")  # type: ignore[union-attr]
+
+
+async def test_a_reservation_without_a_cost_is_given_back() -> None:
+    """Settling with no cost (nothing was billed) releases what the attempt held."""
+    store = MemoryStateStore()
+    budget = Budget(name="daily", scope="total", limit_usd="1", period=BudgetPeriod.parse("day"))
+    books = accounting(budgets=[budget], counters=store)
+    held = await books.reserve(GPT, REQUEST, CHARGE)
+    assert isinstance(held, Reservation)
+    await books.settle(held, None)
+
+    assert Decimal(0) == await books.keeper.spent(budget, "*")  # type: ignore[union-attr]
 
 
 def test_budgets_need_a_counter_store() -> None:
