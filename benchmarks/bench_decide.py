@@ -3,7 +3,13 @@ How long one next_attempt() decision takes: 3 models x 3 profiles, realistic hea
 
 Run it with ``python benchmarks/bench_decide.py``; it is not collected by pytest.
 Each scenario decides on the same prepared state many times and prints the
-median and 90th percentile per decision, in microseconds.
+median and 90th percentile per decision, in microseconds. Targets: a first attempt
+within 5 µs and a decision after a failure within 20 µs, at the median.
+
+The decisions are timed in short batches (20 at a time), so that on a shared machine
+few batches span a moment the process was not running: the median then measures the
+decision, not the machine's load. Set ``PYTHONPATH`` to another checkout to time its
+core with the same script.
 """
 
 from __future__ import annotations
@@ -19,8 +25,10 @@ from modelcfg._core._health import Circuit, HealthState, KindCounter, Window
 from modelcfg._core._state import AttemptState, ModelTraits, Routes, SessionState
 
 T0 = 1_700_000_000.0
-ROUNDS = 200
-LOOPS = 100
+ROUNDS = 1_000
+LOOPS = 20
+FIRST_TARGET_US = 5.0
+AFTER_FAILURE_TARGET_US = 20.0
 
 
 def routes() -> Routes:
@@ -106,8 +114,8 @@ def main() -> None:
     print(
         f"next_attempt, {len(r.chain.models)} models x 3 profiles, {ROUNDS}x{LOOPS} decisions each"
     )
-    medians = [
-        measure("first attempt (skips a cooling profile)", lambda: next_attempt(None, start)),
+    first_us = measure("first attempt (skips a cooling profile)", lambda: next_attempt(None, start))
+    after_us = [
         measure("rate limited -> rotate profile", lambda: next_attempt(rate_limited, pending)),
         measure("server error -> retry same target", lambda: next_attempt(server, pending)),
         measure("timeout -> fallback (skips disabled)", lambda: next_attempt(timeout, pending)),
@@ -116,7 +124,14 @@ def main() -> None:
             lambda: next_attempt(rate_limited, deep),
         ),
     ]
-    print(f"{'overall median of scenario medians':<44} {statistics.median(medians):7.2f} µs")
+    overall = statistics.median([first_us, *after_us])
+    print(f"{'overall median of scenario medians':<44} {overall:7.2f} µs")
+    print(
+        f"targets: first attempt {first_us:.2f} <= {FIRST_TARGET_US:g} µs "
+        f"{'met' if first_us <= FIRST_TARGET_US else 'MISSED'}; after a failure, slowest "
+        f"{max(after_us):.2f} <= {AFTER_FAILURE_TARGET_US:g} µs "
+        f"{'met' if max(after_us) <= AFTER_FAILURE_TARGET_US else 'MISSED'}"
+    )
 
 
 if __name__ == "__main__":

@@ -12,11 +12,96 @@ from __future__ import annotations
 import pathlib
 from collections.abc import Callable
 
+import attrs
+
 from modelcfg._core._failures import FailureKind
-from modelcfg._core._health import CIRCUIT_CYCLE, WINDOW_CYCLE, render_cycle_mermaid
-from modelcfg._core._policy import DEFAULT_RULES, render_policy_markdown
+from modelcfg._core._health import CIRCUIT_CYCLE, WINDOW_CYCLE, Phase, Transition
+from modelcfg._core._policy import DEFAULT_RULES, Mark, Policy
 
 PAGE = pathlib.Path(__file__).with_name("decisions.md")
+
+
+def _seconds(value: float) -> str:
+    if value == 0:
+        return "-"
+    for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
+        if value >= size and value % size == 0:
+            return f"{int(value // size)} {unit}"
+    return f"{value:g} s"
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "-"
+
+
+def render_policy_markdown(policy: Policy | None = None) -> str:
+    """
+    The rule table and the policy's numbers as Markdown.
+
+    Args:
+        policy: The policy to render; the default policy when ``None``.
+
+    Returns:
+        A Markdown fragment: a table with one row per failure kind, then a list of
+        the other knobs with their values.
+    """
+    policy = policy if policy is not None else Policy()
+    lines = [
+        "| Kind | Marks | Scope | Window | Repeats | Retry-After | Same target | "
+        "Other profiles | Next model | Circuit | Note |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for kind in FailureKind:
+        rule = policy.rule_for(kind)
+        marked = rule.mark is not Mark.NONE
+        repeats = (
+            f"x{rule.escalation:g} up to {_seconds(rule.max_window_s)}"
+            if marked and rule.escalation > 1
+            else "-"
+        )
+        retries = f"{rule.retries} retries" if rule.retries else "-"
+        cells = [
+            f"`{kind.value}`",
+            rule.mark.value if marked else "-",
+            rule.scope.value.replace("_", "+") if marked else "-",
+            _seconds(rule.window_s) if marked else "-",
+            repeats,
+            "honoured" if rule.honour_retry_after else "-",
+            retries,
+            _yes(rule.rotate_profile),
+            _yes(rule.fall_back),
+            "counts" if rule.trips_circuit else "-",
+            rule.note or ("gives up" if rule.gives_up else ""),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    knobs = [
+        (name, getattr(policy, name))
+        for name in (f.name for f in attrs.fields(Policy))
+        if name != "rules"
+    ]
+    lines.extend(f"- `{name}` = `{value!r}`" for name, value in knobs)
+    return "\n".join(lines) + "\n"
+
+
+_STATE_NAMES = {
+    Phase.CLOSED: "Closed",
+    Phase.OPEN: "Open",
+    Phase.HALF_OPEN: "HalfOpen",
+    Phase.PROBING: "Probing",
+}
+
+
+def render_cycle_mermaid(cycle: tuple[Transition, ...]) -> str:
+    """
+    *cycle* as a Mermaid state diagram.
+    """
+    lines = ["```mermaid", "stateDiagram-v2", "    [*] --> Closed"]
+    lines += [
+        f"    {_STATE_NAMES[t.source]} --> {_STATE_NAMES[t.target]}: {t.event}" for t in cycle
+    ]
+    lines.append("```")
+    return "\n".join(lines) + "\n"
 
 
 def _circuit_kinds() -> str:

@@ -67,15 +67,11 @@ if _TYPE_CHECKING:
         Action,
         Call,
         GiveUp,
-        Reason,
-        ReasonCode,
-        Skip,
-        SkipCode,
     )
     from modelcfg._core._decide import (
         next_attempt,
     )
-    from modelcfg._core._failures import Failure, FailureKind, redact
+    from modelcfg._core._failures import Failure, FailureKind
     from modelcfg._core._health import (
         HealthState,
     )
@@ -84,6 +80,8 @@ if _TYPE_CHECKING:
         KindRule,
         Policy,
     )
+    from modelcfg._core._reasons import Reason, ReasonCode, Skip, SkipCode
+    from modelcfg._core._redact import redact
     from modelcfg._core._replay import (
         render_steps,
         replay,
@@ -256,19 +254,13 @@ _LAZY_BY_MODULE: dict[str, tuple[str, ...]] = {
     "modelcfg._config._providers": ("WireFormat",),
     "modelcfg._config._resolve": ("resolve_model",),
     "modelcfg._config._schema": ("AuthMode", "Config", "ModelEntry", "ProviderConfig"),
-    "modelcfg._core._actions": (
-        "Action",
-        "Call",
-        "GiveUp",
-        "Reason",
-        "ReasonCode",
-        "Skip",
-        "SkipCode",
-    ),
+    "modelcfg._core._actions": ("Action", "Call", "GiveUp"),
     "modelcfg._core._decide": ("next_attempt",),
-    "modelcfg._core._failures": ("Failure", "FailureKind", "redact"),
+    "modelcfg._core._failures": ("Failure", "FailureKind"),
     "modelcfg._core._health": ("HealthState",),
     "modelcfg._core._policy": ("DEFAULT_RULES", "KindRule", "Policy"),
+    "modelcfg._core._reasons": ("Reason", "ReasonCode", "Skip", "SkipCode"),
+    "modelcfg._core._redact": ("redact",),
     "modelcfg._core._replay": ("render_steps", "replay", "steps_to_json"),
     "modelcfg._core._state": (
         "AttemptRecord",

@@ -10,6 +10,14 @@ never be truncated or lost on a crash (a JSON state store, the config doctor):
   bytes or the new bytes, never a mix, even if the process is killed mid-write.
 - :func:`exclusive_lock` holds ``fcntl.flock`` on a sibling ``.lock`` file, so a
   read-modify-write done under it is never interleaved with another process's.
+  The lock file is opened with ``O_NOFOLLOW``.
+- :func:`read_regular` reads a file only when it is a regular file: a FIFO, a
+  device or a directory is refused at once instead of blocking or failing later,
+  and so, when asked, is a symbolic link.
+- Directories they create are 0700, each of them, whatever the umask.
+- Run as root (``sudo``), they keep files with their owners: a replaced file keeps
+  its owner, and a new file, lock file or directory belongs to the owner of the
+  directory it is made in, so a user's store never becomes root's.
 - :func:`loose_permissions` says whether group or others may read a file.
 - :func:`backup_copy` keeps a copy of a file next to it (``name.bak``), never
   overwriting an earlier backup.
@@ -38,8 +46,13 @@ __all__ = [
     "backup_copy",
     "exclusive_lock",
     "fsync_directory",
+    "NotRegularFileError",
+    "keep_backup",
     "lock_path_for",
     "loose_permissions",
+    "make_private_dirs",
+    "read_regular",
+    "read_regular_file",
 ]
 
 PRIVATE_FILE_MODE: Final = 0o600
@@ -60,6 +73,118 @@ class LockTimeoutError(TimeoutError):
     def __init__(self, message: str, *, path: Path) -> None:
         self.path = path
         super().__init__(message)
+
+
+class NotRegularFileError(OSError):
+    """
+    A path that must be a regular file is something else: a FIFO, a device, a
+    directory, or a symbolic link where none is followed.
+
+    Attributes:
+        path: The path.
+        what: What it is instead, for messages (``a FIFO``, ``a symbolic link``).
+    """
+
+    def __init__(self, path: Path, what: str) -> None:
+        self.path = path
+        self.what = what
+        super().__init__(errno.EINVAL, f"{path} is {what}, not a regular file")
+
+
+def _what(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def read_regular(path: Path, *, follow_symlinks: bool = True) -> tuple[bytes, os.stat_result]:
+    """
+    Read *path*, which must be a regular file, and return its bytes and its status.
+
+    The file is opened without blocking and checked before it is read, so a FIFO
+    at *path* is refused at once instead of waiting forever for a writer.
+
+    Args:
+        path: The file.
+        follow_symlinks: Whether a symbolic link at *path* is followed; when not,
+            it is refused.
+
+    Raises:
+        FileNotFoundError: Nothing is at *path*.
+        NotRegularFileError: *path* is not a regular file (or is a symbolic link
+            that is not followed).
+        OSError: It cannot be read.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
+    if not follow_symlinks:
+        flags |= os.O_NOFOLLOW
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and not follow_symlinks and path.is_symlink():
+            raise NotRegularFileError(path, "a symbolic link") from None
+        raise
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise NotRegularFileError(path, _what(status.st_mode))
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks), status
+    finally:
+        os.close(fd)
+
+
+def read_regular_file(path: Path, *, follow_symlinks: bool = True) -> bytes:
+    """
+    The bytes of *path*, which must be a regular file (see :func:`read_regular`).
+    """
+    return read_regular(path, follow_symlinks=follow_symlinks)[0]
+
+
+def _as_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def _owner_of(path: Path) -> tuple[int, int]:
+    status = os.stat(path)
+    return status.st_uid, status.st_gid
+
+
+def make_private_dirs(directory: Path) -> None:
+    """
+    Create *directory* and any missing parents, each with mode 0700 whatever the umask.
+
+    Existing directories are left as they are. Run as root, each new directory
+    belongs to the owner of the directory it was made in.
+
+    Raises:
+        OSError: A directory cannot be created.
+    """
+    missing: list[Path] = []
+    current = directory
+    while not current.is_dir():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for new in reversed(missing):
+        try:
+            os.mkdir(new, _PRIVATE_DIR_MODE)
+        except FileExistsError:
+            if new.is_dir():
+                continue  # made meanwhile by another process
+            raise
+        os.chmod(new, _PRIVATE_DIR_MODE)  # os.mkdir applies the umask; make the mode exact
+        if _as_root():
+            os.chown(new, *_owner_of(new.parent))
 
 
 def lock_path_for(path: Path) -> Path:
@@ -88,10 +213,11 @@ def atomic_write(path: Path, data: bytes, *, mode: int = PRIVATE_FILE_MODE) -> N
     """
     Replace *path* with *data* so that readers and crashes see old or new, never a mix.
 
-    The parent directory is created (mode 0700) when missing. The temporary file
-    is created with ``O_EXCL`` and *mode* directly, so the result does not depend
-    on the process umask. On any error the temporary file is removed and *path*
-    is left as it was.
+    The parent directory is created (mode 0700, with any missing parents) when
+    missing. The temporary file is created with ``O_EXCL`` and *mode* directly, so
+    the result does not depend on the process umask. Run as root, the new file gets
+    the owner of the file it replaces, or of its directory. On any error the
+    temporary file is removed and *path* is left as it was.
 
     Args:
         path: The file to replace or create.
@@ -102,7 +228,8 @@ def atomic_write(path: Path, data: bytes, *, mode: int = PRIVATE_FILE_MODE) -> N
         OSError: The directory cannot be created or written.
     """
     directory = path.parent
-    directory.mkdir(parents=True, exist_ok=True, mode=_PRIVATE_DIR_MODE)
+    make_private_dirs(directory)
+    owner = _keeper(path) if _as_root() else None
     while True:
         tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
         try:
@@ -114,6 +241,8 @@ def atomic_write(path: Path, data: bytes, *, mode: int = PRIVATE_FILE_MODE) -> N
         try:
             # os.open applies the umask to *mode*; fchmod makes the mode exact.
             os.fchmod(fd, mode)
+            if owner is not None:
+                os.fchown(fd, *owner)
             view = memoryview(data)
             while view:
                 written = os.write(fd, view)
@@ -127,6 +256,17 @@ def atomic_write(path: Path, data: bytes, *, mode: int = PRIVATE_FILE_MODE) -> N
             tmp.unlink()
         raise
     fsync_directory(directory)
+
+
+def _keeper(path: Path) -> tuple[int, int]:
+    """
+    Who should own a file written at *path*: the owner of the file there, else of its directory.
+    """
+    try:
+        status = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return _owner_of(path.parent)
+    return status.st_uid, status.st_gid
 
 
 @contextlib.contextmanager
@@ -146,9 +286,14 @@ def exclusive_lock(path: Path, *, timeout_s: float = 10.0) -> Iterator[None]:
         LockTimeoutError: The lock was not acquired within *timeout_s*.
     """
     lock_file = lock_path_for(path)
-    lock_file.parent.mkdir(parents=True, exist_ok=True, mode=_PRIVATE_DIR_MODE)
-    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE_MODE)
+    make_private_dirs(lock_file.parent)
+    # O_NOFOLLOW: a symbolic link planted at the lock's name is refused (ELOOP), so
+    # creating the lock can never create or truncate a file elsewhere.
+    flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+    fd = os.open(lock_file, flags, PRIVATE_FILE_MODE)
     try:
+        if _as_root():
+            os.fchown(fd, *_keeper_of_new(fd, lock_file))
         deadline = time.monotonic() + timeout_s
         while True:
             try:
@@ -172,6 +317,16 @@ def exclusive_lock(path: Path, *, timeout_s: float = 10.0) -> Iterator[None]:
         os.close(fd)
 
 
+def _keeper_of_new(fd: int, path: Path) -> tuple[int, int]:
+    """
+    Who should own the lock file open as *fd*: its owner, unless root just made it.
+    """
+    status = os.fstat(fd)
+    if status.st_uid != 0:
+        return status.st_uid, status.st_gid
+    return _owner_of(path.parent)
+
+
 def loose_permissions(path: Path) -> int | None:
     """
     Return the permission bits of *path* when group or others may access it, else ``None``.
@@ -186,27 +341,53 @@ def loose_permissions(path: Path) -> int | None:
     return bits if bits & 0o077 else None
 
 
-def backup_copy(path: Path, *, suffix: str = ".bak") -> Path | None:
+def backup_copy(path: Path, *, suffix: str = ".bak", mode: int | None = None) -> Path | None:
     """
     Copy *path* to ``path + suffix`` and return the copy, never overwriting a backup.
 
     When ``name.bak`` already holds exactly the same bytes, nothing is written and
     ``None`` is returned. When it holds something else, ``name.bak.1``,
-    ``name.bak.2``, ... is used. Permission bits are copied; the copy is written
-    atomically.
+    ``name.bak.2``, ... is used. The copy is written atomically.
+
+    Args:
+        path: The file to back up.
+        suffix: What the backup's name adds to *path*'s.
+        mode: The backup's permission bits (0600 for a file holding keys); the
+            original's by default.
+
+    Raises:
+        FileNotFoundError: *path* does not exist.
+    """
+    backup, written = keep_backup(path, suffix=suffix, mode=mode)
+    return backup if written else None
+
+
+def keep_backup(path: Path, *, suffix: str = ".bak", mode: int | None = None) -> tuple[Path, bool]:
+    """
+    Make sure a backup holds the current bytes of *path*, and say which one.
+
+    Like :func:`backup_copy`, but an existing backup with the same bytes is
+    returned too (and given *mode* when one is asked for).
+
+    Returns:
+        The backup holding *path*'s bytes, and whether it was written now.
 
     Raises:
         FileNotFoundError: *path* does not exist.
     """
     data = path.read_bytes()
-    mode = stat.S_IMODE(path.stat().st_mode)
+    original = stat.S_IMODE(path.stat().st_mode)
     candidate = path.with_name(path.name + suffix)
     counter = 0
     while candidate.exists():
         if candidate.read_bytes() == data:
-            return None
+            if mode is not None and stat.S_IMODE(candidate.stat().st_mode) != mode:
+                os.chmod(candidate, mode)
+            return candidate, False
         counter += 1
         candidate = path.with_name(f"{path.name}{suffix}.{counter}")
-    atomic_write(candidate, data, mode=mode)
+    atomic_write(candidate, data, mode=original if mode is None else mode)
     shutil.copystat(path, candidate)
-    return candidate
+    if mode is not None:
+        os.chmod(candidate, mode)  # copystat copied the original's bits
+    return candidate, True

@@ -13,8 +13,12 @@ Without ``--fix`` it only plans and exits 1 when something is pending. With ``--
 3. ``auth.order`` is seeded with ``provider:default`` for each provider whose
    imported profile is in the auth store (missing entries only).
 
-A legacy ``auth.json`` sitting where the auth store belongs is moved to
-``auth.json.bak`` (never overwriting an older backup) and imported from there.
+A legacy ``auth.json`` sitting where the auth store belongs is copied to
+``auth.json.bak`` (mode 0600, never overwriting an older backup) and imported
+from there into a new store, which replaces the legacy file in one atomic rename:
+a crash or an error at any point leaves the keys in ``auth.json``. A backup of a
+legacy store whose credentials are all missing from the store (an earlier run
+was interrupted after moving it aside) is imported again.
 Every precondition is checked before anything is written. A second ``--fix``
 finds nothing to do.
 """
@@ -45,14 +49,15 @@ from modelcfg._config._file import read_config_data
 from modelcfg._config._load import load_config
 from modelcfg._config._migrate import AuthMode, Change, legacy_keys, migrate_config, seed_auth_order
 from modelcfg._config._providers import BUILTIN_PROVIDERS
-from modelcfg._fileio import atomic_write, backup_copy
+from modelcfg._fileio import PRIVATE_FILE_MODE, atomic_write, backup_copy, keep_backup
 from modelcfg.auth import (
     AuthStoreProtocol,
     LegacyAuthImport,
     MemoryAuthStore,
     import_legacy_auth,
 )
-from modelcfg.auth._legacy import is_legacy_auth_document
+from modelcfg.auth._legacy_format import is_legacy_auth_document, scan_auth_doc
+from modelcfg.auth._store import replacing_legacy
 from modelcfg.exceptions import ConfigError
 from modelcfg.typing import JSON
 
@@ -130,12 +135,54 @@ def _looks_like_store(path: Path) -> bool:
     return data is not None and isinstance(data.get("version"), int)
 
 
-def _is_legacy_store(path: Path) -> bool:
+def _legacy_store_bytes(path: Path) -> bytes | None:
     """
-    Whether the auth store's own file is a legacy ``auth.json`` that can be imported.
+    The bytes of the auth store's own file when it is a legacy ``auth.json`` that can be imported.
     """
+    if not path.is_file():
+        return None
     data = _read_object(path)
-    return data is not None and is_legacy_auth_document(data)
+    if data is None or not is_legacy_auth_document(data):
+        return None
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _backups(path: Path) -> list[Path]:
+    """
+    The backups of *path*, as :func:`~modelcfg._fileio.keep_backup` names them: ``name.bak``, ...
+    """
+    found: list[Path] = []
+    candidate = path.with_name(path.name + ".bak")
+    while candidate.exists():
+        found.append(candidate)
+        candidate = path.with_name(f"{path.name}.bak.{len(found)}")
+    return found
+
+
+def _unfinished_imports(context: Context, store_path: Path) -> tuple[Path, ...]:
+    """
+    Backups of a legacy store file none of whose credentials is in the auth store.
+
+    An earlier ``doctor --fix`` moved the legacy file aside and was stopped before
+    the import was written (a crash, a busy lock): its keys are only in the backup.
+    An import is one atomic change, so a finished one left every key in the store.
+    """
+    legacy: list[tuple[Path, dict[str, object]]] = []
+    for backup in _backups(store_path):
+        doc = _read_object(backup) if backup.is_file() else None
+        if doc is not None and is_legacy_auth_document(doc):
+            legacy.append((backup, doc))
+    if not legacy:
+        return ()
+    held = {stored.credential.secret for stored in context.store().profiles()}
+    return tuple(
+        backup
+        for backup, doc in legacy
+        if not {found.credential.secret for found in scan_auth_doc(doc, str(backup), [])} & held
+    )
 
 
 def _legacy_files(context: Context, config_file: Path | None) -> LegacyFiles:
@@ -158,32 +205,6 @@ def _legacy_files(context: Context, config_file: Path | None) -> LegacyFiles:
     auth = next((directory / n for n in _AUTH_FILES if usable(directory / n)), None)
     oauth = directory / "oauth.json"
     return LegacyFiles(auth_json=auth, oauth_json=oauth if usable(oauth) else None)
-
-
-def _move_aside(path: Path) -> Path:
-    """
-    Move *path* to ``name.bak`` (or ``name.bak.1``, ...) without ever overwriting a backup.
-
-    When a backup with exactly the same bytes exists already, *path* is only removed.
-
-    Returns:
-        The backup that now holds the content.
-    """
-    data = path.read_bytes()
-    candidate = path.with_name(path.name + ".bak")
-    counter = 0
-    while True:
-        try:
-            os.link(path, candidate)  # fails instead of replacing an existing file
-        except FileExistsError:
-            if candidate.read_bytes() == data:
-                break
-            counter += 1
-            candidate = path.with_name(f"{path.name}.bak.{counter}")
-            continue
-        break
-    os.unlink(path)
-    return candidate
 
 
 _MODES: dict[str, AuthMode] = {"api_key": "api_key", "oauth": "oauth", "token": "token"}
@@ -222,19 +243,28 @@ def run_doctor(context: Context) -> int:
     legacy = legacy_keys(data) if data is not None else ()
     files = _legacy_files(context, path)
     store_path = context.store_path()
-    legacy_store = _is_legacy_store(store_path)
-    use_env = bool(context.args.import_env) or bool(legacy) or files.any() or legacy_store
+    legacy_bytes = _legacy_store_bytes(store_path)
+    legacy_store = legacy_bytes is not None
+    unfinished = () if legacy_store else _unfinished_imports(context, store_path)
+    use_env = (
+        bool(context.args.import_env)
+        or bool(legacy)
+        or files.any()
+        or legacy_store
+        or bool(unfinished)
+    )
     environ: Mapping[str, str] | None = context.environ if use_env else None
     # A legacy file at the store's path cannot be opened as a store: plan against
-    # an empty one, importing from that file.
+    # an empty one, importing from that file. One auth.json is imported per run:
+    # the legacy store first, then an unfinished import, then the legacy directory's.
     plan_store: AuthStoreProtocol = MemoryAuthStore() if legacy_store else context.store()
-    auth_json = store_path if legacy_store else files.auth_json
-    notes: tuple[str, ...] = ()
-    if legacy_store and files.auth_json is not None:
-        notes = (
-            f"{files.auth_json} will be imported by the next `modelcfg doctor --fix`, after "
-            f"the legacy {store_path} has been moved aside",
-        )
+    sources = [store_path] if legacy_store else [*unfinished]
+    if files.auth_json is not None:
+        sources.append(files.auth_json)
+    auth_json = sources[0] if sources else None
+    notes = tuple(
+        f"{later} will be imported by the next `modelcfg doctor --fix`" for later in sources[1:]
+    )
 
     plan = import_legacy_auth(
         plan_store,
@@ -268,6 +298,12 @@ def run_doctor(context: Context) -> int:
     planned_auth = plan.changes
     if legacy_store:
         planned_auth = (f"Would move the legacy {store_path} aside as its backup.", *planned_auth)
+    elif unfinished and auth_json == unfinished[0]:
+        planned_auth = (
+            f"Would finish importing {auth_json}, a legacy auth store an earlier "
+            "`modelcfg doctor --fix` moved aside: none of its credentials is in the auth store.",
+            *planned_auth,
+        )
     pending = bool(config_changes) or bool(plan.added) or legacy_store
 
     if not fix:
@@ -282,20 +318,28 @@ def run_doctor(context: Context) -> int:
     if path is not None and config_changes:
         _check_config_writable(path)
     moved: list[str] = []
-    already_backed_up: tuple[Path, ...] = ()
-    if legacy_store and auth_json is not None:
-        backup = _move_aside(store_path)
-        moved.append(f"Moved the legacy {store_path} to {backup}.")
+    target: AuthStoreProtocol = context.store()
+    already_backed_up: tuple[Path, ...] = tuple(unfinished)
+    if legacy_bytes is not None:
+        # The backup first (fsynced, 0600: it holds keys); then the new store, written
+        # by the import, replaces the legacy file in one rename. Until that rename the
+        # legacy file stays where it is, so a crash or a busy lock loses nothing.
+        backup, _written = keep_backup(store_path, mode=PRIVATE_FILE_MODE)
+        target = replacing_legacy(context.store(), legacy_bytes)
         auth_json = backup
         already_backed_up = (backup,)
     applied = import_legacy_auth(
-        context.store(),
+        target,
         auth_json=auth_json,
         oauth_json=files.oauth_json,
         environ=environ,
         dry_run=False,
         backups_of=already_backed_up,
     )
+    if legacy_bytes is not None:
+        moved.append(f"Moved the legacy {store_path} to {auth_json}.")
+    elif unfinished and auth_json == unfinished[0]:
+        moved.append(f"Finished importing {auth_json}, which an earlier run moved aside.")
     written: list[str] = []
     if path is not None and config_changes:
         written = _write_config(path, migrated)

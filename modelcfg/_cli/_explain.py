@@ -75,6 +75,8 @@ def _read_script(context: Context, name: str) -> dict[str, object]:
             "with a list of steps",
             Exit.USAGE,
         ) from None
+    except ValueError:  # a whole number longer than Python reads
+        raise CliError(f"the script {where} holds a number too long to read", Exit.USAGE) from None
     if not isinstance(data, dict):
         raise CliError(f"the script {where} must hold an object", Exit.USAGE)
     return data

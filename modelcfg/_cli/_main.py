@@ -26,7 +26,7 @@ from modelcfg._cli._common import (
     environ_default,
     nonempty_path,
 )
-from modelcfg._core._failures import redact
+from modelcfg._core._redact import redact
 from modelcfg.exceptions import (
     AuthStoreError,
     ConfigError,

@@ -24,7 +24,7 @@ from modelcfg._config._problems import Lost, at_path, did_you_mean, key_path
 from modelcfg._config._providers import BUILTIN_PROVIDERS, WireFormat
 from modelcfg._config._schema import ChainConfig, Config, ProviderConfig
 from modelcfg._core._budget import BudgetScope
-from modelcfg._core._failures import redact
+from modelcfg._core._redact import redact
 from modelcfg._core._values import ModelRef
 
 __all__ = ["check"]
@@ -109,6 +109,7 @@ def check(config: Config, lost: Lost | None = None) -> list[str]:
         *_agent_models(scope),
         *_agent_chains(scope),
         *_providers(config),
+        *_key_shaped(config),
         *_budgets(scope),
     ]
 
@@ -396,3 +397,60 @@ def _provider_entry(provider: str, settings: ProviderConfig) -> list[str]:
                 )
             )
     return errors
+
+
+_CREDENTIAL_PARAMS: Final = frozenset(
+    {
+        *("api_key", "apikey", "x_api_key", "key", "token", "auth", "authorization", "bearer"),
+        *("access_token", "refresh_token", "id_token", "auth_token", "session_token"),
+        *("password", "passwd", "secret", "client_secret", "cookie", "credential", "credentials"),
+    }
+)
+
+
+def names_credential_param(name: str) -> bool:
+    """
+    Whether a request parameter's name says it carries a credential (``api_key``, ``x-api-key``).
+    """
+    return name.casefold().replace("-", "_") in _CREDENTIAL_PARAMS
+
+
+def _key_shaped(config: Config) -> list[str]:
+    """
+    Values that look like keys where no key belongs: ``params`` (sent in every
+    request body), aliases, model ids, OAuth client ids and profile emails. A
+    parameter named for a credential is refused too. No value is ever echoed.
+    """
+    errors: list[str] = []
+    for ref, entry in config.agent.models.items():
+        path = key_path("$.agent.models", str(ref))
+        if redact(str(ref)) != str(ref):
+            errors.append(at_path(path, f"the model id looks like a credential; {_NO_CREDENTIALS}"))
+        if entry.alias is not None and redact(entry.alias) != entry.alias:
+            errors.append(at_path(f"{path}.alias", f"looks like a credential; {_NO_CREDENTIALS}"))
+        todo: list[tuple[str, object]] = [(f"{path}.params", dict(entry.params))]
+        while todo:  # loading refused anything nested more than 64 levels deep
+            where, value = todo.pop()
+            if isinstance(value, Mapping):
+                for name, item in value.items():
+                    inner = key_path(where, name)
+                    # A number, a boolean or null under such a name carries no credential.
+                    text = isinstance(item, str | Mapping | list | tuple)
+                    if text and names_credential_param(str(name)):
+                        errors.append(at_path(inner, f"is sent in the request body; {_NO_SECRETS}"))
+                    else:
+                        todo.append((inner, item))
+            elif isinstance(value, list | tuple):
+                todo += [(key_path(where, index), item) for index, item in enumerate(value)]
+            elif isinstance(value, str) and redact(value) != value:
+                errors.append(at_path(where, f"the value looks like a credential; {_NO_SECRETS}"))
+    for provider, settings in config.providers.items():
+        client_id = settings.oauth.client_id if settings.oauth is not None else ""
+        if redact(client_id) != client_id:
+            where = f"{key_path('$.providers', provider)}.oauth.clientId"
+            errors.append(at_path(where, f"looks like a credential; {_NO_CREDENTIALS}"))
+    for profile_id, profile in config.auth.profiles.items():
+        if profile.email is not None and redact(profile.email) != profile.email:
+            where = f"{key_path('$.auth.profiles', str(profile_id))}.email"
+            errors.append(at_path(where, f"looks like a credential; {_NO_CREDENTIALS}"))
+    return sorted(errors)

@@ -26,7 +26,7 @@ from modelcfg._config._problems import (
     too_deep,
 )
 from modelcfg._config._schema import Config
-from modelcfg._core._failures import redact
+from modelcfg._core._redact import redact
 from modelcfg.exceptions import ConfigError
 from modelcfg.typing import JSON
 

@@ -32,7 +32,7 @@ from typing import Final, Literal
 import attrs
 
 from modelcfg._config._problems import json_kind, key_path
-from modelcfg._core._failures import redact
+from modelcfg._core._redact import redact
 from modelcfg._core._values import ModelRef, ProfileId
 
 __all__ = [

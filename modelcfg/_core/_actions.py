@@ -1,183 +1,28 @@
 """
-What the decision core tells the shell to do next, and why.
+What the decision core tells the shell to do next.
 
 The :data:`Action` union is closed: :class:`Call` (make a call, possibly after a
 delay) and :class:`GiveUp`. Retry, rotation and fallback are reasons on a call,
 not classes. Dispatch with ``match`` and end with ``case _: assert_never(action)``.
+
+Every action carries its successor state and the health updates the shell applies
+to the shared health (:meth:`~modelcfg.HealthState.applied`), so the shell never
+picks a transition itself.
 """
 
 from __future__ import annotations
 
-import datetime
-import enum
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TypeAlias
 
 import attrs
 
-from modelcfg._core._failures import Failure, FailureKind
-from modelcfg._core._slots import slot_setters
-from modelcfg._core._values import ModelRef, ProfileId, Target
+from modelcfg._core._failures import Failure
+from modelcfg._core._health import HealthUpdate
+from modelcfg._core._reasons import Reason, Skip
+from modelcfg._core._state import AttemptState
+from modelcfg._core._values import Target
 
-if TYPE_CHECKING:
-    from modelcfg._core._state import AttemptState
-
-__all__ = [
-    "Action",
-    "Call",
-    "GiveUp",
-    "Reason",
-    "ReasonCode",
-    "Skip",
-    "SkipCode",
-    "format_clock",
-]
-
-
-class ReasonCode(enum.StrEnum):
-    """
-    Why the core chose a call, or gave up; stable, for machines.
-    """
-
-    FIRST_ATTEMPT = "first_attempt"
-    """The first call of a request, to the first usable candidate."""
-    IMAGE_ROUTE = "image_route"
-    """The first call of a request with images, on the image chain."""
-    PINNED_PROFILE = "pinned_profile"
-    """The session pinned this profile for this model."""
-    RETRY_SAME_TARGET = "retry_same_target"
-    """The same model and profile again, after a backoff."""
-    ROTATE_PROFILE = "rotate_profile"
-    """The same model with the next profile."""
-    FALLBACK_MODEL = "fallback_model"
-    """The next model of the chain."""
-    LARGER_CONTEXT = "larger_context"
-    """The next model with a larger known context window, after an overflow."""
-    RESTART_STREAM = "restart_stream"
-    """A cut stream restarted on the next model."""
-    WAIT_FOR_REOPENING = "wait_for_reopening"
-    """Every candidate was blocked; this one reopens first."""
-    NOT_RETRYABLE = "not_retryable"
-    """The failure's kind gives up at once."""
-    NO_LARGER_CONTEXT = "no_larger_context"
-    """The prompt overflowed and no later model is known to have a larger context."""
-    STREAM_NOT_RESTARTED = "stream_not_restarted"
-    """A stream was cut and the policy does not restart streams."""
-    ATTEMPTS_EXHAUSTED = "attempts_exhausted"
-    """The request made ``max_attempts`` calls."""
-    DEADLINE_REACHED = "deadline_reached"
-    """The next call could not start before the request's deadline."""
-    CHAIN_EXHAUSTED = "chain_exhausted"
-    """No candidate is left that may still be called."""
-
-
-class SkipCode(enum.StrEnum):
-    """
-    Why a candidate was passed over without a call.
-    """
-
-    COOLING_DOWN = "cooling_down"
-    DISABLED = "disabled"
-    CIRCUIT_OPEN = "circuit_open"
-    PROBE_IN_FLIGHT = "probe_in_flight"
-    CONTEXT_TOO_SMALL = "context_too_small"
-
-
-def format_clock(at: float) -> str:
-    """
-    *at* (seconds since the epoch) as a UTC wall-clock time ``HH:MM:SS``.
-
-    A time no clock can show (not finite, or outside the years 1 to 9999) is
-    printed as the number itself, ``1.7e+12 s since the epoch``, rather than raising.
-    """
-    try:
-        return datetime.datetime.fromtimestamp(at, datetime.UTC).strftime("%H:%M:%S")
-    except (ValueError, OverflowError, OSError):
-        return f"{at:g} s since the epoch"
-
-
-def _to_reason_code(value: str) -> ReasonCode:
-    # Fast path: the core always passes members, and the enum call is costly per decision.
-    return value if type(value) is ReasonCode else ReasonCode(value)
-
-
-def _to_skip_code(value: str) -> SkipCode:
-    return value if type(value) is SkipCode else SkipCode(value)
-
-
-_BLOCK_WORDS = {
-    SkipCode.COOLING_DOWN: "cooling down",
-    SkipCode.DISABLED: "disabled",
-    SkipCode.CIRCUIT_OPEN: "circuit open",
-    SkipCode.PROBE_IN_FLIGHT: "another caller's probe is out",
-}
-
-
-@attrs.frozen(kw_only=True)
-class Reason:
-    """
-    Why the core did what it did.
-
-    Attributes:
-        code: The stable, machine-readable reason.
-        message: One sentence for people.
-    """
-
-    code: ReasonCode = attrs.field(converter=_to_reason_code)
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.code.value}: {self.message}"
-
-
-@attrs.frozen(kw_only=True)
-class Skip:
-    """
-    A candidate passed over without a call.
-
-    Attributes:
-        model: The model skipped (or whose profile was skipped).
-        profile: The profile skipped, or ``None`` when the whole model was.
-        code: Why.
-        until_at: When the block ends, if it ends.
-        kind: The failure kind behind the block, if any.
-        detail: Extra words for people (the context windows, for instance).
-        model_scoped: Whether the block is on the profile with this model only (a
-            cooldown of the pair, or the model's circuit) rather than the whole profile.
-    """
-
-    model: ModelRef
-    profile: ProfileId | None = None
-    code: SkipCode = attrs.field(converter=_to_skip_code)
-    until_at: float | None = None
-    kind: FailureKind | None = None
-    detail: str = ""
-    model_scoped: bool = False
-
-    @property
-    def message(self) -> str:
-        """
-        The skip as one line, like ``anthropic:default skipped: cooling down until
-        12:04:05 (rate limited)``.
-
-        An open circuit names the model (``anthropic/claude-opus-4-5 skipped: circuit
-        open until ...``); a block of the profile with one model only (an overload,
-        a missing model, with the default rules) names the profile with the model.
-        """
-        if self.profile is None or self.code is SkipCode.CIRCUIT_OPEN:
-            subject = str(self.model)  # The block is the model's own.
-        elif self.model_scoped:
-            subject = f"{self.profile} with {self.model}"
-        else:
-            subject = str(self.profile)
-        if self.code is SkipCode.CONTEXT_TOO_SMALL:
-            return f"{subject} skipped: context window too small ({self.detail})"
-        words = _BLOCK_WORDS[self.code]
-        until = f" until {format_clock(self.until_at)}" if self.until_at is not None else ""
-        why = f" ({self.kind.value.replace('_', ' ')})" if self.kind is not None else ""
-        return f"{subject} skipped: {words}{until}{why}"
-
-    def __str__(self) -> str:
-        return self.message
+__all__ = ["Action", "Call", "GiveUp"]
 
 
 @attrs.frozen(kw_only=True)
@@ -190,8 +35,9 @@ class Call:
         delay_s: How long to wait before calling; ``0`` means at once.
         reason: Why this target.
         skipped: Candidates passed over on the way, in order.
-        probe: Whether the call is a half-open probe; the shell records it in the
-            shared health with :meth:`~modelcfg.HealthState.with_probe_started`.
+        probe: Whether the call is a half-open probe; its claim is among
+            :attr:`updates`, and a shell that shares its health with other callers
+            claims it again as the call goes out (:meth:`~modelcfg.HealthState.claim_probe`).
         state: The successor state; pass it back with the call's outcome.
     """
 
@@ -201,6 +47,14 @@ class Call:
     skipped: tuple[Skip, ...] = ()
     probe: bool = False
     state: AttemptState = attrs.field(repr=False)
+
+    @property
+    def updates(self) -> tuple[HealthUpdate, ...]:
+        """
+        What the shared health must learn: the latest call's outcome (or its probe given
+        back, for a failure about the request only), then this call's probe claim.
+        """
+        return self.state.updates
 
 
 @attrs.frozen(kw_only=True)
@@ -220,81 +74,14 @@ class GiveUp:
     skipped: tuple[Skip, ...] = ()
     state: AttemptState = attrs.field(repr=False)
 
+    @property
+    def updates(self) -> tuple[HealthUpdate, ...]:
+        """
+        What the shared health must learn: the latest call's outcome (or its probe given
+        back, for a failure about the request only).
+        """
+        return self.state.updates
+
 
 Action: TypeAlias = Call | GiveUp
 """What the shell must do next."""
-
-
-# -- fast builders (see modelcfg._core._slots), for the decision core's own values ----------
-
-_new = object.__new__
-_set_r_code, _set_r_message = slot_setters(Reason)
-(
-    _set_s_model,
-    _set_s_profile,
-    _set_s_code,
-    _set_s_until,
-    _set_s_kind,
-    _set_s_detail,
-    _set_s_scoped,
-) = slot_setters(Skip)
-_set_c_target, _set_c_delay, _set_c_reason, _set_c_skipped, _set_c_probe, _set_c_state = (
-    slot_setters(Call)
-)
-_set_g_reason, _set_g_failures, _set_g_skipped, _set_g_state = slot_setters(GiveUp)
-
-
-def _new_reason(code: ReasonCode, message: str) -> Reason:
-    reason: Reason = _new(Reason)
-    _set_r_code(reason, code)
-    _set_r_message(reason, message)
-    return reason
-
-
-def _new_skip(
-    model: ModelRef,
-    profile: ProfileId | None,
-    code: SkipCode,
-    until_at: float | None = None,
-    kind: FailureKind | None = None,
-    detail: str = "",
-    model_scoped: bool = False,
-) -> Skip:
-    skip: Skip = _new(Skip)
-    _set_s_model(skip, model)
-    _set_s_profile(skip, profile)
-    _set_s_code(skip, code)
-    _set_s_until(skip, until_at)
-    _set_s_kind(skip, kind)
-    _set_s_detail(skip, detail)
-    _set_s_scoped(skip, model_scoped)
-    return skip
-
-
-def _new_call(
-    target: Target,
-    delay_s: float,
-    reason: Reason,
-    skipped: tuple[Skip, ...],
-    probe: bool,
-    state: AttemptState,
-) -> Call:
-    call: Call = _new(Call)
-    _set_c_target(call, target)
-    _set_c_delay(call, delay_s)
-    _set_c_reason(call, reason)
-    _set_c_skipped(call, skipped)
-    _set_c_probe(call, probe)
-    _set_c_state(call, state)
-    return call
-
-
-def _new_give_up(
-    reason: Reason, failures: tuple[Failure, ...], skipped: tuple[Skip, ...], state: AttemptState
-) -> GiveUp:
-    give_up: GiveUp = _new(GiveUp)
-    _set_g_reason(give_up, reason)
-    _set_g_failures(give_up, failures)
-    _set_g_skipped(give_up, skipped)
-    _set_g_state(give_up, state)
-    return give_up

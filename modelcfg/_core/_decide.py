@@ -11,24 +11,11 @@ from __future__ import annotations
 
 from typing import Final
 
-import attrs
-
-from modelcfg._core._actions import (
-    Action,
-    Call,
-    GiveUp,
-    ReasonCode,
-    Skip,
-    SkipCode,
-    _new_call,
-    _new_give_up,
-    _new_reason,
-    _new_skip,
-    format_clock,
-)
+from modelcfg._core._actions import Action, Call, GiveUp
 from modelcfg._core._failures import Failure, FailureKind
-from modelcfg._core._health import BlockCode
+from modelcfg._core._health import ClaimProbe, HealthState, ProbeClaim
 from modelcfg._core._policy import KindRule, Mark
+from modelcfg._core._reasons import Reason, ReasonCode, Skip, SkipCode, format_clock
 from modelcfg._core._state import AttemptState, _ModelPlan
 from modelcfg._core._values import ModelRef, ProfileId, Target
 from modelcfg.exceptions import InvalidStateError
@@ -39,10 +26,7 @@ _MASK64: Final = (1 << 64) - 1
 
 
 _WORDS: Final = {kind: kind.value.replace("_", " ") for kind in FailureKind}
-
-
-# The skip code of each block code (same values), looked up rather than converted per skip.
-_SKIP_CODES: Final = {code: SkipCode(code.value) for code in BlockCode}
+"""Each failure kind in words, for the reasons' messages."""
 
 
 def _words(kind: FailureKind) -> str:
@@ -71,7 +55,7 @@ def profile_order(state: AttemptState, model: ModelRef) -> tuple[tuple[ProfileId
     the session's last good profile of the provider, when it is in the provider's
     order, leads the rest of that order.
     """
-    targets, pinned = _ordered_targets(state, model, state.routes._plan_for(model))
+    targets, pinned = _ordered_targets(state, model, state.request.routes._plan_for(model))
     return tuple(target.profile for target in targets), pinned
 
 
@@ -81,7 +65,7 @@ def _ordered_targets(
     """
     :func:`profile_order` as targets, taken from the routes' precomputed plan of *model*.
     """
-    session = state.session
+    session = state.request.session
     override = session.override
     if override is not None and override.profile is not None and override.model == model:
         if override.strict:
@@ -120,10 +104,6 @@ def next_attempt(failure: Failure | None, state: AttemptState) -> Action:
         InvalidStateError: The request is finished, a call is outstanding and no
             failure is given, no call is outstanding for a failure, or the failure
             names another target than the call.
-
-    .. versionchanged:: 0.1.0
-       ``None`` decides again after a failure recorded with
-       :meth:`AttemptState.with_failure`.
     """
     if state.finished:
         raise InvalidStateError(
@@ -162,7 +142,8 @@ def _after_failure(state: AttemptState, failure: Failure) -> Action:
     """
     target = state.current
     assert target is not None  # with_failure() keeps the failed call as current
-    policy = state.routes.policy
+    routes = state.request.routes
+    policy = routes.policy
     kind = failure.kind
     rule = policy.rule_for(kind)
 
@@ -182,7 +163,7 @@ def _after_failure(state: AttemptState, failure: Failure) -> Action:
         )
     # Special case: an overflow rules out this model and every model not known to be larger.
     if kind is FailureKind.CONTEXT_OVERFLOW:
-        window = state.routes.traits_for(target.model).context_window
+        window = routes.traits_for(target.model).context_window
         if window is None:
             return _give_up(
                 state,
@@ -190,8 +171,7 @@ def _after_failure(state: AttemptState, failure: Failure) -> Action:
                 f"the prompt does not fit {target.model}, whose context window is unknown, "
                 "so no other model is known to be larger",
             )
-        floor = max(window, state.context_floor or 0)
-        state = attrs.evolve(state, context_floor=floor)
+        state = state.with_context_floor(max(window, state.context_floor or 0))
 
     if state.attempts >= policy.max_attempts:
         return _give_up(
@@ -215,18 +195,22 @@ def _retry(state: AttemptState, failure: Failure, rule: KindRule) -> Call | None
     target = state.current
     assert target is not None
     now = state.now
-    if state.health.blocked_until(target, now) is not None:
+    health = state.health
+    if health.blocked_until(target, now) is not None:
         return None  # A circuit opened or a window started: let rotation or fallback try.
-    policy = state.routes.policy
-    delay = policy.backoff_s(state.target_failures, jitter_unit(state.seed, state.attempts))
+    request = state.request
+    policy = request.routes.policy
+    delay = policy.backoff_s(state.target_failures, jitter_unit(request.seed, state.attempts))
     if rule.honour_retry_after and failure.retry_after_s is not None:
         delay = max(delay, min(failure.retry_after_s, policy.retry_after_cap_s))
-    if now + delay > state.deadline_at:
+    if now + delay > request.deadline_at:
         return None
     message = (
         f"retry {state.target_failures} of {target} after {delay:.2f} s ({_words(failure.kind)})"
     )
-    return _call(state, target, state.index, ReasonCode.RETRY_SAME_TARGET, message, delay, ())
+    claim, claimed, _blocked = health.claim_probe(target, now + delay, policy)
+    code = ReasonCode.RETRY_SAME_TARGET
+    return _call(state, target, state.index, code, message, delay, (), (claim, claimed))
 
 
 def _move_on(state: AttemptState, failure: Failure | None, rule: KindRule | None) -> Action:
@@ -238,10 +222,16 @@ def _move_on(state: AttemptState, failure: Failure | None, rule: KindRule | None
     rotates, then later models when it falls back. Candidates blocked by health
     are skipped (a strict pin is called anyway); when all are blocked, the one
     that reopens first is waited for, if that fits the deadline.
+
+    Each candidate in turn is asked for its half-open probe
+    (:meth:`~modelcfg.HealthState.claim_probe`): the first that is not blocked is
+    called, and claims its probe if one is due.
     """
     now = state.now
-    policy = state.routes.policy
-    if now >= state.deadline_at:
+    request = state.request
+    routes = request.routes
+    policy = routes.policy
+    if now >= request.deadline_at:
         return _give_up(state, ReasonCode.DEADLINE_REACHED, "the request's deadline has passed")
     if state.attempts >= policy.max_attempts:
         return _give_up(
@@ -252,13 +242,12 @@ def _move_on(state: AttemptState, failure: Failure | None, rule: KindRule | None
     first = failure is None
     rotate = first or (rule is not None and rule.rotate_profile)
     fall_back = first or (rule is not None and rule.fall_back)
-    needs_min = state.needs.min_context_tokens
+    needs_min = request.needs.min_context_tokens
     floor = state.context_floor
     skips: list[Skip] = []
     waits: list[tuple[float, int, Target, bool]] = []
     health = state.health
-    routes = state.routes
-    candidates = state.candidates
+    candidates = request.candidates
     tried = state.tried
     start = 0 if first else state.index
     for index in range(start, len(candidates)):
@@ -277,10 +266,9 @@ def _move_on(state: AttemptState, failure: Failure | None, rule: KindRule | None
             need = max(needs_min or 0, (floor or 0) + 1)
             known = f"{window} tokens" if window is not None else "unknown"
             skips.append(
-                _new_skip(
-                    model,
-                    None,
-                    SkipCode.CONTEXT_TOO_SMALL,
+                Skip(
+                    model=model,
+                    code=SkipCode.CONTEXT_TOO_SMALL,
                     detail=f"needs {need} tokens, has {known}",
                 )
             )
@@ -289,16 +277,16 @@ def _move_on(state: AttemptState, failure: Failure | None, rule: KindRule | None
         for target in targets:
             if same_model and target.profile in tried:
                 continue
-            blocked, probe = health._admission(target, now)
+            claim, claimed, blocked = health.claim_probe(target, now, policy)
             if blocked is None or pinned:
-                return _chosen(state, failure, target, index, pinned, blocked, probe, skips)
+                return _chosen(state, failure, target, index, pinned, (claim, claimed), skips)
             skips.append(
-                _new_skip(
-                    model,
-                    target.profile,
-                    _SKIP_CODES[blocked.code],
-                    blocked.until_at,
-                    blocked.kind,
+                Skip(
+                    model=model,
+                    profile=target.profile,
+                    code=blocked.code,
+                    until_at=blocked.until_at,
+                    kind=blocked.kind,
                     model_scoped=blocked.model_scoped,
                 )
             )
@@ -327,24 +315,26 @@ def _chosen(
     target: Target,
     index: int,
     pinned: bool,
-    blocked: object,
-    probe: bool,
+    claim: tuple[ProbeClaim, HealthState],
     skips: list[Skip],
 ) -> Call:
     """
     Call *target* now, with the reason that names how the request got there.
 
-    *probe* says whether the call is a half-open probe, as found with *blocked*.
+    *claim* is what :meth:`~modelcfg.HealthState.claim_probe` found for it; a pinned
+    target is called even when it is blocked.
     """
     failed = state.current if state.current is not None else target
-    if pinned and (failure is None or blocked is not None):
+    blocked = claim[0] is ProbeClaim.BLOCKED
+    image_route = state.request.image_route
+    if pinned and (failure is None or blocked):
         code = ReasonCode.PINNED_PROFILE
         message = f"{target.profile} is pinned for {target.model} by the session"
-        if blocked is not None:
+        if blocked:
             message += "; it is blocked, but called anyway because the user asked for it"
     elif failure is None:
-        code = ReasonCode.IMAGE_ROUTE if state.image_route else ReasonCode.FIRST_ATTEMPT
-        chain = "image chain" if state.image_route else "chain"
+        code = ReasonCode.IMAGE_ROUTE if image_route else ReasonCode.FIRST_ATTEMPT
+        chain = "image chain" if image_route else "chain"
         message = f"first call of the request, to {target} on the {chain}"
     elif index == state.index:
         code = ReasonCode.ROTATE_PROFILE
@@ -360,7 +350,7 @@ def _chosen(
     else:
         code = ReasonCode.FALLBACK_MODEL
         message = f"{_words(failure.kind)} on {failed.model}: falling back to {target.model}"
-    return _call(state, target, index, code, message, 0.0, tuple(skips), probe)
+    return _call(state, target, index, code, message, 0.0, tuple(skips), claim)
 
 
 def _wait_or_give_up(
@@ -374,14 +364,16 @@ def _wait_or_give_up(
     """
     now = state.now
     failed = state.current
+    request = state.request
+    deadline_at = request.deadline_at
     if waits:
         until_at, index, target, same = min(waits, key=lambda w: (w[0], w[1]))
-        policy = state.routes.policy
-        unit = jitter_unit(state.seed, state.attempts)
+        policy = request.routes.policy
+        unit = jitter_unit(request.seed, state.attempts)
         # Jittered past the window's end, so callers waiting for it do not arrive together;
         # the jitter alone never pushes a wait that fits the deadline past it.
         wait = until_at - now
-        delay = min(policy.reopening_delay_s(wait, unit), max(wait, state.deadline_at - now))
+        delay = min(policy.reopening_delay_s(wait, unit), max(wait, deadline_at - now))
         if same:
             # Never a tight loop: going back to the target that just failed backs off too.
             delay = max(delay, policy.backoff_s(state.target_failures, unit))
@@ -393,18 +385,19 @@ def _wait_or_give_up(
                 # The window ends Retry-After after the failure, but until_at - now can
                 # round a hair below it at epoch-sized times: honour it exactly.
                 delay = max(delay, min(failure.retry_after_s, policy.retry_after_cap_s))
-        if now + delay <= state.deadline_at:
+        if now + delay <= deadline_at:
             reopens = format_clock(now + delay)
             message = f"every candidate is blocked; {target} reopens first, at {reopens}"
-            return _call(
-                state, target, index, ReasonCode.WAIT_FOR_REOPENING, message, delay, tuple(skips)
-            )
+            claim, claimed, _blocked = state.health.claim_probe(target, now + delay, policy)
+            code = ReasonCode.WAIT_FOR_REOPENING
+            skipped = tuple(skips)
+            return _call(state, target, index, code, message, delay, skipped, (claim, claimed))
         return _give_up(
             state,
             ReasonCode.DEADLINE_REACHED,
             f"every candidate is blocked and the first to reopen, {target}, reopens at "
             f"{format_clock(now + delay)}, after the request's deadline "
-            f"{format_clock(state.deadline_at)}",
+            f"{format_clock(deadline_at)}",
             skips,
         )
     if state.context_floor is not None and failure is not None:
@@ -431,27 +424,42 @@ def _call(
     message: str,
     delay_s: float,
     skips: tuple[Skip, ...],
-    probe: bool | None = None,
+    claim: tuple[ProbeClaim, HealthState],
 ) -> Call:
     """
-    The call to *target*; *probe*, when known already for a call at once, saves a lookup.
+    The call to *target* after *delay_s*.
+
+    *claim* is what :meth:`~modelcfg.HealthState.claim_probe` found for the call at
+    the time it goes out: a claimed probe makes it a probe, and its updates say so.
     """
-    at = state.now + delay_s
-    health = state.health
-    if probe is None:
-        probe = health.probe_due(target, at)
+    found, health = claim
+    probe = found is ProbeClaim.CLAIMED
     if probe:
-        health = health.with_probe_started(target, at, state.routes.policy)
         message += " (half-open probe)"
-    successor = state.moved_to(target, index=index, reason=code, delay_s=delay_s, health=health)
-    return _new_call(target, delay_s, _new_reason(code, message), skips, probe, successor)
+    successor = state.moved_to(
+        target,
+        index=index,
+        reason=code,
+        delay_s=delay_s,
+        health=health,
+        claim=ClaimProbe(target=target, at=state.now + delay_s) if probe else None,
+    )
+    reason = Reason(code=code, message=message)
+    return Call(
+        target=target, delay_s=delay_s, reason=reason, skipped=skips, probe=probe, state=successor
+    )
 
 
 def _give_up(
     state: AttemptState, code: ReasonCode, message: str, skips: list[Skip] | tuple[Skip, ...] = ()
 ) -> GiveUp:
     final = state.gave_up()
-    return _new_give_up(_new_reason(code, message), final.failures, tuple(skips), final)
+    return GiveUp(
+        reason=Reason(code=code, message=message),
+        failures=final.failures,
+        skipped=tuple(skips),
+        state=final,
+    )
 
 
 # --- the rotation order --------------------------------------------------------------------------

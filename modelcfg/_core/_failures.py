@@ -9,14 +9,14 @@ in, so a key echoed back by a provider never reaches state, logs or reprs.
 from __future__ import annotations
 
 import enum
-import re
 from typing import Final
 
 import attrs
 
+from modelcfg._core._redact import redact
 from modelcfg._core._values import ModelRef, ProfileId
 
-__all__ = ["Failure", "FailureKind", "redact"]
+__all__ = ["DEADLINE_CODE", "Failure", "FailureKind"]
 
 
 class FailureKind(enum.StrEnum):
@@ -57,20 +57,16 @@ class FailureKind(enum.StrEnum):
     """Anything not recognised."""
 
 
-# Credentials that providers and SDKs echo back in error messages. Each pattern
-# keeps a short, recognisable prefix so that a log still says *which kind* of key.
-_SECRET_PATTERNS: Final = (
-    re.compile(r"\b(sk-(?:ant-|or-|proj-)?)[A-Za-z0-9_\-]{8,}"),
-    re.compile(r"\b(AIza)[A-Za-z0-9_\-]{20,}"),
-    re.compile(r"\b(gsk_|xai-|pplx-|hf_)[A-Za-z0-9_\-]{8,}"),
-    re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/\-]{8,}=*"),
-    # HTTP Basic credentials: base64 with a digit, '+', '/' or an inner capital, so
-    # that prose such as "Basic authentication failed" is left alone.
-    re.compile(r"(?i:\b(basic\s+))(?=[A-Za-z0-9+/]*(?:[0-9+/]|[a-z][A-Z]))[A-Za-z0-9+/]{8,}=*"),
-    re.compile(
-        r"(?i)((?:api[_-]?key|access[_-]?token|refresh[_-]?token|x-api-key)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]{6,}"
-    ),
-)
+DEADLINE_CODE: Final = "deadline"
+"""
+The code of a failure that the request's own deadline caused.
+
+The executor bounds every attempt by the request's deadline, and
+:func:`~modelcfg.adapters.classify` gives the error it raises then this code. Such a
+failure says nothing about the target: the core keeps it in the request's history and
+leaves the shared health alone (a half-open probe is given back).
+"""
+
 _MAX_MESSAGE: Final = 500
 
 _EARLIEST_AT: Final = -62_135_596_800.0
@@ -110,30 +106,11 @@ def _valid_time(value: float, name: str) -> float:
     return value
 
 
-def redact(text: str, *secrets: str) -> str:
-    """
-    Return *text* with credentials replaced by ``[REDACTED]``.
-
-    Known key shapes are masked wherever they appear; each of *secrets* (exact
-    values the caller knows, such as the key it just sent) is masked too.
-    """
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "[REDACTED]")
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(r"\1[REDACTED]", text)
-    return text
-
-
 def _to_kind(value: str) -> FailureKind:
-    # Fast path: almost every caller passes a member already, and calling the enum
-    # class costs a full EnumType.__call__ lookup on every construction.
-    return value if type(value) is FailureKind else FailureKind(value)
+    return FailureKind(value)
 
 
 def _clean_message(value: str) -> str:
-    if not value:
-        return value  # Nothing to redact; most failures built by the core have no message.
     value = redact(value)
     return value if len(value) <= _MAX_MESSAGE else value[: _MAX_MESSAGE - 1] + "…"
 
@@ -148,9 +125,6 @@ def _check_non_negative(
 
 
 def _check_time(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    # Fast path: a plain float in range, as every clock gives, costs one comparison.
-    if type(value) is float and _EARLIEST_AT <= value <= _LATEST_AT:
-        return
     _valid_time(value, f"Failure.{attribute.name}")
 
 

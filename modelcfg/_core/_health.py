@@ -13,57 +13,51 @@ Windows follow one cycle::
                          +----probe fails---------+
 
 A failure while a window is open never extends it, except that an explicit,
-longer ``Retry-After`` moves its end later. In half-open one probe is allowed;
-other callers stay blocked until it reports or its lease runs out.
+longer ``Retry-After`` moves its end later. In half-open one probe is allowed:
+:meth:`HealthState.claim_probe` is the one place that rule lives. Other callers stay
+blocked until the probe reports or its lease runs out.
+
+The decision core says what the shared health must learn as :data:`HealthUpdate`
+values (a failure to record, a probe to claim or give back, a success), carried by
+every action; :meth:`HealthState.applied` folds them, so a shell applies them in one
+store update and never picks a transition itself.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from itertools import compress
-from operator import itemgetter
-from typing import Final, TypeVar
+from collections.abc import Iterable, Mapping
+from typing import Final, TypeAlias, TypeVar, assert_never
 
 import attrs
 
-from modelcfg._core._failures import Failure, FailureKind, _to_kind
+from modelcfg._core._failures import Failure, FailureKind
 from modelcfg._core._policy import KindRule, Mark, Policy, Scope
-from modelcfg._core._slots import slot_setters
+from modelcfg._core._reasons import SkipCode
 from modelcfg._core._values import ModelRef, ProfileId, Target
 
 __all__ = [
     "CIRCUIT_CYCLE",
     "WINDOW_CYCLE",
     "Blocked",
-    "BlockCode",
     "Circuit",
+    "ClaimProbe",
     "HealthState",
+    "HealthUpdate",
     "KindCounter",
     "Phase",
+    "ProbeClaim",
+    "RecordFailure",
+    "RecordSuccess",
+    "ReleaseProbe",
     "Transition",
     "Window",
     "circuit_phase",
-    "render_cycle_mermaid",
     "window_phase",
 ]
 
 _MAX_OUTCOMES: Final = 64
 """The most call outcomes a circuit keeps, newest last."""
-
-_AT: Final = itemgetter(0)
-_OK: Final = itemgetter(1)
-
-
-class BlockCode(enum.StrEnum):
-    """
-    Why a target cannot be called right now.
-    """
-
-    COOLING_DOWN = "cooling_down"
-    DISABLED = "disabled"
-    CIRCUIT_OPEN = "circuit_open"
-    PROBE_IN_FLIGHT = "probe_in_flight"
 
 
 @attrs.frozen(kw_only=True)
@@ -79,7 +73,7 @@ class Window:
         probe_until_at: While a half-open probe is out, the end of its lease.
     """
 
-    kind: FailureKind = attrs.field(converter=_to_kind)
+    kind: FailureKind
     until_at: float
     strikes: int = 1
     last_failure_at: float
@@ -123,14 +117,14 @@ class Blocked:
 
     Attributes:
         until_at: When the block ends (for a probe in flight, when its lease ends).
-        code: What blocks it.
+        code: What blocks it (never ``context_too_small``, which is no health matter).
         kind: The failure kind behind the block, if any.
         model_scoped: Whether the block is on the profile with this model only (a
             cooldown of the pair, or the model's circuit) rather than the whole profile.
     """
 
     until_at: float
-    code: BlockCode
+    code: SkipCode
     kind: FailureKind | None = None
     model_scoped: bool = False
 
@@ -247,67 +241,79 @@ CIRCUIT_CYCLE: Final = (
 )
 """The cycle of a model's circuit breaker; ``tests/test_health.py`` drives every step."""
 
-_STATE_NAMES: Final = {
-    _P.CLOSED: "Closed",
-    _P.OPEN: "Open",
-    _P.HALF_OPEN: "HalfOpen",
-    _P.PROBING: "Probing",
-}
 
-
-def render_cycle_mermaid(cycle: tuple[Transition, ...]) -> str:
+class ProbeClaim(enum.StrEnum):
     """
-    *cycle* as a Mermaid state diagram, for ``docs/decisions.md``.
+    What :meth:`HealthState.claim_probe` found for a call about to go out.
     """
-    lines = ["```mermaid", "stateDiagram-v2", "    [*] --> Closed"]
-    lines += [
-        f"    {_STATE_NAMES[t.source]} --> {_STATE_NAMES[t.target]}: {t.event}" for t in cycle
-    ]
-    lines.append("```")
-    return "\n".join(lines) + "\n"
+
+    CLAIMED = "claimed"
+    """A half-open probe was due, and the call now holds it."""
+    OPEN = "open"
+    """Nothing blocks the target and no probe is due: the call goes out as it is."""
+    BLOCKED = "blocked"
+    """A window, an open circuit or another caller's probe blocks the target."""
 
 
-# -- fast builders (see modelcfg._core._slots): the core's own, already trusted values -------
+@attrs.frozen(kw_only=True)
+class RecordFailure:
+    """
+    Record *failure* of a call to *target* (:meth:`HealthState.with_failure`).
 
-_new = object.__new__
-_set_w_kind, _set_w_until, _set_w_strikes, _set_w_last, _set_w_probe = slot_setters(Window)
-_set_c_outcomes, _set_c_open, _set_c_probe = slot_setters(Circuit)
-_set_k_count, _set_k_last = slot_setters(KindCounter)
+    Attributes:
+        failure: What happened.
+        target: Where it happened.
+    """
 
-
-def _window(
-    kind: FailureKind,
-    until_at: float,
-    strikes: int,
-    last_failure_at: float,
-    probe_until_at: float | None = None,
-) -> Window:
-    window: Window = _new(Window)
-    _set_w_kind(window, kind)
-    _set_w_until(window, until_at)
-    _set_w_strikes(window, strikes)
-    _set_w_last(window, last_failure_at)
-    _set_w_probe(window, probe_until_at)
-    return window
+    failure: Failure
+    target: Target
 
 
-def _circuit(
-    outcomes: tuple[tuple[float, bool], ...],
-    open_until_at: float | None = None,
-    probe_until_at: float | None = None,
-) -> Circuit:
-    circuit: Circuit = _new(Circuit)
-    _set_c_outcomes(circuit, outcomes)
-    _set_c_open(circuit, open_until_at)
-    _set_c_probe(circuit, probe_until_at)
-    return circuit
+@attrs.frozen(kw_only=True)
+class ReleaseProbe:
+    """
+    Record nothing, but give back *target*'s half-open probe if one is out
+    (:meth:`HealthState.with_probe_released`): the call's failure belongs to the
+    request only (it ran out of its own time), or the call never reported.
+
+    Attributes:
+        target: The target of the call.
+    """
+
+    target: Target
 
 
-def _counter(count: int, last_at: float) -> KindCounter:
-    counter: KindCounter = _new(KindCounter)
-    _set_k_count(counter, count)
-    _set_k_last(counter, last_at)
-    return counter
+@attrs.frozen(kw_only=True)
+class ClaimProbe:
+    """
+    Claim *target*'s half-open probe for a call going out at *at*
+    (:meth:`HealthState.claim_probe`).
+
+    Attributes:
+        target: The target of the call.
+        at: When the call goes out.
+    """
+
+    target: Target
+    at: float
+
+
+@attrs.frozen(kw_only=True)
+class RecordSuccess:
+    """
+    Record a successful call to *target* at *at* (:meth:`HealthState.with_success`).
+
+    Attributes:
+        target: The target of the call.
+        at: When the success was seen.
+    """
+
+    target: Target
+    at: float
+
+
+HealthUpdate: TypeAlias = RecordFailure | ReleaseProbe | ClaimProbe | RecordSuccess
+"""One change a decision or an outcome makes to the shared health."""
 
 
 _K = TypeVar("_K")
@@ -370,43 +376,82 @@ class HealthState:
     def _admission(self, target: Target, now: float) -> tuple[Blocked | None, bool]:
         """
         :meth:`blocked_until` and :meth:`probe_due` of *target* at *now*, in one pass.
-
-        The decision core asks both about the target it picks, so this looks each
-        table up once rather than twice.
         """
-        # Hot path (every candidate of every decision): read the tables directly, skip
-        # empty ones (their lookups would hash the key for nothing) and build nothing
-        # unless something blocks. Ties keep the first block found, in the order
-        # disables, profile cooldowns, target cooldowns, circuit.
+        # Ties keep the first block found, in the order disables, profile cooldowns,
+        # target cooldowns, circuit.
         found: Blocked | None = None
         probe = False
-        if self.disables and (window := self.disables.get(target.profile)) is not None:
-            found = _blocked_by(window, now, BlockCode.DISABLED, found)
+        window = self.disables.get(target.profile)
+        if window is not None:
+            found = _blocked_by(window, now, SkipCode.DISABLED, found)
             probe = window.until_at <= now
-        if self.cooldowns and (window := self.cooldowns.get(target.profile)) is not None:
-            found = _blocked_by(window, now, BlockCode.COOLING_DOWN, found)
+        window = self.cooldowns.get(target.profile)
+        if window is not None:
+            found = _blocked_by(window, now, SkipCode.COOLING_DOWN, found)
             probe = probe or window.until_at <= now
-        if self.model_cooldowns and (window := self.model_cooldowns.get(target)) is not None:
-            found = _blocked_by(window, now, BlockCode.COOLING_DOWN, found, model_scoped=True)
+        window = self.model_cooldowns.get(target)
+        if window is not None:
+            found = _blocked_by(window, now, SkipCode.COOLING_DOWN, found, model_scoped=True)
             probe = probe or window.until_at <= now
-        if (
-            self.circuits
-            and (circuit := self.circuits.get(target.model)) is not None
-            and (open_until := circuit.open_until_at) is not None
-        ):
+        circuit = self.circuits.get(target.model)
+        if circuit is not None and (open_until := circuit.open_until_at) is not None:
             if now < open_until:
                 if found is None or open_until > found.until_at:
                     found = Blocked(
-                        until_at=open_until, code=BlockCode.CIRCUIT_OPEN, model_scoped=True
+                        until_at=open_until, code=SkipCode.CIRCUIT_OPEN, model_scoped=True
                     )
             else:
                 probe = True
                 lease = circuit.probe_until_at
                 if lease is not None and now < lease and (found is None or lease > found.until_at):
                     found = Blocked(
-                        until_at=lease, code=BlockCode.PROBE_IN_FLIGHT, model_scoped=True
+                        until_at=lease, code=SkipCode.PROBE_IN_FLIGHT, model_scoped=True
                     )
         return found, probe
+
+    def claim_probe(
+        self, target: Target, at: float, policy: Policy
+    ) -> tuple[ProbeClaim, HealthState, Blocked | None]:
+        """
+        Check *target* for a call going out at *at*, and claim its half-open probe if one is due.
+
+        This is the half-open rule, in one place: the decision core asks it about each
+        candidate, and the executor asks the shared store again as the call goes out.
+
+        Returns:
+            The claim, the state after it, and what blocks *target* (as
+            :meth:`blocked_until` says). ``BLOCKED`` and this state when a window, an
+            open circuit or another caller's probe blocks it; ``OPEN`` and this state
+            when nothing blocks it and no probe is due; ``CLAIMED`` and the state
+            holding the probe's lease (:meth:`with_probe_started`) when a window or
+            open circuit covering it has ended and no success has closed it yet.
+        """
+        blocked, probe = self._admission(target, at)
+        if blocked is not None:
+            return ProbeClaim.BLOCKED, self, blocked
+        if not probe:
+            return ProbeClaim.OPEN, self, None
+        return ProbeClaim.CLAIMED, self.with_probe_started(target, at, policy), None
+
+    def applied(self, updates: Iterable[HealthUpdate], policy: Policy) -> HealthState:
+        """
+        The state after *updates*, in order: what an action or an outcome tells the
+        shared health (``action.updates``).
+        """
+        health = self
+        for update in updates:
+            match update:
+                case RecordFailure(failure=failure, target=target):
+                    health = health.with_failure(failure, policy, target=target)
+                case ReleaseProbe(target=target):
+                    health = health.with_probe_released(target)
+                case ClaimProbe(target=target, at=at):
+                    _claim, health, _blocked = health.claim_probe(target, at, policy)
+                case RecordSuccess(target=target, at=at):
+                    health = health.with_success(target, at)
+                case _:
+                    assert_never(update)
+        return health
 
     # -- transitions -----------------------------------------------------------------
 
@@ -437,65 +482,46 @@ class HealthState:
         """
         now = failure.observed_at
         rule = policy.rule_for(failure.kind)
-        cooldowns, model_cooldowns = self.cooldowns, self.model_cooldowns
-        disables, circuits = self.disables, self.circuits
         profile, model = failure.profile, failure.model
         if target is not None:
             profile = profile if profile is not None else target.profile
             model = model if model is not None else target.model
-        # Each decision after a failure runs this: the copies below are dict displays
-        # rather than helper calls, and the caller's target is reused as a key.
-        if rule.mark is not Mark.NONE and profile is not None:
-            ra = (
-                policy.capped_retry_after(failure.retry_after_s)
-                if rule.honour_retry_after
-                else None
-            )
-            kind = failure.kind
-            if rule.mark is Mark.DISABLE:
-                window = _next_window(disables.get(profile), kind, rule, now, ra, policy)
-                disables = {**disables, profile: window}
-            elif rule.scope is Scope.PROFILE or model is None:
-                window = _next_window(cooldowns.get(profile), kind, rule, now, ra, policy)
-                cooldowns = {**cooldowns, profile: window}
-            else:
-                pair = (
-                    target
-                    if target is not None and target.model is model and target.profile is profile
-                    else Target(model=model, profile=profile)
-                )
-                window = _next_window(model_cooldowns.get(pair), kind, rule, now, ra, policy)
-                model_cooldowns = {**model_cooldowns, pair: window}
-        if rule.trips_circuit and model is not None:
-            circuits = {**circuits, model: _circuit_after(circuits.get(model), now, policy)}
-        if profile is not None and model is not None:
-            # A half-open probe reported: whatever the kind, its lease ends now, and a
-            # window it was probing opens again (Probing -> Open) unless the failure
-            # was about the request rather than the target.
-            # Most failures come with no probe out: look before calling the helper.
-            reopen = rule.mark is not Mark.NONE or rule.trips_circuit
-            if disables and _probing(disables.get(profile)):
-                disables = _after_probe_in(disables, profile, now, reopen, policy)
-            if cooldowns and _probing(cooldowns.get(profile)):
-                cooldowns = _after_probe_in(cooldowns, profile, now, reopen, policy)
-            if model_cooldowns:
-                pair = (
-                    target
-                    if target is not None and target.model == model and target.profile == profile
-                    else Target(model=model, profile=profile)
-                )
-                if _probing(model_cooldowns.get(pair)):
-                    model_cooldowns = _after_probe_in(model_cooldowns, pair, now, reopen, policy)
-            if (
-                circuits
-                and (circuit := circuits.get(model)) is not None
-                and circuit.probe_until_at is not None
-            ):
-                # A failure that trips circuits already reopened it above; any other
-                # gives the lease back and leaves the circuit half-open.
-                circuits = {**circuits, model: _circuit(circuit.outcomes, circuit.open_until_at)}
-        return _health(
-            cooldowns, model_cooldowns, disables, self._counted(failure, policy), circuits
+        pair: Target | None = None  # The profile with the model, when both are known.
+        if target is not None and target.model == model and target.profile == profile:
+            pair = target
+        elif profile is not None and model is not None:
+            pair = Target(model=model, profile=profile)
+        # The window the rule marks moves on to its next one; in the others, a half-open
+        # probe of this very target reports (only when the model is known too).
+        mark = rule.mark if profile is not None else Mark.NONE
+        scoped = rule.scope is Scope.PROFILE_MODEL and pair is not None
+        ra = policy.capped_retry_after(failure.retry_after_s) if rule.honour_retry_after else None
+        probed = pair is not None
+        disables, cooldowns = self.disables, self.cooldowns
+        if profile is not None:
+            marks = mark is Mark.DISABLE
+            disables = _after(disables, profile, failure, rule, marks, probed, ra, policy)
+            marks = mark is Mark.COOLDOWN and not scoped
+            cooldowns = _after(cooldowns, profile, failure, rule, marks, probed, ra, policy)
+        model_cooldowns = self.model_cooldowns
+        if pair is not None:
+            marks = mark is Mark.COOLDOWN and scoped
+            model_cooldowns = _after(model_cooldowns, pair, failure, rule, marks, True, ra, policy)
+        circuits = self.circuits
+        if model is not None:
+            circuit = circuits.get(model)
+            if rule.trips_circuit:
+                circuits = {**circuits, model: _circuit_after(circuit, now, policy)}
+            elif probed and circuit is not None and circuit.probe_until_at is not None:
+                # A probe of a half-open circuit failed for the request only: it gives
+                # the lease back and leaves the circuit half-open.
+                circuits = {**circuits, model: attrs.evolve(circuit, probe_until_at=None)}
+        return HealthState(
+            cooldowns=cooldowns,
+            model_cooldowns=model_cooldowns,
+            disables=disables,
+            counters=self._counted(failure, policy),
+            circuits=circuits,
         )
 
     def with_success(self, target: Target, at: float) -> HealthState:
@@ -508,15 +534,15 @@ class HealthState:
         """
         circuit = self.circuits.get(target.model)
         if circuit is None or circuit.open_until_at is not None:
-            closed = _circuit(((at, True),))
+            closed = Circuit(outcomes=((at, True),))
         else:
-            closed = _circuit((*circuit.outcomes[-(_MAX_OUTCOMES - 1) :], (at, True)))
-        return _health(
-            _drop(self.cooldowns, target.profile),
-            _drop(self.model_cooldowns, target),
-            _drop(self.disables, target.profile),
-            self.counters,
-            _put(self.circuits, target.model, closed),
+            closed = Circuit(outcomes=(*circuit.outcomes[-(_MAX_OUTCOMES - 1) :], (at, True)))
+        return HealthState(
+            cooldowns=_drop(self.cooldowns, target.profile),
+            model_cooldowns=_drop(self.model_cooldowns, target),
+            disables=_drop(self.disables, target.profile),
+            counters=self.counters,
+            circuits=_put(self.circuits, target.model, closed),
         )
 
     def with_probe_started(self, target: Target, at: float, policy: Policy) -> HealthState:
@@ -559,10 +585,11 @@ class HealthState:
 
     def with_probe_released(self, target: Target) -> HealthState:
         """
-        The state once a half-open probe to *target* ended without an outcome.
+        The state once a half-open probe to *target* ended with nothing to say about
+        the target: the call was cancelled, or ran out of the request's own time.
 
-        A cancelled probe neither closes nor reopens anything: it gives its lease
-        back, so the next caller may probe at once instead of waiting the lease out.
+        Such a probe neither closes nor reopens anything: it gives its lease back, so
+        the next caller may probe at once instead of waiting the lease out.
         """
 
         def released(window: Window | None) -> Window | None:
@@ -654,35 +681,14 @@ class HealthState:
         at = failure.observed_at
         quiet = old is None or at - old.last_at >= policy.counter_reset_s
         count = 1 if quiet or old is None else old.count + 1
-        counter = _counter(count, max(at, old.last_at if old else at))
+        counter = KindCounter(count=count, last_at=max(at, old.last_at if old else at))
         return {**self.counters, failure.kind: counter}
-
-
-_set_h_cooldowns, _set_h_model_cooldowns, _set_h_disables, _set_h_counters, _set_h_circuits = (
-    slot_setters(HealthState)
-)
-
-
-def _health(
-    cooldowns: Mapping[ProfileId, Window],
-    model_cooldowns: Mapping[Target, Window],
-    disables: Mapping[ProfileId, Window],
-    counters: Mapping[FailureKind, KindCounter],
-    circuits: Mapping[ModelRef, Circuit],
-) -> HealthState:
-    health: HealthState = _new(HealthState)
-    _set_h_cooldowns(health, cooldowns)
-    _set_h_model_cooldowns(health, model_cooldowns)
-    _set_h_disables(health, disables)
-    _set_h_counters(health, counters)
-    _set_h_circuits(health, circuits)
-    return health
 
 
 def _blocked_by(
     window: Window,
     now: float,
-    code: BlockCode,
+    code: SkipCode,
     found: Blocked | None,
     *,
     model_scoped: bool = False,
@@ -693,7 +699,7 @@ def _blocked_by(
     if now < window.until_at:
         until = window.until_at
     elif window.probe_until_at is not None and now < window.probe_until_at:
-        until, code = window.probe_until_at, BlockCode.PROBE_IN_FLIGHT
+        until, code = window.probe_until_at, SkipCode.PROBE_IN_FLIGHT
     else:
         return found
     if found is not None and until <= found.until_at:
@@ -701,28 +707,36 @@ def _blocked_by(
     return Blocked(until_at=until, code=code, kind=window.kind, model_scoped=model_scoped)
 
 
-def _probing(window: Window | None) -> bool:
-    return window is not None and window.probe_until_at is not None
-
-
-def _after_probe_in(
-    windows: Mapping[_K, Window], key: _K, now: float, reopen: bool, policy: Policy
+def _after(
+    windows: Mapping[_K, Window],
+    key: _K,
+    failure: Failure,
+    rule: KindRule,
+    marks: bool,
+    probed: bool,
+    retry_after_s: float | None,
+    policy: Policy,
 ) -> Mapping[_K, Window]:
     """
-    *windows* once a failure at *now* reported on a target that *key* covers.
+    *windows* once *failure* (under *rule*) reported on a target that *key* covers.
 
-    When the window at *key* had a half-open probe out, it opens again by its own
-    kind's rule (escalated as usual) if *reopen*, else it just gives the lease
-    back. Otherwise *windows* is returned as it is.
+    When the failure *marks* this table, the window at *key* moves on to its next one,
+    which also ends a half-open probe out on it. Otherwise, when the failure was a call
+    to the target itself (*probed*) while the window's half-open probe was out, the
+    window opens again by its own kind's rule (escalated as usual) if the failure is
+    about the target, or just gives the lease back if it is about the request only.
     """
-    window = windows.get(key)
-    if window is None or window.probe_until_at is None or now < window.until_at:
-        return windows
-    if reopen:
-        kind = window.kind
-        window = _next_window(window, kind, policy.rule_for(kind), now, None, policy)
+    old = windows.get(key)
+    now = failure.observed_at
+    if marks:
+        window = _next_window(old, failure.kind, rule, now, retry_after_s, policy)
+    elif probed and old is not None and old.probe_until_at is not None and now >= old.until_at:
+        if rule.mark is not Mark.NONE or rule.trips_circuit:
+            window = _next_window(old, old.kind, policy.rule_for(old.kind), now, None, policy)
+        else:
+            window = attrs.evolve(old, probe_until_at=None)
     else:
-        window = attrs.evolve(window, probe_until_at=None)
+        return windows
     return {**windows, key: window}
 
 
@@ -749,10 +763,8 @@ def _next_window(
                 else rule.window_for(1)
             )
             if fresh > until:
-                return _window(kind, fresh, 1, now)
-        return _window(
-            old.kind, until, old.strikes, max(now, old.last_failure_at), old.probe_until_at
-        )
+                return Window(kind=kind, until_at=fresh, last_failure_at=now)
+        return attrs.evolve(old, until_at=until, last_failure_at=max(now, old.last_failure_at))
     # Strikes count failures of one kind in a row: they stay recent when this failure
     # comes within counter_reset_s of the previous window's end (not of its failure: a
     # window may itself be longer than that), and another kind starts again at one.
@@ -769,24 +781,22 @@ def _next_window(
         if retry_after_s is not None
         else rule.window_for(strikes)
     )
-    return _window(kind, now + length, strikes, now)
+    return Window(kind=kind, until_at=now + length, strikes=strikes, last_failure_at=now)
 
 
 def _circuit_after(old: Circuit | None, now: float, policy: Policy) -> Circuit:
     outcomes = (*(old.outcomes[-(_MAX_OUTCOMES - 1) :] if old else ()), (now, False))
     if old is not None and old.open_until_at is not None:
         if now < old.open_until_at:
-            return _circuit(outcomes, old.open_until_at, old.probe_until_at)
+            return attrs.evolve(old, outcomes=outcomes)
         # Half-open: the probe (or a late caller) failed, so the breaker opens again.
-        return _circuit(outcomes, now + policy.circuit_open_s)
+        return Circuit(outcomes=outcomes, open_until_at=now + policy.circuit_open_s)
     horizon = now - policy.circuit_window_s
-    # The outcomes inside the window, picked by C-level iterators: a busy circuit holds
-    # 64 of them, and this runs on every failure that counts against it.
-    recent = list(compress(map(_OK, outcomes), map(horizon.__lt__, map(_AT, outcomes))))
+    recent = [ok for at, ok in outcomes if at > horizon]
     failed = recent.count(False)
     if (
         len(recent) >= policy.circuit_min_calls
         and failed / len(recent) >= policy.circuit_failure_rate
     ):
-        return _circuit(outcomes, now + policy.circuit_open_s)
-    return _circuit(outcomes)
+        return Circuit(outcomes=outcomes, open_until_at=now + policy.circuit_open_s)
+    return Circuit(outcomes=outcomes)

@@ -3,8 +3,8 @@ What the decision core does about each kind of failure, as data.
 
 :data:`DEFAULT_RULES` maps every :class:`~modelcfg.FailureKind` to a
 :class:`KindRule`; :class:`Policy` holds that table plus every other knob
-(budgets, backoff, circuit breaker). The docs render the same table with
-:func:`render_policy_markdown`, so the documentation cannot drift from the code.
+(budgets, backoff, circuit breaker). ``docs/gen_decisions.py`` renders the same
+table into the docs, so the documentation cannot drift from the code.
 Special cases that do not fit a table row live in ``_decide.py``, each commented.
 """
 
@@ -25,7 +25,6 @@ __all__ = [
     "Mark",
     "Policy",
     "Scope",
-    "render_policy_markdown",
 ]
 
 
@@ -54,12 +53,11 @@ class Scope(enum.StrEnum):
 
 
 def _to_mark(value: str) -> Mark:
-    # Fast path for members: the enum call is a dictionary walk we can skip.
-    return value if type(value) is Mark else Mark(value)
+    return Mark(value)
 
 
 def _to_scope(value: str) -> Scope:
-    return value if type(value) is Scope else Scope(value)
+    return Scope(value)
 
 
 def _non_negative(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -370,66 +368,3 @@ class Policy:
         ``Retry-After`` limited to ``retry_after_cap_s``, or ``None`` when not given.
         """
         return None if retry_after_s is None else min(retry_after_s, self.retry_after_cap_s)
-
-
-def _seconds(value: float) -> str:
-    if value == 0:
-        return "-"
-    for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
-        if value >= size and value % size == 0:
-            return f"{int(value // size)} {unit}"
-    return f"{value:g} s"
-
-
-def _yes(flag: bool) -> str:
-    return "yes" if flag else "-"
-
-
-def render_policy_markdown(policy: Policy | None = None) -> str:
-    """
-    The rule table and the policy's numbers as Markdown, for ``docs/decisions.md``.
-
-    Args:
-        policy: The policy to render; the default policy when ``None``.
-
-    Returns:
-        A Markdown fragment: a table with one row per failure kind, then a list of
-        the other knobs with their values.
-    """
-    policy = policy if policy is not None else Policy()
-    lines = [
-        "| Kind | Marks | Scope | Window | Repeats | Retry-After | Same target | "
-        "Other profiles | Next model | Circuit | Note |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for kind in FailureKind:
-        rule = policy.rule_for(kind)
-        marked = rule.mark is not Mark.NONE
-        repeats = (
-            f"x{rule.escalation:g} up to {_seconds(rule.max_window_s)}"
-            if marked and rule.escalation > 1
-            else "-"
-        )
-        retries = f"{rule.retries} retries" if rule.retries else "-"
-        cells = [
-            f"`{kind.value}`",
-            rule.mark.value if marked else "-",
-            rule.scope.value.replace("_", "+") if marked else "-",
-            _seconds(rule.window_s) if marked else "-",
-            repeats,
-            "honoured" if rule.honour_retry_after else "-",
-            retries,
-            _yes(rule.rotate_profile),
-            _yes(rule.fall_back),
-            "counts" if rule.trips_circuit else "-",
-            rule.note or ("gives up" if rule.gives_up else ""),
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    lines.append("")
-    knobs = [
-        (name, getattr(policy, name))
-        for name in (f.name for f in attrs.fields(Policy))
-        if name != "rules"
-    ]
-    lines.extend(f"- `{name}` = `{value!r}`" for name, value in knobs)
-    return "\n".join(lines) + "\n"

@@ -31,16 +31,18 @@ their JSON form. ``docs/explain.md`` documents the format for users.
 from __future__ import annotations
 
 import difflib
-import math
+import sys
 from collections.abc import Callable, Mapping
 
 import attrs
 
-from modelcfg._config._problems import at_path, key_path
-from modelcfg._core._actions import Action, Call, GiveUp, format_clock
+from modelcfg._config._problems import at_path, json_type, key_path
+from modelcfg._core._actions import Action, Call, GiveUp
 from modelcfg._core._decide import next_attempt
-from modelcfg._core._failures import Failure, FailureKind, _time_problem, _valid_time, redact
+from modelcfg._core._failures import Failure, FailureKind, _time_problem, _valid_time
 from modelcfg._core._health import HealthState
+from modelcfg._core._reasons import format_clock
+from modelcfg._core._redact import redact
 from modelcfg._core._state import AttemptState, RequestNeeds, Routes, SessionState, load_state
 from modelcfg._core._values import ProfileId, Selection
 from modelcfg.typing import JSON, JSONObject
@@ -118,8 +120,13 @@ def _object(value: object, path: str, keys: tuple[str, ...]) -> Mapping[str, obj
 
 
 def _number(value: object, path: str, *, minimum: float = 0.0) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise _where(path, f"expected a number, not {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _where(path, f"expected a number, not {json_type(value)}")
+    # Compared, not math.isfinite(): a whole number beyond floats must not overflow.
+    if not -sys.float_info.max <= value <= sys.float_info.max:
+        raise _where(
+            path, f"expected a finite number within a float's range, not {json_type(value)}"
+        )
     if value < minimum:
         raise _where(path, f"expected a number >= {minimum:g}, not {value!r}")
     return float(value)
@@ -200,10 +207,7 @@ def _parse_selection(text: str, strict: bool) -> Selection:
 def _health(value: object, path: str) -> HealthState:
     if not isinstance(value, Mapping):
         raise _where(path, f"expected an object (a dumped HealthState), not {value!r}")
-    try:
-        health = load_state(value, HealthState)
-    except ValueError as error:
-        raise _where(path, str(error)) from None
+    health = load_state(value, HealthState, path=path)
     for table in (health.cooldowns, health.model_cooldowns, health.disables):
         for window in table.values():
             for at in (window.until_at, window.last_failure_at):

@@ -3,24 +3,34 @@ The inputs of a decision and the state that carries one request from call to cal
 
 :class:`Routes` is what the host builds once from its config and catalog (chains,
 profile order, model traits, policy). :class:`SessionState` is what a chat
-session remembers. :class:`AttemptState` is one request in flight; every
-:class:`~modelcfg.Call` and :class:`~modelcfg.GiveUp` carries its successor.
-All of them round-trip through :func:`dump_state` / :func:`load_state` (JSON).
+session remembers. :class:`Request` is what one request fixes at its start, and
+:class:`AttemptState` holds it by reference with the request's progress, so a
+transition copies only the progress; every :class:`~modelcfg.Call` and
+:class:`~modelcfg.GiveUp` carries its successor. All of them round-trip through
+:func:`dump_state` / :func:`load_state` (JSON).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+import types
+import typing
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
-from modelcfg._core._actions import ReasonCode, _to_reason_code
-from modelcfg._core._failures import Failure, _valid_time
-from modelcfg._core._health import HealthState
+from modelcfg._core._failures import DEADLINE_CODE, Failure, _valid_time
+from modelcfg._core._health import (
+    ClaimProbe,
+    HealthState,
+    HealthUpdate,
+    RecordFailure,
+    RecordSuccess,
+    ReleaseProbe,
+)
 from modelcfg._core._policy import Policy
-from modelcfg._core._slots import slot_setters
+from modelcfg._core._reasons import ReasonCode
 from modelcfg._core._values import FallbackChain, ModelRef, ProfileId, Selection, Target
 from modelcfg.exceptions import InvalidStateError
 
@@ -31,6 +41,7 @@ __all__ = [
     "AttemptRecord",
     "AttemptState",
     "ModelTraits",
+    "Request",
     "RequestNeeds",
     "Routes",
     "SessionState",
@@ -66,11 +77,6 @@ class ModelTraits:
 
 
 _UNKNOWN_TRAITS = ModelTraits()
-
-
-@functools.lru_cache(maxsize=256)
-def _default_order(provider: str) -> tuple[ProfileId, ...]:
-    return (ProfileId.default_for(provider),)
 
 
 def _check_auth_order(
@@ -119,7 +125,7 @@ class _ModelPlan:
         The plan of *model*, whose provider rotates through *order*.
         """
         targets = tuple(Target(model=model, profile=profile) for profile in order)
-        led_by = {lead.profile: (lead, *(t for t in targets if t is not lead)) for lead in targets}
+        led_by = {lead.profile: (lead, *(t for t in targets if t != lead)) for lead in targets}
         return cls(targets=targets, led_by=led_by, context_window=traits.context_window)
 
 
@@ -176,7 +182,7 @@ class Routes:
         The rotation order of *provider*: its ``auth_order`` or ``(provider:default,)``.
         """
         order = self.auth_order.get(provider)
-        return order if order is not None else _default_order(provider)
+        return order if order is not None else (ProfileId.default_for(provider),)
 
     def traits_for(self, model: ModelRef) -> ModelTraits:
         """
@@ -280,34 +286,63 @@ class AttemptRecord:
 
     number: int
     target: Target
-    reason: ReasonCode = attrs.field(converter=_to_reason_code)
+    reason: ReasonCode
     delay_s: float
     failure: Failure | None
     ended_at: float
 
 
 @attrs.frozen(kw_only=True)
-class AttemptState:
+class Request:
     """
-    One request in flight: its inputs, what happened so far, and where it stands.
-
-    Build it with :meth:`start`; afterwards only the core's actions and the
-    ``with_*()`` transitions make new ones.
+    What one request fixes at its start; every state of the request holds it by reference.
 
     Attributes:
         routes: The chains, profile order, traits and policy.
-        session: The session's memory.
-        health: The health snapshot decisions read (refresh with :meth:`with_health`).
+        session: The session's memory as the request started.
         needs: What the request needs.
         seed: The seed of the backoff jitter.
-        started_at: When the request started; the deadline counts from here.
-        now: The time of the latest decision.
+        started_at: When the request started.
+        deadline_at: When its overall deadline ends (``deadline_s`` after the start).
         candidates: The models of the request, in order (text or image chain).
         image_route: Whether the candidates are the image chain.
+    """
+
+    routes: Routes
+    session: SessionState
+    needs: RequestNeeds
+    seed: int
+    started_at: float
+    deadline_at: float
+    candidates: tuple[ModelRef, ...]
+    image_route: bool = False
+
+    @property
+    def policy(self) -> Policy:
+        """
+        The rules and knobs (the routes' policy).
+        """
+        return self.routes.policy
+
+
+@attrs.frozen(kw_only=True)
+class AttemptState:
+    """
+    One request in flight: its fixed inputs, what happened so far, and where it stands.
+
+    Build it with :meth:`start`; afterwards only the core's actions and the
+    ``with_*()`` transitions make new ones. The request's inputs (routes, session,
+    needs, seed, start, candidates) are read through properties of the same names.
+
+    Attributes:
+        request: What the request fixed at its start, shared by all its states.
+        health: The health snapshot decisions read (refresh with :meth:`with_health`).
+        now: The time of the latest decision.
         index: The position in ``candidates`` of the current model; it only grows.
         current: The target of the latest call.
         current_reason: Why the latest call was made.
         current_delay_s: The delay before the latest call.
+        current_probe: Whether the latest call is a half-open probe.
         pending: Whether the latest call's outcome is still to be reported.
         tried: Profiles that already failed on the current model in this request.
         target_failures: Failures in a row of the current target.
@@ -315,21 +350,20 @@ class AttemptState:
         attempts: Calls made so far.
         history: Every finished call, in order.
         finished: Whether the request succeeded or gave up.
+        updates: What the latest outcome and decision changed in the health snapshot,
+            for the shared health to apply (see :meth:`HealthState.applied`):
+            the outcome recorded (or a probe given back), and the probe the call
+            claims. :meth:`with_health` empties it.
     """
 
-    routes: Routes
-    session: SessionState
+    request: Request
     health: HealthState
-    needs: RequestNeeds
-    seed: int
-    started_at: float
     now: float
-    candidates: tuple[ModelRef, ...]
-    image_route: bool = False
     index: int = 0
     current: Target | None = None
     current_reason: ReasonCode | None = None
     current_delay_s: float = 0.0
+    current_probe: bool = False
     pending: bool = False
     tried: tuple[ProfileId, ...] = ()
     target_failures: int = 0
@@ -337,6 +371,7 @@ class AttemptState:
     attempts: int = 0
     history: tuple[AttemptRecord, ...] = ()
     finished: bool = False
+    updates: tuple[HealthUpdate, ...] = ()
 
     @classmethod
     def start(
@@ -368,17 +403,79 @@ class AttemptState:
         session = session if session is not None else SessionState()
         needs = needs if needs is not None else RequestNeeds()
         candidates, image_route = candidate_models(routes, needs, session)
-        return cls(
+        request = Request(
             routes=routes,
             session=session,
-            health=health if health is not None else HealthState(),
             needs=needs,
             seed=seed,
             started_at=now,
-            now=now,
+            deadline_at=now + routes.policy.deadline_s,
             candidates=candidates,
             image_route=image_route,
         )
+        return cls(request=request, health=health if health is not None else HealthState(), now=now)
+
+    # -- the request's inputs --------------------------------------------------------
+
+    @property
+    def routes(self) -> Routes:
+        """
+        The chains, profile order, traits and policy.
+        """
+        return self.request.routes
+
+    @property
+    def needs(self) -> RequestNeeds:
+        """
+        What the request needs.
+        """
+        return self.request.needs
+
+    @property
+    def seed(self) -> int:
+        """
+        The seed of the backoff jitter.
+        """
+        return self.request.seed
+
+    @property
+    def started_at(self) -> float:
+        """
+        When the request started.
+        """
+        return self.request.started_at
+
+    @property
+    def candidates(self) -> tuple[ModelRef, ...]:
+        """
+        The models of the request, in order (text or image chain).
+        """
+        return self.request.candidates
+
+    @property
+    def image_route(self) -> bool:
+        """
+        Whether the candidates are the image chain.
+        """
+        return self.request.image_route
+
+    @property
+    def deadline_at(self) -> float:
+        """
+        When the request's overall deadline ends.
+        """
+        return self.request.deadline_at
+
+    @property
+    def session(self) -> SessionState:
+        """
+        The session's memory: as the request started, and once the request succeeded,
+        with the profile that answered as its provider's last good one.
+        """
+        session = self.request.session
+        if self.finished and self.history and self.history[-1].failure is None:
+            return session.with_success(self.history[-1].target)
+        return session
 
     @property
     def failures(self) -> tuple[Failure, ...]:
@@ -397,95 +494,138 @@ class AttemptState:
             if r.failure is not None
         )
 
-    @property
-    def deadline_at(self) -> float:
-        """
-        When the request's overall deadline ends.
-        """
-        return self.started_at + self.routes.policy.deadline_s
+    # -- transitions -----------------------------------------------------------------
 
-    def with_health(self, health: HealthState) -> AttemptState:
+    def with_health(self, health: HealthState, *, now: float | None = None) -> AttemptState:
         """
-        The state reading a fresher *health* snapshot (from the shared store).
+        The state reading *health*, a fresher snapshot of the shared health, and with
+        the clock at *now* when given (time never runs backwards here).
+
+        The snapshot holds every update applied so far, so :attr:`updates` is emptied.
         """
-        return self if health is self.health else _replaced(self, health=health)
+        return AttemptState(
+            request=self.request,
+            health=health,
+            now=self.now if now is None or now <= self.now else now,
+            index=self.index,
+            current=self.current,
+            current_reason=self.current_reason,
+            current_delay_s=self.current_delay_s,
+            current_probe=self.current_probe,
+            pending=self.pending,
+            tried=self.tried,
+            target_failures=self.target_failures,
+            context_floor=self.context_floor,
+            attempts=self.attempts,
+            history=self.history,
+            finished=self.finished,
+            updates=(),
+        )
 
     def with_now(self, now: float) -> AttemptState:
         """
         The state with the clock at *now*; time never runs backwards here.
         """
-        return self if now <= self.now else _replaced(self, now=now)
+        if now <= self.now:
+            return self
+        return AttemptState(
+            request=self.request,
+            health=self.health,
+            now=now,
+            index=self.index,
+            current=self.current,
+            current_reason=self.current_reason,
+            current_delay_s=self.current_delay_s,
+            current_probe=self.current_probe,
+            pending=self.pending,
+            tried=self.tried,
+            target_failures=self.target_failures,
+            context_floor=self.context_floor,
+            attempts=self.attempts,
+            history=self.history,
+            finished=self.finished,
+            updates=self.updates,
+        )
 
     def moved_to(
-        self, target: Target, *, index: int, reason: ReasonCode, delay_s: float, health: HealthState
+        self,
+        target: Target,
+        *,
+        index: int,
+        reason: ReasonCode,
+        delay_s: float,
+        health: HealthState,
+        claim: ClaimProbe | None = None,
     ) -> AttemptState:
         """
         The state once a call to *target* (the model at *index*) was decided.
+
+        With *claim*, the call is a half-open probe: *health* is the snapshot holding
+        its lease, and the claim joins :attr:`updates`.
         """
         same_model = index == self.index and self.attempts > 0
-        current = self.current
-        same_target = current is not None and (target is current or target == current)
-        return _build_state(
-            self.routes,
-            self.session,
-            health,
-            self.needs,
-            self.seed,
-            self.started_at,
-            self.now,
-            self.candidates,
-            self.image_route,
-            index,
-            target,
-            reason,
-            delay_s,
-            True,  # pending
-            self.tried if same_model else (),
-            self.target_failures if same_target else 0,
-            self.context_floor,
-            self.attempts + 1,
-            self.history,
-            False,  # finished
+        same_target = target == self.current
+        return AttemptState(
+            request=self.request,
+            health=health,
+            now=self.now,
+            index=index,
+            current=target,
+            current_reason=reason,
+            current_delay_s=delay_s,
+            current_probe=claim is not None,
+            pending=True,
+            tried=self.tried if same_model else (),
+            target_failures=self.target_failures if same_target else 0,
+            context_floor=self.context_floor,
+            attempts=self.attempts + 1,
+            history=self.history,
+            updates=self.updates if claim is None else (*self.updates, claim),
         )
 
     def with_failure(self, failure: Failure) -> AttemptState:
         """
         The state once the latest call failed with *failure*.
 
+        The failure goes into the history and the health snapshot. One that the
+        request's own deadline caused (code ``deadline``) says nothing about the
+        target: the health records nothing, and a probe the call held is given back.
+
         Raises:
             InvalidStateError: No call is waiting for its outcome.
         """
         target = self._pending_target("a failure")
-        record = _record(
-            self.attempts,
-            target,
-            self.current_reason or ReasonCode.FIRST_ATTEMPT,
-            self.current_delay_s,
-            failure,
-            failure.observed_at,
+        health = self.health
+        updates: tuple[HealthUpdate, ...] = ()
+        if failure.code != DEADLINE_CODE:
+            health = health.with_failure(failure, self.request.routes.policy, target=target)
+            updates = (RecordFailure(failure=failure, target=target),)
+        elif self.current_probe:
+            health = health.with_probe_released(target)
+            updates = (ReleaseProbe(target=target),)
+        record = AttemptRecord(
+            number=self.attempts,
+            target=target,
+            reason=self.current_reason or ReasonCode.FIRST_ATTEMPT,
+            delay_s=self.current_delay_s,
+            failure=failure,
+            ended_at=failure.observed_at,
         )
         tried = self.tried if target.profile in self.tried else (*self.tried, target.profile)
-        return _build_state(
-            self.routes,
-            self.session,
-            self.health.with_failure(failure, self.routes.policy, target=target),
-            self.needs,
-            self.seed,
-            self.started_at,
-            max(self.now, failure.observed_at),
-            self.candidates,
-            self.image_route,
-            self.index,
-            target,
-            self.current_reason,
-            self.current_delay_s,
-            False,  # pending
-            tried,
-            self.target_failures + 1,
-            self.context_floor,
-            self.attempts,
-            (*self.history, record),
-            False,  # finished
+        return AttemptState(
+            request=self.request,
+            health=health,
+            now=max(self.now, failure.observed_at),
+            index=self.index,
+            current=target,
+            current_reason=self.current_reason,
+            current_delay_s=self.current_delay_s,
+            tried=tried,
+            target_failures=self.target_failures + 1,
+            context_floor=self.context_floor,
+            attempts=self.attempts,
+            history=(*self.history, record),
+            updates=updates,
         )
 
     def succeeded(self, at: float) -> AttemptState:
@@ -502,50 +642,55 @@ class AttemptState:
         """
         _valid_time(at, "the time of the success")
         target = self._pending_target("a success")
-        record = _record(
-            self.attempts,
-            target,
-            self.current_reason or ReasonCode.FIRST_ATTEMPT,
-            self.current_delay_s,
-            None,
-            at,
+        record = AttemptRecord(
+            number=self.attempts,
+            target=target,
+            reason=self.current_reason or ReasonCode.FIRST_ATTEMPT,
+            delay_s=self.current_delay_s,
+            failure=None,
+            ended_at=at,
         )
-        return _replaced(
-            self,
-            now=max(self.now, at),
-            session=self.session.with_success(target),
+        return AttemptState(
+            request=self.request,
             health=self.health.with_success(target, at),
-            history=(*self.history, record),
+            now=max(self.now, at),
+            index=self.index,
+            current=self.current,
+            current_reason=self.current_reason,
+            current_delay_s=self.current_delay_s,
+            current_probe=self.current_probe,
             pending=False,
+            tried=self.tried,
+            target_failures=self.target_failures,
+            context_floor=self.context_floor,
+            attempts=self.attempts,
+            history=(*self.history, record),
             finished=True,
+            updates=(RecordSuccess(target=target, at=at),),
         )
 
     def gave_up(self) -> AttemptState:
         """
         The finished state of a request that gave up.
         """
-        return _build_state(
-            self.routes,
-            self.session,
-            self.health,
-            self.needs,
-            self.seed,
-            self.started_at,
-            self.now,
-            self.candidates,
-            self.image_route,
-            self.index,
-            self.current,
-            self.current_reason,
-            self.current_delay_s,
-            False,  # pending
-            self.tried,
-            self.target_failures,
-            self.context_floor,
-            self.attempts,
-            self.history,
-            True,  # finished
-        )
+        return attrs.evolve(self, pending=False, finished=True)
+
+    def cancelled(self) -> AttemptState:
+        """
+        The finished state of a request cancelled while its latest call was out.
+
+        The call has no outcome to record, but a half-open probe it held is given
+        back (see :attr:`updates`), so the next caller need not wait its lease out.
+        """
+        target = self.current
+        updates = (ReleaseProbe(target=target),) if self.current_probe and target else ()
+        return attrs.evolve(self, pending=False, finished=True, updates=updates)
+
+    def with_context_floor(self, floor: int) -> AttemptState:
+        """
+        The state once a context overflow ruled out every model not known to exceed *floor*.
+        """
+        return attrs.evolve(self, context_floor=floor)
 
     def _pending_target(self, what: str) -> Target:
         if self.finished:
@@ -556,132 +701,6 @@ class AttemptState:
                 "ask next_attempt() for a call first"
             )
         return self.current
-
-
-def _replaced(state: AttemptState, **changes: object) -> AttemptState:
-    """
-    *state* with *changes*, like ``attrs.evolve`` but straight through the slots.
-
-    For the executor's per-attempt transitions (a fresher health, the clock, a
-    success), whose values the core already trusts; see :func:`_build_state`.
-    """
-    new = object.__new__(AttemptState)
-    for name, setter in _SETTERS:
-        setter(new, changes[name] if name in changes else getattr(state, name))
-    return new
-
-
-_set_r_number, _set_r_target, _set_r_reason, _set_r_delay, _set_r_failure, _set_r_ended = (
-    slot_setters(AttemptRecord)
-)
-
-
-def _record(
-    number: int,
-    target: Target,
-    reason: ReasonCode,
-    delay_s: float,
-    failure: Failure | None,
-    ended_at: float,
-) -> AttemptRecord:
-    """
-    An :class:`AttemptRecord` of the core's own values, built without ``__init__``.
-    """
-    record: AttemptRecord = object.__new__(AttemptRecord)
-    _set_r_number(record, number)
-    _set_r_target(record, target)
-    _set_r_reason(record, reason)
-    _set_r_delay(record, delay_s)
-    _set_r_failure(record, failure)
-    _set_r_ended(record, ended_at)
-    return record
-
-
-# The slot setters of AttemptState, in field order, for _build_state().
-(
-    _set_routes,
-    _set_session,
-    _set_health,
-    _set_needs,
-    _set_seed,
-    _set_started_at,
-    _set_now,
-    _set_candidates,
-    _set_image_route,
-    _set_index,
-    _set_current,
-    _set_current_reason,
-    _set_current_delay_s,
-    _set_pending,
-    _set_tried,
-    _set_target_failures,
-    _set_context_floor,
-    _set_attempts,
-    _set_history,
-    _set_finished,
-) = slot_setters(AttemptState)
-_SETTERS = tuple(
-    zip(
-        (field.name for field in attrs.fields(AttemptState)),
-        slot_setters(AttemptState),
-        strict=True,
-    )
-)
-
-
-def _build_state(
-    routes: Routes,
-    session: SessionState,
-    health: HealthState,
-    needs: RequestNeeds,
-    seed: int,
-    started_at: float,
-    now: float,
-    candidates: tuple[ModelRef, ...],
-    image_route: bool,
-    index: int,
-    current: Target | None,
-    current_reason: ReasonCode | None,
-    current_delay_s: float,
-    pending: bool,
-    tried: tuple[ProfileId, ...],
-    target_failures: int,
-    context_floor: int | None,
-    attempts: int,
-    history: tuple[AttemptRecord, ...],
-    finished: bool,
-) -> AttemptState:
-    """
-    An :class:`AttemptState` from values the core already trusts, built without ``__init__``.
-
-    Every decision builds two states. AttemptState has no converters or validators,
-    so this sets exactly what ``__init__`` would, straight through the slots, which
-    skips the generic ``object.__setattr__`` path (about half the cost of a state).
-    ``tests/test_state.py`` checks it against ``__init__``; a field added to the class
-    breaks the unpacking above at import time.
-    """
-    state = object.__new__(AttemptState)
-    _set_routes(state, routes)
-    _set_session(state, session)
-    _set_health(state, health)
-    _set_needs(state, needs)
-    _set_seed(state, seed)
-    _set_started_at(state, started_at)
-    _set_now(state, now)
-    _set_candidates(state, candidates)
-    _set_image_route(state, image_route)
-    _set_index(state, index)
-    _set_current(state, current)
-    _set_current_reason(state, current_reason)
-    _set_current_delay_s(state, current_delay_s)
-    _set_pending(state, pending)
-    _set_tried(state, tried)
-    _set_target_failures(state, target_failures)
-    _set_context_floor(state, context_floor)
-    _set_attempts(state, attempts)
-    _set_history(state, history)
-    _set_finished(state, finished)
-    return state
 
 
 # -- serialisation ---------------------------------------------------------------------
@@ -699,6 +718,7 @@ def state_converter() -> cattrs.Converter:
     """
     # Imported here, on first use, so that deciding never pays for cattrs.
     import cattrs
+    from cattrs.strategies import configure_tagged_union
 
     converter = cattrs.Converter(forbid_extra_keys=True)
     converter.register_unstructure_hook(ModelRef, str)
@@ -707,7 +727,20 @@ def state_converter() -> cattrs.Converter:
     converter.register_structure_hook(ProfileId, lambda v, _t: ProfileId.parse(v))
     converter.register_unstructure_hook(Target, str)
     converter.register_structure_hook(Target, lambda v, _t: Target.parse(v))
+    # A health update is tagged with what it does: two of them hold the same fields.
+    configure_tagged_union(
+        HealthUpdate, converter, tag_generator=_UPDATE_TAGS.__getitem__, tag_name="update"
+    )
     return converter
+
+
+_UPDATE_TAGS: dict[type, str] = {
+    RecordFailure: "record_failure",
+    ReleaseProbe: "release_probe",
+    ClaimProbe: "claim_probe",
+    RecordSuccess: "record_success",
+}
+"""The tag of each kind of health update in the JSON form of a state."""
 
 
 def dump_state(value: object) -> object:
@@ -717,27 +750,79 @@ def dump_state(value: object) -> object:
     return state_converter().unstructure(value)
 
 
-def load_state(data: object, cls: type[_T]) -> _T:
+def load_state(data: object, cls: type[_T], *, path: str = "$") -> _T:
     """
     Build a *cls* back from what :func:`dump_state` returned.
+
+    Args:
+        data: The JSON values.
+        cls: The class to build.
+        path: Where *data* sits in a larger document, for the messages.
 
     Raises:
         ValueError: The data does not describe a *cls* (whatever its shape: ``None``,
             a list, a string, a missing or unknown key, a bad value); the message
-            names every problem with its JSON path, like ``expected a mapping @
-            $.cooldowns``.
+            names every problem as ``$.path: message``, like ``$.cooldowns:
+            expected an object``, separated by ``; ``.
     """
     # Imported here, like the converter, so that deciding never pays for cattrs.
     import cattrs
 
-    name = getattr(cls, "__name__", repr(cls))
+    from modelcfg._config._problems import at_path, json_kind
+
     if not isinstance(data, Mapping) and attrs.has(cls):
-        shape = "null" if data is None else f"a {type(data).__name__}"
-        raise ValueError(f"The data for a {name} must be a JSON object (a mapping), not {shape}.")
+        name = getattr(cls, "__name__", repr(cls))
+        raise ValueError(at_path(path, f"expected an object (a {name}), not {json_kind(data)}"))
     try:
         return state_converter().structure(data, cls)
     except cattrs.BaseValidationError as error:
-        problems = "; ".join(cattrs.transform_error(error, path="$"))
-        raise ValueError(f"The data does not describe a {name}: {problems}.") from error
+        raise ValueError("; ".join(_problems(error, path))) from error
     except (TypeError, ValueError, AttributeError, KeyError) as error:
-        raise ValueError(f"The data does not describe a {name}: {error}.") from error
+        raise ValueError(at_path(path, str(error) or type(error).__name__)) from error
+
+
+def _problems(error: BaseException, path: str, expected: object = None) -> Iterator[str]:
+    """
+    Every leaf of a cattrs error tree as ``$.path: message``; *expected* is the type
+    that was being read at *path*.
+    """
+    import cattrs
+
+    from modelcfg._config._problems import at_path, did_you_mean, key_path
+
+    if isinstance(error, cattrs.IterableValidationError):
+        with_index, loose = error.group_exceptions()
+        for sub, item in with_index:
+            yield from _problems(sub, key_path(path, item.index), item.type)
+        for sub in loose:
+            yield from _problems(sub, path, expected)
+    elif isinstance(error, cattrs.ClassValidationError):
+        with_field, whole = error.group_exceptions()
+        for sub, field in with_field:
+            yield from _problems(sub, key_path(path, field.name), field.type)
+        for sub in whole:
+            yield from _problems(sub, path, expected)
+    elif isinstance(error, cattrs.ForbiddenExtraKeysError):
+        known = [field.name for field in attrs.fields(error.cl)] if attrs.has(error.cl) else []
+        for key in sorted(map(str, error.extra_fields)):
+            yield at_path(key_path(path, key), f"unknown key{did_you_mean(key, known)}")
+    elif isinstance(error, KeyError):
+        yield at_path(path, "is required")
+    elif isinstance(error, AttributeError | TypeError) and _container(expected):
+        yield at_path(path, f"expected {_container(expected)}")
+    else:
+        yield at_path(path, str(error) or type(error).__name__)
+
+
+def _container(expected: object) -> str:
+    """
+    ``an object`` or ``a list`` when *expected* (perhaps optional) reads one, else ``""``.
+    """
+    options = typing.get_args(expected) if isinstance(expected, types.UnionType) else (expected,)
+    for option in options:
+        origin = typing.get_origin(option) or option
+        if attrs.has(option) or (isinstance(origin, type) and issubclass(origin, Mapping)):
+            return "an object"
+        if isinstance(origin, type) and issubclass(origin, tuple | list):
+            return "a list"
+    return ""

@@ -192,9 +192,6 @@ class FallbackChain:
         primary: The model every request starts with.
         fallbacks: The models tried after it, in order, none repeated. A list is
             stored as a tuple.
-
-    .. versionchanged:: 0.1.0
-       Both fields are type-checked, and a list of fallbacks is stored as a tuple.
     """
 
     primary: ModelRef = attrs.field(validator=_check_primary)
@@ -288,9 +285,6 @@ class Selection:
         profile: A profile named explicitly with ``@provider:name``, or ``None``.
         strict: With a profile, whether it is a pin (only that profile is used for
             the model) rather than a preference (tried first, others follow).
-
-    .. versionchanged:: 0.1.0
-       The fields are type-checked.
     """
 
     model: ModelRef = attrs.field(validator=_check_model)
@@ -358,9 +352,6 @@ class Target:
     Attributes:
         model: The model called.
         profile: The profile whose credentials the call uses.
-
-    .. versionchanged:: 0.1.0
-       The fields are type-checked.
     """
 
     model: ModelRef = attrs.field(validator=_check_model)

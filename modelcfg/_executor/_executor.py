@@ -14,24 +14,24 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Final, TypeAlias, assert_never
+from typing import TYPE_CHECKING, Final, NoReturn, TypeAlias
 
 import anyio
 import attrs
 import httpx
 
 from modelcfg._config._schema import AuthMode, Config
-from modelcfg._core._actions import Call, GiveUp, Reason, ReasonCode
+from modelcfg._core._actions import Call, GiveUp
 from modelcfg._core._budget import Budget
 from modelcfg._core._cost import Cost
 from modelcfg._core._decide import next_attempt
 from modelcfg._core._failures import Failure, FailureKind
-from modelcfg._core._health import HealthState
+from modelcfg._core._health import ClaimProbe, HealthState, HealthUpdate, ProbeClaim
+from modelcfg._core._reasons import Reason, ReasonCode
 from modelcfg._core._state import AttemptState, RequestNeeds, Routes, SessionState
 from modelcfg._core._values import ProfileId, Selection, Target
 from modelcfg._executor._credentials import CredentialSource, StoreCredentials
@@ -50,6 +50,7 @@ from modelcfg._executor._reports import (
 from modelcfg._executor._scrub import chainable
 from modelcfg._executor._stream import StreamingCompletion
 from modelcfg._executor._wiring import ProviderSetup, _refresher_from, providers_from_config
+from modelcfg._log import logger_for
 from modelcfg._messages import (
     ChatRequest,
     ChatResponse,
@@ -60,6 +61,7 @@ from modelcfg.adapters import (
     Endpoint,
     HTTPAdapter,
 )
+from modelcfg.adapters._classify import cut_after_output
 from modelcfg.exceptions import (
     AttemptsExhaustedError,
     CredentialsError,
@@ -79,7 +81,7 @@ if TYPE_CHECKING:
     from modelcfg.usage._ledger import UsageLedger
 
 
-logger = logging.getLogger(__name__)
+logger = logger_for(__name__)
 
 _CLEANUP_S: Final = 5.0
 """The longest a shielded clean-up (giving back a probe) may take after a cancellation."""
@@ -317,7 +319,7 @@ class Executor:
                 # Not kept in this frame: a traceback through it must not show the key.
                 credential = None
                 if not settled:  # cancelled mid-call: give back a half-open probe it held
-                    await run.release_probe(call.target)
+                    await run.cancelled()
             latency = anyio.current_time() - started
             return await run.succeeded(call, response, latency, first_token_s=latency)
 
@@ -423,9 +425,6 @@ class _Run:
         # worked out only when the request raises (a fallback that answers never pays).
         self._last_error: tuple[BaseException, str | None] | None = None
         self.previous: ProfileId | None = None
-        self.probing: Target | None = None
-        # Whether the latest attempt failed because the request's own deadline came.
-        self.out_of_time = False
 
     def last_exception(self) -> BaseException | None:
         """
@@ -462,125 +461,128 @@ class _Run:
 
     async def decide(self, failure: Failure | None) -> Call:
         """
-        Ask the core for the next call (waiting its delay), or raise when it gives up.
+        Ask the core for the next call, apply the health updates it carries and wait its
+        delay; raise when the core gives up.
 
-        A call that goes out after a delay, or as a half-open probe, is checked
-        against the shared health at the moment it goes out: the probe is claimed
-        then (atomically), and when another request (or process) holds it, or the
-        target has been blocked meanwhile, the core decides again on that fresher
-        health, so this request moves on or waits rather than piling in.
+        A call that goes out after a delay, or as a half-open probe, is checked against
+        the shared health as it goes out (:meth:`_send`). When the shared health no
+        longer agrees with the decision (another request or process holds the probe,
+        the target was blocked meanwhile, or a probe fell due), the core decides again
+        on that fresher health, so this request moves on or waits rather than piling in.
         """
         executor = self.executor
-        failed_target = self.state.current
-        health = await executor.store.load_health()
-        before = self.state
-        action = next_attempt(failure, before.with_health(health).with_now(executor.clock()))
-        # The failure goes to the shared store once: before a wait (so other requests
-        # see it while this one sleeps), or together with a probe claim. A request
-        # that ran out of its own time says nothing about the provider: that failure
-        # stays in this request's state, and a probe it held is given back.
-        unrecorded = failure
-        if self.out_of_time and failed_target is not None:
-            unrecorded = None
-            await self.release_probe(failed_target)
+        action = next_attempt(failure, self._fresh(self.state, await executor.store.load_health()))
         waited_s = 0.0
-        for claims in range(_PROBE_CLAIMS):
-            if not isinstance(action, Call):
+        for tries in range(_PROBE_CLAIMS):
+            if isinstance(action, GiveUp) or not (action.delay_s or action.probe):
+                await self._apply(action.updates)
                 break
-            if action.delay_s > 0:
-                if unrecorded is not None:
-                    await self.record_failure(unrecorded, failed_target)
-                    unrecorded = None
+            # What the latest outcome taught goes to the shared health before a wait, so
+            # other requests see it; a probe's claim goes out with its call.
+            outcome = tuple(u for u in action.updates if not isinstance(u, ClaimProbe))
+            if action.delay_s:
+                await self._apply(outcome)
+                outcome = ()
                 await executor.sleep(action.delay_s)
                 waited_s += action.delay_s
-            elif not action.probe:
-                break
-            claimed, health = await self._claim(action.target, unrecorded, failed_target)
-            unrecorded = None
-            if claimed is not None or claims == _PROBE_CLAIMS - 1:
-                # Claimed, or open without a probe; after the last try (a pinned target
-                # the core calls even while blocked) the call goes out unclaimed.
-                self.probing = action.target if claimed else None
-                break
+            agreed, health = await self._send(action, outcome)
+            if agreed or tries == _PROBE_CLAIMS - 1:
+                break  # After the last try (a pinned target, blocked) the call goes anyway.
             # Deciding again starts from the state that records the failure, on a health
-            # that holds it too (the store has it by then), so the core counts it once.
-            recorded = before if failure is None else before.with_failure(failure)
-            action = next_attempt(None, recorded.with_health(health).with_now(executor.clock()))
-        if unrecorded is not None:
-            await self.record_failure(unrecorded, failed_target)
+            # that holds it too (the store has it by now), so the core counts it once.
+            recorded = self.state if failure is None else self.state.with_failure(failure)
+            action = next_attempt(None, self._fresh(recorded, health))
         for skip in action.skipped:
             logger.info("%s", skip)
             executor._notify(CandidateSkipped(message=str(skip), code=str(skip.code)))
-        match action:
-            case GiveUp(reason=reason, failures=failures, state=final):
-                self.state = final
-                await self._save_session()
-                executor._notify(RequestGaveUp(reason=reason, failures=failures))
-                logger.warning("request gave up: %s", reason)
-                raise AttemptsExhaustedError(
-                    f"The request gave up: {reason}", state=final, reason=str(reason)
-                ) from self.last_exception()
-            case Call(target=target, state=next_state):
-                self.state = next_state
-                self._notice_tier(target)
-                number = next_state.attempts
-                self.started_at[number] = executor.clock()
-                self.waited_s[number] = waited_s
-                executor._notify(
-                    AttemptStarted(
-                        number=number,
-                        target=target,
-                        reason=action.reason,
-                        delay_s=waited_s,
-                        probe=self.probing == target,
-                    )
-                )
-                return action
-            case _:
-                assert_never(action)
+        if isinstance(action, GiveUp):
+            await self._give_up(action)
+        return self._started(action, waited_s)
 
-    async def release_probe(self, target: Target) -> None:
+    async def _give_up(self, action: GiveUp) -> NoReturn:
         """
-        Give back *target*'s half-open probe if this request holds it (its call was
-        cancelled), so other requests need not wait for the lease to run out.
+        End the request as the core gave up: save the session, tell the observers, and
+        raise, chained to the (scrubbed) cause of the latest attempt.
         """
-        if self.probing != target:
-            return
-        self.probing = None
-        with anyio.move_on_after(_CLEANUP_S, shield=True):
-            await self.executor.store.update_health(lambda h: h.with_probe_released(target))
+        self.state = action.state
+        await self._save_session()
+        self.executor._notify(RequestGaveUp(reason=action.reason, failures=action.failures))
+        logger.warning("request gave up: %s", action.reason)
+        raise AttemptsExhaustedError(
+            f"The request gave up: {action.reason}", state=action.state, reason=str(action.reason)
+        ) from self.last_exception()
 
-    async def _claim(
-        self, target: Target, failure: Failure | None, failed_target: Target | None
-    ) -> tuple[bool | None, HealthState]:
+    def _started(self, call: Call, waited_s: float) -> Call:
         """
-        Check *target* in the shared health now, as its call goes out, and claim its
-        half-open probe if one is due; record *failure* (of *failed_target*) in the
-        same update.
+        *call*, going out now after *waited_s*: note it and tell the observers.
+        """
+        executor = self.executor
+        self.state = call.state
+        self._notice_tier(call.target)
+        number = call.state.attempts
+        self.started_at[number] = executor.clock()
+        self.waited_s[number] = waited_s
+        executor._notify(
+            AttemptStarted(
+                number=number,
+                target=call.target,
+                reason=call.reason,
+                delay_s=waited_s,
+                probe=call.probe,
+            )
+        )
+        return call
+
+    def _fresh(self, state: AttemptState, health: HealthState) -> AttemptState:
+        """
+        *state* reading *health*, the shared health just loaded, at the clock's time.
+        """
+        return state.with_health(health, now=self.executor.clock())
+
+    async def _apply(self, updates: tuple[HealthUpdate, ...]) -> None:
+        """
+        Apply *updates* to the shared health, in one store update.
+        """
+        if updates:
+            policy = self.executor.routes.policy
+            await self.executor.store.update_health(lambda h: h.applied(updates, policy))
+
+    async def _send(
+        self, call: Call, outcome: tuple[HealthUpdate, ...]
+    ) -> tuple[bool, HealthState]:
+        """
+        As *call* goes out: apply *outcome* and check the call in the shared health, in
+        one atomic update, claiming its half-open probe when the core claimed one. The
+        check is made at the time the core planned the call for (its decision's time
+        plus its delay), as the core's own claim was.
 
         Returns:
-            ``True`` when this request now holds the probe, ``False`` when the target
-            is open and needs none, ``None`` when it is blocked (another request
-            holds the probe, or a window opened meanwhile); and the health after the
-            update, to decide on again.
+            Whether the shared health agrees with the decision (the target is open, or
+            its probe was claimed, as the core decided), and the health after the update.
         """
-        at = self.executor.clock()
         policy = self.executor.routes.policy
-        claimed: bool | None = None
+        at = call.state.now + call.delay_s
+        expected = ProbeClaim.CLAIMED if call.probe else ProbeClaim.OPEN
+        agreed = False
 
-        def claim(health: HealthState) -> HealthState:
-            nonlocal claimed
-            if failure is not None:
-                health = health.with_failure(failure, policy, target=failed_target)
-            blocked, probe = health.blocked_until(target, at), health.probe_due(target, at)
-            if blocked is not None:
-                claimed = None
-                return health
-            claimed = probe
-            return health.with_probe_started(target, at, policy) if probe else health
+        def send(health: HealthState) -> HealthState:
+            nonlocal agreed
+            health = health.applied(outcome, policy)
+            claim, claimed, _blocked = health.claim_probe(call.target, at, policy)
+            agreed = claim is expected
+            return claimed if agreed else health
 
-        health = await self.executor.store.update_health(claim)
-        return claimed, health
+        health = await self.executor.store.update_health(send)
+        return agreed, health
+
+    async def cancelled(self) -> None:
+        """
+        The request was cancelled while its call was out: give back a half-open probe
+        the call held, so other requests need not wait for its lease to run out.
+        """
+        self.state = self.state.cancelled()
+        with anyio.move_on_after(_CLEANUP_S, shield=True):
+            await self._apply(self.state.updates)
 
     def _notice_tier(self, target: Target) -> None:
         previous, self.previous = self.previous, target.profile
@@ -618,9 +620,6 @@ class _Run:
         executor = self.executor
         target = call.target
         now = executor.clock()
-        self.out_of_time = isinstance(exc, DeadlineExceededError)
-        if not self.out_of_time:
-            self.probing = None  # a failure settles the probe: the core reopens the window
         if isinstance(exc, CredentialsError):
             failure = _credentials_failure(exc, target, now)
         else:
@@ -628,8 +627,8 @@ class _Run:
             failure = adapter.classify(
                 exc, now=now, model=target.model, profile=target.profile, credential=credential
             )
-        if after_output and failure.kind is not FailureKind.STREAM_INTERRUPTED:
-            failure = attrs.evolve(failure, kind=FailureKind.STREAM_INTERRUPTED)
+        if after_output:
+            failure = cut_after_output(failure)
         self._last_error = (exc, credential)
         self._report(call, latency_s, None, failure)
         executor._notify(
@@ -640,15 +639,6 @@ class _Run:
         logger.info("attempt %d on %s failed: %s", call.state.attempts, target, failure)
         return failure
 
-    async def record_failure(self, failure: Failure, target: Target | None) -> None:
-        """
-        Record *failure* of *target* in the shared health.
-        """
-        policy = self.executor.routes.policy
-        await self.executor.store.update_health(
-            lambda h: h.with_failure(failure, policy, target=target)
-        )
-
     async def interrupted(self, call: Call, failure: Failure) -> OutputInterruptedError:
         """
         End the request after its stream was cut with output shown and no restart
@@ -657,8 +647,8 @@ class _Run:
         Returns:
             The error to raise, chained to the (scrubbed) cause by the caller.
         """
-        await self.record_failure(failure, call.target)
         self.state = self.state.with_failure(failure).gave_up()
+        await self._apply(self.state.updates)
         await self._save_session()
         reason = Reason(
             code=ReasonCode.STREAM_NOT_RESTARTED,
@@ -682,12 +672,10 @@ class _Run:
         Record the success everywhere and build the completion.
         """
         executor = self.executor
-        at = executor.clock()
-        self.probing = None
-        self.state = self.state.succeeded(at)
-        target = call.target
-        await executor.store.update_health(lambda h: h.with_success(target, at))
+        self.state = self.state.succeeded(executor.clock())
+        await self._apply(self.state.updates)
         await self._save_session()
+        target = call.target
         self._report(call, latency_s, first_token_s, None)
         executor._notify(
             AttemptSucceeded(

@@ -9,9 +9,9 @@ from typing import Protocol, TypeAlias
 import attrs
 
 from modelcfg._config._schema import AuthMode
-from modelcfg._core._actions import Reason
 from modelcfg._core._cost import ZERO_COST, Cost
 from modelcfg._core._failures import Failure
+from modelcfg._core._reasons import Reason
 from modelcfg._core._state import AttemptState, SessionState
 from modelcfg._core._values import ModelRef, ProfileId, Target
 from modelcfg._messages import (

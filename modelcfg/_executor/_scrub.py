@@ -10,7 +10,7 @@ from typing import Final
 
 import httpx
 
-from modelcfg._core._failures import redact
+from modelcfg._core._redact import redact
 from modelcfg.adapters._classify import duck_status
 from modelcfg.exceptions import (
     RedactedError,

@@ -160,7 +160,7 @@ class StreamingCompletion:
                 # (The adapter's event iterator holds it too, until the stack closes it.)
                 credential = None
                 if not settled:  # cancelled or abandoned mid-stream: give back a held probe
-                    await run.release_probe(call.target)
+                    await run.cancelled()
             latency = anyio.current_time() - started
             # Recorded before the end is yielded: a caller may stop reading at StreamEnd.
             self.completion = await run.succeeded(

@@ -18,7 +18,8 @@ import anyio
 import attrs
 import httpx
 
-from modelcfg._core._failures import Failure, FailureKind, redact
+from modelcfg._core._failures import DEADLINE_CODE, Failure, FailureKind
+from modelcfg._core._redact import redact
 from modelcfg._core._values import ModelRef, ProfileId
 from modelcfg.adapters._errors import (
     _MAX_BODY,
@@ -311,6 +312,7 @@ def classify(
     model: ModelRef | None = None,
     profile: ProfileId | None = None,
     credential: str | None = None,
+    after_output: bool = False,
 ) -> Failure:
     """
     Turn a failed call (an exception or an error response) into a :class:`Failure`.
@@ -324,15 +326,34 @@ def classify(
         model: The model the attempt was for.
         profile: The profile the attempt used.
         credential: The credential that was sent, masked exactly in the message.
+        after_output: Part of the answer had already reached the caller when the
+            call failed (see :func:`cut_after_output`).
 
     Returns:
         The failure. Never raises: anything unrecognised is ``unknown``.
     """
     secrets = _secrets(credential)
     try:
-        return _classify(error, now, table, model, profile, secrets)
+        failure = _classify(error, now, table, model, profile, secrets)
     except Exception:  # classify never raises, whatever it is given
-        return _last_resort(error, now, table, model, profile, secrets)
+        failure = _last_resort(error, now, table, model, profile, secrets)
+    return cut_after_output(failure) if after_output else failure
+
+
+def cut_after_output(failure: Failure) -> Failure:
+    """
+    *failure*, of a call whose output had already reached the caller, as the
+    ``stream_interrupted`` failure it is, whatever caused it.
+
+    A reset, a stall or an error event after part of the answer was shown leaves
+    the caller holding a truncated answer, which is never a success: the report,
+    the observers, the history and the shared health all see an interrupted stream
+    (the status, code and message are kept). Hosts whose adapters classify for
+    themselves apply this to what their ``classify()`` returns.
+    """
+    if failure.kind is K.STREAM_INTERRUPTED:
+        return failure
+    return attrs.evolve(failure, kind=K.STREAM_INTERRUPTED)
 
 
 def _last_resort(
@@ -460,7 +481,7 @@ def _classify(
         case FirstTokenTimeoutError():
             return simple(K.TIMEOUT, code="first_token")
         case DeadlineExceededError():
-            return simple(K.TIMEOUT, code="deadline")
+            return simple(K.TIMEOUT, code=DEADLINE_CODE)
         case MalformedResponseError():
             return simple(K.SERVER, code="malformed_response")
         case UnsupportedRequestError():

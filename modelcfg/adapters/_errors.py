@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Final, Literal
 import attrs
 import httpx
 
-from modelcfg._core._failures import redact
+from modelcfg._core._redact import redact
 from modelcfg.exceptions import ModelcfgError
 
 if TYPE_CHECKING:

@@ -31,7 +31,8 @@ import anyio
 import attrs
 import httpx
 
-from modelcfg._core._failures import Failure, redact
+from modelcfg._core._failures import Failure
+from modelcfg._core._redact import redact
 from modelcfg._core._values import ModelRef, ProfileId
 from modelcfg._messages import (
     ChatRequest,
@@ -249,13 +250,15 @@ async def send_http(
             limit_s=limits.first_token_s,
         ) from exc
     if error_body is not None:
-        raise ProviderHTTPError.from_response(
+        error = ProviderHTTPError.from_response(
             response,
             provider=wire.name,
             model=endpoint.model,
             credential=endpoint.credential,
             content=error_body,
         )
+        del error_body  # the raw body may echo the key; error trackers record frame locals
+        raise error
     return wire.parse_response(response)
 
 
@@ -305,13 +308,15 @@ async def open_http_stream(
                     content = await read_error_body(response)
             except TimeoutError as exc:
                 raise too_slow() from exc
-            raise ProviderHTTPError.from_response(
+            error = ProviderHTTPError.from_response(
                 response,
                 provider=wire.name,
                 model=endpoint.model,
                 credential=endpoint.credential,
                 content=content,
             )
+            del content  # the raw body may echo the key; error trackers record frame locals
+            raise error
         chunks = response.aiter_bytes()
         events = pump_events(
             chunks,

@@ -21,17 +21,14 @@ from modelcfg.auth._credentials import (
     StoredProfile,
     TokenCredential,
 )
+from modelcfg.auth._env import DEFAULT_ENV_VARS, env_vars_for, keyless_provider
 from modelcfg.auth._legacy import LegacyAuthImport, import_legacy_auth
+from modelcfg.auth._refresh import DEFAULT_REFRESH_SKEW_S, Refresher
 from modelcfg.auth._resolve import (
-    DEFAULT_ENV_VARS,
-    DEFAULT_REFRESH_SKEW_S,
     CredentialOrigin,
-    Refresher,
     ResolvedCredential,
     credential_for,
     effective_order,
-    env_vars_for,
-    keyless_provider,
     resolve_credential,
 )
 from modelcfg.auth._store import (

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import hmac
 import math
+import sys
 from typing import Final, TypeAlias
 
 import attrs
 
-from modelcfg._core._failures import Failure, FailureKind, redact
+from modelcfg._config._problems import at_path, json_type, key_path, quoted
+from modelcfg._core._failures import Failure, FailureKind
+from modelcfg._core._redact import redact
 from modelcfg._core._values import ModelRef, ProfileId
 from modelcfg.exceptions import CredentialsError
 from modelcfg.typing import JSON, JSONObject
@@ -59,9 +62,6 @@ class Secret:
         ValueError: *value* is empty or has surrounding white space.
 
     .. versionadded:: 0.1.0
-    .. versionchanged:: 0.1.0
-       No longer an attrs class, so ``attrs.asdict()`` of a credential keeps the
-       ``Secret`` object instead of copying its value into a dictionary.
     """
 
     __slots__ = ("_value",)
@@ -69,11 +69,17 @@ class Secret:
     _value: str
 
     def __init__(self, *, value: str) -> None:
-        if not isinstance(value, str):
-            raise TypeError(f"A secret must be a string, not {type(value).__name__}.")
-        if not value or value != value.strip():
+        # A refused value is deleted before raising: error trackers record frame locals.
+        given: object = value  # checked at run time too: callers may pass anything
+        del value
+        if not isinstance(given, str):
+            kind = type(given).__name__
+            del given
+            raise TypeError(f"A secret must be a string, not {kind}.")
+        if not given or given != given.strip():
+            del given
             raise ValueError("A secret must be non-empty and have no surrounding white space.")
-        object.__setattr__(self, "_value", value)
+        object.__setattr__(self, "_value", given)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("A Secret is immutable.")
@@ -101,7 +107,11 @@ class Secret:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Secret):
             return NotImplemented
-        return hmac.compare_digest(self._value.encode("utf-8"), other._value.encode("utf-8"))
+        # surrogatepass: a value read from JSON may hold a lone surrogate (a \ud800 escape).
+        return hmac.compare_digest(
+            self._value.encode("utf-8", "surrogatepass"),
+            other._value.encode("utf-8", "surrogatepass"),
+        )
 
     def __hash__(self) -> int:
         return hash((Secret, self._value))
@@ -126,11 +136,33 @@ class Secret:
 
 
 def _to_secret(value: Secret | str) -> Secret:
-    return value if isinstance(value, Secret) else Secret(value=value)
+    """
+    *value* as a :class:`Secret`; text is stripped first (a key read from a file ends in a newline).
+
+    Stripping here, rather than refusing, also keeps a padded key out of the
+    frames of a ``ValueError`` raised through a credential's ``__init__``.
+    """
+    if isinstance(value, Secret):
+        return value
+    return Secret(value=value.strip() if isinstance(value, str) else value)
 
 
 def _to_optional_secret(value: Secret | str | None) -> Secret | None:
     return None if value is None else _to_secret(value)
+
+
+def _finite(value: object) -> bool:
+    """
+    Whether *value* is a number a float can hold: finite, and no whole number too large.
+
+    Whole numbers are compared exactly, so one with hundreds of digits is refused
+    instead of raising ``OverflowError`` on its way to a float.
+    """
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -sys.float_info.max <= value <= sys.float_info.max
+    return isinstance(value, float) and math.isfinite(value)
 
 
 def _check_epoch(
@@ -138,10 +170,52 @@ def _check_epoch(
 ) -> None:
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"{attribute.name} must be seconds since the epoch, not {value!r}")
+    if not _finite(value):
+        raise ValueError(f"{attribute.name} must be seconds since the epoch, not {shown(value)}")
     if value < 0:
-        raise ValueError(f"{attribute.name} must not be negative, not {value!r}")
+        raise ValueError(f"{attribute.name} must not be negative, not {shown(value)}")
+
+
+@attrs.frozen
+class LongNumber:
+    """
+    A whole number in a JSON file with more digits than Python converts.
+
+    :func:`whole_number` makes one instead of failing, so that the number is
+    reported at its ``$.path`` like any other wrong value.
+    """
+
+    digits: int
+
+
+def whole_number(text: str) -> int | LongNumber:
+    """
+    The ``parse_int`` hook of :func:`json.loads`: *text* as an int, or a :class:`LongNumber`.
+    """
+    limit = sys.get_int_max_str_digits()
+    digits = len(text.lstrip("-"))
+    return LongNumber(digits=digits) if limit and digits > limit else int(text)
+
+
+def shown(value: object) -> str:
+    """
+    *value* as a message about a JSON file may show it (:func:`json_type`'s words),
+    with key-shaped text in a string masked and a number too long to read as its size.
+    """
+    match value:
+        case LongNumber(digits=digits):
+            return f"a number with {digits} digits"
+        case str():
+            return json_type(redact(value))
+        case _:
+            return json_type(value)
+
+
+def named(key: object) -> str:
+    """
+    A key of a JSON object as a message names it: quoted, key-shaped text masked.
+    """
+    return quoted(redact(key)) if isinstance(key, str) else json_type(key)
 
 
 @attrs.frozen(kw_only=True)
@@ -324,7 +398,7 @@ _COMMON: Final = frozenset({"kind", "provider", "last_used_at", "last_failure_at
 def _string(obj: JSONObject, key: str, where: str) -> str:
     value = obj.get(key)
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{where}.{key} must be a non-empty string")
+        raise ValueError(at_path(key_path(where, key), "must be a non-empty string"))
     return value
 
 
@@ -333,7 +407,7 @@ def _optional_string(obj: JSONObject, key: str, where: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{where}.{key} must be a non-empty string or null")
+        raise ValueError(at_path(key_path(where, key), "must be a non-empty string or null"))
     return value
 
 
@@ -341,8 +415,13 @@ def _optional_time(obj: JSONObject, key: str, where: str) -> float | None:
     value = obj.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"{where}.{key} must be a number of seconds since the epoch or null")
+    if not _finite(value) or not isinstance(value, int | float) or value < 0:
+        raise ValueError(
+            at_path(
+                key_path(where, key),
+                f"must be a number of seconds since the epoch or null, not {shown(value)}",
+            )
+        )
     return float(value)
 
 
@@ -353,24 +432,30 @@ def profile_from_json(profile: ProfileId, obj: JSON, *, where: str) -> StoredPro
     Args:
         profile: The id the object is stored under.
         obj: The JSON object.
-        where: Its JSON path, for error messages (``$.profiles["openai:default"]``).
+        where: Its JSON path, for error messages (``$.profiles['openai:default']``).
 
     Raises:
-        ValueError: The object is malformed; the message names *where* and never a secret.
+        ValueError: The object is malformed; the message is ``"$.path: what is wrong"``
+            and never holds a secret.
     """
     if not isinstance(obj, dict):
-        raise ValueError(f"{where} must be an object")
+        raise ValueError(at_path(where, f"must be an object, not {shown(obj)}"))
     kind = obj.get("kind")
     if not isinstance(kind, str) or kind not in _FIELDS:
-        raise ValueError(f"{where}.kind must be one of 'api_key', 'token', 'oauth'")
+        raise ValueError(
+            at_path(key_path(where, "kind"), "must be one of 'api_key', 'token', 'oauth'")
+        )
     required, optional = _FIELDS[kind]
     unknown = sorted(set(obj) - required - optional - _COMMON)
     if unknown:
-        raise ValueError(f"{where} has unknown keys: {', '.join(unknown)}")
+        raise ValueError(at_path(where, f"unknown keys {', '.join(named(k) for k in unknown)}"))
     provider = obj.get("provider", profile.provider)
     if provider != profile.provider:
         raise ValueError(
-            f"{where}.provider is {provider!r} but the profile id names {profile.provider!r}"
+            at_path(
+                key_path(where, "provider"),
+                f"is {shown(provider)} but the profile id names {profile.provider!r}",
+            )
         )
     credential: Credential
     if kind == "api_key":

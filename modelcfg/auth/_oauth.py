@@ -21,7 +21,6 @@ import binascii
 import contextlib
 import hashlib
 import json
-import logging
 import math
 import re
 import secrets
@@ -37,8 +36,10 @@ import httpx
 from anyio.abc import SocketAttribute
 
 from modelcfg._config._endpoints import http_url_problem
-from modelcfg._core._failures import FailureKind, redact
+from modelcfg._core._failures import FailureKind
+from modelcfg._core._redact import redact
 from modelcfg._core._values import ProfileId
+from modelcfg._log import logger_for
 from modelcfg.auth._credentials import (
     OAuthCredential,
     OAuthError,
@@ -60,7 +61,7 @@ __all__ = [
     "refresh_oauth",
 ]
 
-logger = logging.getLogger(__name__)
+logger = logger_for(__name__)
 
 LOOPBACK_HOST: Final = "127.0.0.1"
 _MAX_REQUEST_BYTES: Final = 16 * 1024
@@ -177,6 +178,16 @@ async def print_url(url: str) -> None:
     print(f"Open this URL in your browser to log in:\n  {url}")
 
 
+def _hidden(value: str) -> str | Secret:
+    """
+    *value* as a :class:`Secret`, or as it is when a secret cannot hold it (empty, padded).
+    """
+    try:
+        return Secret(value=value)
+    except ValueError:
+        return value
+
+
 def _error_code(payload: object) -> str | None:
     if isinstance(payload, dict):
         code = payload.get("error")
@@ -236,10 +247,22 @@ def _credential_from_tokens(
     )
 
 
+@attrs.frozen(kw_only=True)
+class _Refusal:
+    """
+    Why a token request failed, as plain words: the error it becomes holds nothing else.
+    """
+
+    message: str
+    kind: FailureKind
+    error: str | None = None
+    status: int | None = None
+
+
 async def _token_request(
     client: httpx.AsyncClient,
     endpoints: OAuthEndpoints,
-    form: Mapping[str, str],
+    form: Mapping[str, str | Secret],
     *,
     provider: str,
     what: str,
@@ -248,67 +271,99 @@ async def _token_request(
     refreshing: bool,
     profile: ProfileId | None = None,
 ) -> OAuthCredential:
-    known = tuple(v for k, v in form.items() if k in ("code", "code_verifier", "refresh_token"))
+    """
+    Post *form* (its secrets as :class:`Secret`) to the token endpoint and return the tokens.
 
-    def _error(
-        message: str,
-        *,
-        provider: str,
-        kind: FailureKind,
-        error: str | None = None,
-        status: int | None = None,
-    ) -> OAuthError:
-        if refreshing:
-            return RefreshFailedError(
-                message, provider=provider, profile=profile, error=error, status=status, kind=kind
-            )
-        return OAuthError(message, provider=provider, error=error, status=status, kind=kind)
-
+    Raises:
+        RefreshFailedError: *refreshing*, and the request failed.
+        OAuthError: Not *refreshing*, and the request failed.
+    """
     logger.debug("Requesting %s from the token endpoint of %s.", what, provider)
+    outcome = await _exchange(
+        client, endpoints.token_url, form, provider=provider, what=what, now=now, previous=previous
+    )
+    if isinstance(outcome, OAuthCredential):
+        return outcome
+    # Raised here, outside any handler and from a frame that holds no raw secret:
+    # the error has no cause or context that could keep the request (whose body
+    # holds the refresh token or the code), and error trackers that record frame
+    # locals find only masked values.
+    if refreshing:
+        raise RefreshFailedError(
+            outcome.message,
+            provider=provider,
+            profile=profile,
+            error=outcome.error,
+            status=outcome.status,
+            kind=outcome.kind,
+        )
+    raise OAuthError(
+        outcome.message,
+        provider=provider,
+        error=outcome.error,
+        status=outcome.status,
+        kind=outcome.kind,
+    )
+
+
+async def _exchange(
+    client: httpx.AsyncClient,
+    url: str,
+    form: Mapping[str, str | Secret],
+    *,
+    provider: str,
+    what: str,
+    now: float,
+    previous: OAuthCredential | None,
+) -> OAuthCredential | _Refusal:
+    """
+    Post *form* to the token endpoint *url*: the new tokens, or why there are none.
+
+    Failures are returned, not raised, so the request and the answer (both may
+    hold secrets) stay in this frame, which no traceback keeps.
+    """
     try:
         response = await client.post(
-            endpoints.token_url, data=dict(form), headers={"Accept": "application/json"}
+            url,
+            data={k: v.reveal() if isinstance(v, Secret) else v for k, v in form.items()},
+            headers={"Accept": "application/json"},
         )
-    except httpx.TimeoutException as exc:
-        raise _error(
-            f"The token endpoint of {provider} did not answer in time during {what}.",
-            provider=provider,
+    except httpx.TimeoutException:
+        return _Refusal(
+            message=f"The token endpoint of {provider} did not answer in time during {what}.",
             kind=FailureKind.TIMEOUT,
-        ) from exc
+        )
     except httpx.HTTPError as exc:
-        raise _error(
-            f"Could not reach the token endpoint of {provider} during {what} "
+        return _Refusal(
+            message=f"Could not reach the token endpoint of {provider} during {what} "
             f"({type(exc).__name__}).",
-            provider=provider,
             kind=FailureKind.CONNECTION,
-        ) from None
+        )
     try:
         payload: object = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         payload = None
     if response.status_code >= 400:
         code = _error_code(payload)
         description = ""
         if isinstance(payload, dict) and isinstance(payload.get("error_description"), str):
-            text = redact(str(payload["error_description"]), *known)[:200].strip()
+            sent = (v.reveal() for v in form.values() if isinstance(v, Secret))
+            text = redact(str(payload["error_description"]), *sent)[:200].strip()
             # The message adds its own full stop: "... is invalid." must not end "..".
             description = ": " + text.rstrip(".") if text.rstrip(".") else ""
-        kind = FailureKind.SERVER if response.status_code >= 500 else FailureKind.AUTH
-        raise _error(
-            f"The token endpoint of {provider} refused {what} with HTTP "
+        return _Refusal(
+            message=f"The token endpoint of {provider} refused {what} with HTTP "
             f"{response.status_code}{f' ({code})' if code else ''}{description}.",
-            provider=provider,
+            kind=FailureKind.SERVER if response.status_code >= 500 else FailureKind.AUTH,
             error=code,
             status=response.status_code,
-            kind=kind,
         )
     credential = _credential_from_tokens(payload, now=now, previous=previous)
     if credential is None:
-        raise _error(
-            f"The token endpoint of {provider} answered {what} without an access token.",
-            provider=provider,
-            status=response.status_code,
+        return _Refusal(
+            message=f"The token endpoint of {provider} answered {what} without an access token.",
             kind=FailureKind.AUTH,
+            status=response.status_code,
         )
     return credential
 
@@ -347,9 +402,9 @@ async def refresh_oauth(
             provider=provider,
             profile=profile,
         )
-    form = {
+    form: dict[str, str | Secret] = {
         "grant_type": "refresh_token",
-        "refresh_token": credential.refresh.reveal(),
+        "refresh_token": credential.refresh,
         "client_id": endpoints.client_id,
     }
     return await _token_request(
@@ -498,12 +553,12 @@ async def authorize(
             provider=provider,
             error=code or None,
         )
-    form = {
+    form: dict[str, str | Secret] = {
         "grant_type": "authorization_code",
-        "code": params["code"],
+        "code": _hidden(params["code"]),
         "redirect_uri": redirect_uri,
         "client_id": endpoints.client_id,
-        "code_verifier": pkce.verifier.reveal(),
+        "code_verifier": pkce.verifier,
     }
     return await _token_request(
         client,

@@ -13,7 +13,7 @@ provider, in order:
    skipping missing profiles and expired tokens that cannot be refreshed (no
    refresh token, or a provider without OAuth endpoints);
 3. environment variables: those the provider declares in config, then the
-   well-known ones (:data:`DEFAULT_ENV_VARS`). They are used when no profile of
+   well-known ones (:data:`~modelcfg.auth.DEFAULT_ENV_VARS`). They are used when no profile of
    the order can be used, and are sent with the order's first profile (the one a
    request tries first), so rotation never sends the same key twice; a profile
    outside the order (an explicit ``provider:default`` with nothing stored) also
@@ -21,64 +21,51 @@ provider, in order:
 4. none, with a sentence saying what to set.
 
 For one profile (:func:`credential_for`), an OAuth access token close to expiry
-is refreshed first and the new tokens are written back.
+is refreshed first and the new tokens are written back (:mod:`modelcfg.auth._refresh`).
 
 The environment is always passed in (``environ``); nothing here reads ``os.environ``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import enum
-import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Final, Protocol, TypeVar
-from urllib.parse import urlsplit
 
 import attrs
 
-from modelcfg._config._providers import DEFAULT_ENV_VARS
 from modelcfg._core._decide import rotation_order
-from modelcfg._core._failures import FailureKind
 from modelcfg._core._values import ProfileId
-from modelcfg._fileio import LockTimeoutError
 from modelcfg.auth._credentials import (
     ApiKeyCredential,
     Credential,
     OAuthCredential,
-    RefreshFailedError,
     Secret,
     StoredProfile,
     TokenCredential,
 )
-from modelcfg.auth._store import AuthStore, AuthStoreProtocol, MemoryAuthStore
+from modelcfg.auth._env import env_key, env_vars_for, missing_hint
+from modelcfg.auth._refresh import (
+    DEFAULT_REFRESH_SKEW_S,
+    Refresher,
+    needs_refresh,
+    off_loop,
+    refreshable_with,
+    refreshed,
+)
+from modelcfg.auth._store import AuthStoreProtocol
 from modelcfg.exceptions import CredentialsError
 
 __all__ = [
-    "DEFAULT_ENV_VARS",
-    "DEFAULT_REFRESH_SKEW_S",
     "CredentialOrigin",
-    "Refresher",
     "ResolvedCredential",
     "credential_for",
     "effective_order",
-    "env_vars_for",
-    "keyless_provider",
+    "login_command",
     "resolve_credential",
+    "unusable_reason",
 ]
-
-logger = logging.getLogger(__name__)
-
-_T = TypeVar("_T")
-
-DEFAULT_REFRESH_SKEW_S: Final = 60.0
-"""Refresh OAuth access tokens this many seconds before they expire."""
-
-_REFRESH_S: Final = 60.0
-"""The longest a refresh and its write-back may hold off a cancellation."""
 
 
 class CredentialOrigin(enum.StrEnum):
@@ -91,18 +78,6 @@ class CredentialOrigin(enum.StrEnum):
     PROFILE = "profile"
     ENVIRONMENT = "environment"
     NONE = "none"
-
-
-class Refresher(Protocol):
-    """
-    Gets fresh OAuth tokens for a profile (see :class:`~modelcfg.auth.OAuthRefresher`).
-
-    Raises :class:`~modelcfg.auth.RefreshFailedError` when it cannot.
-    """
-
-    async def __call__(
-        self, profile: ProfileId, credential: OAuthCredential
-    ) -> OAuthCredential: ...
 
 
 @attrs.frozen(kw_only=True)
@@ -169,34 +144,6 @@ class ResolvedCredential:
         return self.secret
 
 
-def env_vars_for(provider: str, declared: Iterable[str] = ()) -> tuple[str, ...]:
-    """
-    Return the environment variables to look at for *provider*, config-declared first.
-
-    .. versionadded:: 0.1.0
-    """
-    names = (*declared, *DEFAULT_ENV_VARS.get(provider.strip().lower(), ()))
-    return tuple(dict.fromkeys(n for n in names if n))
-
-
-_LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
-
-
-def keyless_provider(provider: str, *, base_url: str | None, env_vars: Iterable[str] = ()) -> bool:
-    """
-    Whether *provider* is a local server that needs no key.
-
-    True when its base URL is on the loopback interface and no environment
-    variable is known for its key (``ollama``, ``lmstudio``, a local vLLM): calls
-    then go out without credentials instead of failing for want of one.
-
-    .. versionadded:: 0.1.0
-    """
-    if base_url is None or env_vars_for(provider, env_vars):
-        return False
-    return urlsplit(base_url).hostname in _LOOPBACK_HOSTS
-
-
 def effective_order(
     provider: str, *, store: AuthStoreProtocol, order: Iterable[ProfileId | str] = ()
 ) -> tuple[ProfileId, ...]:
@@ -218,27 +165,6 @@ def effective_order(
         configured=tuple(p if isinstance(p, ProfileId) else ProfileId.parse(p) for p in order),
         stored=tuple(p.profile for p in store.profiles(key)),
     )
-
-
-def _from_env(
-    provider: str, names: tuple[str, ...], environ: Mapping[str, str]
-) -> tuple[str, Secret] | None:
-    for name in names:
-        value = environ.get(name, "").strip()
-        if value and not any(ch.isspace() for ch in value):
-            return name, Secret(value=value)
-    return None
-
-
-def _hint(provider: str, names: tuple[str, ...]) -> str:
-    login = f"run `modelcfg login {provider}`"
-    if not names:
-        return (
-            f"No credentials for {provider}: {login}, or declare the environment variable "
-            "that holds its key in the provider's config."
-        )
-    wanted = names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" or {names[-1]}"
-    return f"No credentials for {provider}: set {wanted} or {login}."
 
 
 def _when(at: float | None) -> str:
@@ -293,16 +219,13 @@ def _from_profile(
     stored: StoredProfile, now: float, skew_s: float, *, can_refresh: bool = True
 ) -> ResolvedCredential:
     credential = stored.credential
-    needs_refresh = isinstance(credential, OAuthCredential) and (
-        can_refresh and credential.refreshable and credential.expired(now, skew_s=skew_s)
-    )
     return ResolvedCredential(
         provider=stored.profile.provider,
         origin=CredentialOrigin.PROFILE,
         secret=credential.secret,
         profile=stored.profile,
         credential=credential,
-        needs_refresh=needs_refresh,
+        needs_refresh=can_refresh and needs_refresh(credential, now, skew_s),
     )
 
 
@@ -333,7 +256,7 @@ def _profile_credential(
     pid: ProfileId,
     *,
     store: AuthStoreProtocol,
-    environ: Mapping[str, str],
+    env: tuple[str, Secret] | None,
     names: tuple[str, ...],
     order: tuple[ProfileId, ...] | None,
     now: float,
@@ -343,6 +266,8 @@ def _profile_credential(
     """
     The one rule: what a call with profile *pid* sends, before any refresh.
 
+    *env* is the provider's environment key (the variable and its value), if any;
+    *names* are the variables looked at, for the hint when there is none.
     A usable stored credential is sent. Otherwise the provider's environment key
     stands in when *pid* is the first profile of *order* and no profile of *order*
     can be used, or, for a profile outside *order* (or with no order known), when
@@ -371,9 +296,8 @@ def _profile_credential(
     else:
         stands_in = pid.name == "default" and stored is None
     if stands_in:
-        found = _from_env(pid.provider, names, environ)
-        if found is not None:
-            name, secret = found
+        if env is not None:
+            name, secret = env
             return ResolvedCredential(
                 provider=pid.provider,
                 origin=CredentialOrigin.ENVIRONMENT,
@@ -382,7 +306,7 @@ def _profile_credential(
                 skipped=skipped,
             )
         if stored is None:
-            return _Unavailable(skipped=skipped[:1], message=_hint(pid.provider, names))
+            return _Unavailable(skipped=skipped[:1], message=missing_hint(pid.provider, names))
     if stored is None:
         message = f"Profile {pid} is not in the auth store; run {login_command(pid)}."
     else:
@@ -437,14 +361,14 @@ def resolve_credential(
         ValueError: *profile* belongs to another provider.
 
     .. versionadded:: 0.1.0
-    .. versionchanged:: 0.1.0
-       The environment stands in for the order's first profile only when no profile
-       of the order can be used, exactly as :func:`credential_for` sends it; added
-       *can_refresh*.
     """
     key = provider.strip().lower()
     at = time.time() if now is None else now
     names = env_vars_for(key, env_vars)
+    env = env_key(names, environ)
+    # The whole environment must not stay in this frame: error trackers record the
+    # locals of every frame an exception passes through.
+    del environ
 
     def rule(
         pid: ProfileId, order: tuple[ProfileId, ...] | None
@@ -452,7 +376,7 @@ def resolve_credential(
         return _profile_credential(
             pid,
             store=store,
-            environ=environ,
+            env=env,
             names=names,
             order=order,
             now=at,
@@ -476,16 +400,15 @@ def resolve_credential(
         )
     candidates = effective_order(key, store=store, order=order)
     if not candidates:
-        found = _from_env(key, names, environ)
-        if found is not None:
+        if env is not None:
             return ResolvedCredential(
                 provider=key,
                 origin=CredentialOrigin.ENVIRONMENT,
-                secret=found[1],
-                env_var=found[0],
+                secret=env[1],
+                env_var=env[0],
             )
         return ResolvedCredential(
-            provider=key, origin=CredentialOrigin.NONE, hint=_hint(key, names)
+            provider=key, origin=CredentialOrigin.NONE, hint=missing_hint(key, names)
         )
     skipped: list[str] = []
     for candidate in candidates:
@@ -496,21 +419,11 @@ def resolve_credential(
             return attrs.evolve(result, skipped=tuple(skipped))
         skipped += result.skipped
     return ResolvedCredential(
-        provider=key, origin=CredentialOrigin.NONE, hint=_hint(key, names), skipped=tuple(skipped)
+        provider=key,
+        origin=CredentialOrigin.NONE,
+        hint=missing_hint(key, names),
+        skipped=tuple(skipped),
     )
-
-
-def _can_refresh(refresher: Refresher | None, provider: str) -> bool:
-    """
-    Whether *refresher* can refresh OAuth tokens of *provider*.
-
-    An :class:`~modelcfg.auth.OAuthRefresher` says so (``can_refresh()``); any other
-    refresher is trusted to try.
-    """
-    if refresher is None:
-        return False
-    ask = getattr(refresher, "can_refresh", None)
-    return bool(ask(provider)) if callable(ask) else True
 
 
 async def credential_for(
@@ -560,143 +473,33 @@ async def credential_for(
             store holds no other unexpired tokens for the profile.
 
     .. versionadded:: 0.1.0
-    .. versionchanged:: 0.1.0
-       Store I/O runs in a worker thread; a refused refresh falls back to tokens
-       another process stored meanwhile; added *order*, so that the environment
-       key stands in for a rotation order with nothing usable stored.
     """
     pid = profile if isinstance(profile, ProfileId) else ProfileId.parse(profile)
     at = time.time() if now is None else now
     names = env_vars_for(pid.provider, env_vars)
-    can_refresh = _can_refresh(refresher, pid.provider)
+    env = env_key(names, environ)
+    del environ  # kept out of this frame's locals, as in resolve_credential()
+    may_refresh = refreshable_with(refresher, pid.provider)
     ids = None if order is None else _as_ids(pid.provider, order)
-    result = await _off_loop(
+    result = await off_loop(
         store,
         lambda: _profile_credential(
             pid,
             store=store,
-            environ=environ,
+            env=env,
             names=names,
             order=ids,
             now=at,
             skew_s=refresh_skew_s,
-            can_refresh=can_refresh,
+            can_refresh=may_refresh,
         ),
     )
     if isinstance(result, _Unavailable):
         raise CredentialsError(result.message, provider=pid.provider)
-    if result.credential is None:
-        return result  # from the environment
-    credential, resolved = result.credential, result
-    if (
-        refresher is None
-        or not resolved.needs_refresh
-        or not isinstance(credential, OAuthCredential)
-    ):
-        return resolved  # (needs_refresh is only set when a refresher can refresh it)
-    async with _refresh_turn(store):
-        # Whoever held the turn before us may have refreshed already: use its tokens.
-        current = await _off_loop(store, lambda: store.get(pid))
-        if current is not None and current.credential != credential:
-            latest = _from_profile(current, at, refresh_skew_s)
-            if _usable_now(current, at) and not latest.needs_refresh:
-                logger.debug("Another writer refreshed %s first; using its tokens.", pid)
-                return latest
-            if isinstance(current.credential, OAuthCredential) and current.credential.refreshable:
-                credential = current.credential
-        logger.debug("Refreshing the OAuth tokens of %s before they expire.", pid)
-        import anyio  # here, so that `import modelcfg.auth` does not load anyio
-
-        # Shielded, within a bound: a server that rotates refresh tokens has spent
-        # the old one once it answers, so the new tokens must reach the store even
-        # when the caller is cancelled meanwhile (the cancellation lands afterwards).
-        with anyio.move_on_after(_REFRESH_S, shield=True) as scope:
-            try:
-                fresh = await refresher(pid, credential)
-            except RefreshFailedError:
-                # A process that does not take the refresh turn (another store object,
-                # an older modelcfg) may have refreshed meanwhile: a server that rotates
-                # refresh tokens then refuses ours, yet the store holds working tokens.
-                winner = await _off_loop(store, lambda: store.get(pid))
-                if (
-                    winner is not None
-                    and winner.credential != credential
-                    and _usable_now(winner, at)
-                ):
-                    logger.debug("Another writer refreshed %s first; using its tokens.", pid)
-                    return _from_profile(winner, at, refresh_skew_s)
-                raise
-            expected = credential
-            stored_now = await _off_loop(
-                store, lambda: store.replace_if_unchanged(pid, expected=expected, new=fresh)
-            )
-        if scope.cancelled_caught:
-            raise RefreshFailedError(
-                f"Refreshing the OAuth tokens of {pid} took longer than {_REFRESH_S:g} s.",
-                provider=pid.provider,
-                profile=pid,
-                kind=FailureKind.TIMEOUT,
-            )
-    if stored_now is None:
-        # The profile was removed (logout) while we refreshed; do not resurrect it.
-        raise CredentialsError(
-            f"Profile {pid} was removed from the auth store during a token refresh.",
-            provider=pid.provider,
-        )
-    if stored_now != fresh:
-        logger.debug("Another writer refreshed %s first; using its tokens.", pid)
-    return _from_profile(StoredProfile(profile=pid, credential=stored_now), at, refresh_skew_s)
-
-
-def _usable_now(stored: StoredProfile, now: float) -> bool:
-    """
-    Whether *stored* can be sent as it is at *now*: usable and not expired.
-    """
-    return _unusable(stored, now) is None and not stored.credential.expired(now)
-
-
-@contextlib.asynccontextmanager
-async def _refresh_turn(store: AuthStoreProtocol) -> AsyncIterator[None]:
-    """
-    Hold the store's refresh lock (file stores only) for the ``async with`` block.
-
-    When the lock cannot be had (timeout, read-only directory), the refresh goes
-    ahead without it: the refusal fallback in :func:`credential_for` still applies.
-    """
-    if not isinstance(store, AuthStore):
-        yield
-        return
-    import anyio.to_thread  # here, so that `import modelcfg.auth` does not load anyio
-
-    held: list[AbstractContextManager[None]] = []
-
-    def acquire() -> None:
-        lock = store.refresh_lock()
-        lock.__enter__()
-        held.append(lock)
-
-    try:
-        try:
-            await anyio.to_thread.run_sync(acquire)
-        except (LockTimeoutError, OSError) as exc:
-            logger.debug("Refreshing without the refresh lock of %s: %s", store.path, exc)
-        yield
-    finally:
-        # Also when cancelled while the thread was acquiring: it has finished by then.
-        for lock in held:
-            lock.__exit__(None, None, None)
-
-
-async def _off_loop(store: AuthStoreProtocol, call: Callable[[], _T]) -> _T:
-    """
-    Run a store operation without blocking the event loop.
-
-    File stores read, parse and lock a file (waiting up to their lock timeout), so
-    the call runs in a worker thread; a :class:`MemoryAuthStore` answers at once
-    and is called directly, which keeps the common in-memory case cheap.
-    """
-    if isinstance(store, MemoryAuthStore):
-        return call()
-    import anyio.to_thread  # here, so that `import modelcfg.auth` does not load anyio
-
-    return await anyio.to_thread.run_sync(call)
+    credential = result.credential
+    if refresher is None or not result.needs_refresh or not isinstance(credential, OAuthCredential):
+        return result  # from the environment, or nothing to refresh
+    fresh = await refreshed(
+        pid, credential, store=store, refresher=refresher, now=at, skew_s=refresh_skew_s
+    )
+    return _from_profile(StoredProfile(profile=pid, credential=fresh), at, refresh_skew_s)

@@ -16,7 +16,8 @@ Runtime routing state (cooldowns, health) never goes in here.
 from __future__ import annotations
 
 import json
-import logging
+import os
+import stat
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping
@@ -26,20 +27,28 @@ from typing import Final, Protocol, runtime_checkable
 
 import attrs
 
+from modelcfg._config._problems import at_path, key_path
+from modelcfg._core._redact import redact
 from modelcfg._core._values import ProfileId
 from modelcfg._fileio import (
     LockTimeoutError,
+    NotRegularFileError,
     atomic_write,
     exclusive_lock,
-    loose_permissions,
+    read_regular,
 )
+from modelcfg._log import logger_for
 from modelcfg.auth._credentials import (
     ApiKeyCredential,
     Credential,
     StoredProfile,
+    named,
     profile_from_json,
     profile_to_json,
+    shown,
+    whole_number,
 )
+from modelcfg.auth._legacy_format import is_legacy_auth_document
 from modelcfg.exceptions import AuthStoreError
 from modelcfg.typing import JSONObject
 
@@ -54,7 +63,7 @@ __all__ = [
     "logout",
 ]
 
-logger = logging.getLogger(__name__)
+logger = logger_for(__name__)
 
 AUTH_STORE_VERSION: Final = 1
 """The auth-store file format this version of modelcfg reads and writes."""
@@ -377,106 +386,129 @@ class MemoryAuthStore(_StoreBase):
                 self._box[0] = updated
 
 
+def _not_a_file(path: Path, what: str) -> str:
+    if what == "a symbolic link":
+        try:
+            target = f" ({os.readlink(path)})"
+        except OSError:
+            target = ""
+        return (
+            f"The auth store {path} is a symbolic link{target}; modelcfg does not follow it, "
+            "so that no write can replace a file somewhere else. Pass the file it links to "
+            "with --auth-store (or MODELCFG_AUTH_STORE), or move the file there."
+        )
+    return (
+        f"The auth store {path} is {what}, not a regular file; it was left untouched. "
+        "Move it away, or pass another store with --auth-store."
+    )
+
+
+def _store_error(message: str, path: Path) -> AuthStoreError:
+    """
+    An :class:`AuthStoreError` about the file *path*, key-shaped text masked.
+
+    Messages quote what the file holds (profile ids, provider names, order
+    entries); a key pasted into one of those places must not be printed.
+    """
+    return AuthStoreError(redact(message), path=str(path))
+
+
 def _parse_store(data: bytes, path: Path) -> _Contents:
     """
-    Parse the bytes of an auth-store file; every problem names the file.
+    Parse the bytes of an auth-store file; every problem names the file and its ``$.path``.
 
     Raises:
         AuthStoreError: The file is not a valid auth store this version can read.
     """
-    where = str(path)
     try:
-        doc = json.loads(data.decode("utf-8"))
+        doc = json.loads(data.decode("utf-8"), parse_int=whole_number)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         # The decoder's message quotes no content, only a position.
-        raise AuthStoreError(
-            f"The auth store {where} is not valid JSON ({type(exc).__name__} at "
+        raise _store_error(
+            f"The auth store {path} is not valid JSON ({type(exc).__name__} at "
             f"{getattr(exc, 'pos', getattr(exc, 'start', '?'))}); it was left untouched. "
             "Fix or move it away, then log in again.",
-            path=where,
+            path,
         ) from None
     except RecursionError:
-        raise AuthStoreError(
-            f"The auth store {where} is nested too deeply to be an auth store; it was left "
+        raise _store_error(
+            f"The auth store {path} is nested too deeply to be an auth store; it was left "
             "untouched. Fix or move it away, then log in again.",
-            path=where,
+            path,
         ) from None
     if not isinstance(doc, dict):
-        raise AuthStoreError(
-            f"The auth store {where} must hold a JSON object; it was left untouched.", path=where
+        raise _store_error(
+            f"The auth store {path} must hold a JSON object; it was left untouched.", path
         )
     version = doc.get("version")
-    if "version" not in doc and _is_legacy(doc):
-        raise AuthStoreError(
-            f"The auth store {where} is a legacy auth.json (credentials without a 'version'); "
+    if "version" not in doc and is_legacy_auth_document(doc):
+        raise _store_error(
+            f"The auth store {path} is a legacy auth.json (credentials without a 'version'); "
             "run `modelcfg doctor --fix` to move it to auth.json.bak and import its "
             "credentials. It was left untouched.",
-            path=where,
+            path,
         )
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise AuthStoreError(
-            f"The auth store {where} has no valid 'version' (expected {AUTH_STORE_VERSION}); "
+        raise _store_error(
+            f"The auth store {path} has no valid 'version' (expected {AUTH_STORE_VERSION}); "
             "it was left untouched.",
-            path=where,
+            path,
         )
     if version > AUTH_STORE_VERSION:
-        raise AuthStoreError(
-            f"The auth store {where} has format version {version}, written by a newer "
+        raise _store_error(
+            f"The auth store {path} has format version {shown(version)}, written by a newer "
             f"modelcfg; this version reads up to {AUTH_STORE_VERSION}. Upgrade modelcfg. "
             "The file was left untouched.",
-            path=where,
+            path,
         )
     problems: list[str] = []
     unknown = sorted(set(doc) - {"version", "profiles", "order"})
     if unknown:
-        problems.append(f"$ has unknown keys: {', '.join(unknown)}")
+        problems.append(at_path("$", f"unknown keys {', '.join(named(key) for key in unknown)}"))
     raw_profiles = doc.get("profiles", {})
     raw_order = doc.get("order", {})
     profiles: dict[ProfileId, StoredProfile] = {}
     order: dict[str, tuple[ProfileId, ...]] = {}
     if not isinstance(raw_profiles, dict):
-        problems.append("$.profiles must be an object")
+        problems.append(at_path("$.profiles", f"must be an object, not {shown(raw_profiles)}"))
         raw_profiles = {}
     for key, value in raw_profiles.items():
-        key_where = f"$.profiles[{json.dumps(key)}]"
+        key_where = key_path("$.profiles", redact(key))
         try:
             pid = ProfileId.parse(key)
+        except ValueError:
+            problems.append(at_path(key_where, "is not a profile id ('provider:name')"))
+            continue
+        try:
             profiles[pid] = profile_from_json(pid, value, where=key_where)
         except ValueError as exc:
-            problems.append(f"{key_where}: {exc}" if key_where not in str(exc) else str(exc))
+            problems.append(str(exc))
     if not isinstance(raw_order, dict):
-        problems.append("$.order must be an object")
+        problems.append(at_path("$.order", f"must be an object, not {shown(raw_order)}"))
         raw_order = {}
     for provider, ids in raw_order.items():
-        order_where = f"$.order[{json.dumps(provider)}]"
+        order_where = key_path("$.order", redact(provider))
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-            problems.append(f"{order_where} must be a list of profile ids")
+            problems.append(at_path(order_where, "must be a list of profile ids"))
             continue
         try:
             parsed = tuple(ProfileId.parse(i) for i in ids)
-        except ValueError as exc:
-            problems.append(f"{order_where}: {exc}")
+        except ValueError:
+            problems.append(at_path(order_where, "holds an entry that is not a profile id"))
             continue
         if any(p.provider != provider for p in parsed):
-            problems.append(f"{order_where} names a profile of another provider")
+            problems.append(at_path(order_where, "names a profile of another provider"))
             continue
         if parsed:
             order[provider] = parsed
     if problems:
-        raise AuthStoreError(
-            f"The auth store {where} is malformed and was left untouched: "
+        raise _store_error(
+            f"The auth store {path} is malformed and was left untouched: "
             + "; ".join(problems)
             + ".",
-            path=where,
+            path,
         )
     return _Contents(profiles=profiles, order=order)
-
-
-def _is_legacy(doc: dict[str, object]) -> bool:
-    # Imported here: the legacy importer builds on this module.
-    from modelcfg.auth._legacy import is_legacy_auth_document
-
-    return is_legacy_auth_document(doc)
 
 
 def _dump_store(contents: _Contents) -> bytes:
@@ -488,7 +520,9 @@ def _dump_store(contents: _Contents) -> bytes:
         },
         "order": {k: [str(p) for p in v] for k, v in sorted(contents.order.items())},
     }
-    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    # ASCII with \u escapes: any text the file held, even a lone surrogate a hand edit
+    # put there (which UTF-8 cannot encode), is written back as it was read.
+    return (json.dumps(doc, indent=2) + "\n").encode("ascii")
 
 
 @attrs.frozen(kw_only=True)
@@ -516,27 +550,39 @@ class AuthStore(_StoreBase):
 
     path: Path = attrs.field(converter=Path)
     lock_timeout_s: float = 10.0
-    _warned: list[bool] = attrs.field(factory=list, eq=False, repr=False, init=False)
+    _warned: list[str] = attrs.field(factory=list, eq=False, repr=False, init=False)
 
     def _load_bytes(self) -> bytes | None:
         try:
-            data = self.path.read_bytes()
+            data, status = read_regular(self.path, follow_symlinks=False)
         except FileNotFoundError:
             return None
+        except NotRegularFileError as exc:
+            raise _store_error(_not_a_file(self.path, exc.what), self.path) from None
         except OSError as exc:
-            raise AuthStoreError(
-                f"Cannot read the auth store {self.path}: {exc.strerror}.", path=str(self.path)
-            ) from exc
-        bits = loose_permissions(self.path)
-        if bits is not None and not self._warned:
-            self._warned.append(True)
-            warnings.warn(
+            raise _store_error(
+                f"Cannot read the auth store {self.path}: {exc.strerror or exc}.", self.path
+            ) from None
+        bits = stat.S_IMODE(status.st_mode)
+        if bits & 0o077:
+            self._warn_once(
                 f"The auth store {self.path} can be read by other users (mode {bits:04o}); "
-                f"run `chmod 600 {self.path}` (modelcfg also fixes it at the next write).",
-                InsecureAuthFileWarning,
-                stacklevel=4,
+                f"run `chmod 600 {self.path}` (modelcfg also fixes it at the next write)."
+            )
+        me = os.geteuid()
+        if status.st_uid != me and me != 0:  # root keeps each store with its owner
+            self._warn_once(
+                f"The auth store {self.path} belongs to another user (uid {status.st_uid}), "
+                f"not to you (uid {me}): whoever owns it can read and change the credentials "
+                "you use. Use a store of your own (--auth-store, MODELCFG_HOME)."
             )
         return data
+
+    def _warn_once(self, message: str) -> None:
+        if message in self._warned:
+            return
+        self._warned.append(message)
+        warnings.warn(message, InsecureAuthFileWarning, stacklevel=5)
 
     def _read(self) -> _Contents:
         data = self._load_bytes()
@@ -570,16 +616,69 @@ class AuthStore(_StoreBase):
                     return
                 atomic_write(self.path, _dump_store(updated))
         except LockTimeoutError as exc:
-            raise AuthStoreError(
-                f"Cannot change the auth store {self.path}: {exc}", path=str(self.path)
+            raise _store_error(
+                f"Cannot change the auth store {self.path}: {exc}", self.path
             ) from exc
         except OSError as exc:
-            raise AuthStoreError(
+            raise _store_error(
                 f"Cannot write the auth store {self.path}: {exc.strerror or exc}; "
                 "the previous content is unchanged.",
-                path=str(self.path),
+                self.path,
             ) from exc
         logger.debug("Wrote the auth store %s.", self.path)
+
+
+@attrs.frozen(kw_only=True)
+class _ReplacingLegacy(AuthStore):
+    """
+    An auth store whose file is still the legacy ``auth.json`` holding *legacy*.
+
+    While the file holds exactly those bytes it reads as empty, and the first
+    change replaces it with a store file, in one atomic rename under the lock:
+    the legacy credentials stay in place until the store that holds them is on disk.
+    """
+
+    legacy: bytes = attrs.field(repr=False)
+
+    def _read(self) -> _Contents:
+        data = self._load_bytes()
+        if data is None or data == self.legacy:
+            return _Contents()
+        return _parse_store(data, self.path)
+
+
+def replacing_legacy(store: AuthStore, legacy: bytes) -> AuthStore:
+    """
+    *store*, reading as empty while its file still holds the legacy bytes *legacy*.
+
+    ``modelcfg doctor --fix`` imports a legacy ``auth.json`` found at the store's
+    own path into this, after keeping a backup: its first write replaces the
+    legacy file with the new store, so a crash at any point leaves the keys on disk.
+    """
+    return _ReplacingLegacy(path=store.path, lock_timeout_s=store.lock_timeout_s, legacy=legacy)
+
+
+def _key_problem(key: str) -> str | None:
+    """
+    Why *key* (stripped) cannot be stored as an API key, or ``None`` when it can.
+    """
+    if not key:
+        return "is empty"
+    try:
+        size = len(key.encode("utf-8"))
+    except UnicodeEncodeError:  # undecodable input bytes, kept as surrogate escapes
+        return "is not valid UTF-8 text"
+    if size > MAX_API_KEY_BYTES:
+        limit = MAX_API_KEY_BYTES // 1024
+        return f"is longer than {limit} KiB ({size} bytes), so it is not an API key"
+    if any(ch.isspace() for ch in key):
+        return "contains white space inside it"
+    if not (key.isascii() and key.isprintable()):
+        return (
+            "contains characters other than printable ASCII (a curly quote or a control "
+            "character, perhaps from copying it), which cannot be sent in an HTTP header"
+        )
+    return None
 
 
 def login_api_key(
@@ -602,34 +701,14 @@ def login_api_key(
             profile name is malformed. The message never contains the key.
 
     .. versionadded:: 0.1.0
-    .. versionchanged:: 0.1.0
-       Keys that are not valid UTF-8, longer than 16 KiB or not printable ASCII are
-       refused with a clear message instead of failing when the store is written.
     """
     cleaned = key.strip()
-    if not cleaned:
-        raise ValueError(f"The API key for {provider} is empty; nothing was stored.")
-    try:
-        size = len(cleaned.encode("utf-8"))
-    except UnicodeEncodeError:  # undecodable input bytes, kept as surrogate escapes
-        raise ValueError(
-            f"The API key for {provider} is not valid UTF-8 text; nothing was stored."
-        ) from None
-    if size > MAX_API_KEY_BYTES:
-        raise ValueError(
-            f"The API key for {provider} is longer than {MAX_API_KEY_BYTES // 1024} KiB "
-            f"({size} bytes), so it is not an API key; nothing was stored."
-        )
-    if any(ch.isspace() for ch in cleaned):
-        raise ValueError(
-            f"The API key for {provider} contains white space inside it; nothing was stored."
-        )
-    if not (cleaned.isascii() and cleaned.isprintable()):
-        raise ValueError(
-            f"The API key for {provider} contains characters other than printable ASCII "
-            "(a curly quote or a control character, perhaps from copying it), which cannot "
-            "be sent in an HTTP header; nothing was stored."
-        )
+    problem = _key_problem(cleaned)
+    if problem is not None:
+        # Raised from here, outside any handler, with the key gone from this frame:
+        # error trackers record frame locals and chained exceptions.
+        del key, cleaned
+        raise ValueError(f"The API key for {provider} {problem}; nothing was stored.")
     profile = ProfileId(provider=provider, name=profile_name)
     store.put(profile, ApiKeyCredential(key=cleaned))
     return profile

@@ -15,7 +15,7 @@ import anyio.to_thread
 
 from modelcfg._core._health import HealthState
 from modelcfg._core._state import SessionState, dump_state, load_state
-from modelcfg._fileio import atomic_write, exclusive_lock
+from modelcfg._fileio import atomic_write, exclusive_lock, read_regular_file
 from modelcfg.exceptions import ModelcfgError
 
 __all__ = ["FileStateStore", "StateFileError"]
@@ -108,7 +108,6 @@ class FileStateStore:
     # --- file access (blocking; called in a worker thread) -------------------------------------
 
     def _locked(self) -> contextlib.AbstractContextManager[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         return exclusive_lock(self.path, timeout_s=self._lock_timeout_s)
 
     def _read(self, *, cached: bool = True) -> tuple[HealthState, dict[str, object]]:
@@ -128,8 +127,8 @@ class FileStateStore:
             if cached and self._cache is not None and self._cache[0] == key:
                 return self._cache[1], self._cache[2]
         try:
-            data = json.loads(self.path.read_bytes())
-        except (OSError, ValueError) as exc:
+            data = json.loads(read_regular_file(self.path))  # a FIFO is refused, never waited on
+        except (OSError, ValueError, RecursionError) as exc:
             raise StateFileError(
                 f"The state file {self.path} cannot be read ({type(exc).__name__}); "
                 "it was left as it is: move it away to start with fresh state.",

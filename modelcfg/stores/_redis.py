@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 import random
 import time
@@ -33,6 +32,7 @@ import anyio
 
 from modelcfg._core._health import HealthState
 from modelcfg._core._state import SessionState
+from modelcfg._log import logger_for
 from modelcfg.stores._codec import (
     HealthRows,
     StateStoreError,
@@ -63,7 +63,7 @@ __all__ = [
     "RedisStateStore",
 ]
 
-logger = logging.getLogger(__name__)
+logger = logger_for(__name__)
 
 ENV_URL: Final = "MODELCFG_REDIS_URL"
 """The server's URL when none is given, such as ``redis://cache.internal:6379/0``."""

@@ -28,7 +28,6 @@ How it is safe:
 from __future__ import annotations
 
 import atexit
-import logging
 import math
 import os
 import sqlite3
@@ -42,6 +41,7 @@ from typing import Final
 from modelcfg._core._cost import from_picodollars, to_picodollars
 from modelcfg._core._failures import FailureKind
 from modelcfg._core._values import ModelRef, ProfileId
+from modelcfg._log import logger_for
 from modelcfg._messages import Usage
 from modelcfg.exceptions import UsageLedgerError
 from modelcfg.typing import Clock
@@ -62,7 +62,7 @@ from modelcfg.usage._ledger import (
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteLedger", "migrate"]
 
-logger = logging.getLogger(__name__)
+logger = logger_for(__name__)
 
 _SUM_COLUMNS: Final = (
     "requests",

@@ -5,6 +5,7 @@ Tests for seeding the auth store from legacy auth.json, oauth.json and environme
 from __future__ import annotations
 
 import json
+import stat
 from pathlib import Path
 
 import pytest
@@ -232,3 +233,15 @@ def test_missing_legacy_files_are_fine(tmp_path: Path) -> None:
     )
 
     assert ((), (), {}) == (result.changes, result.notes, dict(result.order_seeds))
+
+
+def test_backups_of_legacy_files_are_private_whatever_the_original_mode(tmp_path: Path) -> None:
+    """The .bak copy of a world-readable legacy file holding keys is mode 0600."""
+    auth_json = tmp_path / "auth.json"
+    auth_json.write_text(json.dumps({"openai": "sk-legacy-0123456789"}), encoding="utf-8")
+    auth_json.chmod(0o644)
+
+    result = import_legacy_auth(MemoryAuthStore(), auth_json=auth_json)
+
+    assert [0o600] == [stat.S_IMODE(path.stat().st_mode) for path in result.backups]
+    assert 0o644 == stat.S_IMODE(auth_json.stat().st_mode)

@@ -324,8 +324,29 @@ BAD_FILES = [
     ),
     pytest.param(
         b'{"version": 1, "profiles": {"openai:x": {"kind": "api_key"}}}',
-        "key must be",
+        r"\.key: must be",
         id="missing-key",
+    ),
+    pytest.param(
+        b'{"version": 1, "profiles": {"openai:x": {"kind": "token", "token": "t", "expires_at": '
+        + b"9" * 5000
+        + b"}}}",
+        r"expires_at: must be a number of seconds since the epoch or null, not a number with "
+        r"5000 digits",
+        id="number-too-long-to-read",
+    ),
+    pytest.param(
+        b'{"version": 1, "profiles": {"openai:x": {"kind": "token", "token": "t", "expires_at": 1'
+        + b"0" * 400
+        + b"}}}",
+        r"expires_at: must be a number of seconds since the epoch or null, not a number with "
+        r"401 digits",
+        id="number-beyond-floats",
+    ),
+    pytest.param(
+        b'{"version": 1, "x": ' + b"9" * 5000 + b"}",
+        r"\$: unknown keys 'x'",
+        id="long-number-under-an-unknown-key",
     ),
     pytest.param(b'{"version": 1, "extra": 1}', "unknown keys", id="unknown-top-level-key"),
     pytest.param(

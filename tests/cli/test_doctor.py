@@ -4,7 +4,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import signal
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -215,3 +220,131 @@ def test_fix_moves_a_legacy_store_file_aside_and_imports_it(cli: Cli) -> None:
     assert not list(cli.home.glob("*.bak.bak*"))
     assert 5 != status.code
     assert LEAK_MARK not in plan.output + fixed.output + again.output
+
+
+LEGACY_STORE = json.dumps({"anthropic": {"apiKey": CANARY}}).encode()
+
+
+def stored_key(cli: Cli, profile: str = "anthropic:default") -> str | None:
+    """The key the auth store holds for *profile*, or None."""
+    stored = AuthStore(path=cli.store_path).get(profile)
+    return stored.credential.secret.reveal() if stored is not None else None
+
+
+def test_a_failed_store_write_leaves_the_legacy_store_in_place(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the new store cannot be written, the legacy auth.json stays where it was and a rerun imports it."""
+    cli.store_path.write_bytes(LEGACY_STORE)
+
+    def full_disk(path: Path, data: bytes, *, mode: int = 0o600) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("modelcfg.auth._store.atomic_write", full_disk)
+        failed = cli.call("doctor", "--fix")
+    kept = cli.store_path.read_bytes()
+    rerun = cli.call("doctor", "--fix")
+
+    assert (5, LEGACY_STORE) == (failed.code, kept), failed.stderr
+    assert 0 == rerun.code, rerun.stderr
+    assert CANARY == stored_key(cli)
+    assert LEAK_MARK not in failed.output + rerun.output
+
+
+def test_doctor_killed_during_the_import_loses_no_key(cli: Cli) -> None:
+    """A doctor --fix killed with SIGKILL during the import leaves the key on disk, and a rerun imports it."""
+    cli.store_path.write_bytes(LEGACY_STORE)
+    script = (
+        "import os, modelcfg._cli._doctor as d\n"
+        "real = d.import_legacy_auth\n"
+        "def dying(*args, **kwargs):\n"
+        "    if kwargs.get('dry_run'):\n"
+        "        return real(*args, **kwargs)\n"
+        "    os.kill(os.getpid(), 9)\n"
+        "d.import_legacy_auth = dying\n"
+        "from modelcfg._cli import main\n"
+        "main(['doctor', '--fix'])\n"
+    )
+    killed = subprocess.run(
+        [sys.executable, "-c", script], env=cli.env, cwd=cli.home, capture_output=True, check=False
+    )
+
+    rerun = cli.run("doctor", "--fix")
+
+    assert -signal.SIGKILL == killed.returncode
+    assert 0 == rerun.code, rerun.stderr
+    assert "Nothing to do" not in rerun.stdout
+    assert CANARY == stored_key(cli)
+
+
+def test_a_rerun_finishes_an_import_left_in_the_backup(cli: Cli) -> None:
+    """Keys an interrupted earlier run left only in auth.json.bak are found, imported once, and then left alone."""
+    (cli.home / "auth.json.bak").write_bytes(LEGACY_STORE)
+
+    plan = cli.call("doctor")
+    fixed = cli.call("doctor", "--fix")
+    again = cli.call("doctor", "--fix", "--json")
+
+    assert (1, 0, 0) == (plan.code, fixed.code, again.code), fixed.stderr
+    assert "Would finish importing" in plan.stdout
+    assert "Would add anthropic:default (API key from" in plan.stdout
+    assert CANARY == stored_key(cli)
+    assert [] == again.json()["authChanges"]
+    assert LEAK_MARK not in plan.output + fixed.output + again.output
+
+
+def test_a_backup_whose_keys_are_stored_is_not_imported_again(cli: Cli) -> None:
+    """A finished migration's backup is left alone, even after a profile it held was logged out."""
+    (cli.home / "auth.json.bak").write_text(
+        json.dumps({"anthropic": {"apiKey": CANARY}, "openai": f"sk-proj-{LEAK_MARK}-abcdef"}),
+        encoding="utf-8",
+    )
+    assert 0 == cli.call("doctor", "--fix").code
+    assert 0 == cli.call("logout", "openai").code
+
+    again = cli.call("doctor", "--fix", "--json")
+
+    assert (0, []) == (again.code, again.json()["authChanges"])
+    assert None is stored_key(cli, "openai:default")
+
+
+def test_backups_of_files_holding_keys_are_private(cli: Cli, legacy: Path) -> None:
+    """Every backup doctor --fix keeps of a credential file is mode 0600, whatever the original's mode."""
+    cli.store_path.write_text(json.dumps({"groq": f"gsk_{LEAK_MARK}-0123456789"}), encoding="utf-8")
+    for path in (cli.store_path, legacy / "auth.json", legacy / "oauth.json"):
+        path.chmod(0o644)
+
+    first = cli.call("doctor", "--fix", "--auth-dir", str(legacy))
+    second = cli.call("doctor", "--fix", "--auth-dir", str(legacy))
+
+    backups = [*legacy.glob("*.bak*"), *cli.home.glob("auth.json.bak*")]
+    assert (0, 0) == (first.code, second.code), first.stderr + second.stderr
+    assert 3 == len(backups)
+    assert {0o600} == {stat.S_IMODE(path.stat().st_mode) for path in backups}
+
+
+def test_an_existing_backup_of_a_credential_file_is_made_private(cli: Cli, legacy: Path) -> None:
+    """A backup an earlier run left readable by others is made 0600 when doctor --fix relies on it."""
+    old_backup = legacy / "auth.json.bak"
+    old_backup.write_bytes((legacy / "auth.json").read_bytes())
+    old_backup.chmod(0o644)
+
+    fixed = cli.call("doctor", "--fix", "--auth-dir", str(legacy))
+
+    assert 0 == fixed.code, fixed.stderr
+    assert 0o600 == stat.S_IMODE(old_backup.stat().st_mode)
+
+
+def test_notes_never_show_a_key_found_where_a_name_belongs(cli: Cli, tmp_path: Path) -> None:
+    """A legacy entry named with a key is reported as skipped without showing the key."""
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "auth.json").write_text(
+        json.dumps({CANARY: {"unrelated": 1}, "profiles": {CANARY: CANARY}}), encoding="utf-8"
+    )
+
+    plan = cli.call("doctor", "--auth-dir", str(old))
+
+    assert "is not a recognised credential; skipped" in plan.stdout
+    assert LEAK_MARK not in plan.output

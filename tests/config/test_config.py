@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as hst
 
 from modelcfg import ConfigError, FailureKind, FallbackChain, ModelStatus, Policy, ProfileId
+from modelcfg._config._checks import names_credential_param
 from modelcfg._config._converter import json_name
 from modelcfg._config._file import example_config_data
 from modelcfg._config._load import dump_config, load_config
@@ -29,7 +30,7 @@ from modelcfg._config._schema import (
     ProviderConfig,
     WireFormat,
 )
-from modelcfg._core._failures import redact
+from modelcfg._core._redact import redact
 
 BASE: dict[str, Any] = {
     "auth": {
@@ -793,7 +794,8 @@ def model_entries(draw: hst.DrawFn, alias: str) -> dict[str, Any]:
     entry: dict[str, Any] = {}
     if draw(hst.booleans()):
         entry["alias"] = alias
-    maybe(draw, entry, "params", hst.dictionaries(hst.text(max_size=8), finite_json, max_size=3))
+    param_names = hst.text(max_size=8).filter(lambda n: not names_credential_param(n))
+    maybe(draw, entry, "params", hst.dictionaries(param_names, finite_json, max_size=3))
     maybe(draw, entry, "name", plain_texts)
     maybe(
         draw,

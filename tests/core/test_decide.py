@@ -16,10 +16,19 @@ from hypothesis import strategies as hst
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from modelcfg import Failure, FailureKind, FallbackChain, ModelRef, ProfileId, Selection, Target
-from modelcfg._core._actions import Action, Call, GiveUp, ReasonCode, Skip, SkipCode, format_clock
-from modelcfg._core._decide import jitter_unit, next_attempt
-from modelcfg._core._health import Circuit, HealthState, Window
+from modelcfg._core._actions import Action, Call, GiveUp
+from modelcfg._core._decide import jitter_unit, next_attempt, profile_order
+from modelcfg._core._health import (
+    Circuit,
+    ClaimProbe,
+    HealthState,
+    RecordFailure,
+    RecordSuccess,
+    ReleaseProbe,
+    Window,
+)
 from modelcfg._core._policy import KindRule, Policy
+from modelcfg._core._reasons import ReasonCode, Skip, SkipCode, format_clock
 from modelcfg._core._state import AttemptState, ModelTraits, RequestNeeds, Routes, SessionState
 from modelcfg.exceptions import InvalidStateError
 
@@ -1399,3 +1408,123 @@ def test_a_skip_names_the_model_when_the_block_is_on_the_pair() -> None:
         "anthropic:a skipped: cooling down until 22:14:00 (rate limited)",
     ]
     assert expected == shown
+
+
+@pytest.mark.parametrize(
+    ("last_good", "override", "model", "expected"),
+    [
+        ({}, None, A, ((PA, PB, PC), False)),
+        ({"anthropic": PB}, None, A, ((PB, PA, PC), False)),
+        ({"anthropic": "anthropic:z"}, None, A, ((PA, PB, PC), False)),
+        ({"openai": OX}, None, A, ((PA, PB, PC), False)),
+        ({}, (A, PC, False), A, ((PC, PA, PB), False)),
+        ({}, (A, "anthropic:z", False), A, (("anthropic:z", PA, PB, PC), False)),
+        ({}, (A, PC, True), A, ((PC,), True)),
+        ({"anthropic": PB}, (A2, PC, True), A, ((PB, PA, PC), False)),
+        ({}, None, "mistral/large", (("mistral:default",), False)),
+    ],
+    ids=[
+        "auth order",
+        "last good leads",
+        "last good outside the order is ignored",
+        "another provider's last good is ignored",
+        "preferred profile leads",
+        "preferred profile outside the order goes first",
+        "strict pin is alone",
+        "a pin for another model is ignored",
+        "a provider without an order uses its default profile",
+    ],
+)
+def test_profile_order(
+    last_good: dict[str, str],
+    override: tuple[str, str, bool] | None,
+    model: str,
+    expected: tuple[tuple[str, ...], bool],
+) -> None:
+    """profile_order() puts a session's pin or preference first, else its last good profile."""
+    selection = None
+    if override is not None:
+        selection = Selection(model=m(override[0]), profile=p(override[1]), strict=override[2])
+    session = SessionState(last_good={k: p(v) for k, v in last_good.items()}, override=selection)
+    state = AttemptState.start(make_routes(), now=T0, session=session)
+
+    assert (tuple(p(x) for x in expected[0]), expected[1]) == profile_order(state, m(model))
+
+
+def test_a_call_carries_the_failure_to_record_and_its_probe_claim() -> None:
+    """After a failure, the next call's updates record it, then claim the probe that call makes."""
+    ended = HealthState(cooldowns={p(PB): window(K.AUTH, T0 - 1)})
+    first = next_attempt(None, AttemptState.start(make_routes(), now=T0, health=ended))
+    assert isinstance(first, Call)
+    failure = Failure(kind=K.RATE_LIMITED, observed_at=T0 + 1)
+    second = next_attempt(failure, first.state)
+    assert isinstance(second, Call)
+
+    target_a, target_b = Target(model=m(A), profile=p(PA)), Target(model=m(A), profile=p(PB))
+    expected = (
+        RecordFailure(failure=failure, target=target_a),
+        ClaimProbe(target=target_b, at=T0 + 1),
+    )
+    assert ((), expected) == (first.updates, second.updates)
+    assert second.probe
+    assert ended.applied(second.updates, make_routes().policy) == second.state.health
+
+
+def test_a_give_up_carries_the_failure_to_record() -> None:
+    """A failure that ends the request is still recorded in the shared health."""
+    call_ = next_attempt(None, AttemptState.start(make_routes(), now=T0))
+    assert isinstance(call_, Call)
+    failure = Failure(kind=K.INVALID_REQUEST, observed_at=T0 + 1)
+    action = next_attempt(failure, call_.state)
+    assert isinstance(action, GiveUp)
+
+    expected = (RecordFailure(failure=failure, target=call_.target),)
+    assert expected == action.updates
+
+
+@pytest.mark.parametrize("probe", [False, True], ids=["plain call", "probe"])
+def test_running_out_of_the_request_deadline_records_nothing(probe: bool) -> None:
+    """A failure the request's own deadline caused gives a probe back and records nothing else."""
+    health = HealthState(cooldowns={p(PA): window(K.AUTH, T0 - 1)}) if probe else HealthState()
+    call_ = next_attempt(None, AttemptState.start(make_routes(), now=T0, health=health))
+    assert isinstance(call_, Call)
+    assert probe == call_.probe
+    failure = Failure(kind=K.TIMEOUT, observed_at=T0 + 120, code="deadline")
+    action = next_attempt(failure, call_.state)
+
+    expected = (ReleaseProbe(target=call_.target),) if probe else ()
+    assert expected == action.updates
+    assert health == action.state.health
+    assert (failure,) == tuple(attrs.evolve(f, model=None, profile=None) for f in action.failures)
+
+
+@pytest.mark.parametrize("probe", [False, True], ids=["plain call", "probe"])
+def test_a_cancelled_call_gives_its_probe_back(probe: bool) -> None:
+    """cancelled() finishes the request and gives back a probe the call held, nothing else."""
+    health = HealthState(cooldowns={p(PA): window(K.AUTH, T0 - 1)}) if probe else HealthState()
+    call_ = next_attempt(None, AttemptState.start(make_routes(), now=T0, health=health))
+    assert isinstance(call_, Call)
+    cancelled = call_.state.cancelled()
+
+    expected = (ReleaseProbe(target=call_.target),) if probe else ()
+    assert (expected, True, False) == (cancelled.updates, cancelled.finished, cancelled.pending)
+
+
+def test_with_health_empties_the_updates() -> None:
+    """A state reading the shared health has no updates left to apply: the health holds them."""
+    call_ = next_attempt(None, AttemptState.start(make_routes(), now=T0))
+    assert isinstance(call_, Call)
+    failed = call_.state.with_failure(Failure(kind=K.SERVER, observed_at=T0 + 1))
+
+    assert (1, ()) == (len(failed.updates), failed.with_health(failed.health).updates)
+
+
+def test_a_success_carries_its_update() -> None:
+    """succeeded() records the success in its updates, and the session remembers the profile."""
+    call_ = next_attempt(None, AttemptState.start(make_routes(), now=T0))
+    assert isinstance(call_, Call)
+    done = call_.state.succeeded(T0 + 1)
+
+    expected = (RecordSuccess(target=call_.target, at=T0 + 1),)
+    assert expected == done.updates
+    assert {"anthropic": p(PA)} == dict(done.session.last_good)

@@ -14,15 +14,20 @@ from modelcfg import Failure, FailureKind, ModelRef, ProfileId, Target
 from modelcfg._core._health import (
     CIRCUIT_CYCLE,
     WINDOW_CYCLE,
-    BlockCode,
     Circuit,
+    ClaimProbe,
     HealthState,
     Phase,
+    ProbeClaim,
+    RecordFailure,
+    RecordSuccess,
+    ReleaseProbe,
     Transition,
     circuit_phase,
     window_phase,
 )
 from modelcfg._core._policy import Policy
+from modelcfg._core._reasons import SkipCode
 
 T0 = 1_700_000_000.0
 K = FailureKind
@@ -98,7 +103,7 @@ def test_billing_disable_doubles_after_the_window_closed() -> None:
     blocked = first.blocked_until(TARGET, T0)
     assert blocked is not None
 
-    expected = (BlockCode.DISABLED, T0 + 300, T0 + 301 + 600)
+    expected = (SkipCode.DISABLED, T0 + 300, T0 + 301 + 600)
     assert expected == (blocked.code, blocked.until_at, until(second, T0 + 302))
 
 
@@ -127,7 +132,7 @@ def test_clearing_a_model_closes_its_circuit() -> None:
     blocked = health.blocked_until(TARGET, T0 + 1)
     assert blocked is not None
 
-    expected = BlockCode.CIRCUIT_OPEN
+    expected = SkipCode.CIRCUIT_OPEN
     assert expected == blocked.code
     assert until(health.cleared(model=MODEL), T0 + 1) is None
 
@@ -140,7 +145,7 @@ def test_half_open_allows_one_probe_at_a_time() -> None:
 
     assert health.probe_due(TARGET, T0 + 301)
     assert blocked is not None
-    expected = BlockCode.PROBE_IN_FLIGHT
+    expected = SkipCode.PROBE_IN_FLIGHT
     assert expected == blocked.code
     assert until(probing, T0 + 301 + POLICY.probe_lease_s) is None
 
@@ -294,7 +299,7 @@ def test_probe_failing_with_an_unmarked_kind_reopens_the_window() -> None:
     blocked = failed.blocked_until(TARGET, T0 + 33)
     assert blocked is not None
 
-    expected = (BlockCode.COOLING_DOWN, K.RATE_LIMITED, T0 + 32 + 60, None, 2)
+    expected = (SkipCode.COOLING_DOWN, K.RATE_LIMITED, T0 + 32 + 60, None, 2)
     window = failed.cooldowns[WORK]
     assert expected == (
         blocked.code,
@@ -335,7 +340,7 @@ def test_probe_of_a_half_open_circuit_reopens_it_on_a_model_failure() -> None:
     blocked = failed.blocked_until(TARGET, T0 + 3)
     assert blocked is not None
 
-    expected = (BlockCode.CIRCUIT_OPEN, T0 + 2 + POLICY.circuit_open_s)
+    expected = (SkipCode.CIRCUIT_OPEN, T0 + 2 + POLICY.circuit_open_s)
     assert expected == (blocked.code, blocked.until_at)
 
 
@@ -507,3 +512,71 @@ def test_a_probe_failing_for_the_request_only_leaves_the_circuit_half_open() -> 
     after = _circuit_probing().with_failure(fail(K.CONTENT_FILTER, HALF_AT + 1), CIRCUIT_POLICY)
 
     assert Phase.HALF_OPEN == circuit_phase(after.circuits.get(MODEL), HALF_AT + 1)
+
+
+@pytest.mark.parametrize(
+    ("health", "at", "expected"),
+    [
+        (HealthState(), T0, ProbeClaim.OPEN),
+        (HealthState().with_failure(fail(K.AUTH, T0), POLICY), T0 + 1, ProbeClaim.BLOCKED),
+        (HealthState().with_failure(fail(K.AUTH, T0), POLICY), T0 + 300, ProbeClaim.CLAIMED),
+        (
+            HealthState()
+            .with_failure(fail(K.AUTH, T0), POLICY)
+            .with_probe_started(TARGET, T0 + 300, POLICY),
+            T0 + 301,
+            ProbeClaim.BLOCKED,
+        ),
+    ],
+    ids=["healthy", "cooling down", "window ended", "another caller's probe"],
+)
+def test_claim_probe_says_whether_a_call_may_go_and_whether_it_probes(
+    health: HealthState, at: float, expected: ProbeClaim
+) -> None:
+    """claim_probe() is BLOCKED while anything blocks, CLAIMED once a window ended, else OPEN."""
+    claim, _after, blocked = health.claim_probe(TARGET, at, POLICY)
+
+    assert expected == claim
+    assert health.blocked_until(TARGET, at) == blocked
+
+
+def test_a_claimed_probe_holds_the_lease_and_others_are_blocked() -> None:
+    """The health a claim returns holds the probe's lease: a second claim is BLOCKED."""
+    ended = HealthState().with_failure(fail(K.AUTH, T0), POLICY)
+    _claim, claimed, _blocked = ended.claim_probe(TARGET, T0 + 300, POLICY)
+    second, unchanged, blocked = claimed.claim_probe(TARGET, T0 + 301, POLICY)
+
+    assert ended.with_probe_started(TARGET, T0 + 300, POLICY) == claimed
+    assert (ProbeClaim.BLOCKED, claimed) == (second, unchanged)
+    assert blocked is not None
+    expected = SkipCode.PROBE_IN_FLIGHT
+    assert expected == blocked.code
+
+
+def test_applied_folds_each_update_through_its_transition() -> None:
+    """applied() gives what the named transitions give, in the same order."""
+    auth = fail(K.AUTH, T0)
+    updates = (
+        RecordFailure(failure=auth, target=TARGET),
+        ClaimProbe(target=TARGET, at=T0 + 300),
+        ReleaseProbe(target=TARGET),
+        ClaimProbe(target=TARGET, at=T0 + 301),
+        RecordSuccess(target=TARGET, at=T0 + 302),
+    )
+
+    expected = (
+        HealthState()
+        .with_failure(auth, POLICY, target=TARGET)
+        .with_probe_started(TARGET, T0 + 300, POLICY)
+        .with_probe_released(TARGET)
+        .with_probe_started(TARGET, T0 + 301, POLICY)
+        .with_success(TARGET, T0 + 302)
+    )
+    assert expected == HealthState().applied(updates, POLICY)
+
+
+def test_a_blocked_claim_changes_nothing_when_applied() -> None:
+    """A ClaimProbe applied while the target is blocked leaves the health as it was."""
+    cooling = HealthState().with_failure(fail(K.AUTH, T0), POLICY)
+
+    assert cooling == cooling.applied((ClaimProbe(target=TARGET, at=T0 + 1),), POLICY)

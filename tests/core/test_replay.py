@@ -9,7 +9,8 @@ import json
 import pytest
 
 from modelcfg import FallbackChain, ProfileId, Selection
-from modelcfg._core._actions import Call, GiveUp, ReasonCode
+from modelcfg._core._actions import Call, GiveUp
+from modelcfg._core._reasons import ReasonCode
 from modelcfg._core._replay import render_steps, replay, steps_to_json
 from modelcfg._core._state import Routes
 
@@ -190,7 +191,7 @@ def test_a_script_can_start_from_a_given_health() -> None:
         ([], "$.health: expected an object (a dumped HealthState), not []"),
         (
             {"cooldowns": {"anthropic:a": {"kind": "bored"}}},
-            "$.health: The data does not describe a HealthState",
+            "$.health.cooldowns['anthropic:a'].kind: 'bored' is not a valid FailureKind",
         ),
         (
             {

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hst
@@ -13,8 +14,16 @@ from hypothesis import strategies as hst
 from modelcfg import Failure, FailureKind, FallbackChain, ModelRef, ProfileId, Selection, Target
 from modelcfg._core._actions import Call
 from modelcfg._core._decide import next_attempt
-from modelcfg._core._health import HealthState
-from modelcfg._core._policy import Policy
+from modelcfg._core._health import (
+    ClaimProbe,
+    HealthState,
+    RecordFailure,
+    RecordSuccess,
+    ReleaseProbe,
+    Window,
+)
+from modelcfg._core._policy import KindRule, Mark, Policy, Scope
+from modelcfg._core._reasons import Reason, ReasonCode, Skip, SkipCode
 from modelcfg._core._state import (
     AttemptState,
     ModelTraits,
@@ -110,6 +119,19 @@ def test_with_now_never_goes_back() -> None:
     assert expected == state.with_now(T0 + 5).now
 
 
+def test_with_health_may_move_the_clock_on_but_never_back() -> None:
+    """with_health(now=...) reads the health and keeps the later of the two times."""
+    state = AttemptState.start(routes(), now=T0)
+    health = HealthState().with_success(Target(model=A, profile=WORK), T0)
+
+    expected = (health, T0, T0 + 5)
+    assert expected == (
+        state.with_health(health, now=T0 - 5).health,
+        state.with_health(health, now=T0 - 5).now,
+        state.with_health(health, now=T0 + 5).now,
+    )
+
+
 def json_round_trip(value: object, cls: type[object]) -> object:
     return load_state(json.loads(json.dumps(dump_state(value))), cls)
 
@@ -179,36 +201,59 @@ def test_dumped_state_uses_text_forms() -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (None, "The data for a HealthState must be a JSON object (a mapping), not null."),
-        ([], "The data for a HealthState must be a JSON object (a mapping), not a list."),
-        ("x", "The data for a HealthState must be a JSON object (a mapping), not a str."),
+        (None, "$: expected an object (a HealthState), not null"),
+        ([], "$: expected an object (a HealthState), not a list"),
+        ("x", "$: expected an object (a HealthState), not a string"),
+        ({"cooldowns": 5}, "$.cooldowns: expected an object"),
         (
-            {"cooldowns": 5},
-            "The data does not describe a HealthState: expected a mapping @ $.cooldowns.",
-        ),
-        (
-            {"bogus": 1},
-            "The data does not describe a HealthState: extra fields found (bogus) @ $.",
+            {"bogus": 1, "cooldown": {}},
+            "$.bogus: unknown key; $.cooldown: unknown key (did you mean 'cooldowns' or "
+            "'model_cooldowns'?)",
         ),
         (
             {"cooldowns": {"anthropic:a": {"kind": "auth", "until_at": 1}}},
-            "The data does not describe a HealthState: required field missing "
-            "@ $.cooldowns['anthropic:a'].last_failure_at.",
+            "$.cooldowns['anthropic:a'].last_failure_at: is required",
+        ),
+        (
+            {"circuits": {"anthropic/opus": {"outcomes": 3}}},
+            "$.circuits['anthropic/opus'].outcomes: expected a list",
+        ),
+        (
+            {"cooldowns": {"anthropic": {"kind": "auth", "until_at": 1, "last_failure_at": 0}}},
+            "$.cooldowns.anthropic: 'anthropic' is not a profile id: write it as 'provider:name'",
         ),
     ],
-    ids=["null", "list", "string", "wrong type", "unknown key", "missing field"],
+    ids=[
+        "null",
+        "list",
+        "string",
+        "wrong type",
+        "unknown keys",
+        "missing field",
+        "not a list",
+        "bad key",
+    ],
 )
-def test_load_state_rejects_malformed_data_with_one_error_type(data: object, message: str) -> None:
-    """Any malformed input to load_state() raises ValueError with a sentence naming the path."""
-    with pytest.raises(ValueError, match=r"^The data ") as caught:
+def test_load_state_names_every_problem_with_its_path(data: object, message: str) -> None:
+    """Any malformed input to load_state() raises ValueError with each problem as $.path: message."""
+    with pytest.raises(ValueError, match=r"^\$") as caught:
         load_state(data, HealthState)
 
     assert message == str(caught.value)
 
 
+def test_load_state_reports_under_a_given_path() -> None:
+    """With a path, the problems are named where the data sits in a larger document."""
+    with pytest.raises(ValueError, match=r"state\.health") as caught:
+        load_state({"cooldowns": []}, HealthState, path="$.state.health")
+
+    expected = "$.state.health.cooldowns: expected an object"
+    assert expected == str(caught.value)
+
+
 def test_load_state_rejects_a_malformed_attempt_state() -> None:
     """A list where an attempt state belongs raises ValueError, not AttributeError."""
-    with pytest.raises(ValueError, match="must be a JSON object"):
+    with pytest.raises(ValueError, match="expected an object"):
         load_state([], AttemptState)
 
 
@@ -235,3 +280,85 @@ def test_a_success_time_in_milliseconds_is_refused() -> None:
 
     with pytest.raises(ValueError, match=r"milliseconds"):
         call.state.succeeded(1_700_000_000_000.0)
+
+
+def test_routes_plans_stay_out_of_eq_repr_and_json() -> None:
+    """The routes' per-model plans are derived: equal routes compare equal, and repr and JSON omit them."""
+    r = routes()
+    r._plan_for(A)
+
+    assert routes() == r
+    assert "_plans" not in repr(r)
+    dumped = dump_state(r)
+    assert isinstance(dumped, dict)
+    assert {"chain", "image_chain", "auth_order", "traits", "policy"} == set(dumped)
+
+
+@pytest.mark.parametrize(
+    ("build", "expected"),
+    [
+        pytest.param(
+            lambda: (
+                load_state({"kind": "auth", "until_at": 1.0, "last_failure_at": 0.0}, Window).kind
+            ),
+            FailureKind.AUTH,
+            id="window-kind",
+        ),
+        pytest.param(
+            lambda: load_state({"code": "rotate_profile", "message": "m"}, Reason).code,
+            ReasonCode.ROTATE_PROFILE,
+            id="reason-code",
+        ),
+        pytest.param(
+            lambda: load_state({"model": "anthropic/opus", "code": "disabled"}, Skip).code,
+            SkipCode.DISABLED,
+            id="skip-code",
+        ),
+        pytest.param(
+            lambda: Failure(kind="auth", observed_at=T0).kind,  # type: ignore[arg-type]
+            FailureKind.AUTH,
+            id="failure-kind",
+        ),
+        pytest.param(
+            lambda: KindRule(mark="cooldown", scope="profile_model").mark,  # type: ignore[arg-type]
+            Mark.COOLDOWN,
+            id="mark",
+        ),
+        pytest.param(
+            lambda: KindRule(mark="cooldown", scope="profile_model").scope,  # type: ignore[arg-type]
+            Scope.PROFILE_MODEL,
+            id="scope",
+        ),
+    ],
+)
+def test_codes_and_kinds_read_as_text_become_enum_members(build: object, expected: object) -> None:
+    """A code or kind given as text, to load_state() or to an input record, becomes the member."""
+    assert callable(build)
+
+    actual = build()
+    assert expected == actual
+    assert type(expected) is type(actual)
+
+
+def test_an_unknown_kind_is_a_value_error() -> None:
+    """A window read with a kind that does not exist raises ValueError naming where."""
+    with pytest.raises(ValueError, match=r"^\$\.kind: 'nonsense' is not a valid FailureKind"):
+        load_state({"kind": "nonsense", "until_at": 1.0, "last_failure_at": 0.0}, Window)
+
+
+def test_an_attempt_state_with_every_kind_of_update_round_trips_through_json() -> None:
+    """Each kind of health update is tagged in the JSON form and read back as itself."""
+    target = Target(model=A, profile=WORK)
+    updates = (
+        RecordFailure(failure=Failure(kind=FailureKind.AUTH, observed_at=T0), target=target),
+        ReleaseProbe(target=target),
+        ClaimProbe(target=target, at=T0 + 1),
+        RecordSuccess(target=target, at=T0 + 2),
+    )
+    state = attrs.evolve(AttemptState.start(routes(), now=T0), updates=updates)
+    dumped = dump_state(state)
+    assert isinstance(dumped, dict)
+
+    expected = ["record_failure", "release_probe", "claim_probe", "record_success"]
+    assert expected == [u["update"] for u in dumped["updates"]]
+    assert state == json_round_trip(state, AttemptState)

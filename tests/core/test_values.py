@@ -20,7 +20,7 @@ from modelcfg import (
     Selection,
     Target,
 )
-from modelcfg._core._failures import redact
+from modelcfg._core._redact import redact
 from tests import strategies as st
 
 

@@ -29,7 +29,7 @@ from modelcfg import (
 )
 from modelcfg._config._load import load_config
 from modelcfg._config._schema import Config
-from modelcfg._core._health import HealthState
+from modelcfg._core._health import HealthState, Window
 from modelcfg._core._state import SessionState
 from modelcfg._executor._credentials import StaticCredentials
 from modelcfg._executor._executor import DEFAULT_LIMITS, Executor
@@ -1015,6 +1015,43 @@ async def test_a_waited_call_claims_its_probe_when_it_goes_out() -> None:
     assert 1 == len(sleeps.delays)
     assert sleeps.delays[0] >= 2.0
     assert sleeps.delays[0] == result.attempts[1].delay_s == started[1].delay_s
+    assert {} == dict((await store.load_health()).cooldowns)
+
+
+async def test_a_call_whose_probe_fell_due_during_its_wait_is_decided_again() -> None:
+    """When another process's window opened and ended during a backoff, the retry goes out as the probe."""
+    provider = Provider(
+        canary=[lambda _r: httpx.Response(500, json={"error": {"message": "boom"}}), openai_ok()]
+    )
+    store = MemoryStateStore()
+    events: list[ExecutorEvent] = []
+    clock = Clock()
+    profile = ProfileId.parse("openai:default")
+
+    class ElsewhereSleeps(Sleeps):
+        """A wait during which another process saw the profile rate limited, briefly."""
+
+        async def __call__(self, delay: float) -> None:
+            await super().__call__(delay)
+            ended = Window(
+                kind=FailureKind.RATE_LIMITED, until_at=clock.now - 0.01, last_failure_at=T0
+            )
+            await store.update_health(lambda h: attrs.evolve(h, cooldowns={profile: ended}))
+
+    async with client_for(provider) as client:
+        ex = Executor.from_config(
+            SINGLE,
+            client=client,
+            credentials=StaticCredentials(KEYS),
+            observers=[events.append],
+            store=store,
+            clock=clock,
+            sleep=ElsewhereSleeps(clock),
+        )
+        await ex.complete(HELLO)
+    started = [e for e in events if isinstance(e, AttemptStarted)]
+
+    assert [False, True] == [e.probe for e in started]
     assert {} == dict((await store.load_health()).cooldowns)
 
 
