@@ -220,9 +220,10 @@ class Cost:
     @classmethod
     def unknown(cls, *kinds: TokenKind) -> Cost:
         """
-        A cost nothing is known of (by default: because no output rate is known).
+        A cost nothing is known of: no rate for *kinds*, or, without any, nothing
+        known at all (no usage was reported).
         """
-        return cls(unpriced=frozenset(kinds or (TokenKind.OUTPUT,)))
+        return cls(unpriced=frozenset(kinds or TokenKind))
 
     @property
     def known(self) -> bool:
@@ -246,11 +247,15 @@ class Cost:
     def __str__(self) -> str:
         if not self.unpriced:
             return format_usd(self.usd)
+        if self.unpriced == _ALL_KINDS and not self.usd:
+            return "unknown"
         kinds = ", ".join(sorted(k.value for k in self.unpriced))
         if self.usd:
             return f"at least {format_usd(self.usd)} (no price for {kinds} tokens)"
         return f"unknown (no price for {kinds} tokens)"
 
+
+_ALL_KINDS: Final = frozenset(TokenKind)
 
 ZERO_COST: Final = Cost()
 """The cost of using nothing."""

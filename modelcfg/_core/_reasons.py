@@ -65,6 +65,8 @@ class SkipCode(enum.StrEnum):
     CIRCUIT_OPEN = "circuit_open"
     PROBE_IN_FLIGHT = "probe_in_flight"
     CONTEXT_TOO_SMALL = "context_too_small"
+    OVER_BUDGET = "over_budget"
+    """A budget refused the call before it went out (its estimated cost would cross a limit)."""
 
 
 def format_clock(at: float) -> str:
@@ -147,6 +149,8 @@ class Skip:
             subject = str(self.profile)
         if self.code is SkipCode.CONTEXT_TOO_SMALL:
             return f"{subject} skipped: context window too small ({self.detail})"
+        if self.code is SkipCode.OVER_BUDGET:
+            return f"{self.profile or self.model} with {self.model} skipped: over {self.detail}"
         words = _BLOCK_WORDS[self.code]
         until = f" until {format_clock(self.until_at)}" if self.until_at is not None else ""
         why = f" ({self.kind.value.replace('_', ' ')})" if self.kind is not None else ""

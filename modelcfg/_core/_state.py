@@ -306,6 +306,8 @@ class Request:
         deadline_at: When its overall deadline ends (``deadline_s`` after the start).
         candidates: The models of the request, in order (text or image chain).
         image_route: Whether the candidates are the image chain.
+        refused: Targets the shell refused before a call (a budget would be
+            crossed), with why; they stay out for the rest of the request.
     """
 
     routes: Routes
@@ -316,6 +318,7 @@ class Request:
     deadline_at: float
     candidates: tuple[ModelRef, ...]
     image_route: bool = False
+    refused: Mapping[Target, str] = attrs.field(factory=dict)
 
     @property
     def policy(self) -> Policy:
@@ -521,6 +524,16 @@ class AttemptState:
             finished=self.finished,
             updates=(),
         )
+
+    def with_refused(self, target: Target, why: str) -> AttemptState:
+        """
+        The state in which *target* may not be called for the rest of the request
+        (the shell refused it before its call: *why*, a budget, is the skip's detail).
+
+        Decide again from the state before the refused call was decided.
+        """
+        request = attrs.evolve(self.request, refused={**self.request.refused, target: why})
+        return attrs.evolve(self, request=request)
 
     def with_now(self, now: float) -> AttemptState:
         """

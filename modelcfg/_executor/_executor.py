@@ -25,7 +25,7 @@ import attrs
 import httpx
 
 from modelcfg._config._schema import AuthMode, Config
-from modelcfg._core._actions import Call, GiveUp
+from modelcfg._core._actions import Action, Call, GiveUp
 from modelcfg._core._budget import Budget
 from modelcfg._core._cost import Cost
 from modelcfg._core._decide import next_attempt
@@ -54,12 +54,14 @@ from modelcfg._log import logger_for
 from modelcfg._messages import (
     ChatRequest,
     ChatResponse,
+    Usage,
 )
 from modelcfg.adapters import (
     CallLimits,
     DeadlineExceededError,
     Endpoint,
     HTTPAdapter,
+    ProviderError,
 )
 from modelcfg.adapters._classify import cut_after_output
 from modelcfg.exceptions import (
@@ -71,7 +73,7 @@ from modelcfg.exceptions import (
 from modelcfg.stores import MemoryStateStore
 from modelcfg.typing import CounterStore
 from modelcfg.usage._accounting import Accounting, Charge
-from modelcfg.usage._budgets import Counters, Reservation
+from modelcfg.usage._budgets import Counters, Refusal, Reservation
 
 if TYPE_CHECKING:
     from modelcfg._catalog._records import ModelCatalog
@@ -414,9 +416,12 @@ class _Run:
         self.session_id = session_id
         self.request = request
         self.charge = charge
-        # What the call out now holds of its budgets, and a failed attempt's cost that
-        # its budgets are still to be charged (settled as the next decision begins).
+        # What the call out now holds of its budgets (and for which target), the targets
+        # budgets refused, and a failed attempt's cost that its budgets are still to be
+        # charged (settled as the next decision begins).
         self.reservation: Reservation | None = None
+        self.reserved_for: Target | None = None
+        self.refused: dict[Target, str] = {}
         self.unsettled: tuple[Reservation | None, Cost | None] | None = None
         self.reports: list[AttemptReport] = []
         self.started_at: dict[int, float] = {}
@@ -471,7 +476,9 @@ class _Run:
         on that fresher health, so this request moves on or waits rather than piling in.
         """
         executor = self.executor
-        action = next_attempt(failure, self._fresh(self.state, await executor.store.load_health()))
+        await self._settle()
+        fresh = self._fresh(self.state, await executor.store.load_health())
+        action = await self._within_budgets(failure, fresh)
         waited_s = 0.0
         for tries in range(_PROBE_CLAIMS):
             if isinstance(action, GiveUp) or not (action.delay_s or action.probe):
@@ -491,13 +498,45 @@ class _Run:
             # Deciding again starts from the state that records the failure, on a health
             # that holds it too (the store has it by now), so the core counts it once.
             recorded = self.state if failure is None else self.state.with_failure(failure)
-            action = next_attempt(None, self._fresh(recorded, health))
+            action = await self._within_budgets(None, self._fresh(recorded, health))
         for skip in action.skipped:
             logger.info("%s", skip)
             executor._notify(CandidateSkipped(message=str(skip), code=str(skip.code)))
         if isinstance(action, GiveUp):
             await self._give_up(action)
         return self._started(action, waited_s)
+
+    async def _within_budgets(self, failure: Failure | None, state: AttemptState) -> Action:
+        """
+        Decide on *state*, and hold the call's estimated cost in its budgets; a target a
+        budget refuses is skipped (``over_budget``) and the core decides again without it.
+        """
+        accounting = self.executor.accounting
+        while True:
+            for target, why in self.refused.items():
+                if target not in state.request.refused:
+                    state = state.with_refused(target, why)
+            action = next_attempt(failure, state)
+            if isinstance(action, Call) and action.target == self.reserved_for:
+                return action  # decided again on the target it holds already
+            await accounting.settle(self.reservation, None)
+            self.reservation = self.reserved_for = None
+            if not isinstance(action, Call):
+                return action
+            held = await accounting.reserve(action.target, self.request, self.charge)
+            if not isinstance(held, Refusal):
+                self.reservation, self.reserved_for = held, action.target
+                return action
+            self.refused[action.target] = str(held)
+
+    async def _settle(self) -> None:
+        """
+        Charge the budgets of the latest failed attempt (what its provider billed, if anything).
+        """
+        if self.unsettled is not None:
+            reservation, cost = self.unsettled
+            self.unsettled = None
+            await self.executor.accounting.settle(reservation, cost)
 
     async def _give_up(self, action: GiveUp) -> NoReturn:
         """
@@ -583,6 +622,8 @@ class _Run:
         self.state = self.state.cancelled()
         with anyio.move_on_after(_CLEANUP_S, shield=True):
             await self._apply(self.state.updates)
+            await self.executor.accounting.settle(self.reservation, None)
+            self.reservation = self.reserved_for = None
 
     def _notice_tier(self, target: Target) -> None:
         previous, self.previous = self.previous, target.profile
@@ -630,7 +671,19 @@ class _Run:
         if after_output:
             failure = cut_after_output(failure)
         self._last_error = (exc, credential)
-        self._report(call, latency_s, None, failure)
+        # What the provider billed before the failure (a cut stream's usage so far).
+        usage = exc.usage if isinstance(exc, ProviderError) else None
+        cost = executor.accounting.record(
+            charge=self.charge,
+            attempt=call.state.attempts,
+            target=target,
+            usage=usage,
+            failure=failure,
+            latency_s=latency_s,
+        )
+        self.unsettled = (self.reservation, cost)
+        self.reservation = self.reserved_for = None
+        self._report(call, latency_s, None, failure, usage, cost)
         executor._notify(
             AttemptFailed(
                 number=call.state.attempts, target=target, failure=failure, latency_s=latency_s
@@ -649,6 +702,7 @@ class _Run:
         """
         self.state = self.state.with_failure(failure).gave_up()
         await self._apply(self.state.updates)
+        await self._settle()
         await self._save_session()
         reason = Reason(
             code=ReasonCode.STREAM_NOT_RESTARTED,
@@ -676,22 +730,43 @@ class _Run:
         await self._apply(self.state.updates)
         await self._save_session()
         target = call.target
-        self._report(call, latency_s, first_token_s, None)
+        usage = response.usage
+        cost = executor.accounting.record(
+            charge=self.charge,
+            attempt=call.state.attempts,
+            target=target,
+            usage=usage,
+            latency_s=latency_s,
+        )
+        await executor.accounting.settle(self.reservation, cost)
+        self.reservation = self.reserved_for = None
+        self._report(call, latency_s, first_token_s, None, usage, cost)
         executor._notify(
             AttemptSucceeded(
                 number=call.state.attempts,
                 target=target,
                 latency_s=latency_s,
                 first_token_s=first_token_s,
-                usage=response.usage,
+                usage=usage,
+                cost=cost,
             )
         )
         return Completion(
-            response=response, target=target, attempts=tuple(self.reports), state=self.state
+            response=response,
+            target=target,
+            attempts=tuple(self.reports),
+            state=self.state,
+            cost=cost,
         )
 
     def _report(
-        self, call: Call, latency_s: float, first_token_s: float | None, failure: Failure | None
+        self,
+        call: Call,
+        latency_s: float,
+        first_token_s: float | None,
+        failure: Failure | None,
+        usage: Usage | None = None,
+        cost: Cost | None = None,
     ) -> None:
         number = call.state.attempts
         self.reports.append(
@@ -704,6 +779,8 @@ class _Run:
                 latency_s=latency_s,
                 first_token_s=first_token_s,
                 failure=failure,
+                usage=usage,
+                cost=cost,
             )
         )
 

@@ -39,7 +39,10 @@ class AttemptReport:
         failure: How it failed; ``None`` for the successful attempt.
         usage: The tokens the provider reported for it: the answer's, or what a
             failed or interrupted attempt was billed; ``None`` when it reported none.
-        cost: What *usage* cost at the catalog's prices (``None`` without usage).
+        cost: What the attempt cost at the catalog's prices: zero for an error
+            response without usage (not billed), unknown when usage that may have
+            been billed was not reported (a timeout, a cut stream); ``None`` only for
+            reports made without accounting.
     """
 
     number: int
@@ -65,7 +68,7 @@ class Completion:
         attempts: Every attempt, failed ones first, the successful one last.
         state: The final decision state (history, session, health snapshot).
         cost: What the answer cost at the catalog's prices (``Cost.total`` is
-            ``None`` when a price is unknown).
+            ``None`` when a price, or the usage itself, is unknown).
 
     ``usage`` and ``cost`` are the answering attempt's; failed attempts that were
     billed anyway are in ``attempts``, and :attr:`spent` adds them up.
@@ -75,7 +78,7 @@ class Completion:
     target: Target
     attempts: tuple[AttemptReport, ...]
     state: AttemptState = attrs.field(repr=False)
-    cost: Cost = attrs.field(factory=Cost.unknown)
+    cost: Cost | None = None
 
     @property
     def spent(self) -> Cost:

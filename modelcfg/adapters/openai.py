@@ -145,6 +145,13 @@ class OpenAIStreamParser:
         """
         return self.finish_reason is not None
 
+    @property
+    def reported_usage(self) -> Usage | None:
+        """
+        The usage chunk's usage, once it came (OpenAI sends it last).
+        """
+        return self.usage
+
     def _end(self) -> tuple[Self, tuple[StreamEvent, ...]]:
         end = StreamEnd(
             finish_reason=self.finish_reason,

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 import attrs
 
 from modelcfg._core._budget import Budget, Spender
-from modelcfg._core._cost import Cost, Rates, cost_of
-from modelcfg._core._failures import FailureKind
+from modelcfg._core._cost import ZERO_COST, Cost, Rates, cost_of
+from modelcfg._core._failures import Failure
 from modelcfg._core._values import ModelRef, Target
 from modelcfg._messages import ChatRequest, Usage
 from modelcfg.typing import Clock
@@ -159,22 +159,28 @@ class Accounting:
         attempt: int,
         target: Target,
         usage: Usage | None,
-        answered: bool,
-        failure: FailureKind | None = None,
+        failure: Failure | None = None,
         latency_s: float | None = None,
-    ) -> Cost | None:
+    ) -> Cost:
         """
-        Price an attempt that ended and record it in the ledger (batched: never waits).
+        Price an attempt that ended, answered or failed (*failure*), and record it in
+        the ledger (batched: never waits).
 
-        A failed attempt is recorded only when its provider reported usage for it
-        (it was billed); *usage* is then what was reported.
+        With the *usage* its provider reported (a failed stream's usage so far, too),
+        the attempt is priced at the catalog's rates. Without usage, a failure the
+        provider answered with an error status cost nothing (providers bill no error
+        response); anything else (an answer without usage, a timeout, a reset, a
+        stream cut before its usage) has an unknown cost, since it may have been billed.
 
         Returns:
-            The attempt's cost, or ``None`` for an attempt without usage.
+            The attempt's cost.
         """
-        if usage is None or (not answered and usage.is_empty):
-            return None
-        cost = self.cost(target.model, usage)
+        if usage is not None and not usage.is_empty:
+            cost = self.cost(target.model, usage)
+        elif failure is not None and failure.status is not None:
+            cost = ZERO_COST
+        else:
+            cost = Cost.unknown()
         if self.ledger is not None:
             self.ledger.record(
                 UsageRecord(
@@ -186,10 +192,10 @@ class Accounting:
                     session=charge.session,
                     api_key=charge.api_key,
                     arm=charge.arm,
-                    usage=usage,
+                    usage=usage if usage is not None else Usage(),
                     cost=cost,
-                    answered=answered,
-                    failure=failure,
+                    answered=failure is None,
+                    failure=None if failure is None else failure.kind,
                     latency_s=latency_s,
                 )
             )
@@ -197,8 +203,9 @@ class Accounting:
 
     async def settle(self, reservation: Reservation | None, cost: Cost | None) -> None:
         """
-        Charge an attempt's *cost* to the budgets its *reservation* held, or give the
-        reservation back when the attempt cost nothing (``None``).
+        Charge an attempt's *cost* to the budgets its *reservation* held (its priced
+        part, when some is unknown), or give the reservation back (``None``: the
+        attempt was never made, or was cancelled).
         """
         if reservation is None or self.keeper is None:
             return

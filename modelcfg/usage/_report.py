@@ -173,8 +173,8 @@ def render_report(
         lines.append("(no attempts recorded in this range)")
     if report.total.unpriced:
         lines.append(
-            f"{report.total.unpriced} attempt(s) used a model without a known price: "
-            "the costs marked >= are lower bounds (give the model pricing in your config)"
+            f"{report.total.unpriced} attempt(s) had no known cost (no price for the model, "
+            "or no usage reported): costs marked >= are lower bounds"
         )
     if chart and series is not None:
         unit, labels, costs = _periods(series)

@@ -5,6 +5,7 @@ Tests for ``modelcfg usage``: tables, JSON, charts and errors, over a real SQLit
 from __future__ import annotations
 
 import datetime
+import io
 import re
 import shlex
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from modelcfg import FailureKind, ModelRef, ProfileId, Usage
+from modelcfg._cli._demo import demo
 from modelcfg.usage import Rates, SQLiteLedger, UsageRecord, cost_of
 from tests.cli.conftest import Cli, assert_one_line_error
 
@@ -169,3 +171,15 @@ def test_the_console_script_prints_the_report(ledger_cli: Cli) -> None:
         result.code,
         result.stdout,
     )
+
+
+def test_the_demo_prints_the_cost_of_each_request_and_the_readmes_usage_table() -> None:
+    """`modelcfg demo` prices each answer and ends with the usage table the README shows."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("```text\nmodel ", 1)[1].split("```", 1)[0]
+    out = io.StringIO()
+    demo(out)
+    printed = out.getvalue()
+
+    assert [] == [line for line in f"model {table}".splitlines() if line not in printed]
+    assert 2 == printed.count("ok    answered (12 input + 11 output tokens, $0.000175)")

@@ -8,7 +8,16 @@ from decimal import Decimal
 
 import pytest
 
-from modelcfg import ChatRequest, FailureKind, Message, ModelCatalog, ModelInfo, Target, Usage
+from modelcfg import (
+    ChatRequest,
+    Failure,
+    FailureKind,
+    Message,
+    ModelCatalog,
+    ModelInfo,
+    Target,
+    Usage,
+)
 from modelcfg.stores import MemoryStateStore
 from modelcfg.usage import Budget, BudgetPeriod, Cost, MemoryLedger, Refusal, Reservation
 from modelcfg.usage._accounting import Accounting, Charge
@@ -61,12 +70,12 @@ def test_an_answer_is_recorded_with_its_cost_and_who_it_is_charged_to() -> None:
     """charge() records the answered attempt with the request's ids and returns its cost."""
     ledger = MemoryLedger()
     cost = accounting(ledger=ledger).record(
-        charge=CHARGE, attempt=2, target=GPT, usage=Usage(output_tokens=100), answered=True
+        charge=CHARGE, attempt=2, target=GPT, usage=Usage(output_tokens=100)
     )
     (kept,) = ledger.records()
 
     assert (Decimal("0.001"), "req-1", 2, "chat-1", "team-a", "b", True) == (
-        cost.total if cost else None,
+        cost.total,
         kept.request_id,
         kept.attempt,
         kept.session,
@@ -76,26 +85,36 @@ def test_an_answer_is_recorded_with_its_cost_and_who_it_is_charged_to() -> None:
     )
 
 
-def test_a_failure_is_recorded_only_when_its_usage_was_reported() -> None:
-    """A failed attempt with billed tokens is recorded as not answered; one without is not."""
-    ledger = MemoryLedger()
-    books = accounting(ledger=ledger)
-    billed = books.record(
-        charge=CHARGE,
-        attempt=1,
-        target=GPT,
-        usage=Usage(input_tokens=800),
-        answered=False,
-        failure=FailureKind.STREAM_INTERRUPTED,
-    )
-    unbilled = books.record(
-        charge=CHARGE, attempt=2, target=GPT, usage=None, answered=False, failure=FailureKind.SERVER
-    )
+def failure(kind: FailureKind, status: int | None = None) -> Failure:
+    return Failure(kind=kind, observed_at=T0, status=status, model=GPT.model, profile=GPT.profile)
 
-    assert (Decimal("0.001"), None) == (billed.total if billed else None, unbilled)
-    assert [(False, FailureKind.STREAM_INTERRUPTED)] == [
-        (r.answered, r.failure) for r in ledger.records()
-    ]
+
+@pytest.mark.parametrize(
+    ("usage", "failed", "expected"),
+    [
+        (
+            Usage(input_tokens=800),
+            failure(FailureKind.STREAM_INTERRUPTED),
+            Cost(usd=Decimal("0.001")),
+        ),
+        (None, failure(FailureKind.SERVER, 500), Cost()),
+        (None, failure(FailureKind.TIMEOUT), Cost.unknown()),
+        (Usage(), None, Cost.unknown()),
+        (None, None, Cost.unknown()),
+    ],
+    ids=["billed-failure", "error-response", "timeout", "answer-without-usage", "no-usage"],
+)
+def test_every_attempt_is_recorded_with_what_it_cost(
+    usage: Usage | None, failed: Failure | None, expected: Cost
+) -> None:
+    """Usage is priced; an error response without usage cost nothing; any other attempt without usage cost an unknown amount."""
+    ledger = MemoryLedger()
+    cost = accounting(ledger=ledger).record(
+        charge=CHARGE, attempt=1, target=GPT, usage=usage, failure=failed
+    )
+    (kept,) = ledger.records()
+
+    assert (expected, expected, failed is None) == (cost, kept.cost, kept.answered)
 
 
 async def test_without_budgets_nothing_is_reserved() -> None:
@@ -113,9 +132,7 @@ async def test_budgets_are_reserved_then_charged_the_actual_cost() -> None:
     books = accounting(budgets=[budget], counters=store)
     held = await books.reserve(GPT, REQUEST, CHARGE)
     assert isinstance(held, Reservation)
-    cost = books.record(
-        charge=CHARGE, attempt=1, target=GPT, usage=Usage(output_tokens=100), answered=True
-    )
+    cost = books.record(charge=CHARGE, attempt=1, target=GPT, usage=Usage(output_tokens=100))
     await books.settle(held, cost)
     second = await books.reserve(GPT, REQUEST, CHARGE)
     third = await books.reserve(GPT, REQUEST, CHARGE)
