@@ -10,28 +10,70 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 from modelcfg.exceptions import (
     AttemptsExhaustedError,
+    AuthFailedError,
     AuthStoreError,
+    BadRequestError,
     ConfigError,
+    ContentFilteredError,
+    ContextOverflowError,
     CredentialsError,
+    DeadlineReachedError,
+    DiscoveryError,
     InvalidStateError,
     ModelcfgError,
     OutputInterruptedError,
+    ProviderUnavailableError,
+    QuotaExceededError,
+    RateLimitedError,
     UnknownModelError,
 )
 
 if _TYPE_CHECKING:
+    from modelcfg._catalog._cache import (
+        FileCatalogCache,
+        MemoryCatalogCache,
+        default_cache_path,
+    )
+    from modelcfg._catalog._catalog import (
+        ModelCatalog,
+    )
     from modelcfg._catalog._curated import (
         curated_catalog,
     )
+    from modelcfg._catalog._discovery import (
+        CatalogDiff,
+        DiscoverySource,
+        SourceKind,
+        parse_listing,
+    )
+    from modelcfg._catalog._fetch import (
+        fetch_models,
+    )
+    from modelcfg._catalog._listing import (
+        ModelListing,
+    )
     from modelcfg._catalog._records import (
-        CatalogFilter,
         CatalogSource,
         Modality,
-        ModelCatalog,
         ModelInfo,
         ModelStatus,
         Pricing,
+        Provenance,
+    )
+    from modelcfg._catalog._refresh import (
+        RefreshOutcome,
+        RefreshReport,
+        SourceRefresh,
+        refresh_catalog,
+    )
+    from modelcfg._catalog._search import (
+        CatalogFilter,
         SearchHit,
+        SortOrder,
+    )
+    from modelcfg._catalog._snapshot import (
+        CatalogSnapshot,
+        SourceSnapshot,
     )
     from modelcfg._config._file import (
         load_config_file,
@@ -131,10 +173,14 @@ if _TYPE_CHECKING:
         ToolCallDelta,
         ToolSpec,
         Usage,
+        collect_stream,
     )
+    from modelcfg._sync import Client, SyncStream
+    from modelcfg._transport import AsyncOpenAITransport, OpenAITransport
 
 __all__ = [
     "Action",
+    "AsyncOpenAITransport",
     "AttemptFailed",
     "AttemptRecord",
     "AttemptReport",
@@ -142,50 +188,70 @@ __all__ = [
     "AttemptState",
     "AttemptSucceeded",
     "AttemptsExhaustedError",
+    "AuthFailedError",
     "AuthMode",
     "AuthStoreError",
+    "BadRequestError",
     "Call",
     "CandidateSkipped",
+    "CatalogDiff",
     "CatalogFilter",
+    "CatalogSnapshot",
     "CatalogSource",
     "Change",
     "ChangeAction",
     "ChatRequest",
     "ChatResponse",
+    "Client",
     "Completion",
     "Config",
     "ConfigError",
+    "ContentFilteredError",
+    "ContextOverflowError",
     "CredentialSource",
     "CredentialsError",
     "DEFAULT_RULES",
+    "DeadlineReachedError",
+    "DiscoveryError",
+    "DiscoverySource",
     "Executor",
     "ExecutorEvent",
     "Failure",
     "FailureKind",
     "FallbackChain",
+    "FileCatalogCache",
     "GiveUp",
     "HealthState",
     "ImagePart",
     "InvalidStateError",
     "KindRule",
+    "MemoryCatalogCache",
     "Message",
     "Modality",
     "ModelCatalog",
     "ModelEntry",
     "ModelInfo",
+    "ModelListing",
     "ModelRef",
     "ModelStatus",
     "ModelTraits",
     "ModelcfgError",
     "Observer",
+    "OpenAITransport",
     "OutputInterruptedError",
     "Policy",
     "Pricing",
     "ProfileId",
+    "Provenance",
     "ProviderConfig",
     "ProviderSetup",
+    "ProviderUnavailableError",
+    "QuotaExceededError",
+    "RateLimitedError",
     "Reason",
     "ReasonCode",
+    "RefreshOutcome",
+    "RefreshReport",
     "RequestGaveUp",
     "RequestNeeds",
     "Routes",
@@ -194,11 +260,16 @@ __all__ = [
     "SessionState",
     "Skip",
     "SkipCode",
+    "SortOrder",
+    "SourceKind",
+    "SourceRefresh",
+    "SourceSnapshot",
     "StaticCredentials",
     "StoreCredentials",
     "StreamEnd",
     "StreamRestarted",
     "StreamingCompletion",
+    "SyncStream",
     "Target",
     "TextDelta",
     "TextPart",
@@ -211,16 +282,21 @@ __all__ = [
     "WireFormat",
     "build_routes",
     "catalog_for",
+    "collect_stream",
     "curated_catalog",
+    "default_cache_path",
     "dump_config",
     "dump_state",
+    "fetch_models",
     "legacy_keys",
     "load_config",
     "load_config_file",
     "load_state",
     "migrate_config",
     "next_attempt",
+    "parse_listing",
     "redact",
+    "refresh_catalog",
     "render_steps",
     "replay",
     "resolve_model",
@@ -230,17 +306,33 @@ __all__ = [
 
 # Each public name once, under the private module that defines it; imported on first use.
 _LAZY_BY_MODULE: dict[str, tuple[str, ...]] = {
+    "modelcfg._catalog._cache": ("FileCatalogCache", "MemoryCatalogCache", "default_cache_path"),
+    "modelcfg._catalog._catalog": ("ModelCatalog",),
     "modelcfg._catalog._curated": ("curated_catalog",),
+    "modelcfg._catalog._discovery": (
+        "CatalogDiff",
+        "DiscoverySource",
+        "SourceKind",
+        "parse_listing",
+    ),
+    "modelcfg._catalog._fetch": ("fetch_models",),
+    "modelcfg._catalog._listing": ("ModelListing",),
     "modelcfg._catalog._records": (
-        "CatalogFilter",
         "CatalogSource",
         "Modality",
-        "ModelCatalog",
         "ModelInfo",
         "ModelStatus",
         "Pricing",
-        "SearchHit",
+        "Provenance",
     ),
+    "modelcfg._catalog._refresh": (
+        "RefreshOutcome",
+        "RefreshReport",
+        "SourceRefresh",
+        "refresh_catalog",
+    ),
+    "modelcfg._catalog._search": ("CatalogFilter", "SearchHit", "SortOrder"),
+    "modelcfg._catalog._snapshot": ("CatalogSnapshot", "SourceSnapshot"),
     "modelcfg._config._file": ("load_config_file",),
     "modelcfg._config._load": ("dump_config", "load_config"),
     "modelcfg._config._migrate": (
@@ -295,6 +387,7 @@ _LAZY_BY_MODULE: dict[str, tuple[str, ...]] = {
     "modelcfg._executor._stream": ("StreamingCompletion",),
     "modelcfg._executor._wiring": ("ProviderSetup",),
     "modelcfg._messages": (
+        "collect_stream",
         "ChatRequest",
         "ChatResponse",
         "ImagePart",
@@ -307,6 +400,8 @@ _LAZY_BY_MODULE: dict[str, tuple[str, ...]] = {
         "ToolSpec",
         "Usage",
     ),
+    "modelcfg._sync": ("Client", "SyncStream"),
+    "modelcfg._transport": ("AsyncOpenAITransport", "OpenAITransport"),
 }
 
 _LAZY: dict[str, str] = {

@@ -46,8 +46,24 @@ def _calls(values: Iterable[ToolCall]) -> tuple[ToolCall, ...]:
     return tuple(values)
 
 
-def _messages(values: Iterable[Message]) -> tuple[Message, ...]:
-    return tuple(values)
+def _messages(values: Iterable[Message | Mapping[str, object]]) -> tuple[Message, ...]:
+    if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable):
+        raise TypeError(
+            f"ChatRequest.messages must be a list of Message values or message dicts, "
+            f"not {type(values).__name__}"
+        )
+    messages: list[Message] = []
+    for index, value in enumerate(values):
+        if isinstance(value, Message):
+            messages.append(value)
+        elif isinstance(value, Mapping):
+            messages.append(Message.from_dict(value, where=f"messages[{index}]"))
+        else:
+            raise TypeError(
+                f"messages[{index}] is a {type(value).__name__}: a message is a Message "
+                "or a dict such as {'role': 'user', 'content': 'Hello'}"
+            )
+    return tuple(messages)
 
 
 def _tools(values: Iterable[ToolSpec]) -> tuple[ToolSpec, ...]:
@@ -150,6 +166,31 @@ class Message:
         if self.tool_calls and self.role != "assistant":
             raise ValueError(f"only assistant messages carry tool calls, not {self.role} messages")
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object], *, where: str = "message") -> Message:
+        """
+        A message from its OpenAI chat completions form, as users write it:
+        ``{"role": "user", "content": "Hello"}``.
+
+        Content is text or a list of parts (``{"type": "text", "text": ...}`` and
+        ``{"type": "image_url", "image_url": {"url": ...}}``); an assistant message
+        may carry ``tool_calls`` (``{"id", "type": "function", "function": {"name",
+        "arguments"}}``) and a tool message its ``tool_call_id``. The ``developer``
+        role counts as ``system``; ``name`` and an empty ``refusal`` are ignored.
+        :class:`ChatRequest` converts dict messages with this.
+
+        Args:
+            data: The message dict.
+            where: How errors name the message (``messages[2]``).
+
+        Raises:
+            ValueError: A key, role or part is not understood; the error names it.
+            TypeError: A value has the wrong type; the error names it.
+
+        .. versionadded:: 0.2.0
+        """
+        return _message_from_dict(data, where)
+
     @property
     def text(self) -> str:
         """
@@ -167,6 +208,99 @@ class Message:
         return not isinstance(self.content, str) and any(
             isinstance(part, ImagePart) for part in self.content
         )
+
+
+_SIMPLE_ROLES: frozenset[object] = frozenset({"system", "user", "assistant"})
+
+_MESSAGE_KEYS: frozenset[str] = frozenset(
+    {"role", "content", "tool_calls", "tool_call_id", "name", "refusal"}
+)
+
+
+def _text(value: object, where: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{where} must be a string, not {type(value).__name__}")
+    return value
+
+
+def _mapping(value: object, where: str) -> Mapping[str, object]:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{where} must be an object (a dict), not {type(value).__name__}")
+    return value
+
+
+def _part_from_dict(data: Mapping[str, object], where: str) -> ContentPart:
+    kind = data.get("type")
+    if kind == "text":
+        return TextPart(text=_text(data.get("text"), f"{where}.text"))
+    if kind == "image_url":
+        image = data.get("image_url")
+        url = image if isinstance(image, str) else _mapping(image, f"{where}.image_url").get("url")
+        return ImagePart(url=_text(url, f"{where}.image_url.url"))
+    raise ValueError(f"{where}.type is {kind!r}: a content part is of type 'text' or 'image_url'")
+
+
+def _call_from_dict(data: Mapping[str, object], where: str) -> ToolCall:
+    function = _mapping(data.get("function"), f"{where}.function")
+    arguments = function.get("arguments", "{}")
+    return ToolCall(
+        id=_text(data.get("id"), f"{where}.id"),
+        name=_text(function.get("name"), f"{where}.function.name"),
+        arguments=_text(arguments, f"{where}.function.arguments"),
+    )
+
+
+def _message_from_dict(data: Mapping[str, object], where: str) -> Message:
+    data = _mapping(data, where)
+    role, text = data.get("role"), data.get("content")
+    if len(data) == 2 and role in _SIMPLE_ROLES and type(text) is str:
+        # The common case, {"role": "user", "content": "..."}, without the general walk.
+        return Message(role=role, content=text)  # type: ignore[arg-type]  # checked
+    unknown = sorted(set(data) - _MESSAGE_KEYS)
+    if unknown:
+        raise ValueError(
+            f"{where} has {', '.join(map(repr, unknown))}: a message dict takes "
+            f"{', '.join(sorted(_MESSAGE_KEYS))}"
+        )
+    if data.get("refusal"):
+        raise ValueError(f"{where}.refusal is set: a refusal cannot be sent back as a message")
+    role = data.get("role")
+    role = "system" if role == "developer" else role
+    if role not in _ROLES:
+        raise ValueError(
+            f"{where}.role is {role!r}: one of system (or developer), user, assistant or tool"
+        )
+    raw = data.get("content")
+    content: str | tuple[ContentPart, ...]
+    if raw is None:
+        content = ""
+    elif isinstance(raw, str):
+        content = raw
+    elif isinstance(raw, list | tuple):
+        content = tuple(
+            _part_from_dict(_mapping(part, f"{where}.content[{i}]"), f"{where}.content[{i}]")
+            for i, part in enumerate(raw)
+        )
+    else:
+        raise TypeError(
+            f"{where}.content must be a string or a list of parts, not {type(raw).__name__}"
+        )
+    calls = data.get("tool_calls") or ()
+    if not isinstance(calls, list | tuple):
+        raise TypeError(f"{where}.tool_calls must be a list, not {type(calls).__name__}")
+    call_id = data.get("tool_call_id")
+    try:
+        return Message(
+            role=role,  # type: ignore[arg-type]  # checked against _ROLES above
+            content=content,
+            tool_calls=tuple(
+                _call_from_dict(_mapping(c, f"{where}.tool_calls[{i}]"), f"{where}.tool_calls[{i}]")
+                for i, c in enumerate(calls)
+            ),
+            tool_call_id=None if call_id is None else _text(call_id, f"{where}.tool_call_id"),
+        )
+    except ValueError as error:
+        raise ValueError(f"{where}: {error}") from None
 
 
 @attrs.frozen(kw_only=True)
@@ -219,7 +353,9 @@ class ChatRequest:
     One chat request, as the host asks for it, before any provider sees it.
 
     Attributes:
-        messages: The conversation, oldest first.
+        messages: The conversation, oldest first: :class:`Message` values, or dicts
+            in the OpenAI form, converted by :meth:`Message.from_dict`; anything
+            else raises :class:`TypeError` here.
         system: A system prompt, sent before the messages.
         tools: Tools the model may call.
         tool_choice: ``"auto"``, ``"none"``, ``"required"``, or a tool's name to force it.
@@ -230,7 +366,7 @@ class ChatRequest:
         json_schema: A JSON Schema the answer must follow (implies *json_output*).
     """
 
-    messages: tuple[Message, ...] = attrs.field(converter=_messages)
+    messages: tuple[Message, ...] = attrs.field(converter=_messages)  # dicts: Message.from_dict
     system: str | None = None
     tools: tuple[ToolSpec, ...] = attrs.field(default=(), converter=_tools)
     tool_choice: str | None = None

@@ -10,9 +10,18 @@ Every exception modelcfg raises on purpose.
     ├── CredentialsError               .provider
     ├── AuthStoreError                 .path
     ├── UsageLedgerError               .path: a ledger that cannot be read or written safely
-    ├── AttemptsExhaustedError         .state, .failures; __cause__: the last provider error
+    ├── AttemptsExhaustedError         .state, .failures, .attempts, .kind; __cause__: last error
+    │   ├── RateLimitedError           the final failure: rate limited (429)
+    │   │   └── QuotaExceededError     ... or out of credit or quota (402, insufficient_quota)
+    │   ├── AuthFailedError            ... refused or missing credentials (401/403)
+    │   ├── ContextOverflowError       ... the prompt does not fit the context window
+    │   ├── ContentFilteredError       ... the provider refused the content
+    │   ├── BadRequestError            ... the request itself is wrong (400/422, unknown model)
+    │   ├── ProviderUnavailableError   ... overloaded, down, unreachable, silent or cut off
+    │   └── DeadlineReachedError       the request's deadline came first
     ├── OutputInterruptedError         .failure, .state, .failures: a stream cut after output
     ├── RedactedError                  .type_name, .status: stands in for an error with a key
+    ├── DiscoveryError                 .source, .status: a models listing failed or is not one
     └── ProviderError                  .provider, .model (defined in modelcfg.adapters)
         ├── ProviderHTTPError          .status, .headers, .body (redacted)
         ├── ProviderStreamError        .code, .detail, .started
@@ -40,20 +49,30 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from modelcfg._core._failures import Failure
-    from modelcfg._core._state import AttemptState
+    from modelcfg._core._failures import Failure, FailureKind
+    from modelcfg._core._state import AttemptRecord, AttemptState
 
 __all__ = [
     "AttemptsExhaustedError",
+    "AuthFailedError",
     "AuthStoreError",
+    "BadRequestError",
     "ConfigError",
+    "ContentFilteredError",
+    "ContextOverflowError",
     "CredentialsError",
+    "DeadlineReachedError",
+    "DiscoveryError",
     "InvalidStateError",
     "ModelcfgError",
     "OutputInterruptedError",
+    "ProviderUnavailableError",
+    "QuotaExceededError",
+    "RateLimitedError",
     "RedactedError",
     "UnknownModelError",
     "UsageLedgerError",
+    "gave_up_error",
 ]
 
 
@@ -166,6 +185,148 @@ class AttemptsExhaustedError(ModelcfgError):
         """
         return self.state.failures
 
+    @property
+    def attempts(self) -> tuple[AttemptRecord, ...]:
+        """
+        Every call the request made, in order, with where it went and how it failed.
+
+        .. versionadded:: 0.2.0
+        """
+        return self.state.history
+
+    @property
+    def kind(self) -> FailureKind | None:
+        """
+        The kind of the request's last failure; ``None`` when no call was made
+        (every candidate was skipped).
+
+        .. versionadded:: 0.2.0
+        """
+        failures = self.state.failures
+        return failures[-1].kind if failures else None
+
+
+class RateLimitedError(AttemptsExhaustedError):
+    """
+    The request gave up after its last failure was a rate limit (429).
+
+    .. versionadded:: 0.2.0
+    """
+
+
+class QuotaExceededError(RateLimitedError):
+    """
+    The request gave up after its last failure was a lack of credit or quota
+    (402, or OpenAI's 429 ``insufficient_quota``).
+
+    .. versionadded:: 0.2.0
+    """
+
+
+class AuthFailedError(AttemptsExhaustedError):
+    """
+    The request gave up after its last failure was a refused, expired, revoked or
+    missing credential (401/403).
+
+    .. versionadded:: 0.2.0
+    """
+
+
+class ContextOverflowError(AttemptsExhaustedError):
+    """
+    The request gave up because the prompt does not fit the context window of
+    any model it could use.
+
+    .. versionadded:: 0.2.0
+    """
+
+
+class ContentFilteredError(AttemptsExhaustedError):
+    """
+    The request gave up because a provider refused its content.
+
+    .. versionadded:: 0.2.0
+    """
+
+
+class BadRequestError(AttemptsExhaustedError):
+    """
+    The request gave up because a provider found the request itself wrong
+    (400/422), or does not serve the model.
+
+    .. versionadded:: 0.2.0
+    """
+
+
+class ProviderUnavailableError(AttemptsExhaustedError):
+    """
+    The request gave up after its last failure was a provider that is overloaded,
+    failing (5xx), unreachable, silent, or that cut its stream.
+
+    .. versionadded:: 0.2.0
+    """
+
+
+class DeadlineReachedError(AttemptsExhaustedError):
+    """
+    The request gave up because its deadline came first: an attempt was still
+    running at the deadline, or no candidate could be called before it.
+
+    (When every candidate is blocked by a failure that reopens after the
+    deadline, that failure's kind names the error instead.)
+
+    .. versionadded:: 0.2.0
+    """
+
+
+_GIVE_UP_CLASSES: dict[str, type[AttemptsExhaustedError]] = {
+    "rate_limited": RateLimitedError,
+    "billing": QuotaExceededError,
+    "auth": AuthFailedError,
+    "auth_permanent": AuthFailedError,
+    "context_overflow": ContextOverflowError,
+    "content_filter": ContentFilteredError,
+    "invalid_request": BadRequestError,
+    "model_not_found": BadRequestError,
+    "overloaded": ProviderUnavailableError,
+    "server": ProviderUnavailableError,
+    "connection": ProviderUnavailableError,
+    "timeout": ProviderUnavailableError,
+    "stream_interrupted": ProviderUnavailableError,
+}
+"""Final failure kind -> the error a give-up raises; an unknown kind raises the base class."""
+
+
+def gave_up_error(
+    message: str, *, state: AttemptState, reason: str, code: str
+) -> AttemptsExhaustedError:
+    """
+    The error for a request that gave up, named for how it ended.
+
+    The last failure's kind picks the class (see the tree above). The deadline
+    picks :class:`DeadlineReachedError` when the core gave up for it (reason code
+    ``deadline_reached``) with no failure to blame, or when the last attempt was
+    itself cut by the deadline (a ``timeout`` with code ``deadline``).
+
+    Args:
+        message: The error's message.
+        state: The final attempt state.
+        reason: Why the core gave up, in one sentence.
+        code: The give-up's reason code (a :class:`~modelcfg.ReasonCode` value).
+
+    .. versionadded:: 0.2.0
+    """
+    failures = state.failures
+    last = failures[-1] if failures else None
+    cls: type[AttemptsExhaustedError] = AttemptsExhaustedError
+    if code == "deadline_reached" and (
+        last is None or (last.kind.value == "timeout" and last.code == "deadline")
+    ):
+        cls = DeadlineReachedError
+    elif last is not None:
+        cls = _GIVE_UP_CLASSES.get(last.kind.value, AttemptsExhaustedError)
+    return cls(message, state=state, reason=reason)
+
 
 class OutputInterruptedError(ModelcfgError):
     """
@@ -207,5 +368,21 @@ class RedactedError(ModelcfgError):
 
     def __init__(self, message: str, *, type_name: str, status: int | None = None) -> None:
         self.type_name = type_name
+        self.status = status
+        super().__init__(message)
+
+
+class DiscoveryError(ModelcfgError):
+    """
+    A provider's models listing could not be fetched, or what came back is not a
+    models list; the catalog cache keeps its last good snapshot.
+
+    Attributes:
+        source: The listing: ``openrouter``, ``anthropic`` or a provider's id.
+        status: The HTTP status of the failed response, if there was one.
+    """
+
+    def __init__(self, message: str, *, source: str, status: int | None = None) -> None:
+        self.source = source
         self.status = status
         super().__init__(message)

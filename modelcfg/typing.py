@@ -8,10 +8,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
 
 if TYPE_CHECKING:
+    from modelcfg._catalog._snapshot import CatalogSnapshot
     from modelcfg._core._health import HealthState
     from modelcfg._core._state import SessionState
 
-__all__ = ["JSON", "Clock", "CounterStore", "JSONObject", "StateStore"]
+__all__ = ["JSON", "CatalogCache", "Clock", "CounterStore", "JSONObject", "StateStore"]
 
 JSON: TypeAlias = "dict[str, JSON] | list[JSON] | str | int | float | bool | None"
 """Any value that ``json.loads`` can return."""
@@ -83,3 +84,19 @@ class CounterStore(Protocol):
     async def update_record(
         self, key: str, change: Callable[[JSON], JSON], *, ttl_s: float | None = None
     ) -> JSON: ...
+
+
+@runtime_checkable
+class CatalogCache(Protocol):
+    """
+    Where discovered models are kept between refreshes: one snapshot per models listing.
+
+    ``update`` must apply its pure *change* atomically, so that two refreshes
+    of different listings never lose each other's. ``load`` of a cache that
+    holds nothing returns an empty snapshot. :class:`modelcfg.FileCatalogCache`
+    (a JSON file) and :class:`modelcfg.MemoryCatalogCache` implement it.
+    """
+
+    def load(self) -> CatalogSnapshot: ...
+
+    def update(self, change: Callable[[CatalogSnapshot], CatalogSnapshot]) -> CatalogSnapshot: ...

@@ -20,8 +20,8 @@ PACKAGE = pathlib.Path(__file__).parents[1] / "modelcfg"
 
 PURE_FOLDERS = {
     "_core": frozenset(),
-    "_config": frozenset({"_file.py"}),
-    "_catalog": frozenset({"_curated.py"}),
+    "_config": frozenset({"_file.py", "_edit.py"}),
+    "_catalog": frozenset({"_curated.py", "_cache.py", "_fetch.py", "_refresh.py", "regen.py"}),
 }
 """Folder -> the modules in it that may do I/O."""
 

@@ -3,7 +3,7 @@ The curated catalog shipped with modelcfg as data.
 
 ``modelcfg/_catalog/data/curated.json`` lists model families (OpenAI, Anthropic, Google
 and OpenRouter-served models); :func:`curated_catalog` reads it on first use,
-expands the families with :func:`modelcfg._catalog._records.build_catalog` and caches the
+expands the families with :func:`modelcfg._catalog._families.build_catalog` and caches the
 result for the life of the process. Importing this module reads nothing.
 """
 
@@ -14,7 +14,9 @@ import json
 from importlib import resources
 from typing import Final
 
-from modelcfg._catalog._records import CatalogSource, ModelCatalog, build_catalog
+from modelcfg._catalog._catalog import ModelCatalog
+from modelcfg._catalog._families import build_catalog
+from modelcfg._catalog._records import CatalogSource
 
 __all__ = ["curated_catalog", "curated_data"]
 

@@ -16,7 +16,17 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import NoReturn, TextIO
 
-from modelcfg._cli import _auth, _demo, _doctor, _explain, _login, _models, _usage, _validate
+from modelcfg._cli import (
+    _auth,
+    _catalog,
+    _demo,
+    _doctor,
+    _explain,
+    _login,
+    _models,
+    _usage,
+    _validate,
+)
 from modelcfg._cli._common import (
     CliError,
     Context,
@@ -41,6 +51,7 @@ Register = Callable[[Subparsers, argparse.ArgumentParser], None]
 
 COMMANDS: tuple[tuple[str, Register], ...] = (
     ("models", _models.register),
+    ("catalog", _catalog.register),
     ("auth", _auth.register),
     ("login", _login.register_login),
     ("logout", _login.register_logout),

@@ -7,9 +7,9 @@ from __future__ import annotations
 import argparse
 
 from modelcfg._catalog._curated import curated_catalog
-from modelcfg._catalog._records import CatalogFilter, Modality, ModelCatalog, ModelInfo
+from modelcfg._catalog._records import Modality, ModelInfo
+from modelcfg._cli._catalog import add_cache_option, discovered_section
 from modelcfg._cli._common import (
-    CliError,
     Context,
     Exit,
     Subparsers,
@@ -18,6 +18,7 @@ from modelcfg._cli._common import (
     render_table,
 )
 from modelcfg._cli._creds import auth_order, keyless, resolve, short_source
+from modelcfg._cli._search import register_search
 from modelcfg._config._plan import catalog_for
 from modelcfg._config._resolve import resolve_model
 from modelcfg._config._schema import Config
@@ -41,8 +42,11 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         "list", parents=[common], help="the config's models with their auth order and source"
     )
     listing.add_argument(
-        "--all", action="store_true", help="also list the curated catalog's other models"
+        "--all",
+        action="store_true",
+        help="also list the curated catalog's other models and the discovered ones",
     )
+    add_cache_option(listing)
     add_json_flag(listing)
     listing.set_defaults(run=run_list)
 
@@ -54,25 +58,7 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     add_json_flag(resolving)
     resolving.set_defaults(run=run_resolve)
 
-    search = sub.add_parser("search", parents=[common], help="search curated and configured models")
-    search.add_argument("query", metavar="QUERY", nargs="?", default="", help="what to look for")
-    search.add_argument("--image", action="store_true", help="must take image input")
-    search.add_argument("--tools", action="store_true", help="must call tools")
-    search.add_argument("--streaming", action="store_true", help="must stream")
-    search.add_argument("--structured", action="store_true", help="must support JSON schemas")
-    search.add_argument("--reasoning", action="store_true", help="must be a reasoning model")
-    search.add_argument("--min-context", type=int, metavar="TOKENS", help="smallest context")
-    search.add_argument(
-        "--max-input-price", type=float, metavar="USD", help="highest input price per M tokens"
-    )
-    search.add_argument(
-        "--max-output-price", type=float, metavar="USD", help="highest output price per M tokens"
-    )
-    search.add_argument("--provider", help="only this provider's models")
-    search.add_argument("--include-retired", action="store_true", help="list retired models too")
-    search.add_argument("--limit", type=int, default=None, help="at most this many results")
-    add_json_flag(search)
-    search.set_defaults(run=run_search)
+    register_search(sub, common)
 
 
 # --- list ----------------------------------------------------------------------------------------
@@ -163,6 +149,7 @@ def run_list(context: Context) -> int:
         data: JSONObject = {"config": context.config_source(), "models": models}
         if context.args.all:
             data["catalog"] = [_model_json(info, None) for info in others]
+            data["discovered"] = discovered_section(context, {*tags, *(i.ref for i in others)})[0]
         emit_json(context.out, data)
         return Exit.OK
     rows = [
@@ -184,6 +171,8 @@ def run_list(context: Context) -> int:
         context.out.line()
         context.out.line(f"Curated catalog ({len(others)} more models):")
         context.out.line(_catalog_table(others))
+        context.out.line()
+        context.out.line(discovered_section(context, {*tags, *(i.ref for i in others)})[1])
     return Exit.OK
 
 
@@ -236,69 +225,4 @@ def run_resolve(context: Context) -> int:
         f"strict:   {'yes' if selection.strict else 'no'}"
         + (f" (the profile is {mode})" if selection.profile else "")
     )
-    return Exit.OK
-
-
-# --- search --------------------------------------------------------------------------------------
-
-
-def _filters(args: argparse.Namespace) -> CatalogFilter:
-    try:
-        return CatalogFilter(
-            input=frozenset({Modality.IMAGE}) if args.image else frozenset(),
-            tools=True if args.tools else None,
-            streaming=True if args.streaming else None,
-            structured_output=True if args.structured else None,
-            reasoning=True if args.reasoning else None,
-            min_context=args.min_context,
-            max_input_price=args.max_input_price,
-            max_output_price=args.max_output_price,
-            provider=args.provider,
-            include_retired=bool(args.include_retired),
-        )
-    except ValueError as exc:
-        raise CliError(f"bad search filter: {exc}", Exit.USAGE) from None
-
-
-def run_search(context: Context) -> int:
-    """
-    ``models search QUERY``: curated and configured models, filtered and ranked.
-    """
-    config = context.config()
-    filters = _filters(context.args)
-    if context.args.limit is not None and context.args.limit < 1:
-        raise CliError("--limit must be at least 1", Exit.USAGE)
-    catalog: ModelCatalog = catalog_for(config, curated=curated_catalog())
-    missing = [ref for ref in config.agent.models if ref not in catalog]
-    if missing:
-        catalog = catalog.with_models(ModelInfo.unknown(ref) for ref in missing)
-    aliases = {ref: entry.alias for ref, entry in config.agent.models.items() if entry.alias}
-    hits = catalog.search(
-        str(context.args.query), filters=filters, aliases=aliases, limit=context.args.limit
-    )
-    if context.args.json:
-        results: list[JSON] = []
-        for hit in hits:
-            item = _model_json(hit.info, aliases.get(hit.info.ref))
-            item["match"] = {"kind": hit.kind.value, "field": hit.field.value, "why": hit.reason}
-            results.append(item)
-        emit_json(context.out, {"query": str(context.args.query), "results": results})
-        return Exit.OK
-    if not hits:
-        context.out.line(f"No model matches {context.args.query!r} with these filters.")
-        return Exit.OK
-    rows = [
-        [
-            str(hit.info.ref),
-            aliases.get(hit.info.ref, ""),
-            hit.info.source.value,
-            _inputs(hit.info),
-            _context(hit.info),
-            _price(hit.info),
-            hit.reason,
-        ]
-        for hit in hits
-    ]
-    headers = ("MODEL", "ALIAS", "SOURCE", "INPUT", "CONTEXT", "USD/M IN/OUT", "MATCH")
-    context.out.line(render_table(headers, rows))
     return Exit.OK

@@ -211,7 +211,7 @@ def _agent_models(scope: _Scope) -> list[str]:
             # The record these fields make must itself be valid (limits that agree,
             # a non-empty name and input, ...): checked now, not when first used.
             errors += _record_problems(ref, overrides, path)
-        if entry.alias is None:
+        if not entry.alias:  # None, or "" to take no built-in alias
             continue
         if not _ALIAS_RE.match(entry.alias):
             errors.append(

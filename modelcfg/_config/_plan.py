@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from modelcfg._catalog._records import CatalogSource, ModelCatalog, ModelInfo
+from modelcfg._catalog._catalog import ModelCatalog
+from modelcfg._catalog._records import CatalogSource, ModelInfo
 from modelcfg._config._problems import at_path, key_path
 from modelcfg._config._schema import Config
 from modelcfg._core._decide import rotation_order

@@ -107,6 +107,9 @@ BUILTIN_PROVIDERS: Final[Mapping[str, BuiltinProvider]] = MappingProxyType(
         "lmstudio": BuiltinProvider(
             api=WireFormat.OPENAI, base_url="http://127.0.0.1:1234/v1", keyless=True
         ),
+        "vllm": BuiltinProvider(
+            api=WireFormat.OPENAI, base_url="http://127.0.0.1:8000/v1", keyless=True
+        ),
     }
 )
 """Providers every config knows without declaring them; ``providers`` entries override them."""

@@ -14,13 +14,27 @@ A suffix that reads as a profile but names none known (``Opus@anthropic:wrok``,
 ``anthropic/claude-opus-4-5@anthropic:wrok``) is an error that suggests the
 closest known profile, never part of a model id; so is a suffix that leaves the
 profile's name out (``anthropic/claude-opus-4-5@anthropic:``).
+
+Provider ids are normalised as :class:`~modelcfg.ModelRef` does (``Z.ai`` and
+``z-ai`` are ``zai``). Names that cannot be meant as they are written get a "did
+you mean" (*models* adds the catalog's ids to the known ones):
+
+- an explicit id one typo away from a known model of the same provider
+  (``anthropic/claud-opus-4-5``), unless it reads as another version of a known
+  model (``anthropic/claude-opus-4-6``: new models stay selectable);
+- a bare model id (``gpt-4o``) suggests the known models with that id
+  (``openai/gpt-4o``; the one suggestion when it is unique);
+- an unknown provider close to a known one (``antropic/...``).
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
+from typing import Final
 
+from modelcfg._config._providers import BUILTIN_PROVIDERS
 from modelcfg._config._schema import Config
 from modelcfg._core._values import ModelRef, ProfileId, Selection
 from modelcfg.exceptions import UnknownModelError
@@ -82,6 +96,8 @@ def resolve_model(
                 f"is {ref} on {ref.provider!r}: pick a profile of {ref.provider!r}.",
                 text=text,
             )
+        if "/" in head:
+            _check_spelling(text, ref, config, models)
         return Selection(model=_allowed(ref, config, text), profile=profile, strict=strict)
     # An alias spelled with '@' is just an alias, and a configured model id is that model.
     if text.casefold() not in config.aliases() and not _configured(text, config):
@@ -95,6 +111,8 @@ def resolve_model(
     ref = _lookup(text, config)
     if ref is None:
         raise _unknown(text, config, models)
+    if "/" in text and text.casefold() not in config.aliases():
+        _check_spelling(text, ref, config, models)
     return Selection(model=_allowed(ref, config, text), strict=strict)
 
 
@@ -201,10 +219,22 @@ def _unknown(text: str, config: Config, models: Iterable[ModelRef]) -> UnknownMo
     except ValueError:
         ref = None
     if ref is not None and config.provider(ref.provider) is None:
+        providers = sorted({*BUILTIN_PROVIDERS, *config.providers})
+        close = difflib.get_close_matches(ref.provider, providers, n=3, cutoff=0.75)
+        suggestions = tuple(f"{provider}/{ref.model}" for provider in close)
         return UnknownModelError(
             f"{text!r} uses provider {ref.provider!r}, which is neither built in nor "
-            "configured under $.providers.",
+            f"configured under $.providers.{_did_you_mean(suggestions)}",
             text=text,
+            suggestions=suggestions,
+        )
+    same_id = _same_id(head, _known_models(config, models)) if ref is None else ()
+    if same_id:
+        return UnknownModelError(
+            f"{text!r} is not a known alias or 'provider/model' id; a model id needs its "
+            f"provider.{_did_you_mean(same_id)}",
+            text=text,
+            suggestions=same_id,
         )
     suggestions = _suggest(head, config, models)
     hint = f" Did you mean {' or '.join(map(repr, suggestions))}?" if suggestions else ""
@@ -245,7 +275,7 @@ def _allowed(ref: ModelRef, config: Config, text: str) -> ModelRef:
 
 
 def _suggest(text: str, config: Config, models: Iterable[ModelRef]) -> tuple[str, ...]:
-    aliases = [e.alias for e in config.agent.models.values() if e.alias]
+    aliases = [*config.aliases(), *(e.alias for e in config.agent.models.values() if e.alias)]
     ids = [str(r) for r in config.agent.models] + [str(r) for r in models]
     pool = {name.casefold(): name for name in (*aliases, *ids)}
     # Also match against the model part alone, so "gpt52" finds "openai/gpt-5.2".
@@ -258,3 +288,100 @@ def _suggest(text: str, config: Config, models: Iterable[ModelRef]) -> tuple[str
         if short[m].casefold() not in found
     ]
     return tuple(dict.fromkeys(pool.get(m, m) for m in found))[:3]
+
+
+def _did_you_mean(suggestions: tuple[str, ...]) -> str:
+    return f" Did you mean {' or '.join(map(repr, suggestions))}?" if suggestions else ""
+
+
+def _known_models(config: Config, models: Iterable[ModelRef]) -> tuple[ModelRef, ...]:
+    """
+    Every model the config lists (``agent.models``, the chains, the allowlist), then *models*.
+    """
+    chains = (config.text_chain(), config.image_chain())
+    listed = [ref for chain in chains if chain is not None for ref in chain.models]
+    allowed = [config.lookup(t) for t in config.agent.allowlist or ()]
+    return tuple(
+        dict.fromkeys(
+            (*config.agent.models, *listed, *(r for r in allowed if r is not None), *models)
+        )
+    )
+
+
+def _same_id(text: str, known: tuple[ModelRef, ...]) -> tuple[str, ...]:
+    """
+    The known models whose id is *text* (or ends in ``/text``, as OpenRouter's
+    ``openai/gpt-4o`` does), the exact ones first.
+    """
+    wanted = text.strip().casefold()
+    if not wanted or "/" in wanted:
+        return ()
+    exact = [str(r) for r in known if r.model.casefold() == wanted]
+    nested = [str(r) for r in known if r.model.casefold().rsplit("/", 1)[-1] == wanted]
+    return tuple(dict.fromkeys((*exact, *nested)))[:3]
+
+
+_SEPARATORS: Final = re.compile(r"[\s._:/@-]+")
+_NOT_LETTERS: Final = re.compile(r"[^a-z]+")
+_MAX_TYPOS: Final = 2
+"""How many edits (a missing, extra, wrong or swapped character) a typo may hold."""
+
+
+def _check_spelling(text: str, ref: ModelRef, config: Config, models: Iterable[ModelRef]) -> None:
+    """
+    Refuse an explicit id that is a typo of a known model of its provider.
+
+    Raises:
+        UnknownModelError: *ref* is unknown, and a known model of its provider is at
+            most :data:`_MAX_TYPOS` edits away (or the same but for case and
+            separators), while none reads as another version of it.
+    """
+    known = _known_models(config, models)
+    if ref in known:
+        return
+    same_provider = [r for r in known if r.provider == ref.provider]
+    wanted = ref.model.casefold()
+    squashed = _SEPARATORS.sub("", wanted)
+    scored = [
+        (0, str(r)) for r in same_provider if _SEPARATORS.sub("", r.model.casefold()) == squashed
+    ]
+    if not scored:
+        letters = _NOT_LETTERS.sub("", wanted)
+        if any(_NOT_LETTERS.sub("", r.model.casefold()) == letters for r in same_provider):
+            return  # another version of a known model (claude-opus-4-6): new, and selectable
+        scored = sorted(
+            (distance, str(r))
+            for r in same_provider
+            if (distance := _edits(wanted, r.model.casefold(), _MAX_TYPOS)) <= _MAX_TYPOS
+        )
+    if not scored:
+        return
+    suggestions = tuple(name for _distance, name in scored)[:3]
+    raise UnknownModelError(
+        f"{text!r} names no model modelcfg knows.{_did_you_mean(suggestions)} "
+        "To use a model the catalog does not list yet, add it under $.agent.models.",
+        text=text,
+        suggestions=suggestions,
+    )
+
+
+def _edits(a: str, b: str, limit: int) -> int:
+    """
+    The edit distance of *a* and *b* (insertions, deletions, substitutions and swaps
+    of neighbours), or ``limit + 1`` once it is known to exceed *limit*.
+    """
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    before: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, char_b in enumerate(b, 1):
+            cost = 0 if char_a == char_b else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b:
+                current[j] = min(current[j], before[j - 2] + 1)
+        if min(current) > limit and min(previous) > limit:  # a swap reaches two rows back
+            return limit + 1
+        before, previous = previous, current
+    return min(previous[-1], limit + 1)

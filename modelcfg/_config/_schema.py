@@ -21,10 +21,11 @@ from typing import Final
 import attrs
 
 from modelcfg._catalog._records import Modality, ModelStatus, Pricing
+from modelcfg._config._aliases import builtin_aliases, listed_models
 from modelcfg._config._providers import BUILTIN_PROVIDERS, WireFormat
 from modelcfg._core._budget import Budget
 from modelcfg._core._policy import Policy
-from modelcfg._core._values import FallbackChain, ModelRef, ProfileId
+from modelcfg._core._values import PROVIDER_ALIASES, FallbackChain, ModelRef, ProfileId
 
 __all__ = [
     "AgentConfig",
@@ -51,6 +52,14 @@ def provider_id(text: str) -> str:
     # The provider of a profile id is normalised and validated exactly as every
     # other provider id is, so this is the one rule, with its one wording.
     return ProfileId.default_for(text).provider
+
+
+def _canonical(text: str) -> str:
+    """
+    *text* lower-cased, and an alias turned into its provider id (``Z.ai`` -> ``zai``).
+    """
+    key = text.strip().lower()
+    return PROVIDER_ALIASES.get(key, key)
 
 
 class AuthMode(enum.StrEnum):
@@ -177,15 +186,21 @@ class AgentConfig:
 
     def aliases(self) -> Mapping[str, ModelRef]:
         """
-        Every alias, lower-cased, to the model it names.
+        Every alias, lower-cased, to the model it names: the user's, and the built-in
+        ones (``opus``, ``gpt``, ...) of the listed models (see ``_config/_aliases.py``).
         """
         index = self._alias_index
         if index is None:
             index = {
-                entry.alias.casefold(): ref
-                for ref, entry in self.models.items()
-                if entry.alias is not None
+                entry.alias.casefold(): ref for ref, entry in self.models.items() if entry.alias
             }
+            chains = [(c.primary, *c.fallbacks) for c in (self.model, self.image_model) if c]
+            builtin = builtin_aliases(
+                listed_models(chains, self.models),
+                opted_out=[ref for ref, entry in self.models.items() if entry.alias == ""],
+                taken=index,
+            )
+            index = {**builtin, **index}
             object.__setattr__(self, "_alias_index", index)
         return index
 
@@ -248,7 +263,7 @@ class Config:
         """
         The provider's settings: the configured entry, else the built-in one, else ``None``.
         """
-        key = provider_id.strip().lower()
+        key = _canonical(provider_id)
         return self.providers.get(key) or _BUILTIN_CONFIGS.get(key)
 
     def aliases(self) -> Mapping[str, ModelRef]:
@@ -291,4 +306,4 @@ class Config:
         """
         The configured rotation order for *provider* (``auth.order``), or ``()``.
         """
-        return self.auth.order.get(provider.strip().lower(), ())
+        return self.auth.order.get(_canonical(provider), ())

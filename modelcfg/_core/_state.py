@@ -235,10 +235,17 @@ class SessionState:
     last_good: Mapping[str, ProfileId] = attrs.field(factory=dict)
     override: Selection | None = None
 
-    def with_selection(self, selection: Selection | None) -> SessionState:
+    def with_selection(
+        self, selection: Selection | None, *, default: ModelRef | None = None
+    ) -> SessionState:
         """
         The session after the user chose *selection* (``None`` clears the choice).
+
+        Choosing *default* (the chain's primary) without a profile clears the choice
+        too: the session goes back to the chain rather than pinning its first model.
         """
+        if selection is not None and selection.profile is None and selection.model == default:
+            selection = None
         return attrs.evolve(self, override=selection)
 
     def with_success(self, target: Target) -> SessionState:

@@ -9,6 +9,8 @@ class method with ``str()`` so that ``X.parse(str(x)) == x`` (for
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Final
 
 import attrs
@@ -17,9 +19,41 @@ __all__ = ["FallbackChain", "ModelRef", "ProfileId", "Selection", "Target"]
 
 _PROVIDER_RE: Final = re.compile(r"[a-z0-9][a-z0-9._-]*\Z")
 
+PROVIDER_ALIASES: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        # The spellings OpenClaw normalises (its provider-id table), so ids written for
+        # it mean the same provider here.
+        "z.ai": "zai",
+        "z-ai": "zai",
+        "modelstudio": "qwen",
+        "qwencloud": "qwen",
+        "opencode-zen": "opencode",
+        "opencode-go-auth": "opencode-go",
+        "kimi-code": "kimi",
+        "kimi-coding": "kimi",
+        "moonshotai": "moonshot",
+        "moonshot-ai": "moonshot",
+        "bedrock": "amazon-bedrock",
+        "aws-bedrock": "amazon-bedrock",
+        "bytedance": "volcengine",
+        "doubao": "volcengine",
+        # OpenRouter's vendor slugs and other spellings of built-in providers, so a
+        # model id copied without the "openrouter/" prefix reaches the direct provider.
+        "x-ai": "xai",
+        "x.ai": "xai",
+        "mistralai": "mistral",
+        "lm-studio": "lmstudio",
+        "together-ai": "together",
+        "togetherai": "together",
+    }
+)
+"""Provider ids that name another provider: alias (lower case) -> canonical id."""
+
 
 def _normalise_provider(value: str) -> str:
-    return value.strip().lower() if isinstance(value, str) else value
+    # Anything but a string passes through for the validator to refuse with its type.
+    lowered = value.strip().lower() if isinstance(value, str) else value
+    return PROVIDER_ALIASES.get(lowered, lowered) if isinstance(lowered, str) else lowered
 
 
 def _check_provider(_instance: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -78,10 +112,12 @@ class ModelRef:
 
     The text splits on the first ``/``, so ``openrouter/anthropic/claude-sonnet-4``
     is the model ``anthropic/claude-sonnet-4`` on the provider ``openrouter``.
-    Provider ids are lower-cased; model ids keep their case.
+    Provider ids are lower-cased and aliases become the canonical id
+    (``Z.ai`` and ``z-ai`` are ``zai``; see :data:`PROVIDER_ALIASES`); model ids
+    keep their case.
 
     Attributes:
-        provider: The provider id, lower case.
+        provider: The provider id, lower case and canonical.
         model: The provider's model id, exactly as the provider spells it.
     """
 
@@ -115,7 +151,7 @@ class ProfileId:
     ``provider:default``.
 
     Attributes:
-        provider: The provider id, lower case.
+        provider: The provider id, lower case and canonical (as for :class:`ModelRef`).
         name: The profile's name within the provider.
     """
 

@@ -56,6 +56,7 @@ from modelcfg._messages import (
     ChatResponse,
     Usage,
 )
+from modelcfg._observe import log_event
 from modelcfg.adapters import (
     CallLimits,
     DeadlineExceededError,
@@ -65,18 +66,18 @@ from modelcfg.adapters import (
 )
 from modelcfg.adapters._classify import cut_after_output
 from modelcfg.exceptions import (
-    AttemptsExhaustedError,
     CredentialsError,
     ModelcfgError,
     OutputInterruptedError,
+    gave_up_error,
 )
 from modelcfg.stores import MemoryStateStore
 from modelcfg.typing import CounterStore
 from modelcfg.usage._accounting import Accounting, Charge
-from modelcfg.usage._budgets import Counters, Refusal, Reservation
+from modelcfg.usage._budgets import BudgetAlert, Counters, Refusal, Reservation
 
 if TYPE_CHECKING:
-    from modelcfg._catalog._records import ModelCatalog
+    from modelcfg._catalog._catalog import ModelCatalog
     from modelcfg.adapters import Adapter
     from modelcfg.auth import AuthStoreProtocol, Refresher
     from modelcfg.typing import Clock, StateStore
@@ -179,7 +180,6 @@ class Executor:
             budgets=budgets,
             counters=_counters(self.store, budgets),
             clock=clock,
-            on_alert=self._notify,
         )
 
     def __repr__(self) -> str:
@@ -273,6 +273,7 @@ class Executor:
         session_id: str | None = None,
         selection: Selection | None = None,
         needs: RequestNeeds | None = None,
+        request_id: str | None = None,
         api_key_id: str | None = None,
     ) -> Completion:
         """
@@ -283,8 +284,12 @@ class Executor:
             session: The session's memory (last-known-good profile, ``/model``
                 choice); or give *session_id* to keep it in the state store.
             session_id: Load and save the session in the state store under this id.
-            selection: The session's ``/model`` choice for this and later requests.
+            selection: The session's ``/model`` choice for this and later requests;
+                choosing the chain's primary without a profile clears the choice.
             needs: What the request needs; by default only whether it has images.
+            request_id: The id every event, log record and the completion carry; a
+                new random one by default (pass the host's own to correlate). The
+                ledger records the request's attempts under it.
             api_key_id: Your id for the API key your caller used (a name or a hash,
                 never the secret): its budgets apply, and the ledger records it.
 
@@ -296,7 +301,9 @@ class Executor:
             AttemptsExhaustedError: Every candidate failed or was skipped; it carries
                 every failure, and ``__cause__`` is the last provider exception.
         """
-        run = await self._start(request, session, session_id, selection, needs, api_key_id)
+        run = await self._start(
+            request, session, session_id, selection, needs, request_id, api_key_id
+        )
         failure: Failure | None = None
         while True:
             call = await run.decide(failure)
@@ -335,6 +342,7 @@ class Executor:
         selection: Selection | None = None,
         needs: RequestNeeds | None = None,
         restart_after_output: bool = False,
+        request_id: str | None = None,
         api_key_id: str | None = None,
     ) -> AsyncIterator[StreamingCompletion]:
         """
@@ -349,7 +357,9 @@ class Executor:
         Iterating raises :class:`~modelcfg.AttemptsExhaustedError` when every
         candidate failed; ``answer.completion`` holds the result once the stream ended.
         """
-        run = await self._start(request, session, session_id, selection, needs, api_key_id)
+        run = await self._start(
+            request, session, session_id, selection, needs, request_id, api_key_id
+        )
         answer = StreamingCompletion(self, run, request, restart_after_output)
         try:
             yield answer
@@ -365,13 +375,14 @@ class Executor:
         session_id: str | None,
         selection: Selection | None,
         needs: RequestNeeds | None,
+        request_id: str | None = None,
         api_key_id: str | None = None,
     ) -> _Run:
         if session is None and session_id is not None:
             session = await self.store.load_session(session_id)
         session = session if session is not None else SessionState()
         if selection is not None:
-            session = session.with_selection(selection)
+            session = session.with_selection(selection, default=self.routes.chain.primary)
         needs = needs if needs is not None else RequestNeeds(has_images=request.has_images)
         state = AttemptState.start(
             self.routes,
@@ -381,8 +392,9 @@ class Executor:
             needs=needs,
             seed=self.seeds(),
         )
-        charge = Charge(request_id=secrets.token_hex(8), session=session_id, api_key=api_key_id)
-        return _Run(self, state, session_id, request, charge)
+        request_id = request_id or secrets.token_hex(8)
+        charge = Charge(request_id=request_id, session=session_id, api_key=api_key_id)
+        return _Run(self, state, session_id, request_id, request, charge)
 
     async def _credential(self, target: Target) -> str | None:
         return await self.credentials.credential(target.profile)
@@ -391,6 +403,7 @@ class Executor:
         return self.providers[target.model.provider].endpoint(target.model, credential)
 
     def _notify(self, event: ExecutorEvent) -> None:
+        log_event(logger, event)
         for observer in self.observers:
             try:
                 observer(event)
@@ -408,10 +421,12 @@ class _Run:
         executor: Executor,
         state: AttemptState,
         session_id: str | None,
+        request_id: str,
         request: ChatRequest,
         charge: Charge,
     ) -> None:
         self.executor = executor
+        self.request_id = request_id
         self.state = state
         self.session_id = session_id
         self.request = request
@@ -500,8 +515,9 @@ class _Run:
             recorded = self.state if failure is None else self.state.with_failure(failure)
             action = await self._within_budgets(None, self._fresh(recorded, health))
         for skip in action.skipped:
-            logger.info("%s", skip)
-            executor._notify(CandidateSkipped(message=str(skip), code=str(skip.code)))
+            executor._notify(
+                CandidateSkipped(message=str(skip), code=str(skip.code), request_id=self.request_id)
+            )
         if isinstance(action, GiveUp):
             await self._give_up(action)
         return self._started(action, waited_s)
@@ -536,7 +552,14 @@ class _Run:
         if self.unsettled is not None:
             reservation, cost = self.unsettled
             self.unsettled = None
-            await self.executor.accounting.settle(reservation, cost)
+            self._alert(await self.executor.accounting.settle(reservation, cost))
+
+    def _alert(self, alerts: tuple[BudgetAlert, ...]) -> None:
+        """
+        Tell the observers about budget alerts this request's charges gave.
+        """
+        for alert in alerts:
+            self.executor._notify(attrs.evolve(alert, request_id=self.request_id))
 
     async def _give_up(self, action: GiveUp) -> NoReturn:
         """
@@ -545,10 +568,16 @@ class _Run:
         """
         self.state = action.state
         await self._save_session()
-        self.executor._notify(RequestGaveUp(reason=action.reason, failures=action.failures))
-        logger.warning("request gave up: %s", action.reason)
-        raise AttemptsExhaustedError(
-            f"The request gave up: {action.reason}", state=action.state, reason=str(action.reason)
+        self.executor._notify(
+            RequestGaveUp(
+                reason=action.reason, failures=action.failures, request_id=self.request_id
+            )
+        )
+        raise gave_up_error(
+            f"The request gave up: {action.reason}",
+            state=action.state,
+            reason=str(action.reason),
+            code=action.reason.code.value,
         ) from self.last_exception()
 
     def _started(self, call: Call, waited_s: float) -> Call:
@@ -568,6 +597,7 @@ class _Run:
                 reason=call.reason,
                 delay_s=waited_s,
                 probe=call.probe,
+                request_id=self.request_id,
             )
         )
         return call
@@ -639,6 +669,7 @@ class _Run:
                     to_profile=target.profile,
                     from_mode=before,
                     to_mode=after,
+                    request_id=self.request_id,
                 )
             )
 
@@ -686,10 +717,13 @@ class _Run:
         self._report(call, latency_s, None, failure, usage, cost)
         executor._notify(
             AttemptFailed(
-                number=call.state.attempts, target=target, failure=failure, latency_s=latency_s
+                number=call.state.attempts,
+                target=target,
+                failure=failure,
+                latency_s=latency_s,
+                request_id=self.request_id,
             )
         )
-        logger.info("attempt %d on %s failed: %s", call.state.attempts, target, failure)
         return failure
 
     async def interrupted(self, call: Call, failure: Failure) -> OutputInterruptedError:
@@ -709,8 +743,9 @@ class _Run:
             message=f"the stream from {call.target.model} was cut after part of the answer "
             "had reached the caller, who did not ask for restarts",
         )
-        self.executor._notify(RequestGaveUp(reason=reason, failures=self.state.failures))
-        logger.warning("request gave up: %s", reason)
+        self.executor._notify(
+            RequestGaveUp(reason=reason, failures=self.state.failures, request_id=self.request_id)
+        )
         return OutputInterruptedError(
             f"The stream from {call.target.model} was cut after part of the answer "
             f"had reached the caller ({failure.kind.value}); discard the partial "
@@ -738,7 +773,7 @@ class _Run:
             usage=usage,
             latency_s=latency_s,
         )
-        await executor.accounting.settle(self.reservation, cost)
+        self._alert(await executor.accounting.settle(self.reservation, cost))
         self.reservation = self.reserved_for = None
         self._report(call, latency_s, first_token_s, None, usage, cost)
         executor._notify(
@@ -749,6 +784,7 @@ class _Run:
                 first_token_s=first_token_s,
                 usage=usage,
                 cost=cost,
+                request_id=self.request_id,
             )
         )
         return Completion(
@@ -757,6 +793,7 @@ class _Run:
             attempts=tuple(self.reports),
             state=self.state,
             cost=cost,
+            request_id=self.request_id,
         )
 
     def _report(

@@ -69,6 +69,7 @@ class Completion:
         state: The final decision state (history, session, health snapshot).
         cost: What the answer cost at the catalog's prices (``Cost.total`` is
             ``None`` when a price, or the usage itself, is unknown).
+        request_id: The request's id, also on every event and log record about it.
 
     ``usage`` and ``cost`` are the answering attempt's; failed attempts that were
     billed anyway are in ``attempts``, and :attr:`spent` adds them up.
@@ -79,6 +80,7 @@ class Completion:
     attempts: tuple[AttemptReport, ...]
     state: AttemptState = attrs.field(repr=False)
     cost: Cost | None = None
+    request_id: str = ""
 
     @property
     def spent(self) -> Cost:
@@ -152,6 +154,7 @@ class AttemptStarted:
     reason: Reason
     delay_s: float
     probe: bool
+    request_id: str = ""
 
 
 @attrs.frozen(kw_only=True)
@@ -160,6 +163,7 @@ class CandidateSkipped:
 
     message: str
     code: str
+    request_id: str = ""
 
 
 @attrs.frozen(kw_only=True)
@@ -170,6 +174,7 @@ class AttemptFailed:
     target: Target
     failure: Failure
     latency_s: float
+    request_id: str = ""
 
 
 @attrs.frozen(kw_only=True)
@@ -182,6 +187,7 @@ class AttemptSucceeded:
     first_token_s: float | None
     usage: Usage
     cost: Cost | None = None
+    request_id: str = ""
 
 
 @attrs.frozen(kw_only=True)
@@ -190,6 +196,7 @@ class RequestGaveUp:
 
     reason: Reason
     failures: tuple[Failure, ...]
+    request_id: str = ""
 
 
 @attrs.frozen(kw_only=True)
@@ -203,7 +210,11 @@ class TierChanged:
     to_profile: ProfileId
     from_mode: AuthMode
     to_mode: AuthMode
+    request_id: str = ""
 
+
+# Every event carries ``request_id``: the id of the request it is about (the one on
+# its Completion and its log records).
 
 ExecutorEvent: TypeAlias = (
     AttemptStarted

@@ -30,6 +30,7 @@ from modelcfg.exceptions import (
 
 if TYPE_CHECKING:
     from modelcfg._core._actions import Call
+    from modelcfg._core._values import Target
     from modelcfg._executor._executor import Executor, _Run
 
 
@@ -56,6 +57,16 @@ class StreamingCompletion:
 
     def __repr__(self) -> str:
         return f"StreamingCompletion(done={self.completion is not None})"
+
+    @property
+    def target(self) -> Target | None:
+        """
+        The model and profile the events come from (the latest attempt's); ``None``
+        before the first call.
+
+        .. versionadded:: 0.2.0
+        """
+        return self._run.state.current
 
     def __aiter__(self) -> AsyncIterator[StreamEvent | StreamRestarted]:
         if self._events is None:

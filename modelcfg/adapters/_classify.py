@@ -36,6 +36,7 @@ from modelcfg.adapters._errors import (
     _json_or_text,
     _secrets,
     error_info,
+    request_url,
 )
 from modelcfg.adapters._retry_after import retry_after_s
 
@@ -100,6 +101,12 @@ class ErrorTable:
     """
     The rules that map an error to a failure kind, tried in this order:
 
+    0. *wrong_url_statuses* (404, 405) with a body that is no provider's error and
+       names no model (an HTML page, ``404 page not found``, FastAPI's
+       ``{"detail": "Not Found"}``), or whose message says no such route exists
+       (*wrong_url_messages*: Anthropic's ``Not Found``, OpenAI's ``Invalid URL
+       (POST /x)``): no API answers at that URL, so the base URL is wrong. That is
+       an invalid request (code ``endpoint_not_found``), never a missing model;
     1. *codes*: a specific error code or type in the body (``insufficient_quota``);
     2. *messages*: words in the message, in order (``prompt is too long``);
     3. *statuses*: a status with one meaning (401, 402, 404, 429, 529, ...);
@@ -107,9 +114,15 @@ class ErrorTable:
     5. the status class: other 4xx are invalid requests, other 5xx server errors;
     6. otherwise unknown.
 
+    A body that came with a success status (an error object instead of an answer)
+    is read with the HTTP status it names itself (OpenRouter's numeric
+    ``error.code``), else with none.
+
     Exceptions without a status are matched by class: first the exceptions
     modelcfg and httpx raise, then *exception_names* (SDK classes, matched by name
-    along the class's MRO so that no SDK is imported).
+    along the class's MRO so that no SDK is imported); then by the exception they
+    were raised from (``__cause__``, else ``__context__``); then by the words of
+    their message (*exception_messages*: ``Request timed out``).
 
     Attributes:
         codes: Specific error codes and types, lower case.
@@ -117,6 +130,10 @@ class ErrorTable:
         statuses: Statuses with one meaning.
         generic_codes: Broad error types, used after statuses.
         exception_names: Exception class names, such as ``RateLimitError``.
+        exception_messages: Message rules for exceptions that carry no status and
+            whose class and cause said nothing, first match wins.
+        wrong_url_statuses: The statuses that can mean the URL serves no API.
+        wrong_url_messages: The messages that say no route exists at the URL.
     """
 
     codes: Mapping[str, FailureKind] = attrs.field(hash=False)
@@ -124,6 +141,9 @@ class ErrorTable:
     statuses: Mapping[int, FailureKind] = attrs.field(hash=False)
     generic_codes: Mapping[str, FailureKind] = attrs.field(hash=False)
     exception_names: Mapping[str, FailureKind] = attrs.field(hash=False)
+    exception_messages: tuple[MessageRule, ...] = ()
+    wrong_url_statuses: frozenset[int] = frozenset({404, 405})
+    wrong_url_messages: re.Pattern[str] | None = None
 
     def extended(
         self,
@@ -132,6 +152,7 @@ class ErrorTable:
         messages: tuple[MessageRule, ...] = (),
         statuses: Mapping[int, FailureKind] | None = None,
         exception_names: Mapping[str, FailureKind] | None = None,
+        exception_messages: tuple[MessageRule, ...] = (),
     ) -> ErrorTable:
         """
         Return a table with more rules; new codes and statuses replace old ones,
@@ -143,12 +164,32 @@ class ErrorTable:
             messages=(*messages, *self.messages),
             statuses={**self.statuses, **(statuses or {})},
             exception_names={**self.exception_names, **(exception_names or {})},
+            exception_messages=(*exception_messages, *self.exception_messages),
+        )
+
+    def wrong_url(self, status: int | None, info: ErrorInfo) -> bool:
+        """
+        Whether an error with this status and body says that no API answers at the
+        URL (rule 0): the provider's base URL is wrong.
+        """
+        if status not in self.wrong_url_statuses:
+            return False
+        message = info.message.strip()
+        if self.wrong_url_messages is not None and self.wrong_url_messages.search(message):
+            return True
+        if info.shaped:
+            return False
+        return not any(
+            rule.kind is K.MODEL_NOT_FOUND and rule.pattern.search(message)
+            for rule in self.messages
         )
 
     def kind_for(self, status: int | None, info: ErrorInfo) -> tuple[FailureKind, str]:
         """
         The kind an error with this status and body means, and which rule said so.
         """
+        if self.wrong_url(status, info):
+            return K.INVALID_REQUEST, WRONG_URL_RULE
         for code in info.codes:
             if code in self.codes:
                 return self.codes[code], f"code {code}"
@@ -168,6 +209,9 @@ class ErrorTable:
             return K.SERVER, "status 5xx"
         return K.UNKNOWN, "no rule"
 
+
+WRONG_URL_RULE: Final = "no API at this URL"
+"""The rule :meth:`ErrorTable.kind_for` names when the URL serves no API (rule 0)."""
 
 ERROR_TABLE: Final = ErrorTable(
     codes={
@@ -297,6 +341,25 @@ ERROR_TABLE: Final = ErrorTable(
         "BudgetExceededError": K.BILLING,
         "Timeout": K.TIMEOUT,
     },
+    exception_messages=(
+        # SDK wrappers that re-raise a plain Exception keep only the words
+        MessageRule.of(K.TIMEOUT, r"time[ds]?[ _-]?out\b|deadline exceeded"),
+        MessageRule.of(
+            K.CONNECTION,
+            r"\bconnection (was )?(reset|refused|aborted|closed|error|failed)"
+            r"|network (error|is unreachable)|name or service not known"
+            r"|temporary failure in name resolution|nodename nor servname",
+        ),
+    ),
+    wrong_url_messages=re.compile(
+        # the services' own answers for a path they do not serve: Anthropic's
+        # not_found_error "Not Found", OpenAI's "Invalid URL (POST /v1/x)" and older
+        # "Unknown request URL", Go's "404 page not found", Express's "Cannot POST /x"
+        r"\A(404:?\s*)?(page\s+)?not\s+found\.?\Z|\Ainvalid url\b|\Aunknown request url\b"
+        r"|\Acannot (post|get|put) /|\Ano route\b|\Aroute\b.{0,200}\bnot found\Z"
+        r"|\Amethod not allowed\.?\Z",
+        re.IGNORECASE,
+    ),
 )
 """The default classification table every adapter uses unless given another."""
 
@@ -395,9 +458,35 @@ def _last_resort(
             profile=profile,
             secrets=secrets,
             fallback_message=unknown.message,
+            url=request_url(error),
         )
     except Exception:  # even the status could not be read
         return unknown
+
+
+def _wrong_url_message(status: int | None, url: str, info: ErrorInfo) -> str:
+    """
+    What a user must know when no API answers at *url*: the URL, and the rule for
+    base URLs of the wire format its path belongs to.
+    """
+    said = info.message.strip()
+    shown = f"({said[:80]!r})" if info.shaped and said else "with no API error in its body"
+    head = (
+        f"{url or 'the provider'} answered HTTP {status} {shown}: no API answers at this URL, "
+        "so the provider's base URL is wrong"
+    )
+    if url.endswith("/chat/completions"):
+        return (
+            f"{head}; an OpenAI-compatible base URL usually ends in /v1 "
+            "(https://api.openai.com/v1, http://127.0.0.1:11434/v1), and modelcfg adds "
+            "/chat/completions"
+        )
+    if url.endswith("/messages"):
+        return (
+            f"{head}; an Anthropic base URL is the API root (https://api.anthropic.com), "
+            "and modelcfg adds /v1/messages"
+        )
+    return head
 
 
 def _failure_from_http(
@@ -411,11 +500,17 @@ def _failure_from_http(
     profile: ProfileId | None,
     secrets: tuple[str, ...],
     fallback_message: str = "",
+    url: str = "",
 ) -> Failure:
     info = error_info(body)
-    kind, _rule = table.kind_for(status, info)
+    # A success status with an error object: the status the object names decides.
+    rule_status = status if status is None or status >= 400 else info.status
+    kind, rule = table.kind_for(rule_status, info)
     wait = retry_after_s(headers, now=now, resets=kind is K.RATE_LIMITED)
+    code = info.codes[0] if info.codes else None
     message = info.message or fallback_message or (f"HTTP {status}" if status else "")
+    if rule == WRONG_URL_RULE:
+        code, message = "endpoint_not_found", _wrong_url_message(status, url, info)
     return Failure(
         kind=kind,
         observed_at=now,
@@ -424,7 +519,7 @@ def _failure_from_http(
         message=redact(message, *secrets),
         model=model,
         profile=profile,
-        code=info.codes[0] if info.codes else None,
+        code=code,
     )
 
 
@@ -435,6 +530,8 @@ def _classify(
     model: ModelRef | None,
     profile: ProfileId | None,
     secrets: tuple[str, ...],
+    *,
+    causes: bool = True,
 ) -> Failure:
     def simple(kind: FailureKind, code: str | None = None, status: int | None = None) -> Failure:
         text = str(error) or f"{type(error).__name__} (no message)"
@@ -461,6 +558,7 @@ def _classify(
             profile=profile,
             secrets=secrets,
             fallback_message=fallback,
+            url=request_url(error),
         )
 
     if isinstance(error, httpx.HTTPStatusError):
@@ -502,7 +600,49 @@ def _classify(
     for cls in type(error).__mro__:
         if cls.__name__ in table.exception_names:
             return simple(table.exception_names[cls.__name__], code=cls.__name__)
+    cause = _cause_failure(error, now, table, model, profile, secrets) if causes else None
+    if cause is not None:
+        text = redact(str(error), *secrets)
+        return attrs.evolve(cause, message=f"{text}: {cause.message}" if text else cause.message)
+    text = str(error)
+    for rule in table.exception_messages:
+        if rule.pattern.search(text):
+            return simple(rule.kind, code=type(error).__name__)
     return simple(K.UNKNOWN, code=type(error).__name__)
+
+
+_MAX_CAUSES: Final = 8
+"""How far down an exception's chain of causes classification looks."""
+
+
+def _cause_failure(
+    error: BaseException,
+    now: float,
+    table: ErrorTable,
+    model: ModelRef | None,
+    profile: ProfileId | None,
+    secrets: tuple[str, ...],
+) -> Failure | None:
+    """
+    The failure the exception *error* was raised from says, when it says more than
+    ``unknown``: a wrapper's ``Exception("Request failed")`` raised from a
+    ``TimeoutError`` is a timeout. Follows ``__cause__`` (else an unsuppressed
+    ``__context__``), at most :data:`_MAX_CAUSES` deep.
+    """
+    seen = {id(error)}
+    current = error
+    for _ in range(_MAX_CAUSES):
+        nxt = current.__cause__
+        if nxt is None and not current.__suppress_context__:
+            nxt = current.__context__
+        if nxt is None or id(nxt) in seen:
+            return None
+        seen.add(id(nxt))
+        failure = _classify(nxt, now, table, model, profile, secrets, causes=False)
+        if failure.kind is not K.UNKNOWN:
+            return failure
+        current = nxt
+    return None
 
 
 def _as_status(value: object) -> int | None:
@@ -553,8 +693,9 @@ def _duck_body(error: BaseException) -> object:
         body = _json_or_text(body[:_MAX_BODY])
     if body is None and isinstance(response, httpx.Response):
         body = _json_or_text(_body_text(response))
-    if isinstance(body, dict) and "error" not in body:
-        # openai's SDK keeps only the inner error object; code and type are on it
+    if isinstance(body, dict) and "error" not in body and {"message", "type", "code"} & set(body):
+        # openai's SDK keeps only the inner error object; code and type are on it (a
+        # body of another shape, FastAPI's {"detail": ...}, is left as it came)
         body = {"error": body}
     if body is None or body == "":
         code, kind = getattr(error, "code", None), getattr(error, "type", None)

@@ -51,6 +51,7 @@ class ProviderHTTPError(ProviderError):
         status: The HTTP status.
         headers: The response headers, lower-cased, with the credential masked.
         body: The response body as text, redacted and cut to 64 KiB.
+        url: The URL the request went to (scheme, host, port and path only), or ``""``.
     """
 
     def __init__(
@@ -62,10 +63,12 @@ class ProviderHTTPError(ProviderError):
         status: int,
         headers: Mapping[str, str],
         body: str,
+        url: str = "",
     ) -> None:
         self.status = status
         self.headers = {key.lower(): value for key, value in headers.items()}
         self.body = body
+        self.url = url
         super().__init__(message, provider=provider, model=model)
 
     @classmethod
@@ -97,6 +100,7 @@ class ProviderHTTPError(ProviderError):
             status=response.status_code,
             headers={key: _mask(value, secrets) for key, value in response.headers.items()},
             body=body,
+            url=request_url(response),
         )
 
 
@@ -196,6 +200,40 @@ class UnsupportedRequestError(ProviderError, ValueError):
     """
 
 
+def plain_url(url: object) -> str:
+    """
+    *url* as ``scheme://host[:port]/path``: no user name, password, query or fragment,
+    which may hold a key (``?key=...``); ``""`` for anything that is not a URL.
+    """
+    try:
+        parsed = url if isinstance(url, httpx.URL) else httpx.URL(str(url))
+    except Exception:  # an odd value names no URL
+        return ""
+    if not parsed.scheme or not parsed.host:
+        return ""
+    port = f":{parsed.port}" if parsed.port is not None else ""
+    host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host
+    return f"{parsed.scheme}://{host}{port}{parsed.path}"
+
+
+def request_url(holder: object) -> str:
+    """
+    The plain URL of the request behind a response (or an exception carrying one),
+    or ``""`` when there is none.
+    """
+    for candidate in (holder, getattr(holder, "response", None)):
+        if isinstance(candidate, httpx.Response):
+            try:
+                return plain_url(candidate.request.url)
+            except RuntimeError:  # a response built without a request
+                return ""
+    request = getattr(holder, "request", None)
+    if isinstance(request, httpx.Request):
+        return plain_url(request.url)
+    url = getattr(holder, "url", None)
+    return plain_url(url) if isinstance(url, str | httpx.URL) and url else ""
+
+
 def _json_or_text(text: str) -> object:
     """
     *text* parsed as JSON, or *text* itself; never raises.
@@ -247,10 +285,17 @@ class ErrorInfo:
         codes: Structured fields (error ``code``, ``type``, ``status``), lower case,
             most specific first.
         message: The provider's message (with any upstream ``metadata.raw`` text).
+        shaped: Whether the body was in an error shape some provider uses (an
+            ``error`` object or string, vLLM's ``"object": "error"``); plain text,
+            HTML and other JSON (FastAPI's ``{"detail": "Not Found"}``) are not.
+        status: An HTTP error status the body names itself (OpenRouter's numeric
+            ``error.code``), for a body that came with a success status.
     """
 
     codes: tuple[str, ...] = ()
     message: str = ""
+    shaped: bool = False
+    status: int | None = None
 
 
 def _text(value: object) -> str | None:
@@ -274,6 +319,12 @@ def error_info(body: object) -> ErrorInfo:
         return ErrorInfo(message=str(body)[:500] if isinstance(body, str) else "")
 
 
+def _error_status(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and 400 <= value <= 599:
+        return value
+    return None
+
+
 def _error_info(body: object) -> ErrorInfo:
     if isinstance(body, list) and body:
         body = body[0]
@@ -283,7 +334,10 @@ def _error_info(body: object) -> ErrorInfo:
         return ErrorInfo()
     error = body.get("error", body)
     if isinstance(error, str):
-        return ErrorInfo(message=error)
+        return ErrorInfo(message=error, shaped=bool(error.strip()))
+    shaped = (error is not body and isinstance(error, dict) and bool(error)) or (
+        body.get("object") == "error" and "message" in body
+    )
     if not isinstance(error, dict):
         error = body
     codes: list[str] = []
@@ -307,4 +361,21 @@ def _error_info(body: object) -> ErrorInfo:
         inner = error_info(_json_or_text(raw) if isinstance(raw, str) else raw)
         codes.extend(code for code in inner.codes if code not in codes)
         parts.append(inner.message or str(raw)[:500])
-    return ErrorInfo(codes=tuple(codes), message=" | ".join(dict.fromkeys(parts)))
+    return ErrorInfo(
+        codes=tuple(codes),
+        message=" | ".join(dict.fromkeys(parts)),
+        shaped=shaped,
+        status=_error_status(error.get("code")) if shaped else None,
+    )
+
+
+def is_error_object(payload: object) -> bool:
+    """
+    Whether a success body is an error object rather than an answer: an object with
+    an ``error`` (an object or a text) and neither ``choices`` nor ``content``, as
+    OpenAI-compatible servers and OpenRouter sometimes send with HTTP 200.
+    """
+    if not isinstance(payload, dict) or "choices" in payload or "content" in payload:
+        return False
+    error = payload.get("error")
+    return bool(error) and isinstance(error, dict | str)

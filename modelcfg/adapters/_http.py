@@ -50,7 +50,9 @@ from modelcfg.adapters._errors import (
     ProviderStreamError,
     StreamInterruptedError,
     _secrets,
+    is_error_object,
 )
+from modelcfg.adapters._json import loads_object
 from modelcfg.adapters._protocol import CallLimits, Endpoint, HTTPWire, StreamParser
 from modelcfg.adapters._sse import SSEDecoder
 
@@ -251,7 +253,9 @@ async def send_http(
             model=endpoint.model,
             limit_s=limits.first_token_s,
         ) from exc
-    if error_body is not None:
+    if error_body is not None or _error_object(response.content):
+        # An error status, or a success status with an error object for a body
+        # (OpenAI-compatible servers and OpenRouter send those): classify() reads it.
         error = ProviderHTTPError.from_response(
             response,
             provider=wire.name,
@@ -262,6 +266,13 @@ async def send_http(
         del error_body  # the raw body may echo the key; error trackers record frame locals
         raise error
     return wire.parse_response(response)
+
+
+def _error_object(content: bytes) -> bool:
+    """
+    Whether a success body is an error object; parsed only when it has an ``"error"`` key.
+    """
+    return b'"error"' in content and is_error_object(loads_object(content))
 
 
 @contextlib.asynccontextmanager

@@ -35,8 +35,11 @@ class Endpoint:
 
     Attributes:
         model: The provider's model id (``gpt-4o``, ``anthropic/claude-sonnet-4``).
-        base_url: The API root including its version path
-            (``https://api.openai.com/v1``, ``https://api.anthropic.com/v1``).
+        base_url: The API root, as the provider's official SDK takes it: for
+            OpenAI-compatible APIs including the version path
+            (``https://api.openai.com/v1``, ``http://127.0.0.1:11434/v1``); for
+            Anthropic the host root (``https://api.anthropic.com``; one ending in
+            ``/v1`` works too).
         credential: The API key or OAuth access token; only ever sent in a header.
         headers: Extra request headers (never shown in reprs: they may hold secrets).
     """

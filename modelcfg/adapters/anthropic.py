@@ -1,5 +1,10 @@
 """
-The Anthropic Messages wire format (``POST {base}/messages``).
+The Anthropic Messages wire format (``POST {base}/v1/messages``).
+
+The base URL is the API root, as Anthropic's SDKs take it (``ANTHROPIC_BASE_URL``):
+``https://api.anthropic.com``, or an Anthropic-compatible server's root such as
+``http://127.0.0.1:11434``. A base URL that already ends in ``/v1`` is accepted
+too, and the version is not doubled.
 
 The credential goes in ``x-api-key``, or, for OAuth access tokens, in an
 ``Authorization: Bearer`` header with the OAuth beta flag; nowhere else. The
@@ -64,6 +69,15 @@ _STOP: Final = {
     "refusal": "content_filter",
 }
 _RENAMED: Final = {"stop": "stop_sequences", "max_completion_tokens": "max_tokens"}
+
+
+def messages_url(base_url: str) -> str:
+    """
+    The Messages endpoint under *base_url*: ``{base}/v1/messages``, or
+    ``{base}/messages`` when the base already ends in ``/v1``.
+    """
+    base = base_url.rstrip("/")
+    return f"{base}/messages" if base.endswith("/v1") else f"{base}/v1/messages"
 
 
 def _stop(reason: object) -> str | None:
@@ -439,7 +453,9 @@ class AnthropicAdapter(HTTPAdapter):
         if betas:
             headers["anthropic-beta"] = ",".join(dict.fromkeys(betas))
         content = dumps(self.build_body(request, endpoint.model)).encode()
-        return httpx.Request("POST", endpoint.url("/messages"), headers=headers, content=content)
+        return httpx.Request(
+            "POST", messages_url(endpoint.base_url), headers=headers, content=content
+        )
 
     def parse_json(self, payload: object, *, request_id: str | None = None) -> ChatResponse:
         """

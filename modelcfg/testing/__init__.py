@@ -6,6 +6,8 @@ Test doubles for host applications' own tests (and modelcfg's).
   (``ok``, ``429-once``, ``503``, ``reset``, ``silent``, ``cut``, ``stall``, ...;
   see :data:`BEHAVIOURS`).
 - :class:`FakeOAuthServer`: an OAuth 2 authorization server on 127.0.0.1 with PKCE.
+- :class:`FakeModelsServer`: OpenRouter's, an OpenAI-compatible and Anthropic's model
+  listings on 127.0.0.1, for catalog discovery.
 - :class:`ScriptedTransport`: an ``httpx.MockTransport`` that answers from a list of
   responses and exceptions and records every request, for tests without a socket.
 - :class:`FakeClock`: a clock and a sleep that never wait, recording every delay.
@@ -16,6 +18,7 @@ The servers are context managers and never listen on anything but loopback.
 from __future__ import annotations
 
 from modelcfg.testing._clock import FakeClock
+from modelcfg.testing._models import FakeModelsServer
 from modelcfg.testing._oauth import FakeOAuthServer
 from modelcfg.testing._provider import BEHAVIOURS, FakeProvider, Flap, RecordedRequest
 from modelcfg.testing._transport import ScriptedTransport, ScriptExhaustedError, Step
@@ -23,6 +26,7 @@ from modelcfg.testing._transport import ScriptedTransport, ScriptExhaustedError,
 __all__ = [
     "BEHAVIOURS",
     "FakeClock",
+    "FakeModelsServer",
     "FakeOAuthServer",
     "FakeProvider",
     "Flap",

@@ -4,8 +4,9 @@ A real, misbehaving LLM provider on 127.0.0.1, for tests (yours and ours).
 :class:`FakeProvider` runs a small threaded HTTP/1.1 server (standard library
 only) on a free loopback port, so it works under any async library. It speaks
 both wire formats: ``POST /v1/chat/completions`` (OpenAI-compatible),
-``POST /v1/messages`` (Anthropic) and ``GET /v1/models``. The **model name picks
-the behaviour**, so one server can play a healthy primary and a broken fallback::
+``POST /v1/messages`` (Anthropic) and ``GET /v1/models`` (under another root
+with *api_root*). The **model name picks the behaviour**, so one server can play
+a healthy primary and a broken fallback::
 
     with FakeProvider(behaviours={"primary": Flap(down_requests=2)}) as fake:
         endpoint = Endpoint(model="429-once", base_url=fake.base_url, credential="k")
@@ -26,9 +27,22 @@ the stream; a garbage body when not streaming); ``no-done`` (no ``[DONE]`` /
 proxies do: the client must finish on its own); ``context-length`` and
 ``content-filter`` (400 with each provider's error shape); ``flap`` (503 while
 down, then healthy; see :class:`Flap`); ``auth`` (401, echoing the key it got,
-to test redaction); ``billing`` (402); ``not-found`` (404 model). Any other
+to test redaction); ``billing`` (402); ``200-error`` (HTTP 200 whose body is
+an error object, as OpenRouter sends: a 429 in its numeric code); ``not-found``
+(404 model). Any other
 model name behaves like ``ok``. Answers are deterministic:
 ``"Hello from <model>"``, 12 input and 4 output tokens.
+
+It is as strict as the real services about the request itself, before any
+behaviour: a path it does not serve answers 404 with a proxy's HTML page (no
+provider's error shape, as a wrong base URL gets in the real world); a missing
+credential answers 401 (``Authorization: Bearer`` on the OpenAI wire; ``x-api-key``,
+or a bearer token with the OAuth beta flag, on Anthropic's) unless the provider
+is *keyless*; a missing ``anthropic-version``, a ``content-type`` other than JSON,
+a body that is not a JSON object, or a missing or malformed required field
+(``model`` and ``messages``; Anthropic's ``max_tokens``, its two roles and no
+unknown top-level fields; OpenAI's ``stream_options`` only with ``stream``)
+answers 400, each in the provider's error shape.
 
 Every request is recorded with its arrival time (:func:`time.monotonic`), so
 tests can assert counts and spacing. The server only ever binds to loopback.
@@ -61,6 +75,7 @@ _REASONS: Final = {
     401: "Unauthorized",
     402: "Payment Required",
     404: "Not Found",
+    405: "Method Not Allowed",
     429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
@@ -73,6 +88,14 @@ Wire = Literal["openai", "anthropic", "other"]
 def _check_loopback(_instance: object, _attribute: attrs.Attribute[str], value: str) -> None:
     if value not in _LOOPBACK:
         raise ValueError(f"the fake provider only binds to loopback, not to {value!r}")
+
+
+def _check_root(_instance: object, _attribute: attrs.Attribute[str], value: str) -> None:
+    if not value.startswith("/") or value.endswith("/") or "?" in value or "#" in value:
+        raise ValueError(
+            f"api_root must be a path such as '/v1' or '/api/v1' (a leading '/', "
+            f"no trailing one), not {value!r}"
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -155,6 +178,11 @@ class FakeProvider:
         chunk_delay_s: A pause between stream events.
         flap: The default :class:`Flap` for the ``flap`` behaviour.
         api_key: If set, requests with another key get 401.
+        keyless: Whether requests need no credential, as local servers (Ollama,
+            LM Studio, vLLM) take none; by default a request without one gets 401.
+        api_root: The path both wire formats are served under: ``/v1`` (so the
+            Anthropic wire is at its real ``/v1/messages``), or for example
+            ``/api/v1`` or ``/v1beta/openai`` to play a provider whose API lives there.
         host: The loopback address to bind.
     """
 
@@ -164,6 +192,8 @@ class FakeProvider:
     chunk_delay_s: float = 0.0
     flap: Flap = attrs.field(factory=Flap)
     api_key: str | None = attrs.field(default=None, repr=False)
+    keyless: bool = False
+    api_root: str = attrs.field(default="/v1", validator=_check_root)
     host: str = attrs.field(default="127.0.0.1", validator=_check_loopback)
     _runtime: _Runtime = attrs.field(factory=_Runtime, init=False, repr=False, eq=False)
 
@@ -252,12 +282,21 @@ class FakeProvider:
         return port
 
     @property
-    def base_url(self) -> str:
+    def root_url(self) -> str:
         """
-        The API root for both wire formats, such as ``http://127.0.0.1:PORT/v1``.
+        The server's root, such as ``http://127.0.0.1:PORT``: an Anthropic base URL
+        as Anthropic's SDKs take it (with the default *api_root*).
         """
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/v1"
+        return f"http://{host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """
+        The API root for both wire formats, such as ``http://127.0.0.1:PORT/v1``
+        (the root URL and *api_root*): an OpenAI-compatible base URL.
+        """
+        return self.root_url + self.api_root
 
     @property
     def requests(self) -> tuple[RecordedRequest, ...]:
@@ -335,14 +374,20 @@ class FakeProvider:
             return str(model), self.flap
         return "ok", self.flap
 
+    def _route(self, method: str, path: str) -> Wire:
+        """
+        The wire format a request's method and exact path belong to, or ``"other"``.
+        """
+        if method == "POST" and path == f"{self.api_root}/chat/completions":
+            return "openai"
+        if method == "POST" and path == f"{self.api_root}/messages":
+            return "anthropic"
+        return "other"
+
     def _record(
         self, method: str, path: str, headers: dict[str, str], body: JSON
     ) -> tuple[RecordedRequest, int, float]:
-        wire: Wire = "other"
-        if path.endswith("/chat/completions"):
-            wire = "openai"
-        elif path.endswith("/messages"):
-            wire = "anthropic"
+        wire = self._route(method, path)
         payload = body if isinstance(body, dict) else {}
         model = payload.get("model")
         model = model if isinstance(model, str) else None
@@ -375,11 +420,20 @@ class FakeProvider:
         except ValueError:
             body = None
         record, count, elapsed_s = self._record(method, path, headers, body)
-        if method == "GET" and path.rstrip("/").endswith("/v1/models"):
-            _send_json(conn, 200, _models(anthropic="anthropic-version" in headers))
+        refusal = _refusal(
+            record.wire,
+            method,
+            path,
+            headers,
+            body,
+            keyless=self.keyless,
+            models_path=f"{self.api_root}/models",
+        )
+        if refusal is not None:
+            refusal.send(conn)
             return
-        if method != "POST" or record.wire == "other":
-            _send_json(conn, 404, {"error": {"message": f"no route for {method} {path}"}})
+        if record.wire == "other":  # the only other route the refusals let through
+            _send_json(conn, 200, _models(anthropic="anthropic-version" in headers))
             return
         key = headers.get("x-api-key") or headers.get("authorization", "").removeprefix("Bearer ")
         behaviour, flap = self._behaviour(record.model)
@@ -395,6 +449,202 @@ class FakeProvider:
             key=key,
             count=count,
         ).run(behaviour, flap, elapsed_s)
+
+
+# ------------------------------------------------------------ strictness
+#
+# What the real services refuse before any model answers, checked before a
+# behaviour is dispatched. References: OpenAI's chat completions API
+# (https://platform.openai.com/docs/api-reference/chat/create: POST
+# {base}/chat/completions, "Authorization: Bearer", model and messages required),
+# Anthropic's Messages API (https://docs.anthropic.com/en/api/messages and
+# /en/api/overview: POST /v1/messages, x-api-key, anthropic-version and
+# content-type: application/json required; model, max_tokens and messages
+# required; roles are user and assistant; the system prompt is a top-level field).
+
+_NOT_FOUND_PAGE: Final = (
+    b"<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n"
+    b"<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    b"</body>\r\n</html>\r\n"
+)
+"""What a reverse proxy answers for a path nothing behind it serves: no provider's shape."""
+
+_OAUTH_BETA: Final = "oauth-2025-04-20"
+_ANTHROPIC_FIELDS: Final = frozenset(
+    {
+        "model",
+        "messages",
+        "max_tokens",
+        "system",
+        "metadata",
+        "stop_sequences",
+        "stream",
+        "temperature",
+        "top_k",
+        "top_p",
+        "tools",
+        "tool_choice",
+        "thinking",
+        "service_tier",
+        "container",
+        "mcp_servers",
+        "context_management",
+        "output_config",
+        "cache_control",
+        "inference_geo",
+    }
+)
+"""The Messages API's top-level request fields; any other is refused."""
+_OPENAI_ROLES: Final = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+
+
+@attrs.frozen(kw_only=True)
+class _Refusal:
+    """
+    An answer to a request the real service would refuse before any model ran.
+    """
+
+    status: int
+    payload: bytes
+    content_type: str = "application/json"
+
+    @classmethod
+    def error(
+        cls, wire: Wire, status: int, kind: str, message: str, param: str | None = None
+    ) -> Self:
+        """
+        A refusal in the wire format's error shape.
+        """
+        body: JSON
+        if wire == "anthropic":
+            body = {"type": "error", "error": {"type": kind, "message": message}}
+        else:
+            body = {"error": {"message": message, "type": kind, "param": param, "code": None}}
+        return cls(status=status, payload=json.dumps(body).encode())
+
+    def send(self, conn: socket.socket) -> None:
+        head = {
+            "content-type": self.content_type,
+            "content-length": str(len(self.payload)),
+            "connection": "close",
+        }
+        conn.sendall(_head(self.status, head) + self.payload)
+
+
+def _refusal(
+    wire: Wire,
+    method: str,
+    path: str,
+    headers: Mapping[str, str],
+    body: JSON,
+    *,
+    keyless: bool,
+    models_path: str,
+) -> _Refusal | None:
+    """
+    Why the real service would refuse this request before any model ran, or ``None``.
+    """
+    if wire == "other":
+        if method == "GET" and path.rstrip("/") == models_path:
+            listing: Wire = "anthropic" if "anthropic-version" in headers else "openai"
+            return None if keyless else _auth_refusal(listing, headers)
+        return _Refusal(status=404, payload=_NOT_FOUND_PAGE, content_type="text/html")
+    if not keyless and (refusal := _auth_refusal(wire, headers)) is not None:
+        return refusal
+    if wire == "anthropic" and not headers.get("anthropic-version"):
+        return _Refusal.error(
+            wire, 400, "invalid_request_error", "The anthropic-version header is required."
+        )
+    content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type != "application/json":
+        return _Refusal.error(
+            wire,
+            400,
+            "invalid_request_error",
+            f"The content-type must be application/json, not {content_type or 'missing'}.",
+        )
+    if not isinstance(body, dict):
+        return _Refusal.error(
+            wire, 400, "invalid_request_error", "The request body is not a JSON object."
+        )
+    problem = _anthropic_problem(body) if wire == "anthropic" else _openai_problem(body)
+    if problem is None:
+        return None
+    return _Refusal.error(wire, 400, "invalid_request_error", problem[1], problem[0])
+
+
+def _auth_refusal(wire: Wire, headers: Mapping[str, str]) -> _Refusal | None:
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    bearer = scheme.lower() == "bearer" and bool(token.strip())
+    if wire == "anthropic":
+        if headers.get("x-api-key"):
+            return None
+        if not bearer:
+            return _Refusal.error(
+                wire, 401, "authentication_error", "An x-api-key header is required."
+            )
+        betas = {b.strip() for b in headers.get("anthropic-beta", "").split(",")}
+        if _OAUTH_BETA in betas:
+            return None
+        return _Refusal.error(
+            wire,
+            401,
+            "authentication_error",
+            f"A bearer token needs the anthropic-beta flag {_OAUTH_BETA}; "
+            "send an API key in x-api-key instead.",
+        )
+    if bearer:
+        return None
+    return _Refusal.error(
+        wire,
+        401,
+        "invalid_request_error",
+        "No API key was given: send it in an Authorization header as 'Bearer <key>'.",
+    )
+
+
+def _openai_problem(body: JSONObject) -> tuple[str, str] | None:
+    """
+    The parameter at fault and what is wrong with it, for a chat completions body.
+    """
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        return "model", "The model parameter is required and must be a string."
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return "messages", "The messages parameter is required and must be a non-empty list."
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict) or message.get("role") not in _OPENAI_ROLES:
+            return f"messages[{index}]", f"messages[{index}] has no valid role."
+    if "stream_options" in body and body.get("stream") is not True:
+        return "stream_options", "stream_options is only allowed when stream is true."
+    return None
+
+
+def _anthropic_problem(body: JSONObject) -> tuple[str, str] | None:
+    """
+    The field at fault and what is wrong with it, for a Messages body.
+    """
+    for field in sorted(set(body) - _ANTHROPIC_FIELDS):
+        return field, f"{field}: Extra inputs are not permitted."
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        return "model", "model: Field required (a string)."
+    tokens = body.get("max_tokens")
+    if not isinstance(tokens, int) or isinstance(tokens, bool) or tokens < 0:
+        return "max_tokens", "max_tokens: Field required (a whole number)."
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return "messages", "messages: Field required (a list)."
+    for index, message in enumerate(messages):
+        role = message.get("role") if isinstance(message, dict) else None
+        if role not in ("user", "assistant"):
+            return (
+                f"messages.{index}.role",
+                f"messages.{index}.role: {role!r} is not 'user' or 'assistant'; a system "
+                "prompt goes in the top-level system field.",
+            )
+    return None
 
 
 def _get(value: JSON, *keys: str) -> JSON:
@@ -947,6 +1197,33 @@ _TABLE: Final[Mapping[str, _Row]] = {
                     "error": {
                         "code": 402,
                         "message": "Insufficient credits. Add more credits to continue.",
+                    }
+                },
+            ),
+        )
+    ),
+    # OpenRouter answers some failures with HTTP 200 and an error object for a body,
+    # the status it means in a numeric code; the Anthropic wire gets the same.
+    "200-error": _Row(
+        error=_Error(
+            anthropic=_WireError(
+                status=200,
+                type="",
+                message="",
+                body={
+                    "type": "error",
+                    "error": {"type": "rate_limit_error", "message": "Rate limit reached"},
+                },
+            ),
+            openai=_WireError(
+                status=200,
+                type="",
+                message="",
+                body={
+                    "error": {
+                        "code": 429,
+                        "message": "Provider returned error",
+                        "metadata": {"raw": "upstream rate limit", "provider_name": "Fake"},
                     }
                 },
             ),

@@ -201,15 +201,20 @@ class Accounting:
             )
         return cost
 
-    async def settle(self, reservation: Reservation | None, cost: Cost | None) -> None:
+    async def settle(
+        self, reservation: Reservation | None, cost: Cost | None
+    ) -> tuple[BudgetAlert, ...]:
         """
         Charge an attempt's *cost* to the budgets its *reservation* held (its priced
         part, when some is unknown), or give the reservation back (``None``: the
         attempt was never made, or was cancelled).
+
+        Returns:
+            The budget alerts the charge gave (also passed to *on_alert*).
         """
         if reservation is None or self.keeper is None:
-            return
+            return ()
         if cost is None:
             await self.keeper.release(reservation)
-        else:
-            await self.keeper.settle(reservation, cost)
+            return ()
+        return await self.keeper.settle(reservation, cost)

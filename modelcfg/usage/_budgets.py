@@ -59,6 +59,7 @@ class BudgetAlert:
         period: The period (``2025-06``, ``2025-06-14``, or a rolling window's ``a…`` id).
         hard: Whether the budget refuses requests at its limit.
         message: One sentence for people.
+        request_id: The request whose cost reached the threshold (set by the executor).
 
     .. versionadded:: 0.2.0
     """
@@ -71,6 +72,7 @@ class BudgetAlert:
     period: str
     hard: bool
     message: str
+    request_id: str = ""
 
 
 @attrs.frozen(kw_only=True)

@@ -119,7 +119,7 @@ async def stream_all(content: bytes) -> list[StreamEvent]:
 
 
 def test_build_request_headers_and_body() -> None:
-    """A request goes to {base}/messages with x-api-key, the version, and a default max_tokens."""
+    """A request to a base ending in /v1 goes to {base}/messages with x-api-key, the version and a default max_tokens."""
     built = ADAPTER.build_request(
         attrs.evolve(HELLO, params={"temperature": 0.5, "stop": "END"}), ENDPOINT
     )
@@ -143,6 +143,38 @@ def test_build_request_headers_and_body() -> None:
         built.headers.get("authorization"),
         body(built),
     )
+
+
+@pytest.mark.parametrize(
+    ("base_url", "expected"),
+    [
+        pytest.param(
+            "https://api.anthropic.com", "https://api.anthropic.com/v1/messages", id="sdk-root"
+        ),
+        pytest.param(
+            "https://api.anthropic.com/", "https://api.anthropic.com/v1/messages", id="root-slash"
+        ),
+        pytest.param(
+            "https://api.anthropic.com/v1", "https://api.anthropic.com/v1/messages", id="with-v1"
+        ),
+        pytest.param(
+            "https://api.anthropic.com/v1/", "https://api.anthropic.com/v1/messages", id="v1-slash"
+        ),
+        pytest.param(
+            "https://api.z.ai/api/anthropic",
+            "https://api.z.ai/api/anthropic/v1/messages",
+            id="compatible-root-under-a-prefix",
+        ),
+        pytest.param(
+            "http://127.0.0.1:11434", "http://127.0.0.1:11434/v1/messages", id="local-server"
+        ),
+    ],
+)
+def test_messages_url_follows_the_sdk_base_url(base_url: str, expected: str) -> None:
+    """The base URL is the API root as Anthropic's SDKs take it; one ending in /v1 is not doubled."""
+    built = ADAPTER.build_request(HELLO, attrs.evolve(ENDPOINT, base_url=base_url))
+
+    assert expected == str(built.url)
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,7 @@ from modelcfg.adapters import (
     ProviderStreamError,
     StreamInterruptedError,
 )
+from modelcfg.testing import FakeProvider
 from modelcfg.typing import JSON
 
 pytestmark = pytest.mark.anyio
@@ -355,3 +356,65 @@ async def test_stream_error_payload_masks_the_key() -> None:
         await stream_all(streaming(SDKStream(items=items)))
 
     assert (False, False) == (CANARY in caught.value.detail, CANARY in str(caught.value))
+
+
+class WrapperError(Exception):
+    """
+    What a host's own client wrapper raises: a plain exception, no status, no SDK name.
+    """
+
+
+def _wrapping(client: httpx.AsyncClient, url: str, *, keep_cause: bool) -> CallableAdapter:
+    """
+    A callable adapter whose call goes through *client* and hides what went wrong in
+    a plain exception: chained (``from``) when *keep_cause*, else only in its words.
+    """
+
+    async def call(request: ChatRequest, endpoint: Endpoint) -> object:
+        try:
+            response = await client.post(
+                url,
+                json={"model": endpoint.model, "messages": [{"role": "user", "content": "Hi"}]},
+                headers={"authorization": f"Bearer {endpoint.credential}"},
+                timeout=0.2,
+            )
+        except httpx.TimeoutException as exc:
+            if keep_cause:
+                raise WrapperError("the upstream call failed") from exc
+            raise WrapperError("Request timed out.") from None
+        return response.json()
+
+    return CallableAdapter(call=call, name="wrapped")
+
+
+@pytest.mark.parametrize("keep_cause", [True, False], ids=["in-the-cause", "in-the-words"])
+async def test_a_wrapped_timeout_over_a_mock_transport_is_a_timeout(keep_cause: bool) -> None:
+    """A host wrapper hiding httpx's timeout in its cause or its words still classifies as a timeout."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        adapter = _wrapping(
+            client, "https://api.example.test/v1/chat/completions", keep_cause=keep_cause
+        )
+        with pytest.raises(WrapperError) as caught:
+            await adapter.complete(None, HELLO, ENDPOINT, limits=NO_LIMITS)
+
+    assert FailureKind.TIMEOUT == adapter.classify(caught.value, now=0.0).kind
+
+
+@pytest.mark.parametrize("keep_cause", [True, False], ids=["in-the-cause", "in-the-words"])
+async def test_a_wrapped_timeout_against_a_silent_loopback_server_is_a_timeout(
+    keep_cause: bool,
+) -> None:
+    """Against a real server that never answers, the wrapped read timeout is a timeout."""
+    with FakeProvider() as fake:
+        async with httpx.AsyncClient() as client:
+            adapter = _wrapping(client, f"{fake.base_url}/chat/completions", keep_cause=keep_cause)
+            with pytest.raises(WrapperError) as caught:
+                await adapter.complete(
+                    None, HELLO, attrs.evolve(ENDPOINT, model="silent"), limits=NO_LIMITS
+                )
+
+    assert FailureKind.TIMEOUT == adapter.classify(caught.value, now=0.0).kind

@@ -90,6 +90,10 @@ class BadRequestError(APIError):
     pass
 
 
+class NotFoundError(APIError):
+    pass
+
+
 class HTTPError(Exception):
     """
     Shaped like the exceptions of other client libraries: whatever attributes they set.
@@ -99,6 +103,26 @@ class HTTPError(Exception):
         super().__init__(message)
         for name, value in attributes.items():
             setattr(self, name, value)
+
+
+_PLAIN = frozenset({"Exception", "RuntimeError"})
+"""Exception classes that say nothing by their name: the table shows their message."""
+
+
+def caused(error: BaseException, cause: BaseException) -> BaseException:
+    """
+    *error* as if raised ``from`` *cause*.
+    """
+    error.__cause__ = cause
+    return error
+
+
+def during(error: BaseException, context: BaseException) -> BaseException:
+    """
+    *error* as if raised while *context* was being handled.
+    """
+    error.__context__ = context
+    return error
 
 
 @attrs.frozen(kw_only=True)
@@ -125,7 +149,10 @@ class Row:
 
     def shown(self) -> str:
         if self.error is not None:
-            return f"`{type(self.error).__name__}`"
+            name = type(self.error).__name__
+            shown = f"`{name}({str(self.error)!r})`" if name in _PLAIN else f"`{name}`"
+            cause = self.error.__cause__ or self.error.__context__
+            return shown if cause is None else f"{shown} from `{type(cause).__name__}`"
         text = self.content().decode("utf-8", errors="replace").replace("|", "\\|")
         text = text if len(text) <= 70 else text[:69] + "…"
         return f"`{text}`" if text else "(empty)"
@@ -324,12 +351,62 @@ ROWS: list[Row] = [
             "model_not_found",
         ),
     ),
+    # A 404 that is no API error, or that names a missing route, means the base URL
+    # is wrong (a proxy's page, a path the service does not serve): never a model.
     Row(
-        id="openai-404-html",
+        id="proxy-404-html-is-a-wrong-url",
+        adapter="openai",
+        status=404,
+        kind=K.INVALID_REQUEST,
+        body="<html><head><title>404 Not Found</title></head><body>nginx</body></html>",
+    ),
+    Row(
+        id="openai-404-invalid-url-is-a-wrong-url",
+        adapter="openai",
+        status=404,
+        kind=K.INVALID_REQUEST,
+        body=oa(404, "Invalid URL (POST /v1/messages)", "invalid_request_error"),
+    ),
+    Row(
+        id="go-404-page-not-found-is-a-wrong-url",
+        adapter="openai",
+        status=404,
+        kind=K.INVALID_REQUEST,
+        body="404 page not found",
+    ),
+    Row(
+        id="fastapi-404-detail-is-a-wrong-url",
+        adapter="openai",
+        status=404,
+        kind=K.INVALID_REQUEST,
+        body={"detail": "Not Found"},
+    ),
+    Row(
+        id="openrouter-405-wrong-path-is-a-wrong-url",
+        adapter="openai",
+        status=405,
+        kind=K.INVALID_REQUEST,
+        body="",
+    ),
+    Row(
+        id="vllm-404-model-object-error",
         adapter="openai",
         status=404,
         kind=K.MODEL_NOT_FOUND,
-        body="<html><body>Not Found</body></html>",
+        body={
+            "object": "error",
+            "message": "The model `llama9` does not exist.",
+            "type": "NotFoundError",
+            "param": None,
+            "code": 404,
+        },
+    ),
+    Row(
+        id="plain-404-naming-a-model",
+        adapter="openai",
+        status=404,
+        kind=K.MODEL_NOT_FOUND,
+        body="model 'llama9' not found",
     ),
     Row(
         id="openai-408-timeout",
@@ -388,6 +465,26 @@ ROWS: list[Row] = [
         status=200,
         kind=K.UNKNOWN,
         body="{}",
+    ),
+    # A success status whose body is an error object: the object decides.
+    Row(
+        id="openai-200-error-object-rate-limit",
+        adapter="openai",
+        status=200,
+        kind=K.RATE_LIMITED,
+        body=oa(200, "Rate limit reached for requests", "requests", "rate_limit_exceeded"),
+    ),
+    Row(
+        id="openai-200-error-object-context-length",
+        adapter="openai",
+        status=200,
+        kind=K.CONTEXT_OVERFLOW,
+        body=oa(
+            200,
+            "This model's maximum context length is 8192 tokens.",
+            "invalid_request_error",
+            "context_length_exceeded",
+        ),
     ),
     # ---- OpenRouter
     Row(
@@ -457,6 +554,33 @@ ROWS: list[Row] = [
                 },
             }
         },
+    ),
+    Row(
+        id="openrouter-200-error-code-429",
+        adapter="openai",
+        status=200,
+        kind=K.RATE_LIMITED,
+        body={
+            "error": {
+                "code": 429,
+                "message": "Provider returned error",
+                "metadata": {"raw": "upstream busy", "provider_name": "Together"},
+            }
+        },
+    ),
+    Row(
+        id="openrouter-200-error-code-502",
+        adapter="openai",
+        status=200,
+        kind=K.SERVER,
+        body={"error": {"code": 502, "message": "Provider returned error"}},
+    ),
+    Row(
+        id="openrouter-404-no-endpoints-is-the-model",
+        adapter="openai",
+        status=404,
+        kind=K.MODEL_NOT_FOUND,
+        body={"error": {"code": 404, "message": "No endpoints found that support tool use."}},
     ),
     Row(
         id="openrouter-429-free-limit",
@@ -604,6 +728,13 @@ ROWS: list[Row] = [
         body=an("api_error", "Internal server error"),
     ),
     Row(
+        id="anthropic-404-path-not-found-is-a-wrong-url",
+        adapter="anthropic",
+        status=404,
+        kind=K.INVALID_REQUEST,
+        body=an("not_found_error", "Not Found"),
+    ),
+    Row(
         id="anthropic-404-model",
         adapter="anthropic",
         status=404,
@@ -688,7 +819,50 @@ ROWS: list[Row] = [
             response=httpx.Response(429),
         ),
     ),
+    # Timeouts and network failures hidden by a wrapper: in its words or its cause.
+    Row(
+        id="plain-exception-timed-out",
+        adapter="callable",
+        kind=K.TIMEOUT,
+        error=Exception("Request timed out."),
+    ),
+    Row(
+        id="plain-exception-from-timeout",
+        adapter="callable",
+        kind=K.TIMEOUT,
+        error=caused(Exception("Request failed"), TimeoutError()),
+    ),
+    Row(
+        id="plain-exception-from-httpx-read-timeout",
+        adapter="callable",
+        kind=K.TIMEOUT,
+        error=caused(RuntimeError("call failed"), httpx.ReadTimeout("slow")),
+    ),
+    Row(
+        id="plain-exception-during-timeout",
+        adapter="callable",
+        kind=K.TIMEOUT,
+        error=during(RuntimeError("the SDK gave up"), TimeoutError()),
+    ),
+    Row(
+        id="plain-exception-from-connect-error",
+        adapter="callable",
+        kind=K.CONNECTION,
+        error=caused(RuntimeError("call failed"), httpx.ConnectError("refused")),
+    ),
+    Row(
+        id="plain-exception-connection-reset-words",
+        adapter="callable",
+        kind=K.CONNECTION,
+        error=Exception("Connection reset by peer"),
+    ),
     Row(id="anything-else-is-unknown", adapter="openai", kind=K.UNKNOWN, error=ValueError("what?")),
+    Row(
+        id="plain-exception-from-something-unknown",
+        adapter="callable",
+        kind=K.UNKNOWN,
+        error=caused(RuntimeError("call failed"), KeyError("choices")),
+    ),
     # ---- what the call path raises
     Row(
         id="stream-cut",
@@ -805,6 +979,50 @@ ROWS: list[Row] = [
                 "message": "maximum context length is 8192 tokens",
                 "type": "invalid_request_error",
                 "code": "context_length_exceeded",
+            },
+        ),
+    ),
+    Row(
+        id="sdk-404-fastapi-detail-is-a-wrong-url",
+        adapter="callable",
+        kind=K.INVALID_REQUEST,
+        error=NotFoundError("Error code: 404", status_code=404, body={"detail": "Not Found"}),
+    ),
+    Row(
+        id="sdk-404-invalid-url-is-a-wrong-url",
+        adapter="callable",
+        kind=K.INVALID_REQUEST,
+        error=NotFoundError(
+            "Error code: 404",
+            status_code=404,
+            body={
+                "message": "Invalid URL (POST /v1/chat/completion)",
+                "type": "invalid_request_error",
+                "code": None,
+            },
+        ),
+    ),
+    Row(
+        id="sdk-404-html-is-a-wrong-url",
+        adapter="callable",
+        kind=K.INVALID_REQUEST,
+        error=NotFoundError(
+            "<html><body><h1>404 Not Found</h1></body></html>",
+            status_code=404,
+            body="<html><body><h1>404 Not Found</h1></body></html>",
+        ),
+    ),
+    Row(
+        id="sdk-404-model-not-found",
+        adapter="callable",
+        kind=K.MODEL_NOT_FOUND,
+        error=NotFoundError(
+            "Error code: 404",
+            status_code=404,
+            body={
+                "message": "The model `gpt-9` does not exist",
+                "type": "invalid_request_error",
+                "code": "model_not_found",
             },
         ),
     ),

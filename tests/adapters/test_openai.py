@@ -823,3 +823,109 @@ async def test_a_deeply_nested_error_body_keeps_its_status_and_retry_after() -> 
     failure = ADAPTER.classify(caught.value, now=0.0)
 
     assert (FailureKind.RATE_LIMITED, 7.0) == (failure.kind, failure.retry_after_s)
+
+
+@pytest.mark.parametrize(
+    ("payload", "kind", "code"),
+    [
+        pytest.param(
+            {
+                "error": {
+                    "message": "Rate limit reached for requests",
+                    "type": "requests",
+                    "param": None,
+                    "code": "rate_limit_exceeded",
+                }
+            },
+            FailureKind.RATE_LIMITED,
+            "rate_limit_exceeded",
+            id="openai-error-object",
+        ),
+        pytest.param(
+            {"error": {"code": 429, "message": "Provider returned error"}},
+            FailureKind.RATE_LIMITED,
+            None,
+            id="openrouter-numeric-code",
+        ),
+        pytest.param(
+            {"error": {"code": 502, "message": "Provider returned error"}},
+            FailureKind.SERVER,
+            None,
+            id="openrouter-upstream-5xx",
+        ),
+    ],
+)
+async def test_a_200_carrying_an_error_object_is_classified_from_it(
+    payload: JSON, kind: FailureKind, code: str | None
+) -> None:
+    """A success status whose body is an error object fails the call as that error says."""
+    client = httpx.AsyncClient(
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, json=payload))
+    )
+    async with client:
+        with pytest.raises(ProviderHTTPError) as caught:
+            await ADAPTER.complete(client, HELLO, ENDPOINT)
+    failure = ADAPTER.classify(caught.value, now=0.0, credential=CANARY)
+
+    assert (kind, code, 200) == (failure.kind, failure.code, failure.status)
+
+
+async def test_an_answer_mentioning_error_is_still_an_answer() -> None:
+    """An answer whose text or fields hold the word error is read as the answer it is."""
+    answer = {
+        "id": "chatcmpl-1",
+        "model": "gpt-4o",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": 'He said "error" twice.'},
+                "finish_reason": "stop",
+            }
+        ],
+        "error": None,
+    }
+    client = httpx.AsyncClient(
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, json=answer))
+    )
+    async with client:
+        response = await ADAPTER.complete(client, HELLO, ENDPOINT)
+
+    assert 'He said "error" twice.' == response.text
+
+
+@pytest.mark.parametrize(
+    ("status", "content", "path"),
+    [
+        pytest.param(
+            404, b"<html><body>404 Not Found</body></html>", "/chat/completions", id="html"
+        ),
+        pytest.param(404, b"404 page not found", "/chat/completions", id="go-text"),
+        pytest.param(405, b"", "/chat/completions", id="method-not-allowed"),
+    ],
+)
+async def test_a_wrong_url_names_the_url_and_the_base_url_rule(
+    status: int, content: bytes, path: str
+) -> None:
+    """A 404/405 that is no API error is a wrong base URL, named with the rule for /v1."""
+    endpoint = attrs.evolve(ENDPOINT, base_url="https://me:hidden-0123456789@proxy.example.test")
+    client = httpx.AsyncClient(
+        transport=httpx.MockTransport(lambda request: httpx.Response(status, content=content))
+    )
+    async with client:
+        with pytest.raises(ProviderHTTPError) as caught:
+            await ADAPTER.complete(client, HELLO, endpoint)
+    failure = ADAPTER.classify(caught.value, now=0.0, credential=CANARY)
+
+    assert (
+        FailureKind.INVALID_REQUEST,
+        "endpoint_not_found",
+        True,
+        True,
+        False,
+    ) == (
+        failure.kind,
+        failure.code,
+        f"https://proxy.example.test{path}" in failure.message,
+        "usually ends in /v1" in failure.message,
+        "hidden-0123456789" in failure.message,
+    )

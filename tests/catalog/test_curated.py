@@ -12,16 +12,15 @@ import pytest
 
 from modelcfg import ModelRef
 from modelcfg._catalog._curated import curated_catalog, curated_data
+from modelcfg._catalog._families import build_catalog, build_family
 from modelcfg._catalog._records import (
-    CatalogFilter,
     CatalogSource,
     Modality,
     ModelInfo,
     ModelStatus,
-    build_catalog,
-    build_family,
     native_ref,
 )
+from modelcfg._catalog._search import CatalogFilter
 
 CATALOG = curated_catalog()
 RECORDS = list(CATALOG)

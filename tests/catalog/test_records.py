@@ -18,22 +18,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 from modelcfg import ModelRef
+from modelcfg._catalog._catalog import ModelCatalog
+from modelcfg._catalog._families import build_catalog, build_family
+from modelcfg._catalog._json import catalog_from_json, catalog_to_json
+from modelcfg._catalog._openrouter import catalog_from_openrouter, info_from_openrouter
 from modelcfg._catalog._records import (
-    CatalogFilter,
     CatalogSource,
-    MatchField,
-    MatchKind,
     Modality,
-    ModelCatalog,
     ModelInfo,
     ModelStatus,
     Pricing,
-    build_catalog,
-    build_family,
-    catalog_from_json,
-    catalog_from_openrouter,
-    catalog_to_json,
-    info_from_openrouter,
+    Provenance,
     model_key,
     native_ref,
 )
@@ -47,6 +42,13 @@ pricings = hs.none() | hs.builds(
 )
 cutoffs = hs.from_regex(r"20[0-3]\d-(0[1-9]|1[0-2])(-(0[1-9]|1\d|2[0-8]))?", fullmatch=True)
 optional_bools = hs.none() | hs.booleans()
+times = hs.none() | hs.floats(min_value=0, max_value=4e9, allow_nan=False)
+provenances = hs.builds(
+    Provenance,
+    source=hs.sampled_from(CatalogSource),
+    origin=hs.none() | hs.sampled_from(["openrouter", "openai"]),
+    fetched_at=times,
+)
 names = hs.from_regex(r"[A-Za-z0-9][A-Za-z0-9 .:()-]{0,15}", fullmatch=True)
 
 
@@ -70,6 +72,14 @@ def model_infos(draw: hs.DrawFn) -> ModelInfo:
         status=draw(hs.sampled_from(ModelStatus)),
         source=draw(hs.sampled_from(CatalogSource)),
         family=draw(hs.none() | names),
+        output=draw(hs.frozensets(hs.sampled_from(Modality), min_size=1)),
+        origin=draw(hs.none() | hs.sampled_from(["openrouter", "anthropic", "local"])),
+        fetched_at=draw(times),
+        created_at=draw(times),
+        retires_at=draw(times),
+        canonical_id=draw(hs.none() | names),
+        pricing_from=draw(hs.none() | provenances),
+        status_from=draw(hs.none() | provenances),
     )
 
 
@@ -462,284 +472,6 @@ def test_serving(query: ModelRef | str, expected: list[str]) -> None:
     assert expected == [str(i.ref) for i in SMALL.serving(query)]
 
 
-# ---------------------------------------------------------------- search
-
-SEARCHED = ModelCatalog(
-    records=[
-        info(
-            "anthropic/claude-opus-4-5",
-            name="Claude Opus 4.5",
-            input=["text", "image", "pdf"],
-            tools=True,
-            structured_output=True,
-            reasoning=True,
-            context_window=200_000,
-            pricing=Pricing(input=5, output=25),
-        ),
-        info(
-            "anthropic/claude-sonnet-4-5",
-            name="Claude Sonnet 4.5",
-            input=["text", "image", "pdf"],
-            tools=True,
-            reasoning=True,
-            context_window=200_000,
-            pricing=Pricing(input=3, output=15),
-        ),
-        info(
-            "openai/gpt-5",
-            name="GPT-5",
-            input=["text", "image"],
-            tools=True,
-            structured_output=True,
-            reasoning=True,
-            context_window=400_000,
-            pricing=Pricing(input=1.25, output=10),
-        ),
-        info(
-            "openai/gpt-5-mini",
-            name="GPT-5 mini",
-            input=["text", "image"],
-            tools=True,
-            structured_output=True,
-            reasoning=True,
-            context_window=400_000,
-            pricing=Pricing(input=0.25, output=2),
-        ),
-        info(
-            "openai/gpt-4o",
-            name="GPT-4o",
-            input=["text", "image"],
-            tools=True,
-            reasoning=False,
-            context_window=128_000,
-            pricing=Pricing(input=2.5, output=10),
-        ),
-        info(
-            "openrouter/meta-llama/llama-3.3-70b-instruct",
-            name="Meta: Llama 3.3 70B Instruct",
-            tools=True,
-            context_window=131_072,
-        ),
-        info("ollama/qwen3:8b", name="Qwen3 8B (local)"),
-        info("openai/gpt-3.5-turbo", name="GPT-3.5 Turbo", status=ModelStatus.RETIRED),
-    ]
-)
-ALIASES = {ref("anthropic/claude-opus-4-5"): "Opus", ref("openai/gpt-5-mini"): "mini"}
-
-
-@pytest.mark.parametrize(
-    ("query", "first", "kind", "field"),
-    [
-        pytest.param("gpt-5", "openai/gpt-5", MatchKind.EXACT, MatchField.ID, id="exact-id"),
-        pytest.param("GPT 5", "openai/gpt-5", MatchKind.EXACT, MatchField.ID, id="exact-spaced"),
-        pytest.param(
-            "opus", "anthropic/claude-opus-4-5", MatchKind.EXACT, MatchField.ALIAS, id="alias"
-        ),
-        pytest.param(
-            "op", "anthropic/claude-opus-4-5", MatchKind.PREFIX, MatchField.ALIAS, id="alias-prefix"
-        ),
-        pytest.param("gpt-4", "openai/gpt-4o", MatchKind.PREFIX, MatchField.ID, id="prefix"),
-        pytest.param(
-            "sonnet 4.5",
-            "anthropic/claude-sonnet-4-5",
-            MatchKind.SUBSTRING,
-            MatchField.ID,
-            id="substring",
-        ),
-        pytest.param(
-            "anthropic/claude-opus",
-            "anthropic/claude-opus-4-5",
-            MatchKind.PREFIX,
-            MatchField.REF,
-            id="ref-prefix",
-        ),
-        pytest.param(
-            "llama instruct",
-            "openrouter/meta-llama/llama-3.3-70b-instruct",
-            MatchKind.WORDS,
-            MatchField.ID,
-            id="words",
-        ),
-        pytest.param(
-            "claude sonet", "anthropic/claude-sonnet-4-5", MatchKind.FUZZY, MatchField.ID, id="typo"
-        ),
-        pytest.param("local", "ollama/qwen3:8b", MatchKind.SUBSTRING, MatchField.NAME, id="name"),
-    ],
-)
-def test_search_ranks_best_match_first(
-    query: str, first: str, kind: MatchKind, field: MatchField
-) -> None:
-    """The best hit comes first, with the kind and field of its match."""
-    hits = SEARCHED.search(query, aliases=ALIASES)
-
-    assert (first, kind, field) == (str(hits[0].info.ref), hits[0].kind, hits[0].field)
-
-
-def test_search_orders_kinds() -> None:
-    """Exact beats prefix beats substring: 'gpt-5' lists gpt-5, then gpt-5-mini."""
-    hits = SEARCHED.search("gpt-5")
-    expected = [("openai/gpt-5", MatchKind.EXACT), ("openai/gpt-5-mini", MatchKind.PREFIX)]
-
-    assert expected == [(str(h.info.ref), h.kind) for h in hits[:2]]
-
-
-def test_search_gives_no_hit_for_nonsense() -> None:
-    """A query close to nothing finds nothing."""
-    expected: tuple[object, ...] = ()
-
-    assert expected == SEARCHED.search("zzzz-qqqq")
-
-
-def test_search_explains_matches() -> None:
-    """Each hit says why it matched, in words."""
-    hit = SEARCHED.search("op", aliases=ALIASES)[0]
-    expected = "alias 'Opus' starts with the query"
-
-    assert expected == hit.reason
-
-
-def test_search_empty_query_lists_everything_that_passes() -> None:
-    """An empty query lists every record that passes the filters, retired ones aside, in order."""
-    hits = SEARCHED.search("")
-
-    assert [str(i.ref) for i in SEARCHED.records[:-1]] == [str(h.info.ref) for h in hits]
-    assert {MatchKind.ANY} == {h.kind for h in hits}
-
-
-def test_search_limit() -> None:
-    """limit caps the number of hits."""
-    expected = [info.ref for info in SEARCHED.records[:2]]
-
-    assert expected == [hit.info.ref for hit in SEARCHED.search("", limit=2)]
-
-
-@pytest.mark.parametrize(
-    ("filters", "expected"),
-    [
-        pytest.param(
-            CatalogFilter(input=frozenset({Modality.PDF})),
-            ["anthropic/claude-opus-4-5", "anthropic/claude-sonnet-4-5"],
-            id="pdf-input",
-        ),
-        pytest.param(
-            CatalogFilter(structured_output=True),
-            ["anthropic/claude-opus-4-5", "openai/gpt-5", "openai/gpt-5-mini"],
-            id="structured-output",
-        ),
-        pytest.param(CatalogFilter(reasoning=False), ["openai/gpt-4o"], id="not-reasoning"),
-        pytest.param(
-            CatalogFilter(max_input_price=1.5),
-            ["openai/gpt-5", "openai/gpt-5-mini"],
-            id="cheap-input",
-        ),
-        pytest.param(
-            CatalogFilter(max_output_price=10, min_context=300_000),
-            ["openai/gpt-5", "openai/gpt-5-mini"],
-            id="price-and-context",
-        ),
-        pytest.param(
-            CatalogFilter(min_context=150_000, allow_unknown=True),
-            [
-                "anthropic/claude-opus-4-5",
-                "anthropic/claude-sonnet-4-5",
-                "openai/gpt-5",
-                "openai/gpt-5-mini",
-                "ollama/qwen3:8b",
-            ],
-            id="unknown-allowed",
-        ),
-        pytest.param(
-            CatalogFilter(tools=True, max_input_price=100),
-            [
-                "anthropic/claude-opus-4-5",
-                "anthropic/claude-sonnet-4-5",
-                "openai/gpt-5",
-                "openai/gpt-5-mini",
-                "openai/gpt-4o",
-            ],
-            id="unknown-price-excluded",
-        ),
-        pytest.param(
-            CatalogFilter(provider="OpenAI"),
-            ["openai/gpt-5", "openai/gpt-5-mini", "openai/gpt-4o"],
-            id="provider",
-        ),
-        pytest.param(
-            CatalogFilter(provider="openai", include_retired=True),
-            ["openai/gpt-5", "openai/gpt-5-mini", "openai/gpt-4o", "openai/gpt-3.5-turbo"],
-            id="retired-included",
-        ),
-    ],
-)
-def test_search_filters(filters: CatalogFilter, expected: list[str]) -> None:
-    """Filters keep only the models that are known to offer what is asked."""
-
-    assert expected == [str(h.info.ref) for h in SEARCHED.search(filters=filters)]
-
-
-@pytest.mark.parametrize(
-    ("filters", "model", "reason"),
-    [
-        pytest.param(CatalogFilter(), "openai/gpt-3.5-turbo", "the model is retired", id="retired"),
-        pytest.param(
-            CatalogFilter(input=frozenset({Modality.PDF, Modality.AUDIO})),
-            "openai/gpt-5",
-            "it does not accept audio, pdf input",
-            id="modality",
-        ),
-        pytest.param(
-            CatalogFilter(tools=True),
-            "ollama/qwen3:8b",
-            "whether it supports tools is unknown",
-            id="unknown",
-        ),
-        pytest.param(
-            CatalogFilter(reasoning=True), "openai/gpt-4o", "it lacks reasoning", id="lacks"
-        ),
-        pytest.param(
-            CatalogFilter(max_output_price=5),
-            "openai/gpt-5",
-            "its output price $10/M is above $5/M",
-            id="price",
-        ),
-        pytest.param(
-            CatalogFilter(min_context=200_001),
-            "anthropic/claude-opus-4-5",
-            "its context window (200000 tokens) is below 200001",
-            id="context",
-        ),
-    ],
-)
-def test_filter_says_why_it_rejects(filters: CatalogFilter, model: str, reason: str) -> None:
-    """CatalogFilter.rejects() names the first requirement a record fails."""
-
-    assert reason == filters.rejects(SEARCHED.info(model))
-
-
-@given(
-    catalogs,
-    hs.text(max_size=8),
-    hs.builds(
-        CatalogFilter,
-        tools=optional_bools,
-        reasoning=optional_bools,
-        max_input_price=hs.none() | hs.floats(min_value=0, max_value=100),
-        min_context=hs.none() | hs.integers(min_value=0, max_value=10_000_000),
-        allow_unknown=hs.booleans(),
-    ),
-)
-@settings(max_examples=60)
-def test_search_properties(catalog: ModelCatalog, query: str, filters: CatalogFilter) -> None:
-    """Hits pass the filters, name each record at most once and come sorted."""
-    hits = catalog.search(query, filters=filters)
-    refs = [h.info.ref for h in hits]
-
-    assert all(filters.rejects(h.info) is None for h in hits)
-    assert len(set(refs)) == len(refs)
-    if query.strip():
-        assert sorted(hits, key=lambda h: h.sort_key()) == list(hits)
-
-
 # ---------------------------------------------------------------- family builders
 
 FAMILY: dict[str, object] = {
@@ -793,6 +525,14 @@ def test_build_family_expands_members() -> None:
             **{**shared, "input": frozenset({Modality.TEXT}), "tools": None},  # type: ignore[arg-type]
         ),
     ) == built
+
+
+def test_family_field_table_covers_every_overridable_field() -> None:
+    """The family data's field rules name exactly the fields a record lets data set."""
+    from modelcfg._catalog import _families
+    from modelcfg._catalog._records import OVERRIDABLE
+
+    assert OVERRIDABLE == {*_families._FIELD_RULES, "pricing"}
 
 
 def test_build_family_source_is_recorded() -> None:
@@ -1130,9 +870,13 @@ def test_catalog_from_openrouter_skips_bad_records() -> None:
 def test_catalog_from_openrouter_without_data() -> None:
     """A response without a data list gives an empty catalog and says why."""
 
-    assert (ModelCatalog(), ("the OpenRouter models response has no 'data' list",)) == (
-        catalog_from_openrouter({"error": "nope"})
-    )
+    assert (
+        ModelCatalog(),
+        (
+            "the OpenRouter models response from openrouter is not a models list: "
+            "$.data should be a list, got null",
+        ),
+    ) == (catalog_from_openrouter({"error": "nope"}))
 
 
 @given(
@@ -1178,30 +922,18 @@ def test_catalog_json_round_trip(catalog: ModelCatalog) -> None:
 
 
 def test_catalog_json_shape() -> None:
-    """Records are written with plain JSON values: ref text, sorted modalities, enum values."""
+    """Records are written with plain JSON values (ref text, sorted modalities, enum values), defaults left out."""
     one = ModelCatalog(
-        records=[info("openai/gpt-5", input=["text", "image"], pricing=Pricing(input=1))]
+        records=[
+            info("openai/gpt-5", input=["text", "image"], pricing=Pricing(input=1)),
+            info("openai/gpt-x", name="GPT X", source=CatalogSource.DISCOVERED, fetched_at=5),
+        ]
     )
     expected = {
         "format": 1,
         "models": [
-            {
-                "ref": "openai/gpt-5",
-                "name": "gpt-5",
-                "input": ["image", "text"],
-                "tools": None,
-                "streaming": None,
-                "structured_output": None,
-                "reasoning": None,
-                "temperature": None,
-                "context_window": None,
-                "max_output_tokens": None,
-                "pricing": {"input": 1.0, "output": None, "cache_read": None, "cache_write": None},
-                "knowledge_cutoff": None,
-                "status": "active",
-                "source": "user",
-                "family": None,
-            }
+            {"ref": "openai/gpt-5", "input": ["image", "text"], "pricing": {"input": 1.0}},
+            {"ref": "openai/gpt-x", "name": "GPT X", "source": "discovered", "fetched_at": 5},
         ],
     }
 
@@ -1210,7 +942,11 @@ def test_catalog_json_shape() -> None:
 
 def test_catalog_from_json_lists_every_problem() -> None:
     """Malformed cached JSON is refused with every problem and its path."""
-    data = catalog_to_json(SEARCHED)
+    data = catalog_to_json(
+        ModelCatalog(
+            records=[info(f"openai/gpt-{n}", tools=True, input=["text"]) for n in range(4)]
+        )
+    )
     models = data["models"]
     assert isinstance(models, list)
     models[0]["tools"] = "yes"  # type: ignore[index, call-overload]
@@ -1248,9 +984,24 @@ def test_catalog_from_json_rejects(data: dict[str, object], match: str) -> None:
 _FORBIDDEN = {"httpx", "anyio", "time", "random", "os", "logging"}
 
 
-def test_catalog_module_imports_nothing_impure() -> None:
-    """_catalog imports none of httpx, anyio, time, random, os or logging."""
-    source = Path(__file__).parents[2] / "modelcfg" / "_catalog" / "_records.py"
+@pytest.mark.parametrize(
+    "module",
+    [
+        "_records",
+        "_search",
+        "_catalog",
+        "_families",
+        "_openrouter",
+        "_json",
+        "_listing",
+        "_discovery",
+        "_snapshot",
+        "_promote",
+    ],
+)
+def test_catalog_module_imports_nothing_impure(module: str) -> None:
+    """The pure catalog modules import none of httpx, anyio, time, random, os or logging."""
+    source = Path(__file__).parents[2] / "modelcfg" / "_catalog" / f"{module}.py"
     tree = ast.parse(source.read_text(encoding="utf-8"))
     imported = set()
     for node in ast.walk(tree):
@@ -1265,7 +1016,7 @@ def test_catalog_module_imports_nothing_impure() -> None:
 def test_importing_catalog_loads_no_data_and_no_cattrs() -> None:
     """Importing _catalog neither reads the curated data nor imports cattrs, httpx or anyio."""
     code = (
-        "import sys, modelcfg._catalog._records; "
+        "import sys, modelcfg._catalog._catalog, modelcfg._catalog._families; "
         "print(sorted(m for m in ('cattrs', 'httpx', 'anyio', 'modelcfg._catalog._curated', 'json') "
         "if m in sys.modules))"
     )

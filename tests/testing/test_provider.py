@@ -5,6 +5,7 @@ httpx.AsyncClient, under asyncio and trio.
 
 from __future__ import annotations
 
+import json
 import re
 import ssl
 import time
@@ -27,6 +28,7 @@ from modelcfg.adapters import (
     StreamInterruptedError,
 )
 from modelcfg.testing._provider import BEHAVIOURS, FakeProvider, Flap
+from modelcfg.typing import JSON
 
 pytestmark = pytest.mark.anyio
 
@@ -36,6 +38,23 @@ LIMITS = CallLimits(connect_s=2.0, read_s=5.0, first_token_s=2.0, idle_s=0.3)
 ADAPTERS: dict[str, Adapter] = {"openai": OpenAIAdapter(), "anthropic": AnthropicAdapter()}
 K = FailureKind
 TLS = ssl.create_default_context()  # built once: building one per client costs ~50 ms
+GOOD_HEADERS: dict[str, dict[str, str]] = {
+    "openai": {"authorization": f"Bearer {CANARY}", "content-type": "application/json"},
+    "anthropic": {
+        "x-api-key": CANARY,
+        "anthropic-version": "2023-06-01",
+        "content-type": "application/json",
+    },
+}
+GOOD_BODIES: dict[str, dict[str, JSON]] = {
+    "openai": {"model": "ok", "messages": [{"role": "user", "content": "Hi"}]},
+    "anthropic": {
+        "model": "ok",
+        "max_tokens": 16,
+        "messages": [{"role": "user", "content": "Hi"}],
+    },
+}
+PATHS = {"openai": "/chat/completions", "anthropic": "/messages"}
 
 
 @pytest.fixture(params=sorted(ADAPTERS))
@@ -106,6 +125,7 @@ async def test_ok(wire: str, fake: FakeProvider, stream: bool) -> None:
         pytest.param("auth", [K.AUTH], id="auth"),
         pytest.param("billing", [K.BILLING], id="billing"),
         pytest.param("not-found", [K.MODEL_NOT_FOUND], id="not-found"),
+        pytest.param("200-error", [K.RATE_LIMITED], id="error-object-under-200"),
         pytest.param("reset", [K.CONNECTION], id="reset"),
         pytest.param("primary", [K.SERVER, K.SERVER, "ok"], id="flap-down-for-two-requests"),
     ],
@@ -283,7 +303,7 @@ async def test_api_key_is_checked_when_set(wire: str) -> None:
 
 async def test_models_listing(wire: str, fake: FakeProvider) -> None:
     """GET /v1/models lists every behaviour in the wire format's shape."""
-    headers = {"anthropic-version": "2023-06-01"} if wire == "anthropic" else {}
+    headers = GOOD_HEADERS[wire]
     async with httpx.AsyncClient(verify=TLS) as client:
         response = await client.get(f"{fake.base_url}/models", headers=headers)
     ids = [item["id"] for item in response.json()["data"]]
@@ -348,6 +368,290 @@ async def test_missing_done_with_the_connection_open_finishes_promptly(
         getattr(outcome, "usage", None),
         elapsed_s < 1.0,
     )
+
+
+# ------------------------------------------------------------------ strictness
+
+
+async def post(
+    fake: FakeProvider,
+    wire: str,
+    *,
+    path: str | None = None,
+    headers: dict[str, str] | None = None,
+    body: JSON | bytes = None,
+) -> httpx.Response:
+    """
+    POST to the fake as a hand-written client would, with the wire's good headers
+    and body unless told otherwise.
+    """
+    sent_headers = GOOD_HEADERS[wire] if headers is None else headers
+    sent = GOOD_BODIES[wire] if body is None else body
+    content = sent if isinstance(sent, bytes) else json.dumps(sent).encode()
+    url = fake.base_url + (PATHS[wire] if path is None else path)
+    async with httpx.AsyncClient(verify=TLS) as client:
+        return await client.post(url, headers=sent_headers, content=content)
+
+
+def shape(response: httpx.Response) -> str:
+    """
+    Whose error shape a body has: ``anthropic``, ``openai``, or ``none``.
+    """
+    try:
+        body = response.json()
+    except ValueError:
+        return "none"
+    if isinstance(body, dict) and body.get("type") == "error" and "error" in body:
+        return "anthropic"
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return "openai"
+    return "none"
+
+
+async def test_well_formed_requests_are_served(wire: str, fake: FakeProvider) -> None:
+    """A request with the wire's required headers and body fields is answered."""
+    response = await post(fake, wire)
+
+    assert 200 == response.status_code
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/v1/chat/completions", "/messages", "/chat/completions", "/v1/complete", "/"],
+)
+async def test_unknown_paths_are_404_in_no_provider_shape(path: str, fake: FakeProvider) -> None:
+    """A path the fake does not serve answers 404 with a proxy's page, in no provider's shape."""
+    async with httpx.AsyncClient(verify=TLS) as client:
+        response = await client.post(
+            fake.root_url + path, headers=GOOD_HEADERS["openai"], json=GOOD_BODIES["openai"]
+        )
+
+    assert (404, "none", "text/html") == (
+        response.status_code,
+        shape(response),
+        response.headers["content-type"],
+    )
+
+
+async def test_a_get_on_the_chat_path_is_404(wire: str, fake: FakeProvider) -> None:
+    """Only POST is served on the chat paths; a GET there finds nothing."""
+    async with httpx.AsyncClient(verify=TLS) as client:
+        response = await client.get(fake.base_url + PATHS[wire], headers=GOOD_HEADERS[wire])
+
+    assert (404, "none") == (response.status_code, shape(response))
+
+
+async def test_a_wrong_base_url_is_named_not_a_missing_model(wire: str, fake: FakeProvider) -> None:
+    """Through the real adapter, a base URL that misses the API root is a wrong-URL failure naming the URL."""
+    adapter = ADAPTERS[wire]
+    base = fake.root_url + "/api" if wire == "anthropic" else fake.root_url
+    endpoint = Endpoint(model="ok", base_url=base, credential=CANARY)
+    async with httpx.AsyncClient(verify=TLS) as client:
+        try:
+            await adapter.complete(client, HELLO, endpoint)
+        except Exception as exc:
+            failure = adapter.classify(exc, now=0.0, credential=CANARY)
+    url = base + ("/v1/messages" if wire == "anthropic" else "/chat/completions")
+
+    assert (K.INVALID_REQUEST, "endpoint_not_found", 404, True) == (
+        failure.kind,
+        failure.code,
+        failure.status,
+        url in failure.message,
+    )
+
+
+@pytest.mark.parametrize(
+    ("wire", "headers", "status", "kind"),
+    [
+        pytest.param(
+            "openai", {"content-type": "application/json"}, 401, "auth", id="openai-no-key"
+        ),
+        pytest.param(
+            "openai",
+            {"authorization": "Basic abc", "content-type": "application/json"},
+            401,
+            "auth",
+            id="openai-basic-auth",
+        ),
+        pytest.param(
+            "anthropic",
+            {"anthropic-version": "2023-06-01", "content-type": "application/json"},
+            401,
+            "auth",
+            id="anthropic-no-key",
+        ),
+        pytest.param(
+            "anthropic",
+            {
+                "authorization": f"Bearer {CANARY}",
+                "anthropic-version": "2023-06-01",
+                "content-type": "application/json",
+            },
+            401,
+            "auth",
+            id="anthropic-bearer-without-oauth-beta",
+        ),
+        pytest.param(
+            "anthropic",
+            {"x-api-key": CANARY, "content-type": "application/json"},
+            400,
+            "invalid_request",
+            id="anthropic-no-version",
+        ),
+        pytest.param(
+            "openai",
+            {"authorization": f"Bearer {CANARY}", "content-type": "text/plain"},
+            400,
+            "invalid_request",
+            id="openai-text-content-type",
+        ),
+        pytest.param(
+            "anthropic",
+            {"x-api-key": CANARY, "anthropic-version": "2023-06-01"},
+            400,
+            "invalid_request",
+            id="anthropic-no-content-type",
+        ),
+    ],
+)
+async def test_missing_required_headers_are_refused(
+    wire: str, headers: dict[str, str], status: int, kind: str, fake: FakeProvider
+) -> None:
+    """A missing credential is 401 and another missing header 400, in the wire's error shape."""
+    response = await post(fake, wire, headers=headers)
+    failure = ADAPTERS[wire].classify(response, now=0.0)
+
+    assert (status, wire, kind) == (response.status_code, shape(response), failure.kind.value)
+
+
+async def test_bearer_with_the_oauth_beta_is_accepted(fake: FakeProvider) -> None:
+    """An OAuth bearer token with the anthropic-beta flag is a credential on the Anthropic wire."""
+    headers = {
+        "authorization": "Bearer sk-ant-oat01-fake-token",
+        "anthropic-beta": "oauth-2025-04-20",
+        "anthropic-version": "2023-06-01",
+        "content-type": "application/json",
+    }
+    response = await post(fake, "anthropic", headers=headers)
+
+    assert 200 == response.status_code
+
+
+async def test_a_keyless_fake_takes_requests_without_a_key(wire: str) -> None:
+    """A keyless fake (a local server) answers requests that carry no credential."""
+    headers = {
+        k: v for k, v in GOOD_HEADERS[wire].items() if k not in ("authorization", "x-api-key")
+    }
+    with FakeProvider(keyless=True) as fake:
+        response = await post(fake, wire, headers=headers)
+
+    assert 200 == response.status_code
+
+
+@pytest.mark.parametrize(
+    ("wire", "body", "param"),
+    [
+        pytest.param(
+            "openai",
+            {"messages": [{"role": "user", "content": "Hi"}]},
+            "model",
+            id="openai-no-model",
+        ),
+        pytest.param("openai", {"model": "ok"}, "messages", id="openai-no-messages"),
+        pytest.param(
+            "openai", {"model": "ok", "messages": []}, "messages", id="openai-empty-messages"
+        ),
+        pytest.param(
+            "openai",
+            {"model": "ok", "messages": [{"role": "robot", "content": "Hi"}]},
+            "messages[0]",
+            id="openai-unknown-role",
+        ),
+        pytest.param(
+            "openai",
+            {**GOOD_BODIES["openai"], "stream_options": {"include_usage": True}},
+            "stream_options",
+            id="openai-stream-options-without-stream",
+        ),
+        pytest.param(
+            "anthropic",
+            {"model": "ok", "messages": [{"role": "user", "content": "Hi"}]},
+            "max_tokens",
+            id="anthropic-no-max-tokens",
+        ),
+        pytest.param(
+            "anthropic",
+            {"max_tokens": 16, "messages": [{"role": "user", "content": "Hi"}]},
+            "model",
+            id="anthropic-no-model",
+        ),
+        pytest.param(
+            "anthropic", {"model": "ok", "max_tokens": 16}, "messages", id="anthropic-no-messages"
+        ),
+        pytest.param(
+            "anthropic",
+            {"model": "ok", "max_tokens": 16, "messages": [{"role": "system", "content": "Be"}]},
+            "messages.0.role",
+            id="anthropic-system-role",
+        ),
+        pytest.param(
+            "anthropic",
+            {**GOOD_BODIES["anthropic"], "stream_options": {"include_usage": True}},
+            "stream_options",
+            id="anthropic-openai-only-field",
+        ),
+        pytest.param("openai", b"{not json", None, id="openai-not-json"),
+        pytest.param("anthropic", b"[1, 2]", None, id="anthropic-not-an-object"),
+    ],
+)
+async def test_malformed_bodies_are_400_in_the_wire_shape(
+    wire: str, body: JSON | bytes, param: str | None, fake: FakeProvider
+) -> None:
+    """A body missing a required field, or with a field the API refuses, is a 400 naming it."""
+    response = await post(fake, wire, body=body)
+    error = response.json()["error"]
+    named = error.get("param") if wire == "openai" else error["message"].split(":", 1)[0]
+
+    assert (400, wire, "invalid_request_error") == (
+        response.status_code,
+        shape(response),
+        error["type"],
+    )
+    if param is not None:
+        assert param == named
+
+
+async def test_the_models_listing_needs_a_key(wire: str, fake: FakeProvider) -> None:
+    """GET /v1/models without a credential is 401, as on the real services."""
+    headers = {"anthropic-version": "2023-06-01"} if wire == "anthropic" else {}
+    async with httpx.AsyncClient(verify=TLS) as client:
+        response = await client.get(f"{fake.base_url}/models", headers=headers)
+
+    assert (401, wire) == (response.status_code, shape(response))
+
+
+async def test_another_api_root_moves_both_wires(wire: str) -> None:
+    """With api_root set, both wire formats are served there and nowhere else."""
+    with FakeProvider(api_root="/api/v1") as fake:
+        moved = await post(fake, wire)
+        async with httpx.AsyncClient(verify=TLS) as client:
+            old = await client.post(
+                fake.root_url + "/v1" + PATHS[wire],
+                headers=GOOD_HEADERS[wire],
+                json=GOOD_BODIES[wire],
+            )
+        urls = (fake.root_url, fake.base_url)
+
+    assert (200, 404, urls[0] + "/api/v1") == (moved.status_code, old.status_code, urls[1])
+
+
+@pytest.mark.parametrize("root", ["v1", "/v1/", "/v1?x=1", ""])
+def test_api_root_must_be_a_path(root: str) -> None:
+    """An api_root that is not a '/path' without a trailing slash is refused, naming the rule."""
+
+    with pytest.raises(ValueError, match="api_root must be a path"):
+        FakeProvider(api_root=root)
 
 
 def test_the_docs_list_every_behaviour() -> None:
