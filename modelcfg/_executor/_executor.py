@@ -528,6 +528,8 @@ class _Run:
         budget refuses is skipped (``over_budget``) and the core decides again without it.
         """
         accounting = self.executor.accounting
+        if accounting.keeper is None:  # no budgets: nothing to hold or refuse
+            return next_attempt(failure, state)
         while True:
             for target, why in self.refused.items():
                 if target not in state.request.refused:
