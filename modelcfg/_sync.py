@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from modelcfg.adapters import Adapter, CallLimits
     from modelcfg.auth import AuthStoreProtocol
     from modelcfg.typing import Clock, StateStore
+    from modelcfg.usage._ledger import UsageLedger
 
 __all__ = ["Client", "SyncStream"]
 
@@ -93,6 +94,7 @@ class Client:
         clock: Clock = time.time,
         http_client: Callable[[], httpx.AsyncClient] | None = None,
         backend: str = "asyncio",
+        ledger: UsageLedger | None = None,
     ) -> None:
         def build(client: httpx.AsyncClient) -> Executor:
             return Executor.from_config(
@@ -107,6 +109,7 @@ class Client:
                 observers=observers,
                 limits=limits,
                 clock=clock,
+                ledger=ledger,
             )
 
         self._start(build, config, http_client, backend)
@@ -216,6 +219,7 @@ class Client:
         session: SessionState | None = None,
         session_id: str | None = None,
         needs: RequestNeeds | None = None,
+        api_key_id: str | None = None,
     ) -> Completion:
         """
         Get one complete answer, failing over as the core decides; blocks until done.
@@ -227,6 +231,7 @@ class Client:
             session: The session's memory; or give *session_id*.
             session_id: Load and save the session in the state store under this id.
             needs: What the request needs; by default only whether it has images.
+            api_key_id: Your id for your caller's API key, for budgets and the ledger.
 
         Returns:
             The answer, with the model and profile that gave it and every attempt.
@@ -244,6 +249,7 @@ class Client:
             session_id=session_id,
             selection=selection,
             needs=needs,
+            api_key_id=api_key_id,
         )
         return self._run(call)
 
@@ -256,6 +262,7 @@ class Client:
         session_id: str | None = None,
         needs: RequestNeeds | None = None,
         restart_after_output: bool = False,
+        api_key_id: str | None = None,
     ) -> SyncStream:
         """
         Stream one answer: ``with client.stream(request) as answer: for event in answer:``.
@@ -278,6 +285,7 @@ class Client:
                 selection=selection,
                 needs=needs,
                 restart_after_output=restart_after_output,
+                api_key_id=api_key_id,
             ),
         )
         with self._lock:

@@ -184,6 +184,8 @@ def test_no_command_ever_prints_a_stored_secret(
         ["experiments", "assign", "s-1", "--json"],
         ["demo"],
         ["demo", "--json"],
+        ["usage", "--chart"],
+        ["usage", "--json"],
         ["login", "openai", "--oauth"],
         ["logout", "openai:nosuch"],
     ]
@@ -251,5 +253,6 @@ def test_command_paths_cover_every_command() -> None:
         ("params", "presets"),
         ("experiments", "show"),
         ("experiments", "assign"),
+        ("usage",),
         ("demo",),
     } == leaf_commands(paths)
