@@ -25,6 +25,7 @@ SECTIONS = (
     ("modelcfg.auth", None),
     ("modelcfg.stores", None),
     ("modelcfg.testing", None),
+    ("modelcfg.usage", None),
     ("modelcfg.exceptions", None),
     ("modelcfg.typing", None),
 )

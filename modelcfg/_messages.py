@@ -15,6 +15,7 @@ from typing import Literal, TypeAlias
 
 import attrs
 
+from modelcfg._core._cost import Cost
 from modelcfg.typing import JSON, JSONObject
 
 __all__ = [
@@ -392,23 +393,58 @@ class ChatRequest:
 @attrs.frozen(kw_only=True)
 class Usage:
     """
-    Tokens one successful attempt used.
+    Tokens one attempt used, as its provider reported them.
 
     ``input_tokens`` counts only uncached input, so the four counts add up to
     everything billed: OpenAI's ``prompt_tokens`` includes cached tokens, and the
-    OpenAI adapter subtracts them.
+    OpenAI adapter subtracts them. Usages add up with ``+``.
 
     Attributes:
         input_tokens: Input tokens read without a cache.
-        output_tokens: Tokens the model wrote.
+        output_tokens: Tokens the model wrote, reasoning included.
         cache_read_tokens: Input tokens read from the provider's prompt cache.
         cache_write_tokens: Input tokens written to the provider's prompt cache.
+        reasoning_tokens: Of the output tokens, those the model spent thinking.
+
+    .. versionchanged:: 0.2.0
+       Added *reasoning_tokens* and ``+``.
     """
 
     input_tokens: int = attrs.field(default=0, validator=_check_non_negative_int)
     output_tokens: int = attrs.field(default=0, validator=_check_non_negative_int)
     cache_read_tokens: int = attrs.field(default=0, validator=_check_non_negative_int)
     cache_write_tokens: int = attrs.field(default=0, validator=_check_non_negative_int)
+    reasoning_tokens: int = attrs.field(default=0, validator=_check_non_negative_int)
+
+    def __attrs_post_init__(self) -> None:
+        if self.reasoning_tokens > self.output_tokens:
+            raise ValueError(
+                f"reasoning_tokens ({self.reasoning_tokens}) are part of output_tokens "
+                f"({self.output_tokens}) and cannot exceed them"
+            )
+
+    def __add__(self, other: Usage) -> Usage:
+        if not isinstance(other, Usage):
+            return NotImplemented
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cache_read_tokens=self.cache_read_tokens + other.cache_read_tokens,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
+            reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
+        )
+
+    @property
+    def is_empty(self) -> bool:
+        """
+        Whether no token at all was reported.
+        """
+        return not (
+            self.input_tokens
+            or self.output_tokens
+            or self.cache_read_tokens
+            or self.cache_write_tokens
+        )
 
     @property
     def total_input_tokens(self) -> int:
@@ -487,12 +523,15 @@ class StreamEnd:
         usage: The tokens the attempt used (zero when the provider did not report them).
         model: The model that answered, as the provider reported it.
         provider_request_id: The provider's id for the request or response.
+        cost: What *usage* cost at the catalog's prices; the executor sets it on
+            the end it yields (adapters leave it ``None``).
     """
 
     finish_reason: str | None = None
     usage: Usage = attrs.field(factory=Usage)
     model: str | None = None
     provider_request_id: str | None = None
+    cost: Cost | None = None
 
 
 StreamEvent: TypeAlias = TextDelta | ToolCallDelta | StreamEnd

@@ -22,6 +22,7 @@ from modelcfg._executor._reports import (
     RequestGaveUp,
     TierChanged,
 )
+from modelcfg.usage._budgets import BudgetAlert
 
 __all__ = ["EVENT_FIELDS", "event_fields", "log_event"]
 
@@ -93,6 +94,8 @@ def event_fields(event: ExecutorEvent) -> dict[str, object]:
                 provider=target.model.provider,
                 profile=str(target.profile),
             )
+        case BudgetAlert():
+            pass  # its sentence says it all
     return fields
 
 
@@ -105,7 +108,7 @@ def log_event(logger: logging.Logger, event: ExecutorEvent) -> None:
     match event:
         case RequestGaveUp() | ParamsDropped():
             level = logging.WARNING
-        case AttemptFailed() | CandidateSkipped() | TierChanged():
+        case AttemptFailed() | CandidateSkipped() | TierChanged() | BudgetAlert():
             level = logging.INFO
         case _:
             level = logging.DEBUG
@@ -131,3 +134,5 @@ def _describe(event: ExecutorEvent) -> str:
         case ParamsDropped(number=number, target=target, dropped=dropped):
             left = "; ".join(problem.line() for problem in dropped)
             return f"attempt {number} on {target} goes without parameters it does not take: {left}"
+        case BudgetAlert(message=message):
+            return message

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from modelcfg.adapters import Adapter, CallLimits
     from modelcfg.auth import AuthStoreProtocol
     from modelcfg.typing import Clock, StateStore
+    from modelcfg.usage._ledger import UsageLedger
 
 __all__ = ["Client", "SyncStream"]
 
@@ -93,6 +94,7 @@ class Client:
         clock: Clock = time.time,
         http_client: Callable[[], httpx.AsyncClient] | None = None,
         backend: str = "asyncio",
+        ledger: UsageLedger | None = None,
     ) -> None:
         def build(client: httpx.AsyncClient) -> Executor:
             return Executor.from_config(
@@ -107,6 +109,7 @@ class Client:
                 observers=observers,
                 limits=limits,
                 clock=clock,
+                ledger=ledger,
             )
 
         self._start(build, config, http_client, backend)
@@ -217,6 +220,7 @@ class Client:
         session_id: str | None = None,
         needs: RequestNeeds | None = None,
         preset: str | None = None,
+        api_key_id: str | None = None,
     ) -> Completion:
         """
         Get one complete answer, failing over as the core decides; blocks until done.
@@ -229,6 +233,7 @@ class Client:
             session_id: Load and save the session in the state store under this id.
             needs: What the request needs; by default only whether it has images.
             preset: A preset for this request (see :meth:`Executor.complete`).
+            api_key_id: Your id for your caller's API key, for budgets and the ledger.
 
         Returns:
             The answer, with the model and profile that gave it and every attempt.
@@ -247,6 +252,7 @@ class Client:
             selection=selection,
             needs=needs,
             preset=preset,
+            api_key_id=api_key_id,
         )
         return self._run(call)
 
@@ -260,6 +266,7 @@ class Client:
         needs: RequestNeeds | None = None,
         restart_after_output: bool = False,
         preset: str | None = None,
+        api_key_id: str | None = None,
     ) -> SyncStream:
         """
         Stream one answer: ``with client.stream(request) as answer: for event in answer:``.
@@ -283,6 +290,7 @@ class Client:
                 needs=needs,
                 restart_after_output=restart_after_output,
                 preset=preset,
+                api_key_id=api_key_id,
             ),
         )
         with self._lock:

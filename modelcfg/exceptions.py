@@ -11,6 +11,7 @@ Every exception modelcfg raises on purpose.
     ├── InvalidStateError
     ├── CredentialsError               .provider
     ├── AuthStoreError                 .path
+    ├── UsageLedgerError               .path: a ledger that cannot be read or written safely
     ├── AttemptsExhaustedError         .state, .failures, .attempts, .kind; __cause__: last error
     │   ├── RateLimitedError           the final failure: rate limited (429)
     │   │   └── QuotaExceededError     ... or out of credit or quota (402, insufficient_quota)
@@ -75,6 +76,7 @@ __all__ = [
     "RedactedError",
     "UnknownModelError",
     "UnknownPresetError",
+    "UsageLedgerError",
     "gave_up_error",
 ]
 
@@ -171,6 +173,21 @@ class AuthStoreError(ModelcfgError):
 
     Attributes:
         path: The store's file, when it is file-backed.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+class UsageLedgerError(ModelcfgError):
+    """
+    A usage ledger cannot be opened, read or written safely; nothing stored was changed.
+
+    Attributes:
+        path: The ledger's database file.
+
+    .. versionadded:: 0.2.0
     """
 
     def __init__(self, message: str, *, path: str | None = None) -> None:

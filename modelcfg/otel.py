@@ -49,6 +49,7 @@ from modelcfg._executor._reports import (
     RequestGaveUp,
     TierChanged,
 )
+from modelcfg.usage._budgets import BudgetAlert
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer, TracerProvider
@@ -152,6 +153,11 @@ class OpenTelemetryObserver:
                     self._request(event.request_id, None).span.add_event(
                         "modelcfg.tier_changed",
                         {"modelcfg.from_profile": str(before), "modelcfg.to_profile": str(after)},
+                    )
+                case BudgetAlert(budget=budget, message=message):
+                    self._request(event.request_id, None).span.add_event(
+                        "modelcfg.budget_alert",
+                        {"modelcfg.budget": budget, "modelcfg.budget.message": message},
                     )
 
     def _request(self, request_id: str, target: Target | None) -> _Request:

@@ -6,7 +6,17 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from modelcfg import Failure, FailureKind, FallbackChain, ModelRef, ProfileId, Selection, Target
+from modelcfg import (
+    Failure,
+    FailureKind,
+    FallbackChain,
+    ModelRef,
+    ProfileId,
+    Selection,
+    Target,
+    Usage,
+)
+from modelcfg._core._cost import Rates
 
 provider_ids = st.from_regex(r"[a-z0-9][a-z0-9._-]{0,11}", fullmatch=True)
 model_ids = st.text(
@@ -63,4 +73,25 @@ failures = st.builds(
     message=st.text(max_size=40),
     model=st.none() | model_refs,
     profile=st.none() | profile_ids,
+)
+
+
+@st.composite
+def _usages(draw: st.DrawFn) -> Usage:
+    output = draw(st.integers(0, 2_000_000))
+    return Usage(
+        input_tokens=draw(st.integers(0, 2_000_000)),
+        output_tokens=output,
+        cache_read_tokens=draw(st.integers(0, 2_000_000)),
+        cache_write_tokens=draw(st.integers(0, 2_000_000)),
+        reasoning_tokens=draw(st.integers(0, output)),
+    )
+
+
+usages = _usages()
+prices = st.none() | st.decimals(
+    min_value=0, max_value=1000, places=6, allow_nan=False, allow_infinity=False
+)
+rates = st.builds(
+    Rates, input=prices, output=prices, cache_read=prices, cache_write=prices, reasoning=prices
 )

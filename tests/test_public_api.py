@@ -26,7 +26,7 @@ def test_all_is_sorted_and_complete() -> None:
 def test_all_equals_the_public_names() -> None:
     """Every public attribute of the package is in __all__, and nothing else is."""
     public = {name for name in dir(modelcfg) if not name.startswith("_")}
-    submodules = {"exceptions", "typing", "testing", "adapters", "auth", "stores", "otel"}
+    submodules = {"exceptions", "typing", "testing", "adapters", "auth", "stores", "otel", "usage"}
 
     assert set(modelcfg.__all__) == public - submodules
 

@@ -25,7 +25,7 @@ PURE_FOLDERS = {
 }
 """Folder -> the modules in it that may do I/O."""
 
-PURE_MODULES = ("modelcfg._messages",)
+PURE_MODULES = ("modelcfg._messages", "modelcfg.usage._estimate", "modelcfg.usage._report")
 """Pure modules outside the pure folders."""
 
 FORBIDDEN = frozenset(

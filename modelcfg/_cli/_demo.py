@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import TYPE_CHECKING, Final, TextIO
 
 from modelcfg._cli._common import Context, Subparsers, add_json_flag
@@ -145,15 +146,20 @@ class _Trace:
                     )
                 case AttemptFailed(failure=failure):
                     lines.append(f"    fail  {failure}")
-                case AttemptSucceeded(usage=usage):
+                case AttemptSucceeded(usage=usage, cost=cost):
                     lines.append(
                         f"    ok    answered ({usage.input_tokens} input + "
-                        f"{usage.output_tokens} output tokens)"
+                        f"{usage.output_tokens} output tokens, {cost})"
                     )
                 case RequestGaveUp(reason=reason):
                     lines.append(f"    gave up: {reason.message}")
         self.events.clear()
         return lines
+
+
+def _plain(usd: Decimal | None) -> str | None:
+    """An exact amount as a decimal string (no float), or ``None`` when unknown."""
+    return None if usd is None else f"{usd.normalize():f}"
 
 
 def _report(completion: Completion) -> JSON:
@@ -165,6 +171,7 @@ def _report(completion: Completion) -> JSON:
             "inputTokens": completion.usage.input_tokens,
             "outputTokens": completion.usage.output_tokens,
         },
+        "costUsd": None if completion.cost is None else _plain(completion.cost.total),
         "attempts": [
             {
                 "number": a.number,
@@ -189,12 +196,15 @@ async def _demo(out: TextIO, as_json: bool) -> int:
     from modelcfg._messages import ChatRequest, Message
     from modelcfg.stores import MemoryStateStore
     from modelcfg.testing import FakeClock
+    from modelcfg.usage import GroupBy, MemoryLedger
+    from modelcfg.usage._report import render_report, report_to_json
 
     config = load_config(example_config_data(), source="the bundled example")
     trace = _Trace()
     # The demo's clock is scripted: each reading moves it on a little, and waits are instant.
     clock = FakeClock(now=_T0 + 0.25, tick_s=0.25)
     store = MemoryStateStore()
+    ledger = MemoryLedger()
     async with httpx.AsyncClient(transport=httpx.MockTransport(_fake_provider)) as client:
         executor = Executor.from_config(
             config,
@@ -204,6 +214,7 @@ async def _demo(out: TextIO, as_json: bool) -> int:
             observers=[trace],
             clock=clock,
             sleep=clock.sleep,
+            ledger=ledger,
         )
         question = ChatRequest(messages=[Message(role="user", content="Say hello.")])
         first = await executor.complete(question, session_id="demo")
@@ -211,12 +222,14 @@ async def _demo(out: TextIO, as_json: bool) -> int:
         second = await executor.complete(question, session_id="demo")
         second_trace = trace.lines()
         health = await store.load_health()
+    usage = ledger.report(since_at=_T0, until_at=_T0 + 3600, by=GroupBy.MODEL)
 
     if as_json:
         report: Mapping[str, JSON] = {
             "first": _report(first),
             "second": _report(second),
             "health": dump_state(health),  # type: ignore[dict-item]
+            "usage": report_to_json(usage),
         }
         out.write(json.dumps(report, indent=2) + "\n")
         return 0
@@ -234,13 +247,17 @@ async def _demo(out: TextIO, as_json: bool) -> int:
     w(f"\nanswer      {first.text}\n")
     w(f"from        {first.model} with {first.profile}, after {len(first.attempts)} attempts\n")
     w(
-        f"billed      {first.usage.input_tokens} input + {first.usage.output_tokens} output "
-        "tokens (failed attempts are never billed)\n\n"
+        f"cost        {first.cost} for {first.usage.input_tokens} input + "
+        f"{first.usage.output_tokens} output tokens at {first.model}'s prices\n"
+        "            (the failed attempts got error responses, which providers do not bill)\n\n"
     )
     w("request 2, same session: cooling profiles are skipped without a call\n")
     w("".join(line + "\n" for line in second_trace))
     w(f"\nanswer      {second.text}\n")
     w(f"from        {second.model} with {second.profile}, after {len(second.attempts)} attempt\n")
+    w(f"cost        {second.cost}\n\n")
+    w("usage of both requests, as `modelcfg usage --by model` reports a ledger:\n\n")
+    w(render_report(usage) + "\n")
     return 0
 
 

@@ -25,6 +25,7 @@ from modelcfg._cli import (
     _login,
     _models,
     _params,
+    _usage,
     _validate,
 )
 from modelcfg._cli._common import (
@@ -60,6 +61,7 @@ COMMANDS: tuple[tuple[str, Register], ...] = (
     ("explain", _explain.register),
     ("params", _params.register),
     ("experiments", _params.register_experiments),
+    ("usage", _usage.register),
     ("demo", _demo.register),
 )
 """Every command, in the order ``--help`` lists them."""

@@ -24,6 +24,7 @@ from modelcfg._config._param_checks import check_params, params_sections
 from modelcfg._config._problems import Lost, at_path, did_you_mean, key_path
 from modelcfg._config._providers import BUILTIN_PROVIDERS, WireFormat
 from modelcfg._config._schema import ChainConfig, Config, ProviderConfig
+from modelcfg._core._budget import BudgetScope
 from modelcfg._core._redact import redact
 from modelcfg._core._values import ModelRef
 
@@ -111,6 +112,7 @@ def check(config: Config, lost: Lost | None = None) -> list[str]:
         *_providers(config),
         *check_params(config),
         *_key_shaped(config),
+        *_budgets(scope),
     ]
 
 
@@ -295,6 +297,34 @@ def _agent_chains(scope: _Scope) -> list[str]:
             if allowed is not None and member not in allowed:
                 errors.append(at_path(path, f"{member} is not in $.agent.allowlist"))
     return errors
+
+
+def _budgets(scope: _Scope) -> list[str]:
+    """
+    ``budgets``: names are unique (each keeps its own counters), and a provider or
+    profile budget names a known provider.
+    """
+    problems: list[str] = []
+    seen: set[str] = set()
+    for index, budget in enumerate(scope.config.budgets):
+        path = key_path("$.budgets", index)
+        if budget.name in seen:
+            problems.append(
+                at_path(key_path(path, "name"), f"{budget.name!r} names another budget too")
+            )
+        seen.add(budget.name)
+        if budget.match is None:
+            continue
+        provider = {
+            BudgetScope.PROVIDER: budget.match,
+            BudgetScope.MODEL: budget.match.partition("/")[0],
+            BudgetScope.PROFILE: budget.match.partition(":")[0],
+        }.get(budget.scope)
+        if provider is not None:
+            problems += scope.unknown_provider(
+                provider.lower(), key_path(path, "match"), "the budget"
+            )
+    return problems
 
 
 def _providers(config: Config) -> list[str]:

@@ -16,6 +16,7 @@ import math
 import re
 import typing
 from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal
 from typing import Final, TypeVar
 
 import attrs
@@ -50,6 +51,8 @@ from modelcfg._config._schema import (
     ProviderConfig,
     provider_id,
 )
+from modelcfg._core._budget import Budget, BudgetPeriod
+from modelcfg._core._cost import to_decimal
 from modelcfg._core._failures import FailureKind
 from modelcfg._core._policy import DEFAULT_RULES, KindRule, Policy
 from modelcfg._core._values import ModelRef, ProfileId
@@ -90,6 +93,10 @@ def _make_converter() -> cattrs.Converter:
     converter.register_structure_hook(int, _structure_int)
     converter.register_structure_hook(float, _structure_float)
     converter.register_structure_hook(bool, _structure_bool)
+    converter.register_structure_hook(Decimal, _structure_decimal)
+    converter.register_unstructure_hook(Decimal, _unstructure_decimal)
+    converter.register_structure_hook(BudgetPeriod, _parse_hook(BudgetPeriod))
+    converter.register_unstructure_hook(BudgetPeriod, str)
     converter.register_unstructure_hook_func(_is_frozenset, sorted)
     converter.register_structure_hook_func(lambda t: t is object, _structure_json_value)
     converter.register_structure_hook_factory(
@@ -409,6 +416,28 @@ def _structure_float(value: object, _type: object) -> float:
     return number
 
 
+def _structure_decimal(value: object, _type: object) -> Decimal:
+    """
+    An exact amount from a JSON number or a decimal string (``0.1`` is exactly 0.1).
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _TypeMismatch(f"expected a number or a decimal string, not {json_type(value)}")
+    if isinstance(value, int):
+        _structure_int(value, int)
+    try:
+        return to_decimal(value)
+    except ValueError:
+        raise _Invalid(f"must be a finite, non-negative number, not {value!r}") from None
+
+
+def _unstructure_decimal(value: Decimal) -> JSON:
+    """
+    An amount as JSON: a number when a float shows it exactly, else a decimal string.
+    """
+    number = float(value)
+    return number if to_decimal(number) == value else f"{value.normalize():f}"
+
+
 def _structure_bool(value: object, _type: object) -> bool:
     if not isinstance(value, bool):
         raise _TypeMismatch(f"expected true or false, not {json_type(value)}")
@@ -536,6 +565,7 @@ def _python_names() -> re.Pattern[str]:
         KindRule,
         Pricing,
         ModelInfo,
+        Budget,
     )
     names = sorted({a.name for cls in classes for a in attrs.fields(cls) if "_" in a.name})
     return re.compile(r"\b(?:" + "|".join(map(re.escape, names)) + r")\b")

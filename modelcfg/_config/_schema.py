@@ -24,6 +24,7 @@ from modelcfg._catalog._records import Modality, ModelStatus, Pricing
 from modelcfg._config._aliases import builtin_aliases, listed_models
 from modelcfg._config._params import ParamsPolicy
 from modelcfg._config._providers import BUILTIN_PROVIDERS, WireFormat
+from modelcfg._core._budget import Budget
 from modelcfg._core._policy import Policy
 from modelcfg._core._values import PROVIDER_ALIASES, FallbackChain, ModelRef, ProfileId
 
@@ -329,6 +330,7 @@ class Config:
     params_policy: ParamsPolicy = ParamsPolicy.DROP
     presets: Mapping[str, PresetConfig] = attrs.field(factory=dict)
     experiments: Mapping[str, ExperimentConfig] = attrs.field(factory=dict)
+    budgets: tuple[Budget, ...] = ()
 
     def provider(self, provider_id: str) -> ProviderConfig | None:
         """

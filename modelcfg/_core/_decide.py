@@ -193,8 +193,8 @@ def _retry(state: AttemptState, failure: Failure, rule: KindRule) -> Call | None
     assert target is not None
     now = state.now
     health = state.health
-    if health.blocked_until(target, now) is not None:
-        return None  # A circuit opened or a window started: let rotation or fallback try.
+    if health.blocked_until(target, now) is not None or target in state.request.refused:
+        return None  # Blocked (a circuit opened, a window started) or refused: move on.
     request = state.request
     if target.profile in request.unavailable:
         return None  # Its credential went missing: it is skipped from now on.
@@ -294,6 +294,18 @@ def _move_on(state: AttemptState, failure: Failure | None, rule: KindRule | None
                     )
                 )
                 continue
+            refused = request.refused.get(target)
+            if refused is not None:
+                # Special case: the shell refused the target before its call (a budget).
+                skips.append(
+                    Skip(
+                        model=model,
+                        profile=target.profile,
+                        code=SkipCode.OVER_BUDGET,
+                        detail=refused,
+                    )
+                )
+                continue
             claim, claimed, blocked = health.claim_probe(target, now, policy)
             if blocked is None or pinned:
                 return _chosen(state, failure, target, index, pinned, (claim, claimed), skips)
@@ -318,7 +330,7 @@ def _move_on(state: AttemptState, failure: Failure | None, rule: KindRule | None
         for profile in state.tried:
             target = Target(model=current.model, profile=profile)
             same = target == current
-            if (same and not again) or profile in request.unavailable:
+            if (same and not again) or profile in request.unavailable or target in request.refused:
                 continue
             blocked = health.blocked_until(target, now)
             if blocked is not None:

@@ -75,6 +75,8 @@ class SkipCode(enum.StrEnum):
     LACKS_SCHEMA_OUTPUT = "lacks_schema_output"
     LACKS_REASONING = "lacks_reasoning"
     OVER_BUDGET = "over_budget"
+    """A cost limit refused the call before it went out: a budget (with a profile), or
+    the request's own limit (for the whole model)."""
 
 
 def format_clock(at: float) -> str:
@@ -172,6 +174,8 @@ class Skip:
             return f"{subject} skipped: context window too small ({self.detail})"
         if self.code is SkipCode.NO_CREDENTIAL:
             return f"{self.profile or subject} skipped: no credential ({self.detail})"
+        if self.code is SkipCode.OVER_BUDGET and self.profile is not None:
+            return f"{self.profile} with {self.model} skipped: over {self.detail}"
         if self.code in _NEED_WORDS:
             return f"{subject} skipped: {_NEED_WORDS[self.code]} ({self.detail})"
         words = _BLOCK_WORDS[self.code]

@@ -398,6 +398,8 @@ class Request:
         image_route: Whether the candidates are the image chain.
         unavailable: Profiles the host found without a usable credential during the
             request, each with what to set; they are skipped, never called or cooled.
+        refused: Targets the shell refused before a call (a budget would be
+            crossed), with why; they stay out for the rest of the request.
     """
 
     routes: Routes
@@ -409,6 +411,7 @@ class Request:
     candidates: tuple[ModelRef, ...]
     image_route: bool = False
     unavailable: Mapping[ProfileId, str] = attrs.field(factory=dict)
+    refused: Mapping[Target, str] = attrs.field(factory=dict)
 
     @property
     def policy(self) -> Policy:
@@ -621,6 +624,16 @@ class AttemptState:
             finished=self.finished,
             updates=(),
         )
+
+    def with_refused(self, target: Target, why: str) -> AttemptState:
+        """
+        The state in which *target* may not be called for the rest of the request
+        (the shell refused it before its call: *why*, a budget, is the skip's detail).
+
+        Decide again from the state before the refused call was decided.
+        """
+        request = attrs.evolve(self.request, refused={**self.request.refused, target: why})
+        return attrs.evolve(self, request=request)
 
     def with_now(self, now: float) -> AttemptState:
         """

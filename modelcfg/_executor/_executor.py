@@ -30,6 +30,8 @@ from modelcfg._config._param_plan import Arm, Experiment, ParamResolver, PresetR
 from modelcfg._config._params import Preset
 from modelcfg._config._schema import AuthMode, Config
 from modelcfg._core._actions import Action, Call, GiveUp
+from modelcfg._core._budget import Budget
+from modelcfg._core._cost import Cost
 from modelcfg._core._decide import next_attempt
 from modelcfg._core._failures import Failure, FailureKind
 from modelcfg._core._health import ClaimProbe, HealthState, HealthUpdate, ProbeClaim, ReleaseProbe
@@ -58,6 +60,7 @@ from modelcfg._log import logger_for
 from modelcfg._messages import (
     ChatRequest,
     ChatResponse,
+    Usage,
 )
 from modelcfg._observe import log_event
 from modelcfg.adapters import (
@@ -66,6 +69,7 @@ from modelcfg.adapters import (
     DeadlineExceededError,
     Endpoint,
     HTTPAdapter,
+    ProviderError,
 )
 from modelcfg.adapters._classify import HOST_ERRORS, UNSUPPORTED_CODE_PREFIX, cut_after_output
 from modelcfg.exceptions import (
@@ -76,12 +80,16 @@ from modelcfg.exceptions import (
     gave_up_error,
 )
 from modelcfg.stores import MemoryStateStore
+from modelcfg.typing import CounterStore
+from modelcfg.usage._accounting import Accounting, Charge
+from modelcfg.usage._budgets import BudgetAlert, Counters, Refusal, Reservation
 
 if TYPE_CHECKING:
     from modelcfg._catalog._catalog import ModelCatalog
     from modelcfg.adapters import Adapter
     from modelcfg.auth import AuthStoreProtocol, Refresher
     from modelcfg.typing import JSON, Clock, StateStore
+    from modelcfg.usage._ledger import UsageLedger
 
 
 logger = logger_for(__name__)
@@ -128,6 +136,11 @@ class Executor:
             what they resolve to for its model (see :class:`~modelcfg.ParamResolver`).
             Without it, requests send their own ``params`` as written.
         experiment: The A/B experiment requests with a session id take part in.
+        catalog: Where attempts' prices come from (see :mod:`modelcfg.usage`);
+            without one every cost is unknown.
+        ledger: Where every billed attempt is recorded (batched, off the request path).
+        budgets: Spend limits kept in *store*'s counters: a hard one skips a
+            candidate whose estimated cost would cross it, before the call.
     """
 
     def __init__(
@@ -146,6 +159,9 @@ class Executor:
         seeds: Callable[[], int] = lambda: secrets.randbits(32),
         params: ParamResolver | None = None,
         experiment: Experiment | None = None,
+        catalog: ModelCatalog | None = None,
+        ledger: UsageLedger | None = None,
+        budgets: Sequence[Budget] = (),
     ) -> None:
         chains = (routes.chain, *((routes.image_chain,) if routes.image_chain else ()))
         needed = {m.provider for chain in chains for m in chain.models}
@@ -174,7 +190,14 @@ class Executor:
         self.seeds = seeds
         self.params = params
         self.experiment = experiment
-        self._routes: dict[FallbackChain, tuple[Routes, Routes]] = {}
+        self._routes: dict[FallbackChain, Routes] = {routes.chain: routes}
+        self.accounting = Accounting(
+            catalog=catalog,
+            ledger=ledger,
+            budgets=budgets,
+            counters=_counters(self.store, budgets),
+            clock=clock,
+        )
 
     def __repr__(self) -> str:
         return f"Executor(chain={self.routes.chain}, store={self.store!r})"
@@ -196,6 +219,7 @@ class Executor:
         refresher: Refresher | None = None,
         clock: Clock = time.time,
         sleep: Sleep = anyio.sleep,
+        ledger: UsageLedger | None = None,
     ) -> Executor:
         """
         Build an executor from a configuration.
@@ -208,6 +232,8 @@ class Executor:
         set, and is neither counted as an attempt nor cooled down. The catalog
         defaults to the curated one with the config's own model entries. The config's
         parameters, presets and enabled experiment apply to every request.
+        The catalog also prices attempts; the config's ``budgets`` are kept in *store*,
+        and every billed attempt goes to *ledger* when one is given.
         """
         from modelcfg._catalog._curated import curated_catalog
         from modelcfg._config._param_plan import active_experiment, routed_models
@@ -261,6 +287,9 @@ class Executor:
             sleep=sleep,
             params=ParamResolver(config, catalog),
             experiment=active_experiment(config),
+            catalog=catalog,
+            ledger=ledger,
+            budgets=config.budgets,
         )
 
     # --- public calls -----------------------------------------------------------------------
@@ -276,6 +305,7 @@ class Executor:
         request_id: str | None = None,
         deadline_s: float | None = None,
         preset: str | None = None,
+        api_key_id: str | None = None,
     ) -> Completion:
         """
         Get one complete (non-streamed) answer, failing over as the core decides.
@@ -294,9 +324,12 @@ class Executor:
                 policy's ``deadline_s``: no call, retry or cooldown wait goes past it,
                 and a wait that would is not taken (the request falls back or gives up).
             preset: A preset for this request, over the session's.
+            api_key_id: Your id for the API key your caller used (a name or a hash,
+                never the secret): its budgets apply, and the ledger records it.
 
         Returns:
-            The answer, with the model and profile that gave it and every attempt.
+            The answer, with the model and profile that gave it, every attempt, and
+            the usage and cost of each.
 
         Raises:
             AttemptsExhaustedError: Every candidate failed or was skipped; it carries
@@ -307,7 +340,15 @@ class Executor:
                 that attempt's call.
         """
         run = await self._start(
-            request, session, session_id, selection, needs, request_id, deadline_s, preset
+            request,
+            session,
+            session_id,
+            selection,
+            needs,
+            request_id,
+            deadline_s,
+            preset,
+            api_key_id,
         )
         failure: Failure | None = None
         while True:
@@ -352,6 +393,7 @@ class Executor:
         request_id: str | None = None,
         deadline_s: float | None = None,
         preset: str | None = None,
+        api_key_id: str | None = None,
     ) -> AsyncIterator[StreamingCompletion]:
         """
         Stream one answer: ``async with executor.stream(request) as answer:``.
@@ -370,7 +412,15 @@ class Executor:
         if needs is None:
             needs = attrs.evolve(needs_of(request), streaming=True)
         run = await self._start(
-            request, session, session_id, selection, needs, request_id, deadline_s, preset
+            request,
+            session,
+            session_id,
+            selection,
+            needs,
+            request_id,
+            deadline_s,
+            preset,
+            api_key_id,
         )
         answer = StreamingCompletion(self, run, request, restart_after_output)
         try:
@@ -390,6 +440,7 @@ class Executor:
         request_id: str | None = None,
         deadline_s: float | None = None,
         preset: str | None = None,
+        api_key_id: str | None = None,
     ) -> _Run:
         if session is None and session_id is not None:
             session = await self.store.load_session(session_id)
@@ -412,7 +463,14 @@ class Executor:
             seed=self.seeds(),
             deadline_s=deadline_s,
         )
-        run = _Run(self, state, session_id, request_id or secrets.token_hex(8), request)
+        request_id = request_id or secrets.token_hex(8)
+        charge = Charge(
+            request_id=request_id,
+            session=session_id,
+            api_key=api_key_id,
+            arm=arm.label if arm is not None else None,
+        )
+        run = _Run(self, state, session_id, request_id, request, charge)
         run.preset, run.preset_via, run.arm = chosen, via, arm.label if arm else None
         run.session_params = typing.cast("Mapping[str, JSON]", session.params)
         return run
@@ -450,15 +508,11 @@ class Executor:
         """
         route = self.params.route(preset) if self.params is not None and preset else PresetRoute()
         lead = arm.model if arm is not None and session.override is None else None
-        base = self.routes
-        chain = route.over(base.chain, lead)
-        if chain == base.chain:
-            return base
-        # Made once per chain, and again when the routes learned something since.
-        made = self._routes.get(chain)
-        if made is None or made[0] is not base:
-            made = self._routes[chain] = (base, attrs.evolve(base, chain=chain))
-        return made[1]
+        chain = route.over(self.routes.chain, lead)
+        routes = self._routes.get(chain)
+        if routes is None:
+            routes = self._routes[chain] = attrs.evolve(self.routes, chain=chain)
+        return routes
 
     def _default_max_tokens(self, target: Target) -> int:
         adapter = self.providers[target.model.provider].adapter
@@ -505,6 +559,7 @@ class Executor:
             return
         learned = attrs.evolve(traits, lacking=tuple(sorted({*traits.lacking, need})))
         self.routes = attrs.evolve(routes, traits={**routes.traits, model: learned})
+        self._routes = {self.routes.chain: self.routes}  # presets' routes learn it too
 
     def _notify(self, event: ExecutorEvent) -> None:
         log_event(logger, event)
@@ -527,11 +582,21 @@ class _Run:
         session_id: str | None,
         request_id: str,
         request: ChatRequest,
+        charge: Charge,
     ) -> None:
         self.executor = executor
         self.request_id = request_id
         self.state = state
         self.session_id = session_id
+        self.request = request
+        self.charge = charge
+        # What the call out now holds of its budgets (and for which target), the targets
+        # budgets refused, and a failed attempt's cost that its budgets are still to be
+        # charged (settled as the next decision begins).
+        self.reservation: Reservation | None = None
+        self.reserved_for: Target | None = None
+        self.refused: dict[Target, str] = {}
+        self.unsettled: tuple[Reservation | None, Cost | None] | None = None
         self.reports: list[AttemptReport] = []
         self.started_at: dict[int, float] = {}
         self.waited_s: dict[int, float] = {}
@@ -540,7 +605,6 @@ class _Run:
         self._last_error: tuple[BaseException, str | None] | None = None
         self.previous: ProfileId | None = None
         # What the request's parameters resolve from, and what each attempt sent.
-        self.request = request
         self.preset: Preset | None = None
         self.preset_via: str | None = None
         self.arm: str | None = None
@@ -592,7 +656,9 @@ class _Run:
         on that fresher health, so this request moves on or waits rather than piling in.
         """
         executor = self.executor
-        action = next_attempt(failure, self._fresh(self.state, await executor.store.load_health()))
+        await self._charge_latest()
+        fresh = self._fresh(self.state, await executor.store.load_health())
+        action = await self._within_budgets(failure, fresh)
         waited_s = 0.0
         while True:
             action, waited = await self._settle(action, failure)
@@ -610,7 +676,7 @@ class _Run:
             self.state = self.state.without_profile(action.target.profile, missing)
             recorded = self.state if failure is None else self.state.with_failure(failure)
             health = await executor.store.load_health()
-            action = next_attempt(None, self._fresh(recorded, health))
+            action = await self._within_budgets(None, self._fresh(recorded, health))
         for skip in action.skipped:
             executor._notify(
                 CandidateSkipped(message=str(skip), code=str(skip.code), request_id=self.request_id)
@@ -646,7 +712,7 @@ class _Run:
             # Deciding again starts from the state that records the failure, on a health
             # that holds it too (the store has it by now), so the core counts it once.
             recorded = self.state if failure is None else self.state.with_failure(failure)
-            action = next_attempt(None, self._fresh(recorded, health))
+            action = await self._within_budgets(None, self._fresh(recorded, health))
         return action, waited_s
 
     def request_for(self, call: Call) -> ChatRequest:
@@ -699,6 +765,47 @@ class _Run:
         self.requests[number] = (
             request if wire == request.params else attrs.evolve(request, params=wire)
         )
+
+    async def _within_budgets(self, failure: Failure | None, state: AttemptState) -> Action:
+        """
+        Decide on *state*, and hold the call's estimated cost in its budgets; a target a
+        budget refuses is skipped (``over_budget``) and the core decides again without it.
+        """
+        accounting = self.executor.accounting
+        if accounting.keeper is None:  # no budgets: nothing to hold or refuse
+            return next_attempt(failure, state)
+        while True:
+            for target, why in self.refused.items():
+                if target not in state.request.refused:
+                    state = state.with_refused(target, why)
+            action = next_attempt(failure, state)
+            if isinstance(action, Call) and action.target == self.reserved_for:
+                return action  # decided again on the target it holds already
+            await accounting.settle(self.reservation, None)
+            self.reservation = self.reserved_for = None
+            if not isinstance(action, Call):
+                return action
+            held = await accounting.reserve(action.target, self.request, self.charge)
+            if not isinstance(held, Refusal):
+                self.reservation, self.reserved_for = held, action.target
+                return action
+            self.refused[action.target] = str(held)
+
+    async def _charge_latest(self) -> None:
+        """
+        Charge the budgets of the latest failed attempt (what its provider billed, if anything).
+        """
+        if self.unsettled is not None:
+            reservation, cost = self.unsettled
+            self.unsettled = None
+            self._alert(await self.executor.accounting.settle(reservation, cost))
+
+    def _alert(self, alerts: tuple[BudgetAlert, ...]) -> None:
+        """
+        Tell the observers about budget alerts this request's charges gave.
+        """
+        for alert in alerts:
+            self.executor._notify(attrs.evolve(alert, request_id=self.request_id))
 
     async def _give_up(self, action: GiveUp) -> NoReturn:
         """
@@ -792,6 +899,8 @@ class _Run:
         self.state = self.state.cancelled()
         with anyio.move_on_after(_CLEANUP_S, shield=True):
             await self._apply(self.state.updates)
+            await self.executor.accounting.settle(self.reservation, None)
+            self.reservation = self.reserved_for = None
 
     def _notice_tier(self, target: Target) -> None:
         previous, self.previous = self.previous, target.profile
@@ -841,7 +950,19 @@ class _Run:
             failure = cut_after_output(failure)
         executor._learn(failure, target)
         self._last_error = (exc, credential)
-        self._report(call, latency_s, None, failure)
+        # What the provider billed before the failure (a cut stream's usage so far).
+        usage = exc.usage if isinstance(exc, ProviderError) else None
+        cost = executor.accounting.record(
+            charge=self.charge,
+            attempt=call.state.attempts,
+            target=target,
+            usage=usage,
+            failure=failure,
+            latency_s=latency_s,
+        )
+        self.unsettled = (self.reservation, cost)
+        self.reservation = self.reserved_for = None
+        self._report(call, latency_s, None, failure, usage, cost)
         executor._notify(
             AttemptFailed(
                 number=call.state.attempts,
@@ -864,6 +985,7 @@ class _Run:
         """
         self.state = self.state.with_failure(failure).gave_up()
         await self._apply(self.state.updates)
+        await self._charge_latest()
         await self._save_session()
         reason = Reason(
             code=ReasonCode.STREAM_NOT_RESTARTED,
@@ -892,14 +1014,25 @@ class _Run:
         await self._apply(self.state.updates)
         await self._save_session()
         target = call.target
-        self._report(call, latency_s, first_token_s, None)
+        usage = response.usage
+        cost = executor.accounting.record(
+            charge=self.charge,
+            attempt=call.state.attempts,
+            target=target,
+            usage=usage,
+            latency_s=latency_s,
+        )
+        self._alert(await executor.accounting.settle(self.reservation, cost))
+        self.reservation = self.reserved_for = None
+        self._report(call, latency_s, first_token_s, None, usage, cost)
         executor._notify(
             AttemptSucceeded(
                 number=call.state.attempts,
                 target=target,
                 latency_s=latency_s,
                 first_token_s=first_token_s,
-                usage=response.usage,
+                usage=usage,
+                cost=cost,
                 request_id=self.request_id,
                 arm=self.arm,
             )
@@ -909,12 +1042,19 @@ class _Run:
             target=target,
             attempts=tuple(self.reports),
             state=self.state,
+            cost=cost,
             request_id=self.request_id,
             arm=self.arm,
         )
 
     def _report(
-        self, call: Call, latency_s: float, first_token_s: float | None, failure: Failure | None
+        self,
+        call: Call,
+        latency_s: float,
+        first_token_s: float | None,
+        failure: Failure | None,
+        usage: Usage | None = None,
+        cost: Cost | None = None,
     ) -> None:
         number = call.state.attempts
         self.reports.append(
@@ -929,6 +1069,8 @@ class _Run:
                 failure=failure,
                 params=self.requests[number].params if number in self.requests else {},
                 arm=self.arm,
+                usage=usage,
+                cost=cost,
             )
         )
 
@@ -1022,3 +1164,20 @@ def _stored_modes(
             else:
                 modes[stored.profile] = AuthMode.TOKEN
     return modes
+
+
+def _counters(store: StateStore, budgets: Sequence[Budget]) -> Counters | None:
+    """
+    *store*'s counters, where the budgets are kept; ``None`` when there are no budgets.
+
+    Raises:
+        ModelcfgError: There are budgets and *store* keeps no counters.
+    """
+    if not budgets:
+        return None
+    if not isinstance(store, CounterStore):
+        raise ModelcfgError(
+            f"Budgets are kept in the state store's counters, and {store!r} has none: "
+            "use a store from modelcfg.stores (memory, SQLite or Redis)."
+        )
+    return store

@@ -11,6 +11,7 @@ import attrs
 
 from modelcfg._config._schema import AuthMode
 from modelcfg._config._wire_params import ParamProblem
+from modelcfg._core._cost import ZERO_COST, Cost
 from modelcfg._core._failures import Failure
 from modelcfg._core._reasons import Reason
 from modelcfg._core._state import AttemptState, SessionState
@@ -20,6 +21,7 @@ from modelcfg._messages import (
     Usage,
 )
 from modelcfg.typing import JSON
+from modelcfg.usage._budgets import BudgetAlert
 
 # --- what the host sees ---------------------------------------------------------------------
 
@@ -42,6 +44,12 @@ class AttemptReport:
             spells them (see :class:`~modelcfg.ParamPlan`); a fallback model may get
             other ones than the primary.
         arm: The experiment arm of the request, ``experiment:arm``, when it is in one.
+        usage: The tokens the provider reported for it: the answer's, or what a
+            failed or interrupted attempt was billed; ``None`` when it reported none.
+        cost: What the attempt cost at the catalog's prices: zero for an error
+            response without usage (not billed), unknown when usage that may have
+            been billed was not reported (a timeout, a cut stream); ``None`` only for
+            reports made without accounting.
     """
 
     number: int
@@ -54,6 +62,8 @@ class AttemptReport:
     failure: Failure | None = None
     params: Mapping[str, JSON] = attrs.field(factory=dict, hash=False)
     arm: str | None = None
+    usage: Usage | None = None
+    cost: Cost | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -66,19 +76,33 @@ class Completion:
         target: The model and profile that answered.
         attempts: Every attempt, failed ones first, the successful one last.
         state: The final decision state (history, session, health snapshot).
+        cost: What the answer cost at the catalog's prices (``Cost.total`` is
+            ``None`` when a price, or the usage itself, is unknown).
         request_id: The request's id, also on every event and log record about it.
         arm: The experiment arm of the request, ``experiment:arm``, when it is in one.
 
-    Only the successful attempt's usage counts: failed attempts are never billed
-    as completions.
+    ``usage`` and ``cost`` are the answering attempt's; failed attempts that were
+    billed anyway are in ``attempts``, and :attr:`spent` adds them up.
     """
 
     response: ChatResponse
     target: Target
     attempts: tuple[AttemptReport, ...]
     state: AttemptState = attrs.field(repr=False)
+    cost: Cost | None = None
     request_id: str = ""
     arm: str | None = None
+
+    @property
+    def spent(self) -> Cost:
+        """
+        What the whole request cost: the answer and every failed attempt that was billed.
+        """
+        total = ZERO_COST
+        for attempt in self.attempts:
+            if attempt.cost is not None:
+                total += attempt.cost
+        return total
 
     @property
     def model(self) -> ModelRef:
@@ -175,6 +199,7 @@ class AttemptSucceeded:
     latency_s: float
     first_token_s: float | None
     usage: Usage
+    cost: Cost | None = None
     request_id: str = ""
     arm: str | None = None
 
@@ -226,6 +251,7 @@ ExecutorEvent: TypeAlias = (
     | RequestGaveUp
     | TierChanged
     | ParamsDropped
+    | BudgetAlert
 )
 """Everything an observer may be told."""
 

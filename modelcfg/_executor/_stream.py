@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import anyio
+import attrs
 
 from modelcfg._core._failures import Failure
 from modelcfg._executor._reports import Completion, StreamRestarted
@@ -181,7 +182,8 @@ class StreamingCompletion:
             self.completion = await run.succeeded(
                 call, response, latency, first_token_s=first_token
             )
-            yield end
+            # The end the caller sees carries the answer's cost too.
+            yield attrs.evolve(end, cost=self.completion.cost)
             return
         raise interrupted from run.last_exception()
 

@@ -15,7 +15,7 @@ from modelcfg._core._redact import redact
 from modelcfg.exceptions import ModelcfgError
 
 if TYPE_CHECKING:
-    pass
+    from modelcfg._messages import Usage
 
 
 _MAX_BODY: Final = 65_536
@@ -31,7 +31,11 @@ class ProviderError(ModelcfgError):
     Attributes:
         provider: The adapter's name (``openai``, ``anthropic``, ...).
         model: The provider's model id the call was for.
+        usage: The tokens the provider reported before the call failed (a cut
+            stream's usage so far), which it bills; ``None`` when it reported none.
     """
+
+    usage: Usage | None = None
 
     def __init__(self, message: str, *, provider: str, model: str | None = None) -> None:
         self.provider = provider

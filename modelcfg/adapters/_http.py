@@ -41,12 +41,14 @@ from modelcfg._messages import (
     ChatResponse,
     StreamEnd,
     StreamEvent,
+    Usage,
 )
 from modelcfg.adapters._classify import ErrorTable, classify
 from modelcfg.adapters._errors import (
     _MAX_BODY,
     FirstTokenTimeoutError,
     MalformedResponseError,
+    ProviderError,
     ProviderHTTPError,
     ProviderStreamError,
     StreamInterruptedError,
@@ -505,6 +507,9 @@ class EventStep(Protocol):
 
     def finish(self, reason: Literal["cut", "stalled"]) -> tuple[StreamEvent, ...]: ...
 
+    @property
+    def reported_usage(self) -> Usage | None: ...
+
 
 @attrs.frozen(kw_only=True)
 class _SSEStep:
@@ -535,12 +540,50 @@ class _SSEStep:
     def finish(self, reason: Literal["cut", "stalled"]) -> tuple[StreamEvent, ...]:
         return self.cell[0][1].finish(reason)
 
+    @property
+    def reported_usage(self) -> Usage | None:
+        return self.cell[0][1].reported_usage
+
 
 def _sse_step(parser: StreamParser, max_event_bytes: int | None = None) -> _SSEStep:
     return _SSEStep(cell=[(SSEDecoder(max_event_bytes=max_event_bytes), parser)])
 
 
 async def pump_events(
+    source: AsyncIterator[object],
+    step: EventStep,
+    *,
+    provider: str,
+    model: str,
+    deadline: float | None,
+    limits: CallLimits,
+    secrets: tuple[str, ...] = (),
+) -> AsyncGenerator[StreamEvent, None]:
+    """
+    Read *source* under the first-token and idle limits and yield stream events
+    (:func:`_pump`); a provider error raised on the way carries the usage the stream
+    reported before it (``error.usage``), since the provider bills it.
+    """
+    pumped = _pump(
+        source,
+        step,
+        provider=provider,
+        model=model,
+        deadline=deadline,
+        limits=limits,
+        secrets=secrets,
+    )
+    try:
+        async with contextlib.aclosing(pumped) as events:
+            async for event in events:
+                yield event
+    except ProviderError as exc:
+        if exc.usage is None:
+            exc.usage = step.reported_usage
+        raise
+
+
+async def _pump(
     source: AsyncIterator[object],
     step: EventStep,
     *,

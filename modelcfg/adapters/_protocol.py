@@ -17,6 +17,7 @@ from modelcfg._messages import (
     ChatRequest,
     ChatResponse,
     StreamEvent,
+    Usage,
 )
 from modelcfg.adapters._sse import SSEEvent
 
@@ -171,6 +172,13 @@ class StreamParser(Protocol):
     def finish(self, reason: Literal["cut", "stalled"]) -> tuple[StreamEvent, ...]:
         """
         End the stream: return the closing :class:`StreamEnd` or raise if unfinished.
+        """
+        ...
+
+    @property
+    def reported_usage(self) -> Usage | None:
+        """
+        The usage the stream reported so far (billed even if it fails now), or ``None``.
         """
         ...
 

@@ -209,6 +209,13 @@ class AnthropicStreamParser:
         """
         return self.stop_reason is not None
 
+    @property
+    def reported_usage(self) -> Usage | None:
+        """
+        The usage so far: the input tokens from ``message_start``, later the output too.
+        """
+        return None if self.usage.is_empty else self.usage
+
     def _end(self) -> StreamEnd:
         return StreamEnd(
             finish_reason=self.stop_reason,

@@ -40,6 +40,7 @@ from modelcfg._messages import (
     StreamEvent,
     TextDelta,
     ToolCallDelta,
+    Usage,
 )
 from modelcfg.adapters._classify import ERROR_TABLE, ErrorTable, classify
 from modelcfg.adapters._errors import FirstTokenTimeoutError, MalformedResponseError
@@ -119,6 +120,11 @@ class _AutoStep:
     def finish(self, reason: Literal["cut", "stalled"]) -> tuple[StreamEvent, ...]:
         parser = self.cell[0] or OpenAIStreamParser(provider=self.provider)
         return parser.finish(reason)
+
+    @property
+    def reported_usage(self) -> Usage | None:
+        parser = self.cell[0]
+        return None if parser is None else parser.reported_usage
 
 
 async def _close(thing: object) -> None:

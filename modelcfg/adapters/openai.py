@@ -63,18 +63,22 @@ def _finish(reason: object) -> str | None:
 
 def openai_usage(payload: object) -> Usage:
     """
-    Read an OpenAI ``usage`` object; cached prompt tokens are counted apart.
+    Read an OpenAI ``usage`` object; cached prompt tokens are counted apart, and
+    reasoning tokens (``completion_tokens_details``) as the part of the output they are.
     """
     usage = as_object(payload)
     details = as_object(usage.get("prompt_tokens_details"))
     cached = as_int(details.get("cached_tokens"))
     written = as_int(details.get("cache_write_tokens"))
     prompt = as_int(usage.get("prompt_tokens"))
+    output = as_int(usage.get("completion_tokens"))
+    reasoning = as_int(as_object(usage.get("completion_tokens_details")).get("reasoning_tokens"))
     return Usage(
         input_tokens=max(prompt - cached - written, 0),
-        output_tokens=as_int(usage.get("completion_tokens")),
+        output_tokens=output,
         cache_read_tokens=cached,
         cache_write_tokens=written,
+        reasoning_tokens=min(reasoning, output),
     )
 
 
@@ -140,6 +144,13 @@ class OpenAIStreamParser:
         Whether a finish reason was seen, so the answer is complete.
         """
         return self.finish_reason is not None
+
+    @property
+    def reported_usage(self) -> Usage | None:
+        """
+        The usage chunk's usage, once it came (OpenAI sends it last).
+        """
+        return self.usage
 
     def _end(self) -> tuple[Self, tuple[StreamEvent, ...]]:
         end = StreamEnd(

@@ -41,6 +41,7 @@ from modelcfg.adapters import (
     StreamInterruptedError,
 )
 from modelcfg.adapters._sse import SSEEvent
+from modelcfg.adapters.openai import openai_usage
 from modelcfg.typing import JSON
 
 pytestmark = pytest.mark.anyio
@@ -322,6 +323,20 @@ def test_parse_response_text_usage_and_ids() -> None:
         model="gpt-4o-2024-08-06",
         provider_request_id="req_123",
     ) == ADAPTER.parse_response(response)
+
+
+@pytest.mark.parametrize(
+    ("details", "reasoning"),
+    [({"reasoning_tokens": 300}, 300), ({"reasoning_tokens": 900}, 500), ({}, 0), (None, 0)],
+    ids=["reported", "clamped-to-output", "absent", "null"],
+)
+def test_reasoning_tokens_are_read_as_part_of_the_output(details: JSON, reasoning: int) -> None:
+    """completion_tokens_details.reasoning_tokens becomes reasoning_tokens, never above the output."""
+    usage = openai_usage(
+        {"prompt_tokens": 10, "completion_tokens": 500, "completion_tokens_details": details}
+    )
+
+    assert Usage(input_tokens=10, output_tokens=500, reasoning_tokens=reasoning) == usage
 
 
 def test_parse_response_tool_calls() -> None:

@@ -185,6 +185,8 @@ def test_no_command_ever_prints_a_stored_secret(
         ["experiments", "report", "no-such-tally.json"],
         ["demo"],
         ["demo", "--json"],
+        ["usage", "--chart"],
+        ["usage", "--json"],
         ["login", "openai", "--oauth"],
         ["logout", "openai:nosuch"],
     ]
@@ -253,5 +255,6 @@ def test_command_paths_cover_every_command() -> None:
         ("experiments", "show"),
         ("experiments", "assign"),
         ("experiments", "report"),
+        ("usage",),
         ("demo",),
     } == leaf_commands(paths)

@@ -28,6 +28,7 @@ from modelcfg import (
 from modelcfg._cli import main
 from modelcfg._executor._tally import merged
 from modelcfg.testing import ScriptedTransport
+from modelcfg.usage import GroupBy, MemoryLedger
 
 HELLO = ChatRequest(messages=[Message(role="user", content="Hi")])
 CONFIG = {
@@ -183,3 +184,31 @@ async def test_the_report_compares_the_arms(tmp_path: Path) -> None:
     }
     assert 1.0 == rows["tone:precise"]["successRate"]
     assert rows["tone:control"]["costUsd"] is not None
+
+
+@pytest.mark.anyio
+async def test_the_usage_ledger_records_the_arm_of_every_attempt() -> None:
+    """With a ledger, every attempt's record names its arm, so `modelcfg usage --by arm` compares them."""
+    ledger = MemoryLedger()
+    transport = ScriptedTransport([answer], repeat_last=True)
+
+    async def no_wait(_delay: float) -> None:
+        """Returns at once."""
+
+    async with httpx.AsyncClient(transport=transport) as client:
+        executor = Executor.from_config(
+            load_config(CONFIG),
+            client=client,
+            credentials=StaticCredentials({"openai:default": "sk-test"}),
+            ledger=ledger,
+            sleep=no_wait,
+            clock=lambda: 1_800_000_000.0,
+        )
+        arms = {s: (await executor.complete(HELLO, session_id=s)).arm for s in SESSIONS}
+    records = ledger.records()
+    report = ledger.report(since_at=0, until_at=2e9, by=GroupBy.ARM)
+
+    assert {(r.session, r.arm) for r in records} == set(arms.items())
+    assert {arm: list(arms.values()).count(arm) for arm in set(arms.values())} == {
+        row.key: row.requests for row in report.rows
+    }

@@ -8,6 +8,7 @@ signature fails type checking before it surprises a user.
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from typing import assert_never, assert_type
 
 import httpx
@@ -32,6 +33,7 @@ from modelcfg import (
     Routes,
     Selection,
     StaticCredentials,
+    Usage,
     build_routes,
     catalog_for,
     curated_catalog,
@@ -58,6 +60,25 @@ from modelcfg.stores import (
 )
 from modelcfg.testing import FakeClock, ScriptedTransport
 from modelcfg.typing import CounterStore, StateStore
+from modelcfg.usage import (
+    Budget,
+    BudgetAlert,
+    BudgetKeeper,
+    BudgetPeriod,
+    BudgetScope,
+    Cost,
+    GroupBy,
+    MemoryLedger,
+    Rates,
+    Refusal,
+    ReportRow,
+    Spender,
+    SQLiteLedger,
+    TokenKind,
+    UsageLedger,
+    cost_of,
+    format_usd,
+)
 
 
 def values() -> None:
@@ -201,3 +222,31 @@ async def with_test_doubles(cfg: Config) -> str:
     assert_type(clock.sleeps, list[float])
     clock.advance(1.0)
     return answer.text + str(clock())
+
+
+async def with_usage(cfg: Config, path: str) -> str:
+    rates = Rates.of(cfg.agent.models[ModelRef.parse("openai/gpt-5.2")].pricing)
+    cost = cost_of(Usage(input_tokens=10, output_tokens=5), rates)
+    assert_type(cost.total, Decimal | None)
+    assert_type(cost.unpriced, frozenset[TokenKind])
+    budget = Budget(
+        name="daily", scope=BudgetScope.TOTAL, limit_usd="1", period=BudgetPeriod.parse("day")
+    )
+    keeper = BudgetKeeper([budget], MemoryStateStore())
+    held = await keeper.reserve(Spender(model=ModelRef.parse("openai/gpt-5.2")), cost)
+    if isinstance(held, Refusal):
+        return str(held)
+    alerts = await keeper.settle(held, cost)
+    assert_type(alerts, tuple[BudgetAlert, ...])
+    with SQLiteLedger(path) as ledger:
+        async with httpx.AsyncClient() as client:
+            executor = Executor.from_config(cfg, client=client, ledger=ledger)
+            answer = await executor.complete(
+                ChatRequest(messages=[Message(role="user", content="x")]), api_key_id="team-a"
+            )
+        assert_type(answer.cost, Cost | None)
+        assert_type(answer.spent, Cost)
+        report = ledger.report(since_at=0.0, until_at=1e10, by=GroupBy.MODEL)
+    assert_type(report.rows, tuple[ReportRow, ...])
+    ledger_type: UsageLedger = MemoryLedger()
+    return format_usd(report.total.cost_usd) + repr(ledger_type)
