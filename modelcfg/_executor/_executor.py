@@ -29,6 +29,7 @@ import httpx
 from modelcfg._config._param_plan import Arm, Experiment, ParamResolver, PresetRoute
 from modelcfg._config._params import Preset
 from modelcfg._config._schema import AuthMode, Config
+from modelcfg._config._wire_params import ParamPlan
 from modelcfg._core._actions import Action, Call, GiveUp
 from modelcfg._core._budget import Budget
 from modelcfg._core._cost import Cost
@@ -38,7 +39,7 @@ from modelcfg._core._health import ClaimProbe, HealthState, HealthUpdate, ProbeC
 from modelcfg._core._reasons import Reason, ReasonCode
 from modelcfg._core._routing import needs_of
 from modelcfg._core._state import AttemptState, RequestNeeds, Routes, SessionState
-from modelcfg._core._values import FallbackChain, ProfileId, Selection, Target
+from modelcfg._core._values import FallbackChain, ModelRef, ProfileId, Selection, Target
 from modelcfg._executor._credentials import CredentialSource, StoreCredentials
 from modelcfg._executor._reports import (
     AttemptFailed,
@@ -610,6 +611,7 @@ class _Run:
         self.arm: str | None = None
         self.session_params: Mapping[str, JSON] = {}
         self.requests: dict[int, ChatRequest] = {}
+        self.plans: dict[ModelRef, ParamPlan] = {}
 
     def last_exception(self) -> BaseException | None:
         """
@@ -730,18 +732,11 @@ class _Run:
         """
         executor, request = self.executor, self.request
         number = call.state.attempts
-        if executor.params is None:
+        target = call.target
+        plan = self._plan(target)
+        if plan is None:
             self.requests[number] = request
             return
-        target = call.target
-        plan = executor.params.plan(
-            target.model,
-            preset=self.preset,
-            preset_via=self.preset_via,
-            session=self.session_params,
-            request=request.params,
-            default_max_tokens=executor._default_max_tokens(target),
-        )
         if plan.refused:
             self.state = call.state
             await self.cancelled()
@@ -761,10 +756,35 @@ class _Run:
                     request_id=self.request_id,
                 )
             )
-        wire = dict(plan.wire)
-        self.requests[number] = (
-            request if wire == request.params else attrs.evolve(request, params=wire)
-        )
+        self.requests[number] = self._with_params(plan.wire)
+
+    def _plan(self, target: Target) -> ParamPlan | None:
+        """
+        The parameters *target*'s model gets in this request (worked out once per model),
+        or ``None`` when the executor has no parameter configuration.
+        """
+        executor = self.executor
+        if executor.params is None:
+            return None
+        plan = self.plans.get(target.model)
+        if plan is None:
+            plan = self.plans[target.model] = executor.params.plan(
+                target.model,
+                preset=self.preset,
+                preset_via=self.preset_via,
+                session=self.session_params,
+                request=self.request.params,
+                default_max_tokens=executor._default_max_tokens(target),
+            )
+        return plan
+
+    def _with_params(self, wire: Mapping[str, JSON]) -> ChatRequest:
+        """
+        The request with *wire* as its parameters.
+        """
+        request = self.request
+        params = dict(wire)
+        return request if params == request.params else attrs.evolve(request, params=params)
 
     async def _within_budgets(self, failure: Failure | None, state: AttemptState) -> Action:
         """
@@ -785,7 +805,10 @@ class _Run:
             self.reservation = self.reserved_for = None
             if not isinstance(action, Call):
                 return action
-            held = await accounting.reserve(action.target, self.request, self.charge)
+            # Estimated with the parameters that model would get (its max_tokens, say).
+            sent = self._plan(action.target)
+            request = self.request if sent is None else self._with_params(sent.wire)
+            held = await accounting.reserve(action.target, request, self.charge)
             if not isinstance(held, Refusal):
                 self.reservation, self.reserved_for = held, action.target
                 return action
