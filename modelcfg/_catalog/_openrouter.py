@@ -159,7 +159,7 @@ def info_from_openrouter(
         fields["temperature"] = "temperature" in names
         fields["structured_output"] = "structured_outputs" in names
         fields["reasoning"] = bool(names & _REASONING)
-        fields["supported_parameters"] = frozenset(names)
+        fields["supported_parameters"] = frozenset(name for name in names if name.strip())
 
     defaults = record.get("default_parameters")
     if _is_object(defaults):

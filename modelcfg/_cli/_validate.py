@@ -24,8 +24,11 @@ from modelcfg._cli._common import (
     positive_seconds,
 )
 from modelcfg._cli._creds import auth_order, can_refresh, keyless, login_command, resolve
+from modelcfg._config._param_plan import ParamResolver
+from modelcfg._config._params import ParamsPolicy
 from modelcfg._config._plan import catalog_for
 from modelcfg._config._schema import Config, WireFormat
+from modelcfg._config._wire_params import ParamProblemKind
 from modelcfg._core._values import ModelRef
 from modelcfg.auth import StoredProfile
 from modelcfg.auth._resolve import unusable_reason
@@ -99,6 +102,7 @@ def _dry_run(context: Context, config: Config) -> list[Finding]:
             )
         )
     catalog = catalog_for(config, curated=curated_catalog())
+    params = ParamResolver(config, catalog)
     checked: dict[str, list[Finding]] = {}
     for ref, where in _chain_members(config):
         subject = f"{ref} ({where})"
@@ -123,7 +127,32 @@ def _dry_run(context: Context, config: Config) -> list[Finding]:
                     message="this image-chain model is not known to take image input",
                 )
             )
+        findings += _params_findings(params, ref, subject)
     return findings
+
+
+def _params_findings(params: ParamResolver, ref: ModelRef, subject: str) -> list[Finding]:
+    """
+    What the configured parameters come to on *ref*: each one it does not take is a
+    warning (dropped or passed), or a problem under ``paramsPolicy: "error"``.
+    """
+    plan = params.plan(ref)
+    found = [p for p in plan.problems if p.kind is not ParamProblemKind.SUPERSEDED]
+    if not found:
+        return []
+    verb = {
+        ParamsPolicy.DROP: "dropped",
+        ParamsPolicy.ERROR: "refused",
+        ParamsPolicy.PASS: "sent although not taken",
+    }[plan.policy]
+    return [
+        Finding(
+            level="problem" if plan.refused else "warning",
+            subject=subject,
+            message=f"parameter {p.line()} ({verb}; see `modelcfg params explain {ref}`)",
+        )
+        for p in found
+    ]
 
 
 def _provider_findings(context: Context, config: Config, provider: str) -> list[Finding]:

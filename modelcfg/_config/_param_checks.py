@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from modelcfg._config._param_plan import NO_PRESET, presets_of
 from modelcfg._config._params import PRESET_NAME, RESERVED_PARAMS, SYNONYMS, value_problem
 from modelcfg._config._problems import at_path, did_you_mean, key_path
+from modelcfg._config._providers import BUILTIN_PROVIDERS
 from modelcfg._config._schema import Config
 
 __all__ = ["check_params", "params_sections"]
@@ -50,7 +51,35 @@ def check_params(config: Config) -> list[str]:
     """
     Every problem with *config*'s parameters, presets and experiments, as ``"$.path: message"``.
     """
-    return [*_values(config), *_alias_params(config), *_presets(config), *_experiments(config)]
+    return [
+        *_values(config),
+        *_alias_params(config),
+        *_presets(config),
+        *_experiments(config),
+        *_builtin_entries(config),
+    ]
+
+
+def _builtin_entries(config: Config) -> list[str]:
+    """
+    A ``providers`` entry for a built-in provider, without its own ``baseUrl``, keeps
+    the built-in URL: so it must keep the built-in wire format too (``api`` defaults
+    to ``openai``, which would send OpenAI requests to Anthropic's URL).
+    """
+    errors = []
+    for provider, settings in config.providers.items():
+        builtin = BUILTIN_PROVIDERS.get(provider)
+        if builtin is None or settings.base_url is not None or settings.api == builtin.api:
+            continue
+        errors.append(
+            at_path(
+                f"{key_path('$.providers', provider)}.api",
+                f"the built-in {provider!r} provider speaks {builtin.api.value!r}, not "
+                f'{settings.api.value!r}: write "api": "{builtin.api.value}" (or give '
+                "a baseUrl for another server)",
+            )
+        )
+    return errors
 
 
 def _values(config: Config) -> list[str]:

@@ -335,9 +335,21 @@ class Config:
     def provider(self, provider_id: str) -> ProviderConfig | None:
         """
         The provider's settings: the configured entry, else the built-in one, else ``None``.
+
+        An entry for a built-in provider that leaves ``baseUrl`` (and ``apiKeyEnv``)
+        out keeps the built-in ones: ``None`` means the built-in default, so an entry
+        that only adds ``params`` or ``headers`` still reaches the provider.
         """
         key = _canonical(provider_id)
-        return self.providers.get(key) or _BUILTIN_CONFIGS.get(key)
+        entry = self.providers.get(key)
+        builtin = _BUILTIN_CONFIGS.get(key)
+        if entry is None or builtin is None or entry.base_url is not None:
+            return entry or builtin
+        return attrs.evolve(
+            entry,
+            base_url=builtin.base_url,
+            api_key_env=entry.api_key_env or builtin.api_key_env,
+        )
 
     def aliases(self) -> Mapping[str, ModelRef]:
         """

@@ -293,3 +293,24 @@ def test_credentials_in_any_layer_are_refused_unechoed(data: dict[str, Any]) -> 
 
     assert "credentials do not belong in the config" in str(caught.value)
     assert "DO-NOT-LEAK" not in str(caught.value)
+
+
+def test_a_built_in_providers_entry_keeps_its_url_and_keys() -> None:
+    """An entry that only adds params to a built-in provider keeps its base URL and key variables."""
+    loaded = load_config({"providers": {"anthropic": {"api": "anthropic", "params": {"top_k": 5}}}})
+    settings = loaded.provider("anthropic")
+
+    assert settings is not None
+    assert ("https://api.anthropic.com", ("ANTHROPIC_API_KEY",), {"top_k": 5}) == (
+        settings.base_url,
+        settings.api_key_env,
+        dict(settings.params),
+    )
+
+
+def test_a_built_in_providers_entry_must_keep_its_wire() -> None:
+    """Leaving out api on a built-in Anthropic entry is refused: it would speak OpenAI's wire there."""
+    with pytest.raises(
+        ConfigError, match=r"\$\.providers\.anthropic\.api: the built-in 'anthropic'"
+    ):
+        load_config({"providers": {"anthropic": {"params": {"top_k": 5}}}})

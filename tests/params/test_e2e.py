@@ -412,3 +412,20 @@ def test_the_sync_client_takes_a_preset() -> None:
     assert {"model": "gpt-4o", "messages": MESSAGES, "temperature": 0.2} == body(
         transport.requests[0]
     )
+
+
+async def test_provider_params_reach_the_built_in_providers_own_url() -> None:
+    """Provider-level params on a built-in provider's entry are sent to its built-in URL."""
+    transport = ScriptedTransport([anthropic_answer("claude-sonnet-4-5")])
+    config = load_config(
+        {
+            "providers": {"anthropic": {"api": "anthropic", "params": {"max_tokens": 333}}},
+            "agent": {"model": {"primary": "anthropic/claude-sonnet-4-5"}},
+        }
+    )
+    async with httpx.AsyncClient(transport=transport) as client:
+        executor = Executor.from_config(config, client=client, credentials=KEYS)
+        await executor.complete(HELLO)
+
+    assert "https://api.anthropic.com/v1/messages" == str(transport.requests[0].url)
+    assert 333 == body(transport.requests[0])["max_tokens"]
