@@ -154,7 +154,8 @@ def info_from_openrouter(
 
     params = record.get("supported_parameters")
     if isinstance(params, list):
-        names = {p for p in params if isinstance(p, str)}
+        # A blank or white-space name names no parameter (a listing's slip, not a record's end).
+        names = {p.strip() for p in params if isinstance(p, str) and p.strip()}
         fields["tools"] = "tools" in names
         fields["temperature"] = "temperature" in names
         fields["structured_output"] = "structured_outputs" in names
