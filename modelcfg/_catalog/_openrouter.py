@@ -154,12 +154,13 @@ def info_from_openrouter(
 
     params = record.get("supported_parameters")
     if isinstance(params, list):
-        names = {p for p in params if isinstance(p, str)}
+        # A blank or white-space name names no parameter (a listing's slip, not a record's end).
+        names = {p.strip() for p in params if isinstance(p, str) and p.strip()}
         fields["tools"] = "tools" in names
         fields["temperature"] = "temperature" in names
         fields["structured_output"] = "structured_outputs" in names
         fields["reasoning"] = bool(names & _REASONING)
-        fields["supported_parameters"] = frozenset(name for name in names if name.strip())
+        fields["supported_parameters"] = frozenset(names)
 
     defaults = record.get("default_parameters")
     if _is_object(defaults):

@@ -1026,3 +1026,12 @@ def test_importing_catalog_loads_no_data_and_no_cattrs() -> None:
     nothing: list[str] = []
 
     assert str(nothing) == result.stdout.strip()
+
+
+def test_blank_supported_parameters_are_ignored() -> None:
+    """A listing's blank parameter name is dropped, and the record still normalises."""
+    normalised = info_from_openrouter(
+        {"id": "vendor/model", "supported_parameters": ["", " tools "]}
+    )
+
+    assert (frozenset({"tools"}), True) == (normalised.supported_parameters, normalised.tools)
