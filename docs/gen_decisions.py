@@ -54,17 +54,18 @@ def render_policy_markdown(policy: Policy | None = None) -> str:
     for kind in FailureKind:
         rule = policy.rule_for(kind)
         marked = rule.mark is not Mark.NONE
-        repeats = (
-            f"x{rule.escalation:g} up to {_seconds(rule.max_window_s)}"
-            if marked and rule.escalation > 1
-            else "-"
-        )
+        if marked and rule.steps:
+            repeats = "steps " + " / ".join(_seconds(step) for step in rule.steps)
+        elif marked and rule.escalation > 1:
+            repeats = f"x{rule.escalation:g} up to {_seconds(rule.max_window_s)}"
+        else:
+            repeats = "-"
         retries = f"{rule.retries} retries" if rule.retries else "-"
         cells = [
             f"`{kind.value}`",
             rule.mark.value if marked else "-",
             rule.scope.value.replace("_", "+") if marked else "-",
-            _seconds(rule.window_s) if marked else "-",
+            _seconds(rule.window_for(1)) if marked else "-",
             repeats,
             "honoured" if rule.honour_retry_after else "-",
             retries,

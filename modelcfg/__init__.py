@@ -129,6 +129,7 @@ if _TYPE_CHECKING:
         replay,
         steps_to_json,
     )
+    from modelcfg._core._routing import estimate_tokens, needs_of
     from modelcfg._core._state import (
         AttemptRecord,
         AttemptState,
@@ -287,12 +288,14 @@ __all__ = [
     "default_cache_path",
     "dump_config",
     "dump_state",
+    "estimate_tokens",
     "fetch_models",
     "legacy_keys",
     "load_config",
     "load_config_file",
     "load_state",
     "migrate_config",
+    "needs_of",
     "next_attempt",
     "parse_listing",
     "redact",
@@ -352,6 +355,7 @@ _LAZY_BY_MODULE: dict[str, tuple[str, ...]] = {
     "modelcfg._core._health": ("HealthState",),
     "modelcfg._core._policy": ("DEFAULT_RULES", "KindRule", "Policy"),
     "modelcfg._core._reasons": ("Reason", "ReasonCode", "Skip", "SkipCode"),
+    "modelcfg._core._routing": ("estimate_tokens", "needs_of"),
     "modelcfg._core._redact": ("redact",),
     "modelcfg._core._replay": ("render_steps", "replay", "steps_to_json"),
     "modelcfg._core._state": (

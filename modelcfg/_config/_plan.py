@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from modelcfg._catalog._catalog import ModelCatalog
-from modelcfg._catalog._records import CatalogSource, ModelInfo
+from modelcfg._catalog._records import CatalogSource, Modality, ModelInfo
 from modelcfg._config._problems import at_path, key_path
 from modelcfg._config._schema import Config
 from modelcfg._core._decide import rotation_order
@@ -60,10 +60,22 @@ def traits_of(info: ModelInfo) -> ModelTraits:
     """
     What the decision core needs to know of a model record.
     """
+    pricing = info.pricing
+    modalities_known = len(info.input) > 1  # text-only is also what an unknown record says
     return ModelTraits(
         context_window=info.context_window,
         image_input=info.image_input,
         max_output_tokens=info.max_output_tokens,
+        tools=info.tools,
+        streaming=info.streaming,
+        pdf_input=(Modality.PDF in info.input) if modalities_known else None,
+        audio_input=(Modality.AUDIO in info.input) if modalities_known else None,
+        json_output=True if info.structured_output else None,
+        schema_output=info.structured_output,
+        reasoning=info.reasoning,
+        input_modalities_known=modalities_known,
+        input_price=pricing.input if pricing is not None else None,
+        output_price=pricing.output if pricing is not None else None,
     )
 
 

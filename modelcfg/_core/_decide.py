@@ -16,6 +16,7 @@ from modelcfg._core._failures import Failure, FailureKind
 from modelcfg._core._health import ClaimProbe, HealthState, ProbeClaim
 from modelcfg._core._policy import KindRule, Mark
 from modelcfg._core._reasons import Reason, ReasonCode, Skip, SkipCode, format_clock
+from modelcfg._core._routing import unmet_need
 from modelcfg._core._state import AttemptState, _ModelPlan
 from modelcfg._core._values import ModelRef, ProfileId, Target
 from modelcfg.exceptions import InvalidStateError
@@ -163,15 +164,11 @@ def _after_failure(state: AttemptState, failure: Failure) -> Action:
         )
     # Special case: an overflow rules out this model and every model not known to be larger.
     if kind is FailureKind.CONTEXT_OVERFLOW:
+        # With this model's window unknown, later candidates stay in play unless they
+        # are known to be no larger than a floor already learnt in this request.
         window = routes.traits_for(target.model).context_window
-        if window is None:
-            return _give_up(
-                state,
-                ReasonCode.NO_LARGER_CONTEXT,
-                f"the prompt does not fit {target.model}, whose context window is unknown, "
-                "so no other model is known to be larger",
-            )
-        state = state.with_context_floor(max(window, state.context_floor or 0))
+        if window is not None:
+            state = state.with_context_floor(max(window, state.context_floor or 0))
 
     if state.attempts >= policy.max_attempts:
         return _give_up(
@@ -196,9 +193,11 @@ def _retry(state: AttemptState, failure: Failure, rule: KindRule) -> Call | None
     assert target is not None
     now = state.now
     health = state.health
-    if health.blocked_until(target, now) is not None or target in state.request.refused:
-        return None  # Blocked (a circuit opened, a window started) or refused: move on.
+    if health.blocked_until(target, now) is not None:
+        return None  # A circuit opened or a window started: let rotation or fallback try.
     request = state.request
+    if target.profile in request.unavailable or target in request.refused:
+        return None  # Its credential went missing, or a budget refused it: skipped from now on.
     policy = request.routes.policy
     delay = policy.backoff_s(state.target_failures, jitter_unit(request.seed, state.attempts))
     if rule.honour_retry_after and failure.retry_after_s is not None:
@@ -273,18 +272,36 @@ def _move_on(state: AttemptState, failure: Failure | None, rule: KindRule | None
                 )
             )
             continue
+        unmet = unmet_need(request.needs, plan.traits)
+        if unmet is not None:
+            # Special case: the model is known to lack something the request needs.
+            skips.append(Skip(model=model, code=unmet[0], detail=unmet[1]))
+            continue
         targets, pinned = _ordered_targets(state, model, plan)
         for target in targets:
             if same_model and target.profile in tried:
                 continue
-            refused = request.refused.get(target)
-            if refused is not None:
-                # Special case: the shell refused the target before its call (a budget).
+            # Special case: a profile without a credential is no provider failure; it is
+            # skipped with what to set, never called (not even when pinned) nor waited for.
+            missing = request.unavailable.get(target.profile)
+            if missing is not None:
                 skips.append(
                     Skip(
                         model=model,
                         profile=target.profile,
-                        code=SkipCode.OVER_BUDGET,
+                        code=SkipCode.NO_CREDENTIAL,
+                        detail=missing,
+                    )
+                )
+                continue
+            refused = request.refused.get(target)
+            if refused is not None:
+                # Special case: the shell refused the target before its call (a spend budget).
+                skips.append(
+                    Skip(
+                        model=model,
+                        profile=target.profile,
+                        code=SkipCode.OVER_SPEND_LIMIT,
                         detail=refused,
                     )
                 )
@@ -313,7 +330,7 @@ def _move_on(state: AttemptState, failure: Failure | None, rule: KindRule | None
         for profile in state.tried:
             target = Target(model=current.model, profile=profile)
             same = target == current
-            if (same and not again) or target in state.request.refused:
+            if (same and not again) or profile in request.unavailable or target in request.refused:
                 continue
             blocked = health.blocked_until(target, now)
             if blocked is not None:
@@ -353,9 +370,15 @@ def _chosen(
         message = f"{_words(failure.kind)} with {failed.profile}: next profile {target.profile}"
     elif failure.kind is FailureKind.CONTEXT_OVERFLOW:
         code = ReasonCode.LARGER_CONTEXT
-        message = (
-            f"the prompt did not fit {failed.model}: {target.model} has a larger context window"
-        )
+        if state.context_floor is None:
+            message = (
+                f"the prompt did not fit {failed.model}, whose context window is unknown: "
+                f"trying {target.model}, which is not known to be smaller"
+            )
+        else:
+            message = (
+                f"the prompt did not fit {failed.model}: {target.model} has a larger context window"
+            )
     elif failure.kind is FailureKind.STREAM_INTERRUPTED:
         code = ReasonCode.RESTART_STREAM
         message = f"the stream from {failed.model} was cut: restarting on {target.model}"
@@ -379,7 +402,12 @@ def _wait_or_give_up(
     request = state.request
     deadline_at = request.deadline_at
     if waits:
-        until_at, index, target, same = min(waits, key=lambda w: (w[0], w[1]))
+        # A candidate that has not failed in this request comes before waiting for one
+        # that has, when its reopening fits the deadline: the fallback is not held back
+        # behind the primary that just failed.
+        failed_here = {r.target for r in state.history if r.failure is not None}
+        fresh = [w for w in waits if w[2] not in failed_here and w[0] <= deadline_at]
+        until_at, index, target, same = min(fresh or waits, key=lambda w: (w[0], w[1]))
         policy = request.routes.policy
         unit = jitter_unit(request.seed, state.attempts)
         # Jittered past the window's end, so callers waiting for it do not arrive together;
@@ -425,6 +453,9 @@ def _wait_or_give_up(
     else:
         where = f" on {failed.model}" if failed is not None else ""
         message = f"{_words(failure.kind)}{where} and no candidate is left to try"
+    missing = [s for s in skips if s.code is SkipCode.NO_CREDENTIAL]
+    if missing:
+        message += f"; {missing[0]}"
     return _give_up(state, ReasonCode.CHAIN_EXHAUSTED, message, skips)
 
 

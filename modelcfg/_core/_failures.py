@@ -51,6 +51,9 @@ class FailureKind(enum.StrEnum):
     """The provider refused the content; never retried by default."""
     INVALID_REQUEST = "invalid_request"
     """Any other 400/422: the request itself is wrong; never retried by default."""
+    UNSUPPORTED = "unsupported"
+    """A 400 saying the model does not support a capability or parameter the request
+    used (tools, images, JSON output, ...): the next model, never this one again for it."""
     STREAM_INTERRUPTED = "stream_interrupted"
     """A stream was cut or stalled after it started; never a success."""
     UNKNOWN = "unknown"

@@ -80,6 +80,19 @@ def _count(_instance: object, attribute: attrs.Attribute[int], value: int) -> No
         raise ValueError(f"{attribute.name} must be a whole number >= 0, not {value!r}")
 
 
+def _check_steps(
+    _instance: object, attribute: attrs.Attribute[tuple[float, ...]], value: tuple[float, ...]
+) -> None:
+    for step in value:
+        if not (
+            isinstance(step, int | float)
+            and not isinstance(step, bool)
+            and math.isfinite(step)
+            and step >= 0
+        ):
+            raise ValueError(f"{attribute.name} must hold finite numbers >= 0, not {step!r}")
+
+
 @attrs.frozen(kw_only=True)
 class KindRule:
     """
@@ -92,6 +105,9 @@ class KindRule:
         escalation: Each repeat that comes after the previous window closed (and within
             the counter quiet window) multiplies the window by this; ``1`` keeps it fixed.
         max_window_s: The longest window escalation can reach.
+        steps: An explicit cooldown curve, such as ``(30, 60, 300)``: the n-th failure
+            in a row gets the n-th step, and later ones the last step. When given, it
+            replaces ``window_s``, ``escalation`` and ``max_window_s``.
         honour_retry_after: Whether the provider's ``Retry-After`` (capped by
             :attr:`Policy.retry_after_cap_s`) sets the window and the retry delay: a
             retry of the same target waits at least that long, and falls back
@@ -108,6 +124,7 @@ class KindRule:
     window_s: float = attrs.field(default=0.0, validator=_non_negative)
     escalation: float = attrs.field(default=1.0, validator=_at_least_one)
     max_window_s: float = attrs.field(default=0.0, validator=_non_negative)
+    steps: tuple[float, ...] = attrs.field(default=(), converter=tuple, validator=_check_steps)
     honour_retry_after: bool = False
     retries: int = attrs.field(default=0, validator=_count)
     rotate_profile: bool = False
@@ -126,6 +143,8 @@ class KindRule:
         """
         The length of a fresh window after *strikes* failures in a row (1 for the first).
         """
+        if self.steps:
+            return self.steps[min(max(strikes, 1), len(self.steps)) - 1]
         cap = max(self.max_window_s, self.window_s)
         try:
             length = self.window_s * self.escalation ** max(strikes - 1, 0)
@@ -155,25 +174,28 @@ DEFAULT_RULES: Final[Mapping[FailureKind, KindRule]] = {
     ),
     _K.RATE_LIMITED: KindRule(
         mark=Mark.COOLDOWN,
+        scope=Scope.PROFILE_MODEL,
         window_s=30.0,
         escalation=2.0,
         max_window_s=300.0,
         honour_retry_after=True,
         rotate_profile=True,
         fall_back=True,
-        note="Next profile on the same model first, then the next model.",
+        note="Cools the profile with this model only (providers limit per model): "
+        "the next profile on the same model first, then the next model.",
     ),
     _K.OVERLOADED: KindRule(
         mark=Mark.COOLDOWN,
         scope=Scope.PROFILE_MODEL,
         window_s=15.0,
         escalation=2.0,
-        max_window_s=120.0,
+        max_window_s=30.0,
         honour_retry_after=True,
         rotate_profile=True,
         fall_back=True,
         trips_circuit=True,
-        note="The model is busy: other profiles, then the next model.",
+        note="The model is busy: other profiles, then the next model; the window is "
+        "bounded at 30 s so traffic returns soon after recovery.",
     ),
     _K.BILLING: KindRule(
         mark=Mark.DISABLE,
@@ -220,6 +242,10 @@ DEFAULT_RULES: Final[Mapping[FailureKind, KindRule]] = {
     ),
     _K.INVALID_REQUEST: KindRule(
         note="Gives up at once with the provider's message.",
+    ),
+    _K.UNSUPPORTED: KindRule(
+        fall_back=True,
+        note="The model lacks what the request used: the next model, no retry, no mark.",
     ),
     _K.STREAM_INTERRUPTED: KindRule(
         fall_back=True,

@@ -65,8 +65,19 @@ class SkipCode(enum.StrEnum):
     CIRCUIT_OPEN = "circuit_open"
     PROBE_IN_FLIGHT = "probe_in_flight"
     CONTEXT_TOO_SMALL = "context_too_small"
+    NO_CREDENTIAL = "no_credential"
+    LACKS_TOOLS = "lacks_tools"
+    LACKS_STREAMING = "lacks_streaming"
+    LACKS_IMAGE_INPUT = "lacks_image_input"
+    LACKS_PDF_INPUT = "lacks_pdf_input"
+    LACKS_AUDIO_INPUT = "lacks_audio_input"
+    LACKS_JSON_OUTPUT = "lacks_json_output"
+    LACKS_SCHEMA_OUTPUT = "lacks_schema_output"
+    LACKS_REASONING = "lacks_reasoning"
     OVER_BUDGET = "over_budget"
-    """A budget refused the call before it went out (its estimated cost would cross a limit)."""
+    OVER_SPEND_LIMIT = "over_spend_limit"
+    """A spend budget refused the call before it went out: its estimated cost would
+    cross the limit (see :mod:`modelcfg.usage`)."""
 
 
 def format_clock(at: float) -> str:
@@ -88,6 +99,19 @@ _BLOCK_WORDS = {
     SkipCode.CIRCUIT_OPEN: "circuit open",
     SkipCode.PROBE_IN_FLIGHT: "another caller's probe is out",
 }
+
+_NEED_WORDS = {
+    SkipCode.LACKS_TOOLS: "cannot call tools",
+    SkipCode.LACKS_STREAMING: "cannot stream",
+    SkipCode.LACKS_IMAGE_INPUT: "cannot read images",
+    SkipCode.LACKS_PDF_INPUT: "cannot read PDFs",
+    SkipCode.LACKS_AUDIO_INPUT: "cannot hear audio",
+    SkipCode.LACKS_JSON_OUTPUT: "cannot answer in JSON",
+    SkipCode.LACKS_SCHEMA_OUTPUT: "cannot follow a JSON schema",
+    SkipCode.LACKS_REASONING: "cannot reason",
+    SkipCode.OVER_BUDGET: "over the request's cost limit",
+}
+"""What each need the model lacks is called in a skip's message."""
 
 
 @attrs.frozen(kw_only=True)
@@ -149,7 +173,11 @@ class Skip:
             subject = str(self.profile)
         if self.code is SkipCode.CONTEXT_TOO_SMALL:
             return f"{subject} skipped: context window too small ({self.detail})"
-        if self.code is SkipCode.OVER_BUDGET:
+        if self.code is SkipCode.NO_CREDENTIAL:
+            return f"{self.profile or subject} skipped: no credential ({self.detail})"
+        if self.code in _NEED_WORDS:
+            return f"{subject} skipped: {_NEED_WORDS[self.code]} ({self.detail})"
+        if self.code is SkipCode.OVER_SPEND_LIMIT:
             return f"{self.profile or self.model} with {self.model} skipped: over {self.detail}"
         words = _BLOCK_WORDS[self.code]
         until = f" until {format_clock(self.until_at)}" if self.until_at is not None else ""

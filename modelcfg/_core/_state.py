@@ -13,6 +13,7 @@ transition copies only the progress; every :class:`~modelcfg.Call` and
 from __future__ import annotations
 
 import functools
+import math
 import types
 import typing
 from collections.abc import Iterable, Iterator, Mapping
@@ -60,6 +61,15 @@ def _optional_positive(
         raise ValueError(f"{attribute.name} must be a whole number > 0 or None, not {value!r}")
 
 
+def _optional_price(
+    _instance: object, attribute: attrs.Attribute[float | None], value: float | None
+) -> None:
+    if value is not None and (
+        not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value < 1e12
+    ):
+        raise ValueError(f"{attribute.name} must be a number >= 0 or None, not {value!r}")
+
+
 @attrs.frozen(kw_only=True)
 class ModelTraits:
     """
@@ -69,11 +79,36 @@ class ModelTraits:
         context_window: The context window in tokens, if known.
         image_input: Whether the model accepts images (``False`` when unknown).
         max_output_tokens: The longest answer in tokens, if known.
+        tools: Whether the model can call tools; ``None`` when unknown (then it is tried).
+        streaming: Whether the model can stream; ``None`` when unknown.
+        pdf_input: Whether the model reads PDF documents; ``None`` when unknown.
+        audio_input: Whether the model hears audio; ``None`` when unknown.
+        json_output: Whether the model can be held to JSON output; ``None`` when unknown.
+        schema_output: Whether the model can be held to a JSON schema; ``None`` when unknown.
+        reasoning: Whether the model reasons before answering; ``None`` when unknown.
+        input_modalities_known: Whether ``image_input`` is a fact rather than the
+            text-only default: only then does a request with images skip a model
+            that does not take them.
+        input_price: USD per million prompt tokens, if known.
+        output_price: USD per million output tokens, if known.
+        lacking: Needs the model turned down at run time (a provider's "not
+            supported" answer), by name (``tools``, ``json_output``, ...).
     """
 
     context_window: int | None = attrs.field(default=None, validator=_optional_positive)
     image_input: bool = False
     max_output_tokens: int | None = attrs.field(default=None, validator=_optional_positive)
+    tools: bool | None = None
+    streaming: bool | None = None
+    pdf_input: bool | None = None
+    audio_input: bool | None = None
+    json_output: bool | None = None
+    schema_output: bool | None = None
+    reasoning: bool | None = None
+    input_modalities_known: bool = False
+    input_price: float | None = attrs.field(default=None, validator=_optional_price)
+    output_price: float | None = attrs.field(default=None, validator=_optional_price)
+    lacking: tuple[str, ...] = ()
 
 
 _UNKNOWN_TRAITS = ModelTraits()
@@ -111,11 +146,13 @@ class _ModelPlan:
         led_by: For each profile of that order, the same targets with that profile first
             and the others in order.
         context_window: The model's known context window, if known.
+        traits: What is known of the model.
     """
 
     targets: tuple[Target, ...]
     led_by: Mapping[ProfileId, tuple[Target, ...]]
     context_window: int | None
+    traits: ModelTraits = _UNKNOWN_TRAITS
 
     @classmethod
     def build(
@@ -126,7 +163,9 @@ class _ModelPlan:
         """
         targets = tuple(Target(model=model, profile=profile) for profile in order)
         led_by = {lead.profile: (lead, *(t for t in targets if t != lead)) for lead in targets}
-        return cls(targets=targets, led_by=led_by, context_window=traits.context_window)
+        return cls(
+            targets=targets, led_by=led_by, context_window=traits.context_window, traits=traits
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -194,16 +233,42 @@ class Routes:
 @attrs.frozen(kw_only=True)
 class RequestNeeds:
     """
-    What one request needs from a model; more needs may be added later.
+    What one request needs from a model, checked before any call.
+
+    A model known to lack a need is skipped with the need named in the skip; a
+    model whose capability is unknown is tried. :func:`modelcfg.needs_of` infers
+    the needs a :class:`~modelcfg.ChatRequest` shows.
 
     Attributes:
         has_images: The request carries images.
-        min_context_tokens: The prompt's size estimate; models known to be smaller
-            are skipped before any call.
+        min_context_tokens: The prompt's size estimate plus the room asked for the
+            answer; models known to be smaller are skipped before any call.
+        tools: The request offers tools.
+        streaming: The answer is streamed.
+        pdf_input: The request carries PDF documents.
+        audio_input: The request carries audio.
+        json_output: The answer must be JSON.
+        schema_output: The answer must follow a JSON schema.
+        reasoning: The request asks for reasoning (thinking).
+        prompt_tokens: The prompt's estimated size in tokens, for the cost estimate.
+        output_tokens: The answer's expected size in tokens (``max_tokens``), for
+            the cost estimate.
+        max_cost_usd: The most the request may cost, in USD: a model whose
+            estimated cost is higher is skipped (unknown prices are tried).
     """
 
     has_images: bool = False
     min_context_tokens: int | None = attrs.field(default=None, validator=_optional_positive)
+    tools: bool = False
+    streaming: bool = False
+    pdf_input: bool = False
+    audio_input: bool = False
+    json_output: bool = False
+    schema_output: bool = False
+    reasoning: bool = False
+    prompt_tokens: int | None = attrs.field(default=None, validator=_optional_positive)
+    output_tokens: int | None = attrs.field(default=None, validator=_optional_positive)
+    max_cost_usd: float | None = attrs.field(default=None, validator=_optional_price)
 
 
 def uses_image_chain(routes: Routes, needs: RequestNeeds, current: ModelRef | None = None) -> bool:
@@ -313,7 +378,9 @@ class Request:
         deadline_at: When its overall deadline ends (``deadline_s`` after the start).
         candidates: The models of the request, in order (text or image chain).
         image_route: Whether the candidates are the image chain.
-        refused: Targets the shell refused before a call (a budget would be
+        unavailable: Profiles the host found without a usable credential during the
+            request, each with what to set; they are skipped, never called or cooled.
+        refused: Targets the shell refused before a call (a spend budget would be
             crossed), with why; they stay out for the rest of the request.
     """
 
@@ -325,6 +392,7 @@ class Request:
     deadline_at: float
     candidates: tuple[ModelRef, ...]
     image_route: bool = False
+    unavailable: Mapping[ProfileId, str] = attrs.field(factory=dict)
     refused: Mapping[Target, str] = attrs.field(factory=dict)
 
     @property
@@ -393,6 +461,7 @@ class AttemptState:
         health: HealthState | None = None,
         needs: RequestNeeds | None = None,
         seed: int = 0,
+        deadline_s: float | None = None,
     ) -> AttemptState:
         """
         The state of a new request, before its first decision.
@@ -404,12 +473,18 @@ class AttemptState:
             health: The shared health snapshot; all healthy when ``None``.
             needs: What the request needs; plain text when ``None``.
             seed: The seed of the backoff jitter (vary it per request).
+            deadline_s: How long this request may take, instead of the policy's
+                ``deadline_s``: no call, retry or wait goes past it.
 
         Raises:
             ValueError: *now* is not finite or falls outside the years 1 to 9999
                 (milliseconds, most often).
         """
         _valid_time(now, "now, the request's start,")
+        if deadline_s is not None and not (
+            isinstance(deadline_s, int | float) and math.isfinite(deadline_s) and deadline_s > 0
+        ):
+            raise ValueError(f"deadline_s must be a finite number > 0, not {deadline_s!r}")
         session = session if session is not None else SessionState()
         needs = needs if needs is not None else RequestNeeds()
         candidates, image_route = candidate_models(routes, needs, session)
@@ -419,7 +494,7 @@ class AttemptState:
             needs=needs,
             seed=seed,
             started_at=now,
-            deadline_at=now + routes.policy.deadline_s,
+            deadline_at=now + (routes.policy.deadline_s if deadline_s is None else deadline_s),
             candidates=candidates,
             image_route=image_route,
         )
@@ -705,6 +780,14 @@ class AttemptState:
         target = self.current
         updates = (ReleaseProbe(target=target),) if self.current_probe and target else ()
         return attrs.evolve(self, pending=False, finished=True, updates=updates)
+
+    def without_profile(self, profile: ProfileId, why: str) -> AttemptState:
+        """
+        The state once the host found *profile* without a usable credential (*why* says
+        what to set): later decisions of the request skip it, with no attempt and no mark.
+        """
+        unavailable = {**self.request.unavailable, profile: why}
+        return attrs.evolve(self, request=attrs.evolve(self.request, unavailable=unavailable))
 
     def with_context_floor(self, floor: int) -> AttemptState:
         """

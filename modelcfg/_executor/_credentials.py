@@ -35,6 +35,20 @@ class CredentialSource(Protocol):
     async def credential(self, profile: ProfileId) -> str | None: ...
 
 
+class CredentialCheck(Protocol):
+    """
+    A credential source that can tell, without sending anything, that a profile has no
+    usable credential: the executor then skips the profile before any call.
+    """
+
+    async def missing(self, profile: ProfileId) -> str | None:
+        """
+        What to set for *profile* (``set OPENAI_API_KEY or run modelcfg login openai``),
+        or ``None`` when it has a usable credential or needs none.
+        """
+        ...
+
+
 class StaticCredentials:
     """
     Credentials from a fixed mapping of profile to secret (tests, demos, simple hosts).
@@ -93,6 +107,30 @@ class StoreCredentials:
 
     def __repr__(self) -> str:
         return f"StoreCredentials({self._store!r})"
+
+    async def missing(self, profile: ProfileId) -> str | None:
+        """
+        What to set for *profile*, read afresh from the store and the environment, or
+        ``None`` when it has a usable (or refreshable) credential or its provider needs none.
+        """
+        from modelcfg.auth._resolve import credential_problem
+
+        problem = await credential_problem(
+            profile,
+            store=self._store,
+            environ=self._environ,
+            env_vars=self._env_vars.get(profile.provider, ()),
+            refresher=self._refresher,
+            now=self._clock(),
+            order=self._orders.get(profile.provider),
+        )
+        if (
+            problem is not None
+            and profile.provider in self._keyless
+            and self._store.get(profile) is None
+        ):
+            return None  # a local server that needs no key
+        return problem
 
     async def credential(self, profile: ProfileId) -> str | None:
         from modelcfg.auth import credential_for

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -30,8 +31,9 @@ from modelcfg._core._budget import Budget
 from modelcfg._core._cost import Cost
 from modelcfg._core._decide import next_attempt
 from modelcfg._core._failures import Failure, FailureKind
-from modelcfg._core._health import ClaimProbe, HealthState, HealthUpdate, ProbeClaim
+from modelcfg._core._health import ClaimProbe, HealthState, HealthUpdate, ProbeClaim, ReleaseProbe
 from modelcfg._core._reasons import Reason, ReasonCode
+from modelcfg._core._routing import needs_of
 from modelcfg._core._state import AttemptState, RequestNeeds, Routes, SessionState
 from modelcfg._core._values import ProfileId, Selection, Target
 from modelcfg._executor._credentials import CredentialSource, StoreCredentials
@@ -64,7 +66,7 @@ from modelcfg.adapters import (
     HTTPAdapter,
     ProviderError,
 )
-from modelcfg.adapters._classify import cut_after_output
+from modelcfg.adapters._classify import HOST_ERRORS, UNSUPPORTED_CODE_PREFIX, cut_after_output
 from modelcfg.exceptions import (
     CredentialsError,
     ModelcfgError,
@@ -208,11 +210,14 @@ class Executor:
         Build an executor from a configuration.
 
         Credentials come from *credentials* if given, else from *auth_store*, with
-        the environment key of *environ* for the order's first profile when nothing
-        in the order is usable (the rule ``modelcfg models list`` reports), else from
-        *environ* alone. The catalog defaults to the curated one with the config's
-        own model entries, and prices attempts; the config's ``budgets`` are kept
-        in *store*, and every billed attempt goes to *ledger* when one is given.
+        the environment key of *environ* (``os.environ`` unless given, read afresh at
+        each request) for the order's first profile when nothing in the order is
+        usable (the rule ``modelcfg models list`` reports), else from *environ* alone.
+        A profile with no usable credential is skipped before any call, with what to
+        set, and is neither counted as an attempt nor cooled down. The catalog
+        defaults to the curated one with the config's own model entries, and prices
+        attempts; the config's ``budgets`` are kept in *store*, and every attempt goes
+        to *ledger* when one is given.
         """
         from modelcfg._catalog._curated import curated_catalog
         from modelcfg._config._plan import build_routes, catalog_for
@@ -234,7 +239,7 @@ class Executor:
                 refresher = _refresher_from(config, settings, client, clock)
             credentials = StoreCredentials(
                 auth_store if auth_store is not None else MemoryAuthStore(),
-                environ=environ if environ is not None else {},
+                environ=environ if environ is not None else os.environ,
                 env_vars={p: s.api_key_env for p, s in settings.items()},
                 refresher=refresher,
                 keyless=frozenset(
@@ -247,6 +252,10 @@ class Executor:
             )
         providers = providers_from_config(config, tuple(routes.auth_order), adapters=adapters)
         modes = {pid: profile.mode for pid, profile in config.auth.profiles.items()}
+        if auth_store is not None:
+            # The stored credential's kind says what the profile is: an OAuth login
+            # counts as a subscription even when the config declares no mode for it.
+            modes.update(_stored_modes(auth_store, tuple(routes.auth_order)))
         return cls(
             routes,
             providers=providers,
@@ -274,6 +283,7 @@ class Executor:
         selection: Selection | None = None,
         needs: RequestNeeds | None = None,
         request_id: str | None = None,
+        deadline_s: float | None = None,
         api_key_id: str | None = None,
     ) -> Completion:
         """
@@ -290,6 +300,9 @@ class Executor:
             request_id: The id every event, log record and the completion carry; a
                 new random one by default (pass the host's own to correlate). The
                 ledger records the request's attempts under it.
+            deadline_s: How long this request may take in all, instead of the
+                policy's ``deadline_s``: no call, retry or cooldown wait goes past it,
+                and a wait that would is not taken (the request falls back or gives up).
             api_key_id: Your id for the API key your caller used (a name or a hash,
                 never the secret): its budgets apply, and the ledger records it.
 
@@ -302,7 +315,7 @@ class Executor:
                 every failure, and ``__cause__`` is the last provider exception.
         """
         run = await self._start(
-            request, session, session_id, selection, needs, request_id, api_key_id
+            request, session, session_id, selection, needs, request_id, deadline_s, api_key_id
         )
         failure: Failure | None = None
         while True:
@@ -320,6 +333,8 @@ class Executor:
                         limits=run.limits(),
                     )
                 settled = True
+            except HOST_ERRORS:  # the host's own trouble (out of memory): never retried
+                raise
             except Exception as exc:  # every provider failure is classified, never raised
                 settled = True
                 failure = run.failed(call, exc, anyio.current_time() - started, credential)
@@ -343,6 +358,7 @@ class Executor:
         needs: RequestNeeds | None = None,
         restart_after_output: bool = False,
         request_id: str | None = None,
+        deadline_s: float | None = None,
         api_key_id: str | None = None,
     ) -> AsyncIterator[StreamingCompletion]:
         """
@@ -356,9 +372,12 @@ class Executor:
 
         Iterating raises :class:`~modelcfg.AttemptsExhaustedError` when every
         candidate failed; ``answer.completion`` holds the result once the stream ended.
+        *deadline_s* bounds the whole request, as for :meth:`complete`.
         """
+        if needs is None:
+            needs = attrs.evolve(needs_of(request), streaming=True)
         run = await self._start(
-            request, session, session_id, selection, needs, request_id, api_key_id
+            request, session, session_id, selection, needs, request_id, deadline_s, api_key_id
         )
         answer = StreamingCompletion(self, run, request, restart_after_output)
         try:
@@ -376,6 +395,7 @@ class Executor:
         selection: Selection | None,
         needs: RequestNeeds | None,
         request_id: str | None = None,
+        deadline_s: float | None = None,
         api_key_id: str | None = None,
     ) -> _Run:
         if session is None and session_id is not None:
@@ -383,7 +403,7 @@ class Executor:
         session = session if session is not None else SessionState()
         if selection is not None:
             session = session.with_selection(selection, default=self.routes.chain.primary)
-        needs = needs if needs is not None else RequestNeeds(has_images=request.has_images)
+        needs = needs if needs is not None else needs_of(request)
         state = AttemptState.start(
             self.routes,
             now=self.clock(),
@@ -391,16 +411,53 @@ class Executor:
             health=await self.store.load_health(),
             needs=needs,
             seed=self.seeds(),
+            deadline_s=deadline_s,
         )
         request_id = request_id or secrets.token_hex(8)
         charge = Charge(request_id=request_id, session=session_id, api_key=api_key_id)
         return _Run(self, state, session_id, request_id, request, charge)
 
     async def _credential(self, target: Target) -> str | None:
+        if not self._needs_credential(target):
+            return None
         return await self.credentials.credential(target.profile)
+
+    def _needs_credential(self, target: Target) -> bool:
+        adapter = self.providers[target.model.provider].adapter
+        return bool(getattr(adapter, "needs_credential", True))
+
+    async def _missing_credential(self, target: Target) -> str | None:
+        """
+        What to set for *target*'s profile when it has no usable credential, checked
+        afresh without sending anything; ``None`` when it has one or needs none.
+        """
+        check = getattr(self.credentials, "missing", None)
+        if check is None or not self._needs_credential(target):
+            return None
+        missing: str | None = await check(target.profile)
+        return missing
 
     def _endpoint(self, target: Target, credential: str | None) -> Endpoint:
         return self.providers[target.model.provider].endpoint(target.model, credential)
+
+    def _learn(self, failure: Failure, target: Target) -> None:
+        """
+        Remember, for the process lifetime, a need *target*'s model turned down
+        (an ``unsupported`` failure naming it), so later requests skip the model.
+        """
+        code = failure.code
+        if failure.kind is not FailureKind.UNSUPPORTED or code is None:
+            return
+        if not code.startswith(UNSUPPORTED_CODE_PREFIX):
+            return
+        need = code.removeprefix(UNSUPPORTED_CODE_PREFIX)
+        routes = self.routes
+        model = target.model
+        traits = routes.traits_for(model)
+        if need in traits.lacking:
+            return
+        learned = attrs.evolve(traits, lacking=tuple(sorted({*traits.lacking, need})))
+        self.routes = attrs.evolve(routes, traits={**routes.traits, model: learned})
 
     def _notify(self, event: ExecutorEvent) -> None:
         log_event(logger, event)
@@ -431,12 +488,11 @@ class _Run:
         self.session_id = session_id
         self.request = request
         self.charge = charge
-        # What the call out now holds of its budgets (and for which target), the targets
-        # budgets refused, and a failed attempt's cost that its budgets are still to be
-        # charged (settled as the next decision begins).
+        # What the call out now holds of its budgets (and for which target), and a failed
+        # attempt's cost that its budgets are still to be charged (as the next decision
+        # begins).
         self.reservation: Reservation | None = None
         self.reserved_for: Target | None = None
-        self.refused: dict[Target, str] = {}
         self.unsettled: tuple[Reservation | None, Cost | None] | None = None
         self.reports: list[AttemptReport] = []
         self.started_at: dict[int, float] = {}
@@ -491,13 +547,56 @@ class _Run:
         on that fresher health, so this request moves on or waits rather than piling in.
         """
         executor = self.executor
-        await self._settle()
-        fresh = self._fresh(self.state, await executor.store.load_health())
-        action = await self._within_budgets(failure, fresh)
+        await self._charge_failed()
+        action = next_attempt(failure, self._fresh(self.state, await executor.store.load_health()))
+        waited_s = 0.0
+        while True:
+            action, waited = await self._settle(action, failure)
+            waited_s += waited
+            if isinstance(action, GiveUp):
+                await self._hold(None)
+                break
+            missing = await executor._missing_credential(action.target)
+            refused = (
+                await self._hold(action)
+                if missing is None and executor.accounting.keeper is not None
+                else None
+            )
+            if missing is None and refused is None:
+                break
+            # No credential is no provider failure: the profile is skipped for the rest of
+            # the request with what to set, without an attempt or a mark; a probe the call
+            # claimed is given back. Credentials are read afresh by the next request. A
+            # target a budget refused (its estimated cost would cross a limit) is skipped
+            # for the rest of the request the same way.
+            if action.probe:
+                await self._apply((ReleaseProbe(target=action.target),))
+            if missing is not None:
+                self.state = self.state.without_profile(action.target.profile, missing)
+            else:
+                self.state = self.state.with_refused(action.target, refused or "")
+            recorded = self.state if failure is None else self.state.with_failure(failure)
+            health = await executor.store.load_health()
+            action = next_attempt(None, self._fresh(recorded, health))
+        for skip in action.skipped:
+            executor._notify(
+                CandidateSkipped(message=str(skip), code=str(skip.code), request_id=self.request_id)
+            )
+        if isinstance(action, GiveUp):
+            await self._give_up(action)
+        return self._started(action, waited_s)
+
+    async def _settle(self, action: Action, failure: Failure | None) -> tuple[Action, float]:
+        """
+        Carry out *action*'s wait and check it against the shared health as it goes out,
+        deciding again while they disagree; the action that stands and the time waited.
+        """
+        executor = self.executor
         waited_s = 0.0
         for tries in range(_PROBE_CLAIMS):
             if isinstance(action, GiveUp) or not (action.delay_s or action.probe):
-                await self._apply(action.updates)
+                if action.updates:  # A first call has none.
+                    await self._apply(action.updates)
                 break
             # What the latest outcome taught goes to the shared health before a wait, so
             # other requests see it; a probe's claim goes out with its call.
@@ -513,41 +612,32 @@ class _Run:
             # Deciding again starts from the state that records the failure, on a health
             # that holds it too (the store has it by now), so the core counts it once.
             recorded = self.state if failure is None else self.state.with_failure(failure)
-            action = await self._within_budgets(None, self._fresh(recorded, health))
-        for skip in action.skipped:
-            executor._notify(
-                CandidateSkipped(message=str(skip), code=str(skip.code), request_id=self.request_id)
-            )
-        if isinstance(action, GiveUp):
-            await self._give_up(action)
-        return self._started(action, waited_s)
+            action = next_attempt(None, self._fresh(recorded, health))
+        return action, waited_s
 
-    async def _within_budgets(self, failure: Failure | None, state: AttemptState) -> Action:
+    async def _hold(self, call: Call | None) -> str | None:
         """
-        Decide on *state*, and hold the call's estimated cost in its budgets; a target a
-        budget refuses is skipped (``over_budget``) and the core decides again without it.
+        Hold *call*'s estimated cost in its budgets (giving back what an earlier
+        decision held for another target); ``None`` gives back what is held.
+
+        Returns:
+            Why a budget refused the call, or ``None`` when it may go out.
         """
         accounting = self.executor.accounting
-        if accounting.keeper is None:  # no budgets: nothing to hold or refuse
-            return next_attempt(failure, state)
-        while True:
-            for target, why in self.refused.items():
-                if target not in state.request.refused:
-                    state = state.with_refused(target, why)
-            action = next_attempt(failure, state)
-            if isinstance(action, Call) and action.target == self.reserved_for:
-                return action  # decided again on the target it holds already
-            await accounting.settle(self.reservation, None)
-            self.reservation = self.reserved_for = None
-            if not isinstance(action, Call):
-                return action
-            held = await accounting.reserve(action.target, self.request, self.charge)
-            if not isinstance(held, Refusal):
-                self.reservation, self.reserved_for = held, action.target
-                return action
-            self.refused[action.target] = str(held)
+        if call is not None and call.target == self.reserved_for:
+            return None  # decided again on the target it holds already
+        await accounting.settle(self.reservation, None)
+        self.reservation = self.reserved_for = None
+        if call is None:
+            return None
+        needs = self.state.request.needs
+        held = await accounting.reserve(call.target, self.request, self.charge, needs)
+        if isinstance(held, Refusal):
+            return str(held)
+        self.reservation, self.reserved_for = held, call.target
+        return None
 
-    async def _settle(self) -> None:
+    async def _charge_failed(self) -> None:
         """
         Charge the budgets of the latest failed attempt (what its provider billed, if anything).
         """
@@ -703,6 +793,7 @@ class _Run:
             )
         if after_output:
             failure = cut_after_output(failure)
+        executor._learn(failure, target)
         self._last_error = (exc, credential)
         # What the provider billed before the failure (a cut stream's usage so far).
         usage = exc.usage if isinstance(exc, ProviderError) else None
@@ -738,7 +829,7 @@ class _Run:
         """
         self.state = self.state.with_failure(failure).gave_up()
         await self._apply(self.state.updates)
-        await self._settle()
+        await self._charge_failed()
         await self._save_session()
         reason = Reason(
             code=ReasonCode.STREAM_NOT_RESTARTED,
@@ -909,3 +1000,24 @@ def _counters(store: StateStore, budgets: Sequence[Budget]) -> Counters | None:
             "use a store from modelcfg.stores (memory, SQLite or Redis)."
         )
     return store
+
+
+def _stored_modes(
+    store: AuthStoreProtocol, providers: tuple[str, ...]
+) -> dict[ProfileId, AuthMode]:
+    """
+    The auth mode of each profile the store holds for *providers*, by its credential's kind.
+    """
+    from modelcfg.auth import ApiKeyCredential, OAuthCredential
+
+    modes: dict[ProfileId, AuthMode] = {}
+    for provider in providers:
+        for stored in store.profiles(provider):
+            credential = stored.credential
+            if isinstance(credential, OAuthCredential):
+                modes[stored.profile] = AuthMode.OAUTH
+            elif isinstance(credential, ApiKeyCredential):
+                modes[stored.profile] = AuthMode.API_KEY
+            else:
+                modes[stored.profile] = AuthMode.TOKEN
+    return modes

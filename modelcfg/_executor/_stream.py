@@ -5,6 +5,7 @@ A streamed answer, carried through the executor's loop.
 from __future__ import annotations
 
 import contextlib
+import io
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ from modelcfg._messages import (
 from modelcfg.adapters import (
     StreamInterruptedError,
 )
+from modelcfg.adapters._classify import HOST_ERRORS
 from modelcfg.exceptions import (
     OutputInterruptedError,
 )
@@ -103,7 +105,7 @@ class StreamingCompletion:
             adapter = executor.providers[call.target.model.provider].adapter
             started = anyio.current_time()
             first_token: float | None = None
-            received: list[StreamEvent] = []
+            received = _Collector()
             end: StreamEnd | None = None
             credential: str | None = None
             settled = False
@@ -130,7 +132,7 @@ class StreamingCompletion:
                         event = await anext(events, None)
                     reads = run.bounded if limits.idle_s is None else _unbounded
                     while event is not None:
-                        received.append(event)
+                        received.add(event)
                         if isinstance(event, StreamEnd):
                             end = event
                             break
@@ -148,8 +150,10 @@ class StreamingCompletion:
                         reason="cut",
                         started=first_token is not None,
                     )
-                response = collect_stream(received)
+                response = collect_stream(received.events(end))
                 settled = True
+            except HOST_ERRORS:  # the host's own trouble (out of memory): never retried
+                raise
             except Exception as exc:  # every provider failure is classified, never raised
                 settled = True
                 after_output = first_token is not None
@@ -189,3 +193,39 @@ def _unbounded(_call: Call) -> contextlib.AbstractContextManager[None]:
     No bound at all: a stream read that its idle limit bounds already.
     """
     return contextlib.nullcontext()
+
+
+class _Collector:
+    """
+    What a stream's answer needs of its events, kept compact: the text and each
+    tool call's arguments grow in buffers, not as one object per event.
+    """
+
+    __slots__ = ("_calls", "_text")
+
+    def __init__(self) -> None:
+        self._text = io.StringIO()
+        self._calls: dict[int, tuple[str | None, str | None, io.StringIO]] = {}
+
+    def add(self, event: StreamEvent) -> None:
+        """
+        Keep what *event* adds to the answer.
+        """
+        if isinstance(event, TextDelta):
+            self._text.write(event.text)
+        elif isinstance(event, ToolCallDelta):
+            call_id, name, arguments = self._calls.get(event.index, (None, None, io.StringIO()))
+            self._calls[event.index] = (call_id or event.id, name or event.name, arguments)
+            arguments.write(event.arguments)
+
+    def events(self, end: StreamEnd) -> list[StreamEvent]:
+        """
+        The events kept, merged (one text, one piece per tool call), closed by *end*.
+        """
+        merged: list[StreamEvent] = [TextDelta(text=self._text.getvalue())]
+        merged.extend(
+            ToolCallDelta(index=index, id=call_id, name=name, arguments=arguments.getvalue())
+            for index, (call_id, name, arguments) in self._calls.items()
+        )
+        merged.append(end)
+        return merged

@@ -28,7 +28,16 @@ from modelcfg.adapters._errors import (
     error_info,
 )
 from modelcfg.adapters._http import HTTPAdapter, open_http_stream
-from modelcfg.adapters._protocol import Adapter, CallLimits, Endpoint, StreamParser
+from modelcfg.adapters._protocol import (
+    MAX_BODY_BYTES,
+    MAX_EVENT_BYTES,
+    MAX_STREAM_BYTES,
+    MAX_STREAM_S,
+    Adapter,
+    CallLimits,
+    Endpoint,
+    StreamParser,
+)
 from modelcfg.adapters._retry_after import retry_after_s
 from modelcfg.adapters._sse import SSEDecoder, SSEEvent
 from modelcfg.adapters.anthropic import AnthropicAdapter, AnthropicStreamParser
@@ -37,6 +46,10 @@ from modelcfg.adapters.openai import OpenAIAdapter, OpenAIStreamParser
 
 __all__ = [
     "ERROR_TABLE",
+    "MAX_BODY_BYTES",
+    "MAX_EVENT_BYTES",
+    "MAX_STREAM_BYTES",
+    "MAX_STREAM_S",
     "Adapter",
     "AnthropicAdapter",
     "AnthropicStreamParser",

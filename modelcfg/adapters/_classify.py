@@ -210,6 +210,44 @@ class ErrorTable:
         return K.UNKNOWN, "no rule"
 
 
+UNSUPPORTED_PATTERN: Final = (
+    r"unsupported (parameter|value)|only supported by certain models"
+    r"|(does not|doesn't|do not) support (the )?(tools?|tool[ _-]?(use|calling|choice)|function"
+    r"|images?|image input|vision|stream|json|response_format|structured|reasoning|thinking"
+    r"|pdf|documents?|audio)"
+    r"|\b(tools?|tool[ _-]?(use|calling|choice)|function[ _-]?calling|stream(ing)?|response_format"
+    r"|json[ _-]?(mode|schema|object)|structured[ _-]?outputs?|images?|image_url|vision|pdf"
+    r"|audio|reasoning(_effort)?|thinking)\b[^.]{0,60}?\b(is|are) not supported"
+)
+"""The words of a 400 saying the model lacks a capability or parameter the request used."""
+
+_UNSUPPORTED_NEEDS: Final = (
+    ("schema_output", re.compile(r"json[ _-]?schema|structured", re.IGNORECASE)),
+    ("json_output", re.compile(r"response_format|json", re.IGNORECASE)),
+    ("tools", re.compile(r"\btools?\b|tool[ _-]?(use|calling|choice)|function", re.IGNORECASE)),
+    ("image_input", re.compile(r"image|vision", re.IGNORECASE)),
+    ("pdf_input", re.compile(r"\bpdf\b|document", re.IGNORECASE)),
+    ("audio_input", re.compile(r"audio", re.IGNORECASE)),
+    ("reasoning", re.compile(r"reasoning|thinking", re.IGNORECASE)),
+    ("streaming", re.compile(r"\bstream", re.IGNORECASE)),
+)
+"""Which need an "unsupported" message names, first match wins."""
+
+UNSUPPORTED_CODE_PREFIX: Final = "unsupported:"
+"""The code of an unsupported failure that names its need: ``unsupported:tools``."""
+
+
+def unsupported_need(message: str) -> str | None:
+    """
+    The need (``tools``, ``image_input``, ``json_output``, ...) an "unsupported"
+    message names, or ``None`` when it names none modelcfg routes by.
+    """
+    for need, pattern in _UNSUPPORTED_NEEDS:
+        if pattern.search(message):
+            return need
+    return None
+
+
 WRONG_URL_RULE: Final = "no API at this URL"
 """The rule :meth:`ErrorTable.kind_for` names when the URL serves no API (rule 0)."""
 
@@ -232,6 +270,8 @@ ERROR_TABLE: Final = ErrorTable(
         "rate_limit_exceeded": K.RATE_LIMITED,
         "resource_exhausted": K.RATE_LIMITED,
         "model_not_found": K.MODEL_NOT_FOUND,
+        "unsupported_parameter": K.UNSUPPORTED,  # "Unsupported parameter: 'tools' is not ..."
+        "unsupported_value": K.UNSUPPORTED,
         "content_filter": K.CONTENT_FILTER,
         "content_policy_violation": K.CONTENT_FILTER,
         "responsibleaipolicyviolation": K.CONTENT_FILTER,
@@ -279,6 +319,7 @@ ERROR_TABLE: Final = ErrorTable(
             r"|\bflagged\b|moderation|responsible ?ai",
         ),
         MessageRule.of(K.OVERLOADED, r"overloaded|over capacity|at capacity"),
+        MessageRule.of(K.UNSUPPORTED, UNSUPPORTED_PATTERN, (400, 422)),
         MessageRule.of(
             K.MODEL_NOT_FOUND,
             r"\bmodel\b[^.]{0,80}?\b(does not exist|not found|is not available|not supported)"
@@ -365,6 +406,13 @@ ERROR_TABLE: Final = ErrorTable(
 
 
 # ------------------------------------------------------------------- classify
+
+
+HOST_ERRORS: Final[tuple[type[BaseException], ...]] = (MemoryError, RecursionError, SystemError)
+"""Errors of the host's own process, not of a provider: never classified, never retried.
+
+The executor lets them propagate; retrying on another provider would only repeat them.
+"""
 
 
 def classify(
@@ -511,6 +559,10 @@ def _failure_from_http(
     message = info.message or fallback_message or (f"HTTP {status}" if status else "")
     if rule == WRONG_URL_RULE:
         code, message = "endpoint_not_found", _wrong_url_message(status, url, info)
+    if kind is K.UNSUPPORTED:
+        need = unsupported_need(message)
+        if need is not None:
+            code = UNSUPPORTED_CODE_PREFIX + need
     return Failure(
         kind=kind,
         observed_at=now,

@@ -136,7 +136,10 @@ class StreamInterruptedError(ProviderError):
 
     Attributes:
         reason: ``"cut"`` (the connection ended), ``"stalled"`` (nothing came
-            within the idle limit) or ``"malformed"`` (an event could not be read).
+            within the idle limit), ``"malformed"`` (an event could not be read),
+            ``"too_large"`` (the stream or one event outgrew its cap in
+            :class:`~modelcfg.adapters.CallLimits`) or ``"too_long"`` (the stream ran
+            past ``CallLimits.max_stream_s``).
         started: Whether content had already been streamed.
     """
 
@@ -146,7 +149,7 @@ class StreamInterruptedError(ProviderError):
         *,
         provider: str,
         model: str | None = None,
-        reason: Literal["cut", "stalled", "malformed"],
+        reason: Literal["cut", "stalled", "malformed", "too_large", "too_long"],
         started: bool,
     ) -> None:
         self.reason = reason

@@ -23,11 +23,13 @@ stream) into values, and raises an exception carrying what
 from __future__ import annotations
 
 import contextlib
+import zlib
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Final, Literal, Protocol
 
 import anyio
+import anyio.lowlevel
 import attrs
 import httpx
 
@@ -45,6 +47,7 @@ from modelcfg.adapters._classify import ErrorTable, classify
 from modelcfg.adapters._errors import (
     _MAX_BODY,
     FirstTokenTimeoutError,
+    MalformedResponseError,
     ProviderError,
     ProviderHTTPError,
     ProviderStreamError,
@@ -54,7 +57,7 @@ from modelcfg.adapters._errors import (
 )
 from modelcfg.adapters._json import loads_object
 from modelcfg.adapters._protocol import CallLimits, Endpoint, HTTPWire, StreamParser
-from modelcfg.adapters._sse import SSEDecoder
+from modelcfg.adapters._sse import EventTooLargeError, SSEDecoder
 
 if TYPE_CHECKING:
     pass
@@ -86,6 +89,128 @@ async def read_error_body(response: httpx.Response, limit: int = _MAX_BODY) -> b
             await response.aclose()
         await _drain(chunks)
     return bytes(kept[:limit])
+
+
+_PIECE: Final = 65_536
+"""The most decoded bytes one step of a compressed body may produce."""
+
+
+class DecodedBody:
+    """
+    A response's body, decoded piece by piece, never more than ``_PIECE`` bytes a step.
+
+    httpx inflates each compressed chunk whole, so a 64 KiB gzip chunk can become
+    64 MiB at once. Gzip is inflated here instead, with a bound on each step, so a
+    compression bomb is counted (and stopped) before it is held. Other encodings go
+    through httpx's decoders.
+    """
+
+    __slots__ = ("_done", "_inflater", "source")
+
+    def __init__(self, response: httpx.Response) -> None:
+        encodings = [
+            part.strip().lower()
+            for part in response.headers.get("content-encoding", "").split(",")
+            if part.strip()
+        ]
+        self._inflater: zlib._Decompress | None = None
+        self._done = False
+        self.source: AsyncIterator[bytes]
+        if response.is_stream_consumed:  # read already (built from bytes): held anyway
+            self.source = response.aiter_bytes()
+        elif encodings in ([], ["identity"]):
+            self.source = response.aiter_raw()
+        elif encodings in (["gzip"], ["x-gzip"]):
+            self.source = response.aiter_raw()
+            self._inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        else:
+            self.source = response.aiter_bytes()
+
+    def __aiter__(self) -> DecodedBody:
+        return self
+
+    async def __anext__(self) -> bytes:
+        inflater = self._inflater
+        if inflater is None:
+            return await anext(self.source)
+        try:
+            while True:
+                if inflater.unconsumed_tail:
+                    # Let others run between the pieces of one inflating chunk.
+                    await anyio.lowlevel.checkpoint()
+                    out = inflater.decompress(inflater.unconsumed_tail, _PIECE)
+                elif self._done:
+                    out = inflater.flush()
+                    if not out:
+                        raise StopAsyncIteration
+                    return out
+                else:
+                    data = await anext(self.source, None)
+                    if data is None:
+                        self._done = True
+                        continue
+                    out = inflater.decompress(data, _PIECE)
+                if out:
+                    return out
+        except zlib.error as exc:
+            raise httpx.DecodingError(f"the gzip body could not be inflated: {exc}") from None
+
+
+async def read_success_body(
+    response: httpx.Response, provider: str, model: str, limit: int | None
+) -> httpx.Response:
+    """
+    Read a streamed success response whole, but never more than *limit* decoded bytes.
+
+    The body is decoded as the bytes arrive (see :class:`DecodedBody`), so the
+    decoded size is counted piece by piece and a compression bomb stops at the
+    cap, as an endless body does.
+
+    Returns:
+        A read response with the same status, headers and (decoded) content.
+
+    Raises:
+        MalformedResponseError: The decoded body is longer than *limit* bytes.
+    """
+    # Pieces, joined once at the end: a growing bytearray's reallocations would
+    # briefly hold twice what was read.
+    kept: list[bytes] = []
+    size = 0
+    body = DecodedBody(response)
+    chunks = body.source
+    try:
+        async for chunk in body:
+            kept.append(chunk)
+            size += len(chunk)
+            if limit is not None and size > limit:
+                # Freed now: the error's traceback would otherwise hold it until collected.
+                kept.clear()
+                raise MalformedResponseError(
+                    f"the {provider} answer for model {model} is larger than the "
+                    f"{limit}-byte cap (CallLimits.max_body_bytes); the rest was not read",
+                    provider=provider,
+                    model=model,
+                )
+    finally:
+        if not response.is_closed:  # too large, cancelled or failed while reading
+            with anyio.move_on_after(_CLOSE_S, shield=True):
+                await response.aclose()
+            await _drain(chunks)
+    # The content is decoded already: it no longer carries its transfer encodings.
+    headers = [
+        (name, value)
+        for name, value in response.headers.multi_items()
+        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    read = httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=b"".join(kept),
+        request=response.request,
+        extensions=response.extensions,
+    )
+    del kept
+    return read
 
 
 class HTTPAdapter:
@@ -239,12 +364,9 @@ async def send_http(
             if response.status_code >= 400:
                 error_body = await read_error_body(response)
             else:
-                try:
-                    await response.aread()
-                finally:
-                    if not response.is_closed:  # cancelled or failed while reading
-                        with anyio.move_on_after(_CLOSE_S, shield=True):
-                            await response.aclose()
+                response = await read_success_body(
+                    response, wire.name, endpoint.model, limits.max_body_bytes
+                )
     except TimeoutError as exc:
         raise FirstTokenTimeoutError(
             f"{wire.name} did not answer within {limits.first_token_s} s "
@@ -330,10 +452,11 @@ async def open_http_stream(
             )
             del content  # the raw body may echo the key; error trackers record frame locals
             raise error
-        chunks = response.aiter_bytes()
+        body = DecodedBody(response)
+        chunks = body.source
         events = pump_events(
-            chunks,
-            _sse_step(wire.stream_parser(request)),
+            body,
+            _sse_step(wire.stream_parser(request), limits.max_event_bytes),
             provider=wire.name,
             model=endpoint.model,
             deadline=deadline,
@@ -422,8 +545,8 @@ class _SSEStep:
         return self.cell[0][1].reported_usage
 
 
-def _sse_step(parser: StreamParser) -> _SSEStep:
-    return _SSEStep(cell=[(SSEDecoder(), parser)])
+def _sse_step(parser: StreamParser, max_event_bytes: int | None = None) -> _SSEStep:
+    return _SSEStep(cell=[(SSEDecoder(max_event_bytes=max_event_bytes), parser)])
 
 
 async def pump_events(
@@ -473,6 +596,9 @@ async def _pump(
     """
     Read *source* under the first-token and idle limits and yield stream events.
 
+    The whole stream is bounded by ``limits.max_stream_s`` and, for a byte source,
+    ``limits.max_stream_bytes``; past either, iterating raises
+    :class:`StreamInterruptedError` (reason ``"too_long"`` or ``"too_large"``).
     Stops right after a :class:`StreamEnd`, without waiting for the source to end;
     the caller owns *source* and closes it.
     A source that ends or stalls after a finish reason but before the end marker
@@ -483,11 +609,17 @@ async def _pump(
     masked in its message and detail: providers echo keys back.
     """
     started = False
+    max_bytes = limits.max_stream_bytes
+    received = 0
+    end_at = None if limits.max_stream_s is None else anyio.current_time() + limits.max_stream_s
     while True:
         limit = _left(deadline)
         grace = limits.end_grace_s
         if grace is not None and step.finishable and (limit is None or grace < limit):
             limit = grace
+        total = _left(end_at)
+        if total is not None and (limit is None or total < limit):
+            limit = total
         try:
             with anyio.fail_after(limit):
                 item = await anext(source, None)
@@ -496,6 +628,8 @@ async def _pump(
                 for event in step.finish("stalled"):
                     yield event
                 return
+            if end_at is not None and anyio.current_time() >= end_at:
+                raise _too_long(provider, model, limits, started) from exc
             if not started:
                 raise FirstTokenTimeoutError(
                     f"{provider} sent no first token within {limits.first_token_s} s "
@@ -530,11 +664,33 @@ async def _pump(
             for event in step.finish("cut"):
                 yield event
             return
+        if end_at is not None and anyio.current_time() >= end_at:
+            # Also checked here: a source that never waits gives a timer no chance to fire.
+            raise _too_long(provider, model, limits, started)
+        if isinstance(item, bytes):
+            received += len(item)
+            if max_bytes is not None and received > max_bytes:
+                raise StreamInterruptedError(
+                    f"the {provider} stream for model {model} carried more than its "
+                    f"{max_bytes}-byte cap (CallLimits.max_stream_bytes)",
+                    provider=provider,
+                    model=model,
+                    reason="too_large",
+                    started=started,
+                )
         try:
             produced = step(item)
         except ProviderStreamError as exc:
             _mask_stream_error(exc, secrets)
             raise
+        except EventTooLargeError as exc:
+            raise StreamInterruptedError(
+                f"the {provider} stream for model {model}: {exc}",
+                provider=provider,
+                model=model,
+                reason="too_large",
+                started=started,
+            ) from None
         for event in produced:
             yield event
             if isinstance(event, StreamEnd):
@@ -543,6 +699,19 @@ async def _pump(
             started = True
             idle_s = limits.idle_s
             deadline = None if idle_s is None else anyio.current_time() + idle_s
+
+
+def _too_long(
+    provider: str, model: str, limits: CallLimits, started: bool
+) -> StreamInterruptedError:
+    return StreamInterruptedError(
+        f"the {provider} stream for model {model} ran past its "
+        f"{limits.max_stream_s} s cap (CallLimits.max_stream_s)",
+        provider=provider,
+        model=model,
+        reason="too_long",
+        started=started,
+    )
 
 
 def _mask_stream_error(error: ProviderStreamError, secrets: tuple[str, ...]) -> None:

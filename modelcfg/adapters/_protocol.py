@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Final, Literal, Protocol, Self, runtime_checkable
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, Self, runtime_checkable
 
 import attrs
 import httpx
@@ -56,9 +56,7 @@ class Endpoint:
         return self.base_url.rstrip("/") + "/" + path.lstrip("/")
 
 
-def _check_limit(
-    _instance: object, attribute: attrs.Attribute[float | None], value: float | None
-) -> None:
+def _check_limit(_instance: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
     if value is not None and not value > 0:
         raise ValueError(
             f"{attribute.name} must be a positive number of seconds or None, not {value!r}"
@@ -67,6 +65,22 @@ def _check_limit(
 
 _END_GRACE_S: Final[float | None] = 2.0
 """How long a stream is waited for after its finish reason, by default."""
+
+MAX_BODY_BYTES: Final = 32 * 1024 * 1024
+"""The largest decoded success body a call reads, by default (32 MiB)."""
+MAX_STREAM_BYTES: Final = 256 * 1024 * 1024
+"""The most decoded bytes a stream may carry, by default (256 MiB)."""
+MAX_STREAM_S: Final = 1800.0
+"""The longest a stream may run, from sending the request, by default (30 minutes)."""
+MAX_EVENT_BYTES: Final = 8 * 1024 * 1024
+"""The largest a server-sent event may grow before it is dispatched, by default (8 MiB)."""
+
+
+def _check_size(_instance: object, attribute: attrs.Attribute[Any], value: int | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+        raise ValueError(
+            f"{attribute.name} must be a positive number of bytes or None, not {value!r}"
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -92,6 +106,22 @@ class CallLimits:
             the events that may still follow it (OpenAI's usage chunk, ``[DONE]``)
             before the answer counts as complete anyway; ``None`` waits up to
             *idle_s*.
+        max_body_bytes: The largest decoded success body a non-streamed call reads;
+            the body is read in pieces (and decompressed as it arrives), so a
+            longer one, or a compression bomb, stops at this cap with
+            :class:`~modelcfg.adapters.MalformedResponseError`.
+        max_stream_bytes: The most decoded bytes a stream may carry; past it,
+            iterating raises :class:`~modelcfg.adapters.StreamInterruptedError`
+            (reason ``"too_large"``).
+        max_stream_s: The longest a stream may run, from sending the request,
+            however steadily it sends; past it, iterating raises
+            :class:`~modelcfg.adapters.StreamInterruptedError` (reason ``"too_long"``).
+        max_event_bytes: The largest a server-sent event may grow before it is
+            dispatched; past it, iterating raises
+            :class:`~modelcfg.adapters.StreamInterruptedError` (reason ``"too_large"``).
+
+    .. versionchanged:: 0.2.0
+       Added ``max_body_bytes``, ``max_stream_bytes``, ``max_stream_s`` and ``max_event_bytes``.
     """
 
     connect_s: float | None = attrs.field(default=None, validator=_check_limit)
@@ -99,6 +129,10 @@ class CallLimits:
     first_token_s: float | None = attrs.field(default=None, validator=_check_limit)
     idle_s: float | None = attrs.field(default=None, validator=_check_limit)
     end_grace_s: float | None = attrs.field(default=_END_GRACE_S, validator=_check_limit)
+    max_body_bytes: int | None = attrs.field(default=MAX_BODY_BYTES, validator=_check_size)
+    max_stream_bytes: int | None = attrs.field(default=MAX_STREAM_BYTES, validator=_check_size)
+    max_stream_s: float | None = attrs.field(default=MAX_STREAM_S, validator=_check_limit)
+    max_event_bytes: int | None = attrs.field(default=MAX_EVENT_BYTES, validator=_check_size)
 
 
 # ----------------------------------------------------------------- the protocol

@@ -9,7 +9,9 @@ anywhere. An event that the stream leaves unfinished (no blank line before the
 end) is never dispatched: it may be a truncated one.
 
 The decoder is a frozen value: :meth:`SSEDecoder.feed` returns the successor
-decoder with the events that became complete.
+decoder with the events that became complete, one successor per chunk. Its work
+is linear in the bytes fed: a line or event that keeps growing is kept in links,
+joined once when it completes, and an undispatched event may be capped.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Final
 
 import attrs
 
-__all__ = ["SSEDecoder", "SSEEvent", "decode_all"]
+__all__ = ["EventTooLargeError", "SSEDecoder", "SSEEvent", "decode_all"]
 
 _LINE_END: Final = re.compile(rb"\r\n|\r|\n")
 _BOM: Final = b"\xef\xbb\xbf"
@@ -43,26 +45,90 @@ class SSEEvent:
     retry_ms: int | None = None
 
 
+class EventTooLargeError(ValueError):
+    """
+    An event still being built (or its unfinished line) outgrew the decoder's cap.
+
+    Attributes:
+        limit: The cap, in bytes.
+    """
+
+    def __init__(self, message: str, *, limit: int) -> None:
+        self.limit = limit
+        super().__init__(message)
+
+
+@attrs.frozen(slots=True)
+class _Link:
+    """
+    One piece of a growing sequence, newest first: appending never copies the rest.
+    """
+
+    prev: _Link | None
+    value: object
+
+
+def _unwind(link: _Link | None) -> list[object]:
+    values: list[object] = []
+    while link is not None:
+        values.append(link.value)
+        link = link.prev
+    values.reverse()
+    return values
+
+
+def _joined(link: _Link | None) -> bytes:
+    if link is None:
+        return b""
+    if link.prev is None:
+        return link.value  # type: ignore[return-value]  # tail pieces are bytes
+    return b"".join(_unwind(link))  # type: ignore[arg-type]
+
+
 @attrs.frozen(kw_only=True)
 class SSEDecoder:
     """
     The state of a stream being decoded: the unfinished line and event.
 
+    Feeding a chunk costs time in proportion to that chunk (and to the event it
+    completes), however long the unfinished line or event already is: pieces are
+    kept as links that are joined once, when their line or event completes.
+
     Attributes:
-        tail: Bytes after the last complete line (a held-back ``\\r`` included).
-        data: The data lines of the event being built.
+        max_event_bytes: The largest an undispatched event (its data lines and
+            unfinished line) may grow before :meth:`feed` raises
+            :class:`EventTooLargeError`; ``None`` for no cap.
         event: The name of the event being built, if set.
         last_id: The last event id the stream set.
         retry_ms: The reconnection time set for the event being built.
         started: Whether any byte was seen (a leading BOM is dropped once).
     """
 
-    tail: bytes = b""
-    data: tuple[str, ...] = ()
+    max_event_bytes: int | None = None
     event: str | None = None
     last_id: str | None = None
     retry_ms: int | None = None
     started: bool = False
+    pieces: _Link | None = attrs.field(default=None, repr=False)
+    """The bytes after the last complete line (a held-back ``\\r`` included), in pieces."""
+    tail_size: int = 0
+    lines: _Link | None = attrs.field(default=None, repr=False)
+    """The data lines of the event being built, newest first."""
+    data_size: int = 0
+
+    @property
+    def tail(self) -> bytes:
+        """
+        Bytes after the last complete line (a held-back ``\\r`` included).
+        """
+        return _joined(self.pieces)
+
+    @property
+    def data(self) -> tuple[str, ...]:
+        """
+        The data lines of the event being built.
+        """
+        return tuple(_unwind(self.lines))  # type: ignore[arg-type]  # data lines are str
 
     def feed(self, chunk: bytes) -> tuple[SSEDecoder, tuple[SSEEvent, ...]]:
         """
@@ -73,27 +139,76 @@ class SSEDecoder:
 
         Returns:
             The successor decoder and the events this chunk completed, in order.
+
+        Raises:
+            EventTooLargeError: The event being built outgrew ``max_event_bytes``.
         """
-        buffer = self.tail + chunk
-        started = self.started
+        pieces, tail_size, started = self.pieces, self.tail_size, self.started
         if not started:
+            buffer = _joined(pieces) + chunk
             if len(buffer) < len(_BOM) and _BOM.startswith(buffer):
-                return attrs.evolve(self, tail=buffer), ()
+                return attrs.evolve(self, pieces=_Link(None, buffer), tail_size=len(buffer)), ()
             started = True
-            buffer = buffer.removeprefix(_BOM)
+            chunk = buffer.removeprefix(_BOM)
+            pieces, tail_size = None, 0
+        held_cr = pieces is not None and pieces.value.endswith(b"\r")  # type: ignore[attr-defined]
+        if not held_cr and b"\n" not in chunk and b"\r" not in chunk:
+            # No line ends here: only the unfinished line grows, by one link.
+            tail_size += len(chunk)
+            self._check(self.data_size + tail_size)
+            if chunk:
+                pieces = _Link(pieces, chunk)
+            return attrs.evolve(self, pieces=pieces, tail_size=tail_size, started=started), ()
+        buffer = _joined(pieces) + chunk if pieces is not None else chunk
         # A CR at the very end may be the first half of a CRLF: hold it back.
         held = b""
         if buffer.endswith(b"\r"):
             buffer, held = buffer[:-1], b"\r"
-        lines = _LINE_END.split(buffer)
-        rest = lines.pop()
-        state = attrs.evolve(self, started=started)
+        raw_lines = _LINE_END.split(buffer)
+        rest = raw_lines.pop() + held
+        lines, data_size = self.lines, self.data_size
+        name, last_id, retry_ms = self.event, self.last_id, self.retry_ms
         events: list[SSEEvent] = []
-        for raw in lines:
-            state, event = state._line(raw.decode("utf-8", errors="replace"))
-            if event is not None:
-                events.append(event)
-        return attrs.evolve(state, tail=rest + held), tuple(events)
+        for raw in raw_lines:
+            line = raw.decode("utf-8", errors="replace")
+            if not line:
+                if lines is not None:
+                    events.append(
+                        SSEEvent(
+                            event=name or "message",
+                            data="\n".join(_unwind(lines)),  # type: ignore[arg-type]
+                            id=last_id,
+                            retry_ms=retry_ms,
+                        )
+                    )
+                lines, data_size, name, retry_ms = None, 0, None, None
+                continue
+            if line.startswith(":"):
+                continue
+            field, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if field == "data":
+                lines = _Link(lines, value)
+                data_size += len(raw) + 1
+                self._check(data_size)
+            elif field == "event":
+                name = value
+            elif field == "id" and "\0" not in value:
+                last_id = value
+            elif field == "retry" and value.isascii() and value.isdigit():
+                retry_ms = int(value)
+        self._check(data_size + len(rest))
+        return SSEDecoder(
+            max_event_bytes=self.max_event_bytes,
+            event=name,
+            last_id=last_id,
+            retry_ms=retry_ms,
+            started=started,
+            pieces=_Link(None, rest) if rest else None,
+            tail_size=len(rest),
+            lines=lines,
+            data_size=data_size,
+        ), tuple(events)
 
     def finish(self) -> tuple[SSEEvent, ...]:
         """
@@ -104,7 +219,7 @@ class SSEDecoder:
             an event without its closing blank line is dropped, because the
             stream may have been cut inside it.
         """
-        if self.tail.endswith(b"\r"):
+        if self.pieces is not None and self.pieces.value.endswith(b"\r"):  # type: ignore[attr-defined]
             return self.feed(b"\n")[1]
         return ()
 
@@ -113,32 +228,16 @@ class SSEDecoder:
         """
         Whether the stream stopped inside a line or an event.
         """
-        return bool(self.tail.strip(b"\r\n")) or bool(self.data)
+        return bool(self.tail.strip(b"\r\n")) or self.lines is not None
 
-    def _line(self, line: str) -> tuple[SSEDecoder, SSEEvent | None]:
-        if not line:
-            if not self.data:
-                return attrs.evolve(self, event=None, retry_ms=None), None
-            event = SSEEvent(
-                event=self.event or "message",
-                data="\n".join(self.data),
-                id=self.last_id,
-                retry_ms=self.retry_ms,
+    def _check(self, size: int) -> None:
+        limit = self.max_event_bytes
+        if limit is not None and size > limit:
+            raise EventTooLargeError(
+                f"a server-sent event grew past {limit} bytes without being dispatched "
+                "(CallLimits.max_event_bytes)",
+                limit=limit,
             )
-            return attrs.evolve(self, data=(), event=None, retry_ms=None), event
-        if line.startswith(":"):
-            return self, None
-        field, _, value = line.partition(":")
-        value = value.removeprefix(" ")
-        if field == "data":
-            return attrs.evolve(self, data=(*self.data, value)), None
-        if field == "event":
-            return attrs.evolve(self, event=value), None
-        if field == "id" and "\0" not in value:
-            return attrs.evolve(self, last_id=value), None
-        if field == "retry" and value.isascii() and value.isdigit():
-            return attrs.evolve(self, retry_ms=int(value)), None
-        return self, None
 
 
 def decode_all(body: bytes) -> tuple[SSEEvent, ...]:

@@ -178,6 +178,9 @@ class CallableAdapter:
         wire: How to read dicts and SDK objects the callables return:
             ``"openai"``, ``"anthropic"`` or ``"auto"`` (by their shape).
         error_table: The classification rules.
+        needs_credential: Whether the executor must find a credential for the
+            profile before calling; ``False`` for a callable that handles its own auth
+            (it is then called with no credential, and never skipped for lack of one).
     """
 
     call: ChatCall = attrs.field(eq=False, repr=False)
@@ -185,6 +188,7 @@ class CallableAdapter:
     name: str = "callable"
     wire: Wire = "auto"
     error_table: ErrorTable = attrs.field(default=ERROR_TABLE, repr=False)
+    needs_credential: bool = attrs.field(default=True, repr=False)
 
     def to_response(self, result: object) -> ChatResponse:
         """

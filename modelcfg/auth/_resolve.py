@@ -426,6 +426,44 @@ def resolve_credential(
     )
 
 
+async def credential_problem(
+    profile: ProfileId,
+    *,
+    store: AuthStoreProtocol,
+    environ: Mapping[str, str],
+    env_vars: Iterable[str] = (),
+    refresher: Refresher | None = None,
+    now: float,
+    order: Iterable[ProfileId | str] | None = None,
+) -> str | None:
+    """
+    Why a call with *profile* would have no usable credential, or ``None`` when it has one.
+
+    The rule is :func:`credential_for`'s, without refreshing or sending anything: a
+    token that a refresh could renew counts as usable. The message says what to set,
+    such as ``No credentials for openai: set OPENAI_API_KEY or run `modelcfg login openai`.``
+    """
+    names = env_vars_for(profile.provider, env_vars)
+    env = env_key(names, environ)
+    del environ  # kept out of this frame's locals, as in resolve_credential()
+    may_refresh = refreshable_with(refresher, profile.provider)
+    ids = None if order is None else _as_ids(profile.provider, order)
+    result = await off_loop(
+        store,
+        lambda: _profile_credential(
+            profile,
+            store=store,
+            env=env,
+            names=names,
+            order=ids,
+            now=now,
+            skew_s=DEFAULT_REFRESH_SKEW_S,
+            can_refresh=may_refresh,
+        ),
+    )
+    return result.message if isinstance(result, _Unavailable) else None
+
+
 async def credential_for(
     profile: ProfileId | str,
     *,

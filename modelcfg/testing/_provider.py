@@ -24,7 +24,10 @@ mid-answer and keeps the connection open); ``malformed`` (a garbage event in
 the stream; a garbage body when not streaming); ``no-done`` (no ``[DONE]`` /
 ``message_stop``, but a finish reason and usage, then the connection closes);
 ``no-done-open`` (the same, but the connection stays open, as some servers and
-proxies do: the client must finish on its own); ``context-length`` and
+proxies do: the client must finish on its own); ``endless-body`` (a success
+body that never ends); ``gzip-bomb`` (a small gzip body that inflates to 64 MiB);
+``endless-sse`` (a valid stream whose text never ends); ``sse-no-dispatch``
+(``data:`` lines forever, never a blank line); ``context-length`` and
 ``content-filter`` (400 with each provider's error shape); ``flap`` (503 while
 down, then healthy; see :class:`Flap`); ``auth`` (401, echoing the key it got,
 to test redaction); ``billing`` (402); ``200-error`` (HTTP 200 whose body is
@@ -51,11 +54,13 @@ tests can assert counts and spacing. The server only ever binds to loopback.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import socket
 import struct
 import threading
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Final, Literal, Self
@@ -1075,6 +1080,83 @@ def _faulty(fault: str) -> Callable[[_Exchange], None]:
     return lambda exchange: exchange.answer(fault=fault)
 
 
+_HOSTILE_PIECE: Final = 65_536
+"""How many bytes a hostile behaviour writes at a time."""
+
+
+def _hostile_head(exchange: _Exchange, content_type: str, **extra: str) -> None:
+    exchange.conn.sendall(
+        _head(
+            200,
+            {
+                "content-type": content_type,
+                "transfer-encoding": "chunked",
+                "connection": "close",
+                "x-request-id": "req_fake",
+                "request-id": "req_fake",
+                **extra,
+            },
+        )
+    )
+
+
+def _forever(exchange: _Exchange, piece: bytes) -> None:
+    # Ends when the client goes away (sendall raises) or the server stops.
+    while not exchange.provider._runtime.stopping.is_set():
+        exchange.chunk(piece)
+
+
+def _endless_body(exchange: _Exchange) -> None:
+    _hostile_head(exchange, "application/json")
+    exchange.chunk(b'{"id":"chatcmpl-fake","choices":[{"index":0,"message":{"content":"')
+    _forever(exchange, b"a" * _HOSTILE_PIECE)
+
+
+_BOMB_BYTES: Final = 64 * 1024 * 1024
+"""What the gzip bomb inflates to: twice the default body cap."""
+
+
+@functools.cache
+def _bomb() -> bytes:
+    squeeze = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip framing
+    block = b" " * (1024 * 1024)
+    return b"".join(
+        [*(squeeze.compress(block) for _ in range(_BOMB_BYTES // len(block))), squeeze.flush()]
+    )
+
+
+def _gzip_bomb(exchange: _Exchange) -> None:
+    _hostile_head(exchange, "application/json", **{"content-encoding": "gzip"})
+    bomb = _bomb()
+    for start in range(0, len(bomb), _HOSTILE_PIECE):
+        exchange.chunk(bomb[start : start + _HOSTILE_PIECE])
+    exchange.chunk(b"", last=True)
+
+
+def _endless_sse(exchange: _Exchange) -> None:
+    if not exchange.stream:
+        _endless_body(exchange)
+        return
+    _hostile_head(exchange, "text/event-stream")
+    events = (
+        exchange.anthropic_events() if exchange.wire == "anthropic" else exchange.openai_events()
+    )
+    opening = [event for kind, event in events[: [k for k, _ in events].index("after-text")]]
+    for event in opening:
+        exchange.chunk(event)
+    # The last event before the cut point is a text delta: repeated, a valid answer never ends.
+    _forever(exchange, opening[-1] * max(_HOSTILE_PIECE // len(opening[-1]), 1))
+
+
+def _sse_no_dispatch(exchange: _Exchange) -> None:
+    if not exchange.stream:
+        _endless_body(exchange)
+        return
+    _hostile_head(exchange, "text/event-stream")
+    line = b"data: " + b"x" * 58 + b"\n"
+    _forever(exchange, line * (_HOSTILE_PIECE // len(line)))
+
+
 _RATE_LIMITED = (429, "Rate limit reached for requests", "rate_limit_exceeded")
 _UNAVAILABLE: Final = _Error(
     anthropic=_WireError(
@@ -1135,6 +1217,10 @@ _TABLE: Final[Mapping[str, _Row]] = {
     "malformed": _Row(action=_faulty("malformed")),
     "no-done": _Row(action=_faulty("no-done")),
     "no-done-open": _Row(action=_faulty("no-done-open")),
+    "endless-body": _Row(action=_endless_body),
+    "gzip-bomb": _Row(action=_gzip_bomb),
+    "endless-sse": _Row(action=_endless_sse),
+    "sse-no-dispatch": _Row(action=_sse_no_dispatch),
     "context-length": _Row(
         error=_Error(
             anthropic=_WireError(

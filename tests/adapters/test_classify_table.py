@@ -326,6 +326,36 @@ ROWS: list[Row] = [
         body=oa(400, "Invalid value for 'temperature': must be <= 2.", "invalid_request_error"),
     ),
     Row(
+        id="openai-400-unsupported-parameter",
+        adapter="openai",
+        status=400,
+        kind=K.UNSUPPORTED,
+        body=oa(
+            400,
+            "Unsupported parameter: 'tools' is not supported with this model.",
+            "invalid_request_error",
+            "unsupported_parameter",
+        ),
+    ),
+    Row(
+        id="ollama-400-model-does-not-support-tools",
+        adapter="openai",
+        status=400,
+        kind=K.UNSUPPORTED,
+        body=oa(400, "registry.ollama.ai/library/gemma:2b does not support tools", "api_error"),
+    ),
+    Row(
+        id="openai-400-image-only-on-some-models",
+        adapter="openai",
+        status=400,
+        kind=K.UNSUPPORTED,
+        body=oa(
+            400,
+            "Invalid content type. image_url is only supported by certain models.",
+            "invalid_request_error",
+        ),
+    ),
+    Row(
         id="openai-422-unprocessable",
         adapter="openai",
         status=422,

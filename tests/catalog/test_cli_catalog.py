@@ -6,6 +6,7 @@ against the fake listings on 127.0.0.1: the whole flow a user follows, and its e
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,9 +91,9 @@ def test_a_second_refresh_is_fresh_then_not_modified(cli: Cli) -> None:
     fresh = cli.call("catalog", "refresh")
     forced = cli.call("catalog", "refresh", "--force", "--source", "openrouter")
 
-    assert (
-        "openrouter: 159 models, still fresh, fetched 0 s ago; not fetched (use --force)"
-        in fresh.stdout
+    assert re.search(
+        r"openrouter: 159 models, still fresh, fetched \d+ s ago; not fetched \(use --force\)",
+        fresh.stdout,
     )
     assert "openrouter: 159 models, not modified since the last fetch (ETag)" in forced.stdout
 
@@ -107,7 +108,7 @@ def test_a_failed_refresh_exits_1_and_keeps_the_snapshot(cli: Cli, fake: FakeMod
 
     assert 1 == failed.code
     assert "openrouter: failed: HTTP 503 from" in failed.stdout
-    assert "kept the snapshot of 159 models from 0 s ago" in failed.stdout
+    assert re.search(r"kept the snapshot of 159 models from \d+ s ago", failed.stdout)
     assert "openrouter/x-ai/grok-4-fast" == still[0]["id"]
 
 

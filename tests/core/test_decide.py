@@ -336,9 +336,9 @@ SCENARIOS = [
         then=give_up(R.NO_LARGER_CONTEXT, says="larger context window"),
     ),
     Scenario(
-        id="given an unknown context window, when the context overflows, then give up saying so",
+        id="given an unknown context window, when the context overflows, then the next model",
         when=(Ev(kind=K.CONTEXT_OVERFLOW),),
-        then=give_up(R.NO_LARGER_CONTEXT, says="unknown"),
+        then=call(f"{OM}@{OX}", R.LARGER_CONTEXT, says="unknown"),
     ),
     Scenario(
         id="given two larger models, when the first two overflow, then the largest",
@@ -388,6 +388,34 @@ SCENARIOS = [
         health=cooling(PA, PB, PC, until_at=T0 + 600, kind=K.AUTH),
         when=(),
         then=give_up(R.DEADLINE_REACHED, skipped=(S.COOLING_DOWN,) * 3, says="deadline"),
+    ),
+    Scenario(
+        id="given the fallback cooling longer, when the primary is rate limited, then wait for the fallback",
+        routes=make_routes((A, OM), order=(PA,)),
+        health=HealthState(
+            model_cooldowns={
+                Target(model=m(OM), profile=p(OX)): window(K.RATE_LIMITED, T0 + 45),
+            }
+        ),
+        when=(Ev(kind=K.RATE_LIMITED, retry_after_s=30),),
+        then=call(f"{OM}@{OX}", R.WAIT_FOR_REOPENING, (45.0, 54.0), skipped=(S.COOLING_DOWN,)),
+    ),
+    Scenario(
+        id="given the fallback cooling past the deadline, when the primary is rate limited, then wait for the primary",
+        routes=make_routes((A, OM), order=(PA,)),
+        health=HealthState(
+            model_cooldowns={
+                Target(model=m(OM), profile=p(OX)): window(K.RATE_LIMITED, T0 + 500),
+            }
+        ),
+        when=(Ev(kind=K.RATE_LIMITED, retry_after_s=30),),
+        then=call(f"{A}@{PA}", R.WAIT_FOR_REOPENING, (30.0, 36.0), skipped=(S.COOLING_DOWN,)),
+    ),
+    Scenario(
+        id="given one key for two models, when the primary is rate limited, then the fallback at once",
+        routes=make_routes((A, A2), order=(PA,)),
+        when=(Ev(kind=K.RATE_LIMITED, retry_after_s=30),),
+        then=call(f"{A2}@{PA}", R.FALLBACK_MODEL),
     ),
     Scenario(
         id="given one profile and model, when rate limited with Retry-After 10, then wait 10 s plus jitter",
@@ -655,7 +683,7 @@ def test_success_records_last_good_and_closes_cooldown() -> None:
 
     assert p(PB) == done.session.last_good["anthropic"]
     assert done.finished
-    assert p(PA) in done.health.cooldowns
+    assert Target(model=m(A), profile=p(PA)) in done.health.model_cooldowns
 
 
 def test_cooldown_expiry_then_half_open_probe_then_closed() -> None:
@@ -1075,7 +1103,8 @@ class ReferenceModel:
     has ended admits its target again (the call is a probe): a success clears the
     target's windows, a failure about the target opens each ended window again for
     its own length. When every candidate is blocked, the one that reopens first is
-    waited for if that fits the deadline.
+    waited for if that fits the deadline, among those that have not failed in this
+    request when one of them fits.
     """
 
     LENGTHS: Final = {"cool": 300.0, "disable": 86_400.0, "pair": 3_600.0}
@@ -1096,6 +1125,7 @@ class ReferenceModel:
         self.target: tuple[str, str] | None = None
         self.fails = 0
         self.attempts = 0
+        self.failed: set[tuple[str, str]] = set()
 
     def order(self, model: str) -> list[str]:
         provider = model.split("/")[0]
@@ -1156,7 +1186,8 @@ class ReferenceModel:
                     waits.append((until, self.index, model, profile, profile == current))
         if not waits:
             return None, None, R.CHAIN_EXHAUSTED, None
-        until, i, model, profile, same = min(waits, key=lambda w: (w[0], w[1]))
+        fresh = [w for w in waits if (w[2], w[3]) not in self.failed and w[0] <= deadline]
+        until, i, model, profile, same = min(fresh or waits, key=lambda w: (w[0], w[1]))
         unit = jitter_unit(REF_SEED, self.attempts)
         wait = until - self.now
         delay = min(REF_RULES.reopening_delay_s(wait, unit), max(wait, deadline - self.now))
@@ -1181,6 +1212,7 @@ class ReferenceModel:
         model, profile = self.target
         self.now = now
         self.fails += 1
+        self.failed.add((model, profile))
         if profile not in self.tried:
             self.tried.append(profile)
         if kind not in (K.CONTENT_FILTER, K.INVALID_REQUEST):

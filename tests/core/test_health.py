@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hst
@@ -26,12 +27,15 @@ from modelcfg._core._health import (
     circuit_phase,
     window_phase,
 )
-from modelcfg._core._policy import Policy
+from modelcfg._core._policy import DEFAULT_RULES, KindRule, Policy, Scope
 from modelcfg._core._reasons import SkipCode
 
 T0 = 1_700_000_000.0
 K = FailureKind
-POLICY = Policy()
+POLICY = Policy(
+    rules={K.RATE_LIMITED: attrs.evolve(DEFAULT_RULES[K.RATE_LIMITED], scope=Scope.PROFILE)}
+)
+"""Rate limits cool the whole profile here, so these tests can watch its window."""
 MODEL = ModelRef.parse("anthropic/opus")
 OTHER = ModelRef.parse("anthropic/sonnet")
 WORK = ProfileId.parse("anthropic:work")
@@ -52,8 +56,17 @@ def until(health: HealthState, at: float, target: Target = TARGET) -> float | No
     return None if blocked is None else blocked.until_at
 
 
-def test_rate_limit_cools_the_profile_for_every_model() -> None:
-    """A rate limit blocks the profile with other models too, for 30 s by default."""
+def test_rate_limit_cools_only_the_profile_with_that_model_by_default() -> None:
+    """By default a rate limit blocks (profile, model) for 30 s; other models stay usable."""
+    health = HealthState().with_failure(fail(K.RATE_LIMITED, T0), Policy())
+
+    assert T0 + 30 == until(health, T0 + 1)
+    assert until(health, T0 + 1, Target(model=OTHER, profile=WORK)) is None
+    assert {} == health.cooldowns
+
+
+def test_rate_limit_cools_the_profile_for_every_model_when_so_scoped() -> None:
+    """A rate limit scoped to the profile blocks it with other models too."""
     health = HealthState().with_failure(fail(K.RATE_LIMITED, T0), POLICY)
 
     expected = T0 + 30
@@ -580,3 +593,54 @@ def test_a_blocked_claim_changes_nothing_when_applied() -> None:
     cooling = HealthState().with_failure(fail(K.AUTH, T0), POLICY)
 
     assert cooling == cooling.applied((ClaimProbe(target=TARGET, at=T0 + 1),), POLICY)
+
+
+@pytest.mark.parametrize(
+    ("steps", "expected"),
+    [
+        ((30.0, 60.0, 300.0), [30.0, 60.0, 300.0, 300.0]),
+        ((10.0,), [10.0, 10.0, 10.0, 10.0]),
+    ],
+)
+def test_cooldown_steps_give_the_nth_window_to_the_nth_strike(
+    steps: tuple[float, ...], expected: list[float]
+) -> None:
+    """An explicit curve gives each failure in a row its step, then repeats the last."""
+    rule = KindRule(mark="cooldown", steps=steps)
+
+    assert expected == [rule.window_for(n) for n in (1, 2, 3, 4)]
+
+
+def test_cooldown_steps_drive_the_windows_of_repeated_failures() -> None:
+    """Failures after each window closes open the next step of the configured curve."""
+    policy = Policy(
+        rules={K.OVERLOADED: attrs.evolve(DEFAULT_RULES[K.OVERLOADED], steps=(30, 60, 300))}
+    )
+    health = HealthState()
+    now = T0
+    lengths = []
+    for _ in range(4):
+        health = health.with_failure(fail(K.OVERLOADED, now), policy)
+        end = until(health, now)
+        assert end is not None
+        lengths.append(end - now)
+        now = end + 1
+
+    assert [30.0, 60.0, 300.0, 300.0] == lengths
+
+
+@pytest.mark.parametrize("bad", [(-1.0,), (float("inf"),), (True,)])
+def test_cooldown_steps_refuse_bad_numbers(bad: tuple[float, ...]) -> None:
+    """A negative, infinite or boolean step is refused with the field's name."""
+    with pytest.raises(ValueError, match="steps"):
+        KindRule(steps=bad)
+
+
+@given(strikes=hst.integers(min_value=1, max_value=50))
+def test_transient_windows_stay_within_thirty_seconds(strikes: int) -> None:
+    """By default no transient kind keeps its target away longer than 30 s."""
+    policy = Policy()
+    transient = (K.OVERLOADED, K.SERVER, K.TIMEOUT, K.CONNECTION)
+
+    assert all(policy.rule_for(kind).window_for(strikes) <= 30 for kind in transient)
+    assert 30 >= policy.circuit_open_s

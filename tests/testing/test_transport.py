@@ -120,7 +120,7 @@ async def test_the_executor_waits_out_a_scripted_rate_limit() -> None:
     config = load_config(
         {
             "providers": {"openai": {"baseUrl": "http://provider.test/v1"}},
-            "agent": {"model": {"primary": "openai/gpt-5.2", "fallbacks": ["openai/gpt-5-mini"]}},
+            "agent": {"model": {"primary": "openai/gpt-5.2"}},
         }
     )
     transport = ScriptedTransport(
