@@ -18,6 +18,7 @@ from modelcfg._executor._reports import (
     AttemptSucceeded,
     CandidateSkipped,
     ExecutorEvent,
+    ParamsDropped,
     RequestGaveUp,
     TierChanged,
 )
@@ -86,6 +87,13 @@ def event_fields(event: ExecutorEvent) -> dict[str, object]:
                 fields.update(failure_kind=failures[-1].kind.value)
         case TierChanged(to_profile=profile):
             fields.update(profile=str(profile), provider=profile.provider)
+        case ParamsDropped(number=number, target=target):
+            fields.update(
+                attempt=number,
+                model=str(target.model),
+                provider=target.model.provider,
+                profile=str(target.profile),
+            )
         case BudgetAlert():
             pass  # its sentence says it all
     return fields
@@ -93,11 +101,12 @@ def event_fields(event: ExecutorEvent) -> dict[str, object]:
 
 def log_event(logger: logging.Logger, event: ExecutorEvent) -> None:
     """
-    Log *event* on *logger*, its fields as ``extra``: a give-up as a warning, a
-    failed attempt, a skip or a move to a paid key as info, the rest as debug.
+    Log *event* on *logger*, its fields as ``extra``: a give-up and dropped parameters
+    as warnings, a failed attempt, a skip or a move to a paid key as info, the rest as
+    debug.
     """
     match event:
-        case RequestGaveUp():
+        case RequestGaveUp() | ParamsDropped():
             level = logging.WARNING
         case AttemptFailed() | CandidateSkipped() | TierChanged() | BudgetAlert():
             level = logging.INFO
@@ -122,5 +131,8 @@ def _describe(event: ExecutorEvent) -> str:
             return f"request gave up: {reason}"
         case TierChanged(from_profile=before, to_profile=after):
             return f"{before} -> {after}: this request now uses a paid API key"
+        case ParamsDropped(number=number, target=target, dropped=dropped):
+            left = "; ".join(problem.line() for problem in dropped)
+            return f"attempt {number} on {target} goes without parameters it does not take: {left}"
         case BudgetAlert(message=message):
             return message

@@ -6,6 +6,8 @@ Every exception modelcfg raises on purpose.
     ModelcfgError                      never raised itself
     ├── ConfigError(ValueError)        .errors: tuple[str, ...] as "$.path: message"
     ├── UnknownModelError(LookupError) .text, .suggestions
+    │   └── UnknownPresetError         a preset name names no preset
+    ├── InvalidParamsError(ValueError) .model, .problems: refused by paramsPolicy "error"
     ├── InvalidStateError
     ├── CredentialsError               .provider
     ├── AuthStoreError                 .path
@@ -49,6 +51,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from modelcfg._config._wire_params import ParamProblem
     from modelcfg._core._failures import Failure, FailureKind
     from modelcfg._core._state import AttemptRecord, AttemptState
 
@@ -63,6 +66,7 @@ __all__ = [
     "CredentialsError",
     "DeadlineReachedError",
     "DiscoveryError",
+    "InvalidParamsError",
     "InvalidStateError",
     "ModelcfgError",
     "OutputInterruptedError",
@@ -71,6 +75,7 @@ __all__ = [
     "RateLimitedError",
     "RedactedError",
     "UnknownModelError",
+    "UnknownPresetError",
     "UsageLedgerError",
     "gave_up_error",
 ]
@@ -115,6 +120,32 @@ class UnknownModelError(ModelcfgError, LookupError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class UnknownPresetError(UnknownModelError):
+    """
+    A preset name (``/model Opus+deep``, ``preset=``) names no built-in or configured preset.
+
+    Attributes:
+        text: What was asked for.
+        suggestions: The closest preset names, best first.
+    """
+
+
+class InvalidParamsError(ModelcfgError, ValueError):
+    """
+    Under ``paramsPolicy: "error"``, the parameters of an attempt include some its
+    model or provider does not take; no call was made with them.
+
+    Attributes:
+        model: The model (``provider/model``) the attempt was for.
+        problems: Each parameter refused, with the layer it came from and why.
+    """
+
+    def __init__(self, message: str, *, model: str, problems: tuple[ParamProblem, ...]) -> None:
+        self.model = model
+        self.problems = problems
+        super().__init__(message)
 
 
 class InvalidStateError(ModelcfgError):

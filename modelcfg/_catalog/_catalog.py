@@ -258,6 +258,7 @@ _FILLABLE: Final = (
     "created_at",
     "retires_at",
     "canonical_id",
+    "supported_parameters",
 )
 """Fields a curated record leaving them unknown takes from a discovered record of the model."""
 
@@ -276,6 +277,8 @@ def merge_records(curated: ModelInfo, discovered: ModelInfo) -> ModelInfo:
         for name in _FILLABLE
         if getattr(curated, name) is None and (value := getattr(discovered, name)) is not None
     }
+    if not curated.default_parameters and discovered.default_parameters:
+        changes["default_parameters"] = discovered.default_parameters
     window = changes.get("context_window", curated.context_window)
     most = changes.get("max_output_tokens", curated.max_output_tokens)
     if window is not None and most is not None and most > window:

@@ -115,6 +115,18 @@ def _object(value: object, allowed: frozenset[str]) -> Mapping[str, object]:
     return value
 
 
+def _names(value: object) -> frozenset[str]:
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        raise TypeError("expected a list of texts")
+    return frozenset(value)
+
+
+def _defaults(value: object) -> Mapping[str, object]:
+    if not isinstance(value, Mapping):
+        raise TypeError("expected an object")
+    return value
+
+
 def _pricing(value: object) -> Pricing:
     prices = _object(value, PRICE_KEYS)
     return Pricing(**{k: _optional(_number)(v) for k, v in prices.items()})
@@ -156,6 +168,8 @@ _FIELDS: Final[Mapping[str, Reader]] = {
     "canonical_id": _optional(_text),
     "pricing_from": _optional(_provenance),
     "status_from": _optional(_provenance),
+    "supported_parameters": _optional(_names),
+    "default_parameters": _defaults,
 }
 """How each field of a record is read from JSON; every field of ModelInfo is here."""
 
@@ -200,8 +214,14 @@ def _json_number(value: float) -> float | int:
 
 def _value(value: object) -> JSON:
     match value:
+        case frozenset() if all(
+            isinstance(item, str) and not isinstance(item, Modality) for item in value
+        ):
+            return sorted(value)
         case frozenset():
             return sorted(m.value for m in value)
+        case Mapping():
+            return {str(k): _value(v) for k, v in value.items()}
         case ModelStatus() | CatalogSource():
             return value.value
         case ModelRef():

@@ -13,6 +13,7 @@ Pure: the caller fetches the response and passes the time it was fetched.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Final, TypeGuard
 
@@ -92,7 +93,8 @@ def info_from_openrouter(
     ``file`` to PDF; ``output_modalities`` gives ``output``.
     ``supported_parameters`` tells tools (``tools``), temperature, structured
     outputs (``structured_outputs``) and reasoning (``reasoning`` or
-    ``include_reasoning``); ``top_provider.max_completion_tokens`` is the output
+    ``include_reasoning``), and is kept whole; ``default_parameters`` keeps the
+    values it gives (not its nulls); ``top_provider.max_completion_tokens`` is the output
     limit. An ``expiration_date`` makes the model deprecated, retiring on that
     date. OpenRouter streams every model, so ``streaming`` is true. A field that
     is missing or malformed is left unknown rather than failing the record.
@@ -157,6 +159,18 @@ def info_from_openrouter(
         fields["temperature"] = "temperature" in names
         fields["structured_output"] = "structured_outputs" in names
         fields["reasoning"] = bool(names & _REASONING)
+        fields["supported_parameters"] = frozenset(names)
+
+    defaults = record.get("default_parameters")
+    if _is_object(defaults):
+        # A null default is "none given", not a value.
+        fields["default_parameters"] = {
+            name: value
+            for name, value in defaults.items()
+            if isinstance(name, str)
+            and isinstance(value, str | int | float)
+            and not (isinstance(value, float) and not math.isfinite(value))
+        }
 
     cutoff = record.get("knowledge_cutoff")
     if isinstance(cutoff, str) and CUTOFF_RE.match(cutoff.strip()):

@@ -17,6 +17,7 @@ import enum
 import math
 import re
 from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Any, Final
 
 import attrs
@@ -339,6 +340,52 @@ def _check_provenance(
         raise TypeError(f"{attribute.name} of {instance.ref} must be a Provenance or None")
 
 
+def _to_names(value: object) -> object:
+    if value is None or isinstance(value, str):
+        return value  # a lone text is refused by the check, not split into letters
+    if isinstance(value, Iterable):
+        return frozenset(value)
+    return value
+
+
+def _check_names(
+    instance: ModelInfo, attribute: attrs.Attribute[frozenset[str] | None], value: object
+) -> None:
+    if value is None:
+        return
+    if not isinstance(value, frozenset) or not all(
+        isinstance(name, str) and name.strip() for name in value
+    ):
+        raise ValueError(
+            f"{attribute.name} of {instance.ref} must be a list of parameter names or None"
+        )
+
+
+_NO_DEFAULTS: Final[Mapping[str, float | int | str | bool]] = MappingProxyType({})
+
+
+def _to_defaults(value: object) -> object:
+    return MappingProxyType(dict(value)) if isinstance(value, Mapping) else value
+
+
+def _check_defaults(
+    instance: ModelInfo,
+    attribute: attrs.Attribute[Mapping[str, float | int | str | bool]],
+    value: object,
+) -> None:
+    ok = isinstance(value, Mapping) and all(
+        isinstance(name, str)
+        and isinstance(item, str | int | float)
+        and not (isinstance(item, float) and not math.isfinite(item))
+        for name, item in value.items()
+    )
+    if not ok:
+        raise ValueError(
+            f"{attribute.name} of {instance.ref} must map parameter names to numbers, "
+            "texts or booleans"
+        )
+
+
 def _default_name(instance: ModelInfo) -> str:
     return instance.ref.model
 
@@ -400,6 +447,12 @@ class ModelInfo:
             record's own supplied it (see :meth:`ModelCatalog.combined`).
         status_from: Where ``status`` came from when a newer source than the
             record's own supplied it.
+        supported_parameters: The request parameters the model takes, by the
+            names its provider's API uses (OpenRouter's ``supported_parameters``);
+            ``None`` when unknown.
+        default_parameters: The provider's default values of some parameters
+            (OpenRouter's ``default_parameters``): the lowest layer of a model's
+            own parameters.
 
     .. versionadded:: 0.1.0
     """
@@ -433,6 +486,12 @@ class ModelInfo:
     canonical_id: str | None = attrs.field(default=None, validator=_check_optional_text)
     pricing_from: Provenance | None = attrs.field(default=None, validator=_check_provenance)
     status_from: Provenance | None = attrs.field(default=None, validator=_check_provenance)
+    supported_parameters: frozenset[str] | None = attrs.field(
+        default=None, converter=_to_names, validator=_check_names
+    )
+    default_parameters: Mapping[str, float | int | str | bool] = attrs.field(
+        default=_NO_DEFAULTS, converter=_to_defaults, validator=_check_defaults, hash=False
+    )
 
     def __attrs_post_init__(self) -> None:
         if (

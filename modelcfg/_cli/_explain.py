@@ -11,7 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import tomllib
+import typing
+from collections.abc import Mapping
 from pathlib import Path
+
+import attrs
 
 from modelcfg._catalog._curated import curated_catalog
 from modelcfg._cli._common import (
@@ -23,11 +27,15 @@ from modelcfg._cli._common import (
     emit_json,
     used_providers,
 )
+from modelcfg._config._param_plan import ParamResolver, routed_models
 from modelcfg._config._plan import build_routes, catalog_for
 from modelcfg._config._resolve import resolve_model
+from modelcfg._config._wire_params import ParamPlan
 from modelcfg._core._actions import GiveUp
-from modelcfg._core._replay import render_steps, replay, steps_to_json
-from modelcfg._core._values import Selection
+from modelcfg._core._replay import ReplayScript, parse_script, render_steps, replay, steps_to_json
+from modelcfg._core._values import ModelRef, Selection
+from modelcfg.exceptions import UnknownModelError
+from modelcfg.typing import JSON
 
 __all__ = ["register"]
 
@@ -89,19 +97,41 @@ def run_explain(context: Context) -> int:
     name = str(context.args.script)
     script = _read_script(context, name)
     config = context.config()
+    catalog = catalog_for(config, curated=curated_catalog())
     routes = build_routes(
         config,
-        catalog_for(config, curated=curated_catalog()),
+        catalog,
         order_overrides=context.order_overrides(used_providers(config)),
         stored_profiles=context.stored_profiles(used_providers(config)),
+        also=routed_models(config),
     )
     known = frozenset(p for order in routes.auth_order.values() for p in order)
+    params = ParamResolver(config, catalog)
 
     def select(text: str, strict: bool) -> Selection:
         return resolve_model(text, config, profiles=known, strict=strict)
 
+    def describe(model: ModelRef, parsed: ReplayScript) -> ParamPlan:
+        preset = parsed.preset or parsed.session.preset
+        return params.plan(
+            model,
+            preset=params.preset(preset) if preset is not None else None,
+            # Both were checked to hold JSON values when the script was read.
+            session=typing.cast("Mapping[str, JSON]", parsed.session.params),
+            request=typing.cast("Mapping[str, JSON]", parsed.params),
+        )
+
     try:
-        steps = replay(script, routes, select=select)
+        parsed = parse_script(script, select=select)
+        preset = parsed.preset or parsed.session.preset
+        if preset is not None:
+            try:
+                chain = params.route(params.preset(preset)).over(routes.chain)
+            except UnknownModelError as exc:
+                where = "$.request.preset" if parsed.preset is not None else "$.session.preset"
+                raise ValueError(f"{where}: {exc}") from None
+            routes = attrs.evolve(routes, chain=chain)
+        steps = replay(script, routes, select=select, describe=describe)
     except ValueError as exc:
         raise CliError(f"the script {name}: {exc}", Exit.USAGE) from None
     if context.args.json:

@@ -24,6 +24,7 @@ from modelcfg._cli import (
     _explain,
     _login,
     _models,
+    _params,
     _usage,
     _validate,
 )
@@ -58,6 +59,8 @@ COMMANDS: tuple[tuple[str, Register], ...] = (
     ("doctor", _doctor.register),
     ("validate", _validate.register),
     ("explain", _explain.register),
+    ("params", _params.register),
+    ("experiments", _params.register_experiments),
     ("usage", _usage.register),
     ("demo", _demo.register),
 )

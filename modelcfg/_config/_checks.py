@@ -20,6 +20,7 @@ import attrs
 from modelcfg._catalog._records import ModelInfo
 from modelcfg._config._converter import field_message, in_json_terms, json_name
 from modelcfg._config._endpoints import http_url_problem
+from modelcfg._config._param_checks import check_params
 from modelcfg._config._problems import Lost, at_path, did_you_mean, key_path
 from modelcfg._config._providers import BUILTIN_PROVIDERS, WireFormat
 from modelcfg._config._schema import ChainConfig, Config, ProviderConfig
@@ -109,6 +110,7 @@ def check(config: Config, lost: Lost | None = None) -> list[str]:
         *_agent_models(scope),
         *_agent_chains(scope),
         *_providers(config),
+        *check_params(config),
         *_key_shaped(config),
         *_budgets(scope),
     ]

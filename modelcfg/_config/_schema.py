@@ -22,6 +22,7 @@ import attrs
 
 from modelcfg._catalog._records import Modality, ModelStatus, Pricing
 from modelcfg._config._aliases import builtin_aliases, listed_models
+from modelcfg._config._params import ParamsPolicy
 from modelcfg._config._providers import BUILTIN_PROVIDERS, WireFormat
 from modelcfg._core._budget import Budget
 from modelcfg._core._policy import Policy
@@ -29,12 +30,15 @@ from modelcfg._core._values import PROVIDER_ALIASES, FallbackChain, ModelRef, Pr
 
 __all__ = [
     "AgentConfig",
+    "ArmConfig",
     "AuthConfig",
     "AuthMode",
     "ChainConfig",
     "Config",
+    "ExperimentConfig",
     "ModelEntry",
     "OAuthEndpoints",
+    "PresetConfig",
     "ProfileConfig",
     "ProviderConfig",
     "WireFormat",
@@ -172,12 +176,15 @@ class AgentConfig:
         image_model: The image chain (``agent.imageModel``), used only when configured.
         allowlist: If set, the only models a session may select. Adding an alias
             or a fallback never restricts selection by itself.
+        alias_params: Parameters per alias (``agent.aliasParams``): they apply to
+            whichever model the alias names, after the model's own.
     """
 
     models: Mapping[ModelRef, ModelEntry] = attrs.field(factory=dict)
     model: ChainConfig | None = None
     image_model: ChainConfig | None = None
     allowlist: tuple[str, ...] | None = None
+    alias_params: Mapping[str, Mapping[str, object]] = attrs.field(factory=dict)
     # Derived from `models` on first use and kept: aliases are looked up for every chain
     # entry, and rebuilding the index each time made loading a large config quadratic.
     _alias_index: dict[str, ModelRef] | None = attrs.field(
@@ -228,6 +235,7 @@ class ProviderConfig:
         headers: Extra headers sent with every request (never credentials).
         api_key_env: Names of environment variables that may hold its key.
         oauth: OAuth endpoints, for ``modelcfg login`` with OAuth.
+        params: Request parameters for every model of this provider.
     """
 
     api: WireFormat = WireFormat.OPENAI
@@ -235,6 +243,7 @@ class ProviderConfig:
     headers: Mapping[str, str] = attrs.field(factory=dict)
     api_key_env: tuple[str, ...] = ()
     oauth: OAuthEndpoints | None = None
+    params: Mapping[str, object] = attrs.field(factory=dict)
 
 
 _BUILTIN_CONFIGS: Final[Mapping[str, ProviderConfig]] = {
@@ -245,18 +254,82 @@ _BUILTIN_CONFIGS: Final[Mapping[str, ProviderConfig]] = {
 
 
 @attrs.frozen(kw_only=True)
+class PresetConfig:
+    """
+    A user preset (``presets.NAME``): parameters, and optionally a model or chain.
+
+    Attributes:
+        params: The parameters it sets (``null`` removes an inherited one).
+        model: A model id or alias the request goes to first.
+        fallbacks: With *model*, the fallbacks that follow it instead of ``agent.model``'s.
+        description: One sentence shown by ``modelcfg params presets``.
+    """
+
+    params: Mapping[str, object] = attrs.field(factory=dict)
+    model: str | None = None
+    fallbacks: tuple[str, ...] | None = None
+    description: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ArmConfig:
+    """
+    One arm of an experiment: its share of sessions and what it changes.
+
+    Attributes:
+        weight: Its share, relative to the other arms' weights (0 pauses the arm).
+        preset: The preset its sessions get, if any.
+        model: The model id or alias its sessions go to first, if any.
+    """
+
+    weight: float
+    preset: str | None = None
+    model: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ExperimentConfig:
+    """
+    An A/B experiment (``experiments.NAME``): sessions split between arms by weight.
+
+    Attributes:
+        arms: The arms, in the order their shares are laid out.
+        enabled: Whether sessions are assigned now (at most one experiment at a time).
+        description: What it tests.
+    """
+
+    arms: Mapping[str, ArmConfig]
+    enabled: bool = True
+    description: str | None = None
+
+
+@attrs.frozen(kw_only=True)
 class Config:
     """
     A whole, validated configuration.
 
     Build one with :func:`~modelcfg.load_config` (or :func:`modelcfg.load_config_file`);
     write it back with :func:`~modelcfg.dump_config`.
+
+    Attributes:
+        auth: Profiles and rotation orders.
+        agent: Models, chains, the allowlist and alias parameters.
+        providers: Provider settings, over the built-in ones.
+        policy: Retry, rotation and cooldown settings.
+        params: Request parameters for every model (the lowest layer).
+        params_policy: What happens to a parameter a model does not take.
+        presets: User presets, over the built-in ones.
+        experiments: A/B experiments.
     """
 
     auth: AuthConfig = attrs.field(factory=AuthConfig)
     agent: AgentConfig = attrs.field(factory=AgentConfig)
     providers: Mapping[str, ProviderConfig] = attrs.field(factory=dict)
     policy: Policy = attrs.field(factory=Policy)
+    params: Mapping[str, object] = attrs.field(factory=dict)
+    params_policy: ParamsPolicy = ParamsPolicy.DROP
+    presets: Mapping[str, PresetConfig] = attrs.field(factory=dict)
+    experiments: Mapping[str, ExperimentConfig] = attrs.field(factory=dict)
     budgets: tuple[Budget, ...] = ()
 
     def provider(self, provider_id: str) -> ProviderConfig | None:

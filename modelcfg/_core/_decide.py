@@ -193,11 +193,11 @@ def _retry(state: AttemptState, failure: Failure, rule: KindRule) -> Call | None
     assert target is not None
     now = state.now
     health = state.health
-    if health.blocked_until(target, now) is not None:
-        return None  # A circuit opened or a window started: let rotation or fallback try.
+    if health.blocked_until(target, now) is not None or target in state.request.refused:
+        return None  # Blocked (a circuit opened, a window started) or refused: move on.
     request = state.request
-    if target.profile in request.unavailable or target in request.refused:
-        return None  # Its credential went missing, or a budget refused it: skipped from now on.
+    if target.profile in request.unavailable:
+        return None  # Its credential went missing: it is skipped from now on.
     policy = request.routes.policy
     delay = policy.backoff_s(state.target_failures, jitter_unit(request.seed, state.attempts))
     if rule.honour_retry_after and failure.retry_after_s is not None:
@@ -296,12 +296,12 @@ def _move_on(state: AttemptState, failure: Failure | None, rule: KindRule | None
                 continue
             refused = request.refused.get(target)
             if refused is not None:
-                # Special case: the shell refused the target before its call (a spend budget).
+                # Special case: the shell refused the target before its call (a budget).
                 skips.append(
                     Skip(
                         model=model,
                         profile=target.profile,
-                        code=SkipCode.OVER_SPEND_LIMIT,
+                        code=SkipCode.OVER_BUDGET,
                         detail=refused,
                     )
                 )

@@ -75,9 +75,8 @@ class SkipCode(enum.StrEnum):
     LACKS_SCHEMA_OUTPUT = "lacks_schema_output"
     LACKS_REASONING = "lacks_reasoning"
     OVER_BUDGET = "over_budget"
-    OVER_SPEND_LIMIT = "over_spend_limit"
-    """A spend budget refused the call before it went out: its estimated cost would
-    cross the limit (see :mod:`modelcfg.usage`)."""
+    """A cost limit refused the call before it went out: a budget (with a profile), or
+    the request's own limit (for the whole model)."""
 
 
 def format_clock(at: float) -> str:
@@ -175,10 +174,10 @@ class Skip:
             return f"{subject} skipped: context window too small ({self.detail})"
         if self.code is SkipCode.NO_CREDENTIAL:
             return f"{self.profile or subject} skipped: no credential ({self.detail})"
+        if self.code is SkipCode.OVER_BUDGET and self.profile is not None:
+            return f"{self.profile} with {self.model} skipped: over {self.detail}"
         if self.code in _NEED_WORDS:
             return f"{subject} skipped: {_NEED_WORDS[self.code]} ({self.detail})"
-        if self.code is SkipCode.OVER_SPEND_LIMIT:
-            return f"{self.profile or self.model} with {self.model} skipped: over {self.detail}"
         words = _BLOCK_WORDS[self.code]
         until = f" until {format_clock(self.until_at)}" if self.until_at is not None else ""
         why = f" ({self.kind.value.replace('_', ' ')})" if self.kind is not None else ""

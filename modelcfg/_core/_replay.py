@@ -4,11 +4,13 @@ Replay a scripted sequence of call outcomes through the decision core, offline.
 A script is a mapping (parsed from JSON or TOML by the caller)::
 
     {
-      "request": {"hasImages": false, "minContextTokens": 20000},
+      "request": {"hasImages": false, "minContextTokens": 20000,
+                  "params": {"temperature": 0.2}, "preset": "fast"},
       "start": 1700000000,
       "seed": 1,
       "session": {"lastGood": {"anthropic": "anthropic:work"},
-                  "select": "anthropic/claude-opus-4-5@anthropic:work", "strict": true},
+                  "select": "anthropic/claude-opus-4-5@anthropic:work", "strict": true,
+                  "preset": "precise", "params": {"max_tokens": 900}},
       "health": {"cooldowns": {"anthropic:default": {"kind": "rate_limited",
                  "until_at": 1700000020, "last_failure_at": 1700000000}}},
       "events": [
@@ -26,6 +28,11 @@ at the start, in the form :func:`~modelcfg.dump_state` gives a
 are optional. :func:`replay` returns one :class:`ReplayStep`
 per decision; :func:`render_steps` prints them and :func:`steps_to_json` gives
 their JSON form. ``docs/explain.md`` documents the format for users.
+
+The request's and the session's ``params`` and ``preset`` are read here but
+resolved by the caller: given a *describe* function, :func:`replay` asks it what
+each call would send (``modelcfg explain`` passes the config's parameters), and
+the steps show it, so a fallback's own parameters are visible per attempt.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from __future__ import annotations
 import difflib
 import sys
 from collections.abc import Callable, Mapping
+from typing import Protocol
 
 import attrs
 
@@ -44,10 +52,11 @@ from modelcfg._core._health import HealthState
 from modelcfg._core._reasons import format_clock
 from modelcfg._core._redact import redact
 from modelcfg._core._state import AttemptState, RequestNeeds, Routes, SessionState, load_state
-from modelcfg._core._values import ProfileId, Selection
+from modelcfg._core._values import ModelRef, ProfileId, Selection
 from modelcfg.typing import JSON, JSONObject
 
 __all__ = [
+    "Described",
     "ReplayEvent",
     "ReplayScript",
     "ReplayStep",
@@ -58,8 +67,8 @@ __all__ = [
 ]
 
 _SCRIPT_KEYS = ("request", "start", "seed", "session", "health", "events")
-_REQUEST_KEYS = ("hasImages", "minContextTokens")
-_SESSION_KEYS = ("lastGood", "select", "strict")
+_REQUEST_KEYS = ("hasImages", "minContextTokens", "params", "preset")
+_SESSION_KEYS = ("lastGood", "select", "strict", "params", "preset")
 _EVENT_KEYS = ("after", "fail", "status", "retryAfter", "message", "code", "succeed")
 
 
@@ -96,12 +105,34 @@ class ReplayStep:
         at: When the outcome was observed (the request's start for the first call).
         action: What the core decided, or ``None`` after a success.
         state: The state after the step.
+        params: For a call, what its request would send, when :func:`replay` was
+            given a *describe* function.
     """
 
     event: ReplayEvent | None
     at: float
     action: Action | None
     state: AttemptState = attrs.field(repr=False)
+    params: Described | None = attrs.field(default=None, eq=False, repr=False)
+
+
+class Described(Protocol):
+    """
+    What one call would send, as a *describe* function of :func:`replay` gives it
+    (``modelcfg.ParamPlan`` is one).
+    """
+
+    def summary(self) -> str: ...
+
+    def to_json(self) -> JSONObject: ...
+
+
+Describe = Callable[[ModelRef, "ReplayScript"], Described]
+"""
+What a call to a model would send, given the script (its ``params`` and ``preset``).
+
+It raises ``LookupError`` (an unknown preset) or ``ValueError``.
+"""
 
 
 def _where(path: str, message: str) -> ValueError:
@@ -239,7 +270,22 @@ def _session(value: object, path: str, select: Selector = _parse_selection) -> S
             selection = select(_text(data["select"], f"{path}.select"), strict)
         except (LookupError, ValueError) as error:
             raise _where(f"{path}.select", str(error)) from None
-    return SessionState(last_good=last_good, override=selection)
+    preset = _text(data["preset"], f"{path}.preset") if "preset" in data else None
+    return SessionState(
+        last_good=last_good,
+        override=selection,
+        preset=preset,
+        params=_params(data.get("params", {}), f"{path}.params"),
+    )
+
+
+def _params(value: object, path: str) -> dict[str, object]:
+    if not isinstance(value, Mapping):
+        raise _where(path, f"expected an object of parameters, not {json_type(value)}")
+    try:
+        return dict(load_state({"params": value}, SessionState).params)
+    except ValueError as error:  # "$.params.x: ..." -> "$.request.params.x: ..."
+        raise ValueError(str(error).replace("$.params", path)) from None
 
 
 @attrs.frozen(kw_only=True)
@@ -251,8 +297,10 @@ class ReplayScript:
         needs: What the request needs.
         start: When the request starts, in seconds since the epoch.
         seed: The jitter seed.
-        session: The session's memory at the start.
+        session: The session's memory at the start (its preset and parameters too).
         events: The outcomes of the calls, in order.
+        params: The request's own parameters.
+        preset: The request's preset, by name.
     """
 
     needs: RequestNeeds
@@ -261,10 +309,16 @@ class ReplayScript:
     session: SessionState
     health: HealthState = attrs.field(factory=HealthState)
     events: tuple[ReplayEvent, ...]
+    params: Mapping[str, object] = attrs.field(factory=dict)
+    preset: str | None = None
 
 
 def replay(
-    script: Mapping[str, object], routes: Routes, *, select: Selector | None = None
+    script: Mapping[str, object],
+    routes: Routes,
+    *,
+    select: Selector | None = None,
+    describe: Describe | None = None,
 ) -> tuple[ReplayStep, ...]:
     """
     Run *script* through :func:`~modelcfg.next_attempt` against *routes*.
@@ -275,6 +329,8 @@ def replay(
         select: Resolves ``session.select``; the default reads only
             ``provider/model[@provider:name]``. ``modelcfg explain`` passes
             :func:`~modelcfg.resolve_model` over the config, so aliases work.
+        describe: What a call to a model would send (its parameters); each call's
+            step carries it. ``modelcfg explain`` passes the config's parameters.
 
     Returns:
         One step per decision: the first call, then one per event.
@@ -294,7 +350,21 @@ def replay(
         seed=parsed.seed,
     )
     action: Action = next_attempt(None, state)
-    steps = [ReplayStep(event=None, at=parsed.start, action=action, state=action.state)]
+
+    def sends(action: Action) -> Described | None:
+        if describe is None or not isinstance(action, Call):
+            return None
+        try:
+            return describe(action.target.model, parsed)
+        except (LookupError, ValueError) as error:
+            where = "$.request" if parsed.preset is not None else "$.session"
+            raise _where(f"{where}.preset", str(error)) from None
+
+    steps = [
+        ReplayStep(
+            event=None, at=parsed.start, action=action, state=action.state, params=sends(action)
+        )
+    ]
     for i, event in enumerate(events):
         if not isinstance(action, Call):
             raise _where(f"$.events[{i}]", "the request already gave up at the step before")
@@ -316,7 +386,9 @@ def replay(
             code=event.code,
         )
         action = next_attempt(failure, action.state)
-        steps.append(ReplayStep(event=event, at=at, action=action, state=action.state))
+        steps.append(
+            ReplayStep(event=event, at=at, action=action, state=action.state, params=sends(action))
+        )
     return tuple(steps)
 
 
@@ -361,6 +433,8 @@ def parse_script(script: Mapping[str, object], *, select: Selector | None = None
         session=_session(data.get("session", {}), "$.session", select or _parse_selection),
         health=_health(data["health"], "$.health") if "health" in data else HealthState(),
         events=events,
+        params=_params(request.get("params", {}), "$.request.params"),
+        preset=_text(request["preset"], "$.request.preset") if "preset" in request else None,
     )
 
 
@@ -393,6 +467,8 @@ def render_steps(steps: tuple[ReplayStep, ...]) -> str:
                 tag = " [probe]" if probe else ""
                 lines.append(f"{head} -> call {target}{wait}{tag}")
                 lines.append(f"   {reason}")
+                if step.params is not None:
+                    lines.append(f"   params: {step.params.summary()}")
             case GiveUp(reason=reason, skipped=skipped):
                 lines.append(f"{head} -> give up")
                 lines.append(f"   {reason}")
@@ -422,6 +498,8 @@ def steps_to_json(steps: tuple[ReplayStep, ...]) -> list[JSON]:
             }
             item["delaySeconds"] = action.delay_s
             item["probe"] = action.probe
+            if step.params is not None:
+                item["params"] = step.params.to_json()
         elif isinstance(action, GiveUp):
             item["action"] = "give_up"
         else:

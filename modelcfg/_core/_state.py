@@ -295,10 +295,28 @@ class SessionState:
         override: The session's explicit selection (``/model X@provider:name``):
             its model goes first; with ``strict`` its profile is the only one used
             for that model, otherwise it is tried first.
+        preset: The preset the session chose (``/model +deep``), by name; a
+            request's own preset wins over it.
+        params: Request parameters the session set: the session layer, over the
+            preset's and under the request's (``None`` removes an inherited one).
     """
 
     last_good: Mapping[str, ProfileId] = attrs.field(factory=dict)
     override: Selection | None = None
+    preset: str | None = None
+    params: Mapping[str, object] = attrs.field(factory=dict)
+
+    def with_preset(self, preset: str | None) -> SessionState:
+        """
+        The session after the user chose *preset* (``None`` clears it).
+        """
+        return attrs.evolve(self, preset=preset)
+
+    def with_params(self, params: Mapping[str, object]) -> SessionState:
+        """
+        The session with *params* as its parameters (they replace the ones it had).
+        """
+        return attrs.evolve(self, params=dict(params))
 
     def with_selection(
         self, selection: Selection | None, *, default: ModelRef | None = None
@@ -380,7 +398,7 @@ class Request:
         image_route: Whether the candidates are the image chain.
         unavailable: Profiles the host found without a usable credential during the
             request, each with what to set; they are skipped, never called or cooled.
-        refused: Targets the shell refused before a call (a spend budget would be
+        refused: Targets the shell refused before a call (a budget would be
             crossed), with why; they stay out for the rest of the request.
     """
 
@@ -830,11 +848,31 @@ def state_converter() -> cattrs.Converter:
     converter.register_structure_hook(ProfileId, lambda v, _t: ProfileId.parse(v))
     converter.register_unstructure_hook(Target, str)
     converter.register_structure_hook(Target, lambda v, _t: Target.parse(v))
+    # A session's parameters are any JSON values.
+    converter.register_structure_hook_func(lambda t: t is object, _json_value)
     # A health update is tagged with what it does: two of them hold the same fields.
     configure_tagged_union(
         HealthUpdate, converter, tag_generator=_UPDATE_TAGS.__getitem__, tag_name="update"
     )
     return converter
+
+
+def _json_value(value: object, _type: object) -> object:
+    """
+    *value*, checked to be JSON: null, text, a boolean, a finite number, or lists
+    and objects (with text keys) of these.
+    """
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"expected a finite number, not {value!r}")
+        return value
+    if isinstance(value, list):
+        return [_json_value(item, object) for item in value]
+    if isinstance(value, Mapping) and all(isinstance(key, str) for key in value):
+        return {key: _json_value(item, object) for key, item in value.items()}
+    raise ValueError(f"expected a JSON value, not a Python {type(value).__name__}")
 
 
 _UPDATE_TAGS: dict[type, str] = {

@@ -17,6 +17,7 @@ import functools
 import os
 import secrets
 import time
+import typing
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, NoReturn, TypeAlias
@@ -25,6 +26,8 @@ import anyio
 import attrs
 import httpx
 
+from modelcfg._config._param_plan import Arm, Experiment, ParamResolver, PresetRoute
+from modelcfg._config._params import Preset
 from modelcfg._config._schema import AuthMode, Config
 from modelcfg._core._actions import Action, Call, GiveUp
 from modelcfg._core._budget import Budget
@@ -35,7 +38,7 @@ from modelcfg._core._health import ClaimProbe, HealthState, HealthUpdate, ProbeC
 from modelcfg._core._reasons import Reason, ReasonCode
 from modelcfg._core._routing import needs_of
 from modelcfg._core._state import AttemptState, RequestNeeds, Routes, SessionState
-from modelcfg._core._values import ProfileId, Selection, Target
+from modelcfg._core._values import FallbackChain, ProfileId, Selection, Target
 from modelcfg._executor._credentials import CredentialSource, StoreCredentials
 from modelcfg._executor._reports import (
     AttemptFailed,
@@ -46,6 +49,7 @@ from modelcfg._executor._reports import (
     Completion,
     ExecutorEvent,
     Observer,
+    ParamsDropped,
     RequestGaveUp,
     TierChanged,
 )
@@ -60,6 +64,7 @@ from modelcfg._messages import (
 )
 from modelcfg._observe import log_event
 from modelcfg.adapters import (
+    AnthropicAdapter,
     CallLimits,
     DeadlineExceededError,
     Endpoint,
@@ -69,6 +74,7 @@ from modelcfg.adapters import (
 from modelcfg.adapters._classify import HOST_ERRORS, UNSUPPORTED_CODE_PREFIX, cut_after_output
 from modelcfg.exceptions import (
     CredentialsError,
+    InvalidParamsError,
     ModelcfgError,
     OutputInterruptedError,
     gave_up_error,
@@ -82,7 +88,7 @@ if TYPE_CHECKING:
     from modelcfg._catalog._catalog import ModelCatalog
     from modelcfg.adapters import Adapter
     from modelcfg.auth import AuthStoreProtocol, Refresher
-    from modelcfg.typing import Clock, StateStore
+    from modelcfg.typing import JSON, Clock, StateStore
     from modelcfg.usage._ledger import UsageLedger
 
 
@@ -126,6 +132,10 @@ class Executor:
         clock: Seconds since the epoch, for every timestamp the core sees.
         sleep: Waits a number of seconds (tests pass a recorder).
         seeds: A fresh jitter seed per request.
+        params: The configuration's parameters and presets: each attempt sends
+            what they resolve to for its model (see :class:`~modelcfg.ParamResolver`).
+            Without it, requests send their own ``params`` as written.
+        experiment: The A/B experiment requests with a session id take part in.
         catalog: Where attempts' prices come from (see :mod:`modelcfg.usage`);
             without one every cost is unknown.
         ledger: Where every billed attempt is recorded (batched, off the request path).
@@ -147,6 +157,8 @@ class Executor:
         clock: Clock = time.time,
         sleep: Sleep = anyio.sleep,
         seeds: Callable[[], int] = lambda: secrets.randbits(32),
+        params: ParamResolver | None = None,
+        experiment: Experiment | None = None,
         catalog: ModelCatalog | None = None,
         ledger: UsageLedger | None = None,
         budgets: Sequence[Budget] = (),
@@ -176,6 +188,9 @@ class Executor:
         self.clock = clock
         self.sleep = sleep
         self.seeds = seeds
+        self.params = params
+        self.experiment = experiment
+        self._routes: dict[FallbackChain, Routes] = {routes.chain: routes}
         self.accounting = Accounting(
             catalog=catalog,
             ledger=ledger,
@@ -215,21 +230,24 @@ class Executor:
         usable (the rule ``modelcfg models list`` reports), else from *environ* alone.
         A profile with no usable credential is skipped before any call, with what to
         set, and is neither counted as an attempt nor cooled down. The catalog
-        defaults to the curated one with the config's own model entries, and prices
-        attempts; the config's ``budgets`` are kept in *store*, and every attempt goes
-        to *ledger* when one is given.
+        defaults to the curated one with the config's own model entries. The config's
+        parameters, presets and enabled experiment apply to every request.
+        The catalog also prices attempts; the config's ``budgets`` are kept in *store*,
+        and every billed attempt goes to *ledger* when one is given.
         """
         from modelcfg._catalog._curated import curated_catalog
+        from modelcfg._config._param_plan import active_experiment, routed_models
         from modelcfg._config._plan import build_routes, catalog_for
 
         if catalog is None:
             catalog = catalog_for(config, curated=curated_catalog())
-        routes = build_routes(config, catalog)
+        also = routed_models(config)
+        routes = build_routes(config, catalog, also=also)
         if auth_store is not None:
             overrides = {p: auth_store.order(p) for p in routes.auth_order}
             stored = {p: [s.profile for s in auth_store.profiles(p)] for p in routes.auth_order}
             routes = build_routes(
-                config, catalog, order_overrides=overrides, stored_profiles=stored
+                config, catalog, order_overrides=overrides, stored_profiles=stored, also=also
             )
         if credentials is None:
             from modelcfg.auth import MemoryAuthStore, keyless_provider
@@ -267,6 +285,8 @@ class Executor:
             profile_modes=modes,
             clock=clock,
             sleep=sleep,
+            params=ParamResolver(config, catalog),
+            experiment=active_experiment(config),
             catalog=catalog,
             ledger=ledger,
             budgets=config.budgets,
@@ -284,6 +304,7 @@ class Executor:
         needs: RequestNeeds | None = None,
         request_id: str | None = None,
         deadline_s: float | None = None,
+        preset: str | None = None,
         api_key_id: str | None = None,
     ) -> Completion:
         """
@@ -298,11 +319,11 @@ class Executor:
                 choosing the chain's primary without a profile clears the choice.
             needs: What the request needs; by default only whether it has images.
             request_id: The id every event, log record and the completion carry; a
-                new random one by default (pass the host's own to correlate). The
-                ledger records the request's attempts under it.
+                new random one by default (pass the host's own to correlate).
             deadline_s: How long this request may take in all, instead of the
                 policy's ``deadline_s``: no call, retry or cooldown wait goes past it,
                 and a wait that would is not taken (the request falls back or gives up).
+            preset: A preset for this request, over the session's.
             api_key_id: Your id for the API key your caller used (a name or a hash,
                 never the secret): its budgets apply, and the ledger records it.
 
@@ -313,9 +334,21 @@ class Executor:
         Raises:
             AttemptsExhaustedError: Every candidate failed or was skipped; it carries
                 every failure, and ``__cause__`` is the last provider exception.
+            UnknownPresetError: The preset (the request's or the session's) names none.
+            InvalidParamsError: Under ``paramsPolicy: "error"``, the next attempt's
+                model or provider does not take some of the parameters; raised before
+                that attempt's call.
         """
         run = await self._start(
-            request, session, session_id, selection, needs, request_id, deadline_s, api_key_id
+            request,
+            session,
+            session_id,
+            selection,
+            needs,
+            request_id,
+            deadline_s,
+            preset,
+            api_key_id,
         )
         failure: Failure | None = None
         while True:
@@ -328,7 +361,7 @@ class Executor:
                 with run.bounded(call):
                     response = await self.providers[call.target.model.provider].adapter.complete(
                         self.client,
-                        request,
+                        run.request_for(call),
                         self._endpoint(call.target, credential),
                         limits=run.limits(),
                     )
@@ -359,6 +392,7 @@ class Executor:
         restart_after_output: bool = False,
         request_id: str | None = None,
         deadline_s: float | None = None,
+        preset: str | None = None,
         api_key_id: str | None = None,
     ) -> AsyncIterator[StreamingCompletion]:
         """
@@ -372,12 +406,21 @@ class Executor:
 
         Iterating raises :class:`~modelcfg.AttemptsExhaustedError` when every
         candidate failed; ``answer.completion`` holds the result once the stream ended.
-        *deadline_s* bounds the whole request, as for :meth:`complete`.
+        *deadline_s* bounds the whole request, as for :meth:`complete`; *preset* and
+        the parameters work as there too.
         """
         if needs is None:
             needs = attrs.evolve(needs_of(request), streaming=True)
         run = await self._start(
-            request, session, session_id, selection, needs, request_id, deadline_s, api_key_id
+            request,
+            session,
+            session_id,
+            selection,
+            needs,
+            request_id,
+            deadline_s,
+            preset,
+            api_key_id,
         )
         answer = StreamingCompletion(self, run, request, restart_after_output)
         try:
@@ -396,6 +439,7 @@ class Executor:
         needs: RequestNeeds | None,
         request_id: str | None = None,
         deadline_s: float | None = None,
+        preset: str | None = None,
         api_key_id: str | None = None,
     ) -> _Run:
         if session is None and session_id is not None:
@@ -403,9 +447,15 @@ class Executor:
         session = session if session is not None else SessionState()
         if selection is not None:
             session = session.with_selection(selection, default=self.routes.chain.primary)
+        arm = (
+            self.experiment.assign(session_id)
+            if self.experiment is not None and session_id is not None
+            else None
+        )
+        chosen, via = self._preset(preset, session, arm)
         needs = needs if needs is not None else needs_of(request)
         state = AttemptState.start(
-            self.routes,
+            self._routes_for(chosen, arm, session),
             now=self.clock(),
             session=session,
             health=await self.store.load_health(),
@@ -415,7 +465,53 @@ class Executor:
         )
         request_id = request_id or secrets.token_hex(8)
         charge = Charge(request_id=request_id, session=session_id, api_key=api_key_id)
-        return _Run(self, state, session_id, request_id, request, charge)
+        run = _Run(self, state, session_id, request_id, request, charge)
+        run.preset, run.preset_via, run.arm = chosen, via, arm.label if arm else None
+        run.session_params = typing.cast("Mapping[str, JSON]", session.params)
+        return run
+
+    def _preset(
+        self, name: str | None, session: SessionState, arm: Arm | None
+    ) -> tuple[Preset | None, str | None]:
+        """
+        The preset in force and why (for explanations): the request's, else the
+        session's, else the experiment arm's.
+
+        Raises:
+            UnknownPresetError: The preset named is not one the config has.
+            ModelcfgError: A preset is asked for, but there are no presets to ask.
+        """
+        if name is not None:
+            found: tuple[str | None, str | None] = (name, None)
+        elif session.preset is not None:
+            found = (session.preset, "the session's choice")
+        elif arm is not None and arm.preset is not None:
+            found = (arm.preset, f"experiment {arm.experiment}, arm {arm.name}")
+        else:
+            return None, None
+        if self.params is None:
+            raise ModelcfgError(
+                f"Preset {found[0]!r} was asked for, but this executor has no presets: build "
+                "it with Executor.from_config(), or pass params=ParamResolver(config)."
+            )
+        return self.params.preset(found[0] or ""), found[1]
+
+    def _routes_for(self, preset: Preset | None, arm: Arm | None, session: SessionState) -> Routes:
+        """
+        The routes of one request: the preset's chain, or its model (else the arm's,
+        unless the session chose one) ahead of the configured chain.
+        """
+        route = self.params.route(preset) if self.params is not None and preset else PresetRoute()
+        lead = arm.model if arm is not None and session.override is None else None
+        chain = route.over(self.routes.chain, lead)
+        routes = self._routes.get(chain)
+        if routes is None:
+            routes = self._routes[chain] = attrs.evolve(self.routes, chain=chain)
+        return routes
+
+    def _default_max_tokens(self, target: Target) -> int:
+        adapter = self.providers[target.model.provider].adapter
+        return adapter.default_max_tokens if isinstance(adapter, AnthropicAdapter) else 4096
 
     async def _credential(self, target: Target) -> str | None:
         if not self._needs_credential(target):
@@ -458,6 +554,7 @@ class Executor:
             return
         learned = attrs.evolve(traits, lacking=tuple(sorted({*traits.lacking, need})))
         self.routes = attrs.evolve(routes, traits={**routes.traits, model: learned})
+        self._routes = {self.routes.chain: self.routes}  # presets' routes learn it too
 
     def _notify(self, event: ExecutorEvent) -> None:
         log_event(logger, event)
@@ -488,11 +585,12 @@ class _Run:
         self.session_id = session_id
         self.request = request
         self.charge = charge
-        # What the call out now holds of its budgets (and for which target), and a failed
-        # attempt's cost that its budgets are still to be charged (as the next decision
-        # begins).
+        # What the call out now holds of its budgets (and for which target), the targets
+        # budgets refused, and a failed attempt's cost that its budgets are still to be
+        # charged (settled as the next decision begins).
         self.reservation: Reservation | None = None
         self.reserved_for: Target | None = None
+        self.refused: dict[Target, str] = {}
         self.unsettled: tuple[Reservation | None, Cost | None] | None = None
         self.reports: list[AttemptReport] = []
         self.started_at: dict[int, float] = {}
@@ -501,6 +599,13 @@ class _Run:
         # worked out only when the request raises (a fallback that answers never pays).
         self._last_error: tuple[BaseException, str | None] | None = None
         self.previous: ProfileId | None = None
+        # What the request's parameters resolve from, and what each attempt sent.
+        self.request = request
+        self.preset: Preset | None = None
+        self.preset_via: str | None = None
+        self.arm: str | None = None
+        self.session_params: Mapping[str, JSON] = {}
+        self.requests: dict[int, ChatRequest] = {}
 
     def last_exception(self) -> BaseException | None:
         """
@@ -547,43 +652,34 @@ class _Run:
         on that fresher health, so this request moves on or waits rather than piling in.
         """
         executor = self.executor
-        await self._charge_failed()
-        action = next_attempt(failure, self._fresh(self.state, await executor.store.load_health()))
+        await self._charge_latest()
+        fresh = self._fresh(self.state, await executor.store.load_health())
+        action = await self._within_budgets(failure, fresh)
         waited_s = 0.0
         while True:
             action, waited = await self._settle(action, failure)
             waited_s += waited
             if isinstance(action, GiveUp):
-                await self._hold(None)
                 break
             missing = await executor._missing_credential(action.target)
-            refused = (
-                await self._hold(action)
-                if missing is None and executor.accounting.keeper is not None
-                else None
-            )
-            if missing is None and refused is None:
+            if missing is None:
                 break
             # No credential is no provider failure: the profile is skipped for the rest of
             # the request with what to set, without an attempt or a mark; a probe the call
-            # claimed is given back. Credentials are read afresh by the next request. A
-            # target a budget refused (its estimated cost would cross a limit) is skipped
-            # for the rest of the request the same way.
+            # claimed is given back. Credentials are read afresh by the next request.
             if action.probe:
                 await self._apply((ReleaseProbe(target=action.target),))
-            if missing is not None:
-                self.state = self.state.without_profile(action.target.profile, missing)
-            else:
-                self.state = self.state.with_refused(action.target, refused or "")
+            self.state = self.state.without_profile(action.target.profile, missing)
             recorded = self.state if failure is None else self.state.with_failure(failure)
             health = await executor.store.load_health()
-            action = next_attempt(None, self._fresh(recorded, health))
+            action = await self._within_budgets(None, self._fresh(recorded, health))
         for skip in action.skipped:
             executor._notify(
                 CandidateSkipped(message=str(skip), code=str(skip.code), request_id=self.request_id)
             )
         if isinstance(action, GiveUp):
             await self._give_up(action)
+        await self._prepare(action)
         return self._started(action, waited_s)
 
     async def _settle(self, action: Action, failure: Failure | None) -> tuple[Action, float]:
@@ -612,32 +708,87 @@ class _Run:
             # Deciding again starts from the state that records the failure, on a health
             # that holds it too (the store has it by now), so the core counts it once.
             recorded = self.state if failure is None else self.state.with_failure(failure)
-            action = next_attempt(None, self._fresh(recorded, health))
+            action = await self._within_budgets(None, self._fresh(recorded, health))
         return action, waited_s
 
-    async def _hold(self, call: Call | None) -> str | None:
+    def request_for(self, call: Call) -> ChatRequest:
         """
-        Hold *call*'s estimated cost in its budgets (giving back what an earlier
-        decision held for another target); ``None`` gives back what is held.
+        The request *call* sends: with the parameters resolved for its model.
+        """
+        return self.requests[call.state.attempts]
 
-        Returns:
-            Why a budget refused the call, or ``None`` when it may go out.
+    async def _prepare(self, call: Call) -> None:
+        """
+        Resolve, check and translate the parameters of *call*'s model, before it goes out.
+
+        Dropped parameters are told to the observers; under ``paramsPolicy: "error"``
+        a refusal gives back the probe the call held and raises.
+        """
+        executor, request = self.executor, self.request
+        number = call.state.attempts
+        if executor.params is None:
+            self.requests[number] = request
+            return
+        target = call.target
+        plan = executor.params.plan(
+            target.model,
+            preset=self.preset,
+            preset_via=self.preset_via,
+            session=self.session_params,
+            request=request.params,
+            default_max_tokens=executor._default_max_tokens(target),
+        )
+        if plan.refused:
+            self.state = call.state
+            await self.cancelled()
+            lines = "; ".join(problem.line() for problem in plan.refused)
+            raise InvalidParamsError(
+                f"The request was refused before calling {target.model}, which does not "
+                f"take some of its parameters (paramsPolicy is error): {lines}.",
+                model=str(target.model),
+                problems=plan.refused,
+            )
+        if plan.dropped:
+            executor._notify(
+                ParamsDropped(
+                    number=number,
+                    target=target,
+                    dropped=plan.dropped,
+                    request_id=self.request_id,
+                )
+            )
+        wire = dict(plan.wire)
+        self.requests[number] = (
+            request if wire == request.params else attrs.evolve(request, params=wire)
+        )
+
+    async def _within_budgets(self, failure: Failure | None, state: AttemptState) -> Action:
+        """
+        Decide on *state*, and hold the call's estimated cost in its budgets; a target a
+        budget refuses is skipped (``over_budget``) and the core decides again without it.
         """
         accounting = self.executor.accounting
-        if call is not None and call.target == self.reserved_for:
-            return None  # decided again on the target it holds already
-        await accounting.settle(self.reservation, None)
-        self.reservation = self.reserved_for = None
-        if call is None:
-            return None
-        needs = self.state.request.needs
-        held = await accounting.reserve(call.target, self.request, self.charge, needs)
-        if isinstance(held, Refusal):
-            return str(held)
-        self.reservation, self.reserved_for = held, call.target
-        return None
+        if accounting.keeper is None:  # no budgets: nothing to hold or refuse
+            return next_attempt(failure, state)
+        while True:
+            for target, why in self.refused.items():
+                if target not in state.request.refused:
+                    state = state.with_refused(target, why)
+            action = next_attempt(failure, state)
+            if isinstance(action, Call) and action.target == self.reserved_for:
+                return action  # decided again on the target it holds already
+            await accounting.settle(self.reservation, None)
+            self.reservation = self.reserved_for = None
+            if not isinstance(action, Call):
+                return action
+            needs = state.request.needs
+            held = await accounting.reserve(action.target, self.request, self.charge, needs)
+            if not isinstance(held, Refusal):
+                self.reservation, self.reserved_for = held, action.target
+                return action
+            self.refused[action.target] = str(held)
 
-    async def _charge_failed(self) -> None:
+    async def _charge_latest(self) -> None:
         """
         Charge the budgets of the latest failed attempt (what its provider billed, if anything).
         """
@@ -690,6 +841,7 @@ class _Run:
                 delay_s=waited_s,
                 probe=call.probe,
                 request_id=self.request_id,
+                arm=self.arm,
             )
         )
         return call
@@ -815,6 +967,7 @@ class _Run:
                 failure=failure,
                 latency_s=latency_s,
                 request_id=self.request_id,
+                arm=self.arm,
             )
         )
         return failure
@@ -829,7 +982,7 @@ class _Run:
         """
         self.state = self.state.with_failure(failure).gave_up()
         await self._apply(self.state.updates)
-        await self._charge_failed()
+        await self._charge_latest()
         await self._save_session()
         reason = Reason(
             code=ReasonCode.STREAM_NOT_RESTARTED,
@@ -878,6 +1031,7 @@ class _Run:
                 usage=usage,
                 cost=cost,
                 request_id=self.request_id,
+                arm=self.arm,
             )
         )
         return Completion(
@@ -887,6 +1041,7 @@ class _Run:
             state=self.state,
             cost=cost,
             request_id=self.request_id,
+            arm=self.arm,
         )
 
     def _report(
@@ -909,6 +1064,8 @@ class _Run:
                 latency_s=latency_s,
                 first_token_s=first_token_s,
                 failure=failure,
+                params=self.requests[number].params if number in self.requests else {},
+                arm=self.arm,
                 usage=usage,
                 cost=cost,
             )
@@ -985,23 +1142,6 @@ def _credentials_failure(exc: CredentialsError, target: Target, now: float) -> F
     )
 
 
-def _counters(store: StateStore, budgets: Sequence[Budget]) -> Counters | None:
-    """
-    *store*'s counters, where the budgets are kept; ``None`` when there are no budgets.
-
-    Raises:
-        ModelcfgError: There are budgets and *store* keeps no counters.
-    """
-    if not budgets:
-        return None
-    if not isinstance(store, CounterStore):
-        raise ModelcfgError(
-            f"Budgets are kept in the state store's counters, and {store!r} has none: "
-            "use a store from modelcfg.stores (memory, SQLite or Redis)."
-        )
-    return store
-
-
 def _stored_modes(
     store: AuthStoreProtocol, providers: tuple[str, ...]
 ) -> dict[ProfileId, AuthMode]:
@@ -1021,3 +1161,20 @@ def _stored_modes(
             else:
                 modes[stored.profile] = AuthMode.TOKEN
     return modes
+
+
+def _counters(store: StateStore, budgets: Sequence[Budget]) -> Counters | None:
+    """
+    *store*'s counters, where the budgets are kept; ``None`` when there are no budgets.
+
+    Raises:
+        ModelcfgError: There are budgets and *store* keeps no counters.
+    """
+    if not budgets:
+        return None
+    if not isinstance(store, CounterStore):
+        raise ModelcfgError(
+            f"Budgets are kept in the state store's counters, and {store!r} has none: "
+            "use a store from modelcfg.stores (memory, SQLite or Redis)."
+        )
+    return store

@@ -4,11 +4,13 @@ What the host sees of a request: completions, attempt reports and the observer e
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol, TypeAlias
 
 import attrs
 
 from modelcfg._config._schema import AuthMode
+from modelcfg._config._wire_params import ParamProblem
 from modelcfg._core._cost import ZERO_COST, Cost
 from modelcfg._core._failures import Failure
 from modelcfg._core._reasons import Reason
@@ -18,6 +20,7 @@ from modelcfg._messages import (
     ChatResponse,
     Usage,
 )
+from modelcfg.typing import JSON
 from modelcfg.usage._budgets import BudgetAlert
 
 # --- what the host sees ---------------------------------------------------------------------
@@ -37,6 +40,10 @@ class AttemptReport:
         latency_s: From the call going out to its end (success or failure).
         first_token_s: From the call going out to the first content, when any arrived.
         failure: How it failed; ``None`` for the successful attempt.
+        params: The parameters its request body carried, as the provider's API
+            spells them (see :class:`~modelcfg.ParamPlan`); a fallback model may get
+            other ones than the primary.
+        arm: The experiment arm of the request, ``experiment:arm``, when it is in one.
         usage: The tokens the provider reported for it: the answer's, or what a
             failed or interrupted attempt was billed; ``None`` when it reported none.
         cost: What the attempt cost at the catalog's prices: zero for an error
@@ -53,6 +60,8 @@ class AttemptReport:
     latency_s: float
     first_token_s: float | None = None
     failure: Failure | None = None
+    params: Mapping[str, JSON] = attrs.field(factory=dict, hash=False)
+    arm: str | None = None
     usage: Usage | None = None
     cost: Cost | None = None
 
@@ -70,6 +79,7 @@ class Completion:
         cost: What the answer cost at the catalog's prices (``Cost.total`` is
             ``None`` when a price, or the usage itself, is unknown).
         request_id: The request's id, also on every event and log record about it.
+        arm: The experiment arm of the request, ``experiment:arm``, when it is in one.
 
     ``usage`` and ``cost`` are the answering attempt's; failed attempts that were
     billed anyway are in ``attempts``, and :attr:`spent` adds them up.
@@ -81,6 +91,7 @@ class Completion:
     state: AttemptState = attrs.field(repr=False)
     cost: Cost | None = None
     request_id: str = ""
+    arm: str | None = None
 
     @property
     def spent(self) -> Cost:
@@ -155,6 +166,7 @@ class AttemptStarted:
     delay_s: float
     probe: bool
     request_id: str = ""
+    arm: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -175,6 +187,7 @@ class AttemptFailed:
     failure: Failure
     latency_s: float
     request_id: str = ""
+    arm: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -187,6 +200,20 @@ class AttemptSucceeded:
     first_token_s: float | None
     usage: Usage
     cost: Cost | None = None
+    request_id: str = ""
+    arm: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ParamsDropped:
+    """
+    Under ``paramsPolicy: "drop"``, an attempt goes out without parameters its model
+    or provider does not take (each with the layer it came from and why).
+    """
+
+    number: int
+    target: Target
+    dropped: tuple[ParamProblem, ...]
     request_id: str = ""
 
 
@@ -223,6 +250,7 @@ ExecutorEvent: TypeAlias = (
     | AttemptSucceeded
     | RequestGaveUp
     | TierChanged
+    | ParamsDropped
     | BudgetAlert
 )
 """Everything an observer may be told."""

@@ -123,7 +123,7 @@ class StreamingCompletion:
                             await stack.enter_async_context(
                                 adapter.stream(
                                     executor.client,
-                                    self._request,
+                                    run.request_for(call),
                                     executor._endpoint(call.target, credential),
                                     limits=limits,
                                 )

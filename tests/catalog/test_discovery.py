@@ -105,6 +105,13 @@ def test_openrouter_entry_is_read_in_full() -> None:
             fetched_at=FETCHED,
             created_at=1_759_161_676,
             canonical_id="anthropic/claude-4.5-sonnet-20250929",
+            supported_parameters=[
+                "max_tokens",
+                "temperature",
+                "tools",
+                "reasoning",
+                "structured_outputs",
+            ],
         )
         == info
     )

@@ -21,6 +21,7 @@ from modelcfg._config._checks import names_credential_param
 from modelcfg._config._converter import json_name
 from modelcfg._config._file import example_config_data
 from modelcfg._config._load import dump_config, load_config
+from modelcfg._config._params import PARAM_SPECS, RESERVED_PARAMS, SYNONYMS
 from modelcfg._config._providers import BUILTIN_PROVIDERS
 from modelcfg._config._schema import (
     AgentConfig,
@@ -794,7 +795,12 @@ def model_entries(draw: hst.DrawFn, alias: str) -> dict[str, Any]:
     entry: dict[str, Any] = {}
     if draw(hst.booleans()):
         entry["alias"] = alias
-    param_names = hst.text(max_size=8).filter(lambda n: not names_credential_param(n))
+    # Names modelcfg checks (temperature, n, stop, model, api_key, ...) have rules of their own.
+    param_names = hst.text(max_size=8).filter(
+        lambda n: (
+            not names_credential_param(n) and n not in {*PARAM_SPECS, *RESERVED_PARAMS, *SYNONYMS}
+        )
+    )
     maybe(draw, entry, "params", hst.dictionaries(param_names, finite_json, max_size=3))
     maybe(draw, entry, "name", plain_texts)
     maybe(

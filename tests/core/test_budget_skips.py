@@ -40,9 +40,7 @@ def test_a_refused_target_is_skipped_with_its_reason() -> None:
 
     assert isinstance(action, Call)
     assert (TARGETS[1], ReasonCode.FIRST_ATTEMPT) == (action.target, action.reason.code)
-    assert (
-        Skip(model=OPUS, profile=A, code=SkipCode.OVER_SPEND_LIMIT, detail=WHY),
-    ) == action.skipped
+    assert (Skip(model=OPUS, profile=A, code=SkipCode.OVER_BUDGET, detail=WHY),) == action.skipped
     assert f"anthropic:a with anthropic/opus skipped: over {WHY}" == str(action.skipped[0])
 
 
@@ -55,7 +53,7 @@ def test_when_every_target_is_refused_the_request_gives_up_without_a_call() -> N
     action = next_attempt(None, state)
 
     assert isinstance(action, GiveUp)
-    assert (ReasonCode.CHAIN_EXHAUSTED, 0, [SkipCode.OVER_SPEND_LIMIT] * 3) == (
+    assert (ReasonCode.CHAIN_EXHAUSTED, 0, [SkipCode.OVER_BUDGET] * 3) == (
         action.reason.code,
         action.state.attempts,
         [skip.code for skip in action.skipped],

@@ -194,7 +194,12 @@ def test_dumped_state_uses_text_forms() -> None:
     """Ids are stored as their text forms, also as mapping keys."""
     session = SessionState().with_success(Target(model=A, profile=HOME))
 
-    expected = {"last_good": {"anthropic": "anthropic:home"}, "override": None}
+    expected = {
+        "last_good": {"anthropic": "anthropic:home"},
+        "override": None,
+        "preset": None,
+        "params": {},
+    }
     assert expected == dump_state(session)
 
 

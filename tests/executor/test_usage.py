@@ -294,7 +294,7 @@ async def test_a_hard_budget_skips_a_candidate_before_its_call() -> None:
 
     skips = [e for e in events if isinstance(e, CandidateSkipped)]
     assert (["openai"], "openai/gpt-5.2") == (provider.seen, str(completion.model))
-    assert [SkipCode.OVER_SPEND_LIMIT.value] == [s.code for s in skips]
+    assert [SkipCode.OVER_BUDGET.value] == [s.code for s in skips]
     assert skips[0].message.startswith(
         "anthropic:default with anthropic/claude-opus-4-5 skipped: over budget 'anthropic-day' "
         "(provider anthropic, $0.001 per day): $0.00 of $0.001 is spent or reserved, and this "

@@ -114,6 +114,29 @@ def decide(cfg: Config) -> Action:
             assert_never(action)
 
 
+def params(cfg: Config) -> dict[str, object]:
+    resolver = modelcfg.ParamResolver(cfg, catalog_for(cfg, curated=curated_catalog()))
+    choice: modelcfg.ModelChoice = modelcfg.resolve_choice("openai/gpt-5.2+precise", cfg)
+    preset = resolver.preset(choice.preset or "fast")
+    plan: modelcfg.ParamPlan = resolver.plan(
+        ModelRef.parse("openai/gpt-5.2"), preset=preset, request={"temperature": None}
+    )
+    assert_type(plan.policy, modelcfg.ParamsPolicy)
+    for problem in plan.problems:
+        assert_type(problem.kind, modelcfg.ParamProblemKind)
+        assert_type(problem.line(), str)
+    layer = modelcfg.ParamLayer(
+        source=modelcfg.ParamSource(kind=modelcfg.LayerKind.REQUEST), values={"seed": 1}
+    )
+    resolved: modelcfg.ResolvedParams = modelcfg.resolve_params([layer])
+    assert_type(resolved.explain("seed"), str)
+    try:
+        resolver.preset("nope")
+    except modelcfg.UnknownPresetError as error:
+        assert_type(error.suggestions, tuple[str, ...])
+    return dict(plan.wire)
+
+
 def persist(state: AttemptState) -> AttemptState:
     return load_state(dump_state(state), AttemptState)
 
@@ -164,6 +187,17 @@ async def run(cfg: Config) -> str:
             cfg, client=client, credentials=StaticCredentials({"openai:default": "k"})
         )
         assert executor2.routes.chain.primary == answer.model
+        session = modelcfg.SessionState().with_preset("precise").with_params({"seed": 1})
+        try:
+            tuned = await executor2.complete(request, session=session, preset="fast")
+        except modelcfg.InvalidParamsError as error:
+            assert_type(error.problems, tuple[modelcfg.ParamProblem, ...])
+            raise
+        for report in tuned.attempts:
+            assert_type(report.arm, str | None)
+            assert_type(dict(report.params), dict[str, modelcfg.typing.JSON])
+        dropped = [e.dropped for e in events if isinstance(e, modelcfg.ParamsDropped)]
+        assert_type(dropped, list[tuple[modelcfg.ParamProblem, ...]])
         return answer.text + text + modelcfg.__name__
 
 
