@@ -127,7 +127,7 @@ def bench_search() -> None:
 def bench_command() -> None:
     runs = 7 if QUICK else 21
     with (
-        FakeModelsServer(api_key="sk-ant-bench-0123456789") as fake,
+        FakeModelsServer(api_key="sk-ant-fake-bench-0123456789") as fake,
         tempfile.TemporaryDirectory() as tmp,
     ):
         home = Path(tmp) / "home"
@@ -147,7 +147,7 @@ def bench_command() -> None:
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": tmp,
             "MODELCFG_HOME": str(home),
-            "ANTHROPIC_API_KEY": "sk-ant-bench-0123456789",
+            "ANTHROPIC_API_KEY": "sk-ant-fake-bench-0123456789",
             "LANG": "C.UTF-8",
         }
         script = Path(sys.executable).parent / "modelcfg"

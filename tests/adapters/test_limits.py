@@ -31,7 +31,7 @@ from modelcfg.testing._provider import FakeProvider
 
 pytestmark = pytest.mark.anyio
 
-KEY = "sk-limits-0123456789abcdef"
+KEY = "sk-fake-limits-0123456789abcdef"
 HELLO = ChatRequest(messages=[Message(role="user", content="Hi")])
 SMALL = CallLimits(
     max_body_bytes=1 << 20, max_stream_bytes=1 << 20, max_event_bytes=1 << 16, idle_s=5.0

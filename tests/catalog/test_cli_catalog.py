@@ -17,7 +17,7 @@ from modelcfg._config._edit import dumps_toml
 from modelcfg.testing import FakeModelsServer
 from tests.cli.conftest import Cli, assert_one_line_error, isolated_env
 
-KEY = "sk-ant-api03-DO-NOT-LEAK-0123456789abcdef"
+KEY = "sk-ant-api03-FAKE-DO-NOT-LEAK-0123456789abcdef"
 
 
 @pytest.fixture

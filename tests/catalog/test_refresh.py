@@ -26,7 +26,7 @@ from modelcfg.testing._listings import anthropic_models, openrouter_models
 pytestmark = pytest.mark.anyio
 
 NOW = 1_765_000_000.0
-KEY = "sk-ant-api03-DO-NOT-LEAK-0123456789abcdef"
+KEY = "sk-ant-api03-FAKE-DO-NOT-LEAK-0123456789abcdef"
 OPENROUTER = DiscoverySource(
     name="openrouter", kind="openrouter", base_url="https://or.test/api/v1"
 )
