@@ -808,7 +808,8 @@ class _Run:
             # Estimated with the parameters that model would get (its max_tokens, say).
             sent = self._plan(action.target)
             request = self.request if sent is None else self._with_params(sent.wire)
-            held = await accounting.reserve(action.target, request, self.charge)
+            needs = state.request.needs
+            held = await accounting.reserve(action.target, request, self.charge, needs)
             if not isinstance(held, Refusal):
                 self.reservation, self.reserved_for = held, action.target
                 return action

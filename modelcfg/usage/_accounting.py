@@ -21,11 +21,13 @@ import attrs
 from modelcfg._core._budget import Budget, Spender
 from modelcfg._core._cost import ZERO_COST, Cost, Rates, cost_of
 from modelcfg._core._failures import Failure
+from modelcfg._core._routing import needs_of
+from modelcfg._core._state import RequestNeeds
 from modelcfg._core._values import ModelRef, Target
 from modelcfg._messages import ChatRequest, Usage
 from modelcfg.typing import Clock
 from modelcfg.usage._budgets import BudgetAlert, BudgetKeeper, Counters, Refusal, Reservation
-from modelcfg.usage._estimate import DEFAULT_OUTPUT_TOKENS, estimate_usage
+from modelcfg.usage._estimate import DEFAULT_OUTPUT_TOKENS, usage_of_needs
 from modelcfg.usage._ledger import UsageLedger, UsageRecord
 
 if TYPE_CHECKING:
@@ -75,7 +77,7 @@ class Accounting:
         clock: Seconds since the epoch.
         on_alert: Told about budget alerts.
         default_output_tokens: The output a request without ``max_tokens`` is
-            estimated at.
+            estimated at (see :func:`~modelcfg.usage.estimate_usage`).
     """
 
     def __init__(
@@ -128,29 +130,37 @@ class Accounting:
         """
         return cost_of(usage, self._model(model)[0])
 
-    def estimate(self, model: ModelRef, request: ChatRequest) -> Cost:
+    def estimate(
+        self, model: ModelRef, request: ChatRequest, needs: RequestNeeds | None = None
+    ) -> Cost:
         """
-        What *request* will probably cost on *model* (see :func:`estimate_usage`).
+        What *request* will probably cost on *model*: its prompt and output estimates
+        (*needs*, as routing made them, else made here; see :func:`estimate_usage`).
         """
         rates, max_output = self._model(model)
-        usage = estimate_usage(
-            request,
+        if needs is None or needs.prompt_tokens is None:
+            needs = needs_of(request)
+        usage = usage_of_needs(
+            needs,
             max_output_tokens=max_output,
             default_output_tokens=self.default_output_tokens,
         )
         return cost_of(usage, rates)
 
     async def reserve(
-        self, target: Target, request: ChatRequest, charge: Charge
+        self,
+        target: Target,
+        request: ChatRequest,
+        charge: Charge,
+        needs: RequestNeeds | None = None,
     ) -> Reservation | Refusal | None:
         """
         Hold the attempt's estimated cost in its budgets; ``None`` when no budget is kept.
         """
         if self.keeper is None:
             return None
-        return await self.keeper.reserve(
-            charge.spender(target), self.estimate(target.model, request)
-        )
+        estimate = self.estimate(target.model, request, needs)
+        return await self.keeper.reserve(charge.spender(target), estimate)
 
     def record(
         self,

@@ -61,9 +61,9 @@ def test_prices_come_from_the_catalog_and_unknown_models_cost_unknown() -> None:
 
 
 def test_the_estimate_prices_the_prompt_and_the_requests_output_limit() -> None:
-    """400 bytes of prompt (100 tokens + 4) and max_tokens 500 at the model's rates."""
+    """400 characters of prompt (138 tokens at routing's 3.5 a token with its margin, + 4) and max_tokens 500."""
 
-    assert Cost(usd=Decimal("0.00513")) == accounting().estimate(GPT.model, REQUEST)
+    assert Cost(usd=Decimal("0.0051775")) == accounting().estimate(GPT.model, REQUEST)
 
 
 def test_an_answer_is_recorded_with_its_cost_and_who_it_is_charged_to() -> None:
@@ -138,7 +138,7 @@ async def test_budgets_are_reserved_then_charged_the_actual_cost() -> None:
     third = await books.reserve(GPT, REQUEST, CHARGE)
 
     assert (True, True) == (isinstance(second, Reservation), isinstance(third, Refusal))
-    assert Decimal("0.00613") == await books.keeper.spent(budget, "chat-1")  # type: ignore[union-attr]
+    assert Decimal("0.0061775") == await books.keeper.spent(budget, "chat-1")  # type: ignore[union-attr]
 
 
 async def test_a_reservation_without_a_cost_is_given_back() -> None:

@@ -6,32 +6,22 @@ from __future__ import annotations
 
 import pytest
 
-from modelcfg import ChatRequest, ImagePart, Message, TextPart, ToolCall, ToolSpec, Usage
-from modelcfg.usage._estimate import DEFAULT_OUTPUT_TOKENS, IMAGE_TOKENS, estimate_usage
+from modelcfg import ChatRequest, ImagePart, Message, TextPart, Usage
+from modelcfg._core._routing import needs_of
+from modelcfg.usage._estimate import DEFAULT_OUTPUT_TOKENS, estimate_usage
+
+REQUEST = ChatRequest(
+    system="Be brief.",
+    messages=[Message(role="user", content=(TextPart(text="x" * 300), ImagePart(url="https://x")))],
+)
 
 
-def test_the_prompt_counts_four_bytes_a_token_plus_each_message() -> None:
-    """System and message text count a token per four UTF-8 bytes, rounded up, plus four per message."""
-    request = ChatRequest(system="x" * 10, messages=[Message(role="user", content="é" * 5)])
+def test_the_prompt_is_counted_as_routing_counts_it() -> None:
+    """The input estimate is the prompt estimate routing checks context windows with."""
 
-    assert Usage(input_tokens=5 + 4, output_tokens=DEFAULT_OUTPUT_TOKENS) == estimate_usage(request)
-
-
-def test_images_and_tools_count_too() -> None:
-    """Each image counts a fixed number of tokens; tool specs and calls count their text."""
-    request = ChatRequest(
-        messages=[
-            Message(role="user", content=(TextPart(text="abcd"), ImagePart(url="https://x/y.png"))),
-            Message(
-                role="assistant",
-                tool_calls=[ToolCall(id="c1", name="look", arguments='{"q": 1}')],
-            ),
-        ],
-        tools=[ToolSpec(name="look", parameters={"type": "object"})],
+    assert needs_of(REQUEST, family="claude").prompt_tokens == (
+        estimate_usage(REQUEST, family="claude").input_tokens
     )
-    text = len("abcd") + len("look") + len('{"q": 1}') + len("look") + len('{"type": "object"}')
-
-    assert -(-text // 4) + 8 + IMAGE_TOKENS == estimate_usage(request).input_tokens
 
 
 @pytest.mark.parametrize(
@@ -52,3 +42,11 @@ def test_the_output_is_the_requests_limit_capped_by_the_models(
     request = ChatRequest(messages=[Message(role="user", content="hi")], params=params)  # type: ignore[arg-type]
 
     assert expected == estimate_usage(request, max_output_tokens=limit).output_tokens
+
+
+def test_an_estimate_is_a_usage_of_uncached_input_and_output() -> None:
+    """The estimate counts every prompt token as uncached input."""
+    usage = estimate_usage(REQUEST, max_output_tokens=50)
+
+    assert Usage(input_tokens=usage.input_tokens, output_tokens=50) == usage
+    assert usage.input_tokens > 1600  # the image alone counts that much
