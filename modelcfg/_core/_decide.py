@@ -30,9 +30,7 @@ _WORDS: Final = {kind: kind.value.replace("_", " ") for kind in FailureKind}
 """Each failure kind in words, for the reasons' messages."""
 
 
-def _words(kind: FailureKind) -> str:
-    return _WORDS[kind]
-
+_words = _WORDS.__getitem__
 
 def jitter_unit(seed: int, attempt: int) -> float:
     """
@@ -241,13 +239,17 @@ def _move_on(state: AttemptState, failure: Failure | None, rule: KindRule | None
     first = failure is None
     rotate = first or (rule is not None and rule.rotate_profile)
     fall_back = first or (rule is not None and rule.fall_back)
-    needs_min = request.needs.min_context_tokens
+    needs = request.needs
+    needs_min = needs.min_context_tokens
+    plain = not needs._wants  # Nothing but text: no model can lack what it needs.
     floor = state.context_floor
     skips: list[Skip] = []
     waits: list[tuple[float, int, Target, bool]] = []
     health = state.health
     candidates = request.candidates
     tried = state.tried
+    unavailable = request.unavailable
+    refused = request.refused
     start = 0 if first else state.index
     for index in range(start, len(candidates)):
         model = candidates[index]
@@ -272,18 +274,19 @@ def _move_on(state: AttemptState, failure: Failure | None, rule: KindRule | None
                 )
             )
             continue
-        unmet = unmet_need(request.needs, plan.traits)
-        if unmet is not None:
-            # Special case: the model is known to lack something the request needs.
-            skips.append(Skip(model=model, code=unmet[0], detail=unmet[1]))
-            continue
+        if not plain:
+            unmet = unmet_need(needs, plan.traits)
+            if unmet is not None:
+                # Special case: the model is known to lack something the request needs.
+                skips.append(Skip(model=model, code=unmet[0], detail=unmet[1]))
+                continue
         targets, pinned = _ordered_targets(state, model, plan)
         for target in targets:
             if same_model and target.profile in tried:
                 continue
             # Special case: a profile without a credential is no provider failure; it is
             # skipped with what to set, never called (not even when pinned) nor waited for.
-            missing = request.unavailable.get(target.profile)
+            missing = unavailable.get(target.profile) if unavailable else None
             if missing is not None:
                 skips.append(
                     Skip(
@@ -294,32 +297,42 @@ def _move_on(state: AttemptState, failure: Failure | None, rule: KindRule | None
                     )
                 )
                 continue
-            refused = request.refused.get(target)
-            if refused is not None:
+            why = refused.get(target) if refused else None
+            if why is not None:
                 # Special case: the shell refused the target before its call (a budget).
                 skips.append(
                     Skip(
                         model=model,
                         profile=target.profile,
                         code=SkipCode.OVER_BUDGET,
-                        detail=refused,
+                        detail=why,
                     )
                 )
                 continue
-            claim, claimed, blocked = health.claim_probe(target, now, policy)
-            if blocked is None or pinned:
-                return _chosen(state, failure, target, index, pinned, (claim, claimed), skips)
+            # The half-open rule (HealthState.claim_probe), asked without building the
+            # records a blocked target's claim would carry.
+            blocked, probe = health._admission(target, now)
+            if blocked is None:
+                if probe:
+                    claim = ProbeClaim.CLAIMED, health.with_probe_started(target, now, policy)
+                else:
+                    claim = ProbeClaim.OPEN, health
+                return _chosen(state, failure, target, index, pinned, claim, skips)
+            if pinned:
+                claim = ProbeClaim.BLOCKED, health
+                return _chosen(state, failure, target, index, pinned, claim, skips)
+            until_at, code, kind, model_scoped = blocked
             skips.append(
                 Skip(
                     model=model,
                     profile=target.profile,
-                    code=blocked.code,
-                    until_at=blocked.until_at,
-                    kind=blocked.kind,
-                    model_scoped=blocked.model_scoped,
+                    code=code,
+                    until_at=until_at,
+                    kind=kind,
+                    model_scoped=model_scoped,
                 )
             )
-            waits.append((blocked.until_at, index, target, False))
+            waits.append((until_at, index, target, False))
     current = state.current
     if not first and current is not None and rule is not None and (rotate or rule.retries > 0):
         # Profiles that failed on this model may be waited for once their window ends;

@@ -362,7 +362,8 @@ class HealthState:
         When several things block it, the one that lasts longest is returned.
         A half-open window whose probe is out blocks until the probe's lease ends.
         """
-        return self._admission(target, now)[0]
+        found = self._admission(target, now)[0]
+        return None if found is None else _as_blocked(found)
 
     def probe_due(self, target: Target, now: float) -> bool:
         """
@@ -373,40 +374,37 @@ class HealthState:
         """
         return self._admission(target, now)[1]
 
-    def _admission(self, target: Target, now: float) -> tuple[Blocked | None, bool]:
+    def _admission(self, target: Target, now: float) -> tuple[_Block | None, bool]:
         """
-        :meth:`blocked_until` and :meth:`probe_due` of *target* at *now*, in one pass.
+        :meth:`blocked_until` (as plain facts, see :func:`_as_blocked`) and
+        :meth:`probe_due` of *target* at *now*, in one pass.
+
+        The decision core asks this of every candidate it walks past, so it builds
+        no record and looks up only the tables that hold something.
         """
         # Ties keep the first block found, in the order disables, profile cooldowns,
         # target cooldowns, circuit.
-        found: Blocked | None = None
+        found: _Block | None = None
         probe = False
-        window = self.disables.get(target.profile)
-        if window is not None:
-            found = _blocked_by(window, now, SkipCode.DISABLED, found)
+        if self.disables and (window := self.disables.get(target.profile)) is not None:
+            found = _blocked_by(window, now, SkipCode.DISABLED, found, False)
             probe = window.until_at <= now
-        window = self.cooldowns.get(target.profile)
-        if window is not None:
-            found = _blocked_by(window, now, SkipCode.COOLING_DOWN, found)
+        if self.cooldowns and (window := self.cooldowns.get(target.profile)) is not None:
+            found = _blocked_by(window, now, SkipCode.COOLING_DOWN, found, False)
             probe = probe or window.until_at <= now
-        window = self.model_cooldowns.get(target)
-        if window is not None:
-            found = _blocked_by(window, now, SkipCode.COOLING_DOWN, found, model_scoped=True)
+        if self.model_cooldowns and (window := self.model_cooldowns.get(target)) is not None:
+            found = _blocked_by(window, now, SkipCode.COOLING_DOWN, found, True)
             probe = probe or window.until_at <= now
-        circuit = self.circuits.get(target.model)
+        circuit = self.circuits.get(target.model) if self.circuits else None
         if circuit is not None and (open_until := circuit.open_until_at) is not None:
             if now < open_until:
-                if found is None or open_until > found.until_at:
-                    found = Blocked(
-                        until_at=open_until, code=SkipCode.CIRCUIT_OPEN, model_scoped=True
-                    )
+                if found is None or open_until > found[0]:
+                    found = (open_until, SkipCode.CIRCUIT_OPEN, None, True)
             else:
                 probe = True
                 lease = circuit.probe_until_at
-                if lease is not None and now < lease and (found is None or lease > found.until_at):
-                    found = Blocked(
-                        until_at=lease, code=SkipCode.PROBE_IN_FLIGHT, model_scoped=True
-                    )
+                if lease is not None and now < lease and (found is None or lease > found[0]):
+                    found = (lease, SkipCode.PROBE_IN_FLIGHT, None, True)
         return found, probe
 
     def claim_probe(
@@ -428,7 +426,7 @@ class HealthState:
         """
         blocked, probe = self._admission(target, at)
         if blocked is not None:
-            return ProbeClaim.BLOCKED, self, blocked
+            return ProbeClaim.BLOCKED, self, _as_blocked(blocked)
         if not probe:
             return ProbeClaim.OPEN, self, None
         return ProbeClaim.CLAIMED, self.with_probe_started(target, at, policy), None
@@ -448,7 +446,7 @@ class HealthState:
                 case ClaimProbe(target=target, at=at):
                     _claim, health, _blocked = health.claim_probe(target, at, policy)
                 case RecordSuccess(target=target, at=at):
-                    health = health.with_success(target, at)
+                    health = health.with_success(target, at, policy)
                 case _:
                     assert_never(update)
         return health
@@ -487,7 +485,11 @@ class HealthState:
             profile = profile if profile is not None else target.profile
             model = model if model is not None else target.model
         pair: Target | None = None  # The profile with the model, when both are known.
-        if target is not None and target.model == model and target.profile == profile:
+        if (
+            target is not None
+            and (target.model is model or target.model == model)
+            and (target.profile is profile or target.profile == profile)
+        ):
             pair = target
         elif profile is not None and model is not None:
             pair = Target(model=model, profile=profile)
@@ -509,7 +511,7 @@ class HealthState:
             model_cooldowns = _after(model_cooldowns, pair, failure, rule, marks, True, ra, policy)
         circuits = self.circuits
         if model is not None:
-            circuit = circuits.get(model)
+            circuit = circuits.get(model) if circuits else None
             if rule.trips_circuit:
                 circuits = {**circuits, model: _circuit_after(circuit, now, policy)}
             elif probed and circuit is not None and circuit.probe_until_at is not None:
@@ -524,25 +526,51 @@ class HealthState:
             circuits=circuits,
         )
 
-    def with_success(self, target: Target, at: float) -> HealthState:
+    def with_success(
+        self, target: Target, at: float, policy: Policy | None = None
+    ) -> HealthState:
         """
         The state after a successful call to *target* at *at*.
 
         Closes the profile's cooldown and disable, the target's own cooldown and
         the model's circuit (half-open or not), and records the success in the
         circuit's window.
+
+        With *policy*, a success that changes nothing returns this very state: a
+        healthy target (no window, its model's circuit closed with no failure within
+        ``circuit_window_s``) records at most one success per ``circuit_window_s / 64``
+        seconds, which is as many as the circuit keeps over its window. So a busy,
+        healthy target leaves the shared health as it is, and stores write nothing.
         """
         circuit = self.circuits.get(target.model)
+        profile = target.profile
+        if (
+            policy is not None
+            and circuit is not None
+            and circuit.open_until_at is None
+            and circuit.probe_until_at is None
+            and (not self.cooldowns or profile not in self.cooldowns)
+            and (not self.disables or profile not in self.disables)
+            and (not self.model_cooldowns or target not in self.model_cooldowns)
+            and _quiet(circuit.outcomes, at, policy.circuit_window_s)
+        ):
+            return self
         if circuit is None or circuit.open_until_at is not None:
             closed = Circuit(outcomes=((at, True),))
         else:
             closed = Circuit(outcomes=(*circuit.outcomes[-(_MAX_OUTCOMES - 1) :], (at, True)))
+        circuits = dict(self.circuits)
+        circuits[target.model] = closed
         return HealthState(
-            cooldowns=_drop(self.cooldowns, target.profile),
-            model_cooldowns=_drop(self.model_cooldowns, target),
-            disables=_drop(self.disables, target.profile),
+            cooldowns=_drop(self.cooldowns, profile) if self.cooldowns else self.cooldowns,
+            model_cooldowns=(
+                _drop(self.model_cooldowns, target)
+                if self.model_cooldowns
+                else self.model_cooldowns
+            ),
+            disables=_drop(self.disables, profile) if self.disables else self.disables,
             counters=self.counters,
-            circuits=_put(self.circuits, target.model, closed),
+            circuits=circuits,
         )
 
     def with_probe_started(self, target: Target, at: float, policy: Policy) -> HealthState:
@@ -677,7 +705,7 @@ class HealthState:
         )
 
     def _counted(self, failure: Failure, policy: Policy) -> dict[FailureKind, KindCounter]:
-        old = self.counters.get(failure.kind)
+        old = self.counters.get(failure.kind) if self.counters else None
         at = failure.observed_at
         quiet = old is None or at - old.last_at >= policy.counter_reset_s
         count = 1 if quiet or old is None else old.count + 1
@@ -685,14 +713,38 @@ class HealthState:
         return {**self.counters, failure.kind: counter}
 
 
+def _quiet(outcomes: tuple[tuple[float, bool], ...], at: float, window_s: float) -> bool:
+    """
+    Whether a success at *at* adds nothing to a closed circuit's *outcomes*: the latest
+    outcome is a success less than ``window_s / 64`` before it, and no failure falls
+    within ``window_s`` of it (the failure rate is then zero whatever is recorded).
+    """
+    if not outcomes:
+        return False
+    last_at, ok = outcomes[-1]
+    if not ok or at - last_at >= window_s / _MAX_OUTCOMES:
+        return False
+    horizon = at - window_s
+    for seen_at, succeeded in reversed(outcomes):
+        if seen_at <= horizon:
+            return True
+        if not succeeded:
+            return False
+    return True
+
+
+_Block: TypeAlias = tuple[float, SkipCode, FailureKind | None, bool]
+"""What blocks a target, as plain facts: :class:`Blocked`'s fields, in order."""
+
+
+def _as_blocked(found: _Block) -> Blocked:
+    until_at, code, kind, model_scoped = found
+    return Blocked(until_at=until_at, code=code, kind=kind, model_scoped=model_scoped)
+
+
 def _blocked_by(
-    window: Window,
-    now: float,
-    code: SkipCode,
-    found: Blocked | None,
-    *,
-    model_scoped: bool = False,
-) -> Blocked | None:
+    window: Window, now: float, code: SkipCode, found: _Block | None, model_scoped: bool
+) -> _Block | None:
     """
     *found*, or the block *window* puts on a target at *now* when that lasts longer.
     """
@@ -702,9 +754,9 @@ def _blocked_by(
         until, code = window.probe_until_at, SkipCode.PROBE_IN_FLIGHT
     else:
         return found
-    if found is not None and until <= found.until_at:
+    if found is not None and until <= found[0]:
         return found
-    return Blocked(until_at=until, code=code, kind=window.kind, model_scoped=model_scoped)
+    return until, code, window.kind, model_scoped
 
 
 def _after(
@@ -726,7 +778,9 @@ def _after(
     window opens again by its own kind's rule (escalated as usual) if the failure is
     about the target, or just gives the lease back if it is about the request only.
     """
-    old = windows.get(key)
+    if not marks and (not probed or not windows):
+        return windows  # Nothing to mark, and no probe of this target to end.
+    old = windows.get(key) if windows else None
     now = failure.observed_at
     if marks:
         window = _next_window(old, failure.kind, rule, now, retry_after_s, policy)

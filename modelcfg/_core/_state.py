@@ -17,7 +17,7 @@ import math
 import types
 import typing
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Final, TypeVar
 
 import attrs
 
@@ -269,6 +269,23 @@ class RequestNeeds:
     prompt_tokens: int | None = attrs.field(default=None, validator=_optional_positive)
     output_tokens: int | None = attrs.field(default=None, validator=_optional_positive)
     max_cost_usd: float | None = attrs.field(default=None, validator=_optional_price)
+    # Derived from the fields above, so left out of eq, repr and serialisation.
+    _wants: bool = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        # Whether the request needs anything a model may lack: a plain text request
+        # (the common case) spares every decision the per-model capability checks.
+        values = [getattr(self, name) for name in _CAPABILITY_NEEDS]
+        wants = any(value is not False and value is not None for value in values)
+        object.__setattr__(self, "_wants", wants)
+
+
+_CAPABILITY_NEEDS: Final = tuple(
+    field.name
+    for field in attrs.fields(RequestNeeds)
+    if field.init and field.name not in {"min_context_tokens", "prompt_tokens", "output_tokens"}
+)
+"""The needs a model may lack (every need but the sizes, which are checked apart)."""
 
 
 def uses_image_chain(routes: Routes, needs: RequestNeeds, current: ModelRef | None = None) -> bool:
@@ -765,7 +782,7 @@ class AttemptState:
         )
         return AttemptState(
             request=self.request,
-            health=self.health.with_success(target, at),
+            health=self.health.with_success(target, at, self.request.routes.policy),
             now=max(self.now, at),
             index=self.index,
             current=self.current,

@@ -644,3 +644,90 @@ def test_transient_windows_stay_within_thirty_seconds(strikes: int) -> None:
 
     assert all(policy.rule_for(kind).window_for(strikes) <= 30 for kind in transient)
     assert 30 >= policy.circuit_open_s
+
+
+# -- a success that changes nothing ---------------------------------------------------------------
+
+SAMPLE_S = POLICY.circuit_window_s / 64
+"""The closest two successes of a healthy target are both recorded."""
+
+
+def healthy() -> HealthState:
+    return HealthState().with_success(TARGET, T0, POLICY)
+
+
+def test_a_success_on_a_healthy_target_returns_the_same_health() -> None:
+    """A success soon after the last one, with nothing open and no recent failure, is the same record."""
+    health = healthy()
+
+    assert health is health.with_success(TARGET, T0 + SAMPLE_S / 2, POLICY)
+    assert health is health.applied((RecordSuccess(target=TARGET, at=T0 + 0.01),), POLICY)
+
+
+@pytest.mark.parametrize(
+    ("name", "health", "at"),
+    [
+        ("no circuit yet", HealthState(), T0),
+        ("a sample interval later", healthy(), T0 + SAMPLE_S),
+        ("a failure in the window", healthy().with_failure(fail(K.SERVER, T0), POLICY), T0 + 1),
+        ("a profile cooldown", healthy().with_failure(fail(K.AUTH, T0), POLICY), T0 + 0.01),
+        ("a disable", healthy().with_failure(fail(K.BILLING, T0), POLICY), T0 + 0.01),
+        ("a pair cooldown", healthy().with_failure(fail(K.OVERLOADED, T0), POLICY), T0 + 0.01),
+    ],
+)
+def test_a_success_that_changes_something_records_it(
+    name: str, health: HealthState, at: float
+) -> None:
+    """A success is recorded when it closes something, starts a circuit, or the window holds a failure."""
+    after = health.with_success(TARGET, at, POLICY)
+
+    assert after is not health, name
+    assert (at, True) == after.circuits[MODEL].outcomes[-1]
+
+
+def test_a_failure_older_than_the_window_no_longer_keeps_successes_coming() -> None:
+    """Once the last failure left the circuit's window, a healthy target's success changes nothing."""
+    health = (
+        HealthState()
+        .with_failure(fail(K.SERVER, T0), POLICY)
+        .with_success(TARGET, T0 + POLICY.circuit_window_s, POLICY)
+    )
+
+    assert health is health.with_success(TARGET, T0 + POLICY.circuit_window_s + 0.01, POLICY)
+
+
+def test_without_a_policy_every_success_is_recorded() -> None:
+    """with_success() without a policy records each success, as it always did."""
+    health = healthy()
+
+    expected = ((T0, True), (T0 + 0.01, True))
+    assert expected == health.with_success(TARGET, T0 + 0.01).circuits[MODEL].outcomes
+
+
+@settings(max_examples=200)
+@given(
+    gaps=hst.lists(hst.floats(0, 3), min_size=1, max_size=40),
+    failing=hst.lists(hst.booleans(), min_size=1, max_size=40),
+)
+def test_sampled_successes_never_hide_a_failure_from_the_circuit(
+    gaps: list[float], failing: list[bool]
+) -> None:
+    """Whatever the calls, every failure is in the circuit, and so is every success while one is recent."""
+    policy = Policy(circuit_min_calls=1_000)  # The breaker never opens (and resets) here.
+    health = HealthState()
+    at = T0
+    failures = []
+    for gap, failed in zip(gaps, failing, strict=False):
+        at += gap
+        if failed:
+            health = health.with_failure(fail(K.SERVER, at), policy)
+            failures.append(at)
+        else:
+            before = health
+            health = health.with_success(TARGET, at, policy)
+            recent = [f for f in failures if f > at - policy.circuit_window_s]
+            if recent:
+                assert health is not before
+    outcomes = health.circuits[MODEL].outcomes if MODEL in health.circuits else ()
+
+    assert failures[-64:] == [t for t, ok in outcomes if not ok][-64:]

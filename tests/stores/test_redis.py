@@ -21,7 +21,9 @@ from modelcfg.stores import (
     StoreEvent,
     StoreRecovered,
 )
-from tests.stores._fleet import HELLO, executor_for, healthy_provider
+from modelcfg._executor._credentials import StaticCredentials
+from modelcfg._executor._executor import Executor
+from tests.stores._fleet import HELLO, KEY, config_for, executor_for, healthy_provider
 from tests.stores.conftest import RedisServer, free_port, running_redis, unique_prefix
 
 pytestmark = pytest.mark.anyio
@@ -217,6 +219,37 @@ async def test_a_read_may_reuse_a_snapshot_younger_than_read_max_age(
     await writer.aclose()
 
     assert health == seen
+
+
+async def test_a_success_on_a_healthy_target_writes_nothing(redis_server: RedisServer) -> None:
+    """Requests that succeed on a healthy target, with a session, write nothing after the first."""
+    from redis.asyncio import Redis
+
+    now = [T0]
+    prefix = unique_prefix()
+    store = RedisStateStore(
+        redis_server.url, prefix=prefix, environ=redis_server.environ, clock=lambda: now[0]
+    )
+    raw = Redis.from_url(redis_server.url, password=redis_server.password, decode_responses=True)
+    async with httpx.AsyncClient(transport=healthy_provider()) as client:
+        executor = Executor.from_config(
+            config_for("http://127.0.0.1:9/v1"),
+            client=client,
+            credentials=StaticCredentials({"oai:default": KEY}),
+            store=store,
+            clock=lambda: now[0],
+        )
+        await executor.complete(HELLO, session_id="chat")  # starts the circuit and the session
+        keys = sorted(await raw.keys(f"{{{prefix}}}:*"))
+        before = {key: await raw.dump(key) for key in keys}
+        for _ in range(20):
+            now[0] += 0.01
+            await executor.complete(HELLO, session_id="chat")
+        after = {key: await raw.dump(key) for key in sorted(await raw.keys(f"{{{prefix}}}:*"))}
+    await raw.aclose()
+    await store.aclose()
+
+    assert before == after
 
 
 # -- keys, prefixes, TTLs and bad data -------------------------------------------------------

@@ -15,11 +15,15 @@ from contextlib import closing
 from pathlib import Path
 
 import anyio
+import httpx
 import pytest
 
 from modelcfg import Failure, FailureKind, HealthState, ModelRef, Policy, ProfileId, Target
 from modelcfg._core._state import SessionState
+from modelcfg._executor._credentials import StaticCredentials
+from modelcfg._executor._executor import Executor
 from modelcfg.stores import FileStateStore, SqliteStateStore, StateStoreError
+from tests.stores._fleet import HELLO, KEY, config_for, healthy_provider
 
 pytestmark = pytest.mark.anyio
 
@@ -92,6 +96,30 @@ async def test_a_change_that_changes_nothing_writes_nothing(tmp_path: Path) -> N
     await store.aclose()
 
     assert (before, True) == (quiet, touched != quiet)
+
+
+async def test_a_success_on_a_healthy_target_writes_nothing(tmp_path: Path) -> None:
+    """Requests that succeed on a healthy target, with a session, write nothing after the first."""
+    clock = Clock()
+    store = SqliteStateStore(tmp_path / "state.db", clock=clock)
+    async with httpx.AsyncClient(transport=healthy_provider()) as client:
+        executor = Executor.from_config(
+            config_for("http://127.0.0.1:9/v1"),
+            client=client,
+            credentials=StaticCredentials({"oai:default": KEY}),
+            store=store,
+            clock=clock,
+        )
+        await executor.complete(HELLO, session_id="chat")  # starts the circuit and the session
+        with closing(sqlite3.connect(tmp_path / "state.db")) as watcher:
+            before = watcher.execute("PRAGMA data_version").fetchone()[0]
+            for _ in range(20):
+                clock.now += 0.01
+                await executor.complete(HELLO, session_id="chat")
+            after = watcher.execute("PRAGMA data_version").fetchone()[0]
+    await store.aclose()
+
+    assert before == after
 
 
 async def test_a_file_that_is_not_a_database_is_refused_and_left_alone(tmp_path: Path) -> None:
