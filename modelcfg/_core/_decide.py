@@ -32,6 +32,7 @@ _WORDS: Final = {kind: kind.value.replace("_", " ") for kind in FailureKind}
 
 _words = _WORDS.__getitem__
 
+
 def jitter_unit(seed: int, attempt: int) -> float:
     """
     A number in ``[0, 1)`` drawn from *seed* and *attempt* by a fixed integer mix.

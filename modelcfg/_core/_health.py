@@ -526,9 +526,7 @@ class HealthState:
             circuits=circuits,
         )
 
-    def with_success(
-        self, target: Target, at: float, policy: Policy | None = None
-    ) -> HealthState:
+    def with_success(self, target: Target, at: float, policy: Policy | None = None) -> HealthState:
         """
         The state after a successful call to *target* at *at*.
 

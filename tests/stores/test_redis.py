@@ -14,6 +14,8 @@ import pytest
 
 from modelcfg import Failure, FailureKind, HealthState, ModelRef, Policy, ProfileId, Target
 from modelcfg._core._state import SessionState
+from modelcfg._executor._credentials import StaticCredentials
+from modelcfg._executor._executor import Executor
 from modelcfg.stores import (
     RedisStateStore,
     StateStoreError,
@@ -21,8 +23,6 @@ from modelcfg.stores import (
     StoreEvent,
     StoreRecovered,
 )
-from modelcfg._executor._credentials import StaticCredentials
-from modelcfg._executor._executor import Executor
 from tests.stores._fleet import HELLO, KEY, config_for, executor_for, healthy_provider
 from tests.stores.conftest import RedisServer, free_port, running_redis, unique_prefix
 
