@@ -192,10 +192,11 @@ def _retry(state: AttemptState, failure: Failure, rule: KindRule) -> Call | None
     assert target is not None
     now = state.now
     health = state.health
-    if health.blocked_until(target, now) is not None or target in state.request.refused:
-        return None  # Blocked (a circuit opened, a window started) or refused: move on.
     request = state.request
-    if target.profile in request.unavailable:
+    blocked, _probe = health._admission(target, now)
+    if blocked is not None or (request.refused and target in request.refused):
+        return None  # Blocked (a circuit opened, a window started) or refused: move on.
+    if request.unavailable and target.profile in request.unavailable:
         return None  # Its credential went missing: it is skipped from now on.
     policy = request.routes.policy
     delay = policy.backoff_s(state.target_failures, jitter_unit(request.seed, state.attempts))
@@ -207,8 +208,8 @@ def _retry(state: AttemptState, failure: Failure, rule: KindRule) -> Call | None
         f"retry {state.target_failures} of {target} after {delay:.2f} s ({_words(failure.kind)})"
     )
     claim, claimed, _blocked = health.claim_probe(target, now + delay, policy)
-    code = ReasonCode.RETRY_SAME_TARGET
-    return _call(state, target, state.index, code, message, delay, (), (claim, claimed))
+    reason = Reason(code=ReasonCode.RETRY_SAME_TARGET, message=message)
+    return _call(state, target, state.index, reason, delay, (), (claim, claimed))
 
 
 def _move_on(state: AttemptState, failure: Failure | None, rule: KindRule | None) -> Action:
@@ -344,11 +345,15 @@ def _move_on(state: AttemptState, failure: Failure | None, rule: KindRule | None
         for profile in state.tried:
             target = Target(model=current.model, profile=profile)
             same = target == current
-            if (same and not again) or profile in request.unavailable or target in request.refused:
+            if (
+                (same and not again)
+                or (request.unavailable and profile in request.unavailable)
+                or (request.refused and target in request.refused)
+            ):
                 continue
-            blocked = health.blocked_until(target, now)
-            if blocked is not None:
-                waits.append((blocked.until_at, state.index, target, same))
+            found, _probe = health._admission(target, now)
+            if found is not None:
+                waits.append((found[0], state.index, target, same))
     return _wait_or_give_up(state, failure, skips, waits)
 
 
@@ -376,9 +381,9 @@ def _chosen(
         if blocked:
             message += "; it is blocked, but called anyway because the user asked for it"
     elif failure is None:
-        code = ReasonCode.IMAGE_ROUTE if image_route else ReasonCode.FIRST_ATTEMPT
-        chain = "image chain" if image_route else "chain"
-        message = f"first call of the request, to {target} on the {chain}"
+        # The same for every request that starts here: made once per routes.
+        reason = state.request.routes._first_reason(target, image_route)
+        return _call(state, target, index, reason, 0.0, tuple(skips), claim)
     elif index == state.index:
         code = ReasonCode.ROTATE_PROFILE
         message = f"{_words(failure.kind)} with {failed.profile}: next profile {target.profile}"
@@ -399,7 +404,8 @@ def _chosen(
     else:
         code = ReasonCode.FALLBACK_MODEL
         message = f"{_words(failure.kind)} on {failed.model}: falling back to {target.model}"
-    return _call(state, target, index, code, message, 0.0, tuple(skips), claim)
+    reason = Reason(code=code, message=message)
+    return _call(state, target, index, reason, 0.0, tuple(skips), claim)
 
 
 def _wait_or_give_up(
@@ -443,9 +449,9 @@ def _wait_or_give_up(
             reopens = format_clock(now + delay)
             message = f"every candidate is blocked; {target} reopens first, at {reopens}"
             claim, claimed, _blocked = state.health.claim_probe(target, now + delay, policy)
-            code = ReasonCode.WAIT_FOR_REOPENING
+            reason = Reason(code=ReasonCode.WAIT_FOR_REOPENING, message=message)
             skipped = tuple(skips)
-            return _call(state, target, index, code, message, delay, skipped, (claim, claimed))
+            return _call(state, target, index, reason, delay, skipped, (claim, claimed))
         return _give_up(
             state,
             ReasonCode.DEADLINE_REACHED,
@@ -477,14 +483,13 @@ def _call(
     state: AttemptState,
     target: Target,
     index: int,
-    code: ReasonCode,
-    message: str,
+    reason: Reason,
     delay_s: float,
     skips: tuple[Skip, ...],
     claim: tuple[ProbeClaim, HealthState],
 ) -> Call:
     """
-    The call to *target* after *delay_s*.
+    The call to *target* after *delay_s*, for *reason*.
 
     *claim* is what :meth:`~modelcfg.HealthState.claim_probe` found for the call at
     the time it goes out: a claimed probe makes it a probe, and its updates say so.
@@ -492,16 +497,15 @@ def _call(
     found, health = claim
     probe = found is ProbeClaim.CLAIMED
     if probe:
-        message += " (half-open probe)"
+        reason = Reason(code=reason.code, message=f"{reason.message} (half-open probe)")
     successor = state.moved_to(
         target,
         index=index,
-        reason=code,
+        reason=reason.code,
         delay_s=delay_s,
         health=health,
         claim=ClaimProbe(target=target, at=state.now + delay_s) if probe else None,
     )
-    reason = Reason(code=code, message=message)
     return Call(
         target=target, delay_s=delay_s, reason=reason, skipped=skips, probe=probe, state=successor
     )

@@ -31,7 +31,7 @@ from modelcfg._core._health import (
     ReleaseProbe,
 )
 from modelcfg._core._policy import Policy
-from modelcfg._core._reasons import ReasonCode
+from modelcfg._core._reasons import Reason, ReasonCode
 from modelcfg._core._values import FallbackChain, ModelRef, ProfileId, Selection, Target
 from modelcfg.exceptions import InvalidStateError
 
@@ -192,6 +192,10 @@ class Routes:
     policy: Policy = attrs.field(factory=Policy)
     # Derived from the fields above, so left out of eq, repr and serialisation.
     _plans: Mapping[ModelRef, _ModelPlan] = attrs.field(init=False, eq=False, repr=False)
+    # The reasons of first calls, made on first use: (text chain, image chain) per target.
+    _first_reasons: tuple[dict[Target, Reason], dict[Target, Reason]] = attrs.field(
+        init=False, eq=False, repr=False, factory=lambda: ({}, {})
+    )
 
     def __attrs_post_init__(self) -> None:
         # next_attempt() needs each candidate's targets in rotation order and its context
@@ -212,6 +216,19 @@ class Routes:
         """
         plan = self._plans.get(model)
         return plan if plan is not None else self._build_plan(model)
+
+    def _first_reason(self, target: Target, image_route: bool) -> Reason:
+        """
+        Why a request's first call goes to *target* (on the image chain with *image_route*).
+        """
+        reasons = self._first_reasons[image_route]
+        reason = reasons.get(target)
+        if reason is None:
+            code = ReasonCode.IMAGE_ROUTE if image_route else ReasonCode.FIRST_ATTEMPT
+            chain = "image chain" if image_route else "chain"
+            message = f"first call of the request, to {target} on the {chain}"
+            reason = reasons[target] = Reason(code=code, message=message)
+        return reason
 
     def _build_plan(self, model: ModelRef) -> _ModelPlan:
         return _ModelPlan.build(model, self.profiles_for(model.provider), self.traits_for(model))
@@ -694,7 +711,8 @@ class AttemptState:
         its lease, and the claim joins :attr:`updates`.
         """
         same_model = index == self.index and self.attempts > 0
-        same_target = target == self.current
+        current = self.current
+        same_target = current is not None and (target is current or target == current)
         return AttemptState(
             request=self.request,
             health=health,
