@@ -10,19 +10,26 @@ from __future__ import annotations
 
 import enum
 import math
-from typing import Final
+from collections.abc import Mapping
+from typing import Final, TypeVar
 
 import attrs
 
 from modelcfg._core._failures import FailureKind
+from modelcfg._core._values import Target
 
 __all__ = [
     "HALF_LIFE_S",
     "HealthEvent",
     "LatencySketch",
+    "Measured",
     "TargetMetrics",
     "crossing",
+    "crossings",
+    "measured",
 ]
+
+_K = TypeVar("_K")
 
 HALF_LIFE_S: Final = 300.0
 """After this many seconds an outcome counts half as much (five minutes)."""
@@ -40,6 +47,10 @@ DEGRADED_BELOW: Final = 0.5
 """A score falling below this is a degradation."""
 RECOVERED_ABOVE: Final = 0.8
 """A degraded target whose score rises above this has recovered (hysteresis)."""
+MIN_EVIDENCE: Final = 2.5
+"""A target is called degraded only once this much recent evidence (decayed outcomes:
+three recent ones) is known, so one early failure of a target nothing else is known of
+is no degradation."""
 
 
 def _bucket(seconds: float) -> int:
@@ -269,7 +280,11 @@ class TargetMetrics:
 
     def _flagged(self) -> TargetMetrics:
         score = self.score
-        if not self.degraded and score < DEGRADED_BELOW:
+        if (
+            not self.degraded
+            and score < DEGRADED_BELOW
+            and self.successes + self.errors >= MIN_EVIDENCE
+        ):
             return attrs.evolve(self, degraded=True)
         if self.degraded and score > RECOVERED_ABOVE:
             return attrs.evolve(self, degraded=False)
@@ -285,3 +300,58 @@ def crossing(before: TargetMetrics, after: TargetMetrics) -> HealthEvent | None:
     if before.degraded and not after.degraded:
         return HealthEvent.RECOVERED
     return None
+
+
+@attrs.frozen(kw_only=True)
+class Measured:
+    """
+    What one call (or one active check) measured, to fold into the health metrics.
+
+    Attributes:
+        target: Where the call went.
+        at: When its outcome was seen.
+        latency_s: How long it took.
+        failure: The kind it failed with, or ``None`` for a success.
+        ttft_s: Its time to first token (streams), if measured.
+        output_tokens: The tokens it answered with, if reported.
+    """
+
+    target: Target
+    at: float
+    latency_s: float
+    failure: FailureKind | None = None
+    ttft_s: float | None = None
+    output_tokens: int | None = None
+
+
+def measured(metrics: TargetMetrics | None, sample: Measured) -> TargetMetrics:
+    """
+    *metrics* (empty when ``None``) after *sample*.
+    """
+    base = metrics if metrics is not None else _EMPTY
+    if sample.failure is not None:
+        return base.with_failure(sample.at, sample.failure, sample.latency_s)
+    return base.with_success(
+        sample.at, sample.latency_s, ttft_s=sample.ttft_s, output_tokens=sample.output_tokens
+    )
+
+
+_EMPTY: Final = TargetMetrics()
+
+
+def crossings(
+    before: Mapping[_K, TargetMetrics], after: Mapping[_K, TargetMetrics]
+) -> tuple[tuple[_K, HealthEvent], ...]:
+    """
+    Every key of *after* whose metrics crossed a threshold since *before*, with the event.
+    """
+    if before is after:
+        return ()
+    events = []
+    for key, now in after.items():
+        was = before.get(key)
+        if was is not now:
+            event = crossing(was if was is not None else _EMPTY, now)
+            if event is not None:
+                events.append((key, event))
+    return tuple(events)
