@@ -161,6 +161,7 @@ async def _check(context: Context, store: StateStore) -> list[JSON]:
             "target": str(check.target),
             "via": check.via,
             "ok": check.ok,
+            "sent": check.sent,
             "latencySeconds": check.latency_s,
             "failure": None if check.failure is None else check.failure.kind.value,
         }
@@ -201,6 +202,9 @@ def run_health(context: Context) -> int:
     else:
         for check in checks:
             if isinstance(check, dict):
+                if not check["sent"]:
+                    context.out.line(f"not checked {check['target']}: no usable credential")
+                    continue
                 verdict = "ok" if check["ok"] else f"failed ({check['failure']})"
                 context.out.line(f"checked {check['target']} via {check['via']}: {verdict}")
         if rows:

@@ -483,7 +483,7 @@ class Executor:
                 group.start_soon(run, index, target)
         checks = tuple(r for r in results if r is not None)
         for check in checks:
-            if counts_against(check.failure):
+            if check.sent and counts_against(check.failure):
                 self.metrics.add(
                     Measured(
                         target=check.target,

@@ -31,6 +31,7 @@ from modelcfg._messages import ChatRequest, Message
 from modelcfg.adapters._errors import ProviderHTTPError
 from modelcfg.adapters._http import HTTPAdapter, read_error_body
 from modelcfg.adapters._protocol import CallLimits
+from modelcfg.exceptions import CredentialsError
 
 if TYPE_CHECKING:
     from modelcfg._executor._executor import Executor
@@ -165,12 +166,16 @@ class HealthCheck:
         via: ``models`` (a models listing) or ``completion`` (a one-token completion).
         latency_s: How long it took.
         failure: How it failed, or ``None`` when the target answered.
+        sent: Whether the check went out: a profile without a usable credential
+            fails as ``auth`` (code ``missing_credentials``) without a request, and
+            says nothing of the target's health.
     """
 
     target: Target
     via: Literal["models", "completion"]
     latency_s: float
     failure: Failure | None = None
+    sent: bool = True
 
     @property
     def ok(self) -> bool:
@@ -208,6 +213,18 @@ def _listing_request(adapter: HTTPAdapter, endpoint_request: httpx.Request) -> h
     return httpx.Request("GET", listing, headers=headers)
 
 
+def _unsent(target: Target, now: float, why: str) -> HealthCheck:
+    failure = Failure(
+        kind=FailureKind.AUTH,
+        observed_at=now,
+        message=why,
+        model=target.model,
+        profile=target.profile,
+        code="missing_credentials",
+    )
+    return HealthCheck(target=target, via="completion", latency_s=0.0, failure=failure, sent=False)
+
+
 async def check_target(executor: Executor, target: Target, limits: CallLimits) -> HealthCheck:
     """
     Make one cheap request to *target* and say what it found; never raises for the
@@ -217,6 +234,9 @@ async def check_target(executor: Executor, target: Target, limits: CallLimits) -
     started = anyio.current_time()
     credential: str | None = None
     via: Literal["models", "completion"] = "completion"
+    missing = await executor._missing_credential(target)
+    if missing is not None:
+        return _unsent(target, executor.clock(), missing)
     try:
         credential = await executor._credential(target)
         endpoint = executor._endpoint(target, credential)
@@ -240,6 +260,8 @@ async def check_target(executor: Executor, target: Target, limits: CallLimits) -
                 await response.aclose()
         else:
             await adapter.complete(executor.client, _PING, endpoint, limits=limits)
+    except CredentialsError as exc:
+        return _unsent(target, executor.clock(), str(exc))
     except Exception as exc:  # a check reports every provider failure, never raises it
         failure = adapter.classify(
             exc,
