@@ -8,8 +8,8 @@ half-life, so the "window" slides continuously rather than in steps).
 
 from __future__ import annotations
 
+import bisect
 import enum
-import math
 from collections.abc import Mapping
 from typing import Final, TypeVar
 
@@ -56,8 +56,18 @@ is no degradation."""
 def _bucket(seconds: float) -> int:
     if not seconds > _SMALLEST_S:  # also NaN
         return 0
-    index = math.ceil(math.log(seconds / _SMALLEST_S) / math.log(_GROWTH))
-    return min(index, _BUCKETS - 1)
+    return min(bisect.bisect_left(_BOUNDS, seconds), _BUCKETS - 1)
+
+
+def _degraded(was: bool, successes: float, errors: float) -> bool:
+    """
+    Whether a target is degraded after an update, from its decayed counts (hysteresis:
+    below :data:`DEGRADED_BELOW` with enough evidence, until above :data:`RECOVERED_ABOVE`).
+    """
+    score = (successes + 1.0) / (successes + errors + 2.0)
+    if was:
+        return not score > RECOVERED_ABOVE
+    return score < DEGRADED_BELOW and successes + errors >= MIN_EVIDENCE
 
 
 @attrs.frozen(kw_only=True)
@@ -243,10 +253,11 @@ class TargetMetrics:
         if output_tokens is not None and latency_s > 0:
             rate = output_tokens / latency_s
             speed = rate if speed is None else 0.8 * speed + 0.2 * rate
+        successes = base.success_weight + weight
         return TargetMetrics(
             ref_at=at if base.ref_at is None else base.ref_at,
             updated_at=at,
-            success_weight=base.success_weight + weight,
+            success_weight=successes,
             error_weight=base.error_weight,
             kind_weights=base.kind_weights,
             latency=base.latency.added(latency_s, weight),
@@ -254,8 +265,8 @@ class TargetMetrics:
             tokens_per_s=speed,
             last_failure=base.last_failure,
             last_failure_at=base.last_failure_at,
-            degraded=base.degraded,
-        )._flagged()
+            degraded=_degraded(base.degraded, successes / weight, base.error_weight / weight),
+        )
 
     def with_failure(self, at: float, kind: FailureKind, latency_s: float) -> TargetMetrics:
         """
@@ -264,31 +275,20 @@ class TargetMetrics:
         base, at, weight = self._weighed(at)
         kinds = list(base.kind_weights)
         kinds[_KIND_INDEX[kind]] += weight
+        errors = base.error_weight + weight
         return TargetMetrics(
             ref_at=at if base.ref_at is None else base.ref_at,
             updated_at=at,
             success_weight=base.success_weight,
-            error_weight=base.error_weight + weight,
+            error_weight=errors,
             kind_weights=tuple(kinds),
             latency=base.latency.added(latency_s, weight),
             ttft=base.ttft,
             tokens_per_s=base.tokens_per_s,
             last_failure=kind,
             last_failure_at=at,
-            degraded=base.degraded,
-        )._flagged()
-
-    def _flagged(self) -> TargetMetrics:
-        score = self.score
-        if (
-            not self.degraded
-            and score < DEGRADED_BELOW
-            and self.successes + self.errors >= MIN_EVIDENCE
-        ):
-            return attrs.evolve(self, degraded=True)
-        if self.degraded and score > RECOVERED_ABOVE:
-            return attrs.evolve(self, degraded=False)
-        return self
+            degraded=_degraded(base.degraded, base.success_weight / weight, errors / weight),
+        )
 
 
 def crossing(before: TargetMetrics, after: TargetMetrics) -> HealthEvent | None:

@@ -314,25 +314,50 @@ def order_candidates(
     """
     if policy is RoutingPolicy.ORDERED or len(candidates) < 2:
         return candidates
-    stats = stats if stats is not None else {}
     start = 1 if fixed_lead else 0
+    if policy is RoutingPolicy.COST:
+        return (*candidates[:start], *_by_cost(candidates, start, needs, traits))
+    stats = stats if stats is not None else {}
     keyed = []
     for index in range(start, len(candidates)):
         model = candidates[index]
-        key = _fast_key(policy, needs, traits.get(model), stats.get(model))
+        key = _fast_key(policy, stats.get(model))
         keyed.append((key is None, key or 0.0, index, model))
     keyed.sort()
     return (*candidates[:start], *(row[3] for row in keyed))
 
 
-def _fast_key(
-    policy: RoutingPolicy,
+def _by_cost(
+    candidates: tuple[ModelRef, ...],
+    start: int,
     needs: RequestNeeds,
-    traits: ModelTraits | None,
-    stats: ModelStats | None,
-) -> float | None:
-    if policy is RoutingPolicy.COST:
-        return estimated_cost_usd(needs, traits) if traits is not None else None
+    traits: Mapping[ModelRef, ModelTraits],
+) -> tuple[ModelRef, ...]:
+    """
+    ``candidates[start:]`` cheapest first: :func:`estimated_cost_usd` inlined, as the
+    cost policy runs for every request and the keys are all it reads.
+    """
+    prompt = needs.prompt_tokens
+    rest = candidates[start:]
+    if prompt is None:
+        return rest  # every cost unknown: the configured order
+    output = needs.output_tokens
+    get = traits.get
+    keyed: list[tuple[bool, float, int, ModelRef]] = []
+    for index, model in enumerate(rest):
+        known = get(model)
+        cost = None
+        if known is not None and (price_in := known.input_price) is not None:
+            if output is None:
+                cost = prompt * price_in / 1_000_000
+            elif (price_out := known.output_price) is not None:
+                cost = (prompt * price_in + output * price_out) / 1_000_000
+        keyed.append((cost is None, cost or 0.0, index, model))
+    keyed.sort()
+    return tuple(row[3] for row in keyed)
+
+
+def _fast_key(policy: RoutingPolicy, stats: ModelStats | None) -> float | None:
     if stats is None:
         return None
     if policy is RoutingPolicy.LATENCY:
