@@ -118,7 +118,9 @@ _SKIP_WHEN = {
     SkipCode.PROBE_IN_FLIGHT: "another caller holds the half-open probe",
     SkipCode.CONTEXT_TOO_SMALL: "the model's known context window is below the request's need",
     SkipCode.NO_CREDENTIAL: "the host found no usable credential for the profile",
-    SkipCode.OVER_BUDGET: "the estimated cost is above `max_cost_usd`, or a budget would be crossed",
+    SkipCode.OVER_BUDGET: (
+        "the estimated cost is above `max_cost_usd`, or a budget would be crossed"
+    ),
 }
 """When each skip happens, for the codes whose words do not say it all."""
 
@@ -133,7 +135,10 @@ def render_skip_reasons() -> str:
         when = _SKIP_WHEN.get(code)
         if when is None:
             need = code.value.removeprefix("lacks_")
-            when = f"the request needs `{need}` and the catalog, or the provider, says the model lacks it"
+            when = (
+                f"the request needs `{need}` and the catalog, or the provider, says the "
+                "model lacks it"
+            )
         lines.append(f"| `{code.value}` | {words} | {when} |")
     lines.append("")
     policies = ", ".join(f"`{p.value}`" for p in RoutingPolicy)

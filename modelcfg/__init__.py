@@ -173,6 +173,7 @@ if _TYPE_CHECKING:
         StoreCredentials,
     )
     from modelcfg._executor._executor import Executor
+    from modelcfg._executor._health import HealthCheck
     from modelcfg._executor._reports import (
         AttemptFailed,
         AttemptReport,
@@ -181,6 +182,7 @@ if _TYPE_CHECKING:
         CandidateSkipped,
         Completion,
         ExecutorEvent,
+        HealthChanged,
         Observer,
         ParamsDropped,
         RequestGaveUp,
@@ -252,6 +254,8 @@ __all__ = [
     "FallbackChain",
     "FileCatalogCache",
     "GiveUp",
+    "HealthChanged",
+    "HealthCheck",
     "HealthEvent",
     "HealthState",
     "ImagePart",
@@ -458,12 +462,14 @@ _LAZY_BY_MODULE: dict[str, tuple[str, ...]] = {
         "CandidateSkipped",
         "Completion",
         "ExecutorEvent",
+        "HealthChanged",
         "Observer",
         "ParamsDropped",
         "RequestGaveUp",
         "StreamRestarted",
         "TierChanged",
     ),
+    "modelcfg._executor._health": ("HealthCheck",),
     "modelcfg._executor._stream": ("StreamingCompletion",),
     "modelcfg._executor._tally": ("ArmStats", "ExperimentTally"),
     "modelcfg._executor._wiring": ("ProviderSetup",),
