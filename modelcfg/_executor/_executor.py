@@ -976,7 +976,7 @@ class _Run:
             metrics = self.executor.metrics
             merge = metrics.merge(write_anyway=writes_anyway(updates))
             await self.executor.store.update_health(lambda h: merge(h.applied(updates, policy)))
-            metrics.announce(self.executor._notify)
+            metrics.announce(self.executor._notify, self.request_id)
 
     async def _send(
         self, call: Call, outcome: tuple[HealthUpdate, ...]
@@ -1007,7 +1007,7 @@ class _Run:
             return claimed if agreed else health
 
         health = await self.executor.store.update_health(send)
-        metrics.announce(self.executor._notify)
+        metrics.announce(self.executor._notify, self.request_id)
         return agreed, health
 
     async def cancelled(self) -> None:

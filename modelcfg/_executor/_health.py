@@ -140,13 +140,14 @@ class MetricsBatch:
 
         return merged
 
-    def announce(self, notify: Callable[[HealthChanged], None]) -> None:
+    def announce(self, notify: Callable[[HealthChanged], None], request_id: str = "") -> None:
         """
-        Tell *notify* of every threshold the latest merge crossed.
+        Tell *notify* of every threshold the latest merge crossed, as part of the
+        request *request_id* whose store update carried the merge.
         """
         events, self._events[:] = tuple(self._events), []
         for subject, event, score in events:
-            notify(HealthChanged(subject=subject, event=event, score=score))
+            notify(HealthChanged(subject=subject, event=event, score=score, request_id=request_id))
 
 
 def _unchanged(health: HealthState) -> HealthState:

@@ -248,7 +248,9 @@ class HealthChanged:
     ``DEGRADED_BELOW`` (0.5), or a degraded one rose above ``RECOVERED_ABOVE`` (0.8).
 
     Delivered when the metrics are merged into the shared health, so at most about
-    once a second for successes; it belongs to no request (``request_id`` is empty).
+    once a second for successes; ``request_id`` is the request whose store update
+    carried the merge (empty after :meth:`~modelcfg.Executor.flush_health` or
+    :meth:`~modelcfg.Executor.check_health`).
 
     Attributes:
         subject: The model (``provider/model``) or the profile (``provider:name``).
