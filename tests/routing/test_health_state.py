@@ -324,3 +324,41 @@ async def test_check_health_on_a_loopback_server_reports_a_bad_key() -> None:
         checks[0].failure.kind if checks[0].failure else None,
         health.model_metrics[MODEL].last_failure,
     )
+
+
+async def test_a_provider_without_a_listing_is_checked_with_one_token() -> None:
+    """A custom provider gets a one-token completion, and its failure is measured by kind."""
+    from modelcfg import ChatResponse
+    from modelcfg.adapters import CallableAdapter, Endpoint
+
+    asked: list[tuple[str, object]] = []
+
+    async def call(request: ChatRequest, endpoint: Endpoint) -> ChatResponse:
+        asked.append((endpoint.model, request.params.get("max_tokens")))
+        if endpoint.model == "down":
+            raise ConnectionResetError(104, "Connection reset by peer")
+        return ChatResponse(text="p")
+
+    config = load_config(
+        {
+            "providers": {"sdk": {"api": "custom"}},
+            "agent": {"model": {"primary": "sdk/up", "fallbacks": ["sdk/down"]}},
+        }
+    )
+    store = MemoryStateStore()
+    executor = Executor.from_config(
+        config,
+        client=None,
+        credentials=StaticCredentials({"sdk:default": "k"}),
+        adapters={"sdk": CallableAdapter(call=call)},
+        store=store,
+        clock=lambda: T0,
+    )
+    checks = await executor.check_health()
+    health = await store.load_health()
+
+    assert [("up", 1), ("down", 1)] == sorted(asked, reverse=True)
+    assert [("completion", None), ("completion", FailureKind.CONNECTION)] == [
+        (c.via, c.failure.kind if c.failure else None) for c in checks
+    ]
+    assert FailureKind.CONNECTION == health.model_metrics[ModelRef.parse("sdk/down")].last_failure
