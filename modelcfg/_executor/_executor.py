@@ -268,6 +268,7 @@ class Executor:
                 ),
                 clock=clock,
                 orders=routes.auth_order,
+                modes={pid: p.mode for pid, p in config.auth.profiles.items()},
             )
         providers = providers_from_config(config, tuple(routes.auth_order), adapters=adapters)
         modes = {pid: profile.mode for pid, profile in config.auth.profiles.items()}
@@ -1034,10 +1035,14 @@ class _Run:
         Record the success everywhere and build the completion.
         """
         executor = self.executor
-        self.state = self.state.succeeded(executor.clock())
+        now = executor.clock()
+        self.state = self.state.succeeded(now)
         await self._apply(self.state.updates)
         await self._save_session()
         target = call.target
+        used = getattr(executor.credentials, "used", None)
+        if used is not None:  # the profile's last use, batched by the source off this path
+            used(target.profile, now)
         usage = response.usage
         cost = executor.accounting.record(
             charge=self.charge,

@@ -7,20 +7,28 @@ from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 
 import anyio
 import httpx
 import pytest
 
-from modelcfg import AttemptsExhaustedError, ModelRef, ProfileId, RateLimitedError, ReasonCode
+from modelcfg import (
+    AttemptsExhaustedError,
+    ModelRef,
+    ProfileId,
+    RateLimitedError,
+    ReasonCode,
+    Selection,
+)
 from modelcfg._config._load import load_config
 from modelcfg._config._schema import AuthMode
-from modelcfg._executor._credentials import StaticCredentials
+from modelcfg._executor._credentials import StaticCredentials, StoreCredentials
 from modelcfg._executor._executor import Executor
 from modelcfg._executor._reports import CandidateSkipped, ExecutorEvent, TierChanged
 from modelcfg._messages import ChatRequest, ChatResponse
 from modelcfg.adapters import CallableAdapter, Endpoint
-from modelcfg.auth import ApiKeyCredential, MemoryAuthStore, OAuthCredential
+from modelcfg.auth import ApiKeyCredential, AuthStore, MemoryAuthStore, OAuthCredential
 from modelcfg.stores import MemoryStateStore
 from modelcfg.testing import FakeClock
 from tests.executor.test_executor import HELLO, _anthropic_ok, anthropic_error, openai_ok
@@ -345,3 +353,98 @@ async def test_the_tier_change_follows_the_stored_credential_kind() -> None:
     tiers = [(e.from_mode, e.to_mode) for e in events if isinstance(e, TierChanged)]
     assert ProfileId.parse("anthropic:paid") == result.profile
     assert [(AuthMode.OAUTH, AuthMode.API_KEY)] == tiers
+
+
+# --- declared modes and recorded uses ---------------------------------------------------------
+
+
+async def test_a_token_profile_with_an_oauth_login_is_skipped_naming_the_mismatch() -> None:
+    """A profile declared mode token whose stored credential is an OAuth login is skipped before any call, the skip naming the mismatch, and the next profile answers."""
+    config = load_config(
+        {
+            "auth": {
+                "profiles": {"anthropic:setup": {"provider": "anthropic", "mode": "token"}},
+                "order": {"anthropic": ["anthropic:setup", "anthropic:paid"]},
+            },
+            "providers": {"anthropic": {"api": "anthropic", "baseUrl": "http://mock/v1"}},
+            "agent": {"model": {"primary": str(OPUS)}},
+        }
+    )
+    store = MemoryAuthStore()
+    store.put("anthropic:setup", OAuthCredential(access="oauth-access"))
+    store.put("anthropic:paid", ApiKeyCredential(key="paid-key"))
+    sent: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers.get("x-api-key") or request.headers.get("authorization"))
+        return httpx.Response(200, json=_anthropic_ok(request))
+
+    events: list[ExecutorEvent] = []
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        ex = Executor.from_config(
+            config,
+            client=client,
+            auth_store=store,
+            environ={},
+            observers=[events.append],
+            clock=FakeClock(),
+        )
+        result = await ex.complete(HELLO)
+
+    skips = [e.message for e in events if isinstance(e, CandidateSkipped)]
+    assert (ProfileId.parse("anthropic:paid"), ["paid-key"]) == (result.profile, sent)
+    assert 1 == len(skips)
+    assert "declares mode token for it, but the auth store holds an OAuth login" in skips[0]
+
+
+async def test_a_successful_attempt_records_the_profiles_last_use() -> None:
+    """A success sets the stored profile's last_used_at to the time it answered; a profile that failed keeps none."""
+    config = load_config(
+        {
+            "auth": {"order": {"anthropic": ["anthropic:work", "anthropic:spare"]}},
+            "providers": {"anthropic": {"api": "anthropic", "baseUrl": "http://mock/v1"}},
+            "agent": {"model": {"primary": str(OPUS)}},
+        }
+    )
+    store = MemoryAuthStore()
+    store.put("anthropic:work", ApiKeyCredential(key="revoked-key"))
+    store.put("anthropic:spare", ApiKeyCredential(key="spare-key"))
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("x-api-key") == "spare-key":
+            return httpx.Response(200, json=_anthropic_ok(request))
+        return anthropic_error(401, "authentication_error", "invalid x-api-key")(request)
+
+    clock = FakeClock()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        ex = Executor.from_config(config, client=client, auth_store=store, environ={}, clock=clock)
+        await ex.complete(HELLO)
+
+    used = [getattr(store.get(p), "last_used_at", 0) for p in ("anthropic:work", "anthropic:spare")]
+    assert [None, clock.now] == used
+
+
+async def test_recorded_uses_reach_a_file_store(tmp_path: Path) -> None:
+    """With a file auth store, a stored profile's use is written to the file in a batch; a key from the environment records nothing."""
+    store = AuthStore(path=tmp_path / "auth.json")
+    store.put("anthropic:default", ApiKeyCredential(key="stored-key"))
+    clock = FakeClock()
+    async with httpx.AsyncClient(transport=two_providers([])) as client:
+        ex = Executor.from_config(
+            TWO_PROVIDERS,
+            client=client,
+            auth_store=store,
+            environ={"OPENAI_API_KEY": "sk-openai-env"},
+            clock=clock,
+        )
+        await ex.complete(HELLO, selection=Selection(model=OPUS))
+        await ex.complete(HELLO)  # openai, with the environment key
+        credentials = ex.credentials
+        assert isinstance(credentials, StoreCredentials)
+        credentials.flush()
+
+    written = AuthStore(path=tmp_path / "auth.json")
+    used = written.get("anthropic:default")
+    assert used is not None
+    assert clock.now == used.last_used_at
+    assert [ProfileId.parse("anthropic:default")] == [p.profile for p in written.profiles()]
