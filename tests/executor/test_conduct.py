@@ -10,12 +10,16 @@ import json
 from pathlib import Path
 
 import anyio
+import attrs
 import httpx
 import pytest
 
 from modelcfg import (
     AttemptsExhaustedError,
+    ConfigError,
     ModelRef,
+    OutputInterruptedError,
+    Policy,
     ProfileId,
     RateLimitedError,
     ReasonCode,
@@ -31,7 +35,14 @@ from modelcfg.adapters import CallableAdapter, Endpoint
 from modelcfg.auth import ApiKeyCredential, AuthStore, MemoryAuthStore, OAuthCredential
 from modelcfg.stores import MemoryStateStore
 from modelcfg.testing import FakeClock
-from tests.executor.test_executor import HELLO, _anthropic_ok, anthropic_error, openai_ok
+from tests.executor.test_executor import (
+    HELLO,
+    _anthropic_ok,
+    anthropic_error,
+    openai_chunk,
+    openai_ok,
+    sse,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -448,3 +459,51 @@ async def test_recorded_uses_reach_a_file_store(tmp_path: Path) -> None:
     assert used is not None
     assert clock.now == used.last_used_at
     assert [ProfileId.parse("anthropic:default")] == [p.profile for p in written.profiles()]
+
+
+# --- one switch for restarting cut streams ----------------------------------------------------
+
+TWO_OPENAI = load_config(
+    {
+        "providers": {"openai": {"baseUrl": "http://mock/v1"}},
+        "agent": {"model": {"primary": "openai/gpt-5.2", "fallbacks": ["openai/gpt-5-mini"]}},
+    }
+)
+
+
+@pytest.mark.parametrize("restart", [False, True])
+@pytest.mark.parametrize("cut_after_output", [False, True])
+async def test_restarting_a_cut_stream_is_the_callers_one_switch(
+    restart: bool, cut_after_output: bool
+) -> None:
+    """A stream cut before any output always restarts on the next model; one cut after output restarts only when the caller passed restart_after_output."""
+    first = sse(openai_chunk("Hal")) if cut_after_output else sse(openai_chunk())
+    replies = [first, sse(openai_chunk("Hello"), openai_chunk(finish="stop"), "[DONE]")]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return replies.pop(0)(request)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        ex = Executor.from_config(
+            TWO_OPENAI, client=client, credentials=StaticCredentials({"openai:default": "k"})
+        )
+        try:
+            async with ex.stream(HELLO, restart_after_output=restart) as answer:
+                outcome = await answer.text()
+        except OutputInterruptedError:
+            outcome = "interrupted"
+
+    assert ("interrupted" if cut_after_output and not restart else "Hello") == outcome
+
+
+def test_the_removed_policy_switch_says_where_the_choice_went() -> None:
+    """The config key of the removed policy switch is refused with a message naming the caller's switch."""
+    with pytest.raises(ConfigError) as info:
+        load_config({"policy": {"restartInterruptedStreams": False}})
+
+    assert (
+        "$.policy.restartInterruptedStreams: no longer a policy setting: whether a stream "
+        "cut after output restarts is the caller's choice, "
+        "Executor.stream(..., restart_after_output=True)",
+    ) == info.value.errors
+    assert "restart_interrupted_streams" not in attrs.fields_dict(Policy)
