@@ -23,7 +23,7 @@ import anyio
 import anyio.from_thread
 import httpx
 
-from modelcfg._executor._executor import DEFAULT_LIMITS, Executor
+from modelcfg._executor._executor import Executor
 from modelcfg._executor._reports import Completion, StreamRestarted
 from modelcfg._executor._stream import StreamingCompletion
 from modelcfg._messages import ChatRequest, StreamEvent, TextDelta
@@ -90,7 +90,7 @@ class Client:
         adapters: Mapping[str, Adapter] | None = None,
         store: StateStore | None = None,
         observers: Sequence[Observer] = (),
-        limits: CallLimits = DEFAULT_LIMITS,
+        limits: CallLimits | None = None,
         clock: Clock = time.time,
         http_client: Callable[[], httpx.AsyncClient] | None = None,
         backend: str = "asyncio",

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Final, Self
 import attrs
 import httpx
 
-from modelcfg._executor._executor import DEFAULT_LIMITS, Executor
+from modelcfg._executor._executor import Executor
 from modelcfg._executor._reports import Completion, StreamRestarted
 from modelcfg._messages import (
     ChatRequest,
@@ -478,7 +478,7 @@ class AsyncOpenAITransport(httpx.AsyncBaseTransport):
         adapters: Mapping[str, Adapter] | None = None,
         store: StateStore | None = None,
         observers: Sequence[Observer] = (),
-        limits: CallLimits = DEFAULT_LIMITS,
+        limits: CallLimits | None = None,
         clock: Clock = time.time,
         inner: httpx.AsyncBaseTransport | None = None,
     ) -> Self:
@@ -632,7 +632,7 @@ class OpenAITransport(httpx.BaseTransport):
         adapters: Mapping[str, Adapter] | None = None,
         store: StateStore | None = None,
         observers: Sequence[Observer] = (),
-        limits: CallLimits = DEFAULT_LIMITS,
+        limits: CallLimits | None = None,
         clock: Clock = time.time,
         http_client: Callable[[], httpx.AsyncClient] | None = None,
         inner: httpx.BaseTransport | None = None,

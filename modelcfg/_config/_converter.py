@@ -49,6 +49,7 @@ from modelcfg._config._schema import (
     OAuthEndpoints,
     ProfileConfig,
     ProviderConfig,
+    Timeouts,
     provider_id,
 )
 from modelcfg._core._budget import Budget, BudgetPeriod
@@ -577,6 +578,7 @@ def _python_names() -> re.Pattern[str]:
         Pricing,
         ModelInfo,
         Budget,
+        Timeouts,
     )
     names = sorted({a.name for cls in classes for a in attrs.fields(cls) if "_" in a.name})
     return re.compile(r"\b(?:" + "|".join(map(re.escape, names)) + r")\b")

@@ -56,7 +56,12 @@ from modelcfg._executor._reports import (
 )
 from modelcfg._executor._scrub import chainable
 from modelcfg._executor._stream import StreamingCompletion
-from modelcfg._executor._wiring import ProviderSetup, _refresher_from, providers_from_config
+from modelcfg._executor._wiring import (
+    ProviderSetup,
+    _refresher_from,
+    limits_from,
+    providers_from_config,
+)
 from modelcfg._log import logger_for
 from modelcfg._messages import (
     ChatRequest,
@@ -65,6 +70,7 @@ from modelcfg._messages import (
 )
 from modelcfg._observe import log_event
 from modelcfg.adapters import (
+    DEFAULT_LIMITS,
     AnthropicAdapter,
     CallLimits,
     DeadlineExceededError,
@@ -101,9 +107,6 @@ _CLEANUP_S: Final = 5.0
 _PROBE_CLAIMS: Final = 8
 """How often one decision checks its call against the shared health as it goes out (after
 a wait, or to claim a half-open probe) and decides again, before the call goes out anyway."""
-
-DEFAULT_LIMITS: Final = CallLimits(connect_s=10.0, first_token_s=120.0, idle_s=60.0)
-"""Per-attempt limits used when the host gives none."""
 
 # --- the executor ---------------------------------------------------------------------------
 
@@ -216,7 +219,7 @@ class Executor:
         adapters: Mapping[str, Adapter] | None = None,
         store: StateStore | None = None,
         observers: Sequence[Observer] = (),
-        limits: CallLimits = DEFAULT_LIMITS,
+        limits: CallLimits | None = None,
         refresher: Refresher | None = None,
         clock: Clock = time.time,
         sleep: Sleep = anyio.sleep,
@@ -235,6 +238,8 @@ class Executor:
         parameters, presets and enabled experiment apply to every request.
         The catalog also prices attempts; the config's ``budgets`` are kept in *store*,
         and every billed attempt goes to *ledger* when one is given.
+        The per-attempt limits are *limits* when given, else the config's ``timeouts``
+        (whose defaults are :data:`~modelcfg.adapters.DEFAULT_LIMITS`).
         """
         from modelcfg._catalog._curated import curated_catalog
         from modelcfg._config._param_plan import active_experiment, routed_models
@@ -283,7 +288,7 @@ class Executor:
             client=client,
             store=store,
             observers=observers,
-            limits=limits,
+            limits=limits if limits is not None else limits_from(config),
             profile_modes=modes,
             clock=clock,
             sleep=sleep,

@@ -17,6 +17,7 @@ import pytest
 from modelcfg import (
     AttemptsExhaustedError,
     ConfigError,
+    FailureKind,
     ModelRef,
     OutputInterruptedError,
     Policy,
@@ -31,7 +32,7 @@ from modelcfg._executor._credentials import StaticCredentials, StoreCredentials
 from modelcfg._executor._executor import Executor
 from modelcfg._executor._reports import CandidateSkipped, ExecutorEvent, TierChanged
 from modelcfg._messages import ChatRequest, ChatResponse
-from modelcfg.adapters import CallableAdapter, Endpoint
+from modelcfg.adapters import DEFAULT_LIMITS, CallableAdapter, Endpoint
 from modelcfg.auth import ApiKeyCredential, AuthStore, MemoryAuthStore, OAuthCredential
 from modelcfg.stores import MemoryStateStore
 from modelcfg.testing import FakeClock
@@ -507,3 +508,68 @@ def test_the_removed_policy_switch_says_where_the_choice_went() -> None:
         "Executor.stream(..., restart_after_output=True)",
     ) == info.value.errors
     assert "restart_interrupted_streams" not in attrs.fields_dict(Policy)
+
+
+# --- timeouts in the config -------------------------------------------------------------------
+
+
+def test_the_config_timeouts_default_to_the_exported_limits() -> None:
+    """The timeouts a config leaves out are DEFAULT_LIMITS, the limits an executor uses by default."""
+    timeouts = load_config({}).timeouts
+
+    assert (
+        DEFAULT_LIMITS.connect_s,
+        DEFAULT_LIMITS.read_s,
+        DEFAULT_LIMITS.first_token_s,
+        DEFAULT_LIMITS.idle_s,
+    ) == (timeouts.connect_s, timeouts.read_s, timeouts.first_token_s, timeouts.idle_s)
+
+
+@pytest.mark.parametrize(
+    ("timeouts", "expected"),
+    [
+        (
+            {"idleSeconds": 0},
+            "$.timeouts.idleSeconds: must be a finite number of seconds > 0, or null for no "
+            "limit, not 0.0",
+        ),
+        ({"readSeconds": "30s"}, "$.timeouts.readSeconds: expected a number, not the string '30s'"),
+        ({"connect": 5}, "$.timeouts.connect: unknown key (did you mean 'connectSeconds'?)"),
+    ],
+)
+def test_bad_timeouts_are_named_at_their_json_path(
+    timeouts: dict[str, object], expected: str
+) -> None:
+    """A timeout that is not a positive number of seconds or null is refused at its $.path."""
+    with pytest.raises(ConfigError) as info:
+        load_config({"timeouts": timeouts})
+
+    assert (expected,) == info.value.errors
+
+
+async def test_the_config_timeouts_bound_every_attempt() -> None:
+    """Timeouts from the config reach the executor (null switching one off), unless the host passes limits; a primary slower than the first-token limit falls back."""
+    config = load_config(
+        {
+            "timeouts": {"firstTokenSeconds": 0.05, "idleSeconds": None, "readSeconds": 30},
+            "providers": {"anthropic": {"api": "anthropic", "baseUrl": "http://mock/v1"}},
+            "agent": {"model": {"primary": str(OPUS), "fallbacks": [str(SONNET)]}},
+        }
+    )
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if json.loads(request.content)["model"] == OPUS.model:
+            await anyio.sleep(30)
+        return httpx.Response(200, json=_anthropic_ok(request))
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        ex = Executor.from_config(config, client=client, credentials=StaticCredentials(KEY))
+        host = Executor.from_config(
+            config, client=client, credentials=StaticCredentials(KEY), limits=DEFAULT_LIMITS
+        )
+        result = await ex.complete(HELLO)
+
+    assert attrs.evolve(DEFAULT_LIMITS, first_token_s=0.05, idle_s=None, read_s=30.0) == ex.limits
+    assert DEFAULT_LIMITS == host.limits
+    failure = result.attempts[0].failure
+    assert (SONNET, FailureKind.TIMEOUT) == (result.model, failure.kind if failure else None)
