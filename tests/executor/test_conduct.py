@@ -16,6 +16,7 @@ import pytest
 
 from modelcfg import (
     AttemptsExhaustedError,
+    Client,
     ConfigError,
     FailureKind,
     ModelRef,
@@ -32,6 +33,7 @@ from modelcfg._executor._credentials import StaticCredentials, StoreCredentials
 from modelcfg._executor._executor import Executor
 from modelcfg._executor._reports import CandidateSkipped, ExecutorEvent, TierChanged
 from modelcfg._messages import ChatRequest, ChatResponse
+from modelcfg._transport import AsyncOpenAITransport, deadline_of
 from modelcfg.adapters import DEFAULT_LIMITS, CallableAdapter, Endpoint
 from modelcfg.auth import ApiKeyCredential, AuthStore, MemoryAuthStore, OAuthCredential
 from modelcfg.stores import MemoryStateStore
@@ -40,6 +42,7 @@ from tests.executor.test_executor import (
     HELLO,
     _anthropic_ok,
     anthropic_error,
+    anthropic_sse,
     openai_chunk,
     openai_ok,
     sse,
@@ -573,3 +576,88 @@ async def test_the_config_timeouts_bound_every_attempt() -> None:
     assert DEFAULT_LIMITS == host.limits
     failure = result.attempts[0].failure
     assert (SONNET, FailureKind.TIMEOUT) == (result.model, failure.kind if failure else None)
+
+
+# --- the per-request deadline through the sync client and the OpenAI transports ---------------
+
+
+def limited_then_ok(*, stream: bool = False) -> httpx.MockTransport:
+    """One 429 with Retry-After 30, then answers (streamed, with *stream*)."""
+    replies = [
+        anthropic_error(429, "rate_limit_error", "slow down", **{"retry-after": "30"}),
+        anthropic_sse("Hello")
+        if stream
+        else lambda request: httpx.Response(200, json=_anthropic_ok(request)),
+    ]
+    return httpx.MockTransport(lambda request: replies.pop(0)(request))
+
+
+def one_model_executor(client: httpx.AsyncClient, clock: FakeClock) -> Executor:
+    return Executor.from_config(
+        ONE_MODEL, client=client, credentials=StaticCredentials(KEY), clock=clock, sleep=clock.sleep
+    )
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("deadline_s", [None, 10.0])
+def test_the_sync_client_passes_the_request_deadline(
+    deadline_s: float | None, stream: bool
+) -> None:
+    """Client.complete() and Client.stream() take deadline_s: a 30 s cooldown wait is taken without it and never past a 10 s one."""
+    clock = FakeClock()
+    client = Client.from_executor(
+        lambda http: one_model_executor(http, clock),
+        http_client=lambda: httpx.AsyncClient(transport=limited_then_ok(stream=stream)),
+    )
+    with client:
+        try:
+            if stream:
+                streamed = attrs.evolve(HELLO, stream=True)
+                with client.stream(streamed, deadline_s=deadline_s) as answer:
+                    answer.text()
+                    outcome = "answered"
+            else:
+                client.complete(HELLO, deadline_s=deadline_s)
+                outcome = "answered"
+        except RateLimitedError as exc:
+            outcome = exc.reason.split(":")[0]
+
+    expected = ("answered", 1) if deadline_s is None else ("deadline_reached", 0)
+    assert expected == (outcome, len(clock.sleeps))
+
+
+@pytest.mark.parametrize("timeout", [None, 10.0])
+async def test_the_async_transport_takes_the_deadline_from_the_clients_timeout(
+    timeout: float | None,
+) -> None:
+    """Through the OpenAI transport, a client's read timeout shorter than the policy's deadline is the request's deadline: no cooldown wait outlasts the caller's timeout."""
+    clock = FakeClock()
+    async with httpx.AsyncClient(transport=limited_then_ok()) as providers:
+        transport = AsyncOpenAITransport(one_model_executor(providers, clock), config=ONE_MODEL)
+        async with httpx.AsyncClient(transport=transport, timeout=timeout) as sdk:
+            response = await sdk.post(
+                "http://sdk.invalid/v1/chat/completions",
+                json={"model": str(OPUS), "messages": [{"role": "user", "content": "Hi"}]},
+            )
+
+    expected = (200, 1) if timeout is None else (429, 0)
+    assert expected == (response.status_code, len(clock.sleeps))
+
+
+@pytest.mark.parametrize(
+    ("timeouts", "expected"),
+    [
+        ({"read": 10.0}, 10.0),
+        ({"read": 600.0}, None),  # the OpenAI SDK's default: the policy's deadline is shorter
+        ({"read": None}, None),
+        ({}, None),
+        ({"read": True}, None),
+    ],
+)
+def test_the_deadline_read_from_a_request(
+    timeouts: dict[str, object], expected: float | None
+) -> None:
+    """Only a positive read timeout shorter than the policy's deadline becomes the request's deadline."""
+    request = httpx.Request("POST", "http://sdk.invalid/", extensions={"timeout": timeouts})
+
+    assert expected == deadline_of(request, 120.0)
