@@ -661,3 +661,14 @@ def test_the_deadline_read_from_a_request(
     request = httpx.Request("POST", "http://sdk.invalid/", extensions={"timeout": timeouts})
 
     assert expected == deadline_of(request, 120.0)
+
+
+def test_the_decisions_page_shows_the_default_limits() -> None:
+    """docs/decisions.md lists each default per-attempt limit with the value DEFAULT_LIMITS has."""
+    page = (Path(__file__).parents[2] / "docs" / "decisions.md").read_text()
+    shown = {
+        name: f"- `{name}` = `{getattr(DEFAULT_LIMITS, name)}`"
+        for name in ("connect_s", "read_s", "first_token_s", "idle_s")
+    }
+
+    assert dict.fromkeys(shown, True) == {name: line in page for name, line in shown.items()}
