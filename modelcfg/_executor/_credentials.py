@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import anyio
 
+from modelcfg._config._schema import AuthMode
 from modelcfg._core._values import ProfileId
 from modelcfg.exceptions import (
     CredentialsError,
@@ -102,6 +103,9 @@ class StoreCredentials:
     ) -> None:
         self._store = store
         self._modes = dict(modes or {})
+        self.kinds: dict[ProfileId, str] = {}
+        """The kind of credential last sent for each profile (``api_key``, ``token`` or
+        ``oauth``; an environment key is an API key)."""
         self._uses: UseRecorder | None = None
         self._stored: set[ProfileId] = set()  # profiles whose last lookup sent the stored one
         self._orders = {p: tuple(o) for p, o in (orders or {}).items()}
@@ -142,6 +146,7 @@ class StoreCredentials:
 
     async def credential(self, profile: ProfileId) -> str | None:
         from modelcfg.auth import CredentialOrigin, credential_for
+        from modelcfg.auth._credentials import credential_kind
 
         lock = self._locks.setdefault(profile, anyio.Lock())
         async with lock:
@@ -164,6 +169,9 @@ class StoreCredentials:
             self._stored.add(profile)
         else:
             self._stored.discard(profile)
+        stored = resolved.credential
+        if resolved.found:
+            self.kinds[profile] = credential_kind(stored) if stored is not None else "api_key"
         return resolved.require().reveal() if resolved.found else None
 
     def used(self, profile: ProfileId, at: float) -> None:
@@ -187,3 +195,16 @@ class StoreCredentials:
         """
         if self._uses is not None:
             self._uses.flush()
+
+
+def auth_mode(
+    source: CredentialSource, declared: Mapping[ProfileId, AuthMode], profile: ProfileId
+) -> AuthMode:
+    """
+    How *profile* authenticates: the kind of credential *source* last sent for it (so
+    a login made while the process runs counts), else *declared* (the config's mode,
+    or the stored kind when the executor was built), else an API key.
+    """
+    kinds: Mapping[ProfileId, str] | None = getattr(source, "kinds", None)
+    kind = kinds.get(profile) if kinds is not None else None
+    return AuthMode(kind) if kind is not None else declared.get(profile, AuthMode.API_KEY)

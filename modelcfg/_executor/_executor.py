@@ -40,7 +40,7 @@ from modelcfg._core._reasons import Reason, ReasonCode
 from modelcfg._core._routing import needs_of
 from modelcfg._core._state import AttemptState, RequestNeeds, Routes, SessionState
 from modelcfg._core._values import FallbackChain, ModelRef, ProfileId, Selection, Target
-from modelcfg._executor._credentials import CredentialSource, StoreCredentials
+from modelcfg._executor._credentials import CredentialSource, StoreCredentials, auth_mode
 from modelcfg._executor._reports import (
     AttemptFailed,
     AttemptReport,
@@ -936,11 +936,11 @@ class _Run:
         previous, self.previous = self.previous, target.profile
         if previous is None or previous == target.profile:
             return
-        modes = self.executor.profile_modes
-        before = modes.get(previous, AuthMode.API_KEY)
-        after = modes.get(target.profile, AuthMode.API_KEY)
+        executor = self.executor
+        before = auth_mode(executor.credentials, executor.profile_modes, previous)
+        after = auth_mode(executor.credentials, executor.profile_modes, target.profile)
         if before is not AuthMode.API_KEY and after is AuthMode.API_KEY:
-            self.executor._notify(
+            executor._notify(
                 TierChanged(
                     from_profile=previous,
                     to_profile=target.profile,

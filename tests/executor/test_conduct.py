@@ -672,3 +672,38 @@ def test_the_decisions_page_shows_the_default_limits() -> None:
     }
 
     assert dict.fromkeys(shown, True) == {name: line in page for name, line in shown.items()}
+
+
+async def test_the_tier_change_follows_a_login_made_while_running() -> None:
+    """A subscription logged in after the executor was built still counts as one: moving from it to a paid key tells the observers."""
+    config = load_config(
+        {
+            "auth": {"order": {"anthropic": ["anthropic:sub", "anthropic:paid"]}},
+            "providers": {"anthropic": {"api": "anthropic", "baseUrl": "http://mock/v1"}},
+            "agent": {"model": {"primary": str(OPUS)}},
+        }
+    )
+    store = MemoryAuthStore()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("x-api-key") == "paid-key":
+            return httpx.Response(200, json=_anthropic_ok(request))
+        return anthropic_error(429, "rate_limit_error", "usage limit reached")(request)
+
+    events: list[ExecutorEvent] = []
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        ex = Executor.from_config(
+            config,
+            client=client,
+            auth_store=store,
+            environ={},
+            observers=[events.append],
+            clock=FakeClock(),
+        )
+        store.put("anthropic:sub", OAuthCredential(access="oauth-access"))
+        store.put("anthropic:paid", ApiKeyCredential(key="paid-key"))
+        result = await ex.complete(HELLO)
+
+    tiers = [(e.from_mode, e.to_mode) for e in events if isinstance(e, TierChanged)]
+    assert ProfileId.parse("anthropic:paid") == result.profile
+    assert [(AuthMode.OAUTH, AuthMode.API_KEY)] == tiers
