@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import os
 import secrets
 import time
@@ -100,6 +101,10 @@ if TYPE_CHECKING:
 
 
 logger = logger_for(__name__)
+
+_SOONEST_S: Final = 0.001
+"""The shortest deadline a request gets from its caller's cancel scope (one that has
+already ended is cancelled at the next await anyway)."""
 
 _CLEANUP_S: Final = 5.0
 """The longest a shielded clean-up (giving back a probe) may take after a cancellation."""
@@ -461,8 +466,10 @@ class Executor:
         )
         chosen, via = self._preset(preset, session, arm)
         needs = needs if needs is not None else needs_of(request)
+        routes = self._routes_for(chosen, arm, session)
+        deadline_s = _within_callers_scope(deadline_s, routes.policy.deadline_s)
         state = AttemptState.start(
-            self._routes_for(chosen, arm, session),
+            routes,
             now=self.clock(),
             session=session,
             health=await self.store.load_health(),
@@ -1111,6 +1118,21 @@ class _Run:
     async def _save_session(self) -> None:
         if self.session_id is not None:
             await self.executor.store.save_session(self.session_id, self.state.session)
+
+
+def _within_callers_scope(deadline_s: float | None, policy_deadline_s: float) -> float | None:
+    """
+    The request's deadline, shortened to the caller's own cancel scope when that ends
+    sooner: a wait the caller would cancel is not taken, the request falls back instead.
+    """
+    if deadline_s is not None and not (
+        isinstance(deadline_s, int | float) and math.isfinite(deadline_s) and deadline_s > 0
+    ):
+        return deadline_s  # refused, with its name, when the request's state starts
+    left = anyio.current_effective_deadline() - anyio.current_time()
+    if left < (policy_deadline_s if deadline_s is None else deadline_s):
+        return max(left, _SOONEST_S)
+    return deadline_s
 
 
 @functools.lru_cache(maxsize=8)

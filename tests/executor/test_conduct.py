@@ -707,3 +707,23 @@ async def test_the_tier_change_follows_a_login_made_while_running() -> None:
     tiers = [(e.from_mode, e.to_mode) for e in events if isinstance(e, TierChanged)]
     assert ProfileId.parse("anthropic:paid") == result.profile
     assert [(AuthMode.OAUTH, AuthMode.API_KEY)] == tiers
+
+
+@pytest.mark.parametrize(("scope_s", "sleeps"), [(None, 1), (300.0, 1), (10.0, 0)])
+async def test_the_callers_cancel_scope_bounds_cooldown_waits(
+    scope_s: float | None, sleeps: int
+) -> None:
+    """Inside the caller's own cancel scope, a 30 s cooldown wait that would outlast it is not taken: the request ends at once instead of sleeping until it is cancelled."""
+    clock = FakeClock()
+    async with httpx.AsyncClient(transport=limited_then_ok()) as client:
+        ex = one_model_executor(client, clock)
+        try:
+            with anyio.fail_after(scope_s):
+                outcome: str = str((await ex.complete(HELLO)).model)
+        except RateLimitedError as exc:
+            outcome = exc.reason.split(":")[0]
+
+    assert (sleeps, "deadline_reached" if sleeps == 0 else str(OPUS)) == (
+        len(clock.sleeps),
+        outcome,
+    )
