@@ -25,9 +25,9 @@ pytestmark = pytest.mark.anyio
 NOW = 1_800_000_000.0
 WORK = ProfileId.parse("anthropic:work")
 KINDS: dict[str, Credential] = {
-    "api_key": ApiKeyCredential(key="sk-ant-api-0123456789abcdef"),
-    "token": TokenCredential(token="sk-ant-oat-token-0123456789"),
-    "oauth": OAuthCredential(access="oauth-access-0123456789", expires_at=NOW + 3600),
+    "api_key": ApiKeyCredential(key="sk-ant-api-fake-0123456789abcdef"),
+    "token": TokenCredential(token="sk-ant-oat-fake-token-0123456789"),
+    "oauth": OAuthCredential(access="oauth-access-fake-0123456789", expires_at=NOW + 3600),
 }
 ACCEPTED = {
     ("api_key", "api_key"),

@@ -45,8 +45,8 @@ def gated(path: Path) -> GatedStore:
     object.__setattr__(store, "gate", threading.Event())
     object.__setattr__(store, "entered", threading.Event())
     object.__setattr__(store, "writes", [])
-    store.put(WORK, ApiKeyCredential(key="sk-work-0123456789abcdef"))
-    store.put(SPARE, ApiKeyCredential(key="sk-spare-0123456789abcdef"))
+    store.put(WORK, ApiKeyCredential(key="sk-work-fake-0123456789abcdef"))
+    store.put(SPARE, ApiKeyCredential(key="sk-spare-fake-0123456789abcdef"))
     return store
 
 
@@ -72,7 +72,7 @@ def test_recording_never_waits_for_the_store_and_batches_the_latest_use(tmp_path
 
 def test_a_memory_store_is_updated_at_once() -> None:
     """A memory store answers at once, so a use is recorded in it directly."""
-    store = MemoryAuthStore.of({WORK: ApiKeyCredential(key="sk-work-0123456789abcdef")})
+    store = MemoryAuthStore.of({WORK: ApiKeyCredential(key="sk-work-fake-0123456789abcdef")})
 
     UseRecorder(store).record(WORK, 7.0)
 

@@ -449,7 +449,7 @@ async def test_recorded_uses_reach_a_file_store(tmp_path: Path) -> None:
             TWO_PROVIDERS,
             client=client,
             auth_store=store,
-            environ={"OPENAI_API_KEY": "sk-openai-env"},
+            environ={"OPENAI_API_KEY": "sk-fake-openai-env"},
             clock=clock,
         )
         await ex.complete(HELLO, selection=Selection(model=OPUS))
