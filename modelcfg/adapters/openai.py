@@ -238,14 +238,26 @@ class OpenAIStreamParser:
         usage = self.usage
         if isinstance(payload.get("usage"), dict):
             usage = openai_usage(payload["usage"])
-        parser = attrs.evolve(
-            self,
-            model=as_str(payload.get("model")) or self.model,
-            request_id=as_str(payload.get("id")) or self.request_id,
-            finish_reason=finish_reason,
-            usage=usage,
-            started=self.started or bool(events),
-        )
+        model = as_str(payload.get("model")) or self.model
+        request_id = as_str(payload.get("id")) or self.request_id
+        started = self.started or bool(events)
+        parser = self
+        if (
+            model != self.model
+            or request_id != self.request_id
+            or finish_reason != self.finish_reason
+            or usage is not self.usage
+            or started != self.started
+        ):
+            # A successor only when something changed: a content chunk usually changes nothing.
+            parser = attrs.evolve(
+                self,
+                model=model,
+                request_id=request_id,
+                finish_reason=finish_reason,
+                usage=usage,
+                started=started,
+            )
         if finish_reason is not None and (usage is not None or not self.expect_usage):
             parser, end = parser._end()
             return parser, (*events, *end)
