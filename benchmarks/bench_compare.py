@@ -163,7 +163,7 @@ async def _serve_one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter)
                     writer.write(b"%x\r\n%s\r\n" % (len(event), event))
                 writer.write(b"0\r\n\r\n")
             await writer.drain()
-    except (asyncio.IncompleteReadError, ConnectionError):
+    except (asyncio.IncompleteReadError, asyncio.CancelledError, ConnectionError):
         pass
     finally:
         writer.close()
