@@ -740,8 +740,7 @@ class EventPump:
             raise _too_long(provider, model, limits, self._started)
         if not self._started:
             raise FirstTokenTimeoutError(
-                f"{provider} sent no first token within {limits.first_token_s} s "
-                f"for model {model}",
+                f"{provider} sent no first token within {limits.first_token_s} s for model {model}",
                 provider=provider,
                 model=model,
                 limit_s=limits.first_token_s,
