@@ -23,8 +23,10 @@ Rows:
   requests, after a warm-up), as a ratio to raw httpx;
 - overhead per streamed request of 7 events (5 content chunks, a finish chunk and
   ``[DONE]``): wall time minus raw httpx's, p50 of paired requests;
-- client instructions per streamed request of 100 content chunks, the server pacing its
-  chunks so that each arrives as its own read (callgrind), as a ratio to raw httpx;
+- client instructions per streamed request of 100 content chunks (callgrind), as a ratio
+  to raw httpx; the server sends each chunk only when the client has read the one
+  before (one UDP datagram per chunk, the same in every column), so each chunk is its
+  own read, as when a model generates tokens;
 - first use: a fresh interpreter that imports, loads a 2-model config and builds its
   executor (or loop) and client, median wall time of interleaved runs.
 
@@ -41,6 +43,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -59,9 +62,14 @@ PROMPT = "Say hello."
 STREAM_EVENTS_SMALL = 5
 """Content chunks of the small stream: with the finish chunk and ``[DONE]``, 7 events."""
 STREAM_CHUNKS_LARGE = 100
-PACE_MS = 15
-"""The gap between the paced stream's chunks: longer than a client takes per chunk under
-callgrind, so each chunk is its own read."""
+def _no_step() -> None:
+    pass
+
+
+STEP: Callable[[], None] = _no_step
+"""Called by every client after each content chunk it read: in the callgrind probe, it
+tells the server to send the next chunk (``s<N>l`` models), so each chunk is its own read
+whatever the machine's load."""
 
 HAVE_TENACITY = importlib.util.find_spec("tenacity") is not None
 
@@ -116,13 +124,13 @@ async def _serve_one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter)
     """
     Answer HTTP/1.1 requests on one connection: ``model`` names the behaviour.
 
-    ``broken``: 503; ``s<N>`` or ``s<N>p<MS>``: a stream of N content chunks, MS
-    milliseconds apart; anything else: a plain answer.
+    ``broken``: 503; ``s<N>``: a stream of N content chunks; ``s<N>l``: the same, in
+    lockstep (each content chunk after the first waits for one datagram from the
+    client on the server's UDP port, which has the TCP port's number); anything
+    else: a plain answer.
     """
     sock = writer.get_extra_info("socket")
     if sock is not None:
-        import socket
-
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         while True:
@@ -134,7 +142,7 @@ async def _serve_one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter)
                     length = int(value)
             request = json.loads(await reader.readexactly(length)) if length else {}
             model = str(request.get("model", ""))
-            shape = re.fullmatch(r"s(\d+)(?:p(\d+))?", model)
+            shape = re.fullmatch(r"s(\d+)(l?)", model)
             if model == "broken":
                 body = b'{"error":{"message":"busy","type":"server_error"}}'
                 writer.write(
@@ -147,7 +155,7 @@ async def _serve_one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter)
                     b"content-length: %d\r\n\r\n%s" % (len(ANSWER), ANSWER)
                 )
             else:
-                count, pace = int(shape.group(1)), int(shape.group(2) or 0) / 1000
+                count, lockstep = int(shape.group(1)), bool(shape.group(2))
                 writer.write(
                     b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
                     b"transfer-encoding: chunked\r\n\r\n"
@@ -156,10 +164,10 @@ async def _serve_one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter)
                 events += [_chunk({"content": f" w{i}"}) for i in range(1, count)]
                 events.append(_chunk({}, "stop"))
                 events.append(b"data: [DONE]\n\n")
-                for event in events:
-                    if pace:
+                for i, event in enumerate(events):
+                    if lockstep and 0 < i <= count:
                         await writer.drain()
-                        await asyncio.sleep(pace)
+                        await _STEPS.get()
                     writer.write(b"%x\r\n%s\r\n" % (len(event), event))
                 writer.write(b"0\r\n\r\n")
             await writer.drain()
@@ -167,6 +175,14 @@ async def _serve_one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter)
         pass
     finally:
         writer.close()
+
+
+_STEPS: asyncio.Queue[bytes] = asyncio.Queue()
+
+
+class _Steps(asyncio.DatagramProtocol):
+    def datagram_received(self, data: bytes, addr: object) -> None:
+        _STEPS.put_nowait(data)
 
 
 def serve() -> None:
@@ -177,6 +193,9 @@ def serve() -> None:
     async def main() -> None:
         server = await asyncio.start_server(_serve_one, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
+        await asyncio.get_running_loop().create_datagram_endpoint(
+            _Steps, local_addr=("127.0.0.1", port)
+        )
         print(f"http://127.0.0.1:{port}/v1", flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
         server.close()
@@ -309,6 +328,7 @@ def make_handwritten(base_url: str, primary: str, fallback: str) -> Any:
                             return "".join(parts)
                         choice = json.loads(data)["choices"][0]
                         parts.append(choice["delta"].get("content") or "")
+                        STEP()
                 raise RuntimeError("the stream was cut")
             except Exception as exc:
                 error = exc
@@ -344,6 +364,7 @@ def make_raw(base_url: str, model: str) -> Any:
                     if data == "[DONE]":
                         break
                     parts.append(json.loads(data)["choices"][0]["delta"].get("content") or "")
+                    STEP()
         return "".join(parts)
 
     return complete, stream, client
@@ -359,7 +380,7 @@ def calls(base_url: str, model: str, only: str | None = None) -> dict[str, tuple
     messages = [{"role": "user", "content": PROMPT}]
     out: dict[str, tuple[Call, Call]] = {}
     if only in (None, "modelcfg"):
-        from modelcfg import ChatRequest, Message
+        from modelcfg import ChatRequest, Message, TextDelta
 
         request = ChatRequest(messages=[Message(role="user", content=PROMPT)])
         executor, _ = make_modelcfg(base_url, model, "fallback")
@@ -368,8 +389,13 @@ def calls(base_url: str, model: str, only: str | None = None) -> dict[str, tuple
             return await executor.complete(request)
 
         async def ours_stream() -> object:
+            parts: list[str] = []
             async with executor.stream(request) as answer:
-                return await answer.text()
+                async for event in answer:
+                    if isinstance(event, TextDelta):
+                        parts.append(event.text)
+                        STEP()
+            return "".join(parts)
 
         out["modelcfg"] = (ours, ours_stream)
     if only in (None, "hand-written"):
@@ -471,7 +497,15 @@ def probe(base_url: str, column: str, kind: str, count: int) -> None:
     Only the measured requests run inside ``sys.call_tracing`` (with no tracer set, a
     plain call), which callgrind is told to count: start-up and warm-up are left out.
     """
-    model = "primary" if kind == "plain" else f"s{STREAM_CHUNKS_LARGE}p{PACE_MS}"
+    global STEP
+    model = "primary" if kind == "plain" else f"s{STREAM_CHUNKS_LARGE}l"
+    steps = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    address = ("127.0.0.1", int(base_url.rsplit(":", 1)[1].split("/")[0]))
+
+    def step() -> None:
+        steps.sendto(b"n", address)
+
+    STEP = step
     complete, stream = calls(base_url, model, column)[column]
     call = complete if kind == "plain" else stream
 
