@@ -23,9 +23,11 @@ from modelcfg._messages import (
     collect_stream,
 )
 from modelcfg.adapters import (
+    DeadlineExceededError,
     StreamInterruptedError,
 )
 from modelcfg.adapters._classify import HOST_ERRORS
+from modelcfg.adapters._http import EventPump
 from modelcfg.exceptions import (
     OutputInterruptedError,
 )
@@ -200,7 +202,14 @@ class StreamingCompletion:
                         )
                     )
                     event = await anext(attempt.events, None)
-                attempt.reads = run.bounded if limits.idle_s is None else None
+                if limits.idle_s is None:
+                    # No idle limit: the deadline bounds each read. An event pump takes
+                    # it into the one scope its reads have; any other source gets a
+                    # scope of its own per read.
+                    if isinstance(attempt.events, EventPump):
+                        attempt.events.bound_by(*_deadline_bound(run, call))
+                    else:
+                        attempt.reads = run.bounded
             except HOST_ERRORS:
                 await self._abandon()
                 raise
@@ -314,11 +323,24 @@ class StreamingCompletion:
         await self._run.cancelled()
 
 
-def _unbounded(_call: Call) -> contextlib.AbstractContextManager[None]:
+def _deadline_bound(run: _Run, call: Call) -> tuple[float, Callable[[], BaseException]]:
     """
-    No bound at all: a stream read that its idle limit bounds already.
+    The request's deadline as an ``anyio.current_time()``, and the error a read still
+    waiting then raises (what :meth:`_Run.bounded` raises).
     """
-    return contextlib.nullcontext()
+    limit_s = max(run.state.deadline_at - run.executor.clock(), 0.0)
+    target = call.target
+
+    def error() -> BaseException:
+        return DeadlineExceededError(
+            f"the attempt on {target.model} was still running at the request's deadline "
+            f"({limit_s:.2f} s after it started)",
+            provider=target.model.provider,
+            model=target.model.model,
+            limit_s=limit_s,
+        )
+
+    return anyio.current_time() + limit_s, error
 
 
 class _Collector:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import zlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Final, Literal, Protocol
 
@@ -582,6 +582,8 @@ class EventPump:
         "_deadline",
         "_done",
         "_end_at",
+        "_hard_at",
+        "_hard_error",
         "_limits",
         "_model",
         "_pending",
@@ -615,6 +617,8 @@ class EventPump:
         self._received = 0
         self._done = False
         self._pending: collections.deque[StreamEvent] = collections.deque()
+        self._hard_at: float | None = None
+        self._hard_error: Callable[[], BaseException] | None = None
         self._end_at = (
             None if limits.max_stream_s is None else anyio.current_time() + limits.max_stream_s
         )
@@ -637,6 +641,17 @@ class EventPump:
         except BaseException:
             self._done = True
             raise
+
+    def bound_by(self, at: float, error: Callable[[], BaseException]) -> None:
+        """
+        Bound every later read by *at* too (an ``anyio.current_time()``), raising
+        ``error()`` when a read is still waiting then.
+
+        The executor bounds reads by the request's deadline this way, in the one
+        cancel scope each read has anyway.
+        """
+        self._hard_at = at
+        self._hard_error = error
 
     async def aclose(self) -> None:
         """
@@ -676,6 +691,9 @@ class EventPump:
             end_at = self._end_at
             if end_at is not None and (at is None or end_at < at):
                 at = end_at
+            hard_at = self._hard_at
+            if hard_at is not None and (at is None or hard_at < at):
+                at = hard_at
             try:
                 if at is None:
                     item = await anext(source, None)
@@ -734,6 +752,12 @@ class EventPump:
 
     def _timed_out(self) -> StreamEvent:
         provider, model, limits = self._provider, self._model, self._limits
+        if (
+            self._hard_error is not None
+            and self._hard_at is not None
+            and anyio.current_time() >= self._hard_at
+        ):
+            raise self._hard_error()
         if self._step.finishable:
             return self._finished("stalled")
         if self._end_at is not None and anyio.current_time() >= self._end_at:
