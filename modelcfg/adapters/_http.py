@@ -683,11 +683,12 @@ class EventPump:
         step, limits, source = self._step, self._limits, self._source
         provider, model = self._provider, self._model
         while True:
-            now = anyio.current_time()
             at = self._deadline
             grace = limits.end_grace_s
-            if grace is not None and step.finishable and (at is None or now + grace < at):
-                at = now + grace
+            if grace is not None and step.finishable:
+                grace_at = anyio.current_time() + grace
+                if at is None or grace_at < at:
+                    at = grace_at
             end_at = self._end_at
             if end_at is not None and (at is None or end_at < at):
                 at = end_at
@@ -716,7 +717,9 @@ class EventPump:
                 ) from exc
             if item is None:
                 return self._finished("cut")
-            if end_at is not None and anyio.current_time() >= end_at:
+            idle_s = limits.idle_s
+            now = None if end_at is None and idle_s is None else anyio.current_time()
+            if end_at is not None and now is not None and now >= end_at:
                 # Also checked here: a source that never waits gives a timer no chance to fire.
                 raise _too_long(provider, model, limits, self._started)
             if isinstance(item, bytes):
@@ -746,8 +749,7 @@ class EventPump:
                 ) from None
             if produced:
                 self._started = True
-                idle_s = limits.idle_s
-                self._deadline = None if idle_s is None else anyio.current_time() + idle_s
+                self._deadline = None if idle_s is None or now is None else now + idle_s
                 return self._hand_out(produced)
 
     def _timed_out(self) -> StreamEvent:
