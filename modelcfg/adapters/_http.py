@@ -94,6 +94,8 @@ async def read_error_body(response: httpx.Response, limit: int = _MAX_BODY) -> b
 
 _PIECE: Final = 65_536
 """The most decoded bytes one step of a compressed body may produce."""
+_SLICE: Final = 8_192
+"""The most bytes of a stream decoded between two chances for other tasks to run."""
 
 
 class DecodedBody:
@@ -579,6 +581,7 @@ class EventPump:
     """
 
     __slots__ = (
+        "_backlog",
         "_deadline",
         "_done",
         "_end_at",
@@ -619,6 +622,7 @@ class EventPump:
         self._pending: collections.deque[StreamEvent] = collections.deque()
         self._hard_at: float | None = None
         self._hard_error: Callable[[], BaseException] | None = None
+        self._backlog = b""
         self._end_at = (
             None if limits.max_stream_s is None else anyio.current_time() + limits.max_stream_s
         )
@@ -682,6 +686,13 @@ class EventPump:
     async def _read(self) -> StreamEvent:
         step, limits, source = self._step, self._limits, self._source
         provider, model = self._provider, self._model
+        while self._backlog:
+            # The rest of a large chunk, a slice at a time, letting others run in between.
+            await anyio.lowlevel.checkpoint()
+            piece, self._backlog = self._backlog[:_SLICE], self._backlog[_SLICE:]
+            produced = self._step_through(piece)
+            if produced:
+                return self._hand_out(produced)
         while True:
             at = self._deadline
             grace = limits.end_grace_s
@@ -717,9 +728,7 @@ class EventPump:
                 ) from exc
             if item is None:
                 return self._finished("cut")
-            idle_s = limits.idle_s
-            now = None if end_at is None and idle_s is None else anyio.current_time()
-            if end_at is not None and now is not None and now >= end_at:
+            if end_at is not None and anyio.current_time() >= end_at:
                 # Also checked here: a source that never waits gives a timer no chance to fire.
                 raise _too_long(provider, model, limits, self._started)
             if isinstance(item, bytes):
@@ -734,23 +743,33 @@ class EventPump:
                         reason="too_large",
                         started=self._started,
                     )
-            try:
-                produced = step(item)
-            except ProviderStreamError as exc:
-                _mask_stream_error(exc, self._secrets)
-                raise
-            except EventTooLargeError as exc:
-                raise StreamInterruptedError(
-                    f"the {provider} stream for model {model}: {exc}",
-                    provider=provider,
-                    model=model,
-                    reason="too_large",
-                    started=self._started,
-                ) from None
+            if isinstance(item, bytes) and len(item) > _SLICE:
+                # A large chunk is decoded a slice at a time, so that a provider sending
+                # big chunks of small events never blocks the event loop for long.
+                item, self._backlog = item[:_SLICE], item[_SLICE:]
+            produced = self._step_through(item)
             if produced:
-                self._started = True
-                self._deadline = None if idle_s is None or now is None else now + idle_s
                 return self._hand_out(produced)
+
+    def _step_through(self, item: object) -> Sequence[StreamEvent]:
+        try:
+            produced = self._step(item)
+        except ProviderStreamError as exc:
+            _mask_stream_error(exc, self._secrets)
+            raise
+        except EventTooLargeError as exc:
+            raise StreamInterruptedError(
+                f"the {self._provider} stream for model {self._model}: {exc}",
+                provider=self._provider,
+                model=self._model,
+                reason="too_large",
+                started=self._started,
+            ) from None
+        if produced:
+            self._started = True
+            if self._limits.idle_s is not None:
+                self._deadline = anyio.current_time() + self._limits.idle_s
+        return produced
 
     def _timed_out(self) -> StreamEvent:
         provider, model, limits = self._provider, self._model, self._limits
