@@ -63,6 +63,8 @@ PROMPT = "Say hello."
 STREAM_EVENTS_SMALL = 5
 """Content chunks of the small stream: with the finish chunk and ``[DONE]``, 7 events."""
 STREAM_CHUNKS_LARGE = 100
+
+
 def _no_step() -> None:
     pass
 
