@@ -22,6 +22,7 @@ from modelcfg._cli import (
     _demo,
     _doctor,
     _explain,
+    _health,
     _login,
     _models,
     _params,
@@ -62,6 +63,7 @@ COMMANDS: tuple[tuple[str, Register], ...] = (
     ("params", _params.register),
     ("experiments", _params.register_experiments),
     ("usage", _usage.register),
+    ("health", _health.register),
     ("demo", _demo.register),
 )
 """Every command, in the order ``--help`` lists them."""

@@ -15,8 +15,9 @@ are refused without being echoed (:mod:`modelcfg._config._checks`).
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Mapping
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
@@ -25,7 +26,7 @@ from modelcfg._config._aliases import builtin_aliases, listed_models
 from modelcfg._config._params import ParamsPolicy
 from modelcfg._config._providers import BUILTIN_PROVIDERS, WireFormat
 from modelcfg._core._budget import Budget
-from modelcfg._core._policy import Policy
+from modelcfg._core._policy import Policy, RoutingPolicy
 from modelcfg._core._values import PROVIDER_ALIASES, FallbackChain, ModelRef, ProfileId
 
 __all__ = [
@@ -41,6 +42,8 @@ __all__ = [
     "PresetConfig",
     "ProfileConfig",
     "ProviderConfig",
+    "RoutingConfig",
+    "Timeouts",
     "WireFormat",
     "provider_id",
 ]
@@ -166,6 +169,19 @@ class ChainConfig:
 
 
 @attrs.frozen(kw_only=True)
+class RoutingConfig:
+    """
+    The ``agent.routing`` section: how the candidates a request can use are ordered.
+
+    Attributes:
+        policy: ``ordered`` (the chain as written, the default), ``cost``,
+            ``latency`` or ``reliability`` (see :class:`~modelcfg.RoutingPolicy`).
+    """
+
+    policy: RoutingPolicy = RoutingPolicy.ORDERED
+
+
+@attrs.frozen(kw_only=True)
 class AgentConfig:
     """
     The ``agent`` section: models, the fallback chains and the allowlist.
@@ -178,6 +194,7 @@ class AgentConfig:
             or a fallback never restricts selection by itself.
         alias_params: Parameters per alias (``agent.aliasParams``): they apply to
             whichever model the alias names, after the model's own.
+        routing: How candidates are ordered (``agent.routing``).
     """
 
     models: Mapping[ModelRef, ModelEntry] = attrs.field(factory=dict)
@@ -185,6 +202,7 @@ class AgentConfig:
     image_model: ChainConfig | None = None
     allowlist: tuple[str, ...] | None = None
     alias_params: Mapping[str, Mapping[str, object]] = attrs.field(factory=dict)
+    routing: RoutingConfig = attrs.field(factory=RoutingConfig)
     # Derived from `models` on first use and kept: aliases are looked up for every chain
     # entry, and rebuilding the index each time made loading a large config quadratic.
     _alias_index: dict[str, ModelRef] | None = attrs.field(
@@ -303,6 +321,43 @@ class ExperimentConfig:
     description: str | None = None
 
 
+def _limit(_instance: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{attribute.name} must be a number of seconds or null, not {value!r}")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(
+            f"{attribute.name} must be a finite number of seconds > 0, or null for no limit, "
+            f"not {value!r}"
+        )
+
+
+@attrs.frozen(kw_only=True)
+class Timeouts:
+    """
+    The ``timeouts`` section: per-attempt time limits; ``None`` (``null``) switches one off.
+
+    The defaults are those of :data:`modelcfg.DEFAULT_LIMITS`. The request's overall
+    deadline is the policy's ``deadline_s`` (``policy.deadlineSeconds``), or the
+    *deadline_s* a call passes.
+
+    Attributes:
+        connect_s: Time to establish a connection.
+        read_s: Longest wait for any bytes from the socket.
+        first_token_s: Time from sending the request to the first content of a
+            stream, or to the whole answer of a call that does not stream.
+        idle_s: Longest gap between a stream's content events once it has started.
+
+    .. versionadded:: 0.2.0
+    """
+
+    connect_s: float | None = attrs.field(default=10.0, validator=_limit)
+    read_s: float | None = attrs.field(default=None, validator=_limit)
+    first_token_s: float | None = attrs.field(default=120.0, validator=_limit)
+    idle_s: float | None = attrs.field(default=60.0, validator=_limit)
+
+
 @attrs.frozen(kw_only=True)
 class Config:
     """
@@ -320,6 +375,7 @@ class Config:
         params_policy: What happens to a parameter a model does not take.
         presets: User presets, over the built-in ones.
         experiments: A/B experiments.
+        timeouts: Per-attempt time limits.
     """
 
     auth: AuthConfig = attrs.field(factory=AuthConfig)
@@ -331,6 +387,7 @@ class Config:
     presets: Mapping[str, PresetConfig] = attrs.field(factory=dict)
     experiments: Mapping[str, ExperimentConfig] = attrs.field(factory=dict)
     budgets: tuple[Budget, ...] = ()
+    timeouts: Timeouts = attrs.field(factory=Timeouts)
 
     def provider(self, provider_id: str) -> ProviderConfig | None:
         """

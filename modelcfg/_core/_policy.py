@@ -24,6 +24,7 @@ __all__ = [
     "KindRule",
     "Mark",
     "Policy",
+    "RoutingPolicy",
     "Scope",
 ]
 
@@ -250,7 +251,7 @@ DEFAULT_RULES: Final[Mapping[FailureKind, KindRule]] = {
     _K.STREAM_INTERRUPTED: KindRule(
         fall_back=True,
         trips_circuit=True,
-        note="Restarts on the next model (`restart_interrupted_streams`); never a success.",
+        note="Restarts on the next model (after output, if the caller asks); never a success.",
     ),
     _K.UNKNOWN: KindRule(
         honour_retry_after=True,
@@ -295,6 +296,21 @@ def _at_least_one_call(_instance: object, attribute: attrs.Attribute[int], value
         raise ValueError(f"{attribute.name} must be a whole number >= 1, not {value!r}")
 
 
+class RoutingPolicy(enum.StrEnum):
+    """
+    How the candidates that can serve a request are ordered.
+    """
+
+    ORDERED = "ordered"
+    """The configured chain, as it is (the default)."""
+    COST = "cost"
+    """Cheapest estimated cost first (catalog prices times the request's token estimate)."""
+    LATENCY = "latency"
+    """Lowest recent median latency first, else lowest time to first token."""
+    RELIABILITY = "reliability"
+    """Highest recent success rate first."""
+
+
 @attrs.frozen(kw_only=True)
 class Policy:
     """
@@ -322,8 +338,6 @@ class Policy:
         circuit_open_s: How long an open breaker refuses calls before one probe.
         retry_timeout_same_target: Retry a target that timed out (with the
             ``max_target_retries`` budget) instead of falling back at once.
-        restart_interrupted_streams: Restart a cut stream on the next model rather
-            than giving up.
         rules: The rule for each failure kind; kinds left out keep :data:`DEFAULT_RULES`.
     """
 
@@ -342,7 +356,6 @@ class Policy:
     circuit_failure_rate: float = attrs.field(default=0.5, validator=_rate)
     circuit_open_s: float = attrs.field(default=30.0, validator=_positive)
     retry_timeout_same_target: bool = False
-    restart_interrupted_streams: bool = True
     rules: Mapping[FailureKind, KindRule] = attrs.field(
         factory=lambda: dict(DEFAULT_RULES), converter=_with_default_rules, validator=_check_rules
     )

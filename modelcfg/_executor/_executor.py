@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import os
 import secrets
 import time
@@ -36,11 +37,21 @@ from modelcfg._core._cost import Cost
 from modelcfg._core._decide import next_attempt
 from modelcfg._core._failures import Failure, FailureKind
 from modelcfg._core._health import ClaimProbe, HealthState, HealthUpdate, ProbeClaim, ReleaseProbe
+from modelcfg._core._metrics import Measured
+from modelcfg._core._policy import RoutingPolicy
 from modelcfg._core._reasons import Reason, ReasonCode
 from modelcfg._core._routing import needs_of
 from modelcfg._core._state import AttemptState, RequestNeeds, Routes, SessionState
 from modelcfg._core._values import FallbackChain, ModelRef, ProfileId, Selection, Target
-from modelcfg._executor._credentials import CredentialSource, StoreCredentials
+from modelcfg._executor._credentials import CredentialSource, StoreCredentials, auth_mode
+from modelcfg._executor._health import (
+    DEFAULT_FLUSH_S,
+    HealthCheck,
+    MetricsBatch,
+    check_target,
+    counts_against,
+    writes_anyway,
+)
 from modelcfg._executor._reports import (
     AttemptFailed,
     AttemptReport,
@@ -56,7 +67,12 @@ from modelcfg._executor._reports import (
 )
 from modelcfg._executor._scrub import chainable
 from modelcfg._executor._stream import StreamingCompletion
-from modelcfg._executor._wiring import ProviderSetup, _refresher_from, providers_from_config
+from modelcfg._executor._wiring import (
+    ProviderSetup,
+    _refresher_from,
+    limits_from,
+    providers_from_config,
+)
 from modelcfg._log import logger_for
 from modelcfg._messages import (
     ChatRequest,
@@ -65,6 +81,7 @@ from modelcfg._messages import (
 )
 from modelcfg._observe import log_event
 from modelcfg.adapters import (
+    DEFAULT_LIMITS,
     AnthropicAdapter,
     CallLimits,
     DeadlineExceededError,
@@ -95,15 +112,16 @@ if TYPE_CHECKING:
 
 logger = logger_for(__name__)
 
+_SOONEST_S: Final = 0.001
+"""The shortest deadline a request gets from its caller's cancel scope (one that has
+already ended is cancelled at the next await anyway)."""
+
 _CLEANUP_S: Final = 5.0
 """The longest a shielded clean-up (giving back a probe) may take after a cancellation."""
 
 _PROBE_CLAIMS: Final = 8
 """How often one decision checks its call against the shared health as it goes out (after
 a wait, or to claim a half-open probe) and decides again, before the call goes out anyway."""
-
-DEFAULT_LIMITS: Final = CallLimits(connect_s=10.0, first_token_s=120.0, idle_s=60.0)
-"""Per-attempt limits used when the host gives none."""
 
 # --- the executor ---------------------------------------------------------------------------
 
@@ -142,6 +160,9 @@ class Executor:
         ledger: Where every billed attempt is recorded (batched, off the request path).
         budgets: Spend limits kept in *store*'s counters: a hard one skips a
             candidate whose estimated cost would cross it, before the call.
+        health_flush_s: The least time between two store writes made only for the
+            metrics of successful calls (they are batched in this process, and go
+            with any write that happens anyway).
     """
 
     def __init__(
@@ -163,6 +184,7 @@ class Executor:
         catalog: ModelCatalog | None = None,
         ledger: UsageLedger | None = None,
         budgets: Sequence[Budget] = (),
+        health_flush_s: float = DEFAULT_FLUSH_S,
     ) -> None:
         chains = (routes.chain, *((routes.image_chain,) if routes.image_chain else ()))
         needed = {m.provider for chain in chains for m in chain.models}
@@ -192,6 +214,7 @@ class Executor:
         self.params = params
         self.experiment = experiment
         self._routes: dict[FallbackChain, Routes] = {routes.chain: routes}
+        self.metrics = MetricsBatch(health_flush_s)
         self.accounting = Accounting(
             catalog=catalog,
             ledger=ledger,
@@ -216,7 +239,7 @@ class Executor:
         adapters: Mapping[str, Adapter] | None = None,
         store: StateStore | None = None,
         observers: Sequence[Observer] = (),
-        limits: CallLimits = DEFAULT_LIMITS,
+        limits: CallLimits | None = None,
         refresher: Refresher | None = None,
         clock: Clock = time.time,
         sleep: Sleep = anyio.sleep,
@@ -235,6 +258,8 @@ class Executor:
         parameters, presets and enabled experiment apply to every request.
         The catalog also prices attempts; the config's ``budgets`` are kept in *store*,
         and every billed attempt goes to *ledger* when one is given.
+        The per-attempt limits are *limits* when given, else the config's ``timeouts``
+        (whose defaults are :data:`~modelcfg.adapters.DEFAULT_LIMITS`).
         """
         from modelcfg._catalog._curated import curated_catalog
         from modelcfg._config._param_plan import active_experiment, routed_models
@@ -268,6 +293,7 @@ class Executor:
                 ),
                 clock=clock,
                 orders=routes.auth_order,
+                modes={pid: p.mode for pid, p in config.auth.profiles.items()},
             )
         providers = providers_from_config(config, tuple(routes.auth_order), adapters=adapters)
         modes = {pid: profile.mode for pid, profile in config.auth.profiles.items()}
@@ -282,7 +308,7 @@ class Executor:
             client=client,
             store=store,
             observers=observers,
-            limits=limits,
+            limits=limits if limits is not None else limits_from(config),
             profile_modes=modes,
             clock=clock,
             sleep=sleep,
@@ -307,6 +333,7 @@ class Executor:
         deadline_s: float | None = None,
         preset: str | None = None,
         api_key_id: str | None = None,
+        routing: RoutingPolicy | None = None,
     ) -> Completion:
         """
         Get one complete (non-streamed) answer, failing over as the core decides.
@@ -327,6 +354,8 @@ class Executor:
             preset: A preset for this request, over the session's.
             api_key_id: Your id for the API key your caller used (a name or a hash,
                 never the secret): its budgets apply, and the ledger records it.
+            routing: How to order the candidates for this request, over the session's
+                and the configured policy; the session's ``/model`` selection stays first.
 
         Returns:
             The answer, with the model and profile that gave it, every attempt, and
@@ -350,6 +379,7 @@ class Executor:
             deadline_s,
             preset,
             api_key_id,
+            routing,
         )
         failure: Failure | None = None
         while True:
@@ -395,6 +425,7 @@ class Executor:
         deadline_s: float | None = None,
         preset: str | None = None,
         api_key_id: str | None = None,
+        routing: RoutingPolicy | None = None,
     ) -> AsyncIterator[StreamingCompletion]:
         """
         Stream one answer: ``async with executor.stream(request) as answer:``.
@@ -422,12 +453,78 @@ class Executor:
             deadline_s,
             preset,
             api_key_id,
+            routing,
         )
         answer = StreamingCompletion(self, run, request, restart_after_output)
         try:
             yield answer
         finally:
             await answer.aclose()
+
+    async def check_health(
+        self, targets: Sequence[Target] | None = None, *, limits: CallLimits | None = None
+    ) -> tuple[HealthCheck, ...]:
+        """
+        Check *targets* with one cheap request each, at the same time, and record
+        what they measured in the shared health (with the metrics still batched).
+
+        A check is a models listing where the provider's wire format has one
+        (OpenAI-compatible, Anthropic), else a one-token completion. Checks are
+        not user traffic: the ledger, budgets and observers' attempt events never
+        see them, and they change no cooldown or circuit; only the metrics.
+
+        Args:
+            targets: What to check; by default each model of the chains with the
+                first profile of its provider's rotation order.
+            limits: Per-check time limits; the executor's by default.
+
+        Returns:
+            One result per target, in order.
+        """
+        if targets is None:
+            targets = self._default_checks()
+        limits = limits if limits is not None else self.limits
+        results: list[HealthCheck | None] = [None] * len(targets)
+
+        async def run(index: int, target: Target) -> None:
+            results[index] = await check_target(self, target, limits)
+
+        async with anyio.create_task_group() as group:
+            for index, target in enumerate(targets):
+                group.start_soon(run, index, target)
+        checks = tuple(r for r in results if r is not None)
+        for check in checks:
+            if check.sent and counts_against(check.failure):
+                self.metrics.add(
+                    Measured(
+                        target=check.target,
+                        at=self.clock(),
+                        latency_s=check.latency_s,
+                        failure=check.failure.kind if check.failure is not None else None,
+                    )
+                )
+        await self.flush_health()
+        return checks
+
+    async def flush_health(self) -> None:
+        """
+        Write the metrics this executor measured and has not written yet (hosts call
+        it on shutdown, or on a timer when traffic is sparse).
+        """
+        if len(self.metrics):
+            merge = self.metrics.merge(write_anyway=True)
+            await self.store.update_health(merge)
+            self.metrics.announce(self._notify)
+
+    def _default_checks(self) -> tuple[Target, ...]:
+        chains = (
+            self.routes.chain,
+            *((self.routes.image_chain,) if self.routes.image_chain else ()),
+        )
+        models = dict.fromkeys(m for chain in chains for m in chain.models)
+        return tuple(
+            Target(model=m, profile=self.routes.profiles_for(m.provider)[0]) for m in models
+        )
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -442,6 +539,7 @@ class Executor:
         deadline_s: float | None = None,
         preset: str | None = None,
         api_key_id: str | None = None,
+        routing: RoutingPolicy | None = None,
     ) -> _Run:
         if session is None and session_id is not None:
             session = await self.store.load_session(session_id)
@@ -455,14 +553,17 @@ class Executor:
         )
         chosen, via = self._preset(preset, session, arm)
         needs = needs if needs is not None else needs_of(request)
+        routes = self._routes_for(chosen, arm, session)
+        deadline_s = _within_callers_scope(deadline_s, routes.policy.deadline_s)
         state = AttemptState.start(
-            self._routes_for(chosen, arm, session),
+            routes,
             now=self.clock(),
             session=session,
             health=await self.store.load_health(),
             needs=needs,
             seed=self.seeds(),
             deadline_s=deadline_s,
+            routing=routing,
         )
         request_id = request_id or secrets.token_hex(8)
         charge = Charge(
@@ -885,7 +986,10 @@ class _Run:
         """
         if updates:
             policy = self.executor.routes.policy
-            await self.executor.store.update_health(lambda h: h.applied(updates, policy))
+            metrics = self.executor.metrics
+            merge = metrics.merge(write_anyway=writes_anyway(updates))
+            await self.executor.store.update_health(lambda h: merge(h.applied(updates, policy)))
+            metrics.announce(self.executor._notify, self.request_id)
 
     async def _send(
         self, call: Call, outcome: tuple[HealthUpdate, ...]
@@ -905,14 +1009,18 @@ class _Run:
         expected = ProbeClaim.CLAIMED if call.probe else ProbeClaim.OPEN
         agreed = False
 
+        metrics = self.executor.metrics
+        merge = metrics.merge(write_anyway=call.probe or writes_anyway(outcome))
+
         def send(health: HealthState) -> HealthState:
             nonlocal agreed
-            health = health.applied(outcome, policy)
+            health = merge(health.applied(outcome, policy))
             claim, claimed, _blocked = health.claim_probe(call.target, at, policy)
             agreed = claim is expected
             return claimed if agreed else health
 
         health = await self.executor.store.update_health(send)
+        metrics.announce(self.executor._notify, self.request_id)
         return agreed, health
 
     async def cancelled(self) -> None:
@@ -930,11 +1038,11 @@ class _Run:
         previous, self.previous = self.previous, target.profile
         if previous is None or previous == target.profile:
             return
-        modes = self.executor.profile_modes
-        before = modes.get(previous, AuthMode.API_KEY)
-        after = modes.get(target.profile, AuthMode.API_KEY)
+        executor = self.executor
+        before = auth_mode(executor.credentials, executor.profile_modes, previous)
+        after = auth_mode(executor.credentials, executor.profile_modes, target.profile)
         if before is not AuthMode.API_KEY and after is AuthMode.API_KEY:
-            self.executor._notify(
+            executor._notify(
                 TierChanged(
                     from_profile=previous,
                     to_profile=target.profile,
@@ -1034,10 +1142,14 @@ class _Run:
         Record the success everywhere and build the completion.
         """
         executor = self.executor
-        self.state = self.state.succeeded(executor.clock())
+        now = executor.clock()
+        self.state = self.state.succeeded(now)
         await self._apply(self.state.updates)
         await self._save_session()
         target = call.target
+        used = getattr(executor.credentials, "used", None)
+        if used is not None:  # the profile's last use, batched by the source off this path
+            used(target.profile, now)
         usage = response.usage
         cost = executor.accounting.record(
             charge=self.charge,
@@ -1081,6 +1193,17 @@ class _Run:
         cost: Cost | None = None,
     ) -> None:
         number = call.state.attempts
+        if counts_against(failure):
+            self.executor.metrics.add(
+                Measured(
+                    target=call.target,
+                    at=self.executor.clock(),
+                    latency_s=latency_s,
+                    failure=failure.kind if failure is not None else None,
+                    ttft_s=first_token_s if first_token_s != latency_s else None,
+                    output_tokens=usage.output_tokens if usage is not None else None,
+                )
+            )
         self.reports.append(
             AttemptReport(
                 number=number,
@@ -1101,6 +1224,21 @@ class _Run:
     async def _save_session(self) -> None:
         if self.session_id is not None:
             await self.executor.store.save_session(self.session_id, self.state.session)
+
+
+def _within_callers_scope(deadline_s: float | None, policy_deadline_s: float) -> float | None:
+    """
+    The request's deadline, shortened to the caller's own cancel scope when that ends
+    sooner: a wait the caller would cancel is not taken, the request falls back instead.
+    """
+    if deadline_s is not None and not (
+        isinstance(deadline_s, int | float) and math.isfinite(deadline_s) and deadline_s > 0
+    ):
+        return deadline_s  # refused, with its name, when the request's state starts
+    left = anyio.current_effective_deadline() - anyio.current_time()
+    if left < (policy_deadline_s if deadline_s is None else deadline_s):
+        return max(left, _SOONEST_S)
+    return deadline_s
 
 
 @functools.lru_cache(maxsize=8)
