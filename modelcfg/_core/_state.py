@@ -136,6 +136,37 @@ def _orders(value: Mapping[str, Iterable[ProfileId]]) -> dict[str, tuple[Profile
     return {provider: tuple(order) for provider, order in value.items()}
 
 
+class _LedBy(Mapping[ProfileId, tuple[Target, ...]]):
+    """
+    A model's targets led by each profile, each order worked out when first asked for:
+    a plan holds its provider's profiles once, not once per leading profile.
+    """
+
+    __slots__ = ("_made", "_targets")
+
+    def __init__(self, targets: tuple[Target, ...]) -> None:
+        self._targets = targets
+        self._made: dict[ProfileId, tuple[Target, ...]] = {}
+
+    def __getitem__(self, profile: ProfileId) -> tuple[Target, ...]:
+        made = self._made.get(profile)
+        if made is None:
+            for lead in self._targets:
+                if lead.profile == profile:
+                    made = (lead, *(t for t in self._targets if t != lead))
+                    break
+            else:
+                raise KeyError(profile)
+            self._made[profile] = made
+        return made
+
+    def __iter__(self) -> Iterator[ProfileId]:
+        return (target.profile for target in self._targets)
+
+    def __len__(self) -> int:
+        return len(self._targets)
+
+
 @attrs.frozen(kw_only=True)
 class _ModelPlan:
     """
@@ -162,7 +193,7 @@ class _ModelPlan:
         The plan of *model*, whose provider rotates through *order*.
         """
         targets = tuple(Target(model=model, profile=profile) for profile in order)
-        led_by = {lead.profile: (lead, *(t for t in targets if t != lead)) for lead in targets}
+        led_by = _LedBy(targets)
         return cls(
             targets=targets, led_by=led_by, context_window=traits.context_window, traits=traits
         )

@@ -22,9 +22,10 @@ stream) into values, and raises an exception carrying what
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import zlib
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Final, Literal, Protocol
 
@@ -57,7 +58,7 @@ from modelcfg.adapters._errors import (
 )
 from modelcfg.adapters._json import loads_object
 from modelcfg.adapters._protocol import CallLimits, Endpoint, HTTPWire, StreamParser
-from modelcfg.adapters._sse import EventTooLargeError, SSEDecoder
+from modelcfg.adapters._sse import EventTooLargeError, SSEBuffer
 
 if TYPE_CHECKING:
     pass
@@ -93,6 +94,8 @@ async def read_error_body(response: httpx.Response, limit: int = _MAX_BODY) -> b
 
 _PIECE: Final = 65_536
 """The most decoded bytes one step of a compressed body may produce."""
+_SLICE: Final = 8_192
+"""The most bytes of a stream decoded between two chances for other tasks to run."""
 
 
 class DecodedBody:
@@ -500,101 +503,64 @@ class EventStep(Protocol):
     Turns one item of a source (bytes, a payload) into stream events.
     """
 
-    def __call__(self, item: object) -> tuple[StreamEvent, ...]: ...
+    def __call__(self, item: object) -> Sequence[StreamEvent]: ...
 
     @property
     def finishable(self) -> bool: ...
 
-    def finish(self, reason: Literal["cut", "stalled"]) -> tuple[StreamEvent, ...]: ...
+    def finish(self, reason: Literal["cut", "stalled"]) -> Sequence[StreamEvent]: ...
 
     @property
     def reported_usage(self) -> Usage | None: ...
 
 
-@attrs.frozen(kw_only=True)
 class _SSEStep:
     """
-    Feeds raw bytes through the SSE decoder and a stream parser (mutable cell inside).
+    Feeds raw bytes through one stream's SSE buffer and its stream parser.
     """
 
-    cell: list[tuple[SSEDecoder, StreamParser]]
+    __slots__ = ("buffer", "parser")
 
-    def __call__(self, item: object) -> tuple[StreamEvent, ...]:
-        decoder, parser = self.cell[0]
+    def __init__(self, parser: StreamParser, max_event_bytes: int | None = None) -> None:
+        self.buffer = SSEBuffer(max_event_bytes)
+        self.parser = parser
+
+    def __call__(self, item: object) -> Sequence[StreamEvent]:
         assert isinstance(item, bytes)
-        decoder, sse_events = decoder.feed(item)
+        sse_events = self.buffer.feed(item)
+        if len(sse_events) == 1:  # the usual chunk: one event
+            parser, events = self.parser.feed(sse_events[0])
+            self.parser = parser
+            return events
         out: list[StreamEvent] = []
         for sse in sse_events:
-            parser, events = parser.feed(sse)
-            self.cell[0] = (decoder, parser)
+            parser, events = self.parser.feed(sse)
+            self.parser = parser
             out.extend(events)
             if parser.finished:
                 break
-        self.cell[0] = (decoder, parser)
-        return tuple(out)
+        return out
 
     @property
     def finishable(self) -> bool:
-        return self.cell[0][1].finishable
+        return self.parser.finishable
 
-    def finish(self, reason: Literal["cut", "stalled"]) -> tuple[StreamEvent, ...]:
-        return self.cell[0][1].finish(reason)
+    def finish(self, reason: Literal["cut", "stalled"]) -> Sequence[StreamEvent]:
+        return self.parser.finish(reason)
 
     @property
     def reported_usage(self) -> Usage | None:
-        return self.cell[0][1].reported_usage
+        return self.parser.reported_usage
 
 
 def _sse_step(parser: StreamParser, max_event_bytes: int | None = None) -> _SSEStep:
-    return _SSEStep(cell=[(SSEDecoder(max_event_bytes=max_event_bytes), parser)])
+    return _SSEStep(parser, max_event_bytes)
 
 
-async def pump_events(
-    source: AsyncIterator[object],
-    step: EventStep,
-    *,
-    provider: str,
-    model: str,
-    deadline: float | None,
-    limits: CallLimits,
-    secrets: tuple[str, ...] = (),
-) -> AsyncGenerator[StreamEvent, None]:
+class EventPump:
     """
-    Read *source* under the first-token and idle limits and yield stream events
-    (:func:`_pump`); a provider error raised on the way carries the usage the stream
-    reported before it (``error.usage``), since the provider bills it.
-    """
-    pumped = _pump(
-        source,
-        step,
-        provider=provider,
-        model=model,
-        deadline=deadline,
-        limits=limits,
-        secrets=secrets,
-    )
-    try:
-        async with contextlib.aclosing(pumped) as events:
-            async for event in events:
-                yield event
-    except ProviderError as exc:
-        if exc.usage is None:
-            exc.usage = step.reported_usage
-        raise
-
-
-async def _pump(
-    source: AsyncIterator[object],
-    step: EventStep,
-    *,
-    provider: str,
-    model: str,
-    deadline: float | None,
-    limits: CallLimits,
-    secrets: tuple[str, ...] = (),
-) -> AsyncGenerator[StreamEvent, None]:
-    """
-    Read *source* under the first-token and idle limits and yield stream events.
+    Reads a source under the first-token and idle limits and gives its stream events:
+    ``async for event in pump`` (an iterator object, not a chain of generators).
 
     The whole stream is bounded by ``limits.max_stream_s`` and, for a byte source,
     ``limits.max_stream_bytes``; past either, iterating raises
@@ -606,99 +572,257 @@ async def _pump(
     only ``limits.end_grace_s`` more (for a trailing usage chunk), not the whole
     idle limit. One that ends or stalls earlier raises :class:`StreamInterruptedError`.
     An error the stream reports (:class:`ProviderStreamError`) has *secrets*
-    masked in its message and detail: providers echo keys back.
+    masked in its message and detail (providers echo keys back), and a provider
+    error raised on the way carries the usage the stream reported before it
+    (``error.usage``), since the provider bills it.
+
+    Each read is bounded by one cancel scope whose deadline is the nearest of the
+    limits; a chunk's events after its first are handed out without any await.
     """
-    started = False
-    max_bytes = limits.max_stream_bytes
-    received = 0
-    end_at = None if limits.max_stream_s is None else anyio.current_time() + limits.max_stream_s
-    while True:
-        limit = _left(deadline)
-        grace = limits.end_grace_s
-        if grace is not None and step.finishable and (limit is None or grace < limit):
-            limit = grace
-        total = _left(end_at)
-        if total is not None and (limit is None or total < limit):
-            limit = total
+
+    __slots__ = (
+        "_backlog",
+        "_deadline",
+        "_done",
+        "_end_at",
+        "_hard_at",
+        "_hard_error",
+        "_limits",
+        "_model",
+        "_pending",
+        "_provider",
+        "_received",
+        "_secrets",
+        "_source",
+        "_started",
+        "_step",
+    )
+
+    def __init__(
+        self,
+        source: AsyncIterator[object],
+        step: EventStep,
+        *,
+        provider: str,
+        model: str,
+        deadline: float | None,
+        limits: CallLimits,
+        secrets: tuple[str, ...] = (),
+    ) -> None:
+        self._source = source
+        self._step = step
+        self._provider = provider
+        self._model = model
+        self._deadline = deadline
+        self._limits = limits
+        self._secrets = secrets
+        self._started = False
+        self._received = 0
+        self._done = False
+        self._pending: collections.deque[StreamEvent] = collections.deque()
+        self._hard_at: float | None = None
+        self._hard_error: Callable[[], BaseException] | None = None
+        self._backlog = b""
+        self._end_at = (
+            None if limits.max_stream_s is None else anyio.current_time() + limits.max_stream_s
+        )
+
+    def __aiter__(self) -> EventPump:
+        return self
+
+    async def __anext__(self) -> StreamEvent:
+        if self._pending:
+            return self._pending.popleft()
+        if self._done:
+            raise StopAsyncIteration
         try:
-            with anyio.fail_after(limit):
-                item = await anext(source, None)
-        except TimeoutError as exc:
-            if step.finishable:
-                for event in step.finish("stalled"):
-                    yield event
-                return
-            if end_at is not None and anyio.current_time() >= end_at:
-                raise _too_long(provider, model, limits, started) from exc
-            if not started:
-                raise FirstTokenTimeoutError(
-                    f"{provider} sent no first token within {limits.first_token_s} s "
-                    f"for model {model}",
-                    provider=provider,
-                    model=model,
-                    limit_s=limits.first_token_s,
-                ) from exc
-            raise StreamInterruptedError(
-                f"the {provider} stream for model {model} stalled: nothing arrived "
-                f"for {limits.idle_s} s",
-                provider=provider,
-                model=model,
-                reason="stalled",
-                started=True,
-            ) from exc
-        except httpx.TransportError as exc:
-            if step.finishable:
-                for event in step.finish("cut"):
-                    yield event
-                return
-            if not started and isinstance(exc, httpx.TimeoutException):
-                raise
-            raise StreamInterruptedError(
-                f"the {provider} stream for model {model} was cut: {type(exc).__name__}",
-                provider=provider,
-                model=model,
-                reason="cut",
-                started=started,
-            ) from exc
-        if item is None:
-            for event in step.finish("cut"):
-                yield event
-            return
-        if end_at is not None and anyio.current_time() >= end_at:
-            # Also checked here: a source that never waits gives a timer no chance to fire.
-            raise _too_long(provider, model, limits, started)
-        if isinstance(item, bytes):
-            received += len(item)
-            if max_bytes is not None and received > max_bytes:
+            return await self._read()
+        except ProviderError as exc:
+            self._done = True
+            if exc.usage is None:
+                exc.usage = self._step.reported_usage
+            raise
+        except BaseException:
+            self._done = True
+            raise
+
+    def bound_by(self, at: float, error: Callable[[], BaseException]) -> None:
+        """
+        Bound every later read by *at* too (an ``anyio.current_time()``), raising
+        ``error()`` when a read is still waiting then.
+
+        The executor bounds reads by the request's deadline this way, in the one
+        cancel scope each read has anyway.
+        """
+        self._hard_at = at
+        self._hard_error = error
+
+    async def aclose(self) -> None:
+        """
+        Stop: later reads end the iteration (the caller closes the source).
+        """
+        self._done = True
+        self._pending.clear()
+
+    def _hand_out(self, events: Sequence[StreamEvent]) -> StreamEvent:
+        """
+        The first of *events*; the rest wait in the queue (none past a StreamEnd).
+        """
+        pending = self._pending
+        for event in events:
+            pending.append(event)
+            if isinstance(event, StreamEnd):
+                self._done = True
+                break
+        return pending.popleft()
+
+    def _finished(self, reason: Literal["cut", "stalled"]) -> StreamEvent:
+        self._done = True
+        events = self._step.finish(reason)
+        if not events:
+            raise StopAsyncIteration
+        return self._hand_out(events)
+
+    async def _read(self) -> StreamEvent:
+        step, limits, source = self._step, self._limits, self._source
+        provider, model = self._provider, self._model
+        while self._backlog:
+            # The rest of a large chunk, a slice at a time, letting others run in between.
+            await anyio.lowlevel.checkpoint()
+            piece, self._backlog = self._backlog[:_SLICE], self._backlog[_SLICE:]
+            produced = self._step_through(piece)
+            if produced:
+                return self._hand_out(produced)
+        while True:
+            at = self._deadline
+            grace = limits.end_grace_s
+            if grace is not None and step.finishable:
+                grace_at = anyio.current_time() + grace
+                if at is None or grace_at < at:
+                    at = grace_at
+            end_at = self._end_at
+            if end_at is not None and (at is None or end_at < at):
+                at = end_at
+            hard_at = self._hard_at
+            if hard_at is not None and (at is None or hard_at < at):
+                at = hard_at
+            try:
+                if at is None:
+                    item = await anext(source, None)
+                else:
+                    with anyio.CancelScope(deadline=at) as scope:
+                        item = await anext(source, None)
+                    if scope.cancelled_caught:
+                        return self._timed_out()
+            except httpx.TransportError as exc:
+                if step.finishable:
+                    return self._finished("cut")
+                if not self._started and isinstance(exc, httpx.TimeoutException):
+                    raise
                 raise StreamInterruptedError(
-                    f"the {provider} stream for model {model} carried more than its "
-                    f"{max_bytes}-byte cap (CallLimits.max_stream_bytes)",
+                    f"the {provider} stream for model {model} was cut: {type(exc).__name__}",
                     provider=provider,
                     model=model,
-                    reason="too_large",
-                    started=started,
-                )
+                    reason="cut",
+                    started=self._started,
+                ) from exc
+            if item is None:
+                return self._finished("cut")
+            if end_at is not None and anyio.current_time() >= end_at:
+                # Also checked here: a source that never waits gives a timer no chance to fire.
+                raise _too_long(provider, model, limits, self._started)
+            if isinstance(item, bytes):
+                self._received += len(item)
+                max_bytes = limits.max_stream_bytes
+                if max_bytes is not None and self._received > max_bytes:
+                    raise StreamInterruptedError(
+                        f"the {provider} stream for model {model} carried more than its "
+                        f"{max_bytes}-byte cap (CallLimits.max_stream_bytes)",
+                        provider=provider,
+                        model=model,
+                        reason="too_large",
+                        started=self._started,
+                    )
+            if isinstance(item, bytes) and len(item) > _SLICE:
+                # A large chunk is decoded a slice at a time, so that a provider sending
+                # big chunks of small events never blocks the event loop for long.
+                item, self._backlog = item[:_SLICE], item[_SLICE:]
+            produced = self._step_through(item)
+            if produced:
+                return self._hand_out(produced)
+
+    def _step_through(self, item: object) -> Sequence[StreamEvent]:
         try:
-            produced = step(item)
+            produced = self._step(item)
         except ProviderStreamError as exc:
-            _mask_stream_error(exc, secrets)
+            _mask_stream_error(exc, self._secrets)
             raise
         except EventTooLargeError as exc:
             raise StreamInterruptedError(
-                f"the {provider} stream for model {model}: {exc}",
+                f"the {self._provider} stream for model {self._model}: {exc}",
+                provider=self._provider,
+                model=self._model,
+                reason="too_large",
+                started=self._started,
+            ) from None
+        if produced:
+            self._started = True
+            if self._limits.idle_s is not None:
+                self._deadline = anyio.current_time() + self._limits.idle_s
+        return produced
+
+    def _timed_out(self) -> StreamEvent:
+        provider, model, limits = self._provider, self._model, self._limits
+        if (
+            self._hard_error is not None
+            and self._hard_at is not None
+            and anyio.current_time() >= self._hard_at
+        ):
+            raise self._hard_error()
+        if self._step.finishable:
+            return self._finished("stalled")
+        if self._end_at is not None and anyio.current_time() >= self._end_at:
+            raise _too_long(provider, model, limits, self._started)
+        if not self._started:
+            raise FirstTokenTimeoutError(
+                f"{provider} sent no first token within {limits.first_token_s} s for model {model}",
                 provider=provider,
                 model=model,
-                reason="too_large",
-                started=started,
-            ) from None
-        for event in produced:
-            yield event
-            if isinstance(event, StreamEnd):
-                return
-        if produced:
-            started = True
-            idle_s = limits.idle_s
-            deadline = None if idle_s is None else anyio.current_time() + idle_s
+                limit_s=limits.first_token_s,
+            )
+        raise StreamInterruptedError(
+            f"the {provider} stream for model {model} stalled: nothing arrived "
+            f"for {limits.idle_s} s",
+            provider=provider,
+            model=model,
+            reason="stalled",
+            started=True,
+        )
+
+
+def pump_events(
+    source: AsyncIterator[object],
+    step: EventStep,
+    *,
+    provider: str,
+    model: str,
+    deadline: float | None,
+    limits: CallLimits,
+    secrets: tuple[str, ...] = (),
+) -> EventPump:
+    """
+    Read *source* under the first-token and idle limits and give its stream events
+    (an :class:`EventPump`).
+    """
+    return EventPump(
+        source,
+        step,
+        provider=provider,
+        model=model,
+        deadline=deadline,
+        limits=limits,
+        secrets=secrets,
+    )
 
 
 def _too_long(

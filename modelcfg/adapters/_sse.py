@@ -12,6 +12,9 @@ The decoder is a frozen value: :meth:`SSEDecoder.feed` returns the successor
 decoder with the events that became complete, one successor per chunk. Its work
 is linear in the bytes fed: a line or event that keeps growing is kept in links,
 joined once when it completes, and an undispatched event may be capped.
+
+:class:`SSEBuffer` decodes the same way, but is a small mutable buffer owned by
+one stream: the call path uses it, so a chunk costs no successor at all.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Final
 
 import attrs
 
-__all__ = ["EventTooLargeError", "SSEDecoder", "SSEEvent", "decode_all"]
+__all__ = ["EventTooLargeError", "SSEBuffer", "SSEDecoder", "SSEEvent", "decode_all"]
 
 _LINE_END: Final = re.compile(rb"\r\n|\r|\n")
 _BOM: Final = b"\xef\xbb\xbf"
@@ -232,6 +235,150 @@ class SSEDecoder:
 
     def _check(self, size: int) -> None:
         limit = self.max_event_bytes
+        if limit is not None and size > limit:
+            raise EventTooLargeError(
+                f"a server-sent event grew past {limit} bytes without being dispatched "
+                "(CallLimits.max_event_bytes)",
+                limit=limit,
+            )
+
+
+class SSEBuffer:
+    """
+    One stream's decoding state, updated in place: what :class:`SSEDecoder` does,
+    without a successor per chunk.
+
+    Only the stream that owns it feeds it. Its work is linear in the bytes fed:
+    the unfinished line and the data lines of the event being built are kept as
+    lists of pieces, joined once when they complete.
+    """
+
+    __slots__ = (
+        "_data_size",
+        "_event",
+        "_last_id",
+        "_limit",
+        "_lines",
+        "_retry_ms",
+        "_started",
+        "_tail",
+        "_tail_size",
+    )
+
+    def __init__(self, max_event_bytes: int | None = None) -> None:
+        self._limit = max_event_bytes
+        self._event: str | None = None
+        self._last_id: str | None = None
+        self._retry_ms: int | None = None
+        self._started = False
+        self._tail: list[bytes] = []
+        self._tail_size = 0
+        self._lines: list[str] = []
+        self._data_size = 0
+
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
+        """
+        Decode the next chunk of the stream; return the events it completed, in order.
+
+        Raises:
+            EventTooLargeError: The event being built outgrew ``max_event_bytes``.
+        """
+        tail = self._tail
+        if not self._started:
+            buffer = b"".join(tail) + chunk
+            if len(buffer) < len(_BOM) and _BOM.startswith(buffer):
+                self._tail, self._tail_size = [buffer], len(buffer)
+                return []
+            self._started = True
+            chunk = buffer.removeprefix(_BOM)
+            tail.clear()
+            self._tail_size = 0
+        held_cr = bool(tail) and tail[-1].endswith(b"\r")
+        if not held_cr and b"\n" not in chunk and b"\r" not in chunk:
+            # No line ends here: only the unfinished line grows, by one piece.
+            self._tail_size += len(chunk)
+            self._check(self._data_size + self._tail_size)
+            if chunk:
+                tail.append(chunk)
+            return []
+        if tail:
+            tail.append(chunk)
+            buffer = b"".join(tail)
+            tail.clear()
+        else:
+            buffer = chunk
+        # A CR at the very end may be the first half of a CRLF: hold it back.
+        held = b""
+        if buffer.endswith(b"\r"):
+            buffer, held = buffer[:-1], b"\r"
+        raw_lines = _LINE_END.split(buffer) if b"\r" in buffer else buffer.split(b"\n")
+        rest = raw_lines.pop() + held
+        events = self._lines_read(raw_lines)
+        self._check(self._data_size + len(rest))
+        if rest:
+            tail.append(rest)
+        self._tail_size = len(rest)
+        return events
+
+    def _lines_read(self, raw_lines: list[bytes]) -> list[SSEEvent]:
+        events: list[SSEEvent] = []
+        lines = self._lines
+        for raw in raw_lines:
+            if not raw:
+                if lines:
+                    events.append(
+                        SSEEvent(
+                            event=self._event or "message",
+                            data="\n".join(lines),
+                            id=self._last_id,
+                            retry_ms=self._retry_ms,
+                        )
+                    )
+                    lines = self._lines = []
+                self._data_size = 0
+                self._event = self._retry_ms = None
+                continue
+            if raw.startswith(b"data:"):
+                value = raw[6:] if raw.startswith(b"data: ") else raw[5:]
+                lines.append(value.decode("utf-8", errors="replace"))
+                self._data_size += len(raw) + 1
+                self._check(self._data_size)
+                continue
+            line = raw.decode("utf-8", errors="replace")
+            if line.startswith(":"):
+                continue
+            field, _, value_text = line.partition(":")
+            value_text = value_text.removeprefix(" ")
+            if field == "data":  # a bare "data" line: an empty data line
+                lines.append(value_text)
+                self._data_size += len(raw) + 1
+                self._check(self._data_size)
+            elif field == "event":
+                self._event = value_text
+            elif field == "id" and "\0" not in value_text:
+                self._last_id = value_text
+            elif field == "retry" and value_text.isascii() and value_text.isdigit():
+                self._retry_ms = int(value_text)
+        return events
+
+    def finish(self) -> list[SSEEvent]:
+        """
+        End the stream: the events a held-back final CR completes (an event without
+        its closing blank line is dropped, as by :meth:`SSEDecoder.finish`).
+        """
+        if self._tail and self._tail[-1].endswith(b"\r"):
+            return self.feed(b"\n")
+        return []
+
+    @property
+    def pending(self) -> bool:
+        """
+        Whether the stream stopped inside a line or an event.
+        """
+        return bool(b"".join(self._tail).strip(b"\r\n")) or bool(self._lines)
+
+    def _check(self, size: int) -> None:
+        limit = self._limit
         if limit is not None and size > limit:
             raise EventTooLargeError(
                 f"a server-sent event grew past {limit} bytes without being dispatched "

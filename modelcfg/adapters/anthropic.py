@@ -299,7 +299,9 @@ class AnthropicStreamParser:
                         text = as_str(delta_body.get("text")) or ""
                         if not text:
                             return self, ()
-                        return attrs.evolve(self, started=True), (TextDelta(text=text),)
+                        # A successor only for the first content: later deltas change nothing.
+                        parser = self if self.started else attrs.evolve(self, started=True)
+                        return parser, (TextDelta(text=text),)
                     case "input_json_delta":
                         found = dict(self.tool_blocks).get(index)
                         if found is None:

@@ -113,6 +113,33 @@ def _message(message: Message) -> JSONObject:
     return out
 
 
+def _text_only(
+    payload: JSONObject, choices: list[JSON], model: str | None, request_id: str | None
+) -> str | None:
+    """
+    The text of a chunk that carries only text for choice 0 (no finish reason, tool
+    call or usage) and names the model and id seen before; ``None`` for any other.
+    """
+    if len(choices) != 1:
+        return None
+    choice = choices[0]
+    if type(choice) is not dict or choice.get("index") != 0 or choice.get("finish_reason"):
+        return None
+    delta = choice.get("delta")
+    if type(delta) is not dict or "tool_calls" in delta:
+        return None
+    text = delta.get("content")
+    if type(text) is not str or isinstance(payload.get("usage"), dict):
+        return None
+    name = payload.get("model")
+    if name and name != model and type(name) is str:
+        return None
+    chunk_id = payload.get("id")
+    if chunk_id and chunk_id != request_id and type(chunk_id) is str:
+        return None
+    return text
+
+
 @attrs.frozen(kw_only=True)
 class OpenAIStreamParser:
     """
@@ -207,9 +234,13 @@ class OpenAIStreamParser:
                 detail=info.message,
                 started=self.started,
             )
+        choices = payload.get("choices")
+        if self.started and self.finish_reason is None and type(choices) is list:
+            text = _text_only(payload, choices, self.model, self.request_id)
+            if text:  # the usual chunk: some text, and nothing else changes
+                return self, (TextDelta(text=text),)
         events: list[StreamEvent] = []
         finish_reason = self.finish_reason
-        choices = payload.get("choices")
         if choices is not None and not isinstance(choices, list):
             raise self._malformed("a chunk whose choices are not a list")
         for choice in as_list(choices):
@@ -238,14 +269,26 @@ class OpenAIStreamParser:
         usage = self.usage
         if isinstance(payload.get("usage"), dict):
             usage = openai_usage(payload["usage"])
-        parser = attrs.evolve(
-            self,
-            model=as_str(payload.get("model")) or self.model,
-            request_id=as_str(payload.get("id")) or self.request_id,
-            finish_reason=finish_reason,
-            usage=usage,
-            started=self.started or bool(events),
-        )
+        model = as_str(payload.get("model")) or self.model
+        request_id = as_str(payload.get("id")) or self.request_id
+        started = self.started or bool(events)
+        parser = self
+        if (
+            model != self.model
+            or request_id != self.request_id
+            or finish_reason != self.finish_reason
+            or usage is not self.usage
+            or started != self.started
+        ):
+            # A successor only when something changed: a content chunk usually changes nothing.
+            parser = attrs.evolve(
+                self,
+                model=model,
+                request_id=request_id,
+                finish_reason=finish_reason,
+                usage=usage,
+                started=started,
+            )
         if finish_reason is not None and (usage is not None or not self.expect_usage):
             parser, end = parser._end()
             return parser, (*events, *end)

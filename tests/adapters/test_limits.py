@@ -302,3 +302,61 @@ async def test_the_hosts_own_errors_are_never_retried(
             await (drain(executor) if streamed else executor.complete(HELLO))
 
     assert ["a"] == hosts
+
+
+async def test_a_large_chunk_is_decoded_in_slices_with_others_running_between() -> None:
+    """A chunk of many events lets other tasks run while it is decoded, and loses no event."""
+    import anyio
+
+    from modelcfg._messages import TextDelta
+    from modelcfg.adapters._http import _sse_step, pump_events
+    from modelcfg.adapters.openai import OpenAIStreamParser
+
+    chunk = {"id": "c1", "model": "m", "choices": [{"index": 0, "delta": {"content": "ab"}}]}
+    end = {
+        "id": "c1",
+        "model": "m",
+        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+    }
+    body = (b"data: " + json.dumps(chunk).encode() + b"\n\n") * 2_000
+    body += b"data: " + json.dumps(end).encode() + b"\n\ndata: [DONE]\n\n"
+
+    class Source:
+        def __aiter__(self) -> Source:
+            return self
+
+        async def __anext__(self) -> bytes:
+            nonlocal sent
+            if sent:
+                raise StopAsyncIteration
+            sent = True
+            return body
+
+    sent = False
+    ticks: list[int] = []
+
+    async def ticker() -> None:
+        while True:
+            ticks.append(1)
+            await anyio.sleep(0)
+
+    texts: list[str] = []
+    async with anyio.create_task_group() as group:
+        group.start_soon(ticker)
+        await anyio.sleep(0)
+        started = len(ticks)
+        events = pump_events(
+            Source(),
+            _sse_step(OpenAIStreamParser(expect_usage=False), None),
+            provider="openai",
+            model="m",
+            deadline=None,
+            limits=CallLimits(),
+        )
+        async for event in events:
+            if isinstance(event, TextDelta):
+                texts.append(event.text)
+        ran_between = len(ticks) - started
+        group.cancel_scope.cancel()
+
+    assert (2_000, True) == (len(texts), ran_between >= len(body) // 8_192)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modelcfg.adapters._sse import SSEDecoder, SSEEvent, decode_all
+from modelcfg.adapters._sse import EventTooLargeError, SSEBuffer, SSEDecoder, SSEEvent, decode_all
 
 
 def feed_in_pieces(body: bytes, cuts: list[int]) -> tuple[SSEEvent, ...]:
@@ -103,3 +103,58 @@ def test_chunking_never_changes_the_events(lines: list[str], newline: str, cuts:
     body = (newline.join(lines) + newline + newline).encode()
 
     assert decode_all(body) == feed_in_pieces(body, cuts)
+
+
+_any_lines = st.lists(
+    st.one_of(
+        _lines.map(lambda lines: "\n".join(lines)),
+        st.sampled_from(
+            ["data", "data:", "data:x", "event:", "id: a\0b", "retry: x", "\ufeffdata: 1"]
+        ),
+    ),
+    max_size=8,
+)
+
+
+@settings(max_examples=200)
+@given(
+    lines=_any_lines,
+    newline=st.sampled_from(["\n", "\r\n", "\r"]),
+    cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=8),
+    bom=st.booleans(),
+    closed=st.booleans(),
+)
+def test_buffer_decodes_as_the_decoder_does(
+    lines: list[str], newline: str, cuts: list[int], bom: bool, closed: bool
+) -> None:
+    """The mutable buffer gives the decoder's events and pending flag for any stream, however cut."""
+    body = ("\ufeff" if bom else "").encode() + (
+        newline.join(lines) + (newline + newline if closed else "")
+    ).encode()
+    decoder = SSEDecoder()
+    buffer = SSEBuffer()
+    expected: list[SSEEvent] = []
+    actual: list[SSEEvent] = []
+    start = 0
+    for cut in [*sorted(set(cuts)), len(body)]:
+        decoder, out = decoder.feed(body[start:cut])
+        expected.extend(out)
+        actual.extend(buffer.feed(body[start:cut]))
+        start = max(start, cut)
+    pending = (decoder.pending, buffer.pending)
+    expected.extend(decoder.finish())
+    actual.extend(buffer.finish())
+
+    assert (expected, pending[0]) == (actual, pending[1])
+
+
+def test_buffer_caps_an_event_that_never_dispatches() -> None:
+    """A run of data lines without a blank line stops at the buffer's cap."""
+    buffer = SSEBuffer(max_event_bytes=100)
+    for _ in range(5):
+        buffer.feed(b"data: " + b"x" * 10 + b"\n")
+
+    with pytest.raises(EventTooLargeError) as caught:
+        buffer.feed(b"data: " + b"x" * 100 + b"\n")
+
+    assert 100 == caught.value.limit
