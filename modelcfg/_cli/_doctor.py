@@ -56,9 +56,10 @@ from modelcfg.auth import (
     MemoryAuthStore,
     import_legacy_auth,
 )
+from modelcfg.auth._env import DEFAULT_ENV_VARS
 from modelcfg.auth._legacy_format import is_legacy_auth_document, scan_auth_doc
 from modelcfg.auth._store import replacing_legacy
-from modelcfg.exceptions import ConfigError
+from modelcfg.exceptions import AuthStoreError, ConfigError
 from modelcfg.typing import JSON
 
 __all__ = ["register"]
@@ -395,6 +396,31 @@ def _write_config(path: Path, data: Mapping[str, object]) -> list[str]:
     return notes
 
 
+def _credentials(context: Context) -> tuple[int, list[str]] | None:
+    """
+    How many profiles the auth store holds and which provider key variables are set.
+
+    ``None`` when the store cannot be read as one (a legacy file at its path).
+    """
+    try:
+        stored = len(context.store().profiles())
+    except AuthStoreError:
+        return None
+    names = dict.fromkeys(n for names in DEFAULT_ENV_VARS.values() for n in names)
+    return stored, [n for n in names if context.environ.get(n)]
+
+
+def _no_credentials_line(context: Context) -> str | None:
+    found = _credentials(context)
+    if found is None or found[0] or found[1]:
+        return None
+    return (
+        f"No credentials: the auth store {context.store_path()} holds none and no provider key "
+        "variable is set; run `modelcfg login PROVIDER` or export a key "
+        "(OPENAI_API_KEY, ANTHROPIC_API_KEY, ...)."
+    )
+
+
 def _report(
     context: Context,
     path: Path | None,
@@ -422,6 +448,9 @@ def _report(
             "notes": [*notes, *seed_notes],
             "written": list(written or []),
             "pending": (bool(config_changes) or bool(auth_changes)) and not fix,
+            "credentials": None
+            if (found := _credentials(context)) is None
+            else {"stored": found[0], "envSet": list[JSON](found[1])},
         }
         emit_json(out, data)
         return
@@ -444,3 +473,5 @@ def _report(
         out.line(f"  {line}")
     if not fix and (config_changes or auth_changes):
         out.line("Run `modelcfg doctor --fix` to apply these changes.")
+    if not auth_changes and (empty := _no_credentials_line(context)) is not None:
+        out.line(empty)

@@ -189,6 +189,8 @@ def test_no_command_ever_prints_a_stored_secret(
         ["usage", "--json"],
         ["login", "openai", "--oauth"],
         ["logout", "openai:nosuch"],
+        ["completion", "bash"],
+        ["completion", "zsh"],
     ]
     paths = command_paths(build_parser())
     helps = [["--help"], *([*path, "--help"] for path in paths)]
@@ -257,4 +259,5 @@ def test_command_paths_cover_every_command() -> None:
         ("experiments", "report"),
         ("usage",),
         ("demo",),
+        ("completion",),
     } == leaf_commands(paths)
