@@ -1,5 +1,5 @@
 """
-``modelcfg models list | resolve | search``.
+``modelcfg models list | resolve | search`` (and the editing commands of ``_edits``).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from modelcfg._cli._common import (
     render_table,
 )
 from modelcfg._cli._creds import auth_order, keyless, resolve, short_source
+from modelcfg._cli._edits import register_edits
 from modelcfg._cli._search import register_search
 from modelcfg._config._plan import catalog_for
 from modelcfg._config._resolve import resolve_model
@@ -59,6 +60,7 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     resolving.set_defaults(run=run_resolve)
 
     register_search(sub, common)
+    register_edits(sub, common)
 
 
 # --- list ----------------------------------------------------------------------------------------

@@ -163,6 +163,8 @@ def test_bash_completion_offers_commands_subcommands_and_options(cli: Cli, tmp_p
     assert ["list"] == complete("models", "li")
     assert ["--all"] == complete("models", "list", "--al")
     assert ["resolve"] == complete("--wide", "models", "res")
+    assert ["fallbacks"] == complete("--wide", "models", "fallb")
+    assert ["add"] == complete("models", "fallbacks", "ad")
     assert ["conf.json"] == complete("--config", "co")
     assert ["bash", "zsh"] == [w for w in complete("completion", "") if not w.startswith("-")]
 
@@ -172,7 +174,7 @@ def test_zsh_completion_is_a_compdef_function_naming_every_command(cli: Cli) -> 
     text = cli.call("completion", "zsh").stdout
 
     assert text.startswith("#compdef modelcfg\n")
-    assert '"models resolve"' in text
+    assert '"models fallbacks add"' in text
     assert "offered=" in text
 
 
