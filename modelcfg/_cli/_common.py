@@ -241,9 +241,9 @@ def config_path(args: argparse.Namespace, environ: Mapping[str, str]) -> Path | 
     """
     The config file to use, or ``None`` for the bundled example.
 
-    In order: ``--config``, ``$MODELCFG_CONFIG``, then ``config.json`` or
-    ``config.toml`` in ``$MODELCFG_HOME``, ``$XDG_CONFIG_HOME/modelcfg`` or
-    ``~/.config/modelcfg``.
+    In order: ``--config``, ``$MODELCFG_CONFIG``, then ``config.json``,
+    ``config.toml``, ``config.yaml`` or ``config.yml`` in ``$MODELCFG_HOME``,
+    ``$XDG_CONFIG_HOME/modelcfg`` or ``~/.config/modelcfg``.
     """
     explicit = getattr(args, "config", None) or environ.get("MODELCFG_CONFIG")
     if explicit:
@@ -251,7 +251,7 @@ def config_path(args: argparse.Namespace, environ: Mapping[str, str]) -> Path | 
     base = config_dir(environ)
     if base is None:
         return None
-    for name in ("config.json", "config.toml"):
+    for name in ("config.json", "config.toml", "config.yaml", "config.yml"):
         if (base / name).is_file():
             return base / name
     return None
