@@ -23,6 +23,7 @@ from modelcfg._cli import (
     _demo,
     _doctor,
     _explain,
+    _init,
     _login,
     _models,
     _params,
@@ -53,6 +54,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 Register = Callable[[Subparsers, argparse.ArgumentParser], None]
 
 COMMANDS: tuple[tuple[str, Register], ...] = (
+    ("init", _init.register),
     ("models", _models.register),
     ("catalog", _catalog.register),
     ("auth", _auth.register),

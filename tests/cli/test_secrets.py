@@ -206,6 +206,7 @@ def test_no_command_ever_prints_a_stored_secret(
         ["models", "aliases", "add", "o", "anthropic/claude-opus-4-5"],
         ["models", "aliases", "remove", "o"],
         ["models", "image", "set", "Opus"],
+        ["init"],
     ]
     results += [env.run(*command) for command in edits]
     # The rest change the store again.
@@ -282,4 +283,5 @@ def test_command_paths_cover_every_command() -> None:
         ("models", "aliases", "add"),
         ("models", "aliases", "remove"),
         ("models", "image", "set"),
+        ("init",),
     } == leaf_commands(paths)
