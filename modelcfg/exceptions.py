@@ -12,6 +12,8 @@ Every exception modelcfg raises on purpose.
     ├── CredentialsError               .provider
     ├── AuthStoreError                 .path
     ├── UsageLedgerError               .path: a ledger that cannot be read or written safely
+    ├── StateStoreError                .where: a state store that cannot be read or used
+                                       (defined in modelcfg.stores)
     ├── AttemptsExhaustedError         .state, .failures, .attempts, .kind; __cause__: last error
     │   ├── RateLimitedError           the final failure: rate limited (429)
     │   │   └── QuotaExceededError     ... or out of credit or quota (402, insufficient_quota)

@@ -15,7 +15,7 @@ from modelcfg.testing import FakeModelsServer
 from tests.cli.conftest import Cli, isolated_env
 
 DOC = Path(__file__).parents[2] / "docs" / "catalog.md"
-KEY = "sk-ant-api03-docs-0123456789abcdef"
+KEY = "sk-ant-api03-docs-fake-0123456789abcdef"
 
 
 def _blocks(kind: str) -> list[str]:

@@ -404,7 +404,7 @@ async def test_a_key_the_fake_refuses_never_reaches_the_report(
     fake: FakeModelsServer, tmp_path: Path
 ) -> None:
     """The fake echoes a refused key; neither the report nor the cache repeats it."""
-    wrong = "sk-ant-api03-WRONG-DO-NOT-LEAK-0123456789"
+    wrong = "sk-ant-api03-WRONG-fake-DO-NOT-LEAK-0123456789"
     cache = FileCatalogCache(path=tmp_path / "catalog.json")
     async with httpx.AsyncClient(trust_env=False) as client:
         report = await refresh_catalog(

@@ -209,7 +209,7 @@ async def test_no_key_anywhere_gives_up_naming_what_to_set() -> None:
 
 async def test_from_config_reads_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without environ=, the executor reads os.environ, as the providers' SDKs do."""
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-the-environment")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-fake-from-the-environment")
     keys: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -221,7 +221,7 @@ async def test_from_config_reads_the_process_environment(monkeypatch: pytest.Mon
         result = await ex.complete(HELLO)
 
     assert GPT == result.model
-    assert ["Bearer sk-from-the-environment"] == keys
+    assert ["Bearer sk-fake-from-the-environment"] == keys
 
 
 @pytest.mark.parametrize("needs_credential", [True, False])
