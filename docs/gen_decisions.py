@@ -16,7 +16,8 @@ import attrs
 
 from modelcfg._core._failures import FailureKind
 from modelcfg._core._health import CIRCUIT_CYCLE, WINDOW_CYCLE, Phase, Transition
-from modelcfg._core._policy import DEFAULT_RULES, Mark, Policy
+from modelcfg._core._policy import DEFAULT_RULES, Mark, Policy, RoutingPolicy
+from modelcfg._core._reasons import _BLOCK_WORDS, _NEED_WORDS, SkipCode
 
 PAGE = pathlib.Path(__file__).with_name("decisions.md")
 
@@ -110,7 +111,43 @@ def _circuit_kinds() -> str:
     return ", ".join(kinds) + "\n"
 
 
+_SKIP_WHEN = {
+    SkipCode.COOLING_DOWN: "a cooldown of the profile, or of the profile with this model, is open",
+    SkipCode.DISABLED: "the profile is disabled (billing, a revoked key)",
+    SkipCode.CIRCUIT_OPEN: "the model's circuit breaker is open",
+    SkipCode.PROBE_IN_FLIGHT: "another caller holds the half-open probe",
+    SkipCode.CONTEXT_TOO_SMALL: "the model's known context window is below the request's need",
+    SkipCode.NO_CREDENTIAL: "the host found no usable credential for the profile",
+    SkipCode.OVER_BUDGET: (
+        "the estimated cost is above `max_cost_usd`, or a budget would be crossed"
+    ),
+}
+"""When each skip happens, for the codes whose words do not say it all."""
+
+
+def render_skip_reasons() -> str:
+    """
+    Every skip code, its words in a skip's message, and when it happens, as Markdown.
+    """
+    lines = ["| Code | The skip says | When |", "|---|---|---|"]
+    for code in SkipCode:
+        words = _BLOCK_WORDS.get(code) or _NEED_WORDS.get(code) or code.value.replace("_", " ")
+        when = _SKIP_WHEN.get(code)
+        if when is None:
+            need = code.value.removeprefix("lacks_")
+            when = (
+                f"the request needs `{need}` and the catalog, or the provider, says the "
+                "model lacks it"
+            )
+        lines.append(f"| `{code.value}` | {words} | {when} |")
+    lines.append("")
+    policies = ", ".join(f"`{p.value}`" for p in RoutingPolicy)
+    lines.append(f"The candidates left are then ordered by the routing policy ({policies}).")
+    return "\n".join(lines) + "\n"
+
+
 BLOCKS: dict[str, Callable[[], str]] = {
+    "SKIP REASONS": render_skip_reasons,
     "POLICY TABLE": render_policy_markdown,
     "WINDOW CYCLE": lambda: render_cycle_mermaid(WINDOW_CYCLE),
     "CIRCUIT CYCLE": lambda: render_cycle_mermaid(CIRCUIT_CYCLE),

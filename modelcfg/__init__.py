@@ -141,10 +141,12 @@ if _TYPE_CHECKING:
     from modelcfg._core._health import (
         HealthState,
     )
+    from modelcfg._core._metrics import HealthEvent, TargetMetrics
     from modelcfg._core._policy import (
         DEFAULT_RULES,
         KindRule,
         Policy,
+        RoutingPolicy,
     )
     from modelcfg._core._reasons import Reason, ReasonCode, Skip, SkipCode
     from modelcfg._core._redact import redact
@@ -172,6 +174,7 @@ if _TYPE_CHECKING:
         StoreCredentials,
     )
     from modelcfg._executor._executor import Executor
+    from modelcfg._executor._health import HealthCheck
     from modelcfg._executor._reports import (
         AttemptFailed,
         AttemptReport,
@@ -180,6 +183,7 @@ if _TYPE_CHECKING:
         CandidateSkipped,
         Completion,
         ExecutorEvent,
+        HealthChanged,
         Observer,
         ParamsDropped,
         RequestGaveUp,
@@ -251,6 +255,9 @@ __all__ = [
     "FallbackChain",
     "FileCatalogCache",
     "GiveUp",
+    "HealthChanged",
+    "HealthCheck",
+    "HealthEvent",
     "HealthState",
     "ImagePart",
     "InvalidParamsError",
@@ -302,6 +309,7 @@ __all__ = [
     "RequestNeeds",
     "ResolvedParams",
     "Routes",
+    "RoutingPolicy",
     "SearchHit",
     "Selection",
     "SessionState",
@@ -318,6 +326,7 @@ __all__ = [
     "StreamingCompletion",
     "SyncStream",
     "Target",
+    "TargetMetrics",
     "TextDelta",
     "TextPart",
     "TierChanged",
@@ -424,7 +433,8 @@ _LAZY_BY_MODULE: dict[str, tuple[str, ...]] = {
     "modelcfg._core._decide": ("next_attempt",),
     "modelcfg._core._failures": ("Failure", "FailureKind"),
     "modelcfg._core._health": ("HealthState",),
-    "modelcfg._core._policy": ("DEFAULT_RULES", "KindRule", "Policy"),
+    "modelcfg._core._metrics": ("HealthEvent", "TargetMetrics"),
+    "modelcfg._core._policy": ("DEFAULT_RULES", "KindRule", "Policy", "RoutingPolicy"),
     "modelcfg._core._reasons": ("Reason", "ReasonCode", "Skip", "SkipCode"),
     "modelcfg._core._routing": ("estimate_tokens", "needs_of"),
     "modelcfg._core._redact": ("redact",),
@@ -454,12 +464,14 @@ _LAZY_BY_MODULE: dict[str, tuple[str, ...]] = {
         "CandidateSkipped",
         "Completion",
         "ExecutorEvent",
+        "HealthChanged",
         "Observer",
         "ParamsDropped",
         "RequestGaveUp",
         "StreamRestarted",
         "TierChanged",
     ),
+    "modelcfg._executor._health": ("HealthCheck",),
     "modelcfg._executor._stream": ("StreamingCompletion",),
     "modelcfg._executor._tally": ("ArmStats", "ExperimentTally"),
     "modelcfg._executor._wiring": ("ProviderSetup",),

@@ -18,6 +18,7 @@ from modelcfg._executor._reports import (
     AttemptSucceeded,
     CandidateSkipped,
     ExecutorEvent,
+    HealthChanged,
     ParamsDropped,
     RequestGaveUp,
     TierChanged,
@@ -110,6 +111,8 @@ def log_event(logger: logging.Logger, event: ExecutorEvent) -> None:
             level = logging.WARNING
         case AttemptFailed() | CandidateSkipped() | TierChanged() | BudgetAlert():
             level = logging.INFO
+        case HealthChanged():
+            level = logging.WARNING
         case _:
             level = logging.DEBUG
     if not logger.isEnabledFor(level):
@@ -136,3 +139,5 @@ def _describe(event: ExecutorEvent) -> str:
             return f"attempt {number} on {target} goes without parameters it does not take: {left}"
         case BudgetAlert(message=message):
             return message
+        case HealthChanged(subject=subject, event=crossed, score=score):
+            return f"{subject} {crossed.value} (health score {score:.2f})"

@@ -46,6 +46,7 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     """
     explain = subparsers.add_parser(
         "explain",
+        aliases=["simulate"],
         parents=[common],
         help="replay a scripted failure sequence and print every decision",
     )

@@ -23,6 +23,7 @@ from modelcfg._cli import (
     _demo,
     _doctor,
     _explain,
+    _health,
     _init,
     _login,
     _models,
@@ -66,6 +67,7 @@ COMMANDS: tuple[tuple[str, Register], ...] = (
     ("params", _params.register),
     ("experiments", _params.register_experiments),
     ("usage", _usage.register),
+    ("health", _health.register),
     ("demo", _demo.register),
     ("completion", _completion.register),
 )

@@ -356,7 +356,9 @@ def resolve_choice(
     reads them), each optionally followed by ``+deep`` (a preset for the session);
     ``+deep`` alone (a preset, the model unchanged); ``+none`` (clear the preset).
     A model id that itself holds a ``+`` (``local/q4+k``) stays a model id when
-    the part after the last ``+`` names no preset.
+    the part after the last ``+`` names no preset, unless that part is close to a
+    preset's name and the id is neither configured nor among *models*: then it is
+    taken for a misspelt preset.
 
     Raises:
         UnknownPresetError: The part after ``+`` names no preset (and the whole
@@ -374,14 +376,19 @@ def resolve_choice(
     preset = presets.get(name.casefold())
     if preset is None and name.casefold() != NO_PRESET:
         if head.strip():
+            models = tuple(models)
             try:  # a model id with a '+' in it
-                return ModelChoice(
-                    selection=resolve_model(
-                        text, config, profiles=profiles, models=models, strict=strict
-                    )
-                )
+                whole = resolve_model(text, config, profiles=profiles, models=models, strict=strict)
             except UnknownModelError:
-                pass
+                whole = None
+            # An id nobody lists whose suffix is close to a preset's name is a misspelt
+            # preset ('gpt-5+fsat'), not a new model to send requests to.
+            if whole is not None and (
+                whole.model in config.agent.models
+                or whole.model in models
+                or not difflib.get_close_matches(name.casefold(), presets, n=1, cutoff=0.6)
+            ):
+                return ModelChoice(selection=whole)
         raise _unknown_preset(name, presets)
     selection = (
         resolve_model(head, config, profiles=profiles, models=models, strict=strict)

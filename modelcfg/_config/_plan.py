@@ -151,4 +151,5 @@ def build_routes(
         },
         traits={ref: traits_of(catalog.info(ref)) for ref in models},
         policy=config.policy,
+        routing=config.agent.routing.policy,
     )

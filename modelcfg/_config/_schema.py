@@ -25,7 +25,7 @@ from modelcfg._config._aliases import builtin_aliases, listed_models
 from modelcfg._config._params import ParamsPolicy
 from modelcfg._config._providers import BUILTIN_PROVIDERS, WireFormat
 from modelcfg._core._budget import Budget
-from modelcfg._core._policy import Policy
+from modelcfg._core._policy import Policy, RoutingPolicy
 from modelcfg._core._values import PROVIDER_ALIASES, FallbackChain, ModelRef, ProfileId
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "PresetConfig",
     "ProfileConfig",
     "ProviderConfig",
+    "RoutingConfig",
     "WireFormat",
     "provider_id",
 ]
@@ -166,6 +167,19 @@ class ChainConfig:
 
 
 @attrs.frozen(kw_only=True)
+class RoutingConfig:
+    """
+    The ``agent.routing`` section: how the candidates a request can use are ordered.
+
+    Attributes:
+        policy: ``ordered`` (the chain as written, the default), ``cost``,
+            ``latency`` or ``reliability`` (see :class:`~modelcfg.RoutingPolicy`).
+    """
+
+    policy: RoutingPolicy = RoutingPolicy.ORDERED
+
+
+@attrs.frozen(kw_only=True)
 class AgentConfig:
     """
     The ``agent`` section: models, the fallback chains and the allowlist.
@@ -178,6 +192,7 @@ class AgentConfig:
             or a fallback never restricts selection by itself.
         alias_params: Parameters per alias (``agent.aliasParams``): they apply to
             whichever model the alias names, after the model's own.
+        routing: How candidates are ordered (``agent.routing``).
     """
 
     models: Mapping[ModelRef, ModelEntry] = attrs.field(factory=dict)
@@ -185,6 +200,7 @@ class AgentConfig:
     image_model: ChainConfig | None = None
     allowlist: tuple[str, ...] | None = None
     alias_params: Mapping[str, Mapping[str, object]] = attrs.field(factory=dict)
+    routing: RoutingConfig = attrs.field(factory=RoutingConfig)
     # Derived from `models` on first use and kept: aliases are looked up for every chain
     # entry, and rebuilding the index each time made loading a large config quadratic.
     _alias_index: dict[str, ModelRef] | None = attrs.field(

@@ -331,4 +331,4 @@ def from_picodollars(pico: int) -> Decimal:
     """
     A whole number of picodollars as USD.
     """
-    return _EXACT.scaleb(Decimal(pico), -12)
+    return Decimal(pico).scaleb(-12, _EXACT)

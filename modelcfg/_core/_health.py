@@ -32,6 +32,7 @@ from typing import Final, TypeAlias, TypeVar, assert_never
 import attrs
 
 from modelcfg._core._failures import Failure, FailureKind
+from modelcfg._core._metrics import Measured, TargetMetrics, measured
 from modelcfg._core._policy import KindRule, Mark, Policy, Scope
 from modelcfg._core._reasons import SkipCode
 from modelcfg._core._values import ModelRef, ProfileId, Target
@@ -345,6 +346,8 @@ class HealthState:
         disables: Profile disables (billing, revoked keys), kept apart from cooldowns.
         counters: How often each failure kind was seen lately.
         circuits: The circuit breaker of each model.
+        model_metrics: What recent calls measured of each model (:class:`TargetMetrics`).
+        profile_metrics: What recent calls measured of each profile, all models together.
     """
 
     cooldowns: Mapping[ProfileId, Window] = attrs.field(factory=dict)
@@ -352,6 +355,8 @@ class HealthState:
     disables: Mapping[ProfileId, Window] = attrs.field(factory=dict)
     counters: Mapping[FailureKind, KindCounter] = attrs.field(factory=dict)
     circuits: Mapping[ModelRef, Circuit] = attrs.field(factory=dict)
+    model_metrics: Mapping[ModelRef, TargetMetrics] = attrs.field(factory=dict)
+    profile_metrics: Mapping[ProfileId, TargetMetrics] = attrs.field(factory=dict)
 
     # -- queries ---------------------------------------------------------------------
 
@@ -455,6 +460,24 @@ class HealthState:
 
     # -- transitions -----------------------------------------------------------------
 
+    def with_measured(self, samples: Iterable[Measured]) -> HealthState:
+        """
+        The state with *samples* folded into the metrics of their models and profiles.
+
+        This is the merge of a batch of measurements kept apart from the circuits, so
+        a success that changes no circuit need not write the store at once.
+        """
+        batch = tuple(samples)
+        if not batch:
+            return self
+        models = dict(self.model_metrics)
+        profiles = dict(self.profile_metrics)
+        for sample in batch:
+            model, profile = sample.target.model, sample.target.profile
+            models[model] = measured(models.get(model), sample)
+            profiles[profile] = measured(profiles.get(profile), sample)
+        return attrs.evolve(self, model_metrics=models, profile_metrics=profiles)
+
     def with_failure(
         self, failure: Failure, policy: Policy, *, target: Target | None = None
     ) -> HealthState:
@@ -522,6 +545,8 @@ class HealthState:
             disables=disables,
             counters=self._counted(failure, policy),
             circuits=circuits,
+            model_metrics=self.model_metrics,
+            profile_metrics=self.profile_metrics,
         )
 
     def with_success(self, target: Target, at: float) -> HealthState:
@@ -543,6 +568,8 @@ class HealthState:
             disables=_drop(self.disables, target.profile),
             counters=self.counters,
             circuits=_put(self.circuits, target.model, closed),
+            model_metrics=self.model_metrics,
+            profile_metrics=self.profile_metrics,
         )
 
     def with_probe_started(self, target: Target, at: float, policy: Policy) -> HealthState:
@@ -581,6 +608,8 @@ class HealthState:
             disables=disables,
             counters=self.counters,
             circuits=circuits,
+            model_metrics=self.model_metrics,
+            profile_metrics=self.profile_metrics,
         )
 
     def with_probe_released(self, target: Target) -> HealthState:
@@ -614,6 +643,8 @@ class HealthState:
             disables=disables,
             counters=self.counters,
             circuits=circuits,
+            model_metrics=self.model_metrics,
+            profile_metrics=self.profile_metrics,
         )
 
     def cleared(

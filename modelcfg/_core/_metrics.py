@@ -8,21 +8,28 @@ half-life, so the "window" slides continuously rather than in steps).
 
 from __future__ import annotations
 
+import bisect
 import enum
-import math
-from typing import Final
+from collections.abc import Mapping
+from typing import Final, TypeVar
 
 import attrs
 
 from modelcfg._core._failures import FailureKind
+from modelcfg._core._values import Target
 
 __all__ = [
     "HALF_LIFE_S",
     "HealthEvent",
     "LatencySketch",
+    "Measured",
     "TargetMetrics",
     "crossing",
+    "crossings",
+    "measured",
 ]
+
+_K = TypeVar("_K")
 
 HALF_LIFE_S: Final = 300.0
 """After this many seconds an outcome counts half as much (five minutes)."""
@@ -40,13 +47,27 @@ DEGRADED_BELOW: Final = 0.5
 """A score falling below this is a degradation."""
 RECOVERED_ABOVE: Final = 0.8
 """A degraded target whose score rises above this has recovered (hysteresis)."""
+MIN_EVIDENCE: Final = 2.5
+"""A target is called degraded only once this much recent evidence (decayed outcomes:
+three recent ones) is known, so one early failure of a target nothing else is known of
+is no degradation."""
 
 
 def _bucket(seconds: float) -> int:
     if not seconds > _SMALLEST_S:  # also NaN
         return 0
-    index = math.ceil(math.log(seconds / _SMALLEST_S) / math.log(_GROWTH))
-    return min(index, _BUCKETS - 1)
+    return min(bisect.bisect_left(_BOUNDS, seconds), _BUCKETS - 1)
+
+
+def _degraded(was: bool, successes: float, errors: float) -> bool:
+    """
+    Whether a target is degraded after an update, from its decayed counts (hysteresis:
+    below :data:`DEGRADED_BELOW` with enough evidence, until above :data:`RECOVERED_ABOVE`).
+    """
+    score = (successes + 1.0) / (successes + errors + 2.0)
+    if was:
+        return not score > RECOVERED_ABOVE
+    return score < DEGRADED_BELOW and successes + errors >= MIN_EVIDENCE
 
 
 @attrs.frozen(kw_only=True)
@@ -232,10 +253,11 @@ class TargetMetrics:
         if output_tokens is not None and latency_s > 0:
             rate = output_tokens / latency_s
             speed = rate if speed is None else 0.8 * speed + 0.2 * rate
+        successes = base.success_weight + weight
         return TargetMetrics(
             ref_at=at if base.ref_at is None else base.ref_at,
             updated_at=at,
-            success_weight=base.success_weight + weight,
+            success_weight=successes,
             error_weight=base.error_weight,
             kind_weights=base.kind_weights,
             latency=base.latency.added(latency_s, weight),
@@ -243,8 +265,8 @@ class TargetMetrics:
             tokens_per_s=speed,
             last_failure=base.last_failure,
             last_failure_at=base.last_failure_at,
-            degraded=base.degraded,
-        )._flagged()
+            degraded=_degraded(base.degraded, successes / weight, base.error_weight / weight),
+        )
 
     def with_failure(self, at: float, kind: FailureKind, latency_s: float) -> TargetMetrics:
         """
@@ -253,27 +275,20 @@ class TargetMetrics:
         base, at, weight = self._weighed(at)
         kinds = list(base.kind_weights)
         kinds[_KIND_INDEX[kind]] += weight
+        errors = base.error_weight + weight
         return TargetMetrics(
             ref_at=at if base.ref_at is None else base.ref_at,
             updated_at=at,
             success_weight=base.success_weight,
-            error_weight=base.error_weight + weight,
+            error_weight=errors,
             kind_weights=tuple(kinds),
             latency=base.latency.added(latency_s, weight),
             ttft=base.ttft,
             tokens_per_s=base.tokens_per_s,
             last_failure=kind,
             last_failure_at=at,
-            degraded=base.degraded,
-        )._flagged()
-
-    def _flagged(self) -> TargetMetrics:
-        score = self.score
-        if not self.degraded and score < DEGRADED_BELOW:
-            return attrs.evolve(self, degraded=True)
-        if self.degraded and score > RECOVERED_ABOVE:
-            return attrs.evolve(self, degraded=False)
-        return self
+            degraded=_degraded(base.degraded, base.success_weight / weight, errors / weight),
+        )
 
 
 def crossing(before: TargetMetrics, after: TargetMetrics) -> HealthEvent | None:
@@ -285,3 +300,58 @@ def crossing(before: TargetMetrics, after: TargetMetrics) -> HealthEvent | None:
     if before.degraded and not after.degraded:
         return HealthEvent.RECOVERED
     return None
+
+
+@attrs.frozen(kw_only=True)
+class Measured:
+    """
+    What one call (or one active check) measured, to fold into the health metrics.
+
+    Attributes:
+        target: Where the call went.
+        at: When its outcome was seen.
+        latency_s: How long it took.
+        failure: The kind it failed with, or ``None`` for a success.
+        ttft_s: Its time to first token (streams), if measured.
+        output_tokens: The tokens it answered with, if reported.
+    """
+
+    target: Target
+    at: float
+    latency_s: float
+    failure: FailureKind | None = None
+    ttft_s: float | None = None
+    output_tokens: int | None = None
+
+
+def measured(metrics: TargetMetrics | None, sample: Measured) -> TargetMetrics:
+    """
+    *metrics* (empty when ``None``) after *sample*.
+    """
+    base = metrics if metrics is not None else _EMPTY
+    if sample.failure is not None:
+        return base.with_failure(sample.at, sample.failure, sample.latency_s)
+    return base.with_success(
+        sample.at, sample.latency_s, ttft_s=sample.ttft_s, output_tokens=sample.output_tokens
+    )
+
+
+_EMPTY: Final = TargetMetrics()
+
+
+def crossings(
+    before: Mapping[_K, TargetMetrics], after: Mapping[_K, TargetMetrics]
+) -> tuple[tuple[_K, HealthEvent], ...]:
+    """
+    Every key of *after* whose metrics crossed a threshold since *before*, with the event.
+    """
+    if before is after:
+        return ()
+    events = []
+    for key, now in after.items():
+        was = before.get(key)
+        if was is not now:
+            event = crossing(was if was is not None else _EMPTY, now)
+            if event is not None:
+                events.append((key, event))
+    return tuple(events)

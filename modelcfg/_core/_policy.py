@@ -24,6 +24,7 @@ __all__ = [
     "KindRule",
     "Mark",
     "Policy",
+    "RoutingPolicy",
     "Scope",
 ]
 
@@ -293,6 +294,21 @@ def _rate(_instance: object, attribute: attrs.Attribute[float], value: float) ->
 def _at_least_one_call(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{attribute.name} must be a whole number >= 1, not {value!r}")
+
+
+class RoutingPolicy(enum.StrEnum):
+    """
+    How the candidates that can serve a request are ordered.
+    """
+
+    ORDERED = "ordered"
+    """The configured chain, as it is (the default)."""
+    COST = "cost"
+    """Cheapest estimated cost first (catalog prices times the request's token estimate)."""
+    LATENCY = "latency"
+    """Lowest recent median latency first, else lowest time to first token."""
+    RELIABILITY = "reliability"
+    """Highest recent success rate first."""
 
 
 @attrs.frozen(kw_only=True)

@@ -5,12 +5,15 @@ A script is a mapping (parsed from JSON or TOML by the caller)::
 
     {
       "request": {"hasImages": false, "minContextTokens": 20000,
-                  "params": {"temperature": 0.2}, "preset": "fast"},
+                  "params": {"temperature": 0.2}, "preset": "fast",
+                  "tools": true, "routing": "cost", "promptTokens": 1200,
+                  "outputTokens": 400},
       "start": 1700000000,
       "seed": 1,
       "session": {"lastGood": {"anthropic": "anthropic:work"},
                   "select": "anthropic/claude-opus-4-5@anthropic:work", "strict": true,
-                  "preset": "precise", "params": {"max_tokens": 900}},
+                  "preset": "precise", "params": {"max_tokens": 900},
+                  "routing": "latency"},
       "health": {"cooldowns": {"anthropic:default": {"kind": "rate_limited",
                  "until_at": 1700000020, "last_failure_at": 1700000000}}},
       "events": [
@@ -49,9 +52,18 @@ from modelcfg._core._actions import Action, Call, GiveUp
 from modelcfg._core._decide import next_attempt
 from modelcfg._core._failures import Failure, FailureKind, _time_problem, _valid_time
 from modelcfg._core._health import HealthState
+from modelcfg._core._policy import RoutingPolicy
 from modelcfg._core._reasons import format_clock
 from modelcfg._core._redact import redact
-from modelcfg._core._state import AttemptState, RequestNeeds, Routes, SessionState, load_state
+from modelcfg._core._routing import Placement, place_candidates, stats_of
+from modelcfg._core._state import (
+    AttemptState,
+    RequestNeeds,
+    Routes,
+    SessionState,
+    candidate_models,
+    load_state,
+)
 from modelcfg._core._values import ModelRef, ProfileId, Selection
 from modelcfg.typing import JSON, JSONObject
 
@@ -67,8 +79,29 @@ __all__ = [
 ]
 
 _SCRIPT_KEYS = ("request", "start", "seed", "session", "health", "events")
-_REQUEST_KEYS = ("hasImages", "minContextTokens", "params", "preset")
-_SESSION_KEYS = ("lastGood", "select", "strict", "params", "preset")
+_REQUEST_KEYS = (
+    "hasImages",
+    "minContextTokens",
+    "params",
+    "preset",
+    "routing",
+    "tools",
+    "streaming",
+    "jsonOutput",
+    "schemaOutput",
+    "reasoning",
+    "promptTokens",
+    "outputTokens",
+    "maxCostUsd",
+)
+_NEED_FLAGS = (
+    ("tools", "tools"),
+    ("streaming", "streaming"),
+    ("jsonOutput", "json_output"),
+    ("schemaOutput", "schema_output"),
+    ("reasoning", "reasoning"),
+)
+_SESSION_KEYS = ("lastGood", "select", "strict", "params", "preset", "routing")
 _EVENT_KEYS = ("after", "fail", "status", "retryAfter", "message", "code", "succeed")
 
 
@@ -107,6 +140,8 @@ class ReplayStep:
         state: The state after the step.
         params: For a call, what its request would send, when :func:`replay` was
             given a *describe* function.
+        order: For the first call, where each candidate stands after the routing
+            policy ordered them, and why.
     """
 
     event: ReplayEvent | None
@@ -114,6 +149,7 @@ class ReplayStep:
     action: Action | None
     state: AttemptState = attrs.field(repr=False)
     params: Described | None = attrs.field(default=None, eq=False, repr=False)
+    order: tuple[Placement, ...] = attrs.field(default=(), eq=False, repr=False)
 
 
 class Described(Protocol):
@@ -276,7 +312,17 @@ def _session(value: object, path: str, select: Selector = _parse_selection) -> S
         override=selection,
         preset=preset,
         params=_params(data.get("params", {}), f"{path}.params"),
+        routing=_routing(data["routing"], f"{path}.routing") if "routing" in data else None,
     )
+
+
+def _routing(value: object, path: str) -> RoutingPolicy:
+    text = _text(value, path)
+    try:
+        return RoutingPolicy(text)
+    except ValueError:
+        known = ", ".join(repr(p.value) for p in RoutingPolicy)
+        raise _where(path, f"{text!r} is not a routing policy; expected one of {known}") from None
 
 
 def _params(value: object, path: str) -> dict[str, object]:
@@ -301,6 +347,7 @@ class ReplayScript:
         events: The outcomes of the calls, in order.
         params: The request's own parameters.
         preset: The request's preset, by name.
+        routing: The request's routing policy, if it chose one.
     """
 
     needs: RequestNeeds
@@ -311,6 +358,24 @@ class ReplayScript:
     events: tuple[ReplayEvent, ...]
     params: Mapping[str, object] = attrs.field(factory=dict)
     preset: str | None = None
+    routing: RoutingPolicy | None = None
+
+
+def _placements(parsed: ReplayScript, routes: Routes, state: AttemptState) -> tuple[Placement, ...]:
+    """
+    Where each candidate of the request stands under its routing policy, and why:
+    the same inputs the core's order was made from.
+    """
+    session = parsed.session
+    candidates, image_route = candidate_models(routes, parsed.needs, session)
+    return place_candidates(
+        candidates,
+        state.request.routing,
+        needs=parsed.needs,
+        traits=routes.traits,
+        stats=stats_of(parsed.health.model_metrics),
+        fixed_lead=session.override is not None and not image_route,
+    )
 
 
 def replay(
@@ -348,6 +413,7 @@ def replay(
         health=parsed.health,
         needs=parsed.needs,
         seed=parsed.seed,
+        routing=parsed.routing,
     )
     action: Action = next_attempt(None, state)
 
@@ -362,7 +428,12 @@ def replay(
 
     steps = [
         ReplayStep(
-            event=None, at=parsed.start, action=action, state=action.state, params=sends(action)
+            event=None,
+            at=parsed.start,
+            action=action,
+            state=action.state,
+            params=sends(action),
+            order=_placements(parsed, routes, state),
         )
     ]
     for i, event in enumerate(events):
@@ -415,9 +486,30 @@ def parse_script(script: Mapping[str, object], *, select: Selector | None = None
             raise _where(
                 "$.request.minContextTokens", f"expected a whole number > 0, not {minimum}"
             )
+    flags = {
+        field: _bool(request[key], f"$.request.{key}")
+        for key, field in _NEED_FLAGS
+        if key in request
+    }
+    sizes = {
+        field: _positive_int(request[key], f"$.request.{key}")
+        for key, field in (("promptTokens", "prompt_tokens"), ("outputTokens", "output_tokens"))
+        if key in request
+    }
+    max_cost = None
+    if "maxCostUsd" in request:
+        max_cost = _number(request["maxCostUsd"], "$.request.maxCostUsd")
     needs = RequestNeeds(
         has_images=_bool(request.get("hasImages", False), "$.request.hasImages"),
         min_context_tokens=minimum,
+        max_cost_usd=max_cost,
+        tools=flags.get("tools", False),
+        streaming=flags.get("streaming", False),
+        json_output=flags.get("json_output", False),
+        schema_output=flags.get("schema_output", False),
+        reasoning=flags.get("reasoning", False),
+        prompt_tokens=sizes.get("prompt_tokens"),
+        output_tokens=sizes.get("output_tokens"),
     )
     raw_events = data.get("events", [])
     if not isinstance(raw_events, list):
@@ -435,7 +527,15 @@ def parse_script(script: Mapping[str, object], *, select: Selector | None = None
         events=events,
         params=_params(request.get("params", {}), "$.request.params"),
         preset=_text(request["preset"], "$.request.preset") if "preset" in request else None,
+        routing=_routing(request["routing"], "$.request.routing") if "routing" in request else None,
     )
+
+
+def _positive_int(value: object, path: str) -> int:
+    number = _integer(value, path)
+    if number <= 0:
+        raise _where(path, f"expected a whole number > 0, not {number}")
+    return number
 
 
 def _describe_event(event: ReplayEvent | None) -> str:
@@ -458,6 +558,12 @@ def render_steps(steps: tuple[ReplayStep, ...]) -> str:
     """
     lines: list[str] = []
     start = steps[0].at if steps else 0.0
+    if steps and steps[0].order and steps[0].state.request.routing is not RoutingPolicy.ORDERED:
+        lines.append(f"candidates in {steps[0].state.request.routing.value} order:")
+        lines.extend(
+            f"   {place}. {p.model} (configured #{p.configured + 1}): {p.why}"
+            for place, p in enumerate(steps[0].order, 1)
+        )
     for number, step in enumerate(steps):
         clock = f"{format_clock(step.at)} +{step.at - start:.2f} s"
         head = f"{number}. [{clock}] {_describe_event(step.event)}"
@@ -489,6 +595,17 @@ def steps_to_json(steps: tuple[ReplayStep, ...]) -> list[JSON]:
     out: list[JSON] = []
     for step in steps:
         item: JSONObject = {"at": step.at, "event": _describe_event(step.event)}
+        if step.order:
+            item["routing"] = step.state.request.routing.value
+            item["order"] = [
+                {
+                    "model": str(p.model),
+                    "configured": p.configured + 1,
+                    "key": p.key,
+                    "why": p.why,
+                }
+                for p in step.order
+            ]
         action = step.action
         if isinstance(action, Call):
             item["action"] = "call"

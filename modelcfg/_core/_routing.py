@@ -8,13 +8,14 @@ Unknown capability always means "try it", never "skip".
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Mapping
 from typing import Final
 
 import attrs
 
+from modelcfg._core._metrics import TargetMetrics
+from modelcfg._core._policy import RoutingPolicy
 from modelcfg._core._reasons import SkipCode
 from modelcfg._core._state import ModelTraits, RequestNeeds
 from modelcfg._core._values import ModelRef
@@ -32,6 +33,8 @@ __all__ = [
     "needs_of",
     "order_candidates",
     "place_candidates",
+    "routed",
+    "stats_of",
     "unmet_need",
 ]
 
@@ -205,21 +208,6 @@ def unmet_need(needs: RequestNeeds, traits: ModelTraits) -> tuple[SkipCode, str]
 # --- policies that order the candidates ---------------------------------------------------------
 
 
-class RoutingPolicy(enum.StrEnum):
-    """
-    How the candidates that can serve a request are ordered.
-    """
-
-    ORDERED = "ordered"
-    """The configured chain, as it is (the default)."""
-    COST = "cost"
-    """Cheapest estimated cost first (catalog prices times the request's token estimate)."""
-    LATENCY = "latency"
-    """Lowest recent median latency first, else lowest time to first token."""
-    RELIABILITY = "reliability"
-    """Highest recent success rate first."""
-
-
 @attrs.frozen(kw_only=True)
 class ModelStats:
     """
@@ -326,25 +314,50 @@ def order_candidates(
     """
     if policy is RoutingPolicy.ORDERED or len(candidates) < 2:
         return candidates
-    stats = stats if stats is not None else {}
     start = 1 if fixed_lead else 0
+    if policy is RoutingPolicy.COST:
+        return (*candidates[:start], *_by_cost(candidates, start, needs, traits))
+    stats = stats if stats is not None else {}
     keyed = []
     for index in range(start, len(candidates)):
         model = candidates[index]
-        key = _fast_key(policy, needs, traits.get(model), stats.get(model))
+        key = _fast_key(policy, stats.get(model))
         keyed.append((key is None, key or 0.0, index, model))
     keyed.sort()
     return (*candidates[:start], *(row[3] for row in keyed))
 
 
-def _fast_key(
-    policy: RoutingPolicy,
+def _by_cost(
+    candidates: tuple[ModelRef, ...],
+    start: int,
     needs: RequestNeeds,
-    traits: ModelTraits | None,
-    stats: ModelStats | None,
-) -> float | None:
-    if policy is RoutingPolicy.COST:
-        return estimated_cost_usd(needs, traits) if traits is not None else None
+    traits: Mapping[ModelRef, ModelTraits],
+) -> tuple[ModelRef, ...]:
+    """
+    ``candidates[start:]`` cheapest first: :func:`estimated_cost_usd` inlined, as the
+    cost policy runs for every request and the keys are all it reads.
+    """
+    prompt = needs.prompt_tokens
+    rest = candidates[start:]
+    if prompt is None:
+        return rest  # every cost unknown: the configured order
+    output = needs.output_tokens
+    get = traits.get
+    keyed: list[tuple[bool, float, int, ModelRef]] = []
+    for index, model in enumerate(rest):
+        known = get(model)
+        cost = None
+        if known is not None and (price_in := known.input_price) is not None:
+            if output is None:
+                cost = prompt * price_in / 1_000_000
+            elif (price_out := known.output_price) is not None:
+                cost = (prompt * price_in + output * price_out) / 1_000_000
+        keyed.append((cost is None, cost or 0.0, index, model))
+    keyed.sort()
+    return tuple(row[3] for row in keyed)
+
+
+def _fast_key(policy: RoutingPolicy, stats: ModelStats | None) -> float | None:
     if stats is None:
         return None
     if policy is RoutingPolicy.LATENCY:
@@ -361,3 +374,40 @@ def explain_order(placements: tuple[Placement, ...], policy: RoutingPolicy) -> s
     for place, p in enumerate(placements, 1):
         lines.append(f"  {place}. {p.model} (configured #{p.configured + 1}): {p.why}")
     return "\n".join(lines)
+
+
+def stats_of(metrics: Mapping[ModelRef, TargetMetrics]) -> dict[ModelRef, ModelStats]:
+    """
+    What the latency and reliability policies read of each model's measured health.
+    """
+    return {
+        model: ModelStats(
+            p50_s=m.latency.percentile(0.5),
+            ttft_s=m.ttft.percentile(0.5),
+            success_rate=m.success_rate,
+        )
+        for model, m in metrics.items()
+    }
+
+
+def routed(
+    candidates: tuple[ModelRef, ...],
+    policy: RoutingPolicy,
+    *,
+    needs: RequestNeeds,
+    traits: Mapping[ModelRef, ModelTraits],
+    metrics: Mapping[ModelRef, TargetMetrics],
+    fixed_lead: bool,
+) -> tuple[ModelRef, ...]:
+    """
+    The candidates of a request as *policy* orders them, reading measured health
+    only for the policies that need it.
+    """
+    if policy is RoutingPolicy.ORDERED or len(candidates) < 2:
+        return candidates
+    stats = None
+    if policy is not RoutingPolicy.COST:
+        stats = stats_of({m: metrics[m] for m in candidates if m in metrics})
+    return order_candidates(
+        candidates, policy, needs=needs, traits=traits, stats=stats, fixed_lead=fixed_lead
+    )

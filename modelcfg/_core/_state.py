@@ -30,7 +30,7 @@ from modelcfg._core._health import (
     RecordSuccess,
     ReleaseProbe,
 )
-from modelcfg._core._policy import Policy
+from modelcfg._core._policy import Policy, RoutingPolicy
 from modelcfg._core._reasons import ReasonCode
 from modelcfg._core._values import FallbackChain, ModelRef, ProfileId, Selection, Target
 from modelcfg.exceptions import InvalidStateError
@@ -181,6 +181,8 @@ class Routes:
         traits: What is known of each model; a model left out is text-only with an
             unknown context window.
         policy: The rules and knobs.
+        routing: How the candidates a request can use are ordered
+            (``agent.routing.policy``); a request or a session may choose another.
     """
 
     chain: FallbackChain
@@ -190,6 +192,7 @@ class Routes:
     )
     traits: Mapping[ModelRef, ModelTraits] = attrs.field(factory=dict)
     policy: Policy = attrs.field(factory=Policy)
+    routing: RoutingPolicy = RoutingPolicy.ORDERED
     # Derived from the fields above, so left out of eq, repr and serialisation.
     _plans: Mapping[ModelRef, _ModelPlan] = attrs.field(init=False, eq=False, repr=False)
 
@@ -299,12 +302,21 @@ class SessionState:
             request's own preset wins over it.
         params: Request parameters the session set: the session layer, over the
             preset's and under the request's (``None`` removes an inherited one).
+        routing: The routing policy the session chose with its ``/model`` selection,
+            over the configured one and under a request's own.
     """
 
     last_good: Mapping[str, ProfileId] = attrs.field(factory=dict)
     override: Selection | None = None
     preset: str | None = None
     params: Mapping[str, object] = attrs.field(factory=dict)
+    routing: RoutingPolicy | None = None
+
+    def with_routing(self, routing: RoutingPolicy | None) -> SessionState:
+        """
+        The session after the user chose *routing* (``None`` goes back to the configured one).
+        """
+        return attrs.evolve(self, routing=routing)
 
     def with_preset(self, preset: str | None) -> SessionState:
         """
@@ -400,6 +412,7 @@ class Request:
             request, each with what to set; they are skipped, never called or cooled.
         refused: Targets the shell refused before a call (a budget would be
             crossed), with why; they stay out for the rest of the request.
+        routing: The routing policy that ordered the candidates.
     """
 
     routes: Routes
@@ -412,6 +425,7 @@ class Request:
     image_route: bool = False
     unavailable: Mapping[ProfileId, str] = attrs.field(factory=dict)
     refused: Mapping[Target, str] = attrs.field(factory=dict)
+    routing: RoutingPolicy = RoutingPolicy.ORDERED
 
     @property
     def policy(self) -> Policy:
@@ -480,6 +494,7 @@ class AttemptState:
         needs: RequestNeeds | None = None,
         seed: int = 0,
         deadline_s: float | None = None,
+        routing: RoutingPolicy | None = None,
     ) -> AttemptState:
         """
         The state of a new request, before its first decision.
@@ -493,6 +508,9 @@ class AttemptState:
             seed: The seed of the backoff jitter (vary it per request).
             deadline_s: How long this request may take, instead of the policy's
                 ``deadline_s``: no call, retry or wait goes past it.
+            routing: How to order the candidates, over the session's choice and the
+                routes' ``routing``. It never moves the session's explicit ``/model``
+                selection from the lead.
 
         Raises:
             ValueError: *now* is not finite or falls outside the years 1 to 9999
@@ -506,6 +524,21 @@ class AttemptState:
         session = session if session is not None else SessionState()
         needs = needs if needs is not None else RequestNeeds()
         candidates, image_route = candidate_models(routes, needs, session)
+        health = health if health is not None else HealthState()
+        if routing is None:
+            routing = session.routing if session.routing is not None else routes.routing
+        if routing is not RoutingPolicy.ORDERED:
+            # Imported here: the policies read this module's types.
+            from modelcfg._core._routing import routed
+
+            candidates = routed(
+                candidates,
+                routing,
+                needs=needs,
+                traits=routes.traits,
+                metrics=health.model_metrics,
+                fixed_lead=session.override is not None and not image_route,
+            )
         request = Request(
             routes=routes,
             session=session,
@@ -515,8 +548,9 @@ class AttemptState:
             deadline_at=now + (routes.policy.deadline_s if deadline_s is None else deadline_s),
             candidates=candidates,
             image_route=image_route,
+            routing=routing,
         )
-        return cls(request=request, health=health if health is not None else HealthState(), now=now)
+        return cls(request=request, health=health, now=now)
 
     # -- the request's inputs --------------------------------------------------------
 

@@ -36,11 +36,21 @@ from modelcfg._core._cost import Cost
 from modelcfg._core._decide import next_attempt
 from modelcfg._core._failures import Failure, FailureKind
 from modelcfg._core._health import ClaimProbe, HealthState, HealthUpdate, ProbeClaim, ReleaseProbe
+from modelcfg._core._metrics import Measured
+from modelcfg._core._policy import RoutingPolicy
 from modelcfg._core._reasons import Reason, ReasonCode
 from modelcfg._core._routing import needs_of
 from modelcfg._core._state import AttemptState, RequestNeeds, Routes, SessionState
 from modelcfg._core._values import FallbackChain, ModelRef, ProfileId, Selection, Target
 from modelcfg._executor._credentials import CredentialSource, StoreCredentials
+from modelcfg._executor._health import (
+    DEFAULT_FLUSH_S,
+    HealthCheck,
+    MetricsBatch,
+    check_target,
+    counts_against,
+    writes_anyway,
+)
 from modelcfg._executor._reports import (
     AttemptFailed,
     AttemptReport,
@@ -142,6 +152,9 @@ class Executor:
         ledger: Where every billed attempt is recorded (batched, off the request path).
         budgets: Spend limits kept in *store*'s counters: a hard one skips a
             candidate whose estimated cost would cross it, before the call.
+        health_flush_s: The least time between two store writes made only for the
+            metrics of successful calls (they are batched in this process, and go
+            with any write that happens anyway).
     """
 
     def __init__(
@@ -163,6 +176,7 @@ class Executor:
         catalog: ModelCatalog | None = None,
         ledger: UsageLedger | None = None,
         budgets: Sequence[Budget] = (),
+        health_flush_s: float = DEFAULT_FLUSH_S,
     ) -> None:
         chains = (routes.chain, *((routes.image_chain,) if routes.image_chain else ()))
         needed = {m.provider for chain in chains for m in chain.models}
@@ -192,6 +206,7 @@ class Executor:
         self.params = params
         self.experiment = experiment
         self._routes: dict[FallbackChain, Routes] = {routes.chain: routes}
+        self.metrics = MetricsBatch(health_flush_s)
         self.accounting = Accounting(
             catalog=catalog,
             ledger=ledger,
@@ -307,6 +322,7 @@ class Executor:
         deadline_s: float | None = None,
         preset: str | None = None,
         api_key_id: str | None = None,
+        routing: RoutingPolicy | None = None,
     ) -> Completion:
         """
         Get one complete (non-streamed) answer, failing over as the core decides.
@@ -327,6 +343,8 @@ class Executor:
             preset: A preset for this request, over the session's.
             api_key_id: Your id for the API key your caller used (a name or a hash,
                 never the secret): its budgets apply, and the ledger records it.
+            routing: How to order the candidates for this request, over the session's
+                and the configured policy; the session's ``/model`` selection stays first.
 
         Returns:
             The answer, with the model and profile that gave it, every attempt, and
@@ -350,6 +368,7 @@ class Executor:
             deadline_s,
             preset,
             api_key_id,
+            routing,
         )
         failure: Failure | None = None
         while True:
@@ -395,6 +414,7 @@ class Executor:
         deadline_s: float | None = None,
         preset: str | None = None,
         api_key_id: str | None = None,
+        routing: RoutingPolicy | None = None,
     ) -> AsyncIterator[StreamingCompletion]:
         """
         Stream one answer: ``async with executor.stream(request) as answer:``.
@@ -422,12 +442,78 @@ class Executor:
             deadline_s,
             preset,
             api_key_id,
+            routing,
         )
         answer = StreamingCompletion(self, run, request, restart_after_output)
         try:
             yield answer
         finally:
             await answer.aclose()
+
+    async def check_health(
+        self, targets: Sequence[Target] | None = None, *, limits: CallLimits | None = None
+    ) -> tuple[HealthCheck, ...]:
+        """
+        Check *targets* with one cheap request each, at the same time, and record
+        what they measured in the shared health (with the metrics still batched).
+
+        A check is a models listing where the provider's wire format has one
+        (OpenAI-compatible, Anthropic), else a one-token completion. Checks are
+        not user traffic: the ledger, budgets and observers' attempt events never
+        see them, and they change no cooldown or circuit; only the metrics.
+
+        Args:
+            targets: What to check; by default each model of the chains with the
+                first profile of its provider's rotation order.
+            limits: Per-check time limits; the executor's by default.
+
+        Returns:
+            One result per target, in order.
+        """
+        if targets is None:
+            targets = self._default_checks()
+        limits = limits if limits is not None else self.limits
+        results: list[HealthCheck | None] = [None] * len(targets)
+
+        async def run(index: int, target: Target) -> None:
+            results[index] = await check_target(self, target, limits)
+
+        async with anyio.create_task_group() as group:
+            for index, target in enumerate(targets):
+                group.start_soon(run, index, target)
+        checks = tuple(r for r in results if r is not None)
+        for check in checks:
+            if check.sent and counts_against(check.failure):
+                self.metrics.add(
+                    Measured(
+                        target=check.target,
+                        at=self.clock(),
+                        latency_s=check.latency_s,
+                        failure=check.failure.kind if check.failure is not None else None,
+                    )
+                )
+        await self.flush_health()
+        return checks
+
+    async def flush_health(self) -> None:
+        """
+        Write the metrics this executor measured and has not written yet (hosts call
+        it on shutdown, or on a timer when traffic is sparse).
+        """
+        if len(self.metrics):
+            merge = self.metrics.merge(write_anyway=True)
+            await self.store.update_health(merge)
+            self.metrics.announce(self._notify)
+
+    def _default_checks(self) -> tuple[Target, ...]:
+        chains = (
+            self.routes.chain,
+            *((self.routes.image_chain,) if self.routes.image_chain else ()),
+        )
+        models = dict.fromkeys(m for chain in chains for m in chain.models)
+        return tuple(
+            Target(model=m, profile=self.routes.profiles_for(m.provider)[0]) for m in models
+        )
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -442,6 +528,7 @@ class Executor:
         deadline_s: float | None = None,
         preset: str | None = None,
         api_key_id: str | None = None,
+        routing: RoutingPolicy | None = None,
     ) -> _Run:
         if session is None and session_id is not None:
             session = await self.store.load_session(session_id)
@@ -463,6 +550,7 @@ class Executor:
             needs=needs,
             seed=self.seeds(),
             deadline_s=deadline_s,
+            routing=routing,
         )
         request_id = request_id or secrets.token_hex(8)
         charge = Charge(
@@ -885,7 +973,10 @@ class _Run:
         """
         if updates:
             policy = self.executor.routes.policy
-            await self.executor.store.update_health(lambda h: h.applied(updates, policy))
+            metrics = self.executor.metrics
+            merge = metrics.merge(write_anyway=writes_anyway(updates))
+            await self.executor.store.update_health(lambda h: merge(h.applied(updates, policy)))
+            metrics.announce(self.executor._notify, self.request_id)
 
     async def _send(
         self, call: Call, outcome: tuple[HealthUpdate, ...]
@@ -905,14 +996,18 @@ class _Run:
         expected = ProbeClaim.CLAIMED if call.probe else ProbeClaim.OPEN
         agreed = False
 
+        metrics = self.executor.metrics
+        merge = metrics.merge(write_anyway=call.probe or writes_anyway(outcome))
+
         def send(health: HealthState) -> HealthState:
             nonlocal agreed
-            health = health.applied(outcome, policy)
+            health = merge(health.applied(outcome, policy))
             claim, claimed, _blocked = health.claim_probe(call.target, at, policy)
             agreed = claim is expected
             return claimed if agreed else health
 
         health = await self.executor.store.update_health(send)
+        metrics.announce(self.executor._notify, self.request_id)
         return agreed, health
 
     async def cancelled(self) -> None:
@@ -1081,6 +1176,17 @@ class _Run:
         cost: Cost | None = None,
     ) -> None:
         number = call.state.attempts
+        if counts_against(failure):
+            self.executor.metrics.add(
+                Measured(
+                    target=call.target,
+                    at=self.executor.clock(),
+                    latency_s=latency_s,
+                    failure=failure.kind if failure is not None else None,
+                    ttft_s=first_token_s if first_token_s != latency_s else None,
+                    output_tokens=usage.output_tokens if usage is not None else None,
+                )
+            )
         self.reports.append(
             AttemptReport(
                 number=number,

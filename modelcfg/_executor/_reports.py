@@ -13,6 +13,7 @@ from modelcfg._config._schema import AuthMode
 from modelcfg._config._wire_params import ParamProblem
 from modelcfg._core._cost import ZERO_COST, Cost
 from modelcfg._core._failures import Failure
+from modelcfg._core._metrics import HealthEvent
 from modelcfg._core._reasons import Reason
 from modelcfg._core._state import AttemptState, SessionState
 from modelcfg._core._values import ModelRef, ProfileId, Target
@@ -240,6 +241,29 @@ class TierChanged:
     request_id: str = ""
 
 
+@attrs.frozen(kw_only=True)
+class HealthChanged:
+    """
+    A model's or a profile's health score crossed a threshold: it fell below
+    ``DEGRADED_BELOW`` (0.5), or a degraded one rose above ``RECOVERED_ABOVE`` (0.8).
+
+    Delivered when the metrics are merged into the shared health, so at most about
+    once a second for successes; ``request_id`` is the request whose store update
+    carried the merge (empty after :meth:`~modelcfg.Executor.flush_health` or
+    :meth:`~modelcfg.Executor.check_health`).
+
+    Attributes:
+        subject: The model (``provider/model``) or the profile (``provider:name``).
+        event: ``degraded`` or ``recovered``.
+        score: The score after the update, 0 to 1.
+    """
+
+    subject: str
+    event: HealthEvent
+    score: float
+    request_id: str = ""
+
+
 # Every event carries ``request_id``: the id of the request it is about (the one on
 # its Completion and its log records).
 
@@ -252,6 +276,7 @@ ExecutorEvent: TypeAlias = (
     | TierChanged
     | ParamsDropped
     | BudgetAlert
+    | HealthChanged
 )
 """Everything an observer may be told."""
 

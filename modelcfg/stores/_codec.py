@@ -1,9 +1,10 @@
 """
 Health and sessions as rows: what the SQLite and Redis stores keep, one record per row.
 
-A :class:`~modelcfg.HealthState` is five tables (profile cooldowns, pair cooldowns,
-disables, kind counters, circuits). Each entry of each table becomes one row, keyed
-by its table and the text form of its key, whose value is the entry as compact JSON.
+A :class:`~modelcfg.HealthState` is seven tables (profile cooldowns, pair cooldowns,
+disables, kind counters, circuits, model and profile metrics). Each entry of each
+table becomes one row, keyed by its table and the text form of its key, whose value
+is the entry as compact JSON.
 An update writes only the rows whose entry changed (:func:`health_diff`), and a
 reader re-parses only the rows whose text changed (:class:`HealthRows`).
 """
@@ -16,6 +17,7 @@ from typing import Final
 
 from modelcfg._core._failures import FailureKind
 from modelcfg._core._health import Circuit, HealthState, KindCounter, Window
+from modelcfg._core._metrics import TargetMetrics
 from modelcfg._core._state import SessionState, dump_state, load_state
 from modelcfg._core._values import ModelRef, ProfileId, Target
 from modelcfg.exceptions import ModelcfgError
@@ -41,6 +43,8 @@ _KEYS: Final[dict[str, Callable[[str], object]]] = {
     "disables": ProfileId.parse,
     "counters": FailureKind,
     "circuits": ModelRef.parse,
+    "model_metrics": ModelRef.parse,
+    "profile_metrics": ProfileId.parse,
 }
 _VALUES: Final[dict[str, type]] = {
     "cooldowns": Window,
@@ -48,6 +52,8 @@ _VALUES: Final[dict[str, type]] = {
     "disables": Window,
     "counters": KindCounter,
     "circuits": Circuit,
+    "model_metrics": TargetMetrics,
+    "profile_metrics": TargetMetrics,
 }
 HEALTH_TABLES: Final = tuple(_KEYS)
 """The tables of a :class:`~modelcfg.HealthState`, in field order."""

@@ -166,7 +166,9 @@ def group_key(record: UsageRecord, by: GroupBy) -> str:
             return hour_of(record.at)
 
 
-@attrs.frozen(kw_only=True)
+# Not slotted: a frozen slotted class sets each field through object.__setattr__, and a
+# month's report by session builds tens of thousands of rows at once.
+@attrs.frozen(kw_only=True, slots=False)
 class ReportRow:
     """
     What one group of attempts used and cost.

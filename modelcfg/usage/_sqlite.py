@@ -36,7 +36,7 @@ import time
 import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from modelcfg._core._cost import from_picodollars, to_picodollars
 from modelcfg._core._failures import FailureKind
@@ -137,10 +137,13 @@ the interpreter lock."""
 
 def _report_query(by: GroupBy) -> str:
     """
-    The sums per group: the hourly sums of the whole hours, the attempts of the two ends.
+    The sums per group: the hourly sums of the whole hours, plus the attempts of the two
+    ends summed per group first, so the outer grouping sorts one row per group and hour.
     """
     summed, raw = _TIME_KEYS.get(by, ("NULLIF(value, '')", _DIMENSIONS[by]))
-    sums = ", ".join(f"COALESCE(SUM({c}), 0)" for c in _SUM_COLUMNS)
+    # Every group holds at least one row, so no sum is NULL.
+    sums = ", ".join(f"SUM({c})" for c in _SUM_COLUMNS)
+    raw_sums = ", ".join(f"SUM({term})" for term in _RAW_SUMS.split(", "))
     cost = 2 + _SUM_COLUMNS.index("cost_pico")
     attempts = 2 + _SUM_COLUMNS.index("attempts")
     # The order of order_rows(): by time, else the costliest first, then most attempts,
@@ -150,8 +153,8 @@ def _report_query(by: GroupBy) -> str:
         f"SELECT k, {sums} FROM ("
         f"SELECT {summed} AS k, {', '.join(_SUM_COLUMNS)} FROM hourly "
         "WHERE dim = ? AND unit >= ? AND unit < ? "
-        f"UNION ALL SELECT {raw} AS k, {_RAW_SUMS} FROM attempts WHERE at >= ? AND at < ? "
-        f"UNION ALL SELECT {raw} AS k, {_RAW_SUMS} FROM attempts WHERE at >= ? AND at < ?"
+        f"UNION ALL SELECT {raw} AS k, {raw_sums} FROM attempts "
+        "WHERE (at >= ? AND at < ?) OR (at >= ? AND at < ?) GROUP BY 1"
         f") GROUP BY k ORDER BY {order}"
     )
 
@@ -722,23 +725,27 @@ class SQLiteLedger:
             raise _problem(self.path, "read", exc) from None
         finally:
             connection.close()
-        # Rows come sorted, their sums whole numbers (SQLite sums INTEGER columns exactly).
+        # Rows come sorted, their sums whole numbers (SQLite sums INTEGER columns exactly):
+        # a sum of another type (a file written by hand) shows in its column's total.
+        try:
+            totals = [sum(column) for column in list(zip(*groups, strict=True))[1:]]
+        except TypeError:  # a NULL or a text
+            totals = [None]
+        if any(type(total) is not int for total in totals):
+            groups = [(group[0], *map(_int, group[1:])) for group in groups]
+            totals = [sum(column) for column in list(zip(*groups, strict=True))[1:]]
         if by in _TIME_KEYS:
             label = day_of if by is GroupBy.DAY else hour_of
             unit_s = 86400.0 if by is GroupBy.DAY else 3600.0
             keys = [label(group[0] * unit_s) for group in groups]
         else:
             keys = [NONE_KEY if group[0] is None else str(group[0]) for group in groups]
-        values = [group[1:] for group in groups]
-        if not all(type(v) is int for row in values for v in row):
-            values = [tuple(map(_int, row)) for row in values]
-        totals = [sum(column) for column in zip(*values, strict=True)]
         return UsageReport(
             by=by,
             since_at=since_at,
             until_at=until_at,
-            rows=tuple(map(_report_row, keys, values)),
-            total=_report_row(TOTAL_KEY, totals or [0] * len(_SUM_COLUMNS)),
+            rows=tuple(map(_report_row, keys, groups)),
+            total=_report_row(TOTAL_KEY, [None, *(totals or [0] * len(_SUM_COLUMNS))]),
         )
 
 
@@ -753,9 +760,13 @@ def _int(value: object) -> int:
     raise UsageLedgerError(f"The usage ledger holds a sum that is not a whole number: {value!r}.")
 
 
-def _report_row(key: str, sums: Sequence[int]) -> ReportRow:
-    """A report row from the sums of :data:`_SUM_COLUMNS`, in their order."""
+def _report_row(key: str, group: Sequence[Any]) -> ReportRow:
+    """
+    A report row from a group: its key's raw value, then the sums of :data:`_SUM_COLUMNS`
+    in their order.
+    """
     (
+        _,
         requests,
         attempts,
         failures,
@@ -767,7 +778,7 @@ def _report_row(key: str, sums: Sequence[int]) -> ReportRow:
         cost,
         failure_cost,
         unpriced,
-    ) = sums
+    ) = group
     return ReportRow(
         key=key,
         requests=requests,

@@ -199,6 +199,7 @@ def test_dumped_state_uses_text_forms() -> None:
         "override": None,
         "preset": None,
         "params": {},
+        "routing": None,
     }
     assert expected == dump_state(session)
 
@@ -296,7 +297,7 @@ def test_routes_plans_stay_out_of_eq_repr_and_json() -> None:
     assert "_plans" not in repr(r)
     dumped = dump_state(r)
     assert isinstance(dumped, dict)
-    assert {"chain", "image_chain", "auth_order", "traits", "policy"} == set(dumped)
+    assert {"chain", "image_chain", "auth_order", "traits", "policy", "routing"} == set(dumped)
 
 
 @pytest.mark.parametrize(

@@ -249,6 +249,19 @@ def test_model_text_with_an_unknown_preset_is_refused() -> None:
         resolve_choice("Opus+dep", config())
 
 
+def test_an_unlisted_provider_model_id_with_a_misspelt_preset_is_refused() -> None:
+    """'anthropic/claude-opus-4-5+fsat' is a misspelt preset, not a new model id to call."""
+    with pytest.raises(UnknownPresetError, match="Did you mean 'fast'"):
+        resolve_choice("anthropic/claude-opus-4-5+fsat", config())
+
+
+def test_an_unlisted_model_id_with_a_plus_far_from_any_preset_stays_a_model() -> None:
+    """'ollama/qwen+q4' names no preset and is like none, so it is that model, listed or not."""
+    selection = resolve_choice("ollama/qwen+q4", load_config({})).selection
+
+    assert ModelRef.parse("ollama/qwen+q4") == (selection.model if selection else None)
+
+
 def test_model_text_with_an_unknown_model_is_refused() -> None:
     """The model part of 'Opsu+deep' must resolve too."""
     with pytest.raises(UnknownModelError):

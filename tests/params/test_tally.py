@@ -204,11 +204,14 @@ async def test_the_usage_ledger_records_the_arm_of_every_attempt() -> None:
             sleep=no_wait,
             clock=lambda: 1_800_000_000.0,
         )
-        arms = {s: (await executor.complete(HELLO, session_id=s)).arm for s in SESSIONS}
+        completions = {s: await executor.complete(HELLO, session_id=s) for s in SESSIONS}
+    arms = {s: c.arm for s, c in completions.items()}
     records = ledger.records()
     report = ledger.report(since_at=0, until_at=2e9, by=GroupBy.ARM)
 
     assert {(r.session, r.arm) for r in records} == set(arms.items())
+    assert {False, True} == {r.answered for r in records}  # failed attempts name their arm too
+    assert all(a.arm == c.arm for c in completions.values() for a in c.attempts)
     assert {arm: list(arms.values()).count(arm) for arm in set(arms.values())} == {
         row.key: row.requests for row in report.rows
     }

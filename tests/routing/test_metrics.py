@@ -56,7 +56,7 @@ def test_old_outcomes_fade_with_the_half_life() -> None:
 
 
 def test_degradation_and_recovery_are_crossings_with_hysteresis() -> None:
-    """One failure pushes the score below 0.5; recovery needs a rise above 0.8, after 15 successes."""
+    """Three failures mark a target degraded (one is too little evidence); recovery needs a rise above 0.8."""
     metrics = TargetMetrics()
     events = []
     outcomes = ["fail"] * 3 + ["ok"] * 4 + ["ok"] * 20
@@ -71,7 +71,7 @@ def test_degradation_and_recovery_are_crossings_with_hysteresis() -> None:
         if event is not None:
             events.append((step, event))
 
-    assert [(0, HealthEvent.DEGRADED), (17, HealthEvent.RECOVERED)] == events
+    assert [(2, HealthEvent.DEGRADED), (17, HealthEvent.RECOVERED)] == events
 
 
 outcome = st.tuples(

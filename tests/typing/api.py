@@ -250,3 +250,20 @@ async def with_usage(cfg: Config, path: str) -> str:
     assert_type(report.rows, tuple[ReportRow, ...])
     ledger_type: UsageLedger = MemoryLedger()
     return format_usd(report.total.cost_usd) + repr(ledger_type)
+
+
+async def with_routing(cfg: Config) -> float:
+    async with httpx.AsyncClient() as client:
+        executor = Executor.from_config(cfg, client=client)
+        await executor.complete(
+            ChatRequest(messages=[Message(role="user", content="x")]),
+            routing=modelcfg.RoutingPolicy.COST,
+        )
+        checks = await executor.check_health()
+        assert_type(checks, tuple[modelcfg.HealthCheck, ...])
+        await executor.flush_health()
+    health = await executor.store.load_health()
+    metrics = health.model_metrics
+    session = modelcfg.SessionState().with_routing(modelcfg.RoutingPolicy.LATENCY)
+    assert_type(session.routing, modelcfg.RoutingPolicy | None)
+    return sum(m.score for m in metrics.values())

@@ -99,6 +99,23 @@ def test_sums_beyond_what_sqlite_integers_hold_are_added_in_python(tmp_path: Pat
         assert Decimal("10000000") == ledger.report(since_at=T0, until_at=T0 + 86400).total.cost_usd
 
 
+def test_hourly_sums_edited_by_hand_read_as_whole_numbers_or_are_refused(tmp_path: Path) -> None:
+    """A sum written as 3.0 reads as 3; a sum of 2.5 attempts is reported as not a whole number."""
+    with fresh(tmp_path) as ledger:
+        ledger.record(record(T0 + 7200))
+        ledger.flush()
+        hours = (T0 + 3600, T0 + 4 * 3600)
+        with sqlite3.connect(ledger.path) as connection:
+            connection.execute("UPDATE hourly SET attempts = 3.0 WHERE dim = 'provider'")
+        whole = ledger.report(since_at=hours[0], until_at=hours[1])
+        with sqlite3.connect(ledger.path) as connection:
+            connection.execute("UPDATE hourly SET attempts = 2.5 WHERE dim = 'provider'")
+
+        assert (3, 3) == (whole.rows[0].attempts, whole.total.attempts)
+        with pytest.raises(UsageLedgerError, match=r"not a whole number: 2\.5"):
+            ledger.report(since_at=hours[0], until_at=hours[1])
+
+
 def test_a_record_that_cannot_be_stored_is_dropped_and_the_rest_written(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
