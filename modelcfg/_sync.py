@@ -23,7 +23,7 @@ import anyio
 import anyio.from_thread
 import httpx
 
-from modelcfg._executor._executor import DEFAULT_LIMITS, Executor
+from modelcfg._executor._executor import Executor
 from modelcfg._executor._reports import Completion, StreamRestarted
 from modelcfg._executor._stream import StreamingCompletion
 from modelcfg._messages import ChatRequest, StreamEvent, TextDelta
@@ -90,7 +90,7 @@ class Client:
         adapters: Mapping[str, Adapter] | None = None,
         store: StateStore | None = None,
         observers: Sequence[Observer] = (),
-        limits: CallLimits = DEFAULT_LIMITS,
+        limits: CallLimits | None = None,
         clock: Clock = time.time,
         http_client: Callable[[], httpx.AsyncClient] | None = None,
         backend: str = "asyncio",
@@ -221,6 +221,7 @@ class Client:
         needs: RequestNeeds | None = None,
         preset: str | None = None,
         api_key_id: str | None = None,
+        deadline_s: float | None = None,
     ) -> Completion:
         """
         Get one complete answer, failing over as the core decides; blocks until done.
@@ -234,6 +235,8 @@ class Client:
             needs: What the request needs; by default only whether it has images.
             preset: A preset for this request (see :meth:`Executor.complete`).
             api_key_id: Your id for your caller's API key, for budgets and the ledger.
+            deadline_s: How long this request may take in all, in place of the
+                policy's ``deadline_s``: no call, retry or cooldown wait goes past it.
 
         Returns:
             The answer, with the model and profile that gave it and every attempt.
@@ -253,6 +256,7 @@ class Client:
             needs=needs,
             preset=preset,
             api_key_id=api_key_id,
+            deadline_s=deadline_s,
         )
         return self._run(call)
 
@@ -267,13 +271,15 @@ class Client:
         restart_after_output: bool = False,
         preset: str | None = None,
         api_key_id: str | None = None,
+        deadline_s: float | None = None,
     ) -> SyncStream:
         """
         Stream one answer: ``with client.stream(request) as answer: for event in answer:``.
 
         The events and the rules are those of :meth:`Executor.stream`; the stream
         starts when it is first iterated. Leaving the ``with`` block (or
-        :meth:`SyncStream.close`) ends a stream not read to its end.
+        :meth:`SyncStream.close`) ends a stream not read to its end. *deadline_s*
+        bounds the request until its first content, as for :meth:`Executor.stream`.
 
         Raises:
             ModelcfgError: The client is closed.
@@ -291,6 +297,7 @@ class Client:
                 restart_after_output=restart_after_output,
                 preset=preset,
                 api_key_id=api_key_id,
+                deadline_s=deadline_s,
             ),
         )
         with self._lock:

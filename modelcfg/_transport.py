@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Final, Self
 import attrs
 import httpx
 
-from modelcfg._executor._executor import DEFAULT_LIMITS, Executor
+from modelcfg._executor._executor import Executor
 from modelcfg._executor._reports import Completion, StreamRestarted
 from modelcfg._messages import (
     ChatRequest,
@@ -229,6 +229,22 @@ def read_chat_request(content: bytes) -> _Asked:
         model=model.strip(),
         include_usage=isinstance(options, dict) and options.get("include_usage") is True,
     )
+
+
+def deadline_of(request: httpx.Request, policy_deadline_s: float) -> float | None:
+    """
+    The request's deadline: the read timeout its client set (the OpenAI SDK's
+    ``timeout=``), when that is shorter than the policy's deadline; else ``None``.
+
+    This transport answers with the whole completion, or a stream's first event,
+    so the client's wait for a response is modelcfg's whole request; without this,
+    a request could sit in a cooldown wait after the caller's timeout.
+    """
+    timeouts = request.extensions.get("timeout")
+    read = timeouts.get("read") if isinstance(timeouts, Mapping) else None
+    if isinstance(read, int | float) and not isinstance(read, bool) and read > 0:
+        return float(read) if read < policy_deadline_s else None
+    return None
 
 
 def _is_chat_completion(request: httpx.Request) -> bool:
@@ -478,7 +494,7 @@ class AsyncOpenAITransport(httpx.AsyncBaseTransport):
         adapters: Mapping[str, Adapter] | None = None,
         store: StateStore | None = None,
         observers: Sequence[Observer] = (),
-        limits: CallLimits = DEFAULT_LIMITS,
+        limits: CallLimits | None = None,
         clock: Clock = time.time,
         inner: httpx.AsyncBaseTransport | None = None,
     ) -> Self:
@@ -517,9 +533,12 @@ class AsyncOpenAITransport(httpx.AsyncBaseTransport):
                 selection = resolve_selection(asked.model, self.config, self.executor)
                 if len(self._selections) < _KEEP_SELECTIONS:
                     self._selections[asked.model] = selection
+            deadline_s = deadline_of(request, self.executor.routes.policy.deadline_s)
             if asked.request.stream:
-                return await self._stream(request, asked, selection)
-            completion = await self.executor.complete(asked.request, selection=selection)
+                return await self._stream(request, asked, selection, deadline_s)
+            completion = await self.executor.complete(
+                asked.request, selection=selection, deadline_s=deadline_s
+            )
         except (ModelcfgError, _Refused) as error:
             return _error_response(_refusal_for(error), request)
         completion_id = _new_id()
@@ -532,11 +551,15 @@ class AsyncOpenAITransport(httpx.AsyncBaseTransport):
         )
 
     async def _stream(
-        self, request: httpx.Request, asked: _Asked, selection: Selection
+        self,
+        request: httpx.Request,
+        asked: _Asked,
+        selection: Selection,
+        deadline_s: float | None,
     ) -> httpx.Response:
         stack = contextlib.AsyncExitStack()
         answer = await stack.enter_async_context(
-            self.executor.stream(asked.request, selection=selection)
+            self.executor.stream(asked.request, selection=selection, deadline_s=deadline_s)
         )
         events = aiter(answer)
         try:
@@ -632,7 +655,7 @@ class OpenAITransport(httpx.BaseTransport):
         adapters: Mapping[str, Adapter] | None = None,
         store: StateStore | None = None,
         observers: Sequence[Observer] = (),
-        limits: CallLimits = DEFAULT_LIMITS,
+        limits: CallLimits | None = None,
         clock: Clock = time.time,
         http_client: Callable[[], httpx.AsyncClient] | None = None,
         inner: httpx.BaseTransport | None = None,
@@ -667,9 +690,10 @@ class OpenAITransport(httpx.BaseTransport):
         try:
             asked = read_chat_request(request.read())
             selection = self.client.resolve(asked.model)
+            deadline_s = deadline_of(request, self.client.executor.routes.policy.deadline_s)
             if asked.request.stream:
-                return self._stream(request, asked, selection)
-            completion = self.client.complete(asked.request, model=selection)
+                return self._stream(request, asked, selection, deadline_s)
+            completion = self.client.complete(asked.request, model=selection, deadline_s=deadline_s)
         except (ModelcfgError, _Refused) as error:
             return _error_response(_refusal_for(error), request)
         completion_id = _new_id()
@@ -682,9 +706,13 @@ class OpenAITransport(httpx.BaseTransport):
         )
 
     def _stream(
-        self, request: httpx.Request, asked: _Asked, selection: Selection
+        self,
+        request: httpx.Request,
+        asked: _Asked,
+        selection: Selection,
+        deadline_s: float | None,
     ) -> httpx.Response:
-        answer = self.client.stream(asked.request, model=selection)
+        answer = self.client.stream(asked.request, model=selection, deadline_s=deadline_s)
         try:
             first = next(answer)
         except StopIteration:

@@ -86,6 +86,7 @@ def resolve(context: Context, config: Config, provider: str) -> ResolvedCredenti
         env_vars=env_names(config, provider),
         now=context.now(),
         can_refresh=can_refresh(config, provider),
+        modes={pid: p.mode for pid, p in config.auth.profiles.items()},
     )
 
 

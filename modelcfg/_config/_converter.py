@@ -49,6 +49,7 @@ from modelcfg._config._schema import (
     OAuthEndpoints,
     ProfileConfig,
     ProviderConfig,
+    Timeouts,
     provider_id,
 )
 from modelcfg._core._budget import Budget, BudgetPeriod
@@ -514,6 +515,15 @@ def _describe(exc: BaseException) -> str:
             return f"cannot be read ({type(exc).__name__}: {exc})"
 
 
+_REMOVED_KEYS: Final[Mapping[tuple[type, str], str]] = {
+    (Policy, "restartInterruptedStreams"): (
+        "no longer a policy setting: whether a stream cut after output restarts is "
+        "the caller's choice, Executor.stream(..., restart_after_output=True)"
+    ),
+}
+"""Keys that existed before a release and were removed, with what to do instead."""
+
+
 def problems_of(exc: BaseException, steps: tuple[object, ...] = ()) -> Iterator[Problem]:
     """
     Every leaf of a cattrs error tree, with its place.
@@ -535,7 +545,9 @@ def problems_of(exc: BaseException, steps: tuple[object, ...] = ()) -> Iterator[
         extra: set[object] = set(exc.extra_fields)  # JSON keys are text; Python's may not be
         for key in sorted(extra, key=_key_order):
             if isinstance(key, str):
-                yield Problem((*steps, key), f"unknown key{did_you_mean(key, allowed)}")
+                removed = _REMOVED_KEYS.get((exc.cl, key))
+                text = removed or f"unknown key{did_you_mean(key, allowed)}"
+                yield Problem((*steps, key), text)
             else:
                 yield Problem((*steps, key), f"keys must be strings, not {json_type(key)}")
     else:
@@ -566,6 +578,7 @@ def _python_names() -> re.Pattern[str]:
         Pricing,
         ModelInfo,
         Budget,
+        Timeouts,
     )
     names = sorted({a.name for cls in classes for a in attrs.fields(cls) if "_" in a.name})
     return re.compile(r"\b(?:" + "|".join(map(re.escape, names)) + r")\b")

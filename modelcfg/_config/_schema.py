@@ -15,8 +15,9 @@ are refused without being echoed (:mod:`modelcfg._config._checks`).
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Mapping
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
@@ -42,6 +43,7 @@ __all__ = [
     "ProfileConfig",
     "ProviderConfig",
     "RoutingConfig",
+    "Timeouts",
     "WireFormat",
     "provider_id",
 ]
@@ -319,6 +321,43 @@ class ExperimentConfig:
     description: str | None = None
 
 
+def _limit(_instance: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{attribute.name} must be a number of seconds or null, not {value!r}")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(
+            f"{attribute.name} must be a finite number of seconds > 0, or null for no limit, "
+            f"not {value!r}"
+        )
+
+
+@attrs.frozen(kw_only=True)
+class Timeouts:
+    """
+    The ``timeouts`` section: per-attempt time limits; ``None`` (``null``) switches one off.
+
+    The defaults are those of :data:`modelcfg.DEFAULT_LIMITS`. The request's overall
+    deadline is the policy's ``deadline_s`` (``policy.deadlineSeconds``), or the
+    *deadline_s* a call passes.
+
+    Attributes:
+        connect_s: Time to establish a connection.
+        read_s: Longest wait for any bytes from the socket.
+        first_token_s: Time from sending the request to the first content of a
+            stream, or to the whole answer of a call that does not stream.
+        idle_s: Longest gap between a stream's content events once it has started.
+
+    .. versionadded:: 0.2.0
+    """
+
+    connect_s: float | None = attrs.field(default=10.0, validator=_limit)
+    read_s: float | None = attrs.field(default=None, validator=_limit)
+    first_token_s: float | None = attrs.field(default=120.0, validator=_limit)
+    idle_s: float | None = attrs.field(default=60.0, validator=_limit)
+
+
 @attrs.frozen(kw_only=True)
 class Config:
     """
@@ -336,6 +375,7 @@ class Config:
         params_policy: What happens to a parameter a model does not take.
         presets: User presets, over the built-in ones.
         experiments: A/B experiments.
+        timeouts: Per-attempt time limits.
     """
 
     auth: AuthConfig = attrs.field(factory=AuthConfig)
@@ -347,6 +387,7 @@ class Config:
     presets: Mapping[str, PresetConfig] = attrs.field(factory=dict)
     experiments: Mapping[str, ExperimentConfig] = attrs.field(factory=dict)
     budgets: tuple[Budget, ...] = ()
+    timeouts: Timeouts = attrs.field(factory=Timeouts)
 
     def provider(self, provider_id: str) -> ProviderConfig | None:
         """

@@ -155,13 +155,6 @@ def _after_failure(state: AttemptState, failure: Failure) -> Action:
             ReasonCode.NOT_RETRYABLE,
             f"{_words(kind)} from {target.model} is not retried{detail}",
         )
-    # Special case: a cut stream is never a success; without restarts it ends the request.
-    if kind is FailureKind.STREAM_INTERRUPTED and not policy.restart_interrupted_streams:
-        return _give_up(
-            state,
-            ReasonCode.STREAM_NOT_RESTARTED,
-            f"the stream from {target.model} was cut and restarting streams is switched off",
-        )
     # Special case: an overflow rules out this model and every model not known to be larger.
     if kind is FailureKind.CONTEXT_OVERFLOW:
         # With this model's window unknown, later candidates stay in play unless they

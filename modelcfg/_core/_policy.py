@@ -251,7 +251,7 @@ DEFAULT_RULES: Final[Mapping[FailureKind, KindRule]] = {
     _K.STREAM_INTERRUPTED: KindRule(
         fall_back=True,
         trips_circuit=True,
-        note="Restarts on the next model (`restart_interrupted_streams`); never a success.",
+        note="Restarts on the next model (after output, if the caller asks); never a success.",
     ),
     _K.UNKNOWN: KindRule(
         honour_retry_after=True,
@@ -338,8 +338,6 @@ class Policy:
         circuit_open_s: How long an open breaker refuses calls before one probe.
         retry_timeout_same_target: Retry a target that timed out (with the
             ``max_target_retries`` budget) instead of falling back at once.
-        restart_interrupted_streams: Restart a cut stream on the next model rather
-            than giving up.
         rules: The rule for each failure kind; kinds left out keep :data:`DEFAULT_RULES`.
     """
 
@@ -358,7 +356,6 @@ class Policy:
     circuit_failure_rate: float = attrs.field(default=0.5, validator=_rate)
     circuit_open_s: float = attrs.field(default=30.0, validator=_positive)
     retry_timeout_same_target: bool = False
-    restart_interrupted_streams: bool = True
     rules: Mapping[FailureKind, KindRule] = attrs.field(
         factory=lambda: dict(DEFAULT_RULES), converter=_with_default_rules, validator=_check_rules
     )

@@ -46,7 +46,7 @@ class ReasonCode(enum.StrEnum):
     NO_LARGER_CONTEXT = "no_larger_context"
     """The prompt overflowed and no later model is known to have a larger context."""
     STREAM_NOT_RESTARTED = "stream_not_restarted"
-    """A stream was cut and the policy does not restart streams."""
+    """A stream was cut after output reached a caller who did not ask for restarts."""
     ATTEMPTS_EXHAUSTED = "attempts_exhausted"
     """The request made ``max_attempts`` calls."""
     DEADLINE_REACHED = "deadline_reached"

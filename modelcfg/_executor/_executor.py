@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import os
 import secrets
 import time
@@ -42,7 +43,7 @@ from modelcfg._core._reasons import Reason, ReasonCode
 from modelcfg._core._routing import needs_of
 from modelcfg._core._state import AttemptState, RequestNeeds, Routes, SessionState
 from modelcfg._core._values import FallbackChain, ModelRef, ProfileId, Selection, Target
-from modelcfg._executor._credentials import CredentialSource, StoreCredentials
+from modelcfg._executor._credentials import CredentialSource, StoreCredentials, auth_mode
 from modelcfg._executor._health import (
     DEFAULT_FLUSH_S,
     HealthCheck,
@@ -66,7 +67,12 @@ from modelcfg._executor._reports import (
 )
 from modelcfg._executor._scrub import chainable
 from modelcfg._executor._stream import StreamingCompletion
-from modelcfg._executor._wiring import ProviderSetup, _refresher_from, providers_from_config
+from modelcfg._executor._wiring import (
+    ProviderSetup,
+    _refresher_from,
+    limits_from,
+    providers_from_config,
+)
 from modelcfg._log import logger_for
 from modelcfg._messages import (
     ChatRequest,
@@ -75,6 +81,7 @@ from modelcfg._messages import (
 )
 from modelcfg._observe import log_event
 from modelcfg.adapters import (
+    DEFAULT_LIMITS,
     AnthropicAdapter,
     CallLimits,
     DeadlineExceededError,
@@ -105,15 +112,16 @@ if TYPE_CHECKING:
 
 logger = logger_for(__name__)
 
+_SOONEST_S: Final = 0.001
+"""The shortest deadline a request gets from its caller's cancel scope (one that has
+already ended is cancelled at the next await anyway)."""
+
 _CLEANUP_S: Final = 5.0
 """The longest a shielded clean-up (giving back a probe) may take after a cancellation."""
 
 _PROBE_CLAIMS: Final = 8
 """How often one decision checks its call against the shared health as it goes out (after
 a wait, or to claim a half-open probe) and decides again, before the call goes out anyway."""
-
-DEFAULT_LIMITS: Final = CallLimits(connect_s=10.0, first_token_s=120.0, idle_s=60.0)
-"""Per-attempt limits used when the host gives none."""
 
 # --- the executor ---------------------------------------------------------------------------
 
@@ -231,7 +239,7 @@ class Executor:
         adapters: Mapping[str, Adapter] | None = None,
         store: StateStore | None = None,
         observers: Sequence[Observer] = (),
-        limits: CallLimits = DEFAULT_LIMITS,
+        limits: CallLimits | None = None,
         refresher: Refresher | None = None,
         clock: Clock = time.time,
         sleep: Sleep = anyio.sleep,
@@ -250,6 +258,8 @@ class Executor:
         parameters, presets and enabled experiment apply to every request.
         The catalog also prices attempts; the config's ``budgets`` are kept in *store*,
         and every billed attempt goes to *ledger* when one is given.
+        The per-attempt limits are *limits* when given, else the config's ``timeouts``
+        (whose defaults are :data:`~modelcfg.adapters.DEFAULT_LIMITS`).
         """
         from modelcfg._catalog._curated import curated_catalog
         from modelcfg._config._param_plan import active_experiment, routed_models
@@ -283,6 +293,7 @@ class Executor:
                 ),
                 clock=clock,
                 orders=routes.auth_order,
+                modes={pid: p.mode for pid, p in config.auth.profiles.items()},
             )
         providers = providers_from_config(config, tuple(routes.auth_order), adapters=adapters)
         modes = {pid: profile.mode for pid, profile in config.auth.profiles.items()}
@@ -297,7 +308,7 @@ class Executor:
             client=client,
             store=store,
             observers=observers,
-            limits=limits,
+            limits=limits if limits is not None else limits_from(config),
             profile_modes=modes,
             clock=clock,
             sleep=sleep,
@@ -542,8 +553,10 @@ class Executor:
         )
         chosen, via = self._preset(preset, session, arm)
         needs = needs if needs is not None else needs_of(request)
+        routes = self._routes_for(chosen, arm, session)
+        deadline_s = _within_callers_scope(deadline_s, routes.policy.deadline_s)
         state = AttemptState.start(
-            self._routes_for(chosen, arm, session),
+            routes,
             now=self.clock(),
             session=session,
             health=await self.store.load_health(),
@@ -1025,11 +1038,11 @@ class _Run:
         previous, self.previous = self.previous, target.profile
         if previous is None or previous == target.profile:
             return
-        modes = self.executor.profile_modes
-        before = modes.get(previous, AuthMode.API_KEY)
-        after = modes.get(target.profile, AuthMode.API_KEY)
+        executor = self.executor
+        before = auth_mode(executor.credentials, executor.profile_modes, previous)
+        after = auth_mode(executor.credentials, executor.profile_modes, target.profile)
         if before is not AuthMode.API_KEY and after is AuthMode.API_KEY:
-            self.executor._notify(
+            executor._notify(
                 TierChanged(
                     from_profile=previous,
                     to_profile=target.profile,
@@ -1129,10 +1142,14 @@ class _Run:
         Record the success everywhere and build the completion.
         """
         executor = self.executor
-        self.state = self.state.succeeded(executor.clock())
+        now = executor.clock()
+        self.state = self.state.succeeded(now)
         await self._apply(self.state.updates)
         await self._save_session()
         target = call.target
+        used = getattr(executor.credentials, "used", None)
+        if used is not None:  # the profile's last use, batched by the source off this path
+            used(target.profile, now)
         usage = response.usage
         cost = executor.accounting.record(
             charge=self.charge,
@@ -1207,6 +1224,21 @@ class _Run:
     async def _save_session(self) -> None:
         if self.session_id is not None:
             await self.executor.store.save_session(self.session_id, self.state.session)
+
+
+def _within_callers_scope(deadline_s: float | None, policy_deadline_s: float) -> float | None:
+    """
+    The request's deadline, shortened to the caller's own cancel scope when that ends
+    sooner: a wait the caller would cancel is not taken, the request falls back instead.
+    """
+    if deadline_s is not None and not (
+        isinstance(deadline_s, int | float) and math.isfinite(deadline_s) and deadline_s > 0
+    ):
+        return deadline_s  # refused, with its name, when the request's state starts
+    left = anyio.current_effective_deadline() - anyio.current_time()
+    if left < (policy_deadline_s if deadline_s is None else deadline_s):
+        return max(left, _SOONEST_S)
+    return deadline_s
 
 
 @functools.lru_cache(maxsize=8)

@@ -13,7 +13,9 @@ import httpx
 from modelcfg._config._schema import Config, ProviderConfig, WireFormat
 from modelcfg._core._values import ModelRef
 from modelcfg.adapters import (
+    DEFAULT_LIMITS,
     AnthropicAdapter,
+    CallLimits,
     Endpoint,
     OpenAIAdapter,
 )
@@ -25,6 +27,20 @@ if TYPE_CHECKING:
     from modelcfg.adapters import Adapter
     from modelcfg.auth import Refresher
     from modelcfg.typing import Clock
+
+
+def limits_from(config: Config) -> CallLimits:
+    """
+    The per-attempt limits the config's ``timeouts`` set, over :data:`DEFAULT_LIMITS`.
+    """
+    timeouts = config.timeouts
+    return attrs.evolve(
+        DEFAULT_LIMITS,
+        connect_s=timeouts.connect_s,
+        read_s=timeouts.read_s,
+        first_token_s=timeouts.first_token_s,
+        idle_s=timeouts.idle_s,
+    )
 
 
 # --- providers ------------------------------------------------------------------------------

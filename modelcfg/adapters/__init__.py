@@ -29,6 +29,7 @@ from modelcfg.adapters._errors import (
 )
 from modelcfg.adapters._http import HTTPAdapter, open_http_stream
 from modelcfg.adapters._protocol import (
+    DEFAULT_LIMITS,
     MAX_BODY_BYTES,
     MAX_EVENT_BYTES,
     MAX_STREAM_BYTES,
@@ -45,6 +46,7 @@ from modelcfg.adapters.callable import CallableAdapter
 from modelcfg.adapters.openai import OpenAIAdapter, OpenAIStreamParser
 
 __all__ = [
+    "DEFAULT_LIMITS",
     "ERROR_TABLE",
     "MAX_BODY_BYTES",
     "MAX_EVENT_BYTES",

@@ -135,6 +135,13 @@ class CallLimits:
     max_event_bytes: int | None = attrs.field(default=MAX_EVENT_BYTES, validator=_check_size)
 
 
+DEFAULT_LIMITS: Final = CallLimits(connect_s=10.0, first_token_s=120.0, idle_s=60.0)
+"""The per-attempt limits of an executor that neither its host nor its config's
+``timeouts`` set: 10 s to connect, 120 s to the first token (or the whole answer of a
+call that does not stream), 60 s between a stream's events, no read limit of its own,
+and the body and stream caps of :class:`CallLimits`."""
+
+
 # ----------------------------------------------------------------- the protocol
 
 

@@ -32,6 +32,7 @@ import enum
 import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from typing import Final
 
 import attrs
 
@@ -44,6 +45,7 @@ from modelcfg.auth._credentials import (
     Secret,
     StoredProfile,
     TokenCredential,
+    credential_kind,
 )
 from modelcfg.auth._env import env_key, env_vars_for, missing_hint
 from modelcfg.auth._refresh import (
@@ -173,13 +175,49 @@ def _when(at: float | None) -> str:
     return datetime.fromtimestamp(at, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _unusable(stored: StoredProfile, now: float, *, can_refresh: bool = True) -> str | None:
+_ACCEPTS: Final[Mapping[str, frozenset[str]]] = {
+    "token": frozenset({"token"}),
+    "oauth": frozenset({"oauth", "token"}),  # a subscription's setup token is a bearer token too
+}
+"""The stored kinds a declared ``mode`` accepts; ``api_key``, the mode of a profile
+declared without one, accepts any kind."""
+
+_KIND_WORDS: Final[Mapping[str, str]] = {
+    "api_key": "an API key",
+    "token": "a token",
+    "oauth": "an OAuth login",
+}
+
+
+def _mismatch(stored: StoredProfile, mode: str | None) -> str | None:
+    """
+    Why *stored* does not fit the ``mode`` the config declares for it, or ``None``.
+    """
+    accepted = _ACCEPTS.get(mode) if mode is not None else None
+    kind = credential_kind(stored.credential)
+    if accepted is None or kind in accepted:
+        return None
+    return (
+        f"{stored.profile} skipped: the config declares mode {mode} for it, "
+        f"but the auth store holds {_KIND_WORDS[kind]}"
+    )
+
+
+def _unusable(
+    stored: StoredProfile, now: float, *, can_refresh: bool = True, mode: str | None = None
+) -> str | None:
     """
     Why *stored* cannot be used at *now*, or ``None`` when it can (perhaps after a refresh).
 
     *can_refresh* says whether OAuth tokens of the provider can be refreshed at all
-    (the provider has OAuth endpoints, or the caller has a refresher for it).
+    (the provider has OAuth endpoints, or the caller has a refresher for it). *mode*
+    is the auth mode the config declares for the profile: a credential of a kind it
+    does not accept is not used (``token`` accepts a token, ``oauth`` an OAuth login or
+    a token; ``api_key``, the default, anything).
     """
+    mismatch = _mismatch(stored, mode)
+    if mismatch is not None:
+        return mismatch
     credential = stored.credential
     match credential:
         case ApiKeyCredential():
@@ -205,14 +243,20 @@ def _unusable(stored: StoredProfile, now: float, *, can_refresh: bool = True) ->
             return None
 
 
-def unusable_reason(stored: StoredProfile, now: float, *, can_refresh: bool = True) -> str | None:
+def unusable_reason(
+    stored: StoredProfile, now: float, *, can_refresh: bool = True, mode: str | None = None
+) -> str | None:
     """
     Why *stored* cannot be used at *now* (``"p skipped: ..."``), or ``None`` when it can.
 
     This is the check :func:`resolve_credential` and :func:`credential_for` make of
     each stored profile; the command line uses it to label expired profiles.
+    *mode* is the auth mode the config declares for the profile, if any.
+
+    .. versionchanged:: 0.2.0
+       Added *mode*.
     """
-    return _unusable(stored, now, can_refresh=can_refresh)
+    return _unusable(stored, now, can_refresh=can_refresh, mode=mode)
 
 
 def _from_profile(
@@ -262,9 +306,13 @@ def _profile_credential(
     now: float,
     skew_s: float,
     can_refresh: bool,
+    modes: Mapping[ProfileId, str] | None = None,
 ) -> ResolvedCredential | _Unavailable:
     """
     The one rule: what a call with profile *pid* sends, before any refresh.
+
+    *modes* are the auth modes the config declares; a stored credential of a kind its
+    profile's mode does not accept counts as unusable.
 
     *env* is the provider's environment key (the variable and its value), if any;
     *names* are the variables looked at, for the hint when there is none.
@@ -274,14 +322,17 @@ def _profile_credential(
     *pid* is ``provider:default`` and nothing is stored for it.
     """
 
+    declared = modes or {}
+
     def why_not(profile: ProfileId) -> str | None:
         held = store.get(profile)
         if held is None:
             return f"{profile} skipped: not in the auth store"
-        return _unusable(held, now, can_refresh=can_refresh)
+        return _unusable(held, now, can_refresh=can_refresh, mode=declared.get(profile))
 
     stored = store.get(pid)
-    if stored is not None and _unusable(stored, now, can_refresh=can_refresh) is None:
+    mode = declared.get(pid)
+    if stored is not None and _unusable(stored, now, can_refresh=can_refresh, mode=mode) is None:
         return _from_profile(stored, now, skew_s, can_refresh=can_refresh)
     skipped: tuple[str, ...] = (str(why_not(pid)),)  # missing or unusable: never None here
     if order is not None and pid in order:
@@ -309,6 +360,13 @@ def _profile_credential(
             return _Unavailable(skipped=skipped[:1], message=missing_hint(pid.provider, names))
     if stored is None:
         message = f"Profile {pid} is not in the auth store; run {login_command(pid)}."
+    elif _mismatch(stored, mode) is not None:
+        message = (
+            f"Profile {pid} cannot be used ({skipped[0].split(': ', 1)[1]}); log in with "
+            f"that mode ({login_command(pid)}), or declare the mode of what is stored under "
+            f'$.auth.profiles["{pid}"].mode.'
+        )
+        return _Unavailable(skipped=skipped[:1], message=message)
     else:
         fix = f"run {login_command(pid)}"
         if _unusable(stored, now) is None:  # only the missing endpoints stop a refresh
@@ -328,6 +386,7 @@ def resolve_credential(
     now: float | None = None,
     refresh_skew_s: float = DEFAULT_REFRESH_SKEW_S,
     can_refresh: bool = True,
+    modes: Mapping[ProfileId, str] | None = None,
 ) -> ResolvedCredential:
     """
     Find the credential for *provider*: explicit profile, order, environment, none.
@@ -351,6 +410,9 @@ def resolve_credential(
         can_refresh: Whether OAuth tokens of *provider* can be refreshed (its config
             names OAuth endpoints); when not, an expired OAuth access token is skipped
             like an expired token.
+        modes: The auth mode the config declares for each profile
+            (``auth.profiles[id].mode``): a profile declared ``token`` skips a stored
+            OAuth login or API key, and one declared ``oauth`` a stored API key.
 
     Returns:
         The credential and its source; ``origin == NONE`` with a ``hint`` when nothing
@@ -382,6 +444,7 @@ def resolve_credential(
             now=at,
             skew_s=refresh_skew_s,
             can_refresh=can_refresh,
+            modes=modes,
         )
 
     if profile is not None:
@@ -435,6 +498,7 @@ async def credential_problem(
     refresher: Refresher | None = None,
     now: float,
     order: Iterable[ProfileId | str] | None = None,
+    modes: Mapping[ProfileId, str] | None = None,
 ) -> str | None:
     """
     Why a call with *profile* would have no usable credential, or ``None`` when it has one.
@@ -459,6 +523,7 @@ async def credential_problem(
             now=now,
             skew_s=DEFAULT_REFRESH_SKEW_S,
             can_refresh=may_refresh,
+            modes=modes,
         ),
     )
     return result.message if isinstance(result, _Unavailable) else None
@@ -474,6 +539,7 @@ async def credential_for(
     now: float | None = None,
     refresh_skew_s: float = DEFAULT_REFRESH_SKEW_S,
     order: Iterable[ProfileId | str] | None = None,
+    modes: Mapping[ProfileId, str] | None = None,
 ) -> ResolvedCredential:
     """
     Return the credential of one profile, refreshing OAuth tokens that are about to expire.
@@ -503,6 +569,9 @@ async def credential_for(
         now: Seconds since the epoch; defaults to the current time.
         refresh_skew_s: Refresh this many seconds before expiry.
         order: The provider's rotation order (the routes' ``auth_order[provider]``).
+        modes: The auth mode the config declares for each profile: a stored
+            credential of a kind the mode does not accept is not sent (see
+            :func:`resolve_credential`).
 
     Raises:
         CredentialsError: The profile is missing or its token expired (for rotation,
@@ -530,6 +599,7 @@ async def credential_for(
             now=at,
             skew_s=refresh_skew_s,
             can_refresh=may_refresh,
+            modes=modes,
         ),
     )
     if isinstance(result, _Unavailable):

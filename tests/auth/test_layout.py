@@ -68,6 +68,7 @@ def test_the_layout_test_sees_the_modules() -> None:
         "_refresh",
         "_resolve",
         "_store",
+        "_uses",
     }
 
     assert expected == {name.rpartition(".")[2] for name in AUTH_MODULES}

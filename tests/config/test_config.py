@@ -849,7 +849,6 @@ def policies(draw: hst.DrawFn) -> dict[str, Any]:
     maybe(draw, policy, "circuitFailureRate", hst.floats(0.01, 1))
     maybe(draw, policy, "retryAfterCapSeconds", hst.floats(0, 600))
     maybe(draw, policy, "retryTimeoutSameTarget", hst.booleans())
-    maybe(draw, policy, "restartInterruptedStreams", hst.booleans())
     rule = hst.fixed_dictionaries(
         {},
         optional={

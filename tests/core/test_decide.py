@@ -347,15 +347,9 @@ SCENARIOS = [
         then=call(f"{G}@google:default", R.LARGER_CONTEXT),
     ),
     Scenario(
-        id="given restarts on, when a stream is cut, then it restarts on the next model",
+        id="when a stream is cut, then it restarts on the next model",
         when=(Ev(kind=K.STREAM_INTERRUPTED),),
         then=call(f"{OM}@{OX}", R.RESTART_STREAM),
-    ),
-    Scenario(
-        id="given restarts off, when a stream is cut, then give up cleanly",
-        routes=make_routes(restart_interrupted_streams=False),
-        when=(Ev(kind=K.STREAM_INTERRUPTED),),
-        then=give_up(R.STREAM_NOT_RESTARTED),
     ),
     Scenario(
         id="given three profiles, when the model is overloaded, then another profile on it",
@@ -875,7 +869,6 @@ def worlds(draw: hst.DrawFn) -> tuple[Routes, SessionState, HealthState, Request
         traits=traits,
         max_attempts=draw(hst.integers(min_value=1, max_value=10)),
         retry_timeout_same_target=draw(hst.booleans()),
-        restart_interrupted_streams=draw(hst.booleans()),
     )
     profile = draw(hst.none() | hst.sampled_from((PA, PB, PC)))
     override = None

@@ -7,23 +7,46 @@ from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 
 import anyio
+import attrs
 import httpx
 import pytest
 
-from modelcfg import AttemptsExhaustedError, ModelRef, ProfileId, RateLimitedError, ReasonCode
+from modelcfg import (
+    AttemptsExhaustedError,
+    Client,
+    ConfigError,
+    FailureKind,
+    ModelRef,
+    OutputInterruptedError,
+    Policy,
+    ProfileId,
+    RateLimitedError,
+    ReasonCode,
+    Selection,
+)
 from modelcfg._config._load import load_config
 from modelcfg._config._schema import AuthMode
-from modelcfg._executor._credentials import StaticCredentials
+from modelcfg._executor._credentials import StaticCredentials, StoreCredentials
 from modelcfg._executor._executor import Executor
 from modelcfg._executor._reports import CandidateSkipped, ExecutorEvent, TierChanged
 from modelcfg._messages import ChatRequest, ChatResponse
-from modelcfg.adapters import CallableAdapter, Endpoint
-from modelcfg.auth import ApiKeyCredential, MemoryAuthStore, OAuthCredential
+from modelcfg._transport import AsyncOpenAITransport, deadline_of
+from modelcfg.adapters import DEFAULT_LIMITS, CallableAdapter, Endpoint
+from modelcfg.auth import ApiKeyCredential, AuthStore, MemoryAuthStore, OAuthCredential
 from modelcfg.stores import MemoryStateStore
 from modelcfg.testing import FakeClock
-from tests.executor.test_executor import HELLO, _anthropic_ok, anthropic_error, openai_ok
+from tests.executor.test_executor import (
+    HELLO,
+    _anthropic_ok,
+    anthropic_error,
+    anthropic_sse,
+    openai_chunk,
+    openai_ok,
+    sse,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -345,3 +368,362 @@ async def test_the_tier_change_follows_the_stored_credential_kind() -> None:
     tiers = [(e.from_mode, e.to_mode) for e in events if isinstance(e, TierChanged)]
     assert ProfileId.parse("anthropic:paid") == result.profile
     assert [(AuthMode.OAUTH, AuthMode.API_KEY)] == tiers
+
+
+# --- declared modes and recorded uses ---------------------------------------------------------
+
+
+async def test_a_token_profile_with_an_oauth_login_is_skipped_naming_the_mismatch() -> None:
+    """A profile declared mode token whose stored credential is an OAuth login is skipped before any call, the skip naming the mismatch, and the next profile answers."""
+    config = load_config(
+        {
+            "auth": {
+                "profiles": {"anthropic:setup": {"provider": "anthropic", "mode": "token"}},
+                "order": {"anthropic": ["anthropic:setup", "anthropic:paid"]},
+            },
+            "providers": {"anthropic": {"api": "anthropic", "baseUrl": "http://mock/v1"}},
+            "agent": {"model": {"primary": str(OPUS)}},
+        }
+    )
+    store = MemoryAuthStore()
+    store.put("anthropic:setup", OAuthCredential(access="oauth-access"))
+    store.put("anthropic:paid", ApiKeyCredential(key="paid-key"))
+    sent: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers.get("x-api-key") or request.headers.get("authorization"))
+        return httpx.Response(200, json=_anthropic_ok(request))
+
+    events: list[ExecutorEvent] = []
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        ex = Executor.from_config(
+            config,
+            client=client,
+            auth_store=store,
+            environ={},
+            observers=[events.append],
+            clock=FakeClock(),
+        )
+        result = await ex.complete(HELLO)
+
+    skips = [e.message for e in events if isinstance(e, CandidateSkipped)]
+    assert (ProfileId.parse("anthropic:paid"), ["paid-key"]) == (result.profile, sent)
+    assert 1 == len(skips)
+    assert "declares mode token for it, but the auth store holds an OAuth login" in skips[0]
+
+
+async def test_a_successful_attempt_records_the_profiles_last_use() -> None:
+    """A success sets the stored profile's last_used_at to the time it answered; a profile that failed keeps none."""
+    config = load_config(
+        {
+            "auth": {"order": {"anthropic": ["anthropic:work", "anthropic:spare"]}},
+            "providers": {"anthropic": {"api": "anthropic", "baseUrl": "http://mock/v1"}},
+            "agent": {"model": {"primary": str(OPUS)}},
+        }
+    )
+    store = MemoryAuthStore()
+    store.put("anthropic:work", ApiKeyCredential(key="revoked-key"))
+    store.put("anthropic:spare", ApiKeyCredential(key="spare-key"))
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("x-api-key") == "spare-key":
+            return httpx.Response(200, json=_anthropic_ok(request))
+        return anthropic_error(401, "authentication_error", "invalid x-api-key")(request)
+
+    clock = FakeClock()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        ex = Executor.from_config(config, client=client, auth_store=store, environ={}, clock=clock)
+        await ex.complete(HELLO)
+
+    used = [getattr(store.get(p), "last_used_at", 0) for p in ("anthropic:work", "anthropic:spare")]
+    assert [None, clock.now] == used
+
+
+async def test_recorded_uses_reach_a_file_store(tmp_path: Path) -> None:
+    """With a file auth store, a stored profile's use is written to the file in a batch; a key from the environment records nothing."""
+    store = AuthStore(path=tmp_path / "auth.json")
+    store.put("anthropic:default", ApiKeyCredential(key="stored-key"))
+    clock = FakeClock()
+    async with httpx.AsyncClient(transport=two_providers([])) as client:
+        ex = Executor.from_config(
+            TWO_PROVIDERS,
+            client=client,
+            auth_store=store,
+            environ={"OPENAI_API_KEY": "sk-fake-openai-env"},
+            clock=clock,
+        )
+        await ex.complete(HELLO, selection=Selection(model=OPUS))
+        await ex.complete(HELLO)  # openai, with the environment key
+        credentials = ex.credentials
+        assert isinstance(credentials, StoreCredentials)
+        credentials.flush()
+
+    written = AuthStore(path=tmp_path / "auth.json")
+    used = written.get("anthropic:default")
+    assert used is not None
+    assert clock.now == used.last_used_at
+    assert [ProfileId.parse("anthropic:default")] == [p.profile for p in written.profiles()]
+
+
+# --- one switch for restarting cut streams ----------------------------------------------------
+
+TWO_OPENAI = load_config(
+    {
+        "providers": {"openai": {"baseUrl": "http://mock/v1"}},
+        "agent": {"model": {"primary": "openai/gpt-5.2", "fallbacks": ["openai/gpt-5-mini"]}},
+    }
+)
+
+
+@pytest.mark.parametrize("restart", [False, True])
+@pytest.mark.parametrize("cut_after_output", [False, True])
+async def test_restarting_a_cut_stream_is_the_callers_one_switch(
+    restart: bool, cut_after_output: bool
+) -> None:
+    """A stream cut before any output always restarts on the next model; one cut after output restarts only when the caller passed restart_after_output."""
+    first = sse(openai_chunk("Hal")) if cut_after_output else sse(openai_chunk())
+    replies = [first, sse(openai_chunk("Hello"), openai_chunk(finish="stop"), "[DONE]")]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return replies.pop(0)(request)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        ex = Executor.from_config(
+            TWO_OPENAI, client=client, credentials=StaticCredentials({"openai:default": "k"})
+        )
+        try:
+            async with ex.stream(HELLO, restart_after_output=restart) as answer:
+                outcome = await answer.text()
+        except OutputInterruptedError:
+            outcome = "interrupted"
+
+    assert ("interrupted" if cut_after_output and not restart else "Hello") == outcome
+
+
+def test_the_removed_policy_switch_says_where_the_choice_went() -> None:
+    """The config key of the removed policy switch is refused with a message naming the caller's switch."""
+    with pytest.raises(ConfigError) as info:
+        load_config({"policy": {"restartInterruptedStreams": False}})
+
+    assert (
+        "$.policy.restartInterruptedStreams: no longer a policy setting: whether a stream "
+        "cut after output restarts is the caller's choice, "
+        "Executor.stream(..., restart_after_output=True)",
+    ) == info.value.errors
+    assert "restart_interrupted_streams" not in attrs.fields_dict(Policy)
+
+
+# --- timeouts in the config -------------------------------------------------------------------
+
+
+def test_the_config_timeouts_default_to_the_exported_limits() -> None:
+    """The timeouts a config leaves out are DEFAULT_LIMITS, the limits an executor uses by default."""
+    timeouts = load_config({}).timeouts
+
+    assert (
+        DEFAULT_LIMITS.connect_s,
+        DEFAULT_LIMITS.read_s,
+        DEFAULT_LIMITS.first_token_s,
+        DEFAULT_LIMITS.idle_s,
+    ) == (timeouts.connect_s, timeouts.read_s, timeouts.first_token_s, timeouts.idle_s)
+
+
+@pytest.mark.parametrize(
+    ("timeouts", "expected"),
+    [
+        (
+            {"idleSeconds": 0},
+            "$.timeouts.idleSeconds: must be a finite number of seconds > 0, or null for no "
+            "limit, not 0.0",
+        ),
+        ({"readSeconds": "30s"}, "$.timeouts.readSeconds: expected a number, not the string '30s'"),
+        ({"connect": 5}, "$.timeouts.connect: unknown key (did you mean 'connectSeconds'?)"),
+    ],
+)
+def test_bad_timeouts_are_named_at_their_json_path(
+    timeouts: dict[str, object], expected: str
+) -> None:
+    """A timeout that is not a positive number of seconds or null is refused at its $.path."""
+    with pytest.raises(ConfigError) as info:
+        load_config({"timeouts": timeouts})
+
+    assert (expected,) == info.value.errors
+
+
+async def test_the_config_timeouts_bound_every_attempt() -> None:
+    """Timeouts from the config reach the executor (null switching one off), unless the host passes limits; a primary slower than the first-token limit falls back."""
+    config = load_config(
+        {
+            "timeouts": {"firstTokenSeconds": 0.05, "idleSeconds": None, "readSeconds": 30},
+            "providers": {"anthropic": {"api": "anthropic", "baseUrl": "http://mock/v1"}},
+            "agent": {"model": {"primary": str(OPUS), "fallbacks": [str(SONNET)]}},
+        }
+    )
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if json.loads(request.content)["model"] == OPUS.model:
+            await anyio.sleep(30)
+        return httpx.Response(200, json=_anthropic_ok(request))
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        ex = Executor.from_config(config, client=client, credentials=StaticCredentials(KEY))
+        host = Executor.from_config(
+            config, client=client, credentials=StaticCredentials(KEY), limits=DEFAULT_LIMITS
+        )
+        result = await ex.complete(HELLO)
+
+    assert attrs.evolve(DEFAULT_LIMITS, first_token_s=0.05, idle_s=None, read_s=30.0) == ex.limits
+    assert DEFAULT_LIMITS == host.limits
+    failure = result.attempts[0].failure
+    assert (SONNET, FailureKind.TIMEOUT) == (result.model, failure.kind if failure else None)
+
+
+# --- the per-request deadline through the sync client and the OpenAI transports ---------------
+
+
+def limited_then_ok(*, stream: bool = False) -> httpx.MockTransport:
+    """One 429 with Retry-After 30, then answers (streamed, with *stream*)."""
+    replies = [
+        anthropic_error(429, "rate_limit_error", "slow down", **{"retry-after": "30"}),
+        anthropic_sse("Hello")
+        if stream
+        else lambda request: httpx.Response(200, json=_anthropic_ok(request)),
+    ]
+    return httpx.MockTransport(lambda request: replies.pop(0)(request))
+
+
+def one_model_executor(client: httpx.AsyncClient, clock: FakeClock) -> Executor:
+    return Executor.from_config(
+        ONE_MODEL, client=client, credentials=StaticCredentials(KEY), clock=clock, sleep=clock.sleep
+    )
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("deadline_s", [None, 10.0])
+def test_the_sync_client_passes_the_request_deadline(
+    deadline_s: float | None, stream: bool
+) -> None:
+    """Client.complete() and Client.stream() take deadline_s: a 30 s cooldown wait is taken without it and never past a 10 s one."""
+    clock = FakeClock()
+    client = Client.from_executor(
+        lambda http: one_model_executor(http, clock),
+        http_client=lambda: httpx.AsyncClient(transport=limited_then_ok(stream=stream)),
+    )
+    with client:
+        try:
+            if stream:
+                streamed = attrs.evolve(HELLO, stream=True)
+                with client.stream(streamed, deadline_s=deadline_s) as answer:
+                    answer.text()
+                    outcome = "answered"
+            else:
+                client.complete(HELLO, deadline_s=deadline_s)
+                outcome = "answered"
+        except RateLimitedError as exc:
+            outcome = exc.reason.split(":")[0]
+
+    expected = ("answered", 1) if deadline_s is None else ("deadline_reached", 0)
+    assert expected == (outcome, len(clock.sleeps))
+
+
+@pytest.mark.parametrize("timeout", [None, 10.0])
+async def test_the_async_transport_takes_the_deadline_from_the_clients_timeout(
+    timeout: float | None,
+) -> None:
+    """Through the OpenAI transport, a client's read timeout shorter than the policy's deadline is the request's deadline: no cooldown wait outlasts the caller's timeout."""
+    clock = FakeClock()
+    async with httpx.AsyncClient(transport=limited_then_ok()) as providers:
+        transport = AsyncOpenAITransport(one_model_executor(providers, clock), config=ONE_MODEL)
+        async with httpx.AsyncClient(transport=transport, timeout=timeout) as sdk:
+            response = await sdk.post(
+                "http://sdk.invalid/v1/chat/completions",
+                json={"model": str(OPUS), "messages": [{"role": "user", "content": "Hi"}]},
+            )
+
+    expected = (200, 1) if timeout is None else (429, 0)
+    assert expected == (response.status_code, len(clock.sleeps))
+
+
+@pytest.mark.parametrize(
+    ("timeouts", "expected"),
+    [
+        ({"read": 10.0}, 10.0),
+        ({"read": 600.0}, None),  # the OpenAI SDK's default: the policy's deadline is shorter
+        ({"read": None}, None),
+        ({}, None),
+        ({"read": True}, None),
+    ],
+)
+def test_the_deadline_read_from_a_request(
+    timeouts: dict[str, object], expected: float | None
+) -> None:
+    """Only a positive read timeout shorter than the policy's deadline becomes the request's deadline."""
+    request = httpx.Request("POST", "http://sdk.invalid/", extensions={"timeout": timeouts})
+
+    assert expected == deadline_of(request, 120.0)
+
+
+def test_the_decisions_page_shows_the_default_limits() -> None:
+    """docs/decisions.md lists each default per-attempt limit with the value DEFAULT_LIMITS has."""
+    page = (Path(__file__).parents[2] / "docs" / "decisions.md").read_text()
+    shown = {
+        name: f"- `{name}` = `{getattr(DEFAULT_LIMITS, name)}`"
+        for name in ("connect_s", "read_s", "first_token_s", "idle_s")
+    }
+
+    assert dict.fromkeys(shown, True) == {name: line in page for name, line in shown.items()}
+
+
+async def test_the_tier_change_follows_a_login_made_while_running() -> None:
+    """A subscription logged in after the executor was built still counts as one: moving from it to a paid key tells the observers."""
+    config = load_config(
+        {
+            "auth": {"order": {"anthropic": ["anthropic:sub", "anthropic:paid"]}},
+            "providers": {"anthropic": {"api": "anthropic", "baseUrl": "http://mock/v1"}},
+            "agent": {"model": {"primary": str(OPUS)}},
+        }
+    )
+    store = MemoryAuthStore()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("x-api-key") == "paid-key":
+            return httpx.Response(200, json=_anthropic_ok(request))
+        return anthropic_error(429, "rate_limit_error", "usage limit reached")(request)
+
+    events: list[ExecutorEvent] = []
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        ex = Executor.from_config(
+            config,
+            client=client,
+            auth_store=store,
+            environ={},
+            observers=[events.append],
+            clock=FakeClock(),
+        )
+        store.put("anthropic:sub", OAuthCredential(access="oauth-access"))
+        store.put("anthropic:paid", ApiKeyCredential(key="paid-key"))
+        result = await ex.complete(HELLO)
+
+    tiers = [(e.from_mode, e.to_mode) for e in events if isinstance(e, TierChanged)]
+    assert ProfileId.parse("anthropic:paid") == result.profile
+    assert [(AuthMode.OAUTH, AuthMode.API_KEY)] == tiers
+
+
+@pytest.mark.parametrize(("scope_s", "sleeps"), [(None, 1), (300.0, 1), (10.0, 0)])
+async def test_the_callers_cancel_scope_bounds_cooldown_waits(
+    scope_s: float | None, sleeps: int
+) -> None:
+    """Inside the caller's own cancel scope, a 30 s cooldown wait that would outlast it is not taken: the request ends at once instead of sleeping until it is cancelled."""
+    clock = FakeClock()
+    async with httpx.AsyncClient(transport=limited_then_ok()) as client:
+        ex = one_model_executor(client, clock)
+        try:
+            with anyio.fail_after(scope_s):
+                outcome: str = str((await ex.complete(HELLO)).model)
+        except RateLimitedError as exc:
+            outcome = exc.reason.split(":")[0]
+
+    assert (sleeps, "deadline_reached" if sleeps == 0 else str(OPUS)) == (
+        len(clock.sleeps),
+        outcome,
+    )
