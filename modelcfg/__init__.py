@@ -151,6 +151,7 @@ if _TYPE_CHECKING:
     from modelcfg._core._reasons import Reason, ReasonCode, Skip, SkipCode
     from modelcfg._core._redact import redact
     from modelcfg._core._replay import (
+        ReplayStep,
         render_steps,
         replay,
         steps_to_json,
@@ -303,6 +304,7 @@ __all__ = [
     "ReasonCode",
     "RefreshOutcome",
     "RefreshReport",
+    "ReplayStep",
     "RequestGaveUp",
     "RequestNeeds",
     "ResolvedParams",
@@ -436,7 +438,7 @@ _LAZY_BY_MODULE: dict[str, tuple[str, ...]] = {
     "modelcfg._core._reasons": ("Reason", "ReasonCode", "Skip", "SkipCode"),
     "modelcfg._core._routing": ("estimate_tokens", "needs_of"),
     "modelcfg._core._redact": ("redact",),
-    "modelcfg._core._replay": ("render_steps", "replay", "steps_to_json"),
+    "modelcfg._core._replay": ("ReplayStep", "render_steps", "replay", "steps_to_json"),
     "modelcfg._core._state": (
         "AttemptRecord",
         "AttemptState",

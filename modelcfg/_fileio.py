@@ -8,9 +8,11 @@ never be truncated or lost on a crash (a JSON state store, the config doctor):
   ``O_EXCL`` and an explicit mode, ``fsync``\\ s it, renames it over the target
   with ``os.replace`` and ``fsync``\\ s the directory. A reader sees either the old
   bytes or the new bytes, never a mix, even if the process is killed mid-write.
-- :func:`exclusive_lock` holds ``fcntl.flock`` on a sibling ``.lock`` file, so a
+- :func:`exclusive_lock` holds an exclusive lock on a sibling ``.lock`` file, so a
   read-modify-write done under it is never interleaved with another process's.
-  The lock file is opened with ``O_NOFOLLOW``.
+  It is ``fcntl.flock`` on POSIX and ``msvcrt.locking`` on Windows; neither module
+  is imported before the first lock is taken. The lock file is opened with
+  ``O_NOFOLLOW`` where the platform has it.
 - :func:`read_regular` reads a file only when it is a regular file: a FIFO, a
   device or a directory is refused at once instead of blocking or failing later,
   and so, when asked, is a symbolic link.
@@ -22,14 +24,15 @@ never be truncated or lost on a crash (a JSON state store, the config doctor):
 - :func:`backup_copy` keeps a copy of a file next to it (``name.bak``), never
   overwriting an earlier backup.
 
-POSIX only (``fcntl``); modelcfg does not support Windows for file stores.
+On Windows there is no ``O_NOFOLLOW``, ``O_NONBLOCK``, ``fchmod``, ``fchown`` or
+directory ``fsync``: those steps are skipped there, and the modes asked for are
+as close as Windows permissions come (read-only or not).
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import secrets
 import shutil
@@ -37,14 +40,17 @@ import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 
 __all__ = [
     "LockTimeoutError",
     "PRIVATE_FILE_MODE",
     "atomic_write",
     "backup_copy",
+    "FileLocker",
     "exclusive_lock",
+    "file_locker",
+    "pick_locker",
     "fsync_directory",
     "NotRegularFileError",
     "keep_backup",
@@ -60,6 +66,13 @@ PRIVATE_FILE_MODE: Final = 0o600
 
 _PRIVATE_DIR_MODE: Final = 0o700
 _LOCK_POLL_S: Final = 0.005
+
+# Flags some platforms lack (Windows has none of the first three, and needs O_BINARY
+# so that os.read and os.write never translate line ends).
+_O_CLOEXEC: Final = getattr(os, "O_CLOEXEC", 0)
+_O_NOFOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
+_O_NONBLOCK: Final = getattr(os, "O_NONBLOCK", 0)
+_O_BINARY: Final = getattr(os, "O_BINARY", 0)
 
 
 class LockTimeoutError(TimeoutError):
@@ -121,9 +134,11 @@ def read_regular(path: Path, *, follow_symlinks: bool = True) -> tuple[bytes, os
             that is not followed).
         OSError: It cannot be read.
     """
-    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
+    flags = os.O_RDONLY | _O_NONBLOCK | _O_CLOEXEC | _O_BINARY
     if not follow_symlinks:
-        flags |= os.O_NOFOLLOW
+        if not _O_NOFOLLOW and path.is_symlink():
+            raise NotRegularFileError(path, "a symbolic link")
+        flags |= _O_NOFOLLOW
     try:
         fd = os.open(path, flags)
     except OSError as exc:
@@ -201,6 +216,8 @@ def fsync_directory(directory: Path) -> None:
     Some file systems refuse ``fsync`` on a directory; that is ignored, since the
     data itself has been flushed already.
     """
+    if os.name == "nt":
+        return  # Windows cannot open a directory as a file; its renames are durable
     fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         with contextlib.suppress(OSError):
@@ -233,14 +250,16 @@ def atomic_write(path: Path, data: bytes, *, mode: int = PRIVATE_FILE_MODE) -> N
     while True:
         tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_CLOEXEC | _O_BINARY
+            fd = os.open(tmp, flags, mode)
         except FileExistsError:  # pragma: no cover - 48 random bits collided
             continue
         break
     try:
         try:
             # os.open applies the umask to *mode*; fchmod makes the mode exact.
-            os.fchmod(fd, mode)
+            if hasattr(os, "fchmod"):
+                os.fchmod(fd, mode)
             if owner is not None:
                 os.fchown(fd, *owner)
             view = memoryview(data)
@@ -289,32 +308,148 @@ def exclusive_lock(path: Path, *, timeout_s: float = 10.0) -> Iterator[None]:
     make_private_dirs(lock_file.parent)
     # O_NOFOLLOW: a symbolic link planted at the lock's name is refused (ELOOP), so
     # creating the lock can never create or truncate a file elsewhere.
-    flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+    flags = os.O_RDWR | os.O_CREAT | _O_CLOEXEC | _O_NOFOLLOW | _O_BINARY
+    if not _O_NOFOLLOW and lock_file.is_symlink():
+        raise NotRegularFileError(lock_file, "a symbolic link")
+    locker = file_locker()
     fd = os.open(lock_file, flags, PRIVATE_FILE_MODE)
     try:
         if _as_root():
             os.fchown(fd, *_keeper_of_new(fd, lock_file))
         deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                    raise
-                if time.monotonic() >= deadline:
-                    raise LockTimeoutError(
-                        f"Could not lock {lock_file} within {timeout_s:g} s: "
-                        "another process is holding it.",
-                        path=lock_file,
-                    ) from None
-                time.sleep(_LOCK_POLL_S)
+        while not locker.try_lock(fd):
+            if time.monotonic() >= deadline:
+                raise LockTimeoutError(
+                    f"Could not lock {lock_file} within {timeout_s:g} s: "
+                    "another process is holding it.",
+                    path=lock_file,
+                )
+            time.sleep(_LOCK_POLL_S)
         try:
             yield
         finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            locker.unlock(fd)
     finally:
         os.close(fd)
+
+
+class FileLocker(Protocol):
+    """
+    One platform's way to hold an exclusive lock on an open file.
+    """
+
+    name: str
+    """``"fcntl"`` or ``"msvcrt"``."""
+
+    def try_lock(self, fd: int) -> bool:
+        """
+        Take the lock on *fd* without waiting; ``False`` when another holder has it.
+        """
+
+    def unlock(self, fd: int) -> None:
+        """
+        Release the lock taken on *fd*.
+        """
+
+
+_BUSY: Final = frozenset({errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES, errno.EDEADLK})
+
+
+class _FcntlLocker:
+    """
+    ``flock`` on the whole file (POSIX): per open file, so it excludes threads too.
+    """
+
+    name = "fcntl"
+
+    def __init__(self, module: object) -> None:
+        self._fcntl: object = module
+
+    def try_lock(self, fd: int) -> bool:
+        fcntl = self._fcntl
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # type: ignore[attr-defined]
+        except OSError as exc:
+            if exc.errno not in _BUSY:
+                raise
+            return False
+        return True
+
+    def unlock(self, fd: int) -> None:
+        fcntl = self._fcntl
+        fcntl.flock(fd, fcntl.LOCK_UN)  # type: ignore[attr-defined]
+
+
+class _MsvcrtLocker:
+    """
+    ``msvcrt.locking`` of the file's first byte (Windows): per handle, so it excludes threads too.
+
+    Windows locks a byte range of an open handle, and a lock may cover bytes past
+    the end of the file, so the empty lock file needs no content.
+    """
+
+    name = "msvcrt"
+
+    def __init__(self, module: object) -> None:
+        self._msvcrt: object = module
+
+    def try_lock(self, fd: int) -> bool:
+        msvcrt = self._msvcrt
+        os.lseek(fd, 0, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+        except OSError as exc:
+            if exc.errno not in _BUSY:
+                raise
+            return False
+        return True
+
+    def unlock(self, fd: int) -> None:
+        msvcrt = self._msvcrt
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
+
+
+_locker: FileLocker | None = None
+
+
+def file_locker() -> FileLocker:
+    """
+    The platform's file locker, chosen (and its module imported) on first use.
+
+    ``fcntl`` where it can be imported, else ``msvcrt``, so ``import modelcfg``
+    never needs either.
+
+    Raises:
+        OSError: The platform has neither.
+    """
+    global _locker  # one choice per process, made lazily
+    if _locker is None:
+        _locker = pick_locker()
+    return _locker
+
+
+def pick_locker() -> FileLocker:
+    """
+    Choose the file locker from the modules this interpreter can import.
+
+    Raises:
+        OSError: Neither ``fcntl`` nor ``msvcrt`` can be imported.
+    """
+    import importlib
+
+    try:
+        return _FcntlLocker(importlib.import_module("fcntl"))
+    except ImportError:
+        pass
+    try:
+        return _MsvcrtLocker(importlib.import_module("msvcrt"))
+    except ImportError:
+        pass
+    raise OSError(
+        errno.ENOSYS,
+        "modelcfg cannot lock files on this platform: it has neither fcntl nor msvcrt",
+    )
 
 
 def _keeper_of_new(fd: int, path: Path) -> tuple[int, int]:

@@ -334,6 +334,7 @@ def run_status(context: Context) -> int:
                 source=short_source(resolved, local=local) if resolved else None,
                 hint=resolved.hint if resolved and provider in needed else None,
                 now=now,
+                width=context.out.width,
             )
         )
     if context.args.json:
@@ -374,6 +375,7 @@ def _status_block(
     source: str | None,
     hint: str | None,
     now: float,
+    width: int | None = None,
 ) -> str:
     head = f"{provider} ({role})" + (f": auth {source}" if source is not None else "")
     rows = [
@@ -387,7 +389,12 @@ def _status_block(
         ]
         for s in statuses
     ]
-    table = render_table(("PROFILE", "KIND", "EXPIRES", "STATE", "KEY", "NOTE"), rows)
+    table = render_table(
+        ("PROFILE", "KIND", "EXPIRES", "STATE", "KEY", "NOTE"),
+        rows,
+        width=None if width is None else width - 2,
+        droppable=[1],
+    )
     env = ", ".join(f"{n} ({'set' if n in env_set else 'unset'})" for n in names) or "none"
     lines = [head, *("  " + line for line in table.splitlines()), f"  env fallback: {env}"]
     lines += [f"  {s.advice}" for s in statuses if s.advice and s.in_order]

@@ -278,7 +278,9 @@ def discovered_section(context: Context, exclude: set[ModelRef]) -> tuple[list[J
     if not snapshot.sources:
         title = "Discovered models: none cached yet; run `modelcfg catalog refresh`."
         return [], title
-    return [model_json(info, None) for info in infos], title + "\n" + render_table(headers, rows)
+    return [model_json(info, None) for info in infos], title + "\n" + render_table(
+        headers, rows, width=context.out.width, droppable=[1]
+    )
 
 
 # --- refresh -------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import enum
 import json
 import math
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -39,10 +40,15 @@ __all__ = [
     "format_expiry",
     "known_provider",
     "load_cli_config",
+    "no_config_note",
     "nonempty_path",
     "parse_profile",
     "parse_provider",
     "positive_seconds",
+    "PLAIN_WIDTH",
+    "ellipsis",
+    "fit_table",
+    "output_for",
     "render_table",
     "used_providers",
 ]
@@ -102,10 +108,16 @@ class Output:
     Attributes:
         stdout: The result stream.
         stderr: The stream for everything else.
+        width: The columns tables must fit in, or ``None`` for no limit (``--wide``).
+        color: Whether stdout may carry ANSI colour (a terminal, no ``NO_COLOR``).
+        color_err: The same for stderr.
     """
 
     stdout: TextIO = attrs.field(eq=False)
     stderr: TextIO = attrs.field(eq=False)
+    width: int | None = None
+    color: bool = False
+    color_err: bool = False
 
     @classmethod
     def standard(cls) -> Output:
@@ -124,22 +136,114 @@ class Output:
         """
         Write one line to stderr, prefixed with ``modelcfg:``.
         """
+        if self.color_err and text.startswith(("error:", "internal error:")):
+            head, _, rest = text.partition(":")
+            text = f"{_RED}{head}:{_RESET}{rest}"
         print(f"modelcfg: {text}", file=self.stderr)
 
     def warn(self, text: str) -> None:
         """
         Write one warning line to stderr.
         """
-        print(f"modelcfg: warning: {text}", file=self.stderr)
+        label = f"{_YELLOW}warning:{_RESET}" if self.color_err else "warning:"
+        print(f"modelcfg: {label} {text}", file=self.stderr)
+
+    def table(
+        self,
+        headers: Sequence[str],
+        rows: Sequence[Sequence[str]],
+        *,
+        droppable: Sequence[int] = (),
+        shrinkable: Sequence[int] | None = None,
+    ) -> None:
+        """
+        Write a table that fits :attr:`width`; on a terminal, say which columns were left out.
+
+        Args:
+            headers: The column titles.
+            rows: The cells, one list per row.
+            droppable: Columns that may be left out to fit, the least useful first.
+            shrinkable: Columns to cut before any other (see :func:`fit_table`).
+        """
+        text, dropped = fit_table(
+            headers,
+            rows,
+            width=self.width,
+            droppable=droppable,
+            shrinkable=shrinkable,
+            bold=self.color,
+        )
+        self.line(text)
+        if dropped and is_tty(self.stderr):
+            self.note(
+                f"left out {', '.join(dropped)} to fit {self.width} columns "
+                "(--wide shows every column)"
+            )
+
+
+_RED = "\033[31m"
+_YELLOW = "\033[33m"
+_BOLD = "\033[1m"
+_RESET = "\033[0m"
+
+PLAIN_WIDTH = 80
+"""The columns tables fit in when the output is not a terminal."""
+
+
+def output_for(
+    stdout: TextIO,
+    stderr: TextIO,
+    environ: Mapping[str, str],
+    *,
+    wide: bool = False,
+    color: str = "auto",
+) -> Output:
+    """
+    The output of one run: tables fit the terminal (80 columns when not one), colour only on a tty.
+
+    Args:
+        stdout: The result stream.
+        stderr: The note stream.
+        environ: The environment (``COLUMNS``, ``NO_COLOR``, ``TERM``).
+        wide: ``--wide``: never shorten a table.
+        color: ``--color``: ``auto`` (a terminal without ``NO_COLOR`` and not ``TERM=dumb``),
+            ``always`` or ``never``.
+    """
+    width: int | None = None
+    if not wide:
+        width = _columns(environ)
+        if width is None:
+            width = shutil.get_terminal_size().columns if is_tty(stdout) else PLAIN_WIDTH
+
+    def colored(stream: TextIO) -> bool:
+        if color in ("always", "never"):
+            return color == "always"
+        if environ.get("NO_COLOR") or environ.get("TERM") == "dumb":
+            return False
+        return is_tty(stream)
+
+    return Output(
+        stdout=stdout, stderr=stderr, width=width, color=colored(stdout), color_err=colored(stderr)
+    )
+
+
+def _columns(environ: Mapping[str, str]) -> int | None:
+    """
+    ``$COLUMNS`` when it is a sensible width.
+    """
+    text = environ.get("COLUMNS", "").strip()
+    if text.isdigit() and 20 <= int(text) <= 10_000:
+        return int(text)
+    return None
 
 
 def config_path(args: argparse.Namespace, environ: Mapping[str, str]) -> Path | None:
     """
     The config file to use, or ``None`` for the bundled example.
 
-    In order: ``--config``, ``$MODELCFG_CONFIG``, then ``config.json`` or
-    ``config.toml`` in ``$MODELCFG_HOME``, ``$XDG_CONFIG_HOME/modelcfg`` or
-    ``~/.config/modelcfg``.
+    In order: ``--config``, ``$MODELCFG_CONFIG``, then ``config.json``,
+    ``config.toml``, ``config.yaml`` or ``config.yml`` in ``$MODELCFG_HOME``,
+    ``$XDG_CONFIG_HOME/modelcfg`` or ``~/.config/modelcfg``.
     """
     explicit = getattr(args, "config", None) or environ.get("MODELCFG_CONFIG")
     if explicit:
@@ -147,7 +251,7 @@ def config_path(args: argparse.Namespace, environ: Mapping[str, str]) -> Path | 
     base = config_dir(environ)
     if base is None:
         return None
-    for name in ("config.json", "config.toml"):
+    for name in ("config.json", "config.toml", "config.yaml", "config.yml"):
         if (base / name).is_file():
             return base / name
     return None
@@ -164,6 +268,21 @@ def config_dir(environ: Mapping[str, str]) -> Path | None:
     if user_home := environ.get("HOME"):
         return Path(user_home) / ".config" / "modelcfg"
     return None
+
+
+def no_config_note(environ: Mapping[str, str]) -> str:
+    """
+    What to say when no config file is found: where one would be read.
+
+    It names an environment variable only when that variable is set.
+    """
+    where = config_dir(environ)
+    if where is None:
+        place = "pass --config"
+    else:
+        name = "$MODELCFG_HOME" if environ.get("MODELCFG_HOME") else str(where)
+        place = f"run `modelcfg init`, create {name}/config.json or pass --config"
+    return f"no config file found; using the bundled example config ({place})"
 
 
 def load_cli_config(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[Config, str]:
@@ -214,10 +333,7 @@ class Context:
             return cached
         config, source = load_cli_config(self.args, self.environ)
         if source == BUNDLED_SOURCE:
-            self.out.note(
-                "no config file found; using the bundled example config "
-                "(create $MODELCFG_HOME/config.json or pass --config)"
-            )
+            self.out.note(no_config_note(self.environ))
         self._cache["config"] = config
         self._cache["config_source"] = source
         return config
@@ -388,20 +504,100 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
-def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+_GAP = "  "
+_KEEP = 10
+_MIN = 4
+
+
+def ellipsis(text: str, width: int) -> str:
+    """
+    *text* cut to *width* characters, with ``…`` as the last one when cut.
+    """
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def render_table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    width: int | None = None,
+    droppable: Sequence[int] = (),
+    shrinkable: Sequence[int] | None = None,
+) -> str:
     """
     A plain text table with aligned columns and a rule under the header.
+
+    With *width*, it is fitted as :func:`fit_table` fits it.
     """
-    widths = [len(h) for h in headers]
-    for row in rows:
-        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+    return fit_table(headers, rows, width=width, droppable=droppable, shrinkable=shrinkable)[0]
+
+
+def fit_table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    width: int | None,
+    droppable: Sequence[int] = (),
+    shrinkable: Sequence[int] | None = None,
+    bold: bool = False,
+) -> tuple[str, list[str]]:
+    """
+    A table no wider than *width* (any width when ``None``), and the titles of columns left out.
+
+    The *droppable* columns give way first, in order: each is cut with ``…`` down to
+    ten characters, or left out when that is not enough. Then the *shrinkable*
+    columns are cut, the widest first, never below their header's width; then, if
+    need be, any column. A table that cannot fit even so is as narrow as it gets.
+
+    Args:
+        headers: The column titles.
+        rows: The cells.
+        width: The columns available.
+        droppable: Columns that may be left out, the least useful first.
+        shrinkable: Columns that may be cut.
+        bold: Show the header row in bold (ANSI), for a terminal.
+    """
+    columns = list(range(len(headers)))
+    widths = [max([len(headers[c]), *(len(row[c]) for row in rows)]) for c in columns]
+    dropped: list[str] = []
+
+    def total() -> int:
+        return sum(widths[c] for c in columns) + len(_GAP) * (len(columns) - 1)
+
+    if width is not None:
+        for column in droppable:
+            excess = total() - width
+            if excess <= 0:
+                break
+            if widths[column] - excess >= max(_KEEP, len(headers[column])):
+                widths[column] -= excess
+            else:
+                columns.remove(column)
+                dropped.append(headers[column])
+        # The shrinkable columns first, then (when that is not enough) every column,
+        # cutting the widest one down to the next widest each step.
+        for group in (shrinkable, None) if shrinkable is not None else (None,):
+            while (excess := total() - width) > 0:
+                candidates = [
+                    c
+                    for c in (columns if group is None else group)
+                    if c in columns and widths[c] > max(len(headers[c]), _MIN)
+                ]
+                if not candidates:
+                    break
+                widest = max(candidates, key=lambda c: widths[c])
+                floor = max(len(headers[widest]), _MIN)
+                others = [widths[c] for c in candidates if c != widest]
+                step = min(excess, widths[widest] - max(max(others, default=0), floor))
+                widths[widest] -= max(step, 1)
 
     def fmt(cells: Sequence[str]) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+        return _GAP.join(ellipsis(cells[c], widths[c]).ljust(widths[c]) for c in columns).rstrip()
 
-    lines = [fmt(headers), fmt(["-" * w for w in widths])]
+    head = fmt(headers)
+    lines = [f"{_BOLD}{head}{_RESET}" if bold else head, fmt(["-" * w for w in widths])]
     lines += [fmt(row) for row in rows]
-    return "\n".join(lines)
+    return "\n".join(lines), dropped
 
 
 def format_duration(seconds: float) -> str:

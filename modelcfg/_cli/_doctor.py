@@ -4,9 +4,9 @@
 Without ``--fix`` it only plans and exits 1 when something is pending. With ``--fix``:
 
 1. the config file is backed up (``name.bak``, never overwriting an older backup)
-   and the migrated config is written atomically, keeping JSON as JSON; a TOML
-   file is written as JSON next to it (``config.toml`` -> ``config.json``) and
-   the TOML file is moved to its backup, since modelcfg cannot write TOML;
+   and the migrated config is written atomically in the file's own format (JSON,
+   TOML or YAML); a TOML or YAML file with comments is never rewritten: the
+   migrated config goes beside it (``config.toml.new``) and the file is kept;
 2. legacy credentials (``auth.json`` / ``oauth.json`` in the config's directory or
    ``--auth-dir``) are imported into the auth store, plus keys from the
    environment when something legacy was found (or with ``--import-env``);
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import stat
 from collections.abc import Mapping
 from pathlib import Path
@@ -45,6 +44,7 @@ from modelcfg._cli._common import (
     emit_json,
     nonempty_path,
 )
+from modelcfg._config._edit import render_config
 from modelcfg._config._file import read_config_data
 from modelcfg._config._load import load_config
 from modelcfg._config._migrate import AuthMode, Change, legacy_keys, migrate_config, seed_auth_order
@@ -56,9 +56,10 @@ from modelcfg.auth import (
     MemoryAuthStore,
     import_legacy_auth,
 )
+from modelcfg.auth._env import DEFAULT_ENV_VARS
 from modelcfg.auth._legacy_format import is_legacy_auth_document, scan_auth_doc
 from modelcfg.auth._store import replacing_legacy
-from modelcfg.exceptions import ConfigError
+from modelcfg.exceptions import AuthStoreError, ConfigError
 from modelcfg.typing import JSON
 
 __all__ = ["register"]
@@ -223,10 +224,6 @@ def _modes(result: LegacyAuthImport) -> dict[str, AuthMode]:
     return modes
 
 
-def _output_path(path: Path) -> Path:
-    return path.with_suffix(".json") if path.suffix.lower() == ".toml" else path
-
-
 def run_doctor(context: Context) -> int:
     """
     ``doctor``: plan (exit 1 when something is pending) or, with ``--fix``, apply.
@@ -315,8 +312,6 @@ def run_doctor(context: Context) -> int:
         _report(context, path, (), (), (*plan.notes, *notes), skipped_seeds, fix)
         return Exit.OK
 
-    if path is not None and config_changes:
-        _check_config_writable(path)
     moved: list[str] = []
     target: AuthStoreProtocol = context.store()
     already_backed_up: tuple[Path, ...] = tuple(unfinished)
@@ -341,8 +336,9 @@ def run_doctor(context: Context) -> int:
     elif unfinished and auth_json == unfinished[0]:
         moved.append(f"Finished importing {auth_json}, which an earlier run moved aside.")
     written: list[str] = []
+    config_written = path
     if path is not None and config_changes:
-        written = _write_config(path, migrated)
+        written, config_written = _write_config(path, migrated)
     _report(
         context,
         path,
@@ -355,44 +351,70 @@ def run_doctor(context: Context) -> int:
     )
     if path is not None and config_changes:
         try:
-            load_config(migrated, source=str(_output_path(path)))
+            load_config(migrated, source=str(config_written))
         except ConfigError as exc:
             out.warn("the migrated configuration still needs edits:")
             for line in exc.errors:
                 print(f"  {line}", file=out.stderr)
             return Exit.FAILURE
+    if config_written != path:
+        return Exit.FAILURE  # the file itself still holds the legacy keys
     return Exit.OK
 
 
-def _check_config_writable(path: Path) -> None:
+def _write_config(path: Path, data: Mapping[str, object]) -> tuple[list[str], Path]:
     """
-    Refuse, before anything is written, a migration whose output cannot be written.
+    Back *path* up and write the migrated *data* in its format; return notes and the file written.
 
-    Raises:
-        CliError: ``config.toml`` would become ``config.json``, which exists already.
+    A file with comments (TOML, YAML) is left as it is and the migration goes beside it.
     """
-    target = _output_path(path)
-    if target != path and target.exists():
-        raise CliError(
-            f"cannot write the migrated {path} as {target}: that file exists already; "
-            "move it away and run `modelcfg doctor --fix` again (nothing was changed)",
-            Exit.CONFIG,
-        )
-
-
-def _write_config(path: Path, data: Mapping[str, object]) -> list[str]:
-    target = _output_path(path)
-    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    _check_config_writable(path)
+    original = path.read_text(encoding="utf-8")
+    try:
+        target, text = render_config(path, data, original)
+    except ValueError as exc:
+        raise CliError(f"cannot write the migrated {path}: {exc}", Exit.CONFIG) from None
     mode = stat.S_IMODE(path.stat().st_mode)
-    backup = backup_copy(path)
-    notes = [f"backed up {path} as {backup}" if backup else f"a backup of {path} exists already"]
+    notes: list[str] = []
+    if target == path:
+        backup = backup_copy(path)
+        notes.append(
+            f"backed up {path} as {backup}" if backup else f"a backup of {path} exists already"
+        )
     atomic_write(target, text.encode("utf-8"), mode=mode)
-    notes.append(f"wrote the migrated configuration to {target}")
-    if target != path:
-        os.unlink(path)
-        notes.append(f"removed {path} (kept as its backup): modelcfg reads {target} from now on")
-    return notes
+    if target == path:
+        notes.append(f"wrote the migrated configuration to {target}")
+    else:
+        notes.append(
+            f"{path} has comments, which rewriting it would lose: wrote the migrated "
+            f"configuration beside it, to {target}; {path} is unchanged: merge the changes "
+            "by hand (or move the new file over it)"
+        )
+    return notes, target
+
+
+def _credentials(context: Context) -> tuple[int, list[str]] | None:
+    """
+    How many profiles the auth store holds and which provider key variables are set.
+
+    ``None`` when the store cannot be read as one (a legacy file at its path).
+    """
+    try:
+        stored = len(context.store().profiles())
+    except AuthStoreError:
+        return None
+    names = dict.fromkeys(n for names in DEFAULT_ENV_VARS.values() for n in names)
+    return stored, [n for n in names if context.environ.get(n)]
+
+
+def _no_credentials_line(context: Context) -> str | None:
+    found = _credentials(context)
+    if found is None or found[0] or found[1]:
+        return None
+    return (
+        f"No credentials: the auth store {context.store_path()} holds none and no provider key "
+        "variable is set; run `modelcfg login PROVIDER` or export a key "
+        "(OPENAI_API_KEY, ANTHROPIC_API_KEY, ...)."
+    )
 
 
 def _report(
@@ -422,6 +444,9 @@ def _report(
             "notes": [*notes, *seed_notes],
             "written": list(written or []),
             "pending": (bool(config_changes) or bool(auth_changes)) and not fix,
+            "credentials": None
+            if (found := _credentials(context)) is None
+            else {"stored": found[0], "envSet": list[JSON](found[1])},
         }
         emit_json(out, data)
         return
@@ -444,3 +469,5 @@ def _report(
         out.line(f"  {line}")
     if not fix and (config_changes or auth_changes):
         out.line("Run `modelcfg doctor --fix` to apply these changes.")
+    if not auth_changes and (empty := _no_credentials_line(context)) is not None:
+        out.line(empty)

@@ -19,10 +19,12 @@ from typing import NoReturn, TextIO
 from modelcfg._cli import (
     _auth,
     _catalog,
+    _completion,
     _demo,
     _doctor,
     _explain,
     _health,
+    _init,
     _login,
     _models,
     _params,
@@ -37,6 +39,7 @@ from modelcfg._cli._common import (
     Subparsers,
     environ_default,
     nonempty_path,
+    output_for,
 )
 from modelcfg._core._redact import redact
 from modelcfg.exceptions import (
@@ -52,6 +55,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 Register = Callable[[Subparsers, argparse.ArgumentParser], None]
 
 COMMANDS: tuple[tuple[str, Register], ...] = (
+    ("init", _init.register),
     ("models", _models.register),
     ("catalog", _catalog.register),
     ("auth", _auth.register),
@@ -65,6 +69,7 @@ COMMANDS: tuple[tuple[str, Register], ...] = (
     ("usage", _usage.register),
     ("health", _health.register),
     ("demo", _demo.register),
+    ("completion", _completion.register),
 )
 """Every command, in the order ``--help`` lists them."""
 
@@ -98,6 +103,18 @@ def _common_options() -> argparse.ArgumentParser:
         help="the auth store file (default: $MODELCFG_AUTH_STORE, else auth.json in "
         "$MODELCFG_HOME, $XDG_CONFIG_HOME/modelcfg or ~/.config/modelcfg)",
     )
+    common.add_argument(
+        "--wide",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="never shorten tables to fit the terminal (80 columns when not a terminal)",
+    )
+    common.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default=argparse.SUPPRESS,
+        help="colour: auto (a terminal, unless NO_COLOR is set), always or never",
+    )
     return common
 
 
@@ -111,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Pick a model, rotate credentials and survive a provider that misbehaves.",
         parents=[common],
     )
+    parser.add_argument(
+        "--version", action="version", version=f"modelcfg {_version()}", help="show the version"
+    )
     subparsers = typing.cast(
         "Subparsers",
         parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser),
@@ -118,6 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
     for _name, register in COMMANDS:
         register(subparsers, common)
     return parser
+
+
+def _version() -> str:
+    import modelcfg
+
+    return str(modelcfg.__version__)
 
 
 def _error_line(exc: BaseException) -> tuple[str, Exit]:
@@ -199,13 +225,21 @@ def _main(
     except SystemExit as exc:
         out.stdout.flush()  # --help: a closed pipe shows here, not at exit
         return exc.code if isinstance(exc.code, int) else Exit.USAGE
+    environ = environ_default() if environ is None else environ
+    out = output_for(
+        out.stdout,
+        out.stderr,
+        environ,
+        wide=bool(getattr(args, "wide", False)),
+        color=str(getattr(args, "color", "auto")),
+    )
     run = getattr(args, "run", None)
     if run is None:
         parser.print_help(out.stderr)
         return Exit.USAGE
     context = Context(
         args=args,
-        environ=environ_default() if environ is None else environ,
+        environ=environ,
         out=out,
         stdin=stdin or sys.stdin,
     )

@@ -1,5 +1,5 @@
 """
-``modelcfg models list | resolve | search``.
+``modelcfg models list | resolve | search`` (and the editing commands of ``_edits``).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from modelcfg._cli._common import (
     render_table,
 )
 from modelcfg._cli._creds import auth_order, keyless, resolve, short_source
+from modelcfg._cli._edits import register_edits
 from modelcfg._cli._search import register_search
 from modelcfg._config._plan import catalog_for
 from modelcfg._config._resolve import resolve_model
@@ -59,6 +60,7 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     resolving.set_defaults(run=run_resolve)
 
     register_search(sub, common)
+    register_edits(sub, common)
 
 
 # --- list ----------------------------------------------------------------------------------------
@@ -166,19 +168,21 @@ def run_list(context: Context) -> int:
         for ref, labels in tags.items()
     ]
     headers = ("MODEL", "ALIAS", "PROVIDER", "INPUT", "CONTEXT", "AUTH ORDER", "AUTH", "TAGS")
-    context.out.line(render_table(headers, rows))
+    # PROVIDER repeats the model id's first part; the auth order is what `auth status` shows.
+    context.out.table(headers, rows, droppable=[2, 5, 3, 4], shrinkable=[7, 6, 1])
     if context.args.all:
         context.out.line()
         context.out.line(f"Curated catalog ({len(others)} more models):")
-        context.out.line(_catalog_table(others))
+        context.out.line(_catalog_table(others, context.out.width))
         context.out.line()
         context.out.line(discovered_section(context, {*tags, *(i.ref for i in others)})[1])
     return Exit.OK
 
 
-def _catalog_table(infos: list[ModelInfo]) -> str:
+def _catalog_table(infos: list[ModelInfo], width: int | None) -> str:
     rows = [[str(i.ref), i.name, _inputs(i), _context(i), _price(i), i.status.value] for i in infos]
-    return render_table(("MODEL", "NAME", "INPUT", "CONTEXT", "USD/M IN/OUT", "STATUS"), rows)
+    headers = ("MODEL", "NAME", "INPUT", "CONTEXT", "USD/M IN/OUT", "STATUS")
+    return render_table(headers, rows, width=width, droppable=[1])
 
 
 # --- resolve -------------------------------------------------------------------------------------

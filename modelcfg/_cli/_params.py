@@ -202,7 +202,7 @@ def run_presets(context: Context) -> int:
             route += " -> " + " -> ".join(p.fallbacks)
         sets = ", ".join(f"{k}={json.dumps(v)}" for k, v in p.params.items()) or "-"
         rows.append([p.name, "built-in" if p.builtin else "config", sets, route, p.description])
-    context.out.line(render_table(["PRESET", "FROM", "SETS", "MODEL", "DESCRIPTION"], rows))
+    context.out.table(["PRESET", "FROM", "SETS", "MODEL", "DESCRIPTION"], rows, droppable=[4])
     return Exit.OK
 
 
@@ -255,7 +255,11 @@ def run_show(context: Context) -> int:
             )
         found.append({"name": name, "enabled": entry.enabled, "arms": arms})
         lines.append(f"{name} ({state}){': ' + entry.description if entry.description else ''}")
-        table = render_table(["ARM", "WEIGHT", "SHARE", "PRESET", "MODEL", "BUCKETS"], rows)
+        table = render_table(
+            ["ARM", "WEIGHT", "SHARE", "PRESET", "MODEL", "BUCKETS"],
+            rows,
+            width=None if context.out.width is None else context.out.width - 2,
+        )
         lines += ["  " + line for line in table.splitlines()]
     if context.args.json:
         emit_json(context.out, {"experiments": found, "buckets": BUCKETS})
@@ -296,7 +300,7 @@ def run_assign(context: Context) -> int:
         [s, arm.name, arm.preset or "-", str(arm.model) if arm.model else "-"] for s, arm in arms
     ]
     context.out.line(f"experiment {active.name}")
-    context.out.line(render_table(["SESSION", "ARM", "PRESET", "MODEL"], rows))
+    context.out.table(["SESSION", "ARM", "PRESET", "MODEL"], rows)
     return Exit.OK
 
 
@@ -395,5 +399,5 @@ def run_report(context: Context) -> int:
         )
     headers = ["ARM", "REQUESTS", "SUCCESS", "ATTEMPTS", "FAILED", "LATENCY", "FIRST TOKEN"]
     headers += ["TOKENS IN/OUT", "COST"]
-    context.out.line(render_table(headers, rows))
+    context.out.table(headers, rows, droppable=[6, 3, 4])
     return Exit.OK

@@ -9,8 +9,6 @@ gives way first. ``--json`` gives every field and the full reason of each match.
 from __future__ import annotations
 
 import argparse
-import shutil
-from collections.abc import Sequence
 
 from modelcfg._catalog._records import CatalogSource, Modality, ModelInfo, ModelStatus
 from modelcfg._catalog._search import CatalogFilter, MatchKind, SearchHit, SortOrder, words_of
@@ -21,16 +19,14 @@ from modelcfg._cli._common import (
     Exit,
     Subparsers,
     add_json_flag,
+    ellipsis,
     emit_json,
-    is_tty,
+    fit_table,
 )
 from modelcfg.typing import JSON
 
 __all__ = ["register_search", "run_search"]
 
-_PLAIN_WIDTH = 80
-_KEEP = 10
-_GAP = "  "
 _INITIALS = {
     Modality.TEXT: "t",
     Modality.IMAGE: "i",
@@ -162,50 +158,6 @@ def _price(info: ModelInfo) -> str:
     return f"{one(pricing.input)}/{one(pricing.output)}"
 
 
-def _ellipsis(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
-
-
-def fit_table(
-    headers: Sequence[str],
-    rows: Sequence[Sequence[str]],
-    width: int,
-    *,
-    droppable: Sequence[int] = (),
-    shrinkable: Sequence[int] = (),
-) -> str:
-    """
-    A table no wider than *width*.
-
-    The *droppable* columns give way first, in order: each is cut with ``…`` down to
-    ten characters, then dropped if the table is still too wide. Then the
-    *shrinkable* ones are cut (never below their header's width).
-    """
-    columns = list(range(len(headers)))
-    widths = [max([len(headers[c]), *(len(row[c]) for row in rows)]) for c in columns]
-
-    def total() -> int:
-        return sum(widths[c] for c in columns) + len(_GAP) * (len(columns) - 1)
-
-    for column in droppable:
-        excess = total() - width
-        if excess > 0 and widths[column] - excess >= _KEEP:
-            widths[column] -= excess
-        elif excess > 0:
-            columns.remove(column)
-    for column in shrinkable:
-        excess = total() - width
-        if excess > 0:
-            widths[column] = max(widths[column] - excess, len(headers[column]))
-
-    def fmt(cells: Sequence[str]) -> str:
-        return _GAP.join(_ellipsis(cells[c], widths[c]).ljust(widths[c]) for c in columns).rstrip()
-
-    lines = [fmt(headers), fmt(["-" * w for w in widths])]
-    lines += [fmt(row) for row in rows]
-    return "\n".join(lines)
-
-
 def run_search(context: Context) -> int:
     """
     ``models search QUERY``: the matching models, best first, as a table or JSON.
@@ -257,15 +209,15 @@ def run_search(context: Context) -> int:
     headers = [headers[c] for c in keep]
     rows = [[row[c] for c in keep] for row in rows]
     match_column = len(headers) - 1 if "MATCH" in headers else None
-    width = shutil.get_terminal_size().columns if is_tty(context.out.stdout) else _PLAIN_WIDTH
-    context.out.line(
-        fit_table(
-            headers,
-            rows,
-            width,
-            droppable=[match_column] if match_column is not None else [],
-            shrinkable=[0],
-        )
+    width = context.out.width
+    text, _dropped = fit_table(
+        headers,
+        rows,
+        width=width,
+        droppable=[match_column] if match_column is not None else [],
+        shrinkable=[0],
+        bold=context.out.color,
     )
-    context.out.line(_ellipsis(LEGEND, width))
+    context.out.line(text)
+    context.out.line(LEGEND if width is None else ellipsis(LEGEND, width))
     return Exit.OK

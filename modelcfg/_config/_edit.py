@@ -4,7 +4,7 @@ Editing the user's config file: read, change as data, validate, write back atomi
 :func:`edit_config_file` is the one way commands change a config file
 (``catalog promote`` first; any command that edits the config should use it):
 
-1. read and parse the file (JSON or TOML, by its suffix; a missing file is an
+1. read and parse the file (JSON, TOML or YAML, by its suffix; a missing file is an
    empty config), under the file's lock so no other edit interleaves;
 2. apply a pure *edit* to a copy of the data;
 3. validate the result with :func:`~modelcfg.load_config` (every problem, at its
@@ -17,8 +17,11 @@ a tab, or one line). A TOML file is written by :func:`dumps_toml`, a small
 emitter for what configs hold (tables, arrays, strings, numbers, booleans,
 dates), keeping key order.
 
-Comments: JSON has none. Rewriting a TOML file would drop its comments, so
-they are never lost: when a TOML file has comments, the edited config is
+A YAML file (``modelcfg[yaml]``) is written by PyYAML's ``safe_dump`` in block
+style, keeping key order.
+
+Comments: JSON has none. Rewriting a TOML or YAML file would drop its comments,
+so they are never lost: when such a file has comments, the edited config is
 written **beside** it, as ``NAME.toml.new``, the original is left untouched,
 and the result says so; the user merges the change by hand (or deletes the
 comments and runs the command again).
@@ -38,14 +41,23 @@ from typing import Final, Literal
 
 import attrs
 
-from modelcfg._config._file import read_config_data
+from modelcfg._config._file import YAML_SUFFIXES, read_config_data, yaml_module
 from modelcfg._config._load import load_config_data
 from modelcfg._config._problems import quoted
 from modelcfg._fileio import PRIVATE_FILE_MODE, atomic_write, exclusive_lock
 
-__all__ = ["ConfigEdit", "dumps_toml", "edit_config_file", "has_toml_comments"]
+__all__ = [
+    "ConfigEdit",
+    "dumps_toml",
+    "dumps_yaml",
+    "edit_config_file",
+    "has_comments",
+    "has_toml_comments",
+    "has_yaml_comments",
+    "render_config",
+]
 
-ConfigFormat = Literal["json", "toml"]
+ConfigFormat = Literal["json", "toml", "yaml"]
 
 _BARE_KEY: Final = re.compile(r"[A-Za-z0-9_-]+\Z")
 _ESCAPES: Final = {
@@ -93,7 +105,74 @@ class ConfigEdit:
 
 
 def _format_of(path: Path) -> ConfigFormat:
-    return "toml" if path.suffix.lower() == ".toml" else "json"
+    suffix = path.suffix.lower()
+    if suffix == ".toml":
+        return "toml"
+    return "yaml" if suffix in YAML_SUFFIXES else "json"
+
+
+def has_yaml_comments(text: str) -> bool:
+    """
+    Whether a YAML text may have a comment: a ``#`` at a line's start or after a space or tab.
+
+    It errs on the side of comments (a ``#`` inside a quoted string counts), so a
+    file is never rewritten when it might lose one.
+    """
+    return re.search(r"(?:^|[ \t])#", text, flags=re.M) is not None
+
+
+def dumps_yaml(data: Mapping[str, object], source: str) -> str:
+    """
+    *data* as YAML block text, keys in their order, non-ASCII kept.
+
+    Raises:
+        ConfigError: PyYAML is not installed.
+    """
+    yaml = yaml_module(source)
+    text: str = yaml.safe_dump(
+        _plain(data), sort_keys=False, allow_unicode=True, default_flow_style=False
+    )
+    return text
+
+
+def _plain(value: object) -> object:
+    """
+    *value* with every mapping a ``dict`` and every sequence a ``list``, as ``safe_dump`` needs.
+    """
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def has_comments(text: str, fmt: ConfigFormat) -> bool:
+    """
+    Whether rewriting a config text of format *fmt* could lose comments (JSON has none).
+    """
+    if fmt == "toml":
+        return has_toml_comments(text)
+    return fmt == "yaml" and has_yaml_comments(text)
+
+
+def render_config(path: Path, data: Mapping[str, object], original: str | None) -> tuple[Path, str]:
+    """
+    Where and how to write *data* as the new content of the config file *path*.
+
+    The text is in *path*'s format (JSON keeps *original*'s indentation). The
+    target is *path*, or ``NAME.new`` beside it when *original* has comments that
+    rewriting would lose.
+
+    Raises:
+        ValueError: *data* holds something the format cannot (TOML has no null).
+        ConfigError: The file is YAML and PyYAML is not installed.
+    """
+    fmt = _format_of(path)
+    text = _render(data, fmt, original, str(path))
+    target = path
+    if original is not None and has_comments(original, fmt):
+        target = path.with_name(path.name + ".new")
+    return target, text
 
 
 def _json_indent(text: str) -> int | str | None:
@@ -247,9 +326,13 @@ def dumps_toml(data: Mapping[str, object]) -> str:
 # --------------------------------------------------------------------------- editing
 
 
-def _render(data: Mapping[str, object], fmt: ConfigFormat, original: str | None) -> str:
+def _render(
+    data: Mapping[str, object], fmt: ConfigFormat, original: str | None, source: str
+) -> str:
     if fmt == "toml":
         return dumps_toml(data)
+    if fmt == "yaml":
+        return dumps_yaml(data, source)
     indent = _json_indent(original) if original is not None else 2
     return dumps_json(data, indent=indent)
 
@@ -288,10 +371,7 @@ def edit_config_file(
         if exists and edited == data:
             return ConfigEdit(path=path, format=fmt, written=None)
         load_config_data(edited, source=str(path), path=str(path))
-        text = _render(edited, fmt, original)
-        target = path
-        if fmt == "toml" and original is not None and has_toml_comments(original):
-            target = path.with_name(path.name + ".new")
+        target, text = render_config(path, edited, original)
         mode = stat.S_IMODE(path.stat().st_mode) if exists else PRIVATE_FILE_MODE
         atomic_write(target, text.encode("utf-8"), mode=mode)
         return ConfigEdit(path=path, format=fmt, written=target, created=not exists)

@@ -1,9 +1,12 @@
 """
-Reading configuration files (JSON or TOML): the thin I/O shell around :func:`load_config`.
+Reading configuration files: the thin I/O shell around :func:`load_config`.
+
+JSON and TOML are always read; YAML needs PyYAML (``pip install 'modelcfg[yaml]'``).
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import sys
@@ -11,6 +14,7 @@ import tomllib
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -19,7 +23,52 @@ from modelcfg._config._problems import key_path
 from modelcfg._config._schema import Config
 from modelcfg.exceptions import ConfigError
 
-__all__ = ["example_config_data", "load_config_file", "read_config_data"]
+__all__ = [
+    "YAML_SUFFIXES",
+    "example_config_data",
+    "load_config_file",
+    "read_config_data",
+    "yaml_module",
+]
+
+YAML_SUFFIXES = (".yaml", ".yml")
+"""File name endings read as YAML."""
+
+
+def yaml_module(source: str) -> Any:
+    """
+    PyYAML, imported when a YAML file is first read or written.
+
+    Raises:
+        ConfigError: PyYAML is not installed; the message says how to install it.
+    """
+    try:
+        return importlib.import_module("yaml")
+    except ImportError:
+        raise ConfigError(
+            [
+                "$: reading or writing a YAML config needs PyYAML: "
+                "pip install 'modelcfg[yaml]' (or use a .json or .toml file)"
+            ],
+            source=source,
+        ) from None
+
+
+def _load_yaml(text: str, source: str) -> object:
+    """
+    A YAML text as plain data (safe loading: no tags that build Python objects).
+
+    Raises:
+        ConfigError: PyYAML is missing or the text is not valid YAML.
+    """
+    yaml = yaml_module(source)
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "cannot be parsed"
+        raise ConfigError([f"$: not valid YAML: {problem}{where}"], source=source) from None
 
 
 @attrs.frozen
@@ -120,6 +169,8 @@ def _parse(path: Path) -> tuple[dict[str, object], list[str]]:
     try:
         if path.suffix.lower() == ".toml":
             data: object = tomllib.loads(text)
+        elif path.suffix.lower() in YAML_SUFFIXES:
+            data = None  # read below: its errors are ConfigErrors already
         else:
             data = json.loads(
                 text, object_pairs_hook=findings.pairs_hook, parse_int=findings.parse_int
@@ -143,6 +194,8 @@ def _parse(path: Path) -> tuple[dict[str, object], list[str]]:
             ],
             source=source,
         ) from None
+    if path.suffix.lower() in YAML_SUFFIXES:
+        data = _load_yaml(text, source)
     repeated: list[str] = []
     if findings.repeated or findings.long_numbers:
         repeated, long_numbers = findings.problems(data)
@@ -155,7 +208,7 @@ def _parse(path: Path) -> tuple[dict[str, object], list[str]]:
 
 def read_config_data(path: str | Path) -> dict[str, object]:
     """
-    Parse a JSON (``.json``) or TOML (``.toml``) file into plain data.
+    Parse a JSON (``.json``), TOML (``.toml``) or YAML (``.yaml``, ``.yml``) file into plain data.
 
     Raises:
         ConfigError: The file cannot be read or does not parse; the message names the

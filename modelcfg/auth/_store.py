@@ -569,8 +569,9 @@ class AuthStore(_StoreBase):
                 f"The auth store {self.path} can be read by other users (mode {bits:04o}); "
                 f"run `chmod 600 {self.path}` (modelcfg also fixes it at the next write)."
             )
-        me = os.geteuid()
-        if status.st_uid != me and me != 0:  # root keeps each store with its owner
+        me = os.geteuid() if hasattr(os, "geteuid") else None  # Windows has no uids
+        # root keeps each store with its owner
+        if me is not None and status.st_uid != me and me != 0:
             self._warn_once(
                 f"The auth store {self.path} belongs to another user (uid {status.st_uid}), "
                 f"not to you (uid {me}): whoever owns it can read and change the credentials "

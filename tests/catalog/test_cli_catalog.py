@@ -62,7 +62,7 @@ def test_refresh_search_promote_list_end_to_end(cli: Cli, fake: FakeModelsServer
     discovered = [r for r in found if r["source"] == "discovered"]
     pick = discovered[0]
     promoted = cli.run("catalog", "promote", pick["id"], "--alias", "Pick", "--fallback")
-    listed = cli.run("models", "list")
+    listed = cli.run("models", "list", "--wide")
 
     assert (0, "") == (refreshed.code, refreshed.stderr)
     assert refreshed.stdout.splitlines()[0].startswith("openrouter: 159 models (159 added")

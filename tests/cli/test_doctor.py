@@ -10,6 +10,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -87,19 +88,77 @@ def test_fix_migrates_backs_up_imports_and_is_idempotent(cli: Cli, legacy: Path)
     assert LEAK_MARK not in first.output + second.output
 
 
-def test_fix_writes_toml_as_json_next_to_it(cli: Cli) -> None:
-    """A TOML config is migrated to config.json beside it; the TOML is kept only as its backup."""
+MIGRATED = {
+    "agent": {
+        "model": {"primary": "openai/gpt-4o", "fallbacks": []},
+        "models": {"openai/gpt-4o": {}},
+    }
+}
+"""What doctor --fix makes of ``agent.model = "gpt-4o"``."""
+
+
+def test_fix_keeps_a_toml_config_as_toml(cli: Cli) -> None:
+    """A TOML config without comments is migrated in place, as TOML, after a backup; no JSON appears."""
     toml = cli.home / "config.toml"
     toml.write_text('[agent]\nmodel = "gpt-4o"\n', encoding="utf-8")
 
     result = cli.call("doctor", "--fix")
 
     assert 0 == result.code, result.stderr
-    assert not toml.exists()
+    assert MIGRATED == tomllib.loads(toml.read_text(encoding="utf-8"))
     assert '[agent]\nmodel = "gpt-4o"\n' == (cli.home / "config.toml.bak").read_text(
         encoding="utf-8"
     )
-    assert "openai/gpt-4o" == str(load_config_file(cli.home / "config.json").text_chain())
+    assert not (cli.home / "config.json").exists()
+
+
+def test_fix_never_rewrites_a_commented_toml_config(cli: Cli) -> None:
+    """A TOML config with comments is left as it was; the migration goes beside it and exit 1 says so."""
+    toml = cli.home / "config.toml"
+    text = '# mine\n[agent]\nmodel = "gpt-4o"  # the default\n'
+    toml.write_text(text, encoding="utf-8")
+
+    result = cli.call("doctor", "--fix")
+
+    assert 1 == result.code, result.stderr
+    assert text == toml.read_text(encoding="utf-8")
+    assert MIGRATED == tomllib.loads((cli.home / "config.toml.new").read_text(encoding="utf-8"))
+    assert "has comments, which rewriting it would lose" in result.stdout
+    assert not (cli.home / "config.json").exists()
+
+
+def test_fix_keeps_a_yaml_config_as_yaml(cli: Cli) -> None:
+    """A YAML config is read, migrated in place as YAML, and the commented one is written beside."""
+    plain = cli.home / "config.yaml"
+    plain.write_text("agent:\n  model: gpt-4o\n", encoding="utf-8")
+    commented = cli.home / "other.yml"
+    commented.write_text("# mine\nagent:\n  model: gpt-4o\n", encoding="utf-8")
+
+    fixed = cli.call("doctor", "--fix")
+    beside = cli.call("doctor", "--fix", "--config", str(commented))
+
+    assert (0, 1) == (fixed.code, beside.code)
+    assert (
+        "agent:\n  model:\n    primary: openai/gpt-4o\n    fallbacks: []\n"
+        "  models:\n    openai/gpt-4o: {}\n"
+    ) == plain.read_text(encoding="utf-8")
+    assert "# mine\nagent:\n  model: gpt-4o\n" == commented.read_text(encoding="utf-8")
+    assert "openai/gpt-4o" == str(load_config_file(plain).text_chain())
+    assert (cli.home / "other.yml.new").exists()
+
+
+def test_a_yaml_config_without_pyyaml_is_a_clear_error(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without PyYAML a YAML config is refused in one line that says how to install it."""
+    (cli.home / "config.yaml").write_text("agent: {}\n", encoding="utf-8")
+    monkeypatch.setitem(sys.modules, "yaml", None)
+
+    result = cli.call("validate")
+
+    assert 3 == result.code
+    assert "needs PyYAML: pip install 'modelcfg[yaml]'" in result.stderr
+    assert "Traceback" not in result.output
 
 
 def test_fix_leaves_unresolved_entries_and_says_so(cli: Cli) -> None:
@@ -149,27 +208,6 @@ def test_missing_auth_dir_is_a_usage_error(cli: Cli, tmp_path: Path) -> None:
     result = cli.call("doctor", "--auth-dir", str(tmp_path / "nope"))
 
     assert_one_line_error(result, 2, "is not a directory")
-
-
-def test_fix_refused_for_toml_changes_nothing_at_all(cli: Cli, legacy: Path) -> None:
-    """When config.toml cannot become config.json (it exists), exit 3 and nothing is written:
-    no auth store, no backups of the legacy files."""
-    (cli.home / "config.json").unlink()
-    toml = cli.home / "config.toml"
-    toml.write_text('[agent]\nmodel = "gpt-4o"\n', encoding="utf-8")
-    blocker = cli.home / "other" / "config.json"
-    blocker.parent.mkdir()
-    blocker.write_text("{}", encoding="utf-8")
-    toml_in_other = blocker.with_suffix(".toml")
-    toml_in_other.write_text('[agent]\nmodel = "gpt-4o"\n', encoding="utf-8")
-
-    result = cli.call("doctor", "--fix", "--config", str(toml_in_other), "--auth-dir", str(legacy))
-
-    assert_one_line_error(result, 3, "that file exists already", "nothing was changed")
-    assert not cli.store_path.exists()
-    assert [] == sorted(p.name for p in legacy.glob("*.bak*"))
-    assert "{}" == blocker.read_text(encoding="utf-8")
-    assert toml_in_other.exists()
 
 
 def test_a_rerun_seeds_auth_order_for_profiles_imported_earlier(cli: Cli, legacy: Path) -> None:

@@ -12,7 +12,7 @@ from tests.cli.conftest import CANARY, Cli, assert_one_line_error, example_confi
 
 def test_list_works_on_a_fresh_machine_with_the_bundled_example(cli: Cli) -> None:
     """The console script lists the bundled example's models, saying so in one stderr line."""
-    result = cli.run("models", "list")
+    result = cli.run("models", "list", "--wide")
 
     assert 0 == result.code
     assert 1 == len(result.stderr.splitlines())
@@ -48,7 +48,7 @@ def test_list_table_marks_missing_credentials(cli: Cli) -> None:
     """Without any key the table says where nothing comes from: missing."""
     cli.write_config(example_config())
 
-    result = cli.call("models", "list")
+    result = cli.call("models", "list", "--wide")
 
     rows = {line.split()[0]: line for line in result.stdout.splitlines()[2:]}
     assert 0 == result.code

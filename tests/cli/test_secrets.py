@@ -193,10 +193,26 @@ def test_no_command_ever_prints_a_stored_secret(
         ["usage", "--json"],
         ["login", "openai", "--oauth"],
         ["logout", "openai:nosuch"],
+        ["completion", "bash"],
+        ["completion", "zsh"],
     ]
     paths = command_paths(build_parser())
     helps = [["--help"], *([*path, "--help"] for path in paths)]
     results += _run_many(env, [*reads, *helps])
+    # Config edits, last of the reads since they change the config.
+    edits = [
+        ["models", "fallbacks", "list"],
+        ["models", "aliases", "list", "--json"],
+        ["models", "set", "Opus"],
+        ["models", "fallbacks", "add", "no-such-model"],
+        ["models", "fallbacks", "remove", "no-such-model"],
+        ["models", "fallbacks", "clear"],
+        ["models", "aliases", "add", "o", "anthropic/claude-opus-4-5"],
+        ["models", "aliases", "remove", "o"],
+        ["models", "image", "set", "Opus"],
+        ["init"],
+    ]
+    results += [env.run(*command) for command in edits]
     # The rest change the store again.
     closing = [["auth", "order", "clear", "openai"], ["logout", "openai:stdin"]]
     cleared, logged_out = (env.run(*command) for command in closing)
@@ -218,7 +234,7 @@ def test_no_command_ever_prints_a_stored_secret(
         ]
     )
     leaves = leaf_commands(paths)
-    every = [*ordered, *reads, *closing]
+    every = [*ordered, *reads, *edits, *closing]
     covered = {leaf for leaf in leaves if any(tuple(c[: len(leaf)]) == leaf for c in every)}
     assert {
         "anthropic:default": "oauth",
@@ -263,4 +279,15 @@ def test_command_paths_cover_every_command() -> None:
         ("usage",),
         ("health",),
         ("demo",),
+        ("completion",),
+        ("models", "set"),
+        ("models", "fallbacks", "list"),
+        ("models", "fallbacks", "add"),
+        ("models", "fallbacks", "remove"),
+        ("models", "fallbacks", "clear"),
+        ("models", "aliases", "list"),
+        ("models", "aliases", "add"),
+        ("models", "aliases", "remove"),
+        ("models", "image", "set"),
+        ("init",),
     } == leaf_commands(paths)
