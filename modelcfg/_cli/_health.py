@@ -23,7 +23,6 @@ from modelcfg._cli._common import (
     config_dir,
     emit_json,
     nonempty_path,
-    render_table,
 )
 from modelcfg._core._health import HealthState, circuit_phase
 from modelcfg._core._metrics import TargetMetrics
@@ -121,7 +120,11 @@ def health_rows(health: HealthState, now: float) -> list[JSONObject]:
     return rows
 
 
-def _table(rows: list[JSONObject]) -> str:
+def _table(rows: list[JSONObject]) -> tuple[tuple[str, ...], list[list[str]]]:
+    """
+    The health table's titles and cells: one row per model and per profile.
+    """
+
     def cell(row: JSONObject, key: str) -> str:
         value = row[key]
         if key.endswith("Seconds"):
@@ -137,7 +140,7 @@ def _table(rows: list[JSONObject]) -> str:
     table = [
         [*(cell(r, k) for k in keys), cell(r, "ttftSeconds"), cell(r, "lastFailure")] for r in rows
     ]
-    return render_table(headers, table)
+    return headers, table
 
 
 async def _check(context: Context, store: StateStore) -> list[JSON]:
@@ -208,7 +211,9 @@ def run_health(context: Context) -> int:
                 verdict = "ok" if check["ok"] else f"failed ({check['failure']})"
                 context.out.line(f"checked {check['target']} via {check['via']}: {verdict}")
         if rows:
-            context.out.line(_table(rows).rstrip("\n"))
+            headers, table = _table(rows)
+            # p95, time to first token and success rate give way first; targets are cut last.
+            context.out.table(headers, table, droppable=[5, 6, 3], shrinkable=[7, 0])
         else:
             context.out.line(f"nothing measured yet in {path}")
     return Exit.FAILURE if failed else Exit.OK

@@ -139,5 +139,9 @@ def run_usage(context: Context) -> int:
     if args.json:
         emit_json(context.out, report_to_json(report, series=series if args.chart else None))
     else:
-        context.out.line(render_report(report, series=series, chart=args.chart, top=args.top))
+        context.out.line(
+            render_report(
+                report, series=series, chart=args.chart, top=args.top, width=context.out.width
+            )
+        )
     return Exit.OK

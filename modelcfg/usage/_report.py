@@ -117,15 +117,48 @@ def _cells(row: ReportRow) -> list[str]:
     ]
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> list[str]:
+# Columns of the report that give way to a narrow terminal, the least useful first:
+# cached, attempts, input, output and failed cost; the group's key is cut last.
+_DROPPABLE: Final = (6, 2, 4, 5, 8)
+
+
+def _table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    right: set[int],
+    width: int | None = None,
+) -> list[str]:
+    """
+    *rows* under *headers*, aligned (*right* columns to the right), in at most *width* columns.
+
+    To fit, the :data:`_DROPPABLE` columns are left out in turn, then the key column is
+    cut with ``…``, never below its header's width.
+    """
+    columns = list(range(len(headers)))
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
 
+    def total() -> int:
+        return sum(widths[c] for c in columns) + 2 * (len(columns) - 1)
+
+    if width is not None:
+        for column in _DROPPABLE:
+            if total() <= width:
+                break
+            if column < len(headers):
+                columns.remove(column)
+        widths[0] = max(len(headers[0]), widths[0] - max(0, total() - width))
+
+    def cut(text: str, w: int) -> str:
+        return text if len(text) <= w else text[: w - 1] + "…"
+
     def fmt(cells: Sequence[str]) -> str:
         return "  ".join(
-            c.rjust(w) if i in right else c.ljust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+            cut(cells[c], widths[c]).rjust(widths[c])
+            if c in right
+            else cut(cells[c], widths[c]).ljust(widths[c])
+            for c in columns
         ).rstrip()
 
     return [fmt(headers), fmt(["-" * w for w in widths]), *(fmt(row) for row in rows)]
@@ -137,6 +170,7 @@ def render_report(
     series: UsageReport | None = None,
     chart: bool = False,
     top: int | None = None,
+    width: int | None = None,
 ) -> str:
     """
     *report* as a table with a total line; with *chart*, a bar of each row's cost, and
@@ -147,6 +181,8 @@ def render_report(
         series: The same range by day or hour, for the sparkline.
         chart: Whether to draw bars and the sparkline.
         top: Show only this many rows (the rest are summed into one line).
+        width: The columns the table must fit in (``None``: any width); the least useful
+            columns give way first.
     """
     by = report.by
     rows = list(report.rows)
@@ -167,7 +203,7 @@ def render_report(
     lines = [
         f"Usage from {_stamp(report.since_at)} to {_stamp(report.until_at)} UTC, by {by.value}",
         "",
-        *_table(headers, [*body, total], right),
+        *_table(headers, [*body, total], right, width),
     ]
     if not report.rows:
         lines.append("(no attempts recorded in this range)")

@@ -120,3 +120,19 @@ def test_a_missing_store_is_one_line_and_exit_1(tmp_path: Path) -> None:
     assert (1, "") == (code, out)
     assert f"no state store at {tmp_path / 'none.db'} yet" in err
     assert "Traceback" not in err
+
+
+def test_the_table_fits_a_narrow_terminal(tmp_path: Path) -> None:
+    """In 64 columns the table leaves out p95 and time to first token, and no line is longer."""
+    state = str(tmp_path / "state.db")
+    env = {"OPENAI_API_KEY": CANARY, "ANTHROPIC_API_KEY": CANARY, "COLUMNS": "64"}
+    with FakeProvider() as fake:
+        config = write_config(tmp_path, fake)
+        code, out, _ = run(
+            tmp_path, "health", "--config", config, "--state", state, "--check", env=env
+        )
+    table = out.splitlines()[2:]
+
+    assert 0 == code
+    assert ["target", "state", "score", "success", "p50", "last", "failure"] == table[0].split()
+    assert [] == [line for line in table if len(line) > 64]

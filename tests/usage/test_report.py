@@ -80,3 +80,24 @@ def test_an_empty_range_says_so() -> None:
     text = render_report(summarise([], since_at=T0, until_at=T0 + 60, by=GroupBy.DAY))
 
     assert "(no attempts recorded in this range)" == text.splitlines()[-1]
+
+
+def test_a_narrow_width_leaves_out_the_least_useful_columns_and_cuts_the_key() -> None:
+    """In 40 columns the table keeps requests, failed and cost, and cuts a long session id with …."""
+    session = "chat-0123456789-abcdefghij-klmnopqrstuvwxyz"
+    report = summarise(
+        [record(session=session, input_tokens=1000, output_tokens=7)],
+        since_at=T0,
+        until_at=T0 + 60,
+        by=GroupBy.SESSION,
+    )
+    wide = render_report(report).splitlines()[2:]
+    narrow = render_report(report, width=40).splitlines()[2:]
+
+    assert ["session", "requests", "attempts", "failed", "input", "output", "cached"] == wide[
+        0
+    ].split()[:7]
+    assert ["session", "requests", "failed", "cost"] == narrow[0].split()[:4]
+    assert narrow[2].startswith("chat-0123")
+    assert "…" in narrow[2].split()[0]
+    assert [] == [line for line in narrow[:4] if len(line) > 40]
