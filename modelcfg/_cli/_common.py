@@ -270,6 +270,16 @@ def config_dir(environ: Mapping[str, str]) -> Path | None:
     return None
 
 
+def data_file(environ: Mapping[str, str], variable: str, name: str) -> Path | None:
+    """
+    A file modelcfg keeps: ``$variable`` when set, else *name* in :func:`config_dir`.
+    """
+    if explicit := environ.get(variable):
+        return Path(explicit).expanduser()
+    base = config_dir(environ)
+    return None if base is None else base / name
+
+
 def no_config_note(environ: Mapping[str, str]) -> str:
     """
     What to say when no config file is found: where one would be read.

@@ -20,7 +20,7 @@ from modelcfg._cli._common import (
     Exit,
     Subparsers,
     add_json_flag,
-    config_dir,
+    data_file,
     emit_json,
     nonempty_path,
 )
@@ -37,10 +37,7 @@ def default_state_path(environ: Mapping[str, str]) -> Path | None:
     """
     The state store's file: ``$MODELCFG_STATE``, else ``state.db`` in modelcfg's directory.
     """
-    if explicit := environ.get("MODELCFG_STATE"):
-        return Path(explicit).expanduser()
-    base = config_dir(environ)
-    return None if base is None else base / STATE_NAME
+    return data_file(environ, "MODELCFG_STATE", STATE_NAME)
 
 
 def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:

@@ -14,7 +14,7 @@ from modelcfg._cli._common import (
     Exit,
     Subparsers,
     add_json_flag,
-    config_dir,
+    data_file,
     emit_json,
     nonempty_path,
 )
@@ -28,10 +28,7 @@ def default_ledger_path(environ: Mapping[str, str]) -> Path | None:
     """
     The usage ledger's file: ``$MODELCFG_LEDGER``, else ``usage.db`` in modelcfg's directory.
     """
-    if explicit := environ.get("MODELCFG_LEDGER"):
-        return Path(explicit).expanduser()
-    base = config_dir(environ)
-    return None if base is None else base / LEDGER_NAME
+    return data_file(environ, "MODELCFG_LEDGER", LEDGER_NAME)
 
 
 def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
