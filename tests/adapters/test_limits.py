@@ -359,4 +359,9 @@ async def test_a_large_chunk_is_decoded_in_slices_with_others_running_between() 
         ran_between = len(ticks) - started
         group.cancel_scope.cancel()
 
-    assert (2_000, True) == (len(texts), ran_between >= len(body) // 8_192)
+    # Decoded whole, the body would let the other task run once or twice at most. Sliced,
+    # it runs about once per gap between slices; trio may run a batch of ready tasks in
+    # either order, so some gaps see it twice and others not at all.
+    gaps = -(-len(body) // 8_192) - 1
+
+    assert (2_000, True) == (len(texts), ran_between >= gaps // 2)
