@@ -145,7 +145,7 @@ def test_import_executor_cli_and_locks_work_without_fcntl(tmp_path: Path) -> Non
 
         from modelcfg.auth import ApiKeyCredential
         auth = AuthStore(path=AUTH)
-        auth.put("openai:default", ApiKeyCredential(key="sk-portable-store-0123456789"))
+        auth.put("openai:default", ApiKeyCredential(key="sk-fake-portable-store-0123456789"))
         out, err = io.StringIO(), io.StringIO()
         report["cli"] = main(
             ["auth", "order", "set", "openai", "openai:default", "--auth-store", AUTH],

@@ -291,10 +291,12 @@ def test_only_the_enabled_experiment_assigns() -> None:
                 "model": {"primary": "openai/gpt-4o"},
             }
         },
-        {"presets": {"p": {"params": {"user": "sk-proj-DO-NOT-LEAK-0123456789abcdef"}}}},
+        {"presets": {"p": {"params": {"user": "sk-proj-fake-DO-NOT-LEAK-0123456789abcdef"}}}},
         {
             "presets": {
-                "p": {"params": {"metadata": {"note": ["sk-ant-api03-DO-NOT-LEAK-0123456789"]}}}
+                "p": {
+                    "params": {"metadata": {"note": ["sk-ant-api03-fake-DO-NOT-LEAK-0123456789"]}}
+                }
             }
         },
     ],
