@@ -13,6 +13,11 @@ figure is the p50 (and p90) of back-to-back pairs' differences:
   the server itself (both on a legacy ``httpx.Client``); target <= 150 µs at p50. The
   same for ``openai.AsyncOpenAI`` on ``modelcfg.AsyncOpenAITransport``.
 
+It first prints two floors that no layer over the async executor can go under on the
+machine at hand: one cross-thread round trip (what the sync facade must pay), and async
+httpx on a loop thread against sync httpx posting the same request (what the sync SDK
+on the transport pays over the SDK on its own sync client, before modelcfg does anything).
+
 On a shared machine the loopback figures swing by a hundred microseconds from run to
 run; run it a few times.
 """
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -147,6 +153,59 @@ def openai_async(base_url: str, repeat: int) -> dict[str, float]:
     return asyncio.run(run())
 
 
+def floors(base_url: str, repeat: int) -> None:
+    """
+    Print what no layer over the async executor can avoid on this machine: one
+    cross-thread round trip, and async httpx (the executor's client) against sync httpx
+    (the sync SDK's own client) posting the same request to the same server.
+    """
+    import threading
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+
+    async def nothing() -> None:
+        return None
+
+    def hop() -> None:
+        asyncio.run_coroutine_threadsafe(nothing(), loop).result()
+
+    body = b'{"model":"primary","messages":[{"role":"user","content":"Say hello."}]}'
+    headers = {"authorization": "Bearer bench-key", "content-type": "application/json"}
+    url = f"{base_url}/chat/completions"
+    sync_client = httpx.Client()
+    async_client = asyncio.run_coroutine_threadsafe(_async_client(), loop).result()
+
+    def sync_post() -> None:
+        sync_client.post(url, content=body, headers=headers)
+
+    def async_post() -> None:
+        done = asyncio.run_coroutine_threadsafe(
+            async_client.post(url, content=body, headers=headers), loop
+        )
+        done.result()
+
+    hops, _ = paired(hop, hop, repeat)
+    direct, wrapped = paired(sync_post, async_post, repeat)
+    asyncio.run_coroutine_threadsafe(async_client.aclose(), loop).result()
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join()
+    loop.close()
+    sync_client.close()
+    out = figures(direct, wrapped)
+    print("floors on this machine now (what any layer over the async executor pays):")
+    print(f"  one cross-thread round trip              p50 {statistics.median(hops):7.1f} µs")
+    print(
+        f"  async httpx on a loop thread over sync httpx, same request: added p50 "
+        f"{out['overhead_p50_us']:7.1f} µs (sync httpx p50 {out['direct_p50_us']:7.1f} µs)"
+    )
+
+
+async def _async_client() -> httpx.AsyncClient:
+    return httpx.AsyncClient()
+
+
 def show(label: str, out: dict[str, float], target_us: float) -> None:
     verdict = "ok" if out["overhead_p50_us"] <= target_us else "OVER TARGET"
     print(
@@ -161,6 +220,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=500, help="pairs per figure (default 500)")
     args = parser.parse_args()
     with loopback_server() as base_url:
+        floors(base_url, args.repeat)
         show("sync facade over the async executor", sync_facade(base_url, args.repeat), 50)
         show("OpenAI SDK on OpenAITransport", openai_sync(base_url, args.repeat), 150)
         show("async OpenAI SDK on AsyncOpenAITransport", openai_async(base_url, args.repeat), 150)
