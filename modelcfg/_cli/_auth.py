@@ -36,6 +36,7 @@ from modelcfg._cli._creds import (
 from modelcfg._config._schema import Config
 from modelcfg._core._values import ProfileId
 from modelcfg.auth import OAuthCredential, StoredProfile
+from modelcfg.auth._resolve import mode_mismatch
 from modelcfg.typing import JSON, JSONObject
 
 __all__ = ["register"]
@@ -220,6 +221,24 @@ def _profile_status(
         )
     credential = stored.credential
     expires_at = getattr(credential, "expires_at", None)
+    declared = config.auth.profiles.get(profile)
+    mismatch = mode_mismatch(stored, declared.mode.value if declared else None)
+    if mismatch is not None:
+        # Special case: routing skips a credential its profile's declared mode refuses.
+        assert declared is not None
+        return ProfileStatus(
+            profile=profile,
+            kind=stored.kind,
+            expires_at=expires_at,
+            state="wrong kind",
+            detail=f"declared {declared.mode.value}",
+            masked=credential.secret.masked(),
+            in_order=in_order,
+            advice=(
+                f"{mismatch}; run {login_command(profile)} to store what it declares, or "
+                f'declare the mode of what is stored under $.auth.profiles["{profile}"].mode.'
+            ),
+        )
     has_refresh = isinstance(credential, OAuthCredential) and credential.refreshable
     refreshable = has_refresh and refreshes
     detail = "refreshable" if refreshable else ""

@@ -65,6 +65,7 @@ __all__ = [
     "credential_for",
     "effective_order",
     "login_command",
+    "mode_mismatch",
     "resolve_credential",
     "unusable_reason",
 ]
@@ -177,10 +178,11 @@ def _when(at: float | None) -> str:
 
 _ACCEPTS: Final[Mapping[str, frozenset[str]]] = {
     "token": frozenset({"token"}),
-    "oauth": frozenset({"oauth", "token"}),  # a subscription's setup token is a bearer token too
 }
-"""The stored kinds a declared ``mode`` accepts; ``api_key``, the mode of a profile
-declared without one, accepts any kind."""
+"""The stored kinds a declared ``mode`` accepts; a mode not listed accepts any kind.
+``api_key`` is the mode of a profile declared without one. ``oauth`` takes a
+subscription's setup token, and an API key too: ``modelcfg login`` stores one for a
+profile declared ``oauth`` when the provider has no OAuth endpoints."""
 
 _KIND_WORDS: Final[Mapping[str, str]] = {
     "api_key": "an API key",
@@ -189,7 +191,7 @@ _KIND_WORDS: Final[Mapping[str, str]] = {
 }
 
 
-def _mismatch(stored: StoredProfile, mode: str | None) -> str | None:
+def mode_mismatch(stored: StoredProfile, mode: str | None) -> str | None:
     """
     Why *stored* does not fit the ``mode`` the config declares for it, or ``None``.
     """
@@ -212,10 +214,10 @@ def _unusable(
     *can_refresh* says whether OAuth tokens of the provider can be refreshed at all
     (the provider has OAuth endpoints, or the caller has a refresher for it). *mode*
     is the auth mode the config declares for the profile: a credential of a kind it
-    does not accept is not used (``token`` accepts a token, ``oauth`` an OAuth login or
-    a token; ``api_key``, the default, anything).
+    does not accept is not used (``token`` accepts a token only; ``oauth`` and
+    ``api_key``, the default, accept anything).
     """
-    mismatch = _mismatch(stored, mode)
+    mismatch = mode_mismatch(stored, mode)
     if mismatch is not None:
         return mismatch
     credential = stored.credential
@@ -360,7 +362,7 @@ def _profile_credential(
             return _Unavailable(skipped=skipped[:1], message=missing_hint(pid.provider, names))
     if stored is None:
         message = f"Profile {pid} is not in the auth store; run {login_command(pid)}."
-    elif _mismatch(stored, mode) is not None:
+    elif mode_mismatch(stored, mode) is not None:
         message = (
             f"Profile {pid} cannot be used ({skipped[0].split(': ', 1)[1]}); log in with "
             f"that mode ({login_command(pid)}), or declare the mode of what is stored under "
@@ -412,7 +414,7 @@ def resolve_credential(
             like an expired token.
         modes: The auth mode the config declares for each profile
             (``auth.profiles[id].mode``): a profile declared ``token`` skips a stored
-            OAuth login or API key, and one declared ``oauth`` a stored API key.
+            OAuth login or API key.
 
     Returns:
         The credential and its source; ``origin == NONE`` with a ``hint`` when nothing

@@ -34,11 +34,13 @@ ACCEPTED = {
     ("api_key", "token"),
     ("api_key", "oauth"),
     ("token", "token"),
+    ("oauth", "api_key"),
     ("oauth", "oauth"),
     ("oauth", "token"),
 }
 """(declared mode, stored kind) pairs that are sent: ``api_key``, the mode of a profile
-declared without one, takes anything; ``oauth`` takes a subscription's setup token too."""
+declared without one, takes anything; so does ``oauth`` (a subscription's setup token,
+or the API key ``modelcfg login`` stores when the provider has no OAuth endpoints)."""
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))

@@ -321,3 +321,30 @@ def test_a_provider_in_any_case_is_the_same_provider(configured: Cli) -> None:
         result.json()["provider"],
         result.json()["effective"],
     )
+
+
+def test_status_marks_a_credential_its_declared_mode_refuses(cli: Cli) -> None:
+    """A profile declared token holding an OAuth login is 'wrong kind', with the fix, not 'ok'."""
+    cli.write_config(
+        {
+            "auth": {
+                "profiles": {"anthropic:work": {"provider": "anthropic", "mode": "token"}},
+                "order": {"anthropic": ["anthropic:work"]},
+            },
+            "agent": {"model": {"primary": "anthropic/claude-opus-4-5"}},
+        }
+    )
+    AuthStore(path=cli.store_path).put(
+        "anthropic:work", OAuthCredential(access=CANARY, expires_at=4_000_000_000.0)
+    )
+    result = cli.call("auth", "status", "--json")
+    anthropic = json.loads(result.stdout)["providers"][0]
+    row = anthropic["profiles"][0]
+
+    assert (1, "none") == (result.code, anthropic["source"])
+    assert ("wrong kind", "declared token") == (row["state"], row["detail"])
+    assert row["advice"].startswith(
+        "anthropic:work skipped: the config declares mode token for it, but the auth store "
+        "holds an OAuth login; run `modelcfg login anthropic --profile work`"
+    )
+    assert CANARY not in result.output

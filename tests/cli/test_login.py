@@ -31,6 +31,24 @@ def test_login_stdin_stores_the_key_and_never_prints_it(cli: Cli) -> None:
     assert CANARY not in result.output
 
 
+def test_the_key_login_stores_for_an_oauth_profile_is_the_one_status_reports(cli: Cli) -> None:
+    """On the bundled config, whose anthropic:default is declared oauth, the key login stores is used."""
+    import json
+
+    login = cli.call("login", "anthropic", "--stdin", stdin=CANARY + "\n")
+    status = cli.call("auth", "status", "--json")
+    anthropic = next(
+        p for p in json.loads(status.stdout)["providers"] if p["provider"] == "anthropic"
+    )
+
+    assert 0 == login.code
+    assert "storing an API key instead" in login.stderr
+    assert ("profile anthropic:default (auth store)", "ok") == (
+        anthropic["source"],
+        anthropic["profiles"][0]["state"],
+    )
+
+
 def test_login_with_profile_replaces_that_profile(cli: Cli) -> None:
     """--profile NAME creates or replaces provider:NAME only."""
     first = cli.call(
