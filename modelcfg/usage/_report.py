@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Final
 
 from modelcfg._core._cost import format_usd
+from modelcfg._table import fit_table
 from modelcfg.typing import JSONObject
 from modelcfg.usage._ledger import GroupBy, ReportRow, UsageReport, day_of, hour_of
 
@@ -122,48 +123,6 @@ def _cells(row: ReportRow) -> list[str]:
 _DROPPABLE: Final = (6, 2, 4, 5, 8)
 
 
-def _table(
-    headers: Sequence[str],
-    rows: Sequence[Sequence[str]],
-    right: set[int],
-    width: int | None = None,
-) -> list[str]:
-    """
-    *rows* under *headers*, aligned (*right* columns to the right), in at most *width* columns.
-
-    To fit, the :data:`_DROPPABLE` columns are left out in turn, then the key column is
-    cut with ``…``, never below its header's width.
-    """
-    columns = list(range(len(headers)))
-    widths = [len(h) for h in headers]
-    for row in rows:
-        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
-
-    def total() -> int:
-        return sum(widths[c] for c in columns) + 2 * (len(columns) - 1)
-
-    if width is not None:
-        for column in _DROPPABLE:
-            if total() <= width:
-                break
-            if column < len(headers):
-                columns.remove(column)
-        widths[0] = max(len(headers[0]), widths[0] - max(0, total() - width))
-
-    def cut(text: str, w: int) -> str:
-        return text if len(text) <= w else text[: w - 1] + "…"
-
-    def fmt(cells: Sequence[str]) -> str:
-        return "  ".join(
-            cut(cells[c], widths[c]).rjust(widths[c])
-            if c in right
-            else cut(cells[c], widths[c]).ljust(widths[c])
-            for c in columns
-        ).rstrip()
-
-    return [fmt(headers), fmt(["-" * w for w in widths]), *(fmt(row) for row in rows)]
-
-
 def render_report(
     report: UsageReport,
     *,
@@ -203,7 +162,14 @@ def render_report(
     lines = [
         f"Usage from {_stamp(report.since_at)} to {_stamp(report.until_at)} UTC, by {by.value}",
         "",
-        *_table(headers, [*body, total], right, width),
+        fit_table(
+            headers,
+            [*body, total],
+            width=width,
+            droppable=_DROPPABLE,
+            shrinkable=[0],
+            right=right,
+        )[0],
     ]
     if not report.rows:
         lines.append("(no attempts recorded in this range)")
